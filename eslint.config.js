@@ -1,0 +1,23 @@
+// Lint rules that keep the architecture honest (see docs/DESIGN.md): only src/kafka/ may talk to
+// the Kafka client library, so a client swap or a raw-batch fast path stays inside one folder.
+import tseslint from 'typescript-eslint'
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'coverage/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-imports': ['error', {
+        paths: [{ name: '@platformatic/kafka', message: 'Only src/kafka/ may import the Kafka client; use its adapters.' }],
+        patterns: [{ group: ['@platformatic/kafka/*'], message: 'Only src/kafka/ may import the Kafka client; use its adapters.' }]
+      }]
+    }
+  },
+  {
+    files: ['src/kafka/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' }
+  }
+)

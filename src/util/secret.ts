@@ -1,0 +1,48 @@
+/**
+ * A value that must never be printed: passwords, private keys, tokens, JAAS lines.
+ * `String(secret)`, `JSON.stringify` and `util.inspect` all show `[redacted]`; only `reveal()`
+ * gives the value, and only the Kafka adapter calls it, when it builds a connection.
+ */
+import { inspect } from 'node:util'
+
+const REDACTED = '[redacted]'
+
+export class Secret {
+  readonly #value: string
+  constructor (value: string) {
+    this.#value = value
+  }
+
+  reveal (): string {
+    return this.#value
+  }
+
+  toString (): string {
+    return REDACTED
+  }
+
+  toJSON (): string {
+    return REDACTED
+  }
+
+  [inspect.custom] (): string {
+    return REDACTED
+  }
+}
+
+export type MaybeSecret = string | Secret
+
+export function reveal (v: MaybeSecret): string {
+  return typeof v === 'string' ? v : v.reveal()
+}
+
+/**
+ * Kafka client keys whose values are secret. Matched case-insensitively on the key without any
+ * role prefix (`consumer.`, `source.cluster.` ...).
+ */
+export function isSensitiveKey (key: string): boolean {
+  const k = key.toLowerCase()
+  return k.endsWith('password') || k.endsWith('.jaas.config') || k === 'sasl.jaas.config' ||
+    k.endsWith('ssl.keystore.key') || k.endsWith('ssl.keystore.certificate.chain') ||
+    k.endsWith('secret') || k.endsWith('token') || k.includes('client.secret')
+}
