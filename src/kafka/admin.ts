@@ -1,0 +1,233 @@
+/**
+ * Admin operations kafka-mirror needs, with our own types. Batch calls report per-item
+ * results so one bad topic never hides the others.
+ */
+import { Admin, ConfigResourceTypes, ConfigSources, IncrementalAlterConfigOperationTypes } from '@platformatic/kafka'
+import type { ClientConfig } from '../config/model.ts'
+import { clientOptions } from './client-options.ts'
+import { brokerErrorNames, toKafkaError } from './errors.ts'
+import type { TopicPartition } from './types.ts'
+
+export interface TopicDescription {
+  readonly name: string
+  readonly id: string
+  readonly partitions: number
+}
+
+export type ConfigSource = 'topic' | 'dynamic-broker' | 'dynamic-default-broker' | 'static-broker' | 'default' | 'other'
+
+export interface TopicConfigEntry {
+  readonly name: string
+  readonly value: string | null
+  readonly source: ConfigSource
+  readonly readOnly: boolean
+  readonly sensitive: boolean
+}
+
+export interface NewTopic {
+  readonly name: string
+  readonly partitions: number
+  /** -1 = broker default */
+  readonly replicationFactor: number
+  readonly configs: Readonly<Record<string, string>>
+}
+
+export type CreateTopicOutcome = { readonly status: 'created' } | { readonly status: 'exists' } | { readonly status: 'failed', readonly error: Error }
+
+export interface CommittedOffset {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: bigint
+  readonly metadata: string
+}
+
+const sourceNames = new Map<number, ConfigSource>([
+  [ConfigSources.DYNAMIC_TOPIC_CONFIG, 'topic'],
+  [ConfigSources.DYNAMIC_BROKER_CONFIG, 'dynamic-broker'],
+  [ConfigSources.DYNAMIC_DEFAULT_BROKER_CONFIG, 'dynamic-default-broker'],
+  [ConfigSources.STATIC_BROKER_CONFIG, 'static-broker'],
+  [ConfigSources.DEFAULT_CONFIG, 'default']
+])
+
+/** The client reports a missing topic as a broker error or as its own "Unknown topic" error. */
+function isUnknownTopic (err: unknown): boolean {
+  if (brokerErrorNames(err).includes('UNKNOWN_TOPIC_OR_PARTITION')) return true
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (/Unknown topic/i.test(e.message)) return true
+  return false
+}
+
+export class KafkaAdmin {
+  readonly #admin: Admin
+  readonly #cluster: string
+
+  constructor (cfg: ClientConfig, clientId: string) {
+    this.#cluster = cfg.cluster
+    this.#admin = new Admin(clientOptions(cfg, clientId))
+  }
+
+  #doing (what: string): string {
+    return `${what} on cluster ${this.#cluster}`
+  }
+
+  async clusterId (): Promise<string> {
+    try {
+      const md = await this.#admin.metadata({ topics: [] })
+      return md.id
+    } catch (err) { throw toKafkaError(this.#doing('reading cluster metadata'), err) }
+  }
+
+  /** Topic names, internal ones (`__consumer_offsets`...) excluded. */
+  async listTopics (): Promise<string[]> {
+    try {
+      return await this.#admin.listTopics({ includeInternals: false })
+    } catch (err) { throw toKafkaError(this.#doing('listing topics'), err) }
+  }
+
+  /** Describes topics that exist; names that do not exist are absent from the result. */
+  async describeTopics (names: readonly string[]): Promise<Map<string, TopicDescription>> {
+    const result = new Map<string, TopicDescription>()
+    if (names.length === 0) return result
+    try {
+      const md = await this.#admin.metadata({ topics: [...names], forceUpdate: true })
+      for (const [name, t] of md.topics) {
+        if (names.includes(name)) result.set(name, { name, id: t.id, partitions: t.partitionsCount })
+      }
+      return result
+    } catch (err) {
+      if (names.length > 1 && isUnknownTopic(err)) {
+        // One missing topic fails the whole metadata call: ask one by one.
+        for (const name of names) {
+          const one = await this.describeTopics([name])
+          const d = one.get(name)
+          if (d !== undefined) result.set(name, d)
+        }
+        return result
+      }
+      if (isUnknownTopic(err)) return result
+      throw toKafkaError(this.#doing(`describing topics ${names.slice(0, 5).join(', ')}`), err)
+    }
+  }
+
+  async createTopic (topic: NewTopic): Promise<CreateTopicOutcome> {
+    try {
+      await this.#admin.createTopics({
+        topics: [topic.name],
+        partitions: topic.partitions,
+        replicas: topic.replicationFactor,
+        configs: Object.entries(topic.configs).map(([name, value]) => ({ name, value }))
+      })
+      return { status: 'created' }
+    } catch (err) {
+      if (brokerErrorNames(err).includes('TOPIC_ALREADY_EXISTS')) return { status: 'exists' }
+      return { status: 'failed', error: toKafkaError(this.#doing(`creating topic ${topic.name}`), err) }
+    }
+  }
+
+  async createPartitions (topic: string, totalCount: number): Promise<void> {
+    try {
+      await this.#admin.createPartitions({ topics: [{ name: topic, count: totalCount, assignments: [] }] })
+    } catch (err) {
+      if (brokerErrorNames(err).includes('INVALID_PARTITIONS')) return
+      throw toKafkaError(this.#doing(`growing topic ${topic} to ${totalCount} partitions`), err)
+    }
+  }
+
+  async deleteTopics (names: readonly string[]): Promise<void> {
+    try {
+      await this.#admin.deleteTopics({ topics: [...names] })
+    } catch (err) { throw toKafkaError(this.#doing(`deleting topics ${names.join(', ')}`), err) }
+  }
+
+  async describeTopicConfigs (names: readonly string[]): Promise<Map<string, TopicConfigEntry[]>> {
+    const result = new Map<string, TopicConfigEntry[]>()
+    if (names.length === 0) return result
+    try {
+      const described = await this.#admin.describeConfigs({
+        resources: names.map(name => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName: name, configurationKeys: [] }))
+      })
+      for (const d of described) {
+        result.set(d.resourceName, d.configs.map(c => ({
+          name: c.name,
+          value: c.value ?? null,
+          source: sourceNames.get(c.configSource) ?? 'other',
+          readOnly: c.readOnly,
+          sensitive: c.isSensitive
+        })))
+      }
+      return result
+    } catch (err) { throw toKafkaError(this.#doing(`describing configs of ${names.slice(0, 5).join(', ')}`), err) }
+  }
+
+  /** Sets and deletes topic config keys, one topic at a time so a failure names its topic. */
+  async alterTopicConfigs (topic: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<void> {
+    const configs = [
+      ...Object.entries(set).map(([name, value]) => ({ name, value, configOperation: IncrementalAlterConfigOperationTypes.SET })),
+      ...remove.map(name => ({ name, value: null, configOperation: IncrementalAlterConfigOperationTypes.DELETE }))
+    ]
+    if (configs.length === 0) return
+    try {
+      await this.#admin.incrementalAlterConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configs }] })
+    } catch (err) { throw toKafkaError(this.#doing(`altering configs of topic ${topic}`), err) }
+  }
+
+  /** Earliest or latest offset of each partition. */
+  async listOffsets (partitions: readonly TopicPartition[], which: 'earliest' | 'latest'): Promise<Map<string, bigint>> {
+    const result = new Map<string, bigint>()
+    if (partitions.length === 0) return result
+    const byTopic = new Map<string, number[]>()
+    for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition])
+    const timestamp = which === 'earliest' ? -2n : -1n
+    try {
+      const listed = await this.#admin.listOffsets({
+        topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map(partitionIndex => ({ partitionIndex, timestamp })) }))
+      })
+      for (const t of listed) for (const p of t.partitions) result.set(`${t.name}:${p.partitionIndex}`, p.offset)
+      return result
+    } catch (err) { throw toKafkaError(this.#doing(`listing ${which} offsets`), err) }
+  }
+
+  async listGroups (): Promise<string[]> {
+    try {
+      const groups = await this.#admin.listGroups()
+      return [...groups.keys()]
+    } catch (err) { throw toKafkaError(this.#doing('listing consumer groups'), err) }
+  }
+
+  async describeGroupMembers (group: string): Promise<{ state: string, members: number }> {
+    try {
+      const described = await this.#admin.describeGroups({ groups: [group] })
+      const g = described.get(group)
+      return { state: String(g?.state ?? 'UNKNOWN'), members: g?.members.size ?? 0 }
+    } catch (err) { throw toKafkaError(this.#doing(`describing group ${group}`), err) }
+  }
+
+  async listGroupOffsets (group: string): Promise<CommittedOffset[]> {
+    try {
+      const listed = await this.#admin.listConsumerGroupOffsets({ groups: [group] })
+      const out: CommittedOffset[] = []
+      for (const g of listed) {
+        for (const t of g.topics) {
+          for (const p of t.partitions) {
+            if (p.committedOffset >= 0n) out.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata ?? '' })
+          }
+        }
+      }
+      return out
+    } catch (err) { throw toKafkaError(this.#doing(`reading offsets of group ${group}`), err) }
+  }
+
+  async alterGroupOffsets (group: string, offsets: ReadonlyArray<{ topic: string, partition: number, offset: bigint }>): Promise<void> {
+    const byTopic = new Map<string, Array<{ partition: number, offset: bigint }>>()
+    for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }])
+    try {
+      await this.#admin.alterConsumerGroupOffsets({
+        groupId: group,
+        topics: [...byTopic].map(([name, partitionOffsets]) => ({ name, partitionOffsets }))
+      })
+    } catch (err) { throw toKafkaError(this.#doing(`committing offsets of group ${group}`), err) }
+  }
+
+  async close (): Promise<void> {
+    await this.#admin.close().catch(() => {})
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * Reads a set of partitions without joining a consumer group, from positions the caller owns
+ * (MM2's source task `assign()`s its partitions and seeks from stored positions; a group would
+ * fight it). The client library has no group-less stream, so this drives its low-level Fetch:
+ * one request per partition leader, all leaders at once.
+ *
+ * What it guarantees to the copier:
+ * - records come back in offset order per partition, starting exactly at the requested offset;
+ * - control batches and (in read_committed) records of aborted transactions are dropped, but
+ *   the position still moves past them;
+ * - the timestamp is the one consumers see: CreateTime, or the batch's append time when the
+ *   topic uses LogAppendTime (attribute bit 3), which the library's own stream gets wrong;
+ * - partition-level problems (offset out of range, not authorised, topic gone) come back as
+ *   events for that partition only; the other partitions keep flowing.
+ */
+import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
+import type { ClientConfig } from '../config/model.ts'
+import type { KafkaError } from '../errors.ts'
+import { reveal } from '../util/secret.ts'
+import { clientOptions } from './client-options.ts'
+import { brokerErrorNames, toKafkaError } from './errors.ts'
+import { type ConsumedRecord, type TopicPartition, tpKey } from './types.ts'
+
+const ATTR_TIMESTAMP_LOG_APPEND = 0x08
+const ATTR_TRANSACTIONAL = 0x10
+const ATTR_CONTROL = 0x20
+const CONTROL_TYPE_ABORT = 0
+
+export type PartitionEvent =
+  /** The requested offset is outside the partition's log (retention, truncation, re-creation). */
+  | { readonly kind: 'out-of-range', readonly topic: string, readonly partition: number, readonly requested: bigint }
+  /** The topic (or partition) no longer exists, or its id changed (deleted and re-created). */
+  | { readonly kind: 'topic-gone', readonly topic: string, readonly partition: number, readonly error: KafkaError }
+  /** Any other partition-level failure (not authorised, ...); the partition is retried next poll. */
+  | { readonly kind: 'error', readonly topic: string, readonly partition: number, readonly error: KafkaError }
+
+export interface FetchRound {
+  /** Records per `topic:partition`, in offset order. */
+  readonly records: Map<string, ConsumedRecord[]>
+  /** Next offset to read per partition that advanced (can advance with no records: markers, aborts). */
+  readonly advanced: Map<string, bigint>
+  /** High watermark (or last stable offset in read_committed) per partition seen this round. */
+  readonly endOffsets: Map<string, bigint>
+  readonly events: PartitionEvent[]
+}
+
+export interface PartitionReaderOptions {
+  readonly maxWaitMs?: number
+  readonly partitionMaxBytes?: number
+  readonly maxBytes?: number
+}
+
+interface TopicMeta {
+  readonly id: string
+  readonly leaders: readonly number[]
+}
+
+export class PartitionReader {
+  readonly #consumer: Consumer
+  readonly #cluster: string
+  readonly #readCommitted: boolean
+  readonly #options: Required<PartitionReaderOptions>
+  /** Next offset to fetch, per `topic:partition`. */
+  readonly #positions = new Map<string, TopicPartition & { offset: bigint }>()
+  #meta = new Map<string, TopicMeta>()
+  #metaStale = true
+  #metaAt = 0
+
+  constructor (cfg: ClientConfig, clientId: string, options: PartitionReaderOptions = {}) {
+    this.#cluster = cfg.cluster
+    const isolation = cfg.props['isolation.level']
+    this.#readCommitted = isolation === undefined || reveal(isolation) !== 'read_uncommitted'
+    this.#options = {
+      maxWaitMs: options.maxWaitMs ?? 500,
+      partitionMaxBytes: options.partitionMaxBytes ?? 1024 * 1024,
+      maxBytes: options.maxBytes ?? 16 * 1024 * 1024
+    }
+    this.#consumer = new Consumer({
+      ...clientOptions(cfg, clientId),
+      // Required by the client's constructor; this reader never joins or commits to it.
+      groupId: `${clientId}-groupless`,
+      isolationLevel: this.#readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED
+    })
+  }
+
+  get isReadCommitted (): boolean {
+    return this.#readCommitted
+  }
+
+  /** Starts (or moves) reading a partition at `offset`. */
+  seek (topic: string, partition: number, offset: bigint): void {
+    if (!this.#meta.has(topic)) this.#metaStale = true
+    this.#positions.set(tpKey(topic, partition), { topic, partition, offset })
+  }
+
+  remove (topic: string, partition: number): void {
+    this.#positions.delete(tpKey(topic, partition))
+  }
+
+  position (topic: string, partition: number): bigint | undefined {
+    return this.#positions.get(tpKey(topic, partition))?.offset
+  }
+
+  assigned (): TopicPartition[] {
+    return [...this.#positions.values()].map(({ topic, partition }) => ({ topic, partition }))
+  }
+
+  async #refreshMetadata (): Promise<void> {
+    const topics = [...new Set([...this.#positions.values()].map(p => p.topic))]
+    const meta = new Map<string, TopicMeta>()
+    for (const topic of topics) {
+      try {
+        const md = await this.#consumer.metadata({ topics: [topic], forceUpdate: true })
+        const t = md.topics.get(topic)
+        if (t !== undefined) meta.set(topic, { id: t.id, leaders: t.partitions.map(p => p.leader) })
+      } catch {
+        // Missing topic: its partitions report 'topic-gone' below.
+      }
+    }
+    this.#meta = meta
+    this.#metaStale = false
+    this.#metaAt = Date.now()
+  }
+
+  /** The topic id the reader currently fetches by (changes when a topic is re-created). */
+  topicId (topic: string): string | undefined {
+    return this.#meta.get(topic)?.id
+  }
+
+  /** One fetch round over every assigned partition. Waits up to maxWaitMs when there is no data. */
+  async poll (signal?: AbortSignal): Promise<FetchRound> {
+    const round: FetchRound = { records: new Map(), advanced: new Map(), endOffsets: new Map(), events: [] }
+    if (this.#positions.size === 0) {
+      await sleep(this.#options.maxWaitMs, signal)
+      return round
+    }
+    if (this.#metaStale || Date.now() - this.#metaAt > 30_000) await this.#refreshMetadata()
+    const byLeader = new Map<number, Array<TopicPartition & { offset: bigint, topicId: string }>>()
+    for (const p of this.#positions.values()) {
+      const meta = this.#meta.get(p.topic)
+      const leader = meta?.leaders[p.partition]
+      if (meta === undefined || leader === undefined) {
+        round.events.push({ kind: 'topic-gone', topic: p.topic, partition: p.partition, error: toKafkaError(`reading ${p.topic}-${p.partition} on cluster ${this.#cluster}`, new Error('topic or partition not found')) })
+        continue
+      }
+      if (leader < 0) continue // leader election in progress; try next round
+      byLeader.set(leader, [...(byLeader.get(leader) ?? []), { ...p, topicId: meta.id }])
+    }
+    if (byLeader.size === 0) {
+      this.#metaStale = true
+      await sleep(Math.min(this.#options.maxWaitMs, 250), signal)
+      return round
+    }
+    await Promise.all([...byLeader].map(async ([node, parts]) => { await this.#fetchFrom(node, parts, round) }))
+    return round
+  }
+
+  async #fetchFrom (node: number, parts: Array<TopicPartition & { offset: bigint, topicId: string }>, round: FetchRound): Promise<void> {
+    const byTopicId = new Map<string, typeof parts>()
+    for (const p of parts) byTopicId.set(p.topicId, [...(byTopicId.get(p.topicId) ?? []), p])
+    let response
+    try {
+      response = await this.#consumer.fetch({
+        node,
+        maxWaitTime: this.#options.maxWaitMs,
+        maxBytes: this.#options.maxBytes,
+        topics: [...byTopicId].map(([topicId, ps]) => ({
+          topicId,
+          partitions: ps.map(p => ({ partition: p.partition, fetchOffset: p.offset, currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: this.#options.partitionMaxBytes }))
+        }))
+      })
+    } catch (err) {
+      // Partition-level errors fail the whole call, but the response with the other partitions'
+      // data is attached to the error.
+      response = (err as { response?: typeof response }).response
+      if (response === undefined || response.responses === undefined) {
+        this.#metaStale = true
+        const error = toKafkaError(`fetching from broker ${node} of cluster ${this.#cluster}`, err)
+        for (const p of parts) round.events.push({ kind: 'error', topic: p.topic, partition: p.partition, error })
+        return
+      }
+    }
+    for (const topicResponse of response.responses) {
+      const requested = byTopicId.get(topicResponse.topicId)
+      if (requested === undefined) continue
+      for (const pr of topicResponse.partitions) {
+        const p = requested.find(x => x.partition === pr.partitionIndex)
+        if (p === undefined) continue
+        const key = tpKey(p.topic, p.partition)
+        if (this.#positions.get(key)?.offset !== p.offset) continue // moved by seek() meanwhile
+        if (pr.errorCode !== 0) {
+          this.#partitionError(p, pr.errorCode, round)
+          continue
+        }
+        round.endOffsets.set(key, this.#readCommitted && pr.lastStableOffset >= 0n ? pr.lastStableOffset : pr.highWatermark)
+        this.#decode(p, pr.records ?? [], pr.abortedTransactions ?? [], round)
+      }
+    }
+  }
+
+  #partitionError (p: TopicPartition & { offset: bigint }, code: number, round: FetchRound): void {
+    const name = ERROR_NAMES.get(code) ?? `error code ${code}`
+    if (name === 'OFFSET_OUT_OF_RANGE') {
+      round.events.push({ kind: 'out-of-range', topic: p.topic, partition: p.partition, requested: p.offset })
+      return
+    }
+    if (STALE_METADATA.has(name)) this.#metaStale = true
+    const error = toKafkaError(`reading ${p.topic}-${p.partition} on cluster ${this.#cluster}`, new Error(name))
+    const retriable = RETRIABLE.has(name)
+    Object.defineProperty(error, 'retriable', { value: retriable })
+    if (name === 'UNKNOWN_TOPIC_ID' || name === 'UNKNOWN_TOPIC_OR_PARTITION' || name === 'INCONSISTENT_TOPIC_ID') {
+      round.events.push({ kind: 'topic-gone', topic: p.topic, partition: p.partition, error })
+    } else {
+      round.events.push({ kind: 'error', topic: p.topic, partition: p.partition, error })
+    }
+  }
+
+  #decode (p: TopicPartition & { offset: bigint }, batches: ReadonlyArray<FetchedBatch>, aborted: ReadonlyArray<{ producerId: bigint, firstOffset: bigint }>, round: FetchRound): void {
+    const key = tpKey(p.topic, p.partition)
+    const out: ConsumedRecord[] = round.records.get(key) ?? []
+    const pendingAborts = [...aborted].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
+    const abortedProducers = new Set<bigint>()
+    let next = p.offset
+    for (const batch of batches) {
+      const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta)
+      if (lastOffset < next) continue
+      while (pendingAborts.length > 0 && (pendingAborts[0]?.firstOffset ?? 0n) <= lastOffset) {
+        abortedProducers.add(pendingAborts.shift()?.producerId ?? -1n)
+      }
+      const isControl = (batch.attributes & ATTR_CONTROL) !== 0
+      const isTransactional = (batch.attributes & ATTR_TRANSACTIONAL) !== 0
+      if (isControl) {
+        const marker = batch.records[0]?.key
+        if (marker !== null && marker !== undefined && marker.length >= 4 && marker.readInt16BE(2) === CONTROL_TYPE_ABORT) abortedProducers.delete(batch.producerId)
+        next = lastOffset + 1n
+        continue
+      }
+      if (this.#readCommitted && isTransactional && abortedProducers.has(batch.producerId)) {
+        next = lastOffset + 1n
+        continue
+      }
+      const logAppendTime = (batch.attributes & ATTR_TIMESTAMP_LOG_APPEND) !== 0
+      for (const r of batch.records) {
+        const offset = batch.firstOffset + BigInt(r.offsetDelta)
+        if (offset < next) continue
+        out.push({
+          topic: p.topic,
+          partition: p.partition,
+          offset,
+          timestamp: logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + r.timestampDelta,
+          key: r.key,
+          value: r.value,
+          headers: r.headers.map(([k, v]) => [k ?? Buffer.alloc(0), v] as const)
+        })
+        next = offset + 1n
+      }
+      next = lastOffset + 1n
+    }
+    if (out.length > 0) round.records.set(key, out)
+    if (next !== p.offset) {
+      round.advanced.set(key, next)
+      this.#positions.set(key, { topic: p.topic, partition: p.partition, offset: next })
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.#consumer.close(true).catch(() => {})
+  }
+}
+
+interface FetchedBatch {
+  readonly firstOffset: bigint
+  readonly lastOffsetDelta: number
+  readonly attributes: number
+  readonly firstTimestamp: bigint
+  readonly maxTimestamp: bigint
+  readonly producerId: bigint
+  readonly records: ReadonlyArray<{ offsetDelta: number, timestampDelta: bigint, key: Buffer | null, value: Buffer | null, headers: Array<[Buffer | null, Buffer | null]> }>
+}
+
+const ERROR_NAMES = new Map<number, string>([
+  [1, 'OFFSET_OUT_OF_RANGE'], [3, 'UNKNOWN_TOPIC_OR_PARTITION'], [5, 'LEADER_NOT_AVAILABLE'],
+  [6, 'NOT_LEADER_OR_FOLLOWER'], [7, 'REQUEST_TIMED_OUT'], [9, 'REPLICA_NOT_AVAILABLE'],
+  [29, 'TOPIC_AUTHORIZATION_FAILED'], [74, 'FENCED_LEADER_EPOCH'], [75, 'UNKNOWN_LEADER_EPOCH'],
+  [100, 'UNKNOWN_TOPIC_ID'], [103, 'INCONSISTENT_TOPIC_ID'], [110, 'OFFSET_MOVED_TO_TIERED_STORAGE'],
+  [56, 'KAFKA_STORAGE_ERROR'], [57, 'LOG_DIR_NOT_FOUND'], [2, 'CORRUPT_MESSAGE']
+])
+const STALE_METADATA = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'UNKNOWN_TOPIC_ID', 'INCONSISTENT_TOPIC_ID', 'KAFKA_STORAGE_ERROR'])
+const RETRIABLE = new Set([...STALE_METADATA, 'REQUEST_TIMED_OUT', 'REPLICA_NOT_AVAILABLE'])
+
+export { brokerErrorNames }
+
+async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted === true) return
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(done, ms)
+    function done (): void {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    signal?.addEventListener('abort', done, { once: true })
+  })
+}

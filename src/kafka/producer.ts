@@ -1,0 +1,68 @@
+/**
+ * Produces records with acks=all and reports the offset each record got on the target, which
+ * the copier needs for offset syncs.
+ *
+ * Records keep every header in order, duplicates and null values too: the client takes headers
+ * as a Map, so each header key is passed as its own Buffer object (a Map keys by identity), and
+ * the client's default serializers pass the bytes through unchanged.
+ */
+import { Producer, ProduceAcks } from '@platformatic/kafka'
+import type { ClientConfig } from '../config/model.ts'
+import { clientOptions } from './client-options.ts'
+import { toKafkaError } from './errors.ts'
+import { type RecordToSend, tpKey } from './types.ts'
+
+export class KafkaProducer {
+  readonly #producer: Producer<Buffer | null, Buffer | null, Buffer, Buffer | null>
+  readonly #cluster: string
+
+  constructor (cfg: ClientConfig, clientId: string) {
+    this.#cluster = cfg.cluster
+    this.#producer = new Producer({
+      ...clientOptions(cfg, clientId),
+      // A brand-new producer must announce itself with -1/-1 (the client's default of 0/0 is
+      // rejected for reused transactional ids).
+      producerId: -1n,
+      producerEpoch: -1,
+      acks: ProduceAcks.ALL,
+      idempotent: false,
+      retries: 10,
+      autocreateTopics: false
+    } as ConstructorParameters<typeof Producer>[0]) as unknown as Producer<Buffer | null, Buffer | null, Buffer, Buffer | null>
+  }
+
+  /**
+   * Sends the records in one request per broker and returns, for each input record (same
+   * order), the offset it was written at. Records of one partition are written contiguously in
+   * input order, so each gets the partition's base offset plus its index among them.
+   */
+  async send (records: readonly RecordToSend[]): Promise<bigint[]> {
+    if (records.length === 0) return []
+    const messages = records.map(r => {
+      const headers = new Map<Buffer, Buffer | null>()
+      for (const [k, v] of r.headers) headers.set(headers.has(k) ? Buffer.from(k) : k, v)
+      return { topic: r.topic, partition: r.partition, key: r.key, value: r.value, headers, timestamp: r.timestamp }
+    })
+    let result
+    try {
+      result = await this.#producer.send({ messages: messages as never })
+    } catch (err) {
+      const topics = [...new Set(records.map(r => r.topic))].slice(0, 5).join(', ')
+      throw toKafkaError(`producing ${records.length} records to ${topics} on cluster ${this.#cluster}`, err)
+    }
+    const base = new Map<string, bigint>()
+    for (const o of result.offsets ?? []) base.set(tpKey(o.topic, o.partition), o.offset)
+    const seen = new Map<string, bigint>()
+    return records.map(r => {
+      const key = tpKey(r.topic, r.partition)
+      const index = seen.get(key) ?? 0n
+      seen.set(key, index + 1n)
+      const b = base.get(key)
+      return b === undefined ? -1n : b + index
+    })
+  }
+
+  async close (): Promise<void> {
+    await this.#producer.close().catch(() => {})
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Helpers every integration test uses: clusters that stop themselves after the test, unique
+ * names, `waitFor` instead of sleeps, and produce / read-back / commit through our own Kafka
+ * adapter (the Java tools in java-tools.ts give an independent second opinion).
+ */
+import { randomUUID } from 'node:crypto'
+import type { TestContext } from 'node:test'
+import type { ClientConfig } from '../../src/config/model.ts'
+import { KafkaAdmin } from '../../src/kafka/admin.ts'
+import { PartitionReader } from '../../src/kafka/partition-reader.ts'
+import { KafkaProducer } from '../../src/kafka/producer.ts'
+import type { ConsumedRecord, Header, RecordToSend } from '../../src/kafka/types.ts'
+import { type ClusterOptions, type KafkaCluster, startClusters } from './cluster.ts'
+
+/** A name no other test (or earlier run) uses. */
+export function uniqueName (prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`
+}
+
+/** Starts clusters for one test and stops them when it ends, passed or failed. */
+export async function clustersFor (t: TestContext, options: readonly ClusterOptions[]): Promise<KafkaCluster[]> {
+  const clusters = await startClusters(options)
+  t.after(async () => { await Promise.all(clusters.map(async c => { await c.close() })) })
+  return clusters
+}
+
+export function clientConfig (cluster: KafkaCluster, props: Record<string, string> = {}): ClientConfig {
+  return { cluster: cluster.name, bootstrapServers: [cluster.bootstrap()], props }
+}
+
+/** Polls `condition` until it returns a truthy value (returned) or the time is up (throws, with `what`). */
+export async function waitFor<T> (condition: () => Promise<T> | T, opts: { timeoutMs?: number, intervalMs?: number, what?: string } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000)
+  let lastError: unknown
+  while (true) {
+    try {
+      const value = await condition()
+      if (value !== undefined && value !== null && value !== false) return value as NonNullable<T>
+    } catch (err) { lastError = err }
+    if (Date.now() > deadline) {
+      const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : ''
+      throw new Error(`timed out after ${opts.timeoutMs ?? 30_000} ms waiting for ${opts.what ?? 'condition'}${reason}`)
+    }
+    await new Promise(resolve => setTimeout(resolve, opts.intervalMs ?? 200))
+  }
+}
+
+export async function createTopic (cluster: KafkaCluster, name: string, opts: { partitions?: number, configs?: Record<string, string> } = {}): Promise<void> {
+  const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
+  try {
+    const outcome = await admin.createTopic({ name, partitions: opts.partitions ?? 1, replicationFactor: 1, configs: opts.configs ?? {} })
+    if (outcome.status === 'failed') throw outcome.error
+    await waitFor(async () => (await admin.describeTopics([name])).has(name), { what: `topic ${name} to appear` })
+  } finally { await admin.close() }
+}
+
+export interface TestRecord {
+  readonly partition?: number
+  readonly key?: string | Buffer | null
+  readonly value?: string | Buffer | null
+  readonly headers?: ReadonlyArray<readonly [string, string | null]>
+  readonly timestamp?: bigint
+}
+
+const toBuf = (v: string | Buffer | null | undefined): Buffer | null => v === null || v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v)
+
+/** Produces records (acks=all) and returns the offsets they were written at. */
+export async function produce (cluster: KafkaCluster, topic: string, records: readonly TestRecord[], opts: { chunk?: number } = {}): Promise<bigint[]> {
+  const producer = new KafkaProducer(clientConfig(cluster), 'test-producer')
+  try {
+    const offsets: bigint[] = []
+    const chunk = opts.chunk ?? 5000
+    for (let i = 0; i < records.length; i += chunk) {
+      const batch: RecordToSend[] = records.slice(i, i + chunk).map(r => ({
+        topic,
+        partition: r.partition ?? 0,
+        key: toBuf(r.key),
+        value: toBuf(r.value),
+        headers: (r.headers ?? []).map(([k, v]) => [Buffer.from(k), toBuf(v)] as Header),
+        timestamp: r.timestamp
+      }))
+      offsets.push(...await producer.send(batch))
+    }
+    return offsets
+  } finally { await producer.close() }
+}
+
+/** Reads every record of a topic (all partitions, earliest to the current end), ordered by partition then offset. */
+export async function readAll (cluster: KafkaCluster, topic: string, opts: { readCommitted?: boolean } = {}): Promise<ConsumedRecord[]> {
+  const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
+  const reader = new PartitionReader(clientConfig(cluster, { 'isolation.level': opts.readCommitted === false ? 'read_uncommitted' : 'read_committed' }), 'test-reader', { maxWaitMs: 100 })
+  try {
+    const description = (await admin.describeTopics([topic])).get(topic)
+    if (description === undefined) throw new Error(`topic ${topic} does not exist on ${cluster.name}`)
+    const partitions = Array.from({ length: description.partitions }, (_, partition) => ({ topic, partition }))
+    const [start, end] = await Promise.all([admin.listOffsets(partitions, 'earliest'), admin.listOffsets(partitions, 'latest')])
+    const out = new Map<number, ConsumedRecord[]>()
+    for (const p of partitions) {
+      const from = start.get(`${topic}:${p.partition}`) ?? 0n
+      if (from < (end.get(`${topic}:${p.partition}`) ?? 0n)) reader.seek(topic, p.partition, from)
+      out.set(p.partition, [])
+    }
+    const deadline = Date.now() + 60_000
+    while (reader.assigned().length > 0) {
+      if (Date.now() > deadline) throw new Error(`reading ${topic} on ${cluster.name} did not reach the end offsets in 60 s`)
+      const round = await reader.poll()
+      for (const e of round.events) if (e.kind !== 'error' || !e.error.retriable) throw new Error(`reading ${topic}: ${e.kind} ${'error' in e ? e.error.message : ''}`)
+      for (const [, records] of round.records) for (const r of records) out.get(r.partition)?.push(r)
+      for (const p of reader.assigned()) {
+        const pos = reader.position(p.topic, p.partition) ?? 0n
+        if (pos >= (end.get(`${topic}:${p.partition}`) ?? 0n)) reader.remove(p.topic, p.partition)
+      }
+    }
+    return [...out.keys()].sort((a, b) => a - b).flatMap(p => out.get(p) ?? [])
+  } finally {
+    await Promise.all([admin.close(), reader.close()])
+  }
+}
+
+/** Commits offsets for a group (which must have no active members). */
+export async function commitOffsets (cluster: KafkaCluster, group: string, offsets: ReadonlyArray<{ topic: string, partition: number, offset: bigint }>): Promise<void> {
+  const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
+  try { await admin.alterGroupOffsets(group, offsets) } finally { await admin.close() }
+}
+
+/** Record contents in a comparable form (for deepEqual between source and target). */
+export function comparable (r: ConsumedRecord): { partition: number, key: string | null, value: string | null, headers: Array<[string, string | null]>, timestamp: string } {
+  return {
+    partition: r.partition,
+    key: r.key === null ? null : r.key.toString('base64'),
+    value: r.value === null ? null : r.value.toString('base64'),
+    headers: r.headers.map(([k, v]) => [k.toString(), v === null ? null : v.toString('base64')]),
+    timestamp: r.timestamp.toString()
+  }
+}

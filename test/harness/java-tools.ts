@@ -1,0 +1,106 @@
+/**
+ * The Java reference peers, run from the same jars as the brokers: console producer and
+ * consumer, small Java programs against connect-mirror-client (single-file source launch), and
+ * Java MirrorMaker 2 itself in dedicated mode. Their output is what our results are checked
+ * against, so a bug in our client cannot hide itself.
+ */
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ensureKafkaJars, javaBinary } from '../../scripts/kafka-jars.ts'
+import { HarnessError } from '../../src/errors.ts'
+import { spawnTracked, type TrackedProcess } from './processes.ts'
+
+export interface JavaResult {
+  readonly code: number | string
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const QUIET_LOG4J = `Configuration:
+  Appenders:
+    Console:
+      name: STDERR
+      target: SYSTEM_ERR
+      PatternLayout:
+        pattern: "[%d] %p %m (%c)%n"
+  Loggers:
+    Root:
+      level: WARN
+      AppenderRef:
+        - ref: STDERR
+`
+
+function log4jFile (libs: string, name: string, body: string): string {
+  const file = join(libs, '..', name)
+  writeFileSync(file, body)
+  return file
+}
+
+function baseArgs (heapMb = 256, logConfig?: string): string[] {
+  const libs = ensureKafkaJars()
+  const log4j = logConfig ?? log4jFile(libs, 'log4j2-quiet.yaml', QUIET_LOG4J)
+  return [`-Xmx${heapMb}m`, '-XX:TieredStopAtLevel=1', '-Xshare:auto', '-cp', join(libs, '*'), `-Dlog4j2.configurationFile=${log4j}`]
+}
+
+/** Runs a Java main class to completion (killed after timeoutMs). */
+export async function runJava (mainArgs: readonly string[], options: { input?: string, timeoutMs?: number, label?: string } = {}): Promise<JavaResult> {
+  const proc = spawnTracked(options.label ?? 'java', javaBinary(), [...baseArgs(), ...mainArgs], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  proc.child.stdout?.on('data', (d: Buffer) => { stdout += d.toString() })
+  proc.child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  proc.child.stdin?.end(options.input ?? '')
+  const timer = setTimeout(() => { void proc.kill() }, options.timeoutMs ?? 60_000)
+  const code = await proc.exited
+  clearTimeout(timer)
+  return { code, stdout, stderr }
+}
+
+function expectSuccess (what: string, r: JavaResult): JavaResult {
+  if (r.code !== 0) throw new HarnessError(`${what} failed (exit ${r.code}):\n${r.stderr.trim().split('\n').slice(-20).join('\n')}`)
+  return r
+}
+
+/**
+ * Java console producer. Each line is `value`, or `key<TAB>value` with keys, or
+ * `h1:v1,h2:v2<TAB>key<TAB>value` with headers too.
+ */
+export async function javaProduce (bootstrap: string, topic: string, lines: readonly string[], opts: { keys?: boolean, headers?: boolean } = {}): Promise<void> {
+  const args = ['org.apache.kafka.tools.ConsoleProducer', '--bootstrap-server', bootstrap, '--topic', topic,
+    '--producer-property', 'acks=all', '--producer-property', 'linger.ms=0']
+  if (opts.keys === true) args.push('--reader-property', 'parse.key=true', '--reader-property', 'key.separator=\t')
+  if (opts.headers === true) args.push('--reader-property', 'parse.headers=true', '--reader-property', 'headers.delimiter=\t')
+  expectSuccess('Java console producer', await runJava(args, { input: lines.join('\n') + '\n', label: 'java-console-producer' }))
+}
+
+/**
+ * Java console consumer from the beginning; returns its lines. With keys/headers each line is
+ * `partition<TAB>headers<TAB>key<TAB>value` (console consumer's own print format).
+ */
+export async function javaConsume (bootstrap: string, topic: string, maxMessages: number, opts: { timeoutMs?: number, details?: boolean, isolation?: 'read_committed' | 'read_uncommitted' } = {}): Promise<string[]> {
+  const args = ['org.apache.kafka.tools.consumer.ConsoleConsumer', '--bootstrap-server', bootstrap, '--topic', topic,
+    '--from-beginning', '--max-messages', String(maxMessages), '--timeout-ms', String(opts.timeoutMs ?? 20_000),
+    '--command-property', `isolation.level=${opts.isolation ?? 'read_uncommitted'}`]
+  if (opts.details === true) {
+    args.push('--formatter-property', 'print.partition=true', '--formatter-property', 'print.headers=true',
+      '--formatter-property', 'print.key=true', '--formatter-property', 'print.timestamp=true')
+  }
+  const r = await runJava(args, { timeoutMs: (opts.timeoutMs ?? 20_000) + 30_000, label: 'java-console-consumer' })
+  // The console consumer exits non-zero on its timeout; what it printed is still the answer.
+  if (r.code !== 0 && r.stdout === '') expectSuccess('Java console consumer', r)
+  return r.stdout.split('\n').filter(l => l !== '')
+}
+
+/** Runs a single-file Java program (Java 11+ source launch) against the Kafka jars. */
+export async function runJavaProgram (sourceFile: string, args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<JavaResult> {
+  return expectSuccess(`Java program ${sourceFile}`, await runJava([sourceFile, ...args], { timeoutMs: opts.timeoutMs ?? 120_000, label: 'java-program' }))
+}
+
+/** Starts Java MirrorMaker 2 in dedicated mode on an mm2.properties file. Stop it with `.stop()`. */
+export function startJavaMirrorMaker (propertiesFile: string, opts: { clusters?: readonly string[], logFile?: string } = {}): TrackedProcess {
+  const libs = ensureKafkaJars()
+  const log4j = log4jFile(libs, 'log4j2-mm2.yaml', QUIET_LOG4J.replace('level: WARN', 'level: INFO'))
+  const args = [...baseArgs(512, log4j).filter(a => a !== '-XX:TieredStopAtLevel=1'), 'org.apache.kafka.connect.mirror.MirrorMaker', propertiesFile]
+  if (opts.clusters !== undefined) args.push('--clusters', ...opts.clusters)
+  return spawnTracked('java-mm2', javaBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
+}
