@@ -1,0 +1,31 @@
+/**
+ * `kafka-mirror run`: starts every selected flow and runs until SIGINT/SIGTERM, then closes
+ * (stop fetching, finish the in-flight send, store positions) within 30 s and exits 0.
+ */
+import type { LoadedConfig } from '../config/model.ts'
+import { buildMirror } from '../mirror.ts'
+import type { Logger } from '../observe/logger.ts'
+
+const SHUTDOWN_LIMIT_MS = 30_000
+
+export async function runCommand (loaded: LoadedConfig, opts: { clusters: readonly string[], log: Logger }): Promise<number> {
+  const mirror = buildMirror(loaded.config, opts.log, { targets: opts.clusters })
+  mirror.start()
+  opts.log.info('started', { flows: mirror.flows.map(f => f.flow.name).join(',') })
+  const signal = await new Promise<NodeJS.Signals>(resolve => {
+    process.once('SIGINT', () => { resolve('SIGINT') })
+    process.once('SIGTERM', () => { resolve('SIGTERM') })
+  })
+  opts.log.info('stopping', { signal })
+  const timer = setTimeout(() => {
+    opts.log.error('shutdown took longer than 30 s; exiting without waiting further')
+    process.exit(1)
+  }, SHUTDOWN_LIMIT_MS)
+  timer.unref()
+  await mirror.close()
+  clearTimeout(timer)
+  for (const s of mirror.status()) {
+    opts.log.info('stopped', { flow: s.flow, records: s.copier?.recordsCopied ?? 0, bytes: s.copier?.bytesCopied ?? 0 })
+  }
+  return 0
+}

@@ -1,0 +1,36 @@
+/**
+ * `kafka-mirror validate`: the plan a run would follow, without copying anything. Online it also
+ * lists, per flow, the source topics that match now and their remote names.
+ */
+import { describeConfig } from '../config/load.ts'
+import type { LoadedConfig } from '../config/model.ts'
+import { KafkaAdmin } from '../kafka/admin.ts'
+import { createFilters } from '../policy/filters.ts'
+import { createReplicationPolicy } from '../policy/replication-policy.ts'
+import { shouldReplicateTopic } from '../policy/filters.ts'
+
+export async function validateCommand (loaded: LoadedConfig, opts: { offline: boolean, out: (line: string) => void }): Promise<number> {
+  const { config } = loaded
+  opts.out(describeConfig(config))
+  if (opts.offline) {
+    opts.out('\n(offline: topics not listed)')
+    return 0
+  }
+  let failures = 0
+  for (const flow of config.flows.filter(f => f.enabled)) {
+    const policy = createReplicationPolicy(flow.replicationPolicy, flow.source)
+    const { topicFilter } = createFilters(flow)
+    const admin = new KafkaAdmin(flow.clients.sourceAdmin, `${flow.name}|validate`)
+    try {
+      const topics = (await admin.listTopics()).filter(t => shouldReplicateTopic(t, { filter: topicFilter, policy, targetAlias: flow.target, heartbeatsReplicationEnabled: flow.heartbeatsReplicationEnabled })).sort()
+      opts.out(`\n${flow.name}: ${topics.length} source topic(s) match now`)
+      for (const t of topics) opts.out(`  ${t} -> ${policy.formatRemoteTopic(flow.source, t)}`)
+    } catch (err) {
+      failures++
+      opts.out(`\n${flow.name}: cannot list topics of ${flow.source} (${flow.clients.sourceAdmin.bootstrapServers.join(',')}): ${(err as Error).message}`)
+    } finally {
+      await admin.close()
+    }
+  }
+  return failures === 0 ? 0 : 1
+}

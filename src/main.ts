@@ -1,0 +1,51 @@
+/**
+ * Process entry: parses arguments, loads the config, runs the command and maps outcomes to exit
+ * codes (0 ok, 1 runtime failure, 2 bad arguments or config). Known errors print one line;
+ * stacks only with --debug.
+ */
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { HELP, parseCli } from './cli/args.ts'
+import { runCommand } from './cli/run.ts'
+import { validateCommand } from './cli/validate.ts'
+import { loadConfig } from './config/load.ts'
+import { ConfigError, KafkaMirrorError, UsageError } from './errors.ts'
+import { createLogger } from './observe/logger.ts'
+
+function version (): string {
+  const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json'), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+async function main (argv: readonly string[]): Promise<number> {
+  let debug = argv.includes('--debug')
+  try {
+    const args = parseCli(argv)
+    debug = args.debug
+    if (args.command === 'help') { process.stdout.write(HELP); return 0 }
+    if (args.command === 'version') { process.stdout.write(`kafka-mirror ${version()}\n`); return 0 }
+    const log = createLogger()
+    const loaded = await loadConfig(args.config ?? '', { secretsDir: args.secretsDir })
+    for (const w of loaded.warnings) log.warn(w)
+    for (const i of loaded.infos) log.info(i)
+    if (args.command === 'validate') return await validateCommand(loaded, { offline: args.offline, out: line => { process.stdout.write(line + '\n') } })
+    return await runCommand(loaded, { clusters: args.clusters, log })
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`kafka-mirror: ${err.message}\n`)
+      if (debug) process.stderr.write(`${err.stack ?? ''}\n`)
+      return 2
+    }
+    if (err instanceof KafkaMirrorError) {
+      process.stderr.write(`kafka-mirror: ${err.message}\n`)
+      if (debug) process.stderr.write(`${err.stack ?? ''}\n`)
+      return 1
+    }
+    process.stderr.write(`kafka-mirror: unexpected error: ${(err as Error).message ?? String(err)}\n`)
+    process.stderr.write(`${(err as Error).stack ?? ''}\n`)
+    return 1
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))

@@ -1,0 +1,101 @@
+/**
+ * Writes offset syncs (source offset -> target offset of the same record) to
+ * `mm2-offset-syncs.<alias>.internal`, in Java MM2's binary format, so checkpoints (ours or
+ * Java's) can translate consumer-group offsets.
+ *
+ * MM2 writes a sync only every offset.lag.max records (or on gaps). We write the same due syncs
+ * and, at every position flush, the latest pair of each partition that moved, so that every
+ * mapping change is recorded: the first record, every upstream gap (compaction, transaction
+ * markers, aborted records) and every restart produce a sync, which is what makes exact
+ * translation possible.
+ */
+import type { FlowConfig } from '../config/model.ts'
+import { encodeOffsetSync } from '../formats/offset-sync.ts'
+import { OffsetSyncRule } from '../formats/offset-sync-rule.ts'
+import type { KafkaAdmin } from '../kafka/admin.ts'
+import type { KafkaProducer } from '../kafka/producer.ts'
+import { tpKey } from '../kafka/types.ts'
+import type { Logger } from '../observe/logger.ts'
+import type { ReplicationPolicy } from '../policy/replication-policy.ts'
+
+interface Pair { readonly topic: string, readonly partition: number, readonly upstream: bigint, readonly downstream: bigint }
+
+export class OffsetSyncWriter {
+  readonly #flow: FlowConfig
+  readonly #topic: string
+  readonly #admin: KafkaAdmin
+  readonly #producer: KafkaProducer
+  readonly #log: Logger
+  readonly #rules = new Map<string, OffsetSyncRule>()
+  /** Due syncs not yet written; the latest per partition wins. */
+  readonly #pending = new Map<string, Pair>()
+  /** Latest pair per partition that was not due; written at the next flush. */
+  readonly #delayed = new Map<string, Pair>()
+
+  constructor (flow: FlowConfig, policy: ReplicationPolicy, admin: KafkaAdmin, producer: KafkaProducer, log: Logger) {
+    this.#flow = flow
+    this.#topic = policy.offsetSyncsTopic(flow.offsetSyncs.location === 'source' ? flow.target : flow.source)
+    this.#admin = admin
+    this.#producer = producer
+    this.#log = log
+  }
+
+  get topic (): string {
+    return this.#topic
+  }
+
+  async ensureTopic (): Promise<void> {
+    const outcome = await this.#admin.createTopic({ name: this.#topic, partitions: 1, replicationFactor: this.#flow.offsetSyncs.replicationFactor, configs: { 'cleanup.policy': 'compact' } })
+    if (outcome.status === 'failed') throw outcome.error
+    if (outcome.status === 'created') this.#log.info('created offset-syncs topic', { topic: this.#topic, cluster: this.#flow.offsetSyncs.location })
+  }
+
+  /** Records an acknowledged (source offset, target offset) pair. */
+  record (topic: string, partition: number, upstream: bigint, downstream: bigint): void {
+    const k = tpKey(topic, partition)
+    let rule = this.#rules.get(k)
+    if (rule === undefined) {
+      rule = new OffsetSyncRule(this.#flow.offsetLagMax)
+      this.#rules.set(k, rule)
+    }
+    const pair = { topic, partition, upstream, downstream }
+    if (rule.update(upstream, downstream)) {
+      this.#pending.set(k, pair)
+      this.#delayed.delete(k)
+    } else {
+      this.#delayed.set(k, pair)
+    }
+  }
+
+  /** Forgets a partition's history (after a seek or data loss the next record must be synced). */
+  reset (topic: string, partition: number): void {
+    this.#rules.delete(tpKey(topic, partition))
+  }
+
+  /** Writes the due syncs; with `includeDelayed`, also the latest pair of every partition. */
+  async flush (includeDelayed: boolean): Promise<number> {
+    if (includeDelayed) {
+      for (const [k, pair] of this.#delayed) this.#pending.set(k, pair)
+      this.#delayed.clear()
+    }
+    if (this.#pending.size === 0) return 0
+    const pairs = [...this.#pending.values()]
+    this.#pending.clear()
+    const records = pairs.map(p => {
+      const { key, value } = encodeOffsetSync({ topic: p.topic, partition: p.partition, upstreamOffset: p.upstream, downstreamOffset: p.downstream })
+      return { topic: this.#topic, partition: 0, key, value, headers: [] }
+    })
+    try {
+      await this.#producer.send(records)
+    } catch (err) {
+      // A lost sync only makes translation less precise; put them back for the next attempt.
+      for (const p of pairs) {
+        const k = tpKey(p.topic, p.partition)
+        if (!this.#pending.has(k)) this.#pending.set(k, p)
+      }
+      this.#log.warn('writing offset syncs failed; will retry', { topic: this.#topic, error: err as Error })
+      return 0
+    }
+    return records.length
+  }
+}

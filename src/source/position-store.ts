@@ -1,0 +1,108 @@
+/**
+ * Source positions, stored where Kafka Connect (and so Java MM2) keeps them: a compacted topic
+ * on the target cluster, key `["<connector>",{"cluster":S,"partition":N,"topic":T}]` and value
+ * `{"offset":<last copied offset>}`, partitioned with Kafka's murmur2 like Connect's producer.
+ * Java MM2 started on the same config resumes from what we stored, and we from what it stored.
+ *
+ * The copier hands positions here only after the target acknowledged every record up to them.
+ */
+import type { FlowConfig } from '../config/model.ts'
+import { decodeConnectOffsetKey, decodeOffsetValue, encodeOffsetValue, encodeSourceOffsetKey, javaPartition } from '../formats/connect-offsets.ts'
+import type { KafkaAdmin } from '../kafka/admin.ts'
+import { PartitionReader } from '../kafka/partition-reader.ts'
+import type { KafkaProducer } from '../kafka/producer.ts'
+import { tpKey } from '../kafka/types.ts'
+import type { Logger } from '../observe/logger.ts'
+
+/** Connect's default partition count for the offsets topic (offset.storage.partitions). */
+const OFFSETS_TOPIC_PARTITIONS = 25
+
+export class PositionStore {
+  readonly #flow: FlowConfig
+  readonly #admin: KafkaAdmin
+  readonly #producer: KafkaProducer
+  readonly #log: Logger
+  #partitions = OFFSETS_TOPIC_PARTITIONS
+  /** Last stored offset (of the last copied record) per `topic:partition`. */
+  readonly #stored = new Map<string, bigint>()
+
+  constructor (flow: FlowConfig, targetAdmin: KafkaAdmin, targetProducer: KafkaProducer, log: Logger) {
+    this.#flow = flow
+    this.#admin = targetAdmin
+    this.#producer = targetProducer
+    this.#log = log
+  }
+
+  get topic (): string {
+    return this.#flow.naming.offsetsTopic
+  }
+
+  /** Creates the offsets topic if needed and reads every position in it. */
+  async load (): Promise<void> {
+    const topic = this.topic
+    let description = (await this.#admin.describeTopics([topic])).get(topic)
+    if (description === undefined) {
+      const outcome = await this.#admin.createTopic({ name: topic, partitions: OFFSETS_TOPIC_PARTITIONS, replicationFactor: -1, configs: { 'cleanup.policy': 'compact' } })
+      if (outcome.status === 'failed') throw outcome.error
+      if (outcome.status === 'created') this.#log.info('created positions topic', { topic, partitions: OFFSETS_TOPIC_PARTITIONS })
+      for (let i = 0; i < 50 && description === undefined; i++) {
+        description = (await this.#admin.describeTopics([topic])).get(topic)
+        if (description === undefined) await new Promise(resolve => setTimeout(resolve, 100))
+      }
+    }
+    this.#partitions = description?.partitions ?? OFFSETS_TOPIC_PARTITIONS
+    const partitions = Array.from({ length: this.#partitions }, (_, partition) => ({ topic, partition }))
+    const [start, end] = await Promise.all([this.#admin.listOffsets(partitions, 'earliest'), this.#admin.listOffsets(partitions, 'latest')])
+    const reader = new PartitionReader(this.#flow.clients.targetConsumer, `${this.#flow.name}|positions-reader`, { maxWaitMs: 100 })
+    try {
+      for (const p of partitions) {
+        const from = start.get(tpKey(topic, p.partition)) ?? 0n
+        if (from < (end.get(tpKey(topic, p.partition)) ?? 0n)) reader.seek(topic, p.partition, from)
+      }
+      while (reader.assigned().length > 0) {
+        const round = await reader.poll()
+        for (const e of round.events) if (e.kind !== 'error' || !e.error.retriable) throw new Error(`reading positions topic ${topic}: ${e.kind}`)
+        for (const records of round.records.values()) {
+          for (const r of records) this.#apply(r.key, r.value)
+        }
+        for (const p of reader.assigned()) {
+          if ((reader.position(p.topic, p.partition) ?? 0n) >= (end.get(tpKey(p.topic, p.partition)) ?? 0n)) reader.remove(p.topic, p.partition)
+        }
+      }
+    } finally { await reader.close() }
+    this.#log.info('loaded positions', { topic, partitions: this.#stored.size })
+  }
+
+  #apply (key: Buffer | null, value: Buffer | null): void {
+    let decoded
+    try { decoded = decodeConnectOffsetKey(key) } catch { return }
+    if (decoded.connector !== this.#flow.naming.sourceConnectorName) return
+    const p = decoded.partition
+    if (p.cluster !== this.#flow.source || typeof p.topic !== 'string' || typeof p.partition !== 'bigint') return
+    const k = tpKey(p.topic, Number(p.partition))
+    let offset: bigint | null = null
+    try { offset = decodeOffsetValue(value) } catch { return }
+    if (offset === null) this.#stored.delete(k)
+    else this.#stored.set(k, offset)
+  }
+
+  /** Offset of the next record to copy, or undefined when nothing was ever stored (or negative). */
+  resumeOffset (topic: string, partition: number): bigint | undefined {
+    const last = this.#stored.get(tpKey(topic, partition))
+    return last === undefined || last < 0n ? undefined : last + 1n
+  }
+
+  /** Stores `lastCopied` offsets; only the ones that changed are written. */
+  async store (lastCopied: ReadonlyMap<string, { topic: string, partition: number, offset: bigint }>): Promise<number> {
+    const records = []
+    for (const [k, p] of lastCopied) {
+      if (this.#stored.get(k) === p.offset) continue
+      const key = encodeSourceOffsetKey({ connector: this.#flow.naming.sourceConnectorName, cluster: this.#flow.source, topic: p.topic, partition: p.partition })
+      records.push({ topic: this.topic, partition: javaPartition(key, this.#partitions), key, value: encodeOffsetValue(p.offset), headers: [] })
+    }
+    if (records.length === 0) return 0
+    await this.#producer.send(records)
+    for (const [k, p] of lastCopied) this.#stored.set(k, p.offset)
+    return records.length
+  }
+}

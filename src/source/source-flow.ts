@@ -1,0 +1,172 @@
+/**
+ * Runs the replication side of one source->target flow: prepares the state topics, keeps the
+ * remote topics in sync, and copies records, until closed.
+ *
+ * Lifecycle: `start()` returns at once; the flow connects in the background and retries with
+ * backoff while a cluster is unreachable (status `not-ready` with the reason), then recovers
+ * without a restart. `close()` stops fetching, lets the in-flight send finish, stores positions
+ * and closes the clients; it is idempotent.
+ */
+import type { FlowConfig } from '../config/model.ts'
+import { KafkaAdmin } from '../kafka/admin.ts'
+import { PartitionReader } from '../kafka/partition-reader.ts'
+import { KafkaProducer } from '../kafka/producer.ts'
+import type { Logger } from '../observe/logger.ts'
+import { createFilters } from '../policy/filters.ts'
+import { createReplicationPolicy, type ReplicationPolicy } from '../policy/replication-policy.ts'
+import { backoffMs, sleep } from '../util/abortable.ts'
+import { RecordCopier } from './copier.ts'
+import { OffsetSyncWriter } from './offset-sync-writer.ts'
+import { PositionStore } from './position-store.ts'
+import { TopicSync, type ReplicatedTopic } from './topic-sync.ts'
+
+export type FlowState = 'starting' | 'running' | 'not-ready' | 'stopped'
+
+export interface SourceFlowStatus {
+  readonly flow: string
+  readonly state: FlowState
+  readonly reason: string | undefined
+  readonly topics: number
+  readonly partitions: number
+  readonly copier: RecordCopier['stats'] | undefined
+}
+
+export class SourceFlow {
+  readonly flow: FlowConfig
+  readonly policy: ReplicationPolicy
+  readonly #log: Logger
+  readonly #abort = new AbortController()
+  #state: FlowState = 'starting'
+  #reason: string | undefined
+  #topics: ReadonlyMap<string, ReplicatedTopic> = new Map()
+  #copier: RecordCopier | undefined
+  #running: Promise<void> | undefined
+  readonly #closeables: Array<{ close: () => Promise<void> }> = []
+
+  constructor (flow: FlowConfig, log: Logger) {
+    this.flow = flow
+    this.policy = createReplicationPolicy(flow.replicationPolicy, flow.source)
+    this.#log = log.child(flow.name)
+  }
+
+  status (): SourceFlowStatus {
+    const copyError = this.#copier?.stats.lastError
+    const state = this.#state === 'running' && copyError !== undefined ? 'not-ready' : this.#state
+    return { flow: this.flow.name, state, reason: this.#reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: this.#copier?.stats }
+  }
+
+  start (): void {
+    this.#running ??= this.#run().catch(err => {
+      this.#state = 'stopped'
+      this.#reason = (err as Error).message
+      this.#log.error('flow stopped after an unexpected error', { error: err as Error })
+    })
+  }
+
+  async #run (): Promise<void> {
+    const signal = this.#abort.signal
+    const flow = this.flow
+    let attempt = 0
+    let copier: RecordCopier | undefined
+    let topicSync: TopicSync | undefined
+    // Connect and prepare; retry while a cluster is unreachable.
+    while (!signal.aborted && copier === undefined) {
+      try {
+        const built = await this.#build()
+        copier = built.copier
+        topicSync = built.topicSync
+      } catch (err) {
+        await this.#closeClients()
+        attempt++
+        this.#notReady(err as Error, attempt)
+        await sleep(backoffMs(attempt), signal)
+      }
+    }
+    if (copier === undefined || topicSync === undefined) return
+    this.#copier = copier
+    const discovery = this.#loop('topic discovery', flow.refreshTopics.enabled ? flow.refreshTopics.intervalMs : -1, async () => {
+      const result = await topicSync.syncOnce()
+      this.#topics = result.ready
+      await copier.assign(result.ready)
+    })
+    const configSync = this.#loop('topic config sync', flow.syncTopicConfigs.enabled ? flow.syncTopicConfigs.intervalMs : -1, async () => {
+      await topicSync.syncConfigsOnce(this.#topics)
+    })
+    this.#state = 'running'
+    this.#reason = undefined
+    this.#log.info('replicating', { from: flow.source, to: flow.target, topics: this.#topics.size })
+    await copier.run(signal)
+    await Promise.all([discovery, configSync])
+  }
+
+  /** Clients, state topics, first topic sync; throws while a cluster cannot be reached. */
+  async #build (): Promise<{ copier: RecordCopier, topicSync: TopicSync }> {
+    const flow = this.flow
+    const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.sourceConnectorName}|${role}`
+    const sourceAdmin = this.#own(new KafkaAdmin(flow.clients.sourceAdmin, id('replication-source-admin')))
+    const targetAdmin = this.#own(new KafkaAdmin(flow.clients.targetAdmin, id('replication-target-admin')))
+    const targetProducer = this.#own(new KafkaProducer(flow.clients.targetProducer, id('replication-producer')))
+    await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()])
+    const positions = new PositionStore(flow, targetAdmin, targetProducer, this.#log)
+    await positions.load()
+    let offsetSyncs: OffsetSyncWriter | undefined
+    if (flow.offsetSyncs.enabled) {
+      const onSource = flow.offsetSyncs.location === 'source'
+      const syncProducer = onSource ? this.#own(new KafkaProducer(flow.clients.sourceProducer, id('offset-syncs-source-producer'))) : targetProducer
+      offsetSyncs = new OffsetSyncWriter(flow, this.policy, onSource ? sourceAdmin : targetAdmin, syncProducer, this.#log)
+      await offsetSyncs.ensureTopic()
+    }
+    const topicSync = new TopicSync(flow, this.policy, createFilters(flow), sourceAdmin, targetAdmin, this.#log)
+    const reader = this.#own(new PartitionReader(flow.clients.sourceConsumer, id('replication-consumer')))
+    const copier = new RecordCopier(flow, { reader, producer: targetProducer, sourceAdmin, positions, offsetSyncs, log: this.#log })
+    const first = await topicSync.syncOnce()
+    this.#topics = first.ready
+    await copier.assign(first.ready)
+    return { copier, topicSync }
+  }
+
+  #own<T extends { close: () => Promise<void> }> (client: T): T {
+    this.#closeables.push(client)
+    return client
+  }
+
+  async #closeClients (): Promise<void> {
+    const all = this.#closeables.splice(0)
+    await Promise.all(all.map(async c => { await c.close() }))
+  }
+
+  #notReady (err: Error, attempt: number): void {
+    this.#state = 'not-ready'
+    this.#reason = err.message
+    this.#log.warn('flow not ready; retrying', { attempt, retryInMs: backoffMs(attempt), reason: err.message })
+  }
+
+  /** Runs `task` now and then every `intervalMs` (never two at once) until closed; -1 = once. */
+  async #loop (name: string, intervalMs: number, task: () => Promise<void>): Promise<void> {
+    const signal = this.#abort.signal
+    let failures = 0
+    while (!signal.aborted) {
+      await sleep(failures > 0 ? backoffMs(failures) : intervalMs, signal)
+      if (signal.aborted || intervalMs < 0) return
+      const started = Date.now()
+      try {
+        await task()
+        if (failures > 0) this.#log.info(`${name} recovered`)
+        failures = 0
+        if (this.#state === 'not-ready') { this.#state = 'running'; this.#reason = undefined }
+      } catch (err) {
+        failures++
+        this.#notReady(err as Error, failures)
+      }
+      this.#log.debug(`${name} pass`, { ms: Date.now() - started })
+    }
+  }
+
+  async close (): Promise<void> {
+    if (this.#abort.signal.aborted) { await this.#running; return }
+    this.#abort.abort()
+    await this.#running
+    await this.#closeClients()
+    this.#state = 'stopped'
+  }
+}

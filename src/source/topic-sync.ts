@@ -1,0 +1,165 @@
+/**
+ * Keeps the remote topics on the target in step with the source (MirrorSourceConnector's topic
+ * work, mm2-spec §6.2-§6.4):
+ * - discovers the source topics to replicate (filters, MM2's default excludes, cycle detection);
+ * - creates missing remote topics with the source's partition count, `replication.factor` and
+ *   the source's topic configs minus excluded properties, and grows them when the source grows
+ *   (never shrinks, never deletes);
+ * - re-syncs topic configs with incremental alters.
+ *
+ * Unlike MM2, creation is awaited before the copier produces into a topic, so a target with
+ * auto-create enabled can never create it first with broker defaults.
+ */
+import type { FlowConfig } from '../config/model.ts'
+import type { KafkaAdmin, TopicConfigEntry } from '../kafka/admin.ts'
+import type { Logger } from '../observe/logger.ts'
+import { type ConfigPropertyFilter, shouldReplicateTopic, type TopicFilter } from '../policy/filters.ts'
+import type { ReplicationPolicy } from '../policy/replication-policy.ts'
+
+export interface ReplicatedTopic {
+  readonly source: string
+  readonly remote: string
+  readonly partitions: number
+  /** Source topic id: changes when the topic is deleted and re-created. */
+  readonly sourceId: string
+}
+
+export interface TopicSyncResult {
+  /** Source topics whose remote topic exists with at least as many partitions. */
+  readonly ready: ReadonlyMap<string, ReplicatedTopic>
+  readonly created: readonly string[]
+  readonly grown: readonly string[]
+  readonly failed: ReadonlyMap<string, Error>
+}
+
+export class TopicSync {
+  readonly #flow: FlowConfig
+  readonly #policy: ReplicationPolicy
+  readonly #topicFilter: TopicFilter
+  readonly #configFilter: ConfigPropertyFilter
+  readonly #source: KafkaAdmin
+  readonly #target: KafkaAdmin
+  readonly #log: Logger
+
+  constructor (flow: FlowConfig, policy: ReplicationPolicy, filters: { topicFilter: TopicFilter, configPropertyFilter: ConfigPropertyFilter }, sourceAdmin: KafkaAdmin, targetAdmin: KafkaAdmin, log: Logger) {
+    this.#flow = flow
+    this.#policy = policy
+    this.#topicFilter = filters.topicFilter
+    this.#configFilter = filters.configPropertyFilter
+    this.#source = sourceAdmin
+    this.#target = targetAdmin
+    this.#log = log
+  }
+
+  /** Source topics this flow replicates now (no I/O beyond listing). */
+  async sourceTopics (): Promise<string[]> {
+    const all = await this.#source.listTopics()
+    return all.filter(t => shouldReplicateTopic(t, {
+      filter: this.#topicFilter,
+      policy: this.#policy,
+      targetAlias: this.#flow.target,
+      heartbeatsReplicationEnabled: this.#flow.heartbeatsReplicationEnabled
+    })).sort()
+  }
+
+  remoteName (sourceTopic: string): string {
+    return this.#policy.formatRemoteTopic(this.#flow.source, sourceTopic)
+  }
+
+  /** One pass: discover, create, grow. Per-topic failures are returned, not thrown. */
+  async syncOnce (): Promise<TopicSyncResult> {
+    const topics = await this.sourceTopics()
+    const sources = await this.#source.describeTopics(topics)
+    const remotes = await this.#target.describeTopics(topics.map(t => this.remoteName(t)))
+    const ready = new Map<string, ReplicatedTopic>()
+    const created: string[] = []
+    const grown: string[] = []
+    const failed = new Map<string, Error>()
+    const missing = [...sources.values()].filter(s => !remotes.has(this.remoteName(s.name)))
+    const sourceConfigs = missing.length > 0 ? await this.#source.describeTopicConfigs(missing.map(s => s.name)) : new Map<string, TopicConfigEntry[]>()
+    for (const s of sources.values()) {
+      const remote = this.remoteName(s.name)
+      const existing = remotes.get(remote)
+      try {
+        if (existing === undefined) {
+          const configs = this.targetConfig(sourceConfigs.get(s.name) ?? [], false).set
+          const outcome = await this.#target.createTopic({ name: remote, partitions: s.partitions, replicationFactor: this.#flow.replicationFactor, configs })
+          if (outcome.status === 'failed') throw outcome.error
+          if (outcome.status === 'created') {
+            created.push(remote)
+            this.#log.info('created remote topic', { topic: remote, partitions: s.partitions, configs: Object.keys(configs).length })
+          }
+        } else if (existing.partitions < s.partitions) {
+          await this.#target.createPartitions(remote, s.partitions)
+          grown.push(remote)
+          this.#log.info('grew remote topic', { topic: remote, from: existing.partitions, to: s.partitions })
+        }
+        ready.set(s.name, { source: s.name, remote, partitions: s.partitions, sourceId: s.id })
+      } catch (err) {
+        failed.set(s.name, err as Error)
+        this.#log.error('cannot prepare remote topic; its records are not copied until this is fixed', { topic: s.name, remote, error: err as Error })
+      }
+    }
+    if (created.length > 0 || grown.length > 0) await this.#waitVisible([...created, ...grown], ready)
+    return { ready, created, grown, failed }
+  }
+
+  /** Waits until created or grown topics show their partitions in target metadata. */
+  async #waitVisible (remotes: readonly string[], ready: ReadonlyMap<string, ReplicatedTopic>): Promise<void> {
+    const wanted = new Map([...ready.values()].filter(r => remotes.includes(r.remote)).map(r => [r.remote, r.partitions]))
+    for (let i = 0; i < 100; i++) {
+      const seen = await this.#target.describeTopics([...wanted.keys()])
+      if ([...wanted].every(([name, n]) => (seen.get(name)?.partitions ?? 0) >= n)) return
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+  }
+
+  /**
+   * Which source config entries go to the target (mm2-spec §6.4). At creation (`incremental`
+   * false) only non-default values are set; when syncing, source defaults are either deleted
+   * on the target (use.defaults.from=target) or set (=source).
+   */
+  targetConfig (entries: readonly TopicConfigEntry[], incremental: boolean): { set: Record<string, string>, remove: string[] } {
+    const set: Record<string, string> = {}
+    const remove: string[] = []
+    for (const e of entries) {
+      if (e.readOnly || e.sensitive || e.source === 'static-broker') continue
+      if (!this.#configFilter.shouldReplicateConfigProperty(e.name)) continue
+      const isDefault = e.source === 'default'
+      if (isDefault && !this.#configFilter.shouldReplicateSourceDefault(e.name)) {
+        if (incremental) remove.push(e.name)
+        continue
+      }
+      if (e.value !== null) set[e.name] = e.value
+    }
+    return { set, remove }
+  }
+
+  /** Copies source topic configs to the remote topics that exist. Returns the topics altered. */
+  async syncConfigsOnce (topics: ReadonlyMap<string, ReplicatedTopic>): Promise<{ synced: number, failed: Map<string, Error> }> {
+    const failed = new Map<string, Error>()
+    if (topics.size === 0) return { synced: 0, failed }
+    const [sourceConfigs, targetConfigs] = await Promise.all([
+      this.#source.describeTopicConfigs([...topics.keys()]),
+      this.#target.describeTopicConfigs([...topics.values()].map(t => t.remote))
+    ])
+    let synced = 0
+    for (const t of topics.values()) {
+      const wanted = this.targetConfig(sourceConfigs.get(t.source) ?? [], true)
+      const current = new Map((targetConfigs.get(t.remote) ?? []).map(e => [e.name, e]))
+      // Only send what differs: the same values every interval would be noise on the controller.
+      const set = Object.fromEntries(Object.entries(wanted.set).filter(([k, v]) => current.get(k)?.value !== v || current.get(k)?.source !== 'topic'))
+      const remove = wanted.remove.filter(k => current.get(k)?.source === 'topic')
+      if (Object.keys(set).length === 0 && remove.length === 0) continue
+      try {
+        await this.#target.alterTopicConfigs(t.remote, set, remove)
+        synced++
+        this.#log.info('synced topic configs', { topic: t.remote, set: Object.keys(set).join(','), reverted: remove.join(',') })
+      } catch (err) {
+        failed.set(t.source, err as Error)
+        this.#log.warn('topic config sync failed', { topic: t.remote, error: err as Error })
+      }
+    }
+    return { synced, failed }
+  }
+}
