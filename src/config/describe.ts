@@ -1,0 +1,50 @@
+/**
+ * A human summary of a loaded config (for `validate` and the startup log): clusters, flows,
+ * replication policy and the settings that matter. Secret values print as [redacted]; long PEM
+ * bundles print as a count.
+ */
+import type { ClientProps, FlowConfig, Interval, MirrorConfig } from './model.ts'
+
+function every (i: Interval): string {
+  if (!i.enabled) return 'off'
+  const s = i.intervalMs % 1000 === 0 ? `${i.intervalMs / 1000} s` : `${i.intervalMs} ms`
+  return `every ${s}${i.explicit ? '' : ' (default)'}`
+}
+
+function props (p: ClientProps): string {
+  const parts = Object.entries(p).map(([k, v]) => {
+    if (typeof v !== 'string') return `${k}=[redacted]`
+    if (v.includes('-----BEGIN')) return `${k}=<${(v.match(/-----BEGIN/g) ?? []).length} PEM block(s)>`
+    return `${k}=${v}`
+  })
+  return parts.length === 0 ? '(none)' : parts.join(', ')
+}
+
+function flow (f: FlowConfig): string[] {
+  const p = f.replicationPolicy
+  const what = f.enabled ? 'replicating' : f.emitHeartbeats.enabled ? 'heartbeats only' : 'not replicating'
+  return [
+    `  ${f.name} (${what})`,
+    `    topics: ${f.topics.join(', ') || '(none)'}; exclude: ${f.topicsExclude.join(', ') || '(none)'}`,
+    `    groups: ${f.groups.join(', ') || '(none)'}; exclude: ${f.groupsExclude.join(', ') || '(none)'}`,
+    `    policy: ${p.kind} (${p.className}), separator ${JSON.stringify(p.separator)}`,
+    `    replication.factor ${f.replicationFactor}, tasks.max ${f.tasksMax}, offset.lag.max ${f.offsetLagMax}, positions stored every ${f.offsetFlushIntervalMs} ms`,
+    `    refresh topics ${every(f.refreshTopics)}, refresh groups ${every(f.refreshGroups)}, topic configs ${every(f.syncTopicConfigs)}, ACLs ${every(f.syncTopicAcls)}`,
+    `    checkpoints ${every(f.emitCheckpoints)}, group offset sync ${every(f.syncGroupOffsets)}, heartbeats ${every(f.emitHeartbeats)}`,
+    `    offset syncs ${f.offsetSyncs.enabled ? `on the ${f.offsetSyncs.location} cluster` : 'off'}`,
+    `    state: offsets topic ${f.naming.offsetsTopic}, group ${f.naming.workerGroupId}, connector ${f.naming.sourceConnectorName}`,
+    ...(Object.keys(f.extra).length === 0 ? [] : [`    not used by kafka-mirror: ${Object.keys(f.extra).join(', ')}`])
+  ]
+}
+
+export function describeConfig (config: MirrorConfig): string {
+  const o = config.origin
+  const head = o.format === 'strimzi' ? `${o.file} (Strimzi ${o.apiVersion ?? ''} KafkaMirrorMaker2 ${o.name ?? ''})` : `${o.file} (mm2.properties)`
+  const lines = [head, 'clusters:']
+  for (const c of config.clusters.values()) {
+    lines.push(`  ${c.alias}: ${c.bootstrapServers.join(', ')}`, `    ${props(c.connection)}`)
+  }
+  lines.push('flows:')
+  for (const f of config.flows) lines.push(...flow(f))
+  return lines.join('\n')
+}

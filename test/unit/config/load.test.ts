@@ -1,0 +1,108 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describeConfig, loadConfig, looksLikeResource } from '../../../src/config/load.ts'
+
+const examples: Array<[string, string]> = [
+  ['examples/mm2.properties', 'properties'],
+  ['examples/strimzi-v1alpha1.yaml', 'strimzi'],
+  ['examples/strimzi-v1beta2.yaml', 'strimzi'],
+  ['examples/strimzi-v1.yaml', 'strimzi']
+]
+
+for (const [file, format] of examples) {
+  test(`load: ${file} loads without warnings`, async () => {
+    const r = await loadConfig(file, { secretsDir: 'examples/secrets', env: {} })
+    assert.equal(r.config.origin.format, format)
+    assert.deepEqual(r.warnings, [])
+    assert.ok(r.config.flows.some(f => f.name === 'my-cluster-source->my-cluster-target' && f.enabled))
+    assert.match(describeConfig(r.config), /my-cluster-source->my-cluster-target \(replicating\)/)
+  })
+}
+
+test('load: the result is deep-frozen, Maps included', async () => {
+  const { config } = await loadConfig('examples/mm2.properties', { env: {} })
+  assert.ok(Object.isFrozen(config))
+  assert.ok(Object.isFrozen(config.flows[0]?.clients.sourceConsumer.props))
+  assert.throws(() => { (config.flows as unknown as unknown[]).push(1) }, TypeError)
+  assert.throws(() => { (config.clusters as Map<string, unknown>).set('x', 1) }, TypeError)
+})
+
+const detect: Array<[string, boolean]> = [
+  ['apiVersion: kafka.strimzi.io/v1\nkind: KafkaMirrorMaker2\n', true],
+  ['# comment\n---\nkind: KafkaMirrorMaker2\n', true],
+  ['{"apiVersion": "kafka.strimzi.io/v1"}', true],
+  ['clusters = A, B\nA.bootstrap.servers = a:1\n', false],
+  ['# kind: KafkaMirrorMaker2\nclusters = A\n', false]
+]
+
+for (const [text, want] of detect) {
+  test(`load: format detection ${JSON.stringify(text.slice(0, 30))}`, () => {
+    assert.equal(looksLikeResource(text), want)
+  })
+}
+
+test('load: missing file is a ConfigError naming the file', async () => {
+  await assert.rejects(loadConfig('/nonexistent/mm2.properties', {}), /ConfigError: \/nonexistent\/mm2\.properties: cannot read the config file \(ENOENT\)/)
+})
+
+test('describeConfig never shows secrets', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'km-config-'))
+  const file = join(dir, 'mm2.properties')
+  writeFileSync(file, [
+    'clusters = A, B',
+    'A.bootstrap.servers = a:1',
+    'B.bootstrap.servers = b:1',
+    'A->B.enabled = true',
+    'A.security.protocol = SASL_SSL',
+    'A.sasl.mechanism = PLAIN',
+    'A.sasl.jaas.config = org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="TopSecretInline42";',
+    'B.ssl.truststore.password = ${env:KM_TEST_PW}'
+  ].join('\n'))
+  const { config } = await loadConfig(file, { env: { KM_TEST_PW: 'TopSecretEnv42' } })
+  const text = describeConfig(config)
+  assert.ok(!text.includes('TopSecret'), text)
+  assert.match(text, /sasl\.jaas\.config=\[redacted\]/)
+  assert.match(text, /ssl\.truststore\.password=\[redacted\]/)
+  assert.match(text, /A: a:1/)
+})
+
+test('describeConfig of a Strimzi CR summarises PEM bundles and hides keys', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'km-config-'))
+  const file = join(dir, 'mm2.yaml')
+  writeFileSync(file, `apiVersion: kafka.strimzi.io/v1
+kind: KafkaMirrorMaker2
+metadata:
+  name: mm
+spec:
+  target:
+    alias: b
+    bootstrapServers: b:9093
+    groupId: g
+    configStorageTopic: c
+    offsetStorageTopic: o
+    statusStorageTopic: s
+  mirrors:
+  - source:
+      alias: a
+      bootstrapServers: a:9093
+      tls:
+        trustedCertificates:
+        - secretName: cluster-ca
+          pattern: "*.crt"
+      authentication:
+        type: tls
+        certificateAndKey:
+          secretName: user-secret
+          certificate: user.crt
+          key: user.key
+    sourceConnector: {}
+`)
+  const { config } = await loadConfig(file, { secretsDir: 'test/fixtures/config/secrets' })
+  const text = describeConfig(config)
+  assert.ok(!text.includes('PRIVATE KEY') && !text.includes('BEGIN'), text)
+  assert.match(text, /ssl\.truststore\.certificates=<2 PEM block\(s\)>/)
+  assert.match(text, /ssl\.keystore\.key=\[redacted\]/)
+})
