@@ -125,7 +125,7 @@ export class KafkaAdmin {
 
   async createPartitions (topic: string, totalCount: number): Promise<void> {
     try {
-      await this.#admin.createPartitions({ topics: [{ name: topic, count: totalCount, assignments: [] }] })
+      await this.#admin.createPartitions({ topics: [{ name: topic, count: totalCount, assignments: null }] })
     } catch (err) {
       if (brokerErrorNames(err).includes('INVALID_PARTITIONS')) return
       throw toKafkaError(this.#doing(`growing topic ${topic} to ${totalCount} partitions`), err)
@@ -184,6 +184,13 @@ export class KafkaAdmin {
       for (const t of listed) for (const p of t.partitions) result.set(`${t.name}:${p.partitionIndex}`, p.offset)
       return result
     } catch (err) { throw toKafkaError(this.#doing(`listing ${which} offsets`), err) }
+  }
+
+  /** Deletes records below `offset` (as retention would). */
+  async deleteRecordsBefore (topic: string, partition: number, offset: bigint): Promise<void> {
+    try {
+      await this.#admin.deleteRecords({ topics: [{ name: topic, partitions: [{ partition, offset }] }] })
+    } catch (err) { throw toKafkaError(this.#doing(`deleting records of ${topic}-${partition} below ${offset}`), err) }
   }
 
   async listGroups (): Promise<string[]> {

@@ -89,7 +89,8 @@ export class PartitionReader {
 
   /** Starts (or moves) reading a partition at `offset`. */
   seek (topic: string, partition: number, offset: bigint): void {
-    if (!this.#meta.has(topic)) this.#metaStale = true
+    const meta = this.#meta.get(topic)
+    if (meta === undefined || partition >= meta.leaders.length) this.#metaStale = true
     this.#positions.set(tpKey(topic, partition), { topic, partition, offset })
   }
 
@@ -140,6 +141,7 @@ export class PartitionReader {
       const meta = this.#meta.get(p.topic)
       const leader = meta?.leaders[p.partition]
       if (meta === undefined || leader === undefined) {
+        this.#metaStale = true
         round.events.push({ kind: 'topic-gone', topic: p.topic, partition: p.partition, error: toKafkaError(`reading ${p.topic}-${p.partition} on cluster ${this.#cluster}`, new Error('topic or partition not found')) })
         continue
       }

@@ -9,8 +9,53 @@
 import { Producer, ProduceAcks } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
 import { clientOptions } from './client-options.ts'
+import { KafkaError } from '../errors.ts'
 import { toKafkaError } from './errors.ts'
 import { type RecordToSend, tpKey } from './types.ts'
+
+/**
+ * A send that failed for some partitions. Partitions in one request succeed or fail one by
+ * one, so `acked` gives, per input record, the offset it was written at when its partition
+ * succeeded (undefined when it did not): retrying those would duplicate them.
+ */
+export class ProduceFailure extends KafkaError {
+  readonly acked: ReadonlyArray<bigint | undefined>
+  constructor (cause: KafkaError, acked: ReadonlyArray<bigint | undefined>) {
+    super(cause.message, { retriable: cause.retriable, kafkaCode: cause.kafkaCode, cause: cause.cause })
+    this.acked = acked
+  }
+}
+
+/** Base offsets of partitions the broker accepted, found anywhere in a failed send's error tree. */
+function acceptedPartitions (err: unknown): Map<string, bigint> {
+  const accepted = new Map<string, bigint>()
+  const visit = (e: unknown, depth: number): void => {
+    if (depth > 6 || typeof e !== 'object' || e === null) return
+    const produced = (e as { produced?: { offsets?: Array<{ topic: string, partition: number, offset: bigint }> } }).produced
+    for (const o of produced?.offsets ?? []) accepted.set(tpKey(o.topic, o.partition), o.offset)
+    const response = (e as { response?: { responses?: Array<{ name?: string, partitionResponses?: Array<{ index: number, errorCode: number, baseOffset: bigint }> }> } }).response
+    for (const t of response?.responses ?? []) {
+      for (const p of t.partitionResponses ?? []) {
+        if (t.name !== undefined && p.errorCode === 0 && p.baseOffset >= 0n) accepted.set(tpKey(t.name, p.index), p.baseOffset)
+      }
+    }
+    if (e instanceof AggregateError) for (const inner of e.errors) visit(inner, depth + 1)
+    if (e instanceof Error && e.cause !== undefined) visit(e.cause, depth + 1)
+  }
+  visit(err, 0)
+  return accepted
+}
+
+function offsetsFor (records: readonly RecordToSend[], base: ReadonlyMap<string, bigint>): Array<bigint | undefined> {
+  const seen = new Map<string, bigint>()
+  return records.map(r => {
+    const key = tpKey(r.topic, r.partition)
+    const index = seen.get(key) ?? 0n
+    seen.set(key, index + 1n)
+    const b = base.get(key)
+    return b === undefined ? undefined : b + index
+  })
+}
 
 export class KafkaProducer {
   readonly #producer: Producer<Buffer | null, Buffer | null, Buffer, Buffer | null>
@@ -48,18 +93,11 @@ export class KafkaProducer {
       result = await this.#producer.send({ messages: messages as never })
     } catch (err) {
       const topics = [...new Set(records.map(r => r.topic))].slice(0, 5).join(', ')
-      throw toKafkaError(`producing ${records.length} records to ${topics} on cluster ${this.#cluster}`, err)
+      throw new ProduceFailure(toKafkaError(`producing ${records.length} records to ${topics} on cluster ${this.#cluster}`, err), offsetsFor(records, acceptedPartitions(err)))
     }
     const base = new Map<string, bigint>()
     for (const o of result.offsets ?? []) base.set(tpKey(o.topic, o.partition), o.offset)
-    const seen = new Map<string, bigint>()
-    return records.map(r => {
-      const key = tpKey(r.topic, r.partition)
-      const index = seen.get(key) ?? 0n
-      seen.set(key, index + 1n)
-      const b = base.get(key)
-      return b === undefined ? -1n : b + index
-    })
+    return offsetsFor(records, base).map(o => o ?? -1n)
   }
 
   async close (): Promise<void> {

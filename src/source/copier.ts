@@ -18,7 +18,7 @@ import type { FlowConfig } from '../config/model.ts'
 import type { KafkaError } from '../errors.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { PartitionReader, PartitionEvent } from '../kafka/partition-reader.ts'
-import type { KafkaProducer } from '../kafka/producer.ts'
+import { type KafkaProducer, ProduceFailure } from '../kafka/producer.ts'
 import { type ConsumedRecord, type RecordToSend, tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
 import { backoffMs, sleep } from '../util/abortable.ts'
@@ -82,6 +82,8 @@ export class RecordCopier {
   /** Offset of the last record acknowledged by the target, per partition, not yet stored. */
   readonly #lastCopied = new Map<string, { topic: string, partition: number, offset: bigint }>()
   readonly #topicIds = new Map<string, string>()
+  /** Partitions already reported missing (reported once, not every poll). */
+  readonly #missing = new Set<string>()
   #lastFlush = Date.now()
   readonly stats: CopierStats = { recordsCopied: 0, bytesCopied: 0, batches: 0, lastCopyAt: 0, dataLoss: [], failures: new Map(), lag: new Map(), lastError: undefined }
 
@@ -180,6 +182,7 @@ export class RecordCopier {
   /** One fetch round and one send. Exposed for tests. */
   async copyOnce (signal?: AbortSignal): Promise<number> {
     const round = await this.#reader.poll(signal)
+    if (round.records.size > 0 || round.events.length > 0) this.#log.debug('fetched', { records: [...round.records].map(([k, r]) => `${k}=${r.length}`).join(','), events: round.events.map(e => `${e.kind}:${e.topic}-${e.partition}`).join(',') })
     for (const e of round.events) await this.#onEvent(e)
     for (const [k, end] of round.endOffsets) {
       const a = this.#assigned.get(k)
@@ -209,7 +212,7 @@ export class RecordCopier {
     }
     const advancedOnly = [...round.advanced].filter(([k]) => !firstOffset.has(k))
     if (toSend.length > 0) {
-      const ok = await this.#send(toSend, origin, firstOffset)
+      const ok = await this.#send(toSend, origin)
       if (!ok) return 0
     }
     // Partitions that moved past markers or aborted records only: their position is safe to store.
@@ -222,47 +225,59 @@ export class RecordCopier {
     return toSend.length
   }
 
-  async #send (toSend: RecordToSend[], origin: ConsumedRecord[], firstOffset: Map<string, bigint>): Promise<boolean> {
+  async #send (toSend: RecordToSend[], origin: ConsumedRecord[]): Promise<boolean> {
     let offsets: bigint[]
     try {
       offsets = await this.#producer.send(toSend)
     } catch (err) {
-      // Rewind every partition of this batch: nothing in it counts as copied.
-      for (const [k, first] of firstOffset) {
-        const a = this.#assigned.get(k)
-        if (a !== undefined) this.#reader.seek(a.topic.source, a.partition, first)
-      }
       const error = err as KafkaError
-      if (error.retriable !== false || firstOffset.size === 1) {
-        if (firstOffset.size === 1 && error.retriable === false) {
-          const [k, first] = [...firstOffset][0] ?? ['', 0n]
-          this.#failPartition(k, first, error)
-        } else {
-          this.#log.warn('sending to the target failed; will retry the same records', { flow: this.#flow.name, records: toSend.length, error })
-          await sleep(1000)
-        }
+      // Partitions the broker accepted are copied; only the others are rewound and retried.
+      const acked = err instanceof ProduceFailure ? err.acked : []
+      const done = origin.filter((_, i) => acked[i] !== undefined)
+      this.#acknowledged(done, acked.filter((o): o is bigint => o !== undefined))
+      const failed = new Map<string, { first: bigint, records: number[] }>()
+      origin.forEach((r, i) => {
+        if (acked[i] !== undefined) return
+        const k = tpKey(r.topic, r.partition)
+        const f = failed.get(k) ?? { first: r.offset, records: [] }
+        f.records.push(i)
+        failed.set(k, f)
+      })
+      for (const [k, f] of failed) {
+        const a = this.#assigned.get(k)
+        if (a !== undefined) this.#reader.seek(a.topic.source, a.partition, f.first)
+      }
+      if (failed.size === 0) return true
+      if (error.retriable) {
+        this.#log.warn('sending to the target failed; will retry the same records', { flow: this.#flow.name, records: toSend.length - done.length, error })
+        await sleep(1000)
         return false
       }
-      // Not retriable and several partitions: find which partition is at fault by sending each alone.
-      await this.#sendEachPartition(toSend, origin, firstOffset)
+      // Not retriable: find the first record each failing partition cannot take.
+      for (const [k, f] of failed) await this.#sendOneByOne(k, f.records.map(i => toSend[i]), f.records.map(i => origin[i]))
       return false
     }
     this.#acknowledged(origin, offsets)
+    // Due syncs go out right after the records they describe, as MM2 fires them after each ack.
+    if (this.#syncs !== undefined) await this.#syncs.flush(false)
     return true
   }
 
-  async #sendEachPartition (toSend: RecordToSend[], origin: ConsumedRecord[], firstOffset: Map<string, bigint>): Promise<void> {
-    for (const [k, first] of firstOffset) {
-      const idx = origin.map((r, i) => tpKey(r.topic, r.partition) === k ? i : -1).filter(i => i >= 0)
-      const sub = idx.map(i => toSend[i]).filter((r): r is RecordToSend => r !== undefined)
-      const subOrigin = idx.map(i => origin[i]).filter((r): r is ConsumedRecord => r !== undefined)
+  /** Sends a partition's records one at a time; stops (and pauses the partition) at the first refused one. */
+  async #sendOneByOne (k: string, records: Array<RecordToSend | undefined>, origin: Array<ConsumedRecord | undefined>): Promise<void> {
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]
+      const o = origin[i]
+      if (r === undefined || o === undefined) continue
       try {
-        const offsets = await this.#producer.send(sub)
-        this.#acknowledged(subOrigin, offsets)
-        const last = subOrigin[subOrigin.length - 1]
-        if (last !== undefined) this.#reader.seek(last.topic, last.partition, last.offset + 1n)
+        const [offset] = await this.#producer.send([r])
+        this.#acknowledged([o], [offset ?? -1n])
+        this.#reader.seek(o.topic, o.partition, o.offset + 1n)
       } catch (err) {
-        this.#failPartition(k, first, err as KafkaError)
+        this.#reader.seek(o.topic, o.partition, o.offset)
+        if ((err as KafkaError).retriable) return
+        this.#failPartition(k, o.offset, err as KafkaError)
+        return
       }
     }
   }
@@ -334,9 +349,11 @@ export class RecordCopier {
       return
     }
     if (e.kind === 'topic-gone') {
-      this.#log.warn('source topic or partition not found; waiting for topic discovery', { topic: e.topic, partition: e.partition })
+      if (!this.#missing.has(k)) this.#log.warn('source topic or partition not found; waiting for topic discovery', { topic: e.topic, partition: e.partition })
+      this.#missing.add(k)
       return
     }
+    this.#missing.delete(k)
     if (!e.error.retriable) this.#failPartition(k, this.#reader.position(e.topic, e.partition) ?? 0n, e.error)
     else this.#log.debug('transient error reading partition', { topic: e.topic, partition: e.partition, error: e.error })
   }

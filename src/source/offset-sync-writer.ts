@@ -18,6 +18,8 @@ import { tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
 import type { ReplicationPolicy } from '../policy/replication-policy.ts'
 
+const MAX_PENDING = 100_000
+
 interface Pair { readonly topic: string, readonly partition: number, readonly upstream: bigint, readonly downstream: bigint }
 
 export class OffsetSyncWriter {
@@ -27,8 +29,12 @@ export class OffsetSyncWriter {
   readonly #producer: KafkaProducer
   readonly #log: Logger
   readonly #rules = new Map<string, OffsetSyncRule>()
-  /** Due syncs not yet written; the latest per partition wins. */
-  readonly #pending = new Map<string, Pair>()
+  /**
+   * Due syncs not yet written, in order. Every due sync is kept (not only the latest per
+   * partition, as MM2 does under back-pressure): each one marks a change of the mapping that
+   * exact translation needs. Bounded: past the limit, older entries of a partition coalesce.
+   */
+  #pending: Pair[] = []
   /** Latest pair per partition that was not due; written at the next flush. */
   readonly #delayed = new Map<string, Pair>()
 
@@ -60,7 +66,8 @@ export class OffsetSyncWriter {
     }
     const pair = { topic, partition, upstream, downstream }
     if (rule.update(upstream, downstream)) {
-      this.#pending.set(k, pair)
+      this.#pending.push(pair)
+      if (this.#pending.length > MAX_PENDING) this.#pending = this.#pending.slice(-MAX_PENDING / 2)
       this.#delayed.delete(k)
     } else {
       this.#delayed.set(k, pair)
@@ -75,12 +82,12 @@ export class OffsetSyncWriter {
   /** Writes the due syncs; with `includeDelayed`, also the latest pair of every partition. */
   async flush (includeDelayed: boolean): Promise<number> {
     if (includeDelayed) {
-      for (const [k, pair] of this.#delayed) this.#pending.set(k, pair)
+      for (const pair of this.#delayed.values()) this.#pending.push(pair)
       this.#delayed.clear()
     }
-    if (this.#pending.size === 0) return 0
-    const pairs = [...this.#pending.values()]
-    this.#pending.clear()
+    if (this.#pending.length === 0) return 0
+    const pairs = this.#pending
+    this.#pending = []
     const records = pairs.map(p => {
       const { key, value } = encodeOffsetSync({ topic: p.topic, partition: p.partition, upstreamOffset: p.upstream, downstreamOffset: p.downstream })
       return { topic: this.#topic, partition: 0, key, value, headers: [] }
@@ -89,10 +96,7 @@ export class OffsetSyncWriter {
       await this.#producer.send(records)
     } catch (err) {
       // A lost sync only makes translation less precise; put them back for the next attempt.
-      for (const p of pairs) {
-        const k = tpKey(p.topic, p.partition)
-        if (!this.#pending.has(k)) this.#pending.set(k, p)
-      }
+      this.#pending = [...pairs, ...this.#pending].slice(-MAX_PENDING)
       this.#log.warn('writing offset syncs failed; will retry', { topic: this.#topic, error: err as Error })
       return 0
     }
