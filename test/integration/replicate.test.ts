@@ -13,6 +13,7 @@ import { buildMirror, type Mirror } from '../../src/mirror.ts'
 import { createLogger } from '../../src/observe/logger.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
 import { clientConfig, comparable, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { runJavaProgram } from '../harness/java-tools.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 
 let A: KafkaCluster
@@ -111,6 +112,30 @@ test('remote topics follow the source: configs at creation, new topics, more par
 
   // The topic that came from B is never sent back.
   assert.equal((await admin.describeTopics([`A.B.${prefix}-cycle`])).size, 0)
+})
+
+test('aborted transactional records are not copied; offset syncs record the gaps', async t => {
+  const topic = uniqueName('txn')
+  await createTopic(A, topic, { partitions: 1 })
+  await runJavaProgram(new URL('../java/TransactionalProducer.java', import.meta.url).pathname, [A.bootstrap(), topic])
+  await mirrorFor(t, topic)
+  await waitFor(async () => await remoteCount(`A.${topic}`) === 3, { what: 'the 3 committed records' })
+  await new Promise(resolve => setTimeout(resolve, 1000))
+  assert.deepEqual((await readAll(B, `A.${topic}`)).map(r => r.value?.toString()), ['c1', 'c2', 'c3'])
+  // Source offsets: c1 0, c2 1, marker 2, a1-a3 3-5, marker 6, c3 7. c3 lands at target offset 2.
+  const syncs = (await readAll(A, 'mm2-offset-syncs.B.internal')).map(r => decodeOffsetSync(r.key, r.value)).filter(s => s.topic === topic)
+  assert.ok(syncs.some(s => s.upstreamOffset === 7n && s.downstreamOffset === 2n), `a sync maps c3 (7 -> 2): ${JSON.stringify(syncs.map(s => [String(s.upstreamOffset), String(s.downstreamOffset)]))}`)
+})
+
+test('LogAppendTime topics: the append time of the broker is carried as the record timestamp', async t => {
+  const topic = uniqueName('appendtime')
+  await createTopic(A, topic, { partitions: 1, configs: { 'message.timestamp.type': 'LogAppendTime' } })
+  await produce(A, topic, [{ value: 'one', timestamp: 1000n }, { value: 'two', timestamp: 2000n }])
+  const source = await readAll(A, topic)
+  assert.ok((source[0]?.timestamp ?? 0n) > 1_600_000_000_000n, 'the source reports append times, not the producer\'s')
+  await mirrorFor(t, topic)
+  await waitFor(async () => await remoteCount(`A.${topic}`) === 2, { what: 'records copied' })
+  assert.deepEqual((await readAll(B, `A.${topic}`)).map(r => r.timestamp), source.map(r => r.timestamp))
 })
 
 test('resumes after a stop with neither gap nor duplicate', async t => {

@@ -1,0 +1,57 @@
+/**
+ * Replication throughput on this machine: two local clusters, N records of S bytes in P
+ * partitions pre-loaded on the source, then one kafka-mirror flow copies them. Prints
+ * records/s, MB/s (values) and the process's peak RSS. Figures only; nothing is asserted.
+ *
+ *   npm run bench -- [--records 300000] [--size 200] [--partitions 6]
+ */
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../src/config/load.ts'
+import { KafkaAdmin } from '../src/kafka/admin.ts'
+import { buildMirror } from '../src/mirror.ts'
+import { createLogger } from '../src/observe/logger.ts'
+import { startClusters } from '../test/harness/cluster.ts'
+import { clientConfig, createTopic, produce } from '../test/harness/helpers.ts'
+import { writeMm2Properties } from '../test/harness/mirror-config.ts'
+
+const { values } = parseArgs({ options: { records: { type: 'string', default: '300000' }, size: { type: 'string', default: '200' }, partitions: { type: 'string', default: '6' } } })
+const records = Number(values.records)
+const size = Number(values.size)
+const partitions = Number(values.partitions)
+
+const [a, b] = await startClusters([{ name: 'bench-A', heapMb: 768 }, { name: 'bench-B', heapMb: 768 }])
+if (a === undefined || b === undefined) throw new Error('clusters did not start')
+try {
+  await createTopic(a, 'bench', { partitions })
+  const payload = 'x'.repeat(size)
+  const loadStart = Date.now()
+  await produce(a, 'bench', Array.from({ length: records }, (_, i) => ({ partition: i % partitions, key: `k${i}`, value: payload })), { chunk: 20_000 })
+  console.log(`loaded ${records} records of ${size} B into ${partitions} partitions in ${((Date.now() - loadStart) / 1000).toFixed(1)} s`)
+
+  const file = writeMm2Properties({ A: a, B: b }, { 'A->B.enabled': 'true', 'A->B.topics': 'bench' })
+  const { config } = await loadConfig(file)
+  const mirror = buildMirror(config, createLogger('bench', () => {}))
+  const admin = new KafkaAdmin(clientConfig(b), 'bench-admin')
+  const tps = Array.from({ length: partitions }, (_, partition) => ({ topic: 'A.bench', partition }))
+  let peakRss = process.memoryUsage().rss
+  const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 100)
+  const start = Date.now()
+  mirror.start()
+  let firstRecordAt = 0
+  while (true) {
+    const copied = await admin.describeTopics(['A.bench']).then(async d => d.size === 0 ? 0n : [...(await admin.listOffsets(tps, 'latest')).values()].reduce((x, y) => x + y, 0n))
+    if (copied > 0n && firstRecordAt === 0) firstRecordAt = Date.now()
+    if (copied >= BigInt(records)) break
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  const end = Date.now()
+  clearInterval(sampler)
+  await mirror.close()
+  await admin.close()
+  const seconds = (end - firstRecordAt) / 1000
+  console.log(`kafka-mirror copied ${records} records in ${((end - start) / 1000).toFixed(1)} s from start (${seconds.toFixed(1)} s from the first copied record)`)
+  console.log(`throughput: ${Math.round(records / seconds)} records/s, ${((records * size) / seconds / 1024 / 1024).toFixed(1)} MB/s of values`)
+  console.log(`peak RSS of this process (mirror + bench driver): ${Math.round(peakRss / 1024 / 1024)} MB`)
+} finally {
+  await Promise.all([a.close(), b.close()])
+}
