@@ -18,6 +18,8 @@ import { type RecordToSend, tpKey } from './types.ts'
  * one, so `acked` gives, per input record, the offset it was written at when its partition
  * succeeded (undefined when it did not): retrying those would duplicate them.
  */
+const SEND_ATTEMPTS = 8
+
 export class ProduceFailure extends KafkaError {
   readonly acked: ReadonlyArray<bigint | undefined>
   constructor (cause: KafkaError, acked: ReadonlyArray<bigint | undefined>) {
@@ -71,7 +73,11 @@ export class KafkaProducer {
       producerEpoch: -1,
       acks: ProduceAcks.ALL,
       idempotent: false,
-      retries: 10,
+      // The client's own retry resends a whole request when one partition of it fails, which
+      // writes the partitions that had succeeded twice. send() retries only what failed.
+      retries: 0,
+      // Same reason: on a stale-metadata error the client repeats the whole request.
+      repeatOnStaleMetadata: false,
       autocreateTopics: false
     } as ConstructorParameters<typeof Producer>[0]) as unknown as Producer<Buffer | null, Buffer | null, Buffer, Buffer | null>
   }
@@ -82,7 +88,31 @@ export class KafkaProducer {
    * input order, so each gets the partition's base offset plus its index among them.
    */
   async send (records: readonly RecordToSend[]): Promise<bigint[]> {
-    if (records.length === 0) return []
+    const offsets: Array<bigint | undefined> = records.map(() => undefined)
+    let pending = records.map((_, i) => i)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const sent = await this.#sendOnce(pending.map(i => records[i] as RecordToSend))
+        pending.forEach((i, j) => { offsets[i] = sent[j] })
+        return offsets.map(o => o ?? -1n)
+      } catch (err) {
+        if (!(err instanceof ProduceFailure)) throw err
+        pending.forEach((i, j) => { if (err.acked[j] !== undefined) offsets[i] = err.acked[j] })
+        const remaining = pending.filter((_, j) => err.acked[j] === undefined)
+        if (!err.retriable || attempt >= SEND_ATTEMPTS - 1 || remaining.length === 0) {
+          throw new ProduceFailure(err, offsets)
+        }
+        pending = remaining
+        // Leadership moved or the topic is new: refresh metadata before trying the rest again.
+        const topics = [...new Set(pending.map(i => (records[i] as RecordToSend).topic))]
+        await this.#producer.metadata({ topics, forceUpdate: true }).catch(() => {})
+        await new Promise(resolve => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)))
+      }
+    }
+  }
+
+  /** One produce call; on failure the ProduceFailure says which records were written anyway. */
+  async #sendOnce (records: readonly RecordToSend[]): Promise<bigint[]> {
     const messages = records.map(r => {
       const headers = new Map<Buffer, Buffer | null>()
       for (const [k, v] of r.headers) headers.set(headers.has(k) ? Buffer.from(k) : k, v)

@@ -26,7 +26,13 @@ const N2 = 240
 const OFFSETS_TOPIC = 'mm2-offsets.A.internal'
 const JAVA_WAIT_MS = 180_000
 
-/** `count` records spread round-robin over the partitions, with keys, headers and fixed timestamps. */
+/**
+ * Recent timestamps: the harness brokers check retention every 2 s, and records older than the
+ * default 7 days would be deleted from under the test.
+ */
+const BASE_TIMESTAMP = BigInt(Date.now()) - 3_600_000n
+
+/** `count` records spread round-robin over the partitions, with keys, headers and distinct timestamps. */
 function records (from: number, count: number): TestRecord[] {
   return Array.from({ length: count }, (_, j) => {
     const i = from + j
@@ -35,16 +41,40 @@ function records (from: number, count: number): TestRecord[] {
       key: i % 7 === 0 ? null : `key-${i}`,
       value: `value-${i}`,
       headers: [['seq', String(i)], ['empty', null]] as Array<[string, string | null]>,
-      timestamp: 1_700_000_000_000n + BigInt(i)
+      timestamp: BASE_TIMESTAMP + BigInt(i)
     }
   })
 }
 
-/** Offset of the last record in each partition after `total` round-robin records. */
-function lastOffsets (total: number): Map<number, bigint> {
-  const out = new Map<number, bigint>()
-  for (let p = 0; p < PARTITIONS; p++) out.set(p, BigInt(Math.ceil((total - p) / PARTITIONS)) - 1n)
-  return out
+/** End offset per partition. */
+async function endOffsets (cluster: KafkaCluster, topic: string): Promise<Map<number, bigint>> {
+  const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
+  try {
+    const d = (await admin.describeTopics([topic])).get(topic)
+    if (d === undefined) return new Map()
+    const ends = await admin.listOffsets(Array.from({ length: d.partitions }, (_, partition) => ({ topic, partition })), 'latest')
+    return new Map(Array.from({ length: d.partitions }, (_, p) => [p, ends.get(`${topic}:${p}`) ?? 0n]))
+  } finally { await admin.close() }
+}
+
+/** Sum of the end offsets of a topic (0 while it does not exist). */
+async function recordCount (cluster: KafkaCluster, topic: string): Promise<number> {
+  let sum = 0n
+  for (const v of (await endOffsets(cluster, topic)).values()) sum += v
+  return Number(sum)
+}
+
+/**
+ * Produces and returns what the source now holds: the offset of the last record per partition
+ * and the record count. Taken from the source itself rather than from what we sent, because a
+ * producer retry can write a batch twice (see the report); the mirror must copy what is there.
+ */
+async function produceAndMeasure (t: TestContext, a: KafkaCluster, topic: string, batch: TestRecord[], before: number): Promise<{ last: Map<number, bigint>, total: number }> {
+  await produce(a, topic, batch)
+  const ends = await endOffsets(a, topic)
+  const total = await recordCount(a, topic)
+  if (total !== before + batch.length) t.diagnostic(`NOTE: the test producer wrote ${total - before} records for ${batch.length} sent (ends ${[...ends].map(([p, e]) => `${p}=${e}`).join(', ')})`)
+  return { last: new Map([...ends].map(([p, e]) => [p, e - 1n])), total }
 }
 
 function properties (a: KafkaCluster, b: KafkaCluster, topic: string): string {
@@ -59,19 +89,6 @@ function properties (a: KafkaCluster, b: KafkaCluster, topic: string): string {
     'sync.topic.acls.enabled': 'false',
     'refresh.topics.interval.seconds': '2'
   })
-}
-
-/** Sum of the end offsets of a topic (0 while it does not exist). */
-async function recordCount (cluster: KafkaCluster, topic: string): Promise<number> {
-  const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
-  try {
-    const d = (await admin.describeTopics([topic])).get(topic)
-    if (d === undefined) return 0
-    const ends = await admin.listOffsets(Array.from({ length: d.partitions }, (_, partition) => ({ topic, partition })), 'latest')
-    let sum = 0n
-    for (const v of ends.values()) sum += v
-    return Number(sum)
-  } finally { await admin.close() }
 }
 
 interface StoredPosition { readonly offset: bigint | null, readonly keyBytes: Buffer, readonly storedIn: Set<number> }
@@ -167,46 +184,47 @@ async function assertExactCopy (a: KafkaCluster, b: KafkaCluster, topic: string,
   assert.deepEqual(remote.map(r => [r.partition, r.offset]), source.map(r => [r.partition, r.offset]), 'same offsets, partition by partition')
 }
 
+const fmt = (m: Map<number, bigint>): string => [...m].map(([p, o]) => `${p}=${o}`).join(', ')
+
 test('Java MM2 -> kafka-mirror: kafka-mirror resumes after the last record Java copied', { timeout: 600_000 }, async t => {
   const [a, b] = await clustersFor(t, [{ name: 'switch-java-a' }, { name: 'switch-java-b' }])
   assert.ok(a !== undefined && b !== undefined)
   const topic = uniqueName('switch-j2k')
   const remote = `A.${topic}`
   await createTopic(a, topic, { partitions: PARTITIONS })
-  await produce(a, topic, records(0, N1))
+  const first = await produceAndMeasure(t, a, topic, records(0, N1), 0)
   const file = properties(a, b, topic)
 
-  // Java copies the first N1 and stores its positions.
+  // Java copies the first batch and stores its positions.
   const started = Date.now()
   const java = startJava(t, file)
-  await explained(waitFor(async () => await recordCount(b, remote) >= N1, { timeoutMs: JAVA_WAIT_MS, intervalMs: 1000, what: `Java MM2 to copy ${N1} records to ${remote}` }), java.tail)
-  t.diagnostic(`Java MM2 copied ${N1} records ${Date.now() - started} ms after start`)
+  await explained(waitFor(async () => await recordCount(b, remote) >= first.total, { timeoutMs: JAVA_WAIT_MS, intervalMs: 1000, what: `Java MM2 to copy ${first.total} records to ${remote}` }), java.tail)
+  t.diagnostic(`Java MM2 copied ${first.total} records ${Date.now() - started} ms after start`)
   let seen = new Map<number, StoredPosition>()
-  await explained(waitFor(async () => positionsEqual(seen = await storedPositions(b, topic), lastOffsets(N1)), {
-    timeoutMs: 60_000, intervalMs: 500, what: `Java MM2 to store positions ${[...lastOffsets(N1)].map(([p, o]) => `${p}=${o}`).join(', ')}`
-  }).catch(err => { throw new Error(`${(err as Error).message}; stored: ${describePositions(seen)}`) }), java.tail)
+  await explained(waitFor(async () => positionsEqual(seen = await storedPositions(b, topic), first.last), { timeoutMs: 60_000, intervalMs: 500, what: `Java MM2 to store positions ${fmt(first.last)}` })
+    .catch(err => { throw new Error(`${(err as Error).message}; stored: ${describePositions(seen)}`) }), java.tail)
   t.diagnostic(`Java stored positions (last copied offsets): ${describePositions(seen)}`)
   await assertKeysCompatible(b, seen, topic)
 
   const stopStarted = Date.now()
   await java.proc.stop(60_000)
   t.diagnostic(`Java MM2 exited with ${String(await java.proc.exited)} after ${Date.now() - stopStarted} ms`)
-  assert.equal(await recordCount(b, remote), N1, 'Java copied each record once')
+  assert.equal(await recordCount(b, remote), first.total, 'Java copied each record once')
 
   // More records while nobody mirrors; kafka-mirror takes over on the same file.
-  await produce(a, topic, records(N1, N2))
+  const second = await produceAndMeasure(t, a, topic, records(N1, N2), first.total)
   const loaded = await loadConfig(file)
   const ours = memoryLogger()
   const mirror = buildMirror(loaded.config, ours.log)
   t.after(async () => { await mirror.close() })
   mirror.start()
   try {
-    await explained(waitFor(async () => await recordCount(b, remote) >= N1 + N2, { timeoutMs: 60_000, intervalMs: 250, what: `kafka-mirror to reach ${N1 + N2} records in ${remote}` }), ours.tail)
+    await explained(waitFor(async () => await recordCount(b, remote) >= second.total, { timeoutMs: 60_000, intervalMs: 250, what: `kafka-mirror to reach ${second.total} records in ${remote}` }), ours.tail)
   } finally { await mirror.close() }
 
-  await assertExactCopy(a, b, topic, N1 + N2, ours.tail)
+  await assertExactCopy(a, b, topic, second.total, ours.tail)
   const after = await storedPositions(b, topic)
-  assert.ok(positionsEqual(after, lastOffsets(N1 + N2)), `kafka-mirror stored its final positions on close: ${describePositions(after)}`)
+  assert.ok(positionsEqual(after, second.last), `kafka-mirror stored its final positions ${fmt(second.last)} on close: ${describePositions(after)}`)
   await assertKeysCompatible(b, after, topic)
 })
 
@@ -216,39 +234,39 @@ test('kafka-mirror -> Java MM2: Java resumes after the last record kafka-mirror 
   const topic = uniqueName('switch-k2j')
   const remote = `A.${topic}`
   await createTopic(a, topic, { partitions: PARTITIONS })
-  await produce(a, topic, records(0, N1))
+  const first = await produceAndMeasure(t, a, topic, records(0, N1), 0)
   const file = properties(a, b, topic)
 
-  // kafka-mirror copies the first N1 and stores its positions on close.
+  // kafka-mirror copies the first batch and stores its positions on close.
   const loaded = await loadConfig(file)
   const ours = memoryLogger()
   const mirror = buildMirror(loaded.config, ours.log)
   t.after(async () => { await mirror.close() })
   mirror.start()
   try {
-    await explained(waitFor(async () => await recordCount(b, remote) >= N1, { timeoutMs: 60_000, intervalMs: 250, what: `kafka-mirror to copy ${N1} records to ${remote}` }), ours.tail)
+    await explained(waitFor(async () => await recordCount(b, remote) >= first.total, { timeoutMs: 60_000, intervalMs: 250, what: `kafka-mirror to copy ${first.total} records to ${remote}` }), ours.tail)
   } finally { await mirror.close() }
   const copied = await recordCount(b, remote)
-  if (copied !== N1) { const rr = await readAll(b, remote, { readCommitted: false }); console.log('DEBUG remote', rr.map(r => `${r.partition}:${r.offset}:${r.value?.toString()}`).join(' ')) }
-  if (copied !== N1) assert.fail(`kafka-mirror copied ${copied} records for ${N1}${ours.tail()}`)
+  if (copied !== first.total) assert.fail(`kafka-mirror wrote ${copied} records for ${first.total} on the source${ours.tail()}`)
   const stored = await storedPositions(b, topic)
-  assert.ok(positionsEqual(stored, lastOffsets(N1)), `kafka-mirror stored positions on close: ${describePositions(stored)}`)
+  assert.ok(positionsEqual(stored, first.last), `kafka-mirror stored positions ${fmt(first.last)} on close: ${describePositions(stored)}`)
   t.diagnostic(`kafka-mirror stored positions (last copied offsets): ${describePositions(stored)}`)
+  await assertKeysCompatible(b, stored, topic)
 
   // More records while nobody mirrors; Java takes over on the same file.
-  await produce(a, topic, records(N1, N2))
+  const second = await produceAndMeasure(t, a, topic, records(N1, N2), first.total)
   const started = Date.now()
   const java = startJava(t, file)
-  await explained(waitFor(async () => await recordCount(b, remote) >= N1 + N2, { timeoutMs: JAVA_WAIT_MS, intervalMs: 1000, what: `Java MM2 to reach ${N1 + N2} records in ${remote}` }), java.tail)
-  t.diagnostic(`Java MM2 reached ${N1 + N2} records ${Date.now() - started} ms after start`)
+  await explained(waitFor(async () => await recordCount(b, remote) >= second.total, { timeoutMs: JAVA_WAIT_MS, intervalMs: 1000, what: `Java MM2 to reach ${second.total} records in ${remote}` }), java.tail)
+  t.diagnostic(`Java MM2 reached ${second.total} records ${Date.now() - started} ms after start`)
   // Java's own positions move on from ours, under the same keys.
   let seen = new Map<number, StoredPosition>()
-  await explained(waitFor(async () => positionsEqual(seen = await storedPositions(b, topic), lastOffsets(N1 + N2)), { timeoutMs: 60_000, intervalMs: 500, what: 'Java MM2 to store its final positions' })
+  await explained(waitFor(async () => positionsEqual(seen = await storedPositions(b, topic), second.last), { timeoutMs: 60_000, intervalMs: 500, what: `Java MM2 to store its final positions ${fmt(second.last)}` })
     .catch(err => { throw new Error(`${(err as Error).message}; stored: ${describePositions(seen)}`) }), java.tail)
   await assertKeysCompatible(b, seen, topic)
   const stopStarted = Date.now()
   await java.proc.stop(60_000)
   t.diagnostic(`Java MM2 exited with ${String(await java.proc.exited)} after ${Date.now() - stopStarted} ms`)
 
-  await assertExactCopy(a, b, topic, N1 + N2, () => ours.tail() + java.tail())
+  await assertExactCopy(a, b, topic, second.total, () => ours.tail() + java.tail())
 })
