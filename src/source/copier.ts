@@ -339,8 +339,13 @@ export class RecordCopier {
       if (e.requested < first) {
         this.#reportLoss({ topic: e.topic, partition: e.partition, reason: 'expired', lost: first - e.requested, from: e.requested, resumedAt: first, at: Date.now() })
       } else if (e.requested > end) {
-        const lost = a.endOffset > e.requested ? a.endOffset - e.requested : -1n
-        this.#reportLoss({ topic: e.topic, partition: e.partition, reason: 'truncated', lost, from: e.requested, resumedAt: first, at: Date.now() })
+        const lost = a.endOffset > e.requested ? a.endOffset - e.requested : 0n
+        // The reader follows a topic by name; a new id means the topic was deleted and re-created.
+        const currentId = this.#reader.topicId(e.topic)
+        const recreated = currentId !== undefined && currentId !== this.#topicIds.get(e.topic)
+        if (recreated && currentId !== undefined) this.#topicIds.set(e.topic, currentId)
+        this.#reportLoss({ topic: e.topic, partition: e.partition, reason: recreated ? 'recreated' : 'truncated', lost: recreated ? lost : (lost === 0n ? -1n : lost), from: e.requested, resumedAt: first, at: Date.now() })
+        a.endOffset = end
       } else {
         return // the range moved while we asked; the next fetch will succeed
       }

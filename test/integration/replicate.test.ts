@@ -172,6 +172,26 @@ test('records that expired on the source before they were copied are reported as
   assert.ok(logLines.some(l => l.includes('DATA LOSS') && l.includes(topic) && l.includes('lost=15')), 'data loss logged with the count')
 })
 
+test('a source topic deleted and re-created is reported, and its new records are copied', async t => {
+  const topic = uniqueName('recreated')
+  await createTopic(A, topic, { partitions: 1 })
+  await produce(A, topic, Array.from({ length: 5 }, (_, i) => ({ value: `old-${i}` })))
+  const mirror = await mirrorFor(t, topic)
+  await waitFor(async () => await remoteCount(`A.${topic}`) === 5, { what: 'old records copied' })
+  const admin = new KafkaAdmin(clientConfig(A), 'test-admin')
+  try {
+    await admin.deleteTopics([topic])
+    await waitFor(async () => !(await admin.listTopics()).includes(topic), { what: 'topic deleted' })
+  } finally { await admin.close() }
+  await createTopic(A, topic, { partitions: 1 })
+  await produce(A, topic, Array.from({ length: 3 }, (_, i) => ({ value: `new-${i}` })))
+  await waitFor(async () => await remoteCount(`A.${topic}`) === 8, { timeoutMs: 30_000, what: 'new records copied after re-creation' })
+  assert.deepEqual((await readAll(B, `A.${topic}`)).map(r => r.value?.toString()), ['old-0', 'old-1', 'old-2', 'old-3', 'old-4', 'new-0', 'new-1', 'new-2'])
+  const event = mirror.status()[0]?.copier?.dataLoss.find(e => e.topic === topic)
+  assert.equal(event?.reason, 'recreated')
+  assert.ok(logLines.some(l => l.includes('DATA LOSS') && l.includes(topic)), 'logged')
+})
+
 test('a partition the target refuses is reported and paused; other topics keep flowing', async t => {
   const prefix = uniqueName('refused')
   const big = `${prefix}-big`
