@@ -4,53 +4,49 @@
  * what we were doing and the broker's error name; nothing from the request (which may hold
  * credentials) is copied into it.
  */
-import { AuthenticationError, MultipleErrors, NetworkError, ProtocolError, TimeoutError } from '@platformatic/kafka'
+import { AuthenticationError, NetworkError, ProtocolError, TimeoutError } from '@platformatic/kafka'
 import { KafkaError } from '../errors.ts'
+
+/**
+ * Every error in a library error tree (the error, its AggregateError members, its causes),
+ * depth first, with whether it is a leaf (no members, no Error cause).
+ */
+export function * errorTree (err: unknown, depth = 0): Generator<{ error: Error, leaf: boolean }> {
+  if (depth > 6 || !(err instanceof Error)) return
+  const members = err instanceof AggregateError ? err.errors : []
+  yield { error: err, leaf: members.length === 0 && !(err.cause instanceof Error) }
+  for (const inner of members) yield * errorTree(inner, depth + 1)
+  if (err.cause !== undefined) yield * errorTree(err.cause, depth + 1)
+}
 
 /** Broker error names found anywhere in the error tree (e.g. `TOPIC_AUTHORIZATION_FAILED`). */
 export function brokerErrorNames (err: unknown): string[] {
-  const names: string[] = []
-  const visit = (e: unknown, depth: number): void => {
-    if (depth > 6 || !(e instanceof Error)) return
-    if (e instanceof ProtocolError && typeof (e as { apiId?: unknown }).apiId === 'string') names.push((e as unknown as { apiId: string }).apiId)
-    if (e instanceof AggregateError) for (const inner of e.errors) visit(inner, depth + 1)
-    if (e.cause !== undefined) visit(e.cause, depth + 1)
+  const names = new Set<string>()
+  for (const { error } of errorTree(err)) {
+    const apiId = (error as { apiId?: unknown }).apiId
+    if (error instanceof ProtocolError && typeof apiId === 'string') names.add(apiId)
   }
-  visit(err, 0)
-  return [...new Set(names)]
+  return [...names]
 }
 
+/** Retriable when something in the tree says so (network, timeout, retriable broker error) and nothing says it is fatal. */
 function isRetriableTree (err: unknown): boolean {
   let retriable = false
-  let fatal = false
-  const visit = (e: unknown, depth: number): void => {
-    if (depth > 6 || !(e instanceof Error)) return
-    if (e instanceof NetworkError || e instanceof TimeoutError) retriable = true
-    if (e instanceof AuthenticationError) fatal = true
-    if (e instanceof ProtocolError) {
-      if ((e as unknown as { canRetry?: boolean }).canRetry === true) retriable = true
-      else fatal = true
+  for (const { error } of errorTree(err)) {
+    if (error instanceof AuthenticationError) return false
+    if (error instanceof NetworkError || error instanceof TimeoutError) retriable = true
+    if (error instanceof ProtocolError) {
+      if ((error as { canRetry?: boolean }).canRetry !== true) return false
+      retriable = true
     }
-    if (e instanceof MultipleErrors || e instanceof AggregateError) for (const inner of (e as AggregateError).errors) visit(inner, depth + 1)
-    if (e.cause !== undefined) visit(e.cause, depth + 1)
   }
-  visit(err, 0)
-  return retriable && !fatal
+  return retriable
 }
 
 function rootMessage (err: unknown): string {
-  const messages: string[] = []
-  const visit = (e: unknown, depth: number): void => {
-    if (depth > 6 || !(e instanceof Error)) return
-    if (e instanceof AggregateError && e.errors.length > 0) {
-      for (const inner of e.errors) visit(inner, depth + 1)
-      return
-    }
-    if (e.cause instanceof Error) { visit(e.cause, depth + 1); return }
-    messages.push(e.message)
-  }
-  visit(err, 0)
-  return [...new Set(messages)].slice(0, 3).join('; ') || String(err)
+  const messages = new Set<string>()
+  for (const { error, leaf } of errorTree(err)) if (leaf) messages.add(error.message)
+  return [...messages].slice(0, 3).join('; ') || String(err)
 }
 
 /** Wraps any error from the client as KafkaError('<doing>: <broker error names or root cause>'). */

@@ -10,7 +10,7 @@ import { Producer, ProduceAcks } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
 import { clientOptions } from './client-options.ts'
 import { KafkaError } from '../errors.ts'
-import { toKafkaError } from './errors.ts'
+import { errorTree, toKafkaError } from './errors.ts'
 import { type RecordToSend, tpKey } from './types.ts'
 
 /**
@@ -31,20 +31,18 @@ export class ProduceFailure extends KafkaError {
 /** Base offsets of partitions the broker accepted, found anywhere in a failed send's error tree. */
 function acceptedPartitions (err: unknown): Map<string, bigint> {
   const accepted = new Map<string, bigint>()
-  const visit = (e: unknown, depth: number): void => {
-    if (depth > 6 || typeof e !== 'object' || e === null) return
-    const produced = (e as { produced?: { offsets?: Array<{ topic: string, partition: number, offset: bigint }> } }).produced
+  for (const { error } of errorTree(err)) {
+    const { produced, response } = error as {
+      produced?: { offsets?: Array<{ topic: string, partition: number, offset: bigint }> }
+      response?: { responses?: Array<{ name?: string, partitionResponses?: Array<{ index: number, errorCode: number, baseOffset: bigint }> }> }
+    }
     for (const o of produced?.offsets ?? []) accepted.set(tpKey(o.topic, o.partition), o.offset)
-    const response = (e as { response?: { responses?: Array<{ name?: string, partitionResponses?: Array<{ index: number, errorCode: number, baseOffset: bigint }> }> } }).response
     for (const t of response?.responses ?? []) {
       for (const p of t.partitionResponses ?? []) {
         if (t.name !== undefined && p.errorCode === 0 && p.baseOffset >= 0n) accepted.set(tpKey(t.name, p.index), p.baseOffset)
       }
     }
-    if (e instanceof AggregateError) for (const inner of e.errors) visit(inner, depth + 1)
-    if (e instanceof Error && e.cause !== undefined) visit(e.cause, depth + 1)
   }
-  visit(err, 0)
   return accepted
 }
 
