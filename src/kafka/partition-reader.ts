@@ -13,12 +13,13 @@
  * - partition-level problems (offset out of range, not authorised, topic gone) come back as
  *   events for that partition only; the other partitions keep flowing.
  */
-import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
+import { Consumer, FetchIsolationLevels, protocolErrors, protocolErrorsCodesById } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
-import type { KafkaError } from '../errors.ts'
+import { KafkaError } from '../errors.ts'
+import { sleep } from '../util/abortable.ts'
 import { reveal } from '../util/secret.ts'
 import { clientOptions } from './client-options.ts'
-import { brokerErrorNames, toKafkaError } from './errors.ts'
+import { toKafkaError } from './errors.ts'
 import { type ConsumedRecord, type TopicPartition, tpKey } from './types.ts'
 
 const ATTR_TIMESTAMP_LOG_APPEND = 0x08
@@ -29,8 +30,13 @@ const CONTROL_TYPE_ABORT = 0
 export type PartitionEvent =
   /** The requested offset is outside the partition's log (retention, truncation, re-creation). */
   | { readonly kind: 'out-of-range', readonly topic: string, readonly partition: number, readonly requested: bigint }
-  /** The topic (or partition) no longer exists, or its id changed (deleted and re-created). */
+  /** The topic (or partition) does not exist (now). */
   | { readonly kind: 'topic-gone', readonly topic: string, readonly partition: number, readonly error: KafkaError }
+  /**
+   * The topic was deleted and re-created (its id changed): the position belongs to the old
+   * topic, so the reader dropped the partition; the caller decides where to start again.
+   */
+  | { readonly kind: 'recreated', readonly topic: string, readonly partition: number, readonly previous: bigint }
   /** Any other partition-level failure (not authorised, ...); the partition is retried next poll. */
   | { readonly kind: 'error', readonly topic: string, readonly partition: number, readonly error: KafkaError }
 
@@ -50,6 +56,8 @@ export interface PartitionReaderOptions {
   readonly maxBytes?: number
 }
 
+type FetchPartition = TopicPartition & { readonly offset: bigint, readonly topicId: string, readonly leader: number }
+
 interface TopicMeta {
   readonly id: string
   readonly leaders: readonly number[]
@@ -63,6 +71,8 @@ export class PartitionReader {
   /** Next offset to fetch, per `topic:partition`. */
   readonly #positions = new Map<string, TopicPartition & { offset: bigint }>()
   #meta = new Map<string, TopicMeta>()
+  /** Last id seen per topic, kept while the topic is missing, to notice a re-creation. */
+  readonly #knownIds = new Map<string, string>()
   #metaStale = true
   #metaAt = 0
 
@@ -81,10 +91,6 @@ export class PartitionReader {
       groupId: `${clientId}-groupless`,
       isolationLevel: this.#readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED
     })
-  }
-
-  get isReadCommitted (): boolean {
-    return this.#readCommitted
   }
 
   /** Starts (or moves) reading a partition at `offset`. */
@@ -106,8 +112,9 @@ export class PartitionReader {
     return [...this.#positions.values()].map(({ topic, partition }) => ({ topic, partition }))
   }
 
-  async #refreshMetadata (): Promise<void> {
-    const topics = [...new Set([...this.#positions.values()].map(p => p.topic))]
+  /** Reloads leaders and ids; partitions of re-created topics are dropped and reported in `events`. */
+  async #refreshMetadata (events: PartitionEvent[]): Promise<void> {
+    const topics = new Set([...this.#positions.values()].map(p => p.topic))
     const meta = new Map<string, TopicMeta>()
     for (const topic of topics) {
       try {
@@ -115,17 +122,22 @@ export class PartitionReader {
         const t = md.topics.get(topic)
         if (t !== undefined) meta.set(topic, { id: t.id, leaders: t.partitions.map(p => p.leader) })
       } catch {
-        // Missing topic: its partitions report 'topic-gone' below.
+        // Missing topic: its partitions report 'topic-gone' in poll().
+      }
+    }
+    for (const [topic, { id }] of meta) {
+      const known = this.#knownIds.get(topic)
+      this.#knownIds.set(topic, id)
+      if (known === undefined || known === id) continue
+      for (const [key, p] of this.#positions) {
+        if (p.topic !== topic) continue
+        this.#positions.delete(key)
+        events.push({ kind: 'recreated', topic, partition: p.partition, previous: p.offset })
       }
     }
     this.#meta = meta
     this.#metaStale = false
     this.#metaAt = Date.now()
-  }
-
-  /** The topic id the reader currently fetches by (changes when a topic is re-created). */
-  topicId (topic: string): string | undefined {
-    return this.#meta.get(topic)?.id
   }
 
   /** One fetch round over every assigned partition. Waits up to maxWaitMs when there is no data. */
@@ -135,19 +147,20 @@ export class PartitionReader {
       await sleep(this.#options.maxWaitMs, signal)
       return round
     }
-    if (this.#metaStale || Date.now() - this.#metaAt > 30_000) await this.#refreshMetadata()
-    const byLeader = new Map<number, Array<TopicPartition & { offset: bigint, topicId: string }>>()
+    if (this.#metaStale || Date.now() - this.#metaAt > 30_000) await this.#refreshMetadata(round.events)
+    const fetchable: FetchPartition[] = []
     for (const p of this.#positions.values()) {
       const meta = this.#meta.get(p.topic)
       const leader = meta?.leaders[p.partition]
       if (meta === undefined || leader === undefined) {
         this.#metaStale = true
-        round.events.push({ kind: 'topic-gone', topic: p.topic, partition: p.partition, error: toKafkaError(`reading ${p.topic}-${p.partition} on cluster ${this.#cluster}`, new Error('topic or partition not found')) })
+        round.events.push({ kind: 'topic-gone', topic: p.topic, partition: p.partition, error: this.#partitionFailure(p, 'UNKNOWN_TOPIC_OR_PARTITION', true) })
         continue
       }
       if (leader < 0) continue // leader election in progress; try next round
-      byLeader.set(leader, [...(byLeader.get(leader) ?? []), { ...p, topicId: meta.id }])
+      fetchable.push({ ...p, topicId: meta.id, leader })
     }
+    const byLeader = Map.groupBy(fetchable, p => p.leader)
     if (byLeader.size === 0) {
       this.#metaStale = true
       await sleep(Math.min(this.#options.maxWaitMs, 250), signal)
@@ -157,9 +170,8 @@ export class PartitionReader {
     return round
   }
 
-  async #fetchFrom (node: number, parts: Array<TopicPartition & { offset: bigint, topicId: string }>, round: FetchRound): Promise<void> {
-    const byTopicId = new Map<string, typeof parts>()
-    for (const p of parts) byTopicId.set(p.topicId, [...(byTopicId.get(p.topicId) ?? []), p])
+  async #fetchFrom (node: number, parts: FetchPartition[], round: FetchRound): Promise<void> {
+    const byTopicId = Map.groupBy(parts, p => p.topicId)
     let response
     try {
       response = await this.#consumer.fetch({
@@ -201,20 +213,19 @@ export class PartitionReader {
   }
 
   #partitionError (p: TopicPartition & { offset: bigint }, code: number, round: FetchRound): void {
-    const name = ERROR_NAMES.get(code) ?? `error code ${code}`
+    const name = protocolErrorsCodesById[code] ?? `error code ${code}`
     if (name === 'OFFSET_OUT_OF_RANGE') {
       round.events.push({ kind: 'out-of-range', topic: p.topic, partition: p.partition, requested: p.offset })
       return
     }
     if (STALE_METADATA.has(name)) this.#metaStale = true
-    const error = toKafkaError(`reading ${p.topic}-${p.partition} on cluster ${this.#cluster}`, new Error(name))
-    const retriable = RETRIABLE.has(name)
-    Object.defineProperty(error, 'retriable', { value: retriable })
-    if (name === 'UNKNOWN_TOPIC_ID' || name === 'UNKNOWN_TOPIC_OR_PARTITION' || name === 'INCONSISTENT_TOPIC_ID') {
-      round.events.push({ kind: 'topic-gone', topic: p.topic, partition: p.partition, error })
-    } else {
-      round.events.push({ kind: 'error', topic: p.topic, partition: p.partition, error })
-    }
+    const error = this.#partitionFailure(p, name, protocolErrors[name]?.canRetry === true || STALE_METADATA.has(name))
+    const gone = name === 'UNKNOWN_TOPIC_ID' || name === 'UNKNOWN_TOPIC_OR_PARTITION' || name === 'INCONSISTENT_TOPIC_ID'
+    round.events.push({ kind: gone ? 'topic-gone' : 'error', topic: p.topic, partition: p.partition, error })
+  }
+
+  #partitionFailure (p: TopicPartition, name: string, retriable: boolean): KafkaError {
+    return new KafkaError(`reading ${p.topic}-${p.partition} on cluster ${this.#cluster}: ${name}`, { retriable, kafkaCode: name })
   }
 
   #decode (p: TopicPartition & { offset: bigint }, batches: ReadonlyArray<FetchedBatch>, aborted: ReadonlyArray<{ producerId: bigint, firstOffset: bigint }>, round: FetchRound): void {
@@ -280,27 +291,5 @@ interface FetchedBatch {
   readonly records: ReadonlyArray<{ offsetDelta: number, timestampDelta: bigint, key: Buffer | null, value: Buffer | null, headers: Array<[Buffer | null, Buffer | null]> }>
 }
 
-const ERROR_NAMES = new Map<number, string>([
-  [1, 'OFFSET_OUT_OF_RANGE'], [3, 'UNKNOWN_TOPIC_OR_PARTITION'], [5, 'LEADER_NOT_AVAILABLE'],
-  [6, 'NOT_LEADER_OR_FOLLOWER'], [7, 'REQUEST_TIMED_OUT'], [9, 'REPLICA_NOT_AVAILABLE'],
-  [29, 'TOPIC_AUTHORIZATION_FAILED'], [74, 'FENCED_LEADER_EPOCH'], [75, 'UNKNOWN_LEADER_EPOCH'],
-  [100, 'UNKNOWN_TOPIC_ID'], [103, 'INCONSISTENT_TOPIC_ID'], [110, 'OFFSET_MOVED_TO_TIERED_STORAGE'],
-  [56, 'KAFKA_STORAGE_ERROR'], [57, 'LOG_DIR_NOT_FOUND'], [2, 'CORRUPT_MESSAGE']
-])
+/** Errors after which leaders or topic ids must be looked up again before the next fetch. */
 const STALE_METADATA = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'UNKNOWN_TOPIC_ID', 'INCONSISTENT_TOPIC_ID', 'KAFKA_STORAGE_ERROR'])
-const RETRIABLE = new Set([...STALE_METADATA, 'REQUEST_TIMED_OUT', 'REPLICA_NOT_AVAILABLE'])
-
-export { brokerErrorNames }
-
-async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted === true) return
-  await new Promise<void>(resolve => {
-    const timer = setTimeout(done, ms)
-    function done (): void {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, { once: true })
-  })
-}

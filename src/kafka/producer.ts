@@ -1,6 +1,7 @@
 /**
- * Produces records with acks=all and reports the offset each record got on the target, which
- * the copier needs for offset syncs.
+ * Produces records with acks=all, one batch per partition, and reports the offset each batch
+ * starts at on the target (record i of a batch is at base + i), which the copier needs for
+ * offset syncs.
  *
  * Records keep every header in order, duplicates and null values too: the client takes headers
  * as a Map, so each header key is passed as its own Buffer object (a Map keys by identity), and
@@ -11,15 +12,15 @@ import type { ClientConfig } from '../config/model.ts'
 import { clientOptions } from './client-options.ts'
 import { KafkaError } from '../errors.ts'
 import { errorTree, toKafkaError } from './errors.ts'
-import { type RecordToSend, tpKey } from './types.ts'
+import { type PartitionBatch, tpKey } from './types.ts'
+
+const SEND_ATTEMPTS = 8
 
 /**
  * A send that failed for some partitions. Partitions in one request succeed or fail one by
- * one, so `acked` gives, per input record, the offset it was written at when its partition
+ * one, so `acked` gives, per input batch, the base offset it was written at when its partition
  * succeeded (undefined when it did not): retrying those would duplicate them.
  */
-const SEND_ATTEMPTS = 8
-
 export class ProduceFailure extends KafkaError {
   readonly acked: ReadonlyArray<bigint | undefined>
   constructor (cause: KafkaError, acked: ReadonlyArray<bigint | undefined>) {
@@ -46,17 +47,6 @@ function acceptedPartitions (err: unknown): Map<string, bigint> {
   return accepted
 }
 
-function offsetsFor (records: readonly RecordToSend[], base: ReadonlyMap<string, bigint>): Array<bigint | undefined> {
-  const seen = new Map<string, bigint>()
-  return records.map(r => {
-    const key = tpKey(r.topic, r.partition)
-    const index = seen.get(key) ?? 0n
-    seen.set(key, index + 1n)
-    const b = base.get(key)
-    return b === undefined ? undefined : b + index
-  })
-}
-
 export class KafkaProducer {
   readonly #producer: Producer<Buffer | null, Buffer | null, Buffer, Buffer | null>
   readonly #cluster: string
@@ -81,51 +71,49 @@ export class KafkaProducer {
   }
 
   /**
-   * Sends the records in one request per broker and returns, for each input record (same
-   * order), the offset it was written at. Records of one partition are written contiguously in
-   * input order, so each gets the partition's base offset plus its index among them.
+   * Sends the batches (at most one per partition) in one request per broker, retrying only the
+   * partitions that failed, and returns each batch's base offset. Throws ProduceFailure, which
+   * tells the batches that were written anyway.
    */
-  async send (records: readonly RecordToSend[]): Promise<bigint[]> {
-    const offsets: Array<bigint | undefined> = records.map(() => undefined)
-    let pending = records.map((_, i) => i)
+  async send (batches: readonly PartitionBatch[]): Promise<bigint[]> {
+    const offsets: Array<bigint | undefined> = batches.map(() => undefined)
+    let pending = batches.map((_, i) => i)
     for (let attempt = 0; ; attempt++) {
       try {
-        const sent = await this.#sendOnce(pending.map(i => records[i] as RecordToSend))
+        const sent = await this.#sendOnce(pending.map(i => batches[i] as PartitionBatch))
         pending.forEach((i, j) => { offsets[i] = sent[j] })
         return offsets.map(o => o ?? -1n)
       } catch (err) {
         if (!(err instanceof ProduceFailure)) throw err
         pending.forEach((i, j) => { if (err.acked[j] !== undefined) offsets[i] = err.acked[j] })
-        const remaining = pending.filter((_, j) => err.acked[j] === undefined)
-        if (!err.retriable || attempt >= SEND_ATTEMPTS - 1 || remaining.length === 0) {
-          throw new ProduceFailure(err, offsets)
-        }
-        pending = remaining
+        pending = pending.filter((_, j) => err.acked[j] === undefined)
+        if (!err.retriable || attempt >= SEND_ATTEMPTS - 1 || pending.length === 0) throw new ProduceFailure(err, offsets)
         // Leadership moved or the topic is new: refresh metadata before trying the rest again.
-        const topics = [...new Set(pending.map(i => (records[i] as RecordToSend).topic))]
+        const topics = [...new Set(pending.map(i => (batches[i] as PartitionBatch).topic))]
         await this.#producer.metadata({ topics, forceUpdate: true }).catch(() => {})
         await new Promise(resolve => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)))
       }
     }
   }
 
-  /** One produce call; on failure the ProduceFailure says which records were written anyway. */
-  async #sendOnce (records: readonly RecordToSend[]): Promise<bigint[]> {
-    const messages = records.map(r => {
-      const headers = new Map<Buffer, Buffer | null>()
-      for (const [k, v] of r.headers) headers.set(headers.has(k) ? Buffer.from(k) : k, v)
-      return { topic: r.topic, partition: r.partition, key: r.key, value: r.value, headers, timestamp: r.timestamp }
-    })
-    let result
-    try {
-      result = await this.#producer.send({ messages: messages as never })
-    } catch (err) {
-      const topics = [...new Set(records.map(r => r.topic))].slice(0, 5).join(', ')
-      throw new ProduceFailure(toKafkaError(`producing ${records.length} records to ${topics} on cluster ${this.#cluster}`, err), offsetsFor(records, acceptedPartitions(err)))
+  /** One produce call; on failure the ProduceFailure says which batches were written anyway. */
+  async #sendOnce (batches: readonly PartitionBatch[]): Promise<Array<bigint | undefined>> {
+    const messages = []
+    for (const { topic, partition, records } of batches) {
+      for (const r of records) {
+        const headers = new Map<Buffer, Buffer | null>()
+        for (const [k, v] of r.headers) headers.set(headers.has(k) ? Buffer.from(k) : k, v)
+        messages.push({ topic, partition, key: r.key, value: r.value, headers, timestamp: r.timestamp })
+      }
     }
-    const base = new Map<string, bigint>()
-    for (const o of result.offsets ?? []) base.set(tpKey(o.topic, o.partition), o.offset)
-    return offsetsFor(records, base).map(o => o ?? -1n)
+    const baseOffsets = (offsets: ReadonlyMap<string, bigint>): Array<bigint | undefined> => batches.map(b => offsets.get(tpKey(b.topic, b.partition)))
+    try {
+      const result = await this.#producer.send({ messages: messages as never })
+      return baseOffsets(new Map((result.offsets ?? []).map(o => [tpKey(o.topic, o.partition), o.offset])))
+    } catch (err) {
+      const topics = [...new Set(batches.map(b => b.topic))].slice(0, 5).join(', ')
+      throw new ProduceFailure(toKafkaError(`producing ${messages.length} records to ${topics} on cluster ${this.#cluster}`, err), baseOffsets(acceptedPartitions(err)))
+    }
   }
 
   async close (): Promise<void> {

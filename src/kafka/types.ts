@@ -20,13 +20,19 @@ export interface ConsumedRecord {
   readonly headers: readonly Header[]
 }
 
-export interface RecordToSend {
-  readonly topic: string
-  readonly partition: number
+/** What a record to produce needs; a ConsumedRecord is one, so the copier passes them as they are. */
+export interface OutgoingRecord {
   readonly key: Buffer | null
   readonly value: Buffer | null
   readonly headers: readonly Header[]
   readonly timestamp?: bigint
+}
+
+/** Records for one partition, written contiguously in this order. */
+export interface PartitionBatch {
+  readonly topic: string
+  readonly partition: number
+  readonly records: readonly OutgoingRecord[]
 }
 
 export function tpKey (topic: string, partition: number): string {

@@ -19,7 +19,7 @@ import type { KafkaError } from '../errors.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { PartitionReader, PartitionEvent } from '../kafka/partition-reader.ts'
 import { type KafkaProducer, ProduceFailure } from '../kafka/producer.ts'
-import { type ConsumedRecord, type RecordToSend, tpKey } from '../kafka/types.ts'
+import { type ConsumedRecord, type PartitionBatch, tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
 import { backoffMs, sleep } from '../util/abortable.ts'
 import type { OffsetSyncWriter } from './offset-sync-writer.ts'
@@ -70,6 +70,19 @@ interface Assigned {
 /** Largest batch (bytes of keys, values and headers) one partition contributes to one send. */
 const MAX_PARTITION_SEND_BYTES = 900 * 1024
 
+/** One partition's records in one send. */
+interface Slice {
+  readonly key: string
+  readonly assigned: Assigned
+  readonly records: readonly ConsumedRecord[]
+}
+
+function recordSize (r: ConsumedRecord): number {
+  let size = (r.key?.length ?? 0) + (r.value?.length ?? 0)
+  for (const [k, v] of r.headers) size += k.length + (v?.length ?? 0)
+  return size
+}
+
 export class RecordCopier {
   readonly #flow: FlowConfig
   readonly #reader: PartitionReader
@@ -81,7 +94,6 @@ export class RecordCopier {
   readonly #assigned = new Map<string, Assigned>()
   /** Offset of the last record acknowledged by the target, per partition, not yet stored. */
   readonly #lastCopied = new Map<string, { topic: string, partition: number, offset: bigint }>()
-  readonly #topicIds = new Map<string, string>()
   /** Partitions already reported missing (reported once, not every poll). */
   readonly #missing = new Set<string>()
   #lastFlush = Date.now()
@@ -105,9 +117,6 @@ export class RecordCopier {
   async assign (topics: ReadonlyMap<string, ReplicatedTopic>): Promise<void> {
     const fresh: Array<{ t: ReplicatedTopic, partition: number }> = []
     for (const t of topics.values()) {
-      const knownId = this.#topicIds.get(t.source)
-      if (knownId !== undefined && knownId !== t.sourceId) await this.#topicRecreated(t)
-      this.#topicIds.set(t.source, t.sourceId)
       for (let partition = 0; partition < t.partitions; partition++) {
         if (!this.#assigned.has(tpKey(t.source, partition))) fresh.push({ t, partition })
       }
@@ -135,18 +144,6 @@ export class RecordCopier {
       this.#log.debug('assigned partition', { topic: t.source, partition, start, stored })
     }
     this.#log.info('copying partitions', { added: fresh.length, total: this.#assigned.size })
-  }
-
-  async #topicRecreated (t: ReplicatedTopic): Promise<void> {
-    for (const [k, a] of this.#assigned) {
-      if (a.topic.source !== t.source) continue
-      const position = this.#reader.position(t.source, a.partition) ?? 0n
-      const lost = a.endOffset > position ? a.endOffset - position : 0n
-      this.#reportLoss({ topic: t.source, partition: a.partition, reason: 'recreated', lost, from: position, resumedAt: 0n, at: Date.now() })
-      this.#assigned.delete(k)
-      this.#reader.remove(t.source, a.partition)
-      this.#lastCopied.delete(k)
-    }
   }
 
   #reportLoss (e: DataLossEvent): void {
@@ -179,104 +176,93 @@ export class RecordCopier {
     await this.flush()
   }
 
-  /** One fetch round and one send. Exposed for tests. */
-  async copyOnce (signal?: AbortSignal): Promise<number> {
+  /** One fetch round and one send. */
+  async copyOnce (signal?: AbortSignal): Promise<void> {
     const round = await this.#reader.poll(signal)
-    if (round.records.size > 0 || round.events.length > 0) this.#log.debug('fetched', { records: [...round.records].map(([k, r]) => `${k}=${r.length}`).join(','), events: round.events.map(e => `${e.kind}:${e.topic}-${e.partition}`).join(',') })
     for (const e of round.events) await this.#onEvent(e)
     for (const [k, end] of round.endOffsets) {
       const a = this.#assigned.get(k)
-      if (a !== undefined && end > a.endOffset) a.endOffset = end
-      const pos = a === undefined ? undefined : this.#reader.position(a.topic.source, a.partition)
+      if (a === undefined) continue
+      if (end > a.endOffset) a.endOffset = end
+      const pos = this.#reader.position(a.topic.source, a.partition)
       if (pos !== undefined) this.stats.lag.set(k, end > pos ? end - pos : 0n)
     }
-    const toSend: RecordToSend[] = []
-    const origin: ConsumedRecord[] = []
-    const firstOffset = new Map<string, bigint>()
-    for (const [k, records] of round.records) {
+    const slices = this.#slices(round.records)
+    if (slices.length > 0) await this.#send(slices)
+    // Every record below a partition's new position is now acknowledged, or was a transaction
+    // marker or an aborted record: that position is safe to store. A partition moved back by a
+    // failed or size-limited send no longer sits at its new position and is left out.
+    for (const [k, next] of round.advanced) {
       const a = this.#assigned.get(k)
-      if (a === undefined) continue
-      let bytes = 0
-      for (const r of records) {
-        const size = (r.key?.length ?? 0) + (r.value?.length ?? 0) + r.headers.reduce((n, [hk, hv]) => n + hk.length + (hv?.length ?? 0), 0)
-        if (bytes > 0 && bytes + size > MAX_PARTITION_SEND_BYTES) {
-          // Leave the rest for the next round: one send must stay under the broker's request limits.
-          this.#reader.seek(r.topic, r.partition, r.offset)
-          break
-        }
-        bytes += size
-        if (!firstOffset.has(k)) firstOffset.set(k, r.offset)
-        toSend.push({ topic: a.topic.remote, partition: r.partition, key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })
-        origin.push(r)
-      }
-    }
-    const advancedOnly = [...round.advanced].filter(([k]) => !firstOffset.has(k))
-    if (toSend.length > 0) {
-      const ok = await this.#send(toSend, origin)
-      if (!ok) return 0
-    }
-    // Partitions that moved past markers or aborted records only: their position is safe to store.
-    for (const [k, next] of advancedOnly) {
-      const a = this.#assigned.get(k)
-      if (a === undefined || next <= 0n) continue
-      if (this.#reader.position(a.topic.source, a.partition) !== next) continue
+      if (a === undefined || this.#reader.position(a.topic.source, a.partition) !== next) continue
       this.#lastCopied.set(k, { topic: a.topic.source, partition: a.partition, offset: next - 1n })
     }
-    return toSend.length
   }
 
-  async #send (toSend: RecordToSend[], origin: ConsumedRecord[]): Promise<boolean> {
-    let offsets: bigint[]
+  /** Each assigned partition's records, cut at MAX_PARTITION_SEND_BYTES (the rest is read again next round). */
+  #slices (records: ReadonlyMap<string, ConsumedRecord[]>): Slice[] {
+    const slices: Slice[] = []
+    for (const [key, all] of records) {
+      const assigned = this.#assigned.get(key)
+      if (assigned === undefined) continue
+      let bytes = 0
+      let n = 0
+      for (; n < all.length; n++) {
+        const size = recordSize(all[n] as ConsumedRecord)
+        if (n > 0 && bytes + size > MAX_PARTITION_SEND_BYTES) break
+        bytes += size
+      }
+      const rest = all[n]
+      if (rest !== undefined) this.#reader.seek(rest.topic, rest.partition, rest.offset)
+      slices.push({ key, assigned, records: rest === undefined ? all : all.slice(0, n) })
+    }
+    return slices
+  }
+
+  async #send (slices: readonly Slice[]): Promise<void> {
     try {
-      offsets = await this.#producer.send(toSend)
+      const bases = await this.#producer.send(slices.map(s => this.#batch(s)))
+      slices.forEach((s, i) => { this.#acknowledged(s, bases[i] ?? -1n) })
+      // Due syncs go out right after the records they describe, as MM2 fires them after each ack.
+      await this.#syncs?.flush(false)
+      return
     } catch (err) {
       const error = err as KafkaError
       // Partitions the broker accepted are copied; only the others are rewound and retried.
       const acked = err instanceof ProduceFailure ? err.acked : []
-      const done = origin.filter((_, i) => acked[i] !== undefined)
-      this.#acknowledged(done, acked.filter((o): o is bigint => o !== undefined))
-      const failed = new Map<string, { first: bigint, records: number[] }>()
-      origin.forEach((r, i) => {
-        if (acked[i] !== undefined) return
-        const k = tpKey(r.topic, r.partition)
-        const f = failed.get(k) ?? { first: r.offset, records: [] }
-        f.records.push(i)
-        failed.set(k, f)
+      const failed = slices.filter((s, i) => {
+        const base = acked[i]
+        if (base !== undefined) this.#acknowledged(s, base)
+        else this.#reader.seek(s.assigned.topic.source, s.assigned.partition, (s.records[0] as ConsumedRecord).offset)
+        return base === undefined
       })
-      for (const [k, f] of failed) {
-        const a = this.#assigned.get(k)
-        if (a !== undefined) this.#reader.seek(a.topic.source, a.partition, f.first)
-      }
-      if (failed.size === 0) return true
       if (error.retriable) {
-        this.#log.warn('sending to the target failed; will retry the same records', { flow: this.#flow.name, records: toSend.length - done.length, error })
+        this.#log.warn('sending to the target failed; will retry the same records', { flow: this.#flow.name, partitions: failed.length, error })
         await sleep(1000)
-        return false
+        return
       }
       // Not retriable: find the first record each failing partition cannot take.
-      for (const [k, f] of failed) await this.#sendOneByOne(k, f.records.map(i => toSend[i]), f.records.map(i => origin[i]))
-      return false
+      for (const s of failed) await this.#sendOneByOne(s)
     }
-    this.#acknowledged(origin, offsets)
-    // Due syncs go out right after the records they describe, as MM2 fires them after each ack.
-    if (this.#syncs !== undefined) await this.#syncs.flush(false)
-    return true
+  }
+
+  #batch (s: Slice): PartitionBatch {
+    return { topic: s.assigned.topic.remote, partition: s.assigned.partition, records: s.records }
   }
 
   /** Sends a partition's records one at a time; stops (and pauses the partition) at the first refused one. */
-  async #sendOneByOne (k: string, records: Array<RecordToSend | undefined>, origin: Array<ConsumedRecord | undefined>): Promise<void> {
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]
-      const o = origin[i]
-      if (r === undefined || o === undefined) continue
+  async #sendOneByOne (s: Slice): Promise<void> {
+    const topic = s.assigned.topic.source
+    const partition = s.assigned.partition
+    for (const r of s.records) {
+      const one = { ...s, records: [r] }
       try {
-        const [offset] = await this.#producer.send([r])
-        this.#acknowledged([o], [offset ?? -1n])
-        this.#reader.seek(o.topic, o.partition, o.offset + 1n)
+        const [base] = await this.#producer.send([this.#batch(one)])
+        this.#acknowledged(one, base ?? -1n)
+        this.#reader.seek(topic, partition, r.offset + 1n)
       } catch (err) {
-        this.#reader.seek(o.topic, o.partition, o.offset)
-        if ((err as KafkaError).retriable) return
-        this.#failPartition(k, o.offset, err as KafkaError)
+        this.#reader.seek(topic, partition, r.offset)
+        if (!(err as KafkaError).retriable) this.#failPartition(s.key, r.offset, err as KafkaError)
         return
       }
     }
@@ -305,23 +291,20 @@ export class RecordCopier {
     }
   }
 
-  #acknowledged (origin: readonly ConsumedRecord[], offsets: readonly bigint[]): void {
+  /** A slice's records are on the target, starting at offset `base`. */
+  #acknowledged (s: Slice, base: bigint): void {
+    const last = s.records[s.records.length - 1]
+    if (last === undefined) return
+    const a = s.assigned
+    this.#lastCopied.set(s.key, { topic: a.topic.source, partition: a.partition, offset: last.offset })
+    if (base >= 0n) this.#syncs?.recordAcked(a.topic.source, a.partition, s.records, base)
     let bytes = 0
-    for (let i = 0; i < origin.length; i++) {
-      const r = origin[i]
-      const downstream = offsets[i]
-      if (r === undefined || downstream === undefined) continue
-      const k = tpKey(r.topic, r.partition)
-      this.#lastCopied.set(k, { topic: r.topic, partition: r.partition, offset: r.offset })
-      if (downstream >= 0n) this.#syncs?.record(r.topic, r.partition, r.offset, downstream)
-      bytes += r.value?.length ?? 0
-      const a = this.#assigned.get(k)
-      if (a !== undefined && a.attempts > 0) {
-        a.attempts = 0
-        if (this.stats.failures.delete(k)) this.#log.info('partition recovered', { topic: r.topic, partition: r.partition })
-      }
+    for (const r of s.records) bytes += r.value?.length ?? 0
+    if (a.attempts > 0) {
+      a.attempts = 0
+      if (this.stats.failures.delete(s.key)) this.#log.info('partition recovered', { topic: a.topic.source, partition: a.partition })
     }
-    this.stats.recordsCopied += origin.length
+    this.stats.recordsCopied += s.records.length
     this.stats.bytesCopied += bytes
     this.stats.batches++
     this.stats.lastCopyAt = Date.now()
@@ -331,27 +314,21 @@ export class RecordCopier {
     const k = tpKey(e.topic, e.partition)
     const a = this.#assigned.get(k)
     if (a === undefined) return
-    if (e.kind === 'out-of-range') {
-      const tp = [{ topic: e.topic, partition: e.partition }]
-      const [earliest, latest] = await Promise.all([this.#sourceAdmin.listOffsets(tp, 'earliest'), this.#sourceAdmin.listOffsets(tp, 'latest')])
-      const first = earliest.get(k) ?? 0n
-      const end = latest.get(k) ?? 0n
-      if (e.requested < first) {
-        this.#reportLoss({ topic: e.topic, partition: e.partition, reason: 'expired', lost: first - e.requested, from: e.requested, resumedAt: first, at: Date.now() })
-      } else if (e.requested > end) {
-        const lost = a.endOffset > e.requested ? a.endOffset - e.requested : 0n
-        // The reader follows a topic by name; a new id means the topic was deleted and re-created.
-        const currentId = this.#reader.topicId(e.topic)
-        const recreated = currentId !== undefined && currentId !== this.#topicIds.get(e.topic)
-        if (recreated && currentId !== undefined) this.#topicIds.set(e.topic, currentId)
-        this.#reportLoss({ topic: e.topic, partition: e.partition, reason: recreated ? 'recreated' : 'truncated', lost: recreated ? lost : (lost === 0n ? -1n : lost), from: e.requested, resumedAt: first, at: Date.now() })
-        a.endOffset = end
-      } else {
-        return // the range moved while we asked; the next fetch will succeed
-      }
-      this.#reader.seek(e.topic, e.partition, first)
-      this.#syncs?.reset(e.topic, e.partition)
+    if (e.kind === 'recreated') {
+      // Whatever the old topic held past our position was never copied.
+      const lost = a.endOffset > e.previous ? a.endOffset - e.previous : 0n
+      this.#restart(a, await this.#logRange(a), { reason: 'recreated', lost, from: e.previous })
       return
+    }
+    if (e.kind === 'out-of-range') {
+      const range = await this.#logRange(a)
+      if (e.requested < range.first) {
+        this.#restart(a, range, { reason: 'expired', lost: range.first - e.requested, from: e.requested })
+      } else if (e.requested > range.end) {
+        // Truncated below our position (e.g. unclean leader election): what the log held is unknown.
+        this.#restart(a, range, { reason: 'truncated', lost: -1n, from: e.requested })
+      }
+      return // otherwise the range moved while we asked; the next fetch will succeed
     }
     if (e.kind === 'topic-gone') {
       if (!this.#missing.has(k)) this.#log.warn('source topic or partition not found; waiting for topic discovery', { topic: e.topic, partition: e.partition })
@@ -361,6 +338,21 @@ export class RecordCopier {
     this.#missing.delete(k)
     if (!e.error.retriable) this.#failPartition(k, this.#reader.position(e.topic, e.partition) ?? 0n, e.error)
     else this.#log.debug('transient error reading partition', { topic: e.topic, partition: e.partition, error: e.error })
+  }
+
+  async #logRange (a: Assigned): Promise<{ first: bigint, end: bigint }> {
+    const tp = [{ topic: a.topic.source, partition: a.partition }]
+    const k = tpKey(a.topic.source, a.partition)
+    const [earliest, latest] = await Promise.all([this.#sourceAdmin.listOffsets(tp, 'earliest'), this.#sourceAdmin.listOffsets(tp, 'latest')])
+    return { first: earliest.get(k) ?? 0n, end: latest.get(k) ?? 0n }
+  }
+
+  /** Reports the loss and continues from the partition's earliest offset. */
+  #restart (a: Assigned, range: { first: bigint, end: bigint }, loss: Pick<DataLossEvent, 'reason' | 'lost' | 'from'>): void {
+    this.#reportLoss({ topic: a.topic.source, partition: a.partition, ...loss, resumedAt: range.first, at: Date.now() })
+    a.endOffset = range.end
+    this.#reader.seek(a.topic.source, a.partition, range.first)
+    this.#syncs?.reset(a.topic.source, a.partition)
   }
 
   /** Stores the positions of acknowledged records and writes offset syncs. */

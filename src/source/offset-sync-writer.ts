@@ -32,7 +32,8 @@ export class OffsetSyncWriter {
   /**
    * Due syncs not yet written, in order. Every due sync is kept (not only the latest per
    * partition, as MM2 does under back-pressure): each one marks a change of the mapping that
-   * exact translation needs. Bounded: past the limit, older entries of a partition coalesce.
+   * exact translation needs. Bounded: past the limit the oldest are dropped (translation then
+   * falls back to an earlier sync, less precise but never wrong).
    */
   #pending: Pair[] = []
   /** Latest pair per partition that was not due; written at the next flush. */
@@ -56,22 +57,31 @@ export class OffsetSyncWriter {
     if (outcome.status === 'created') this.#log.info('created offset-syncs topic', { topic: this.#topic, cluster: this.#flow.offsetSyncs.location })
   }
 
-  /** Records an acknowledged (source offset, target offset) pair. */
-  record (topic: string, partition: number, upstream: bigint, downstream: bigint): void {
+  /**
+   * Records a partition's acknowledged run of records: record i (source offset
+   * `records[i].offset`) was written at target offset `downstreamBase + i`.
+   */
+  recordAcked (topic: string, partition: number, records: ReadonlyArray<{ readonly offset: bigint }>, downstreamBase: bigint): void {
     const k = tpKey(topic, partition)
     let rule = this.#rules.get(k)
     if (rule === undefined) {
       rule = new OffsetSyncRule(this.#flow.offsetLagMax)
       this.#rules.set(k, rule)
     }
-    const pair = { topic, partition, upstream, downstream }
-    if (rule.update(upstream, downstream)) {
-      this.#pending.push(pair)
-      if (this.#pending.length > MAX_PENDING) this.#pending = this.#pending.slice(-MAX_PENDING / 2)
-      this.#delayed.delete(k)
-    } else {
-      this.#delayed.set(k, pair)
+    let lastDue = false
+    let downstream = downstreamBase
+    for (const { offset } of records) {
+      lastDue = rule.update(offset, downstream)
+      if (lastDue) {
+        this.#pending.push({ topic, partition, upstream: offset, downstream })
+        if (this.#pending.length > MAX_PENDING) this.#pending = this.#pending.slice(-MAX_PENDING / 2)
+      }
+      downstream++
     }
+    const last = records[records.length - 1]
+    if (last === undefined) return
+    if (lastDue) this.#delayed.delete(k)
+    else this.#delayed.set(k, { topic, partition, upstream: last.offset, downstream: downstream - 1n })
   }
 
   /** Forgets a partition's history (after a seek or data loss the next record must be synced). */
@@ -88,12 +98,13 @@ export class OffsetSyncWriter {
     if (this.#pending.length === 0) return 0
     const pairs = this.#pending
     this.#pending = []
-    const records = pairs.map(p => {
-      const { key, value } = encodeOffsetSync({ topic: p.topic, partition: p.partition, upstreamOffset: p.upstream, downstreamOffset: p.downstream })
-      return { topic: this.#topic, partition: 0, key, value, headers: [] }
-    })
+    const records = pairs.map(p => ({
+      ...encodeOffsetSync({ topic: p.topic, partition: p.partition, upstreamOffset: p.upstream, downstreamOffset: p.downstream }),
+      headers: []
+    }))
     try {
-      await this.#producer.send(records)
+      // Java reads only partition 0 of the offset-syncs topic.
+      await this.#producer.send([{ topic: this.#topic, partition: 0, records }])
     } catch (err) {
       // A lost sync only makes translation less precise; put them back for the next attempt.
       this.#pending = [...pairs, ...this.#pending].slice(-MAX_PENDING)

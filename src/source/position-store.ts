@@ -9,8 +9,8 @@
 import type { FlowConfig } from '../config/model.ts'
 import { decodeConnectOffsetKey, decodeOffsetValue, encodeOffsetValue, encodeSourceOffsetKey, javaPartition } from '../formats/connect-offsets.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
-import { PartitionReader } from '../kafka/partition-reader.ts'
 import type { KafkaProducer } from '../kafka/producer.ts'
+import { readTopic } from '../kafka/read-topic.ts'
 import { tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
 
@@ -51,25 +51,8 @@ export class PositionStore {
       }
     }
     this.#partitions = description?.partitions ?? OFFSETS_TOPIC_PARTITIONS
-    const partitions = Array.from({ length: this.#partitions }, (_, partition) => ({ topic, partition }))
-    const [start, end] = await Promise.all([this.#admin.listOffsets(partitions, 'earliest'), this.#admin.listOffsets(partitions, 'latest')])
-    const reader = new PartitionReader(this.#flow.clients.targetConsumer, `${this.#flow.name}|positions-reader`, { maxWaitMs: 100 })
-    try {
-      for (const p of partitions) {
-        const from = start.get(tpKey(topic, p.partition)) ?? 0n
-        if (from < (end.get(tpKey(topic, p.partition)) ?? 0n)) reader.seek(topic, p.partition, from)
-      }
-      while (reader.assigned().length > 0) {
-        const round = await reader.poll()
-        for (const e of round.events) if (e.kind !== 'error' || !e.error.retriable) throw new Error(`reading positions topic ${topic}: ${e.kind}`)
-        for (const records of round.records.values()) {
-          for (const r of records) this.#apply(r.key, r.value)
-        }
-        for (const p of reader.assigned()) {
-          if ((reader.position(p.topic, p.partition) ?? 0n) >= (end.get(tpKey(p.topic, p.partition)) ?? 0n)) reader.remove(p.topic, p.partition)
-        }
-      }
-    } finally { await reader.close() }
+    const records = await readTopic(this.#admin, this.#flow.clients.targetConsumer, topic, `${this.#flow.name}|positions-reader`)
+    for (const r of records ?? []) this.#apply(r.key, r.value)
     this.#log.info('loaded positions', { topic, partitions: this.#stored.size })
   }
 
@@ -94,15 +77,20 @@ export class PositionStore {
 
   /** Stores `lastCopied` offsets; only the ones that changed are written. */
   async store (lastCopied: ReadonlyMap<string, { topic: string, partition: number, offset: bigint }>): Promise<number> {
-    const records = []
+    const byPartition = new Map<number, Array<{ key: Buffer, value: Buffer, headers: [] }>>()
+    let count = 0
     for (const [k, p] of lastCopied) {
       if (this.#stored.get(k) === p.offset) continue
       const key = encodeSourceOffsetKey({ connector: this.#flow.naming.sourceConnectorName, cluster: this.#flow.source, topic: p.topic, partition: p.partition })
-      records.push({ topic: this.topic, partition: javaPartition(key, this.#partitions), key, value: encodeOffsetValue(p.offset), headers: [] })
+      const partition = javaPartition(key, this.#partitions)
+      const records = byPartition.get(partition) ?? []
+      records.push({ key, value: encodeOffsetValue(p.offset), headers: [] })
+      byPartition.set(partition, records)
+      count++
     }
-    if (records.length === 0) return 0
-    await this.#producer.send(records)
+    if (count === 0) return 0
+    await this.#producer.send([...byPartition].map(([partition, records]) => ({ topic: this.topic, partition, records })))
     for (const [k, p] of lastCopied) this.#stored.set(k, p.offset)
-    return records.length
+    return count
   }
 }

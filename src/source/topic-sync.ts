@@ -20,8 +20,6 @@ export interface ReplicatedTopic {
   readonly source: string
   readonly remote: string
   readonly partitions: number
-  /** Source topic id: changes when the topic is deleted and re-created. */
-  readonly sourceId: string
 }
 
 export interface TopicSyncResult {
@@ -94,7 +92,7 @@ export class TopicSync {
           grown.push(remote)
           this.#log.info('grew remote topic', { topic: remote, from: existing.partitions, to: s.partitions })
         }
-        ready.set(s.name, { source: s.name, remote, partitions: s.partitions, sourceId: s.id })
+        ready.set(s.name, { source: s.name, remote, partitions: s.partitions })
       } catch (err) {
         failed.set(s.name, err as Error)
         this.#log.error('cannot prepare remote topic; its records are not copied until this is fixed', { topic: s.name, remote, error: err as Error })

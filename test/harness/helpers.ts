@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto'
 import type { TestContext } from 'node:test'
 import type { ClientConfig } from '../../src/config/model.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import { PartitionReader } from '../../src/kafka/partition-reader.ts'
 import { KafkaProducer } from '../../src/kafka/producer.ts'
-import type { ConsumedRecord, Header, RecordToSend } from '../../src/kafka/types.ts'
+import { readTopic } from '../../src/kafka/read-topic.ts'
+import type { ConsumedRecord, Header } from '../../src/kafka/types.ts'
 import { type ClusterOptions, type KafkaCluster, startClusters } from './cluster.ts'
 
 /** A name no other test (or earlier run) uses. */
@@ -64,22 +64,31 @@ export interface TestRecord {
 
 const toBuf = (v: string | Buffer | null | undefined): Buffer | null => v === null || v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v)
 
-/** Produces records (acks=all) and returns the offsets they were written at. */
+/** Produces records (acks=all) and returns the offset each was written at (input order). */
 export async function produce (cluster: KafkaCluster, topic: string, records: readonly TestRecord[], opts: { chunk?: number } = {}): Promise<bigint[]> {
   const producer = new KafkaProducer(clientConfig(cluster), 'test-producer')
   try {
     const offsets: bigint[] = []
     const chunk = opts.chunk ?? 5000
     for (let i = 0; i < records.length; i += chunk) {
-      const batch: RecordToSend[] = records.slice(i, i + chunk).map(r => ({
+      const part = records.slice(i, i + chunk)
+      const byPartition = Map.groupBy(part.map((r, index) => ({ r, index })), ({ r }) => r.partition ?? 0)
+      const batches = [...byPartition].map(([partition, entries]) => ({
         topic,
-        partition: r.partition ?? 0,
-        key: toBuf(r.key),
-        value: toBuf(r.value),
-        headers: (r.headers ?? []).map(([k, v]) => [Buffer.from(k), toBuf(v)] as Header),
-        timestamp: r.timestamp
+        partition,
+        records: entries.map(({ r }) => ({
+          key: toBuf(r.key),
+          value: toBuf(r.value),
+          headers: (r.headers ?? []).map(([k, v]) => [Buffer.from(k), toBuf(v)] as Header),
+          timestamp: r.timestamp
+        }))
       }))
-      offsets.push(...await producer.send(batch))
+      const bases = await producer.send(batches)
+      const chunkOffsets: bigint[] = []
+      ;[...byPartition.values()].forEach((entries, b) => {
+        entries.forEach(({ index }, j) => { chunkOffsets[index] = (bases[b] ?? -1n) + BigInt(j) })
+      })
+      offsets.push(...chunkOffsets)
     }
     return offsets
   } finally { await producer.close() }
@@ -88,32 +97,12 @@ export async function produce (cluster: KafkaCluster, topic: string, records: re
 /** Reads every record of a topic (all partitions, earliest to the current end), ordered by partition then offset. */
 export async function readAll (cluster: KafkaCluster, topic: string, opts: { readCommitted?: boolean } = {}): Promise<ConsumedRecord[]> {
   const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
-  const reader = new PartitionReader(clientConfig(cluster, { 'isolation.level': opts.readCommitted === false ? 'read_uncommitted' : 'read_committed' }), 'test-reader', { maxWaitMs: 100 })
   try {
-    const description = (await admin.describeTopics([topic])).get(topic)
-    if (description === undefined) throw new Error(`topic ${topic} does not exist on ${cluster.name}`)
-    const partitions = Array.from({ length: description.partitions }, (_, partition) => ({ topic, partition }))
-    const [start, end] = await Promise.all([admin.listOffsets(partitions, 'earliest'), admin.listOffsets(partitions, 'latest')])
-    const out = new Map<number, ConsumedRecord[]>()
-    for (const p of partitions) {
-      const from = start.get(`${topic}:${p.partition}`) ?? 0n
-      if (from < (end.get(`${topic}:${p.partition}`) ?? 0n)) reader.seek(topic, p.partition, from)
-      out.set(p.partition, [])
-    }
-    const deadline = Date.now() + 60_000
-    while (reader.assigned().length > 0) {
-      if (Date.now() > deadline) throw new Error(`reading ${topic} on ${cluster.name} did not reach the end offsets in 60 s`)
-      const round = await reader.poll()
-      for (const e of round.events) if (e.kind !== 'error' || !e.error.retriable) throw new Error(`reading ${topic}: ${e.kind} ${'error' in e ? e.error.message : ''}`)
-      for (const [, records] of round.records) for (const r of records) out.get(r.partition)?.push(r)
-      for (const p of reader.assigned()) {
-        const pos = reader.position(p.topic, p.partition) ?? 0n
-        if (pos >= (end.get(`${topic}:${p.partition}`) ?? 0n)) reader.remove(p.topic, p.partition)
-      }
-    }
-    return [...out.keys()].sort((a, b) => a - b).flatMap(p => out.get(p) ?? [])
+    const records = await readTopic(admin, clientConfig(cluster, { 'isolation.level': opts.readCommitted === false ? 'read_uncommitted' : 'read_committed' }), topic, 'test-reader')
+    if (records === undefined) throw new Error(`topic ${topic} does not exist on ${cluster.name}`)
+    return records
   } finally {
-    await Promise.all([admin.close(), reader.close()])
+    await admin.close()
   }
 }
 
