@@ -64,16 +64,12 @@ async function recordCount (cluster: KafkaCluster, topic: string): Promise<numbe
   return Number(sum)
 }
 
-/**
- * Produces and returns what the source now holds: the offset of the last record per partition
- * and the record count. Taken from the source itself rather than from what we sent, because a
- * producer retry can write a batch twice (see the report); the mirror must copy what is there.
- */
-async function produceAndMeasure (t: TestContext, a: KafkaCluster, topic: string, batch: TestRecord[], before: number): Promise<{ last: Map<number, bigint>, total: number }> {
+/** Produces and returns the offset of the last record per partition and the record count. */
+async function produceAndMeasure (a: KafkaCluster, topic: string, batch: TestRecord[], before: number): Promise<{ last: Map<number, bigint>, total: number }> {
   await produce(a, topic, batch)
   const ends = await endOffsets(a, topic)
   const total = await recordCount(a, topic)
-  if (total !== before + batch.length) t.diagnostic(`NOTE: the test producer wrote ${total - before} records for ${batch.length} sent (ends ${[...ends].map(([p, e]) => `${p}=${e}`).join(', ')})`)
+  assert.equal(total, before + batch.length, 'the source holds each produced record once')
   return { last: new Map([...ends].map(([p, e]) => [p, e - 1n])), total }
 }
 
@@ -186,87 +182,88 @@ async function assertExactCopy (a: KafkaCluster, b: KafkaCluster, topic: string,
 
 const fmt = (m: Map<number, bigint>): string => [...m].map(([p, o]) => `${p}=${o}`).join(', ')
 
-test('Java MM2 -> kafka-mirror: kafka-mirror resumes after the last record Java copied', { timeout: 600_000 }, async t => {
-  const [a, b] = await clustersFor(t, [{ name: 'switch-java-a' }, { name: 'switch-java-b' }])
+/** A mirror that can be started on a properties file and stopped (storing its positions). */
+interface Runner {
+  readonly name: string
+  /** How long it may take to copy what is there (Java MM2 starts slowly). */
+  readonly copyWaitMs: number
+  start (t: TestContext, file: string): { stop: () => Promise<void>, tail: () => string }
+}
+
+const javaMirrorMaker: Runner = {
+  name: 'Java MM2',
+  copyWaitMs: JAVA_WAIT_MS,
+  start (t, file) {
+    const java = startJava(t, file)
+    return {
+      tail: java.tail,
+      stop: async () => {
+        const stopStarted = Date.now()
+        await java.proc.stop(60_000)
+        t.diagnostic(`Java MM2 exited with ${String(await java.proc.exited)} after ${Date.now() - stopStarted} ms`)
+      }
+    }
+  }
+}
+
+const kafkaMirror: Runner = {
+  name: 'kafka-mirror',
+  copyWaitMs: 60_000,
+  start (t, file) {
+    const ours = memoryLogger()
+    const running = loadConfig(file).then(({ config }) => {
+      const mirror = buildMirror(config, ours.log)
+      t.after(async () => { await mirror.close() })
+      mirror.start()
+      return mirror
+    })
+    return { tail: ours.tail, stop: async () => { await (await running).close() } }
+  }
+}
+
+/**
+ * `first` copies a batch and is stopped once its positions are stored; more records arrive
+ * while nobody mirrors; `second` takes over on the same file and must end with an exact copy,
+ * its own final positions stored under the same (Java-identical) keys.
+ */
+async function switchOver (t: TestContext, first: Runner, second: Runner): Promise<void> {
+  const [a, b] = await clustersFor(t, [{ name: 'switch-a' }, { name: 'switch-b' }])
   assert.ok(a !== undefined && b !== undefined)
-  const topic = uniqueName('switch-j2k')
+  const topic = uniqueName('switch')
   const remote = `A.${topic}`
   await createTopic(a, topic, { partitions: PARTITIONS })
-  const first = await produceAndMeasure(t, a, topic, records(0, N1), 0)
   const file = properties(a, b, topic)
+  const tails: Array<() => string> = []
 
-  // Java copies the first batch and stores its positions.
-  const started = Date.now()
-  const java = startJava(t, file)
-  await explained(waitFor(async () => await recordCount(b, remote) >= first.total, { timeoutMs: JAVA_WAIT_MS, intervalMs: 1000, what: `Java MM2 to copy ${first.total} records to ${remote}` }), java.tail)
-  t.diagnostic(`Java MM2 copied ${first.total} records ${Date.now() - started} ms after start`)
-  let seen = new Map<number, StoredPosition>()
-  await explained(waitFor(async () => positionsEqual(seen = await storedPositions(b, topic), first.last), { timeoutMs: 60_000, intervalMs: 500, what: `Java MM2 to store positions ${fmt(first.last)}` })
-    .catch(err => { throw new Error(`${(err as Error).message}; stored: ${describePositions(seen)}`) }), java.tail)
-  t.diagnostic(`Java stored positions (last copied offsets): ${describePositions(seen)}`)
-  await assertKeysCompatible(b, seen, topic)
+  const copyAndStop = async (runner: Runner, expected: { last: Map<number, bigint>, total: number }): Promise<void> => {
+    const started = Date.now()
+    const run = runner.start(t, file)
+    tails.push(run.tail)
+    await explained(waitFor(async () => await recordCount(b, remote) >= expected.total, { timeoutMs: runner.copyWaitMs, intervalMs: 250, what: `${runner.name} to reach ${expected.total} records in ${remote}` }), run.tail)
+    t.diagnostic(`${runner.name} reached ${expected.total} records ${Date.now() - started} ms after start`)
+    let seen = new Map<number, StoredPosition>()
+    await explained(waitFor(async () => positionsEqual(seen = await storedPositions(b, topic), expected.last), { timeoutMs: 60_000, intervalMs: 500, what: `${runner.name} to store positions ${fmt(expected.last)}` })
+      .catch(err => { throw new Error(`${(err as Error).message}; stored: ${describePositions(seen)}`) }), run.tail)
+    t.diagnostic(`${runner.name} stored positions (last copied offsets): ${describePositions(seen)}`)
+    await run.stop()
+    const after = await storedPositions(b, topic)
+    assert.ok(positionsEqual(after, expected.last), `${runner.name} positions after stop are ${fmt(expected.last)}: ${describePositions(after)}`)
+    await assertKeysCompatible(b, after, topic)
+    const copied = await recordCount(b, remote)
+    if (copied !== expected.total) assert.fail(`${runner.name}: ${remote} has ${copied} records for ${expected.total} on the source${run.tail()}`)
+  }
 
-  const stopStarted = Date.now()
-  await java.proc.stop(60_000)
-  t.diagnostic(`Java MM2 exited with ${String(await java.proc.exited)} after ${Date.now() - stopStarted} ms`)
-  assert.equal(await recordCount(b, remote), first.total, 'Java copied each record once')
+  const firstBatch = await produceAndMeasure(a, topic, records(0, N1), 0)
+  await copyAndStop(first, firstBatch)
+  const secondBatch = await produceAndMeasure(a, topic, records(N1, N2), firstBatch.total)
+  await copyAndStop(second, secondBatch)
+  await assertExactCopy(a, b, topic, secondBatch.total, () => tails.map(tail => tail()).join(''))
+}
 
-  // More records while nobody mirrors; kafka-mirror takes over on the same file.
-  const second = await produceAndMeasure(t, a, topic, records(N1, N2), first.total)
-  const loaded = await loadConfig(file)
-  const ours = memoryLogger()
-  const mirror = buildMirror(loaded.config, ours.log)
-  t.after(async () => { await mirror.close() })
-  mirror.start()
-  try {
-    await explained(waitFor(async () => await recordCount(b, remote) >= second.total, { timeoutMs: 60_000, intervalMs: 250, what: `kafka-mirror to reach ${second.total} records in ${remote}` }), ours.tail)
-  } finally { await mirror.close() }
-
-  await assertExactCopy(a, b, topic, second.total, ours.tail)
-  const after = await storedPositions(b, topic)
-  assert.ok(positionsEqual(after, second.last), `kafka-mirror stored its final positions ${fmt(second.last)} on close: ${describePositions(after)}`)
-  await assertKeysCompatible(b, after, topic)
+test('Java MM2 -> kafka-mirror: kafka-mirror resumes after the last record Java copied', { timeout: 600_000 }, async t => {
+  await switchOver(t, javaMirrorMaker, kafkaMirror)
 })
 
 test('kafka-mirror -> Java MM2: Java resumes after the last record kafka-mirror copied', { timeout: 600_000 }, async t => {
-  const [a, b] = await clustersFor(t, [{ name: 'switch-ours-a' }, { name: 'switch-ours-b' }])
-  assert.ok(a !== undefined && b !== undefined)
-  const topic = uniqueName('switch-k2j')
-  const remote = `A.${topic}`
-  await createTopic(a, topic, { partitions: PARTITIONS })
-  const first = await produceAndMeasure(t, a, topic, records(0, N1), 0)
-  const file = properties(a, b, topic)
-
-  // kafka-mirror copies the first batch and stores its positions on close.
-  const loaded = await loadConfig(file)
-  const ours = memoryLogger()
-  const mirror = buildMirror(loaded.config, ours.log)
-  t.after(async () => { await mirror.close() })
-  mirror.start()
-  try {
-    await explained(waitFor(async () => await recordCount(b, remote) >= first.total, { timeoutMs: 60_000, intervalMs: 250, what: `kafka-mirror to copy ${first.total} records to ${remote}` }), ours.tail)
-  } finally { await mirror.close() }
-  const copied = await recordCount(b, remote)
-  if (copied !== first.total) assert.fail(`kafka-mirror wrote ${copied} records for ${first.total} on the source${ours.tail()}`)
-  const stored = await storedPositions(b, topic)
-  assert.ok(positionsEqual(stored, first.last), `kafka-mirror stored positions ${fmt(first.last)} on close: ${describePositions(stored)}`)
-  t.diagnostic(`kafka-mirror stored positions (last copied offsets): ${describePositions(stored)}`)
-  await assertKeysCompatible(b, stored, topic)
-
-  // More records while nobody mirrors; Java takes over on the same file.
-  const second = await produceAndMeasure(t, a, topic, records(N1, N2), first.total)
-  const started = Date.now()
-  const java = startJava(t, file)
-  await explained(waitFor(async () => await recordCount(b, remote) >= second.total, { timeoutMs: JAVA_WAIT_MS, intervalMs: 1000, what: `Java MM2 to reach ${second.total} records in ${remote}` }), java.tail)
-  t.diagnostic(`Java MM2 reached ${second.total} records ${Date.now() - started} ms after start`)
-  // Java's own positions move on from ours, under the same keys.
-  let seen = new Map<number, StoredPosition>()
-  await explained(waitFor(async () => positionsEqual(seen = await storedPositions(b, topic), second.last), { timeoutMs: 60_000, intervalMs: 500, what: `Java MM2 to store its final positions ${fmt(second.last)}` })
-    .catch(err => { throw new Error(`${(err as Error).message}; stored: ${describePositions(seen)}`) }), java.tail)
-  await assertKeysCompatible(b, seen, topic)
-  const stopStarted = Date.now()
-  await java.proc.stop(60_000)
-  t.diagnostic(`Java MM2 exited with ${String(await java.proc.exited)} after ${Date.now() - stopStarted} ms`)
-
-  await assertExactCopy(a, b, topic, second.total, () => ours.tail() + java.tail())
+  await switchOver(t, kafkaMirror, javaMirrorMaker)
 })
