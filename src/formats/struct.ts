@@ -38,10 +38,11 @@ export function javaUtf8Length (s: string): number {
   return count
 }
 
-/** Builds one struct by appending fields in schema order. */
+/** Builds one struct by appending fields in schema order, into one buffer. */
 export class StructWriter {
   readonly #what: string
-  readonly #parts: Buffer[] = []
+  #buf = Buffer.allocUnsafe(64)
+  #pos = 0
   /** Zero bytes Java leaves at the end of the record (see the module comment). */
   #javaPadding = 0
 
@@ -52,17 +53,15 @@ export class StructWriter {
 
   int16 (field: string, v: number): this {
     this.#checkInt(field, v, -0x8000, 0x7fff, 'INT16')
-    const b = Buffer.allocUnsafe(2)
-    b.writeInt16BE(v)
-    this.#parts.push(b)
+    const at = this.#take(2)
+    this.#buf.writeInt16BE(v, at)
     return this
   }
 
   int32 (field: string, v: number): this {
     this.#checkInt(field, v, -0x80000000, 0x7fffffff, 'INT32')
-    const b = Buffer.allocUnsafe(4)
-    b.writeInt32BE(v)
-    this.#parts.push(b)
+    const at = this.#take(4)
+    this.#buf.writeInt32BE(v, at)
     return this
   }
 
@@ -70,9 +69,8 @@ export class StructWriter {
     if (typeof v !== 'bigint' || v < INT64_MIN || v > INT64_MAX) {
       throw new FormatError(`${this.#what}: field ${field} must be an INT64 bigint, got ${String(v)}`)
     }
-    const b = Buffer.allocUnsafe(8)
-    b.writeBigInt64BE(v)
-    this.#parts.push(b)
+    const at = this.#take(8)
+    this.#buf.writeBigInt64BE(v, at)
     return this
   }
 
@@ -84,16 +82,34 @@ export class StructWriter {
     if (bytes.length > STRING_MAX_BYTES) {
       throw new FormatError(`${this.#what}: field ${field} is ${bytes.length} UTF-8 bytes, the maximum is ${STRING_MAX_BYTES}`)
     }
-    const len = Buffer.allocUnsafe(2)
-    len.writeInt16BE(bytes.length)
-    this.#parts.push(len, bytes)
+    const at = this.#take(2 + bytes.length)
+    this.#buf.writeInt16BE(bytes.length, at)
+    bytes.copy(this.#buf, at + 2)
     if (!s.isWellFormed()) this.#javaPadding += javaUtf8Length(s) - bytes.length
     return this
   }
 
+  /** The record: a view of the fields written so far, plus Java's trailing zeros. */
   toBuffer (): Buffer {
-    if (this.#javaPadding > 0) return Buffer.concat([...this.#parts, Buffer.alloc(this.#javaPadding)])
-    return Buffer.concat(this.#parts)
+    const end = this.#pos + this.#javaPadding
+    this.#reserve(end)
+    return this.#buf.fill(0, this.#pos, end).subarray(0, end)
+  }
+
+  /** Reserves the next `n` bytes; returns where they start. Call it before reading #buf: it may replace it. */
+  #take (n: number): number {
+    const at = this.#pos
+    this.#reserve(at + n)
+    this.#pos = at + n
+    return at
+  }
+
+  /** Grows the buffer to hold at least `size` bytes, keeping what was written. */
+  #reserve (size: number): void {
+    if (size <= this.#buf.length) return
+    const bigger = Buffer.allocUnsafe(Math.max(size, 2 * this.#buf.length))
+    this.#buf.copy(bigger, 0, 0, this.#pos)
+    this.#buf = bigger
   }
 
   #checkInt (field: string, v: number, min: number, max: number, type: string): void {
@@ -116,35 +132,22 @@ export class StructReader {
   }
 
   int16 (field: string): number {
-    this.#need(field, 'INT16', 2)
-    const v = this.#buf.readInt16BE(this.#pos)
-    this.#pos += 2
-    return v
+    return this.#buf.readInt16BE(this.#take(field, 'INT16', 2))
   }
 
   int32 (field: string): number {
-    this.#need(field, 'INT32', 4)
-    const v = this.#buf.readInt32BE(this.#pos)
-    this.#pos += 4
-    return v
+    return this.#buf.readInt32BE(this.#take(field, 'INT32', 4))
   }
 
   int64 (field: string): bigint {
-    this.#need(field, 'INT64', 8)
-    const v = this.#buf.readBigInt64BE(this.#pos)
-    this.#pos += 8
-    return v
+    return this.#buf.readBigInt64BE(this.#take(field, 'INT64', 8))
   }
 
   string (field: string): string {
-    this.#need(field, 'STRING length', 2)
-    const len = this.#buf.readInt16BE(this.#pos)
+    const len = this.#buf.readInt16BE(this.#take(field, 'STRING length', 2))
     if (len < 0) throw new FormatError(`${this.#what}: field ${field} has negative STRING length ${len}`)
-    this.#pos += 2
-    this.#need(field, 'STRING', len)
-    const s = this.#buf.toString('utf8', this.#pos, this.#pos + len)
-    this.#pos += len
-    return s
+    const at = this.#take(field, 'STRING', len)
+    return this.#buf.toString('utf8', at, at + len)
   }
 
   /** Bytes not consumed yet (trailing bytes are allowed and ignored by decoders). */
@@ -152,10 +155,14 @@ export class StructReader {
     return this.#buf.length - this.#pos
   }
 
-  #need (field: string, type: string, n: number): void {
-    const left = this.#buf.length - this.#pos
+  /** Consumes the next `n` bytes, or throws if fewer are left; returns where they start. */
+  #take (field: string, type: string, n: number): number {
+    const at = this.#pos
+    const left = this.#buf.length - at
     if (left < n) {
-      throw new FormatError(`${this.#what}: truncated reading field ${field} (${type}) at byte ${this.#pos}: need ${n} bytes, ${left} left`)
+      throw new FormatError(`${this.#what}: truncated reading field ${field} (${type}) at byte ${at}: need ${n} bytes, ${left} left`)
     }
+    this.#pos += n
+    return at
   }
 }

@@ -21,7 +21,11 @@ test('writer: big-endian integers and INT16-length UTF-8 strings', () => {
     ['string lone high surrogate', (w) => w.string('f', 'a\ud800b'), '0003613f62' + '0000'],
     ['string lone low surrogate', (w) => w.string('f', 'a\udc00').int16('g', 1), '0002613f' + '0001' + '0000'],
     ['string lone high surrogate last', (w) => w.string('f', '\ud800'), '00013f' + '000000'],
-    ['string lone high surrogate before é', (w) => w.string('f', '\ud800é'), '00033fc3a9' + '00']
+    ['string lone high surrogate before é', (w) => w.string('f', '\ud800é'), '00033fc3a9' + '00'],
+    // Past the writer's first buffer: earlier bytes are kept, later fields land after them.
+    ['fields after a long string', (w) => w.string('f', 'x'.repeat(70)).int16('a', 1).int32('b', 2).int64('c', 3n),
+      '0046' + '78'.repeat(70) + '0001' + '00000002' + '0000000000000003'],
+    ['lone surrogate padding after a long string', (w) => w.string('f', 'y'.repeat(62) + '\ud800'), '003f' + '79'.repeat(62) + '3f' + '000000']
   ]
   for (const [name, write, want] of cases) {
     assert.equal(hex(write(new StructWriter('T')).toBuffer()), want, name)
