@@ -90,31 +90,39 @@ export interface ConfigPropertyFilter {
   shouldReplicateSourceDefault (name: string): boolean
 }
 
-export class DefaultTopicFilter implements TopicFilter {
+/** A name passes when some entry of the include list matches it and no entry of the exclude list does. */
+class IncludeExcludeFilter {
   readonly include: PatternList
   readonly exclude: PatternList
 
-  constructor (opts: { topics?: readonly string[], topicsExclude?: readonly string[] } = {}) {
-    this.include = compilePatternList(opts.topics ?? DEFAULT_TOPICS, 'topics')
-    this.exclude = compilePatternList(opts.topicsExclude ?? DEFAULT_TOPICS_EXCLUDE, 'topics.exclude')
+  /** `key` names the include list (`topics`); the exclude list is `<key>.exclude`. */
+  constructor (key: string, include: readonly string[], exclude: readonly string[]) {
+    this.include = compilePatternList(include, key)
+    this.exclude = compilePatternList(exclude, `${key}.exclude`)
   }
 
-  shouldReplicateTopic (topic: string): boolean {
-    return this.include.matches(topic) && !this.exclude.matches(topic)
+  protected passes (name: string): boolean {
+    return this.include.matches(name) && !this.exclude.matches(name)
   }
 }
 
-export class DefaultGroupFilter implements GroupFilter {
-  readonly include: PatternList
-  readonly exclude: PatternList
+export class DefaultTopicFilter extends IncludeExcludeFilter implements TopicFilter {
+  constructor (opts: { topics?: readonly string[], topicsExclude?: readonly string[] } = {}) {
+    super('topics', opts.topics ?? DEFAULT_TOPICS, opts.topicsExclude ?? DEFAULT_TOPICS_EXCLUDE)
+  }
 
+  shouldReplicateTopic (topic: string): boolean {
+    return this.passes(topic)
+  }
+}
+
+export class DefaultGroupFilter extends IncludeExcludeFilter implements GroupFilter {
   constructor (opts: { groups?: readonly string[], groupsExclude?: readonly string[] } = {}) {
-    this.include = compilePatternList(opts.groups ?? DEFAULT_GROUPS, 'groups')
-    this.exclude = compilePatternList(opts.groupsExclude ?? DEFAULT_GROUPS_EXCLUDE, 'groups.exclude')
+    super('groups', opts.groups ?? DEFAULT_GROUPS, opts.groupsExclude ?? DEFAULT_GROUPS_EXCLUDE)
   }
 
   shouldReplicateGroup (group: string): boolean {
-    return this.include.matches(group) && !this.exclude.matches(group)
+    return this.passes(group)
   }
 }
 
@@ -143,13 +151,11 @@ export function createFilters (flow: Pick<FlowConfig, 'topics' | 'topicsExclude'
   groupFilter: DefaultGroupFilter
   configPropertyFilter: DefaultConfigPropertyFilter
 } {
+  // The filters' options are named like the flow's fields.
   return {
-    topicFilter: new DefaultTopicFilter({ topics: flow.topics, topicsExclude: flow.topicsExclude }),
-    groupFilter: new DefaultGroupFilter({ groups: flow.groups, groupsExclude: flow.groupsExclude }),
-    configPropertyFilter: new DefaultConfigPropertyFilter({
-      configPropertiesExclude: flow.configPropertiesExclude,
-      useDefaultsFrom: flow.useDefaultsFrom
-    })
+    topicFilter: new DefaultTopicFilter(flow),
+    groupFilter: new DefaultGroupFilter(flow),
+    configPropertyFilter: new DefaultConfigPropertyFilter(flow)
   }
 }
 
