@@ -112,6 +112,12 @@ class Translator {
     this.#out += text
   }
 
+  /** Emits a zero-width assertion; a quantifier right after it is refused as dangling. */
+  #anchor (text: string): void {
+    this.#lastAtom = null
+    this.#out += text
+  }
+
   #step (): void {
     const c = this.#codePoint()
     switch (c) {
@@ -122,7 +128,7 @@ class Translator {
       case '|': this.#alternation(); return
       case '*': case '+': case '?': this.#i++; this.#quantifier(c); return
       case '{': this.#braces(); return
-      case '^': case '$': this.#i++; this.#out += c; this.#lastAtom = null; return
+      case '^': case '$': this.#i++; this.#anchor(c); return
       case '.': this.#i++; this.#atom('.'); return
       default: this.#i += c.length; this.#atom(literal(c))
     }
@@ -298,11 +304,17 @@ class Translator {
     }
   }
 
-  #escape (): void {
+  /** Reads the code point after a backslash (the cursor is on the backslash). */
+  #escaped (): string {
     this.#i++
     if (this.#i >= this.#src.length) this.#fail('ends with a lone backslash')
     const c = this.#codePoint()
     this.#i += c.length
+    return c
+  }
+
+  #escape (): void {
+    const c = this.#escaped()
     const common = this.#commonEscape(c)
     if (common !== null) { this.#atom(common); return }
     switch (c) {
@@ -316,12 +328,11 @@ class Translator {
       case 'R': this.#atom(`(?:\\r\\n|[${VSPACE}])`); return
       case 'b': case 'B':
         if (this.#peek() === '{') this.#fail('uses \\b{...} boundaries')
-        this.#out += '\\' + c
-        this.#lastAtom = null
+        this.#anchor('\\' + c)
         return
-      case 'A': this.#out += '(?<![\\s\\S])'; this.#lastAtom = null; return
-      case 'z': this.#out += '(?![\\s\\S])'; this.#lastAtom = null; return
-      case 'Z': this.#out += `(?=${LINE_TERMINATOR}?(?![\\s\\S]))`; this.#lastAtom = null; return
+      case 'A': this.#anchor('(?<![\\s\\S])'); return
+      case 'z': this.#anchor('(?![\\s\\S])'); return
+      case 'Z': this.#anchor(`(?=${LINE_TERMINATOR}?(?![\\s\\S]))`); return
       case 'p': case 'P': this.#atom(this.#property(c === 'P', false)); return
       case 'k': {
         const m = /^<([a-zA-Z][a-zA-Z0-9]*)>/.exec(this.#src.slice(this.#i))
@@ -386,10 +397,7 @@ class Translator {
       if (c === '[') this.#fail('uses a nested character class (union)')
       if (c === '&' && this.#peek(1) === '&') this.#fail('uses a character class intersection "&&"')
       if (c !== '\\') { this.#i += c.length; out += c; continue }
-      this.#i++
-      if (this.#i >= this.#src.length) this.#fail('ends with a lone backslash')
-      const e = this.#codePoint()
-      this.#i += e.length
+      const e = this.#escaped()
       const common = this.#commonEscape(e)
       if (common !== null) { out += common; continue }
       switch (e) {
