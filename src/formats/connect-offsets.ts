@@ -48,6 +48,10 @@ const INT32_MAX = 0x7fffffff
 const INT64_MIN = -(2n ** 63n)
 const INT64_MAX = 2n ** 63n - 1n
 
+function isJavaLong (v: unknown): v is bigint {
+  return typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX
+}
+
 function jsonPartition (p: number): string {
   if (!Number.isInteger(p) || p < 0 || p > INT32_MAX) {
     throw new FormatError(`Connect offset key: partition must be an int >= 0, got ${String(p)}`)
@@ -92,7 +96,7 @@ export function encodeHeartbeatOffsetKey (k: HeartbeatOffsetKey): Buffer {
  * record (resume at +1); the checkpoint and heartbeat connectors always write 0.
  */
 export function encodeOffsetValue (offset: bigint): Buffer {
-  if (typeof offset !== 'bigint' || offset < INT64_MIN || offset > INT64_MAX) {
+  if (!isJavaLong(offset)) {
     throw new FormatError(`Connect offset value: offset must be a Java long (bigint), got ${String(offset)}`)
   }
   return Buffer.from(`{"offset":${offset}}`, 'utf8')
@@ -108,7 +112,7 @@ export function decodeConnectOffsetKey (bytes: Uint8Array | null | undefined): {
   partition: { readonly [k: string]: JsonValue }
 } {
   if (bytes === null || bytes === undefined) throw new FormatError('Connect offset key: is null')
-  const v = parseJsonExact(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), 'Connect offset key')
+  const v = parseJsonExact(bytes, 'Connect offset key')
   if (!Array.isArray(v) || v.length !== 2) throw new FormatError('Connect offset key: expected a JSON array [connectorName, partition]')
   const [connector, partition] = v as readonly JsonValue[]
   if (typeof connector !== 'string') throw new FormatError('Connect offset key: connector name is not a string')
@@ -159,12 +163,12 @@ export function decodeHeartbeatOffsetKey (bytes: Uint8Array | null | undefined):
  */
 export function decodeOffsetValue (bytes: Uint8Array | null | undefined): bigint | null {
   if (bytes === null || bytes === undefined) return null
-  const v = parseJsonExact(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), 'Connect offset value')
+  const v = parseJsonExact(bytes, 'Connect offset value')
   if (v === null) return null
   if (!isObject(v)) throw new FormatError('Connect offset value: expected a JSON object')
   const offset = v.offset
   if (offset === undefined || offset === null) return null
-  if (typeof offset !== 'bigint' || offset < INT64_MIN || offset > INT64_MAX) {
+  if (!isJavaLong(offset)) {
     throw new FormatError('Connect offset value: offset is not an integer Java long')
   }
   return offset

@@ -8,6 +8,7 @@
  *   control characters (< 0x20) and every UTF-16 surrogate code unit (paired or not) are written as
  *   `\uXXXX` with UPPERCASE hex; everything else (including `/`, DEL, U+2028) is raw UTF-8.
  */
+import { Buffer } from 'node:buffer'
 import { FormatError } from '../errors.ts'
 
 const SHORT_ESCAPES: Readonly<Record<number, string>> = {
@@ -41,8 +42,9 @@ const keepIntegersExact: Reviver = (_key, value, context) => {
   return value
 }
 
-/** JSON.parse that keeps integers exact (as bigint); throws FormatError naming `what`. */
-export function parseJsonExact (text: string, what: string): JsonValue {
+/** JSON.parse of UTF-8 bytes that keeps integers exact (as bigint); throws FormatError naming `what`. */
+export function parseJsonExact (bytes: Uint8Array, what: string): JsonValue {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
   try {
     return JSON.parse(text, keepIntegersExact as (this: unknown, key: string, value: unknown) => unknown) as JsonValue
   } catch (err) {
