@@ -23,9 +23,8 @@ for (const g of golden.checkpoint) {
     }
     assert.equal(hex(encodeCheckpointKey(cp)), g.key)
     assert.equal(hex(encodeCheckpointValue(cp)), g.value)
-    // Java encodes an unpaired surrogate as '?', so compare the decoded group with Java's text.
-    const decoded = decodeCheckpoint(unhex(g.key), unhex(g.value))
-    assert.deepEqual({ ...decoded, group: cp.group.replace(/\ud800/, '?') }, { ...cp, group: cp.group.replace(/\ud800/, '?') })
+    // Java encodes an unpaired surrogate as '?', so that is what the group decodes to.
+    assert.deepEqual(decodeCheckpoint(unhex(g.key), unhex(g.value)), { ...cp, group: cp.group.replace(/\ud800/, '?') })
     assert.equal(formatCheckpoint(cp), g.text)
   })
 }

@@ -16,29 +16,18 @@ test('spec example source key, byte-exact', () => {
   assert.equal(key.toString('utf8'), '["MirrorSourceConnector",{"cluster":"A","partition":0,"topic":"orders"}]')
 })
 
-for (const g of golden.connectKeys.source) {
-  test(`Java golden JsonConverter key, source ${g.text}`, () => {
-    const k = { connector: g.connector, cluster: g.cluster, topic: g.topic, partition: g.partition }
-    assert.equal(hex(encodeSourceOffsetKey(k)), g.key)
-    assert.deepEqual(decodeSourceOffsetKey(unhex(g.key)), k)
-  })
+function testGoldenKeys<K> (kind: string, rows: ReadonlyArray<K & { key: string, text: string }>, encode: (k: K) => Buffer, decode: (b: Buffer) => K): void {
+  for (const { key, text, ...k } of rows) {
+    test(`Java golden JsonConverter key, ${kind} ${text}`, () => {
+      assert.equal(hex(encode(k as K)), key)
+      assert.deepEqual(decode(unhex(key)), k)
+    })
+  }
 }
 
-for (const g of golden.connectKeys.checkpoint) {
-  test(`Java golden JsonConverter key, checkpoint ${g.text}`, () => {
-    const k = { connector: g.connector, group: g.group, topic: g.topic, partition: g.partition }
-    assert.equal(hex(encodeCheckpointOffsetKey(k)), g.key)
-    assert.deepEqual(decodeCheckpointOffsetKey(unhex(g.key)), k)
-  })
-}
-
-for (const g of golden.connectKeys.heartbeat) {
-  test(`Java golden JsonConverter key, heartbeat ${g.text}`, () => {
-    const k = { connector: g.connector, sourceClusterAlias: g.sourceClusterAlias, targetClusterAlias: g.targetClusterAlias }
-    assert.equal(hex(encodeHeartbeatOffsetKey(k)), g.key)
-    assert.deepEqual(decodeHeartbeatOffsetKey(unhex(g.key)), k)
-  })
-}
+testGoldenKeys('source', golden.connectKeys.source, encodeSourceOffsetKey, decodeSourceOffsetKey)
+testGoldenKeys('checkpoint', golden.connectKeys.checkpoint, encodeCheckpointOffsetKey, decodeCheckpointOffsetKey)
+testGoldenKeys('heartbeat', golden.connectKeys.heartbeat, encodeHeartbeatOffsetKey, decodeHeartbeatOffsetKey)
 
 test('Java golden JsonConverter values {"offset":N}, exact beyond 2^53', () => {
   for (const g of golden.connectValues) {
