@@ -92,12 +92,6 @@ public class GoldenFormats {
     return sb.toString();
   }
 
-  static byte[] unhex(String s) {
-    byte[] b = new byte[s.length() / 2];
-    for (int i = 0; i < b.length; i++) b[i] = (byte) Integer.parseInt(s.substring(2 * i, 2 * i + 2), 16);
-    return b;
-  }
-
   @SafeVarargs
   static <T> List<T> list(T... xs) { return new ArrayList<>(Arrays.asList(xs)); }
 
@@ -297,13 +291,11 @@ public class GoldenFormats {
     // An unconfigured DefaultTopicFilter matches nothing; configure it with the defaults.
     DefaultTopicFilter topicFilter = new DefaultTopicFilter();
     topicFilter.configure(new HashMap<>());
-    Object connector = construct("MirrorSourceConnector",
-        new Class<?>[] {SourceAndTarget.class, ReplicationPolicy.class, Class.forName(PKG + "TopicFilter"),
-          Class.forName(PKG + "ConfigPropertyFilter"), boolean.class},
+    Class<?>[] ctor = {SourceAndTarget.class, ReplicationPolicy.class, Class.forName(PKG + "TopicFilter"),
+      Class.forName(PKG + "ConfigPropertyFilter"), boolean.class};
+    Object connector = construct("MirrorSourceConnector", ctor,
         new SourceAndTarget("A", "B"), p, topicFilter, new DefaultConfigPropertyFilter(), true);
-    Object connectorNoHb = construct("MirrorSourceConnector",
-        new Class<?>[] {SourceAndTarget.class, ReplicationPolicy.class, Class.forName(PKG + "TopicFilter"),
-          Class.forName(PKG + "ConfigPropertyFilter"), boolean.class},
+    Object connectorNoHb = construct("MirrorSourceConnector", ctor,
         new SourceAndTarget("A", "B"), p, topicFilter, new DefaultConfigPropertyFilter(), false);
     for (String t : TOPICS) {
       topics.add(obj(
