@@ -5,9 +5,7 @@
 import { describeConfig } from '../config/load.ts'
 import type { LoadedConfig } from '../config/model.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
-import { createFilters } from '../policy/filters.ts'
-import { createReplicationPolicy } from '../policy/replication-policy.ts'
-import { shouldReplicateTopic } from '../policy/filters.ts'
+import { TopicSelection } from '../source/topic-selection.ts'
 
 export async function validateCommand (loaded: LoadedConfig, opts: { offline: boolean, out: (line: string) => void }): Promise<number> {
   const { config } = loaded
@@ -18,13 +16,12 @@ export async function validateCommand (loaded: LoadedConfig, opts: { offline: bo
   }
   let failures = 0
   for (const flow of config.flows.filter(f => f.enabled)) {
-    const policy = createReplicationPolicy(flow.replicationPolicy, flow.source)
-    const { topicFilter } = createFilters(flow)
+    const selection = new TopicSelection(flow)
     const admin = new KafkaAdmin(flow.clients.sourceAdmin, `${flow.name}|validate`)
     try {
-      const topics = (await admin.listTopics()).filter(t => shouldReplicateTopic(t, { filter: topicFilter, policy, targetAlias: flow.target, heartbeatsReplicationEnabled: flow.heartbeatsReplicationEnabled })).sort()
+      const topics = selection.select(await admin.listTopics())
       opts.out(`\n${flow.name}: ${topics.length} source topic(s) match now`)
-      for (const t of topics) opts.out(`  ${t} -> ${policy.formatRemoteTopic(flow.source, t)}`)
+      for (const t of topics) opts.out(`  ${t} -> ${selection.remoteName(t)}`)
     } catch (err) {
       failures++
       opts.out(`\n${flow.name}: cannot list topics of ${flow.source} (${flow.clients.sourceAdmin.bootstrapServers.join(',')}): ${(err as Error).message}`)

@@ -12,12 +12,11 @@ import { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
-import { createFilters } from '../policy/filters.ts'
-import { createReplicationPolicy, type ReplicationPolicy } from '../policy/replication-policy.ts'
 import { backoffMs, sleep } from '../util/abortable.ts'
 import { RecordCopier } from './copier.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
 import { PositionStore } from './position-store.ts'
+import { TopicSelection } from './topic-selection.ts'
 import { TopicSync, type ReplicatedTopic } from './topic-sync.ts'
 
 export type FlowState = 'starting' | 'running' | 'not-ready' | 'stopped'
@@ -33,7 +32,7 @@ export interface SourceFlowStatus {
 
 export class SourceFlow {
   readonly flow: FlowConfig
-  readonly policy: ReplicationPolicy
+  readonly selection: TopicSelection
   readonly #log: Logger
   readonly #abort = new AbortController()
   #state: FlowState = 'starting'
@@ -45,7 +44,7 @@ export class SourceFlow {
 
   constructor (flow: FlowConfig, log: Logger) {
     this.flow = flow
-    this.policy = createReplicationPolicy(flow.replicationPolicy, flow.source)
+    this.selection = new TopicSelection(flow)
     this.#log = log.child(flow.name)
   }
 
@@ -113,10 +112,10 @@ export class SourceFlow {
     if (flow.offsetSyncs.enabled) {
       const onSource = flow.offsetSyncs.location === 'source'
       const syncProducer = onSource ? this.#own(new KafkaProducer(flow.clients.sourceProducer, id('offset-syncs-source-producer'))) : targetProducer
-      offsetSyncs = new OffsetSyncWriter(flow, this.policy, onSource ? sourceAdmin : targetAdmin, syncProducer, this.#log)
+      offsetSyncs = new OffsetSyncWriter(flow, this.selection.policy, onSource ? sourceAdmin : targetAdmin, syncProducer, this.#log)
       await offsetSyncs.ensureTopic()
     }
-    const topicSync = new TopicSync(flow, this.policy, createFilters(flow), sourceAdmin, targetAdmin, this.#log)
+    const topicSync = new TopicSync(flow, this.selection, sourceAdmin, targetAdmin, this.#log)
     const reader = this.#own(new PartitionReader(flow.clients.sourceConsumer, id('replication-consumer')))
     const copier = new RecordCopier(flow, { reader, producer: targetProducer, sourceAdmin, positions, offsetSyncs, log: this.#log })
     const first = await topicSync.syncOnce()

@@ -13,8 +13,7 @@
 import type { FlowConfig } from '../config/model.ts'
 import type { KafkaAdmin, TopicConfigEntry } from '../kafka/admin.ts'
 import type { Logger } from '../observe/logger.ts'
-import { type ConfigPropertyFilter, shouldReplicateTopic, type TopicFilter } from '../policy/filters.ts'
-import type { ReplicationPolicy } from '../policy/replication-policy.ts'
+import type { TopicSelection } from './topic-selection.ts'
 
 export interface ReplicatedTopic {
   readonly source: string
@@ -32,41 +31,26 @@ export interface TopicSyncResult {
 
 export class TopicSync {
   readonly #flow: FlowConfig
-  readonly #policy: ReplicationPolicy
-  readonly #topicFilter: TopicFilter
-  readonly #configFilter: ConfigPropertyFilter
+  readonly #selection: TopicSelection
   readonly #source: KafkaAdmin
   readonly #target: KafkaAdmin
   readonly #log: Logger
 
-  constructor (flow: FlowConfig, policy: ReplicationPolicy, filters: { topicFilter: TopicFilter, configPropertyFilter: ConfigPropertyFilter }, sourceAdmin: KafkaAdmin, targetAdmin: KafkaAdmin, log: Logger) {
+  constructor (flow: FlowConfig, selection: TopicSelection, sourceAdmin: KafkaAdmin, targetAdmin: KafkaAdmin, log: Logger) {
     this.#flow = flow
-    this.#policy = policy
-    this.#topicFilter = filters.topicFilter
-    this.#configFilter = filters.configPropertyFilter
+    this.#selection = selection
     this.#source = sourceAdmin
     this.#target = targetAdmin
     this.#log = log
   }
 
-  /** Source topics this flow replicates now (no I/O beyond listing). */
-  async sourceTopics (): Promise<string[]> {
-    const all = await this.#source.listTopics()
-    return all.filter(t => shouldReplicateTopic(t, {
-      filter: this.#topicFilter,
-      policy: this.#policy,
-      targetAlias: this.#flow.target,
-      heartbeatsReplicationEnabled: this.#flow.heartbeatsReplicationEnabled
-    })).sort()
-  }
-
   remoteName (sourceTopic: string): string {
-    return this.#policy.formatRemoteTopic(this.#flow.source, sourceTopic)
+    return this.#selection.remoteName(sourceTopic)
   }
 
   /** One pass: discover, create, grow. Per-topic failures are returned, not thrown. */
   async syncOnce (): Promise<TopicSyncResult> {
-    const topics = await this.sourceTopics()
+    const topics = this.#selection.select(await this.#source.listTopics())
     const sources = await this.#source.describeTopics(topics)
     const remotes = await this.#target.describeTopics(topics.map(t => this.remoteName(t)))
     const ready = new Map<string, ReplicatedTopic>()
@@ -122,9 +106,9 @@ export class TopicSync {
     const remove: string[] = []
     for (const e of entries) {
       if (e.readOnly || e.sensitive || e.source === 'static-broker') continue
-      if (!this.#configFilter.shouldReplicateConfigProperty(e.name)) continue
+      if (!this.#selection.configFilter.shouldReplicateConfigProperty(e.name)) continue
       const isDefault = e.source === 'default'
-      if (isDefault && !this.#configFilter.shouldReplicateSourceDefault(e.name)) {
+      if (isDefault && !this.#selection.configFilter.shouldReplicateSourceDefault(e.name)) {
         if (incremental) remove.push(e.name)
         continue
       }
