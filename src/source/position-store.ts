@@ -7,7 +7,7 @@
  * The copier hands positions here only after the target acknowledged every record up to them.
  */
 import type { FlowConfig } from '../config/model.ts'
-import { decodeConnectOffsetKey, decodeOffsetValue, encodeOffsetValue, encodeSourceOffsetKey, javaPartition } from '../formats/connect-offsets.ts'
+import { decodeOffsetValue, decodeSourceOffsetKey, encodeOffsetValue, encodeSourceOffsetKey, javaPartition } from '../formats/connect-offsets.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { KafkaProducer } from '../kafka/producer.ts'
 import { readTopic } from '../kafka/read-topic.ts'
@@ -56,15 +56,16 @@ export class PositionStore {
     this.#log.info('loaded positions', { topic, partitions: this.#stored.size })
   }
 
+  /** Applies one record of the offsets topic; other connectors' and other clusters' keys are skipped. */
   #apply (key: Buffer | null, value: Buffer | null): void {
-    let decoded
-    try { decoded = decodeConnectOffsetKey(key) } catch { return }
-    if (decoded.connector !== this.#flow.naming.sourceConnectorName) return
-    const p = decoded.partition
-    if (p.cluster !== this.#flow.source || typeof p.topic !== 'string' || typeof p.partition !== 'bigint') return
-    const k = tpKey(p.topic, Number(p.partition))
-    let offset: bigint | null = null
-    try { offset = decodeOffsetValue(value) } catch { return }
+    let k: string
+    let offset: bigint | null
+    try {
+      const p = decodeSourceOffsetKey(key)
+      if (p.connector !== this.#flow.naming.sourceConnectorName || p.cluster !== this.#flow.source) return
+      k = tpKey(p.topic, p.partition)
+      offset = decodeOffsetValue(value)
+    } catch { return }
     if (offset === null) this.#stored.delete(k)
     else this.#stored.set(k, offset)
   }
