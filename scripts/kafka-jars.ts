@@ -32,11 +32,15 @@ export function javaBinary (): string {
 }
 
 /** Throws a message a person can act on when a required command is missing. */
-export function requireCommand (command: string, args: string[], what: string): void {
+export function requireCommand (command: string, args: string[], what: string, hint = ''): void {
   const result = spawnSync(command, args, { stdio: 'ignore' })
   if (result.error !== undefined || result.status !== 0) {
-    throw new Error(`${what} is required but \`${command} ${args.join(' ')}\` did not run (${result.error?.message ?? `exit ${result.status}`}). Install it and make sure it is on PATH${command === javaBinary() ? ' (or set JAVA_HOME)' : ''}.`)
+    throw new Error(`${what} is required but \`${command} ${args.join(' ')}\` did not run (${result.error?.message ?? `exit ${result.status}`}). Install it and make sure it is on PATH${hint}.`)
   }
+}
+
+export function requireJava (): void {
+  requireCommand(javaBinary(), ['-version'], 'Java 17 or newer', ' (or set JAVA_HOME)')
 }
 
 /** Downloads the jars unless the cache already has them; returns the libs folder. */
@@ -44,7 +48,7 @@ export function ensureKafkaJars (log: (line: string) => void = () => {}): string
   const libs = kafkaLibsDir()
   const marker = join(libs, '.complete')
   if (existsSync(marker)) return libs
-  requireCommand(javaBinary(), ['-version'], 'Java 17 or newer')
+  requireJava()
   requireCommand('mvn', ['-v'], 'Apache Maven')
   log(`fetching Apache Kafka ${kafkaVersion()} jars from Maven Central into ${libs}`)
   const staging = `${libs}.partial-${process.pid}`

@@ -11,7 +11,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { HarnessError } from '../../src/errors.ts'
-import { ensureKafkaJars, javaBinary, requireCommand } from '../../scripts/kafka-jars.ts'
+import { ensureKafkaJars, javaBinary, requireJava } from '../../scripts/kafka-jars.ts'
 import { canConnect, freePort } from './ports.ts'
 import { spawnTracked, type TrackedProcess } from './processes.ts'
 
@@ -117,7 +117,7 @@ export class KafkaCluster {
 
   async #boot (): Promise<void> {
     const libs = ensureKafkaJars()
-    requireCommand(javaBinary(), ['-version'], 'Java 17 or newer')
+    requireJava()
     const propsFile = join(this.dir, 'server.properties')
     const log4jFile = join(this.dir, 'log4j2.yaml')
     if (!existsSync(propsFile)) {

@@ -1,5 +1,5 @@
 /** Free TCP ports on loopback, asked from the kernel (bind to port 0, read it back, release). */
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 
 export async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -18,7 +18,6 @@ export async function freePort (): Promise<number> {
 
 /** True once something accepts TCP connections on host:port. */
 export async function canConnect (host: string, port: number): Promise<boolean> {
-  const { connect } = await import('node:net')
   return await new Promise(resolve => {
     const socket = connect({ host, port })
     socket.once('connect', () => { socket.destroy(); resolve(true) })
