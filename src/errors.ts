@@ -82,11 +82,3 @@ function formatLocated (message: string, location: ConfigLocation | undefined): 
   const where = location.line === undefined ? location.file : `${location.file}:${location.line}`
   return location.key === undefined ? `${where}: ${message}` : `${where} ${location.key}: ${message}`
 }
-
-/** Walks the cause chain: true when any KafkaError in it says a retry can help. */
-export function isRetriable (err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof KafkaError) return e.retriable
-  }
-  return false
-}

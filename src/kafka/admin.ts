@@ -174,12 +174,11 @@ export class KafkaAdmin {
   async listOffsets (partitions: readonly TopicPartition[], which: 'earliest' | 'latest'): Promise<Map<string, bigint>> {
     const result = new Map<string, bigint>()
     if (partitions.length === 0) return result
-    const byTopic = new Map<string, number[]>()
-    for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition])
+    const byTopic = Map.groupBy(partitions, p => p.topic)
     const timestamp = which === 'earliest' ? -2n : -1n
     try {
       const listed = await this.#admin.listOffsets({
-        topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map(partitionIndex => ({ partitionIndex, timestamp })) }))
+        topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map(p => ({ partitionIndex: p.partition, timestamp })) }))
       })
       for (const t of listed) for (const p of t.partitions) result.set(`${t.name}:${p.partitionIndex}`, p.offset)
       return result
@@ -193,20 +192,7 @@ export class KafkaAdmin {
     } catch (err) { throw toKafkaError(this.#doing(`deleting records of ${topic}-${partition} below ${offset}`), err) }
   }
 
-  async listGroups (): Promise<string[]> {
-    try {
-      const groups = await this.#admin.listGroups()
-      return [...groups.keys()]
-    } catch (err) { throw toKafkaError(this.#doing('listing consumer groups'), err) }
-  }
 
-  async describeGroupMembers (group: string): Promise<{ state: string, members: number }> {
-    try {
-      const described = await this.#admin.describeGroups({ groups: [group] })
-      const g = described.get(group)
-      return { state: String(g?.state ?? 'UNKNOWN'), members: g?.members.size ?? 0 }
-    } catch (err) { throw toKafkaError(this.#doing(`describing group ${group}`), err) }
-  }
 
   async listGroupOffsets (group: string): Promise<CommittedOffset[]> {
     try {
@@ -224,12 +210,11 @@ export class KafkaAdmin {
   }
 
   async alterGroupOffsets (group: string, offsets: ReadonlyArray<{ topic: string, partition: number, offset: bigint }>): Promise<void> {
-    const byTopic = new Map<string, Array<{ partition: number, offset: bigint }>>()
-    for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }])
+    const byTopic = Map.groupBy(offsets, o => o.topic)
     try {
       await this.#admin.alterConsumerGroupOffsets({
         groupId: group,
-        topics: [...byTopic].map(([name, partitionOffsets]) => ({ name, partitionOffsets }))
+        topics: [...byTopic].map(([name, os]) => ({ name, partitionOffsets: os.map(({ partition, offset }) => ({ partition, offset })) }))
       })
     } catch (err) { throw toKafkaError(this.#doing(`committing offsets of group ${group}`), err) }
   }

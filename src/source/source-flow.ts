@@ -140,7 +140,7 @@ export class SourceFlow {
     this.#log.warn('flow not ready; retrying', { attempt, retryInMs: backoffMs(attempt), reason: err.message })
   }
 
-  /** Runs `task` now and then every `intervalMs` (never two at once) until closed; -1 = once. */
+  /** Runs `task` every `intervalMs` (never two at once) until closed; the first pass is part of #build; -1 = no more passes. */
   async #loop (name: string, intervalMs: number, task: () => Promise<void>): Promise<void> {
     const signal = this.#abort.signal
     let failures = 0

@@ -1,7 +1,7 @@
 /**
  * Every child process the harness starts (brokers, Java tools, Java MM2, our own CLI) is
  * registered here so that nothing outlives the test run:
- * - `stopAll()` is called by test cleanup hooks;
+ * - tests stop what they start (cluster.close(), proc.stop()) in their cleanup hooks;
  * - on SIGINT/SIGTERM/exit of this Node process the remaining children are killed;
  * - each JVM also gets a tiny watchdog shell whose stdin is a pipe from us: if this Node process
  *   dies without running any handler (SIGKILL, crash), the pipe closes, the watchdog's `read`
@@ -91,15 +91,6 @@ export function spawnTracked (label: string, command: string, args: readonly str
       await exited
     }
   }
-}
-
-/** Stops everything still running (used by cleanup hooks). */
-export async function stopAll (): Promise<void> {
-  await Promise.all([...tracked].map(async t => {
-    if (t.child.exitCode !== null || t.child.signalCode !== null) return
-    t.child.kill('SIGKILL')
-    await new Promise(resolve => t.child.once('exit', resolve))
-  }))
 }
 
 export function runningCount (): number {

@@ -12,7 +12,7 @@ import { test } from 'node:test'
 import { ensureKafkaJars } from '../../scripts/kafka-jars.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { KafkaCluster } from '../harness/cluster.ts'
-import { clientConfig, clustersFor, comparable, createTopic, produce, readAll, uniqueName } from '../harness/helpers.ts'
+import { clientConfig, clustersFor, commitOffsets, comparable, createTopic, produce, readAll, uniqueName } from '../harness/helpers.ts'
 import { javaConsume, javaProduce } from '../harness/java-tools.ts'
 import { runningCount } from '../harness/processes.ts'
 
@@ -51,13 +51,20 @@ test('two independent clusters: records written by us read back by us and by Jav
   assert.match(line, /h:first-7,h:second-7,empty:null/)
   assert.match(line, /key-7/)
 
-  // The other cluster knows nothing of this topic.
+  // A group's offsets can be committed without a running consumer.
+  const group = uniqueName('group')
+  await commitOffsets(a, group, [{ topic, partition: 0, offset: 4n }, { topic, partition: 2, offset: 7n }])
+  const adminA = new KafkaAdmin(clientConfig(a), 'test')
   const adminB = new KafkaAdmin(clientConfig(b), 'test')
   try {
+    const committed = (await adminA.listGroupOffsets(group)).map(o => [o.topic, o.partition, o.offset]).sort()
+    assert.deepEqual(committed, [[topic, 0, 4n], [topic, 2, 7n]])
+
+    // The other cluster knows nothing of this topic.
     assert.equal((await adminB.describeTopics([topic])).size, 0)
     assert.ok(!(await adminB.listTopics()).includes(topic))
-    assert.notEqual(await adminB.clusterId(), await new KafkaAdmin(clientConfig(a), 'test').clusterId())
-  } finally { await adminB.close() }
+    assert.notEqual(await adminB.clusterId(), await adminA.clusterId())
+  } finally { await Promise.all([adminA.close(), adminB.close()]) }
 })
 
 test('records written by the Java console producer read back by our reader', async t => {
