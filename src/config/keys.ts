@@ -21,7 +21,7 @@ export const MODELLED_CONNECTOR_KEYS: readonly string[] = [
 ]
 
 /** Real MM2 / Connect connector keys that kafka-mirror accepts but does not act on (kept in `extra`). */
-export const UNMODELLED_CONNECTOR_KEYS: readonly string[] = [
+const UNMODELLED_CONNECTOR_KEYS: readonly string[] = [
   'name', 'connector.class', 'tasks.max.enforce', 'key.converter', 'value.converter', 'header.converter',
   'transforms', 'predicates', 'config.action.reload', 'errors.retry.timeout', 'errors.retry.delay.max.ms',
   'errors.tolerance', 'errors.log.enable', 'errors.log.include.messages', 'forwarding.admin.class',
@@ -32,10 +32,10 @@ export const UNMODELLED_CONNECTOR_KEYS: readonly string[] = [
 ]
 
 /** Connector keys whose whole family is free-form (`transforms.x.type`, `errors.deadletterqueue...`). */
-export const UNMODELLED_CONNECTOR_PREFIXES: readonly string[] = ['transforms.', 'predicates.', 'errors.', 'key.converter.', 'value.converter.', 'header.converter.']
+const UNMODELLED_CONNECTOR_PREFIXES: readonly string[] = ['transforms.', 'predicates.', 'errors.', 'key.converter.', 'value.converter.', 'header.converter.']
 
 /** Keys of a connector config that configure clients rather than the connector (mm2-spec §2.3). */
-export const CLIENT_OVERRIDE_PREFIXES: readonly string[] = [
+const CLIENT_OVERRIDE_PREFIXES: readonly string[] = [
   'source.cluster.', 'target.cluster.',
   'source.consumer.', 'source.producer.', 'source.admin.',
   'target.consumer.', 'target.producer.', 'target.admin.',
@@ -77,13 +77,12 @@ export function isClientKey (key: string): boolean {
   return key === 'bootstrap.servers' || key === 'security.protocol' || key.startsWith('ssl.') || key.startsWith('sasl.')
 }
 
+export const ALL_CONNECTOR_KEYS: readonly string[] = [...MODELLED_CONNECTOR_KEYS, ...UNMODELLED_CONNECTOR_KEYS]
+
 export function isConnectorKey (key: string): boolean {
-  return MODELLED_CONNECTOR_KEYS.includes(key) || UNMODELLED_CONNECTOR_KEYS.includes(key) ||
-    UNMODELLED_CONNECTOR_PREFIXES.some(p => key.startsWith(p))
+  return ALL_CONNECTOR_KEYS.includes(key) || UNMODELLED_CONNECTOR_PREFIXES.some(p => key.startsWith(p))
 }
 
 export function isClientOverrideKey (key: string): boolean {
   return CLIENT_OVERRIDE_PREFIXES.some(p => key.startsWith(p))
 }
-
-export const ALL_CONNECTOR_KEYS: readonly string[] = [...MODELLED_CONNECTOR_KEYS, ...UNMODELLED_CONNECTOR_KEYS]

@@ -33,7 +33,7 @@ const BY_CLASS: ReadonlyMap<string, ProviderKind> = new Map([
 export interface ProviderContext {
   readonly env: NodeJS.ProcessEnv
   readonly secretsDir?: string | undefined
-  /** Namespace used for `${strimzisecrets:...}` is always explicit; this is only for messages. */
+  /** Names declared with `config.providers` (mm2.properties); built-in names need no declaration. */
   readonly providers?: ReadonlyMap<string, ProviderKind> | undefined
   /** Parsed `${file:...}` targets, so a file referenced many times is read once. */
   readonly fileCache?: Map<string, Map<string, PropertyEntry>>
@@ -41,11 +41,6 @@ export interface ProviderContext {
 
 // Java ConfigTransformer's pattern: ${provider:[path:]key}, each part free of `}`.
 const REFERENCE = /\$\{([^}]*?):(?:([^}]*?):)?([^}]*?)\}/g
-
-export function hasReference (value: string): boolean {
-  REFERENCE.lastIndex = 0
-  return REFERENCE.test(value)
-}
 
 /**
  * Reads `config.providers=a,b` and `config.providers.a.class=...` so user-chosen names map to a

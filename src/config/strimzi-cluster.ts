@@ -10,6 +10,7 @@ import type { MaybeSecret } from '../util/secret.ts'
 import type { ProviderContext } from './providers.ts'
 import { resolveValue } from './providers.ts'
 import { listSecretKeys, readSecretKey } from './secrets.ts'
+import { isHostPort } from './values.ts'
 import type { Shape, YamlObject } from './yaml-reader.ts'
 import { configError, located } from './where.ts'
 import type { Where } from './where.ts'
@@ -25,7 +26,7 @@ export const TLS_SHAPE: Shape = { fields: ['trustedCertificates'] }
 const OAUTH_SUPPORTED = ['type', 'clientId', 'clientSecret', 'tokenEndpointUri', 'scope', 'connectTimeoutSeconds', 'readTimeoutSeconds', 'accessTokenIsJwt', 'enableMetrics', 'includeAcceptHeader', 'httpRetries', 'httpRetryPauseMs', 'maxTokenExpirySeconds']
 const OAUTH_UNSUPPORTED = ['accessToken', 'accessTokenLocation', 'refreshToken', 'username', 'passwordSecret', 'audience', 'grantType', 'tlsTrustedCertificates', 'disableTlsHostnameVerification', 'clientAssertion', 'clientAssertionLocation', 'clientAssertionType', 'saslExtensions']
 
-export const AUTH_SHAPES: Readonly<Record<string, Shape>> = {
+const AUTH_SHAPES: Readonly<Record<string, Shape>> = {
   tls: { fields: ['type', 'certificateAndKey'], required: ['type', 'certificateAndKey'] },
   'scram-sha-256': { fields: ['type', 'username', 'passwordSecret'], required: ['type', 'username', 'passwordSecret'] },
   'scram-sha-512': { fields: ['type', 'username', 'passwordSecret'], required: ['type', 'username', 'passwordSecret'] },
@@ -59,7 +60,7 @@ export function readCluster (o: YamlObject, ctx: SecretsContext, warnings: strin
   const alias = o.str('alias', true) ?? ''
   if (!/^[a-zA-Z0-9._-]{1,100}$/.test(alias)) throw configError(o.where('alias'), `expected 1-100 characters from a-z A-Z 0-9 . _ -, got ${JSON.stringify(alias)}`)
   const bootstrap = (o.str('bootstrapServers', true) ?? '').split(',').map(s => s.trim()).filter(s => s !== '')
-  if (bootstrap.some(s => !/^(?:\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(s))) {
+  if (!bootstrap.every(isHostPort)) {
     throw configError(o.where('bootstrapServers'), `expected host:port entries separated by commas, got ${JSON.stringify(o.str('bootstrapServers'))}`)
   }
   const connection: Record<string, MaybeSecret> = {}

@@ -3,7 +3,7 @@
  * only when it is close enough to be a plausible typo rather than a different setting.
  */
 
-export function editDistance (a: string, b: string): number {
+function editDistance (a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
   for (let i = 1; i <= a.length; i++) {
     const cur = [i]

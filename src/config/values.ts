@@ -16,7 +16,7 @@ export interface ConfigEntry {
 }
 
 export const INT_MAX = 2147483647
-export const SHORT_MAX = 32767
+const SHORT_MAX = 32767
 
 export function text (e: ConfigEntry): string {
   return reveal(e.value)
@@ -37,15 +37,15 @@ export function parseLenientBoolean (e: ConfigEntry): boolean {
 
 export interface IntegerRule {
   /** Noun for the message: "an integer number of seconds". */
-  readonly what?: string
+  readonly what: string
   readonly min?: number
   readonly max?: number
 }
 
 /** Java's parseInt/parseLong syntax (optional sign, decimal digits), with a range check. */
-export function parseInteger (e: ConfigEntry, rule: IntegerRule = {}): number {
+export function parseInteger (e: ConfigEntry, rule: IntegerRule): number {
   const raw = text(e).trim()
-  const what = rule.what ?? 'an integer'
+  const { what } = rule
   if (!/^[+-]?\d+$/.test(raw)) throw configError(e.where, `expected ${what}, got ${shown(e.value)}`)
   const n = Number(raw)
   const min = rule.min ?? Number.MIN_SAFE_INTEGER
@@ -81,10 +81,15 @@ export function parseChoice<T extends string> (e: ConfigEntry, choices: readonly
   return hit
 }
 
-/** `bootstrap.servers`: a list of `host:port` (IPv6 hosts in brackets). */
+/** One `bootstrap.servers` entry: `host:port`, an IPv6 host in brackets. */
+export function isHostPort (s: string): boolean {
+  return /^(?:\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(s)
+}
+
+/** `bootstrap.servers`: a list of `host:port`. */
 export function parseBootstrapServers (e: ConfigEntry): string[] {
   const list = parseList(e)
-  if (list.length === 0 || list.some(s => !/^(?:\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(s))) {
+  if (list.length === 0 || !list.every(isHostPort)) {
     throw configError(e.where, `expected host:port entries separated by commas, got ${shown(e.value)}`)
   }
   return list
