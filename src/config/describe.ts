@@ -5,6 +5,8 @@
  */
 import type { ClientProps, FlowConfig, Interval, MirrorConfig } from './model.ts'
 
+const list = (items: readonly string[]): string => items.length === 0 ? '(none)' : items.join(', ')
+
 function every (i: Interval): string {
   if (!i.enabled) return 'off'
   const s = i.intervalMs % 1000 === 0 ? `${i.intervalMs / 1000} s` : `${i.intervalMs} ms`
@@ -17,7 +19,7 @@ function props (p: ClientProps): string {
     if (v.includes('-----BEGIN')) return `${k}=<${(v.match(/-----BEGIN/g) ?? []).length} PEM block(s)>`
     return `${k}=${v}`
   })
-  return parts.length === 0 ? '(none)' : parts.join(', ')
+  return list(parts)
 }
 
 function flow (f: FlowConfig): string[] {
@@ -25,8 +27,8 @@ function flow (f: FlowConfig): string[] {
   const what = f.enabled ? 'replicating' : f.emitHeartbeats.enabled ? 'heartbeats only' : 'not replicating'
   return [
     `  ${f.name} (${what})`,
-    `    topics: ${f.topics.join(', ') || '(none)'}; exclude: ${f.topicsExclude.join(', ') || '(none)'}`,
-    `    groups: ${f.groups.join(', ') || '(none)'}; exclude: ${f.groupsExclude.join(', ') || '(none)'}`,
+    `    topics: ${list(f.topics)}; exclude: ${list(f.topicsExclude)}`,
+    `    groups: ${list(f.groups)}; exclude: ${list(f.groupsExclude)}`,
     `    policy: ${p.kind} (${p.className}), separator ${JSON.stringify(p.separator)}`,
     `    replication.factor ${f.replicationFactor}, tasks.max ${f.tasksMax}, offset.lag.max ${f.offsetLagMax}, positions stored every ${f.offsetFlushIntervalMs} ms`,
     `    refresh topics ${every(f.refreshTopics)}, refresh groups ${every(f.refreshGroups)}, topic configs ${every(f.syncTopicConfigs)}, ACLs ${every(f.syncTopicAcls)}`,

@@ -21,6 +21,10 @@ function skipBlanks (s: string, from = 0): number {
   return i
 }
 
+function withoutLeadingBlanks (s: string): string {
+  return s.slice(skipBlanks(s))
+}
+
 function endsWithOddBackslashes (s: string): boolean {
   let n = 0
   for (let i = s.length - 1; i >= 0 && s[i] === '\\'; i--) n++
@@ -34,7 +38,7 @@ export function parsePropertyEntries (text: string, file: string): PropertyEntry
   let i = 0
   while (i < lines.length) {
     const startLine = i + 1
-    let cur = (lines[i] ?? '').slice(skipBlanks(lines[i] ?? ''))
+    let cur = withoutLeadingBlanks(lines[i] ?? '')
     i++
     // A comment is decided on the first physical line only: a continuation line starting with
     // `#` is part of the value, and a comment ending in `\` does not continue.
@@ -47,8 +51,7 @@ export function parsePropertyEntries (text: string, file: string): PropertyEntry
       }
       logical += cur.slice(0, -1)
       if (i >= lines.length) break
-      const next = lines[i] ?? ''
-      cur = next.slice(skipBlanks(next))
+      cur = withoutLeadingBlanks(lines[i] ?? '')
       i++
     }
     entries.push(splitEntry(logical, file, startLine))

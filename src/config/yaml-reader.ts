@@ -38,12 +38,14 @@ interface Field {
   readonly value: Node | null
 }
 
-const describe = (node: Node | null): string =>
-  node === null || (isScalar(node) && node.value === null)
-    ? 'nothing'
-    : isMap(node) ? 'a mapping' : isSeq(node) ? 'a list' : `${JSON.stringify(isScalar(node) ? node.value : '?')}`
-
 const isNothing = (node: Node | null): boolean => node === null || (isScalar(node) && node.value === null)
+
+const describe = (node: Node | null): string =>
+  isNothing(node) ? 'nothing' : isMap(node) ? 'a mapping' : isSeq(node) ? 'a list' : JSON.stringify(isScalar(node) ? node.value : '?')
+
+/** `a mapping` or `a mapping with a, b` (the shape's required fields). */
+const mappingOf = (shape: Shape | undefined): string =>
+  shape?.required !== undefined && shape.required.length > 0 ? `a mapping with ${shape.required.join(', ')}` : 'a mapping'
 
 /** A YAML mapping at a known path (`spec.clusters[0]`). */
 export class YamlObject {
@@ -65,10 +67,7 @@ export class YamlObject {
   }
 
   static from (src: YamlSource, node: Node | null, path: string, line: number | undefined, shape?: Shape): YamlObject {
-    if (!isMap(node)) {
-      const want = shape?.required !== undefined && shape.required.length > 0 ? `a mapping with ${shape.required.join(', ')}` : 'a mapping'
-      throw configError({ file: src.file, line, key: path }, `expected ${want}, got ${describe(node)}`)
-    }
+    if (!isMap(node)) throw configError({ file: src.file, line, key: path }, `expected ${mappingOf(shape)}, got ${describe(node)}`)
     return new YamlObject(src, node, path, line)
   }
 
@@ -98,7 +97,9 @@ export class YamlObject {
     for (const f of this.#fields.values()) {
       if (shape.fields.includes(f.name) || shape.ignored?.includes(f.name) === true) continue
       const owner = [...this.#fields.values()].find(s => isNothing(s.value) && nested[s.name]?.fields.includes(f.name) === true)
-      if (owner !== undefined) throw this.#emptyMapping(owner, nested[owner.name], f.name)
+      if (owner !== undefined) {
+        throw configError(this.where(owner.name), `expected ${mappingOf(nested[owner.name])}, got nothing — is \`${f.name}:\` indented under it?`)
+      }
       const hint = shape.elsewhere?.[f.name]
       if (hint !== undefined) throw configError(this.where(f.name), hint)
       const near = closest(f.name, [...shape.fields, ...(shape.ignored ?? [])])
@@ -107,14 +108,12 @@ export class YamlObject {
         : `unknown field (did you mean "${near}"?)`)
     }
     for (const name of shape.required ?? []) {
-      if (!this.#fields.has(name)) throw configError({ ...this.where(), key: this.child(name) }, `required field is missing${this.path === '' ? '' : ` in ${this.path}`}`)
+      if (!this.#fields.has(name)) throw this.#missing(name)
     }
   }
 
-  #emptyMapping (owner: Field, shape: Shape | undefined, stray?: string): Error {
-    const req = shape?.required !== undefined && shape.required.length > 0 ? ` with ${shape.required.join(', ')}` : ''
-    const hint = stray === undefined ? '' : ` — is \`${stray}:\` indented under it?`
-    return configError(this.where(owner.name), `expected a mapping${req}, got nothing${hint}`)
+  #missing (name: string): Error {
+    return configError({ ...this.where(), key: this.child(name) }, `required field is missing${this.path === '' ? '' : ` in ${this.path}`}`)
   }
 
   node (name: string): Node | null | undefined {
@@ -127,8 +126,7 @@ export class YamlObject {
     if (f === undefined) return undefined
     if (isNothing(f.value)) {
       // In Kubernetes a null field is dropped, so `sourceConnector:` alone would mean "absent".
-      const req = shape.required !== undefined && shape.required.length > 0 ? ` with ${shape.required.join(', ')}` : ''
-      throw configError(this.where(name), `expected a mapping${req}, got nothing (write \`${name}: {}\` for an empty one)`)
+      throw configError(this.where(name), `expected ${mappingOf(shape)}, got nothing (write \`${name}: {}\` for an empty one)`)
     }
     const o = YamlObject.from(this.src, f.value, this.child(name), f.line, shape)
     o.check(shape, nested)
@@ -138,7 +136,7 @@ export class YamlObject {
   str (name: string, required = false): string | undefined {
     const f = this.#fields.get(name)
     if (f === undefined || (isNothing(f.value) && !required)) {
-      if (required) throw configError({ ...this.where(), key: this.child(name) }, `required field is missing${this.path === '' ? '' : ` in ${this.path}`}`)
+      if (required) throw this.#missing(name)
       return undefined
     }
     if (!isScalar(f.value) || typeof f.value.value !== 'string' || f.value.value === '') {
@@ -179,8 +177,7 @@ export class YamlObject {
   /** A map of scalars (Strimzi `config`): values as strings, each with its own location. */
   scalars (name: string): Array<{ key: string, value: string, where: Where }> {
     const f = this.#fields.get(name)
-    if (f === undefined) return []
-    if (isNothing(f.value)) return []
+    if (f === undefined || isNothing(f.value)) return []
     if (!isMap(f.value)) throw configError(this.where(name), `expected a mapping of keys to values, got ${describe(f.value)}`)
     const inner = new YamlObject(this.src, f.value, this.child(name), f.line)
     return inner.names().map(k => {
