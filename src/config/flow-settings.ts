@@ -1,14 +1,17 @@
 /**
  * The one interpreter of MM2 connector keys. Both loaders build a connector-config map per flow
  * (mm2.properties: MM2's connectorBaseConfig; Strimzi: the merged connector `config`s) and this
- * turns it into the FlowConfig settings, with MM2's defaults, our interval defaults, validation
- * and warnings. Client keys in the map are left for clients.ts.
+ * turns it into the FlowConfig settings, with MM2's defaults (the regex lists' come from
+ * policy/filters.ts, checked against Java), our interval defaults, validation and warnings. Client
+ * keys in the map are left for clients.ts.
  */
+import {
+  DEFAULT_CONFIG_PROPERTIES_EXCLUDE, DEFAULT_GROUPS, DEFAULT_GROUPS_EXCLUDE, DEFAULT_TOPICS, DEFAULT_TOPICS_EXCLUDE, compilePatternList
+} from '../policy/filters.ts'
 import type { FlowConfig, Interval, ReplicationPolicyConfig } from './model.ts'
-import { compileJavaPatternList } from './java-regex.ts'
 import { ALL_CONNECTOR_KEYS, MODELLED_CONNECTOR_KEYS, isClientKey, isClientOverrideKey, isConnectorKey } from './keys.ts'
 import { didYouMean } from './suggest.ts'
-import type { ConfigEntry } from './values.ts'
+import type { ConfigEntry, IntegerRule } from './values.ts'
 import { INT_MAX, parseBoolean, parseChoice, parseInteger, parseList, parseReplicationFactor, text } from './values.ts'
 import { configError, located, shown } from './where.ts'
 
@@ -39,13 +42,8 @@ const INTERVALS = {
   emitHeartbeats: { enabledKey: 'emit.heartbeats.enabled', secondsKey: 'emit.heartbeats.interval.seconds', enabled: true, defaultMs: 1000 }
 } as const satisfies Record<string, IntervalRule>
 
-export const DEFAULT_TOPICS_EXCLUDE: readonly string[] = ['.*[\\-\\.]internal', '.*\\.replica', '__.*']
-export const DEFAULT_GROUPS_EXCLUDE: readonly string[] = ['console-consumer-.*', 'connect-.*', '__.*']
-export const DEFAULT_CONFIG_PROPERTIES_EXCLUDE: readonly string[] = [
-  'follower\\.replication\\.throttled\\.replicas', 'leader\\.replication\\.throttled\\.replicas',
-  'message\\.timestamp\\.difference\\.max\\.ms', 'message\\.timestamp\\.type',
-  'unclean\\.leader\\.election\\.enable', 'min\\.insync\\.replicas'
-]
+/** We store copied positions every 5 s instead of Connect's 60 s: less re-copying after a crash. */
+const DEFAULT_OFFSET_FLUSH_INTERVAL_MS = 5000
 
 const MIRROR_PACKAGE = 'org.apache.kafka.connect.mirror.'
 const POLICIES: ReadonlyMap<string, { kind: 'default' | 'identity', note?: string }> = new Map([
@@ -57,27 +55,21 @@ const POLICIES: ReadonlyMap<string, { kind: 'default' | 'identity', note?: strin
 ])
 
 export function interpretConnectorKeys (map: ConnectorMap, warnings: string[]): FlowSettings {
-  const get = (k: string): ConfigEntry | undefined => map.get(k)
-  const bool = (k: string, dflt: boolean): boolean => {
-    const e = get(k)
-    return e === undefined ? dflt : parseBoolean(e)
+  /** The parsed value of `key`, or `dflt` when it is not set. */
+  const read = <T>(key: string, dflt: T, parse: (e: ConfigEntry) => T): T => {
+    const e = map.get(key)
+    return e === undefined ? dflt : parse(e)
   }
-  const rf = (k: string, dflt: number, max?: number): number => {
-    const e = get(k)
-    return e === undefined ? dflt : parseReplicationFactor(e, max)
-  }
-  const int = (k: string, dflt: number, rule: Parameters<typeof parseInteger>[1]): number => {
-    const e = get(k)
-    return e === undefined ? dflt : parseInteger(e, rule)
-  }
+  const bool = (k: string, dflt: boolean): boolean => read(k, dflt, parseBoolean)
+  const rf = (k: string, dflt: number, max?: number): number => read(k, dflt, e => parseReplicationFactor(e, max))
+  const int = (k: string, dflt: number, rule: IntegerRule): number => read(k, dflt, e => parseInteger(e, rule))
   const interval = (rule: IntervalRule): Interval => readInterval(map, rule)
 
-  const enabledEntry = get('enabled')
   return {
-    enabledKey: enabledEntry === undefined ? undefined : parseBoolean(enabledEntry),
-    topics: patternList(map, 'topics', undefined, ['.*'], warnings),
+    enabledKey: read<boolean | undefined>('enabled', undefined, parseBoolean),
+    topics: patternList(map, 'topics', undefined, DEFAULT_TOPICS, warnings),
     topicsExclude: patternList(map, 'topics.exclude', 'topics.blacklist', DEFAULT_TOPICS_EXCLUDE, warnings),
-    groups: patternList(map, 'groups', undefined, ['.*'], warnings),
+    groups: patternList(map, 'groups', undefined, DEFAULT_GROUPS, warnings),
     groupsExclude: patternList(map, 'groups.exclude', 'groups.blacklist', DEFAULT_GROUPS_EXCLUDE, warnings),
     configPropertiesExclude: patternList(map, 'config.properties.exclude', 'config.properties.blacklist', DEFAULT_CONFIG_PROPERTIES_EXCLUDE, warnings),
     replicationPolicy: replicationPolicy(map, warnings),
@@ -86,11 +78,11 @@ export function interpretConnectorKeys (map: ConnectorMap, warnings: string[]): 
     refreshGroups: interval(INTERVALS.refreshGroups),
     syncTopicConfigs: interval(INTERVALS.syncTopicConfigs),
     syncTopicAcls: interval(INTERVALS.syncTopicAcls),
-    useDefaultsFrom: useDefaultsFrom(get('use.defaults.from'), warnings),
+    useDefaultsFrom: useDefaultsFrom(map.get('use.defaults.from'), warnings),
     heartbeatsReplicationEnabled: bool('heartbeats.replication.enabled', true),
     offsetSyncs: {
       enabled: bool('emit.offset-syncs.enabled', true),
-      location: get('offset-syncs.topic.location') === undefined ? 'source' : parseChoice(get('offset-syncs.topic.location') as ConfigEntry, ['source', 'target'] as const),
+      location: read('offset-syncs.topic.location', 'source', e => parseChoice(e, ['source', 'target'] as const)),
       replicationFactor: rf('offset-syncs.topic.replication.factor', 3)
     },
     offsetLagMax: int('offset.lag.max', 100, { what: 'an integer number of offsets' }),
@@ -105,34 +97,37 @@ export function interpretConnectorKeys (map: ConnectorMap, warnings: string[]): 
   }
 }
 
+/** The target worker's `offset.flush.interval.ms`: how often copied positions are stored. */
+export function offsetFlushIntervalMs (e: ConfigEntry | undefined): number {
+  return e === undefined ? DEFAULT_OFFSET_FLUSH_INTERVAL_MS : parseInteger(e, { what: 'an integer number of milliseconds', min: 1 })
+}
+
 function readInterval (map: ConnectorMap, rule: IntervalRule): Interval {
   const en = map.get(rule.enabledKey)
-  let enabled = en === undefined ? rule.enabled : parseBoolean(en)
+  const enabled = en === undefined ? rule.enabled : parseBoolean(en)
   const sec = map.get(rule.secondsKey)
   if (sec === undefined) return { enabled, intervalMs: rule.defaultMs, explicit: false }
   const seconds = parseInteger(sec, { what: 'an integer number of seconds', min: Number.MIN_SAFE_INTEGER, max: Math.floor(Number.MAX_SAFE_INTEGER / 1000) })
   // MM2's scheduler skips a task with a negative interval; zero would make Java's executor throw.
   if (seconds === 0) throw configError(sec.where, `expected a positive number of seconds (or -1 to disable), got ${shown(sec.value)}`)
-  if (seconds < 0) {
-    enabled = false
-    return { enabled, intervalMs: rule.defaultMs, explicit: true }
-  }
+  if (seconds < 0) return { enabled: false, intervalMs: rule.defaultMs, explicit: true }
   return { enabled, intervalMs: seconds * 1000, explicit: true }
 }
 
-function patternList (map: ConnectorMap, key: string, deprecated: string | undefined, dflt: readonly string[], warnings: string[]): string[] {
+/** A Java regex list, checked with the filters' own compiler so a bad one fails here, located. */
+function patternList (map: ConnectorMap, key: string, deprecated: string | undefined, dflt: readonly string[], warnings: string[]): readonly string[] {
   let e = map.get(key)
   const old = deprecated === undefined ? undefined : map.get(deprecated)
   if (old !== undefined) {
     warnings.push(located(old.where, `deprecated and removed in Kafka 4.0; use ${key}${e === undefined ? '' : ` (which is also set and wins)`}`))
     if (e === undefined) e = old
   }
-  if (e === undefined) return [...dflt]
+  if (e === undefined) return dflt
   const list = parseList(e)
   try {
-    compileJavaPatternList(list)
+    compilePatternList(list, 'invalid pattern list')
   } catch (err) {
-    throw configError(e.where, `invalid pattern list ${shown(e.value)}: ${(err as Error).message}`)
+    throw configError(e.where, (err as Error).message, err)
   }
   return list
 }

@@ -7,8 +7,7 @@
 import type { ClusterConfig, FlowConfig, LoadedConfig } from './model.ts'
 import type { MaybeSecret } from '../util/secret.ts'
 import { buildClients } from './clients.ts'
-import type { ConnectorMap } from './flow-settings.ts'
-import { interpretConnectorKeys } from './flow-settings.ts'
+import { interpretConnectorKeys, offsetFlushIntervalMs } from './flow-settings.ts'
 import {
   ALL_CONNECTOR_KEYS, DRIVER_KEYS, FLOW_ONLY_KEYS, MODELLED_CONNECTOR_KEYS, TOP_LEVEL_WORKER_PREFIXES, WORKER_KEYS,
   isClientKey, isConnectorKey
@@ -18,7 +17,7 @@ import type { ProviderContext } from './providers.ts'
 import { declaredProviders, resolveValue } from './providers.ts'
 import { closest, didYouMean } from './suggest.ts'
 import type { ConfigEntry } from './values.ts'
-import { parseBoolean, parseBootstrapServers, parseInteger, parseLenientBoolean, parseList, text as plainText } from './values.ts'
+import { parseBoolean, parseBootstrapServers, parseLenientBoolean, parseList, text as plainText } from './values.ts'
 import { configError, located } from './where.ts'
 
 export interface LoadOptions {
@@ -26,9 +25,6 @@ export interface LoadOptions {
   readonly env: NodeJS.ProcessEnv
   readonly secretsDir?: string | undefined
 }
-
-/** We store copied positions every 5 s instead of Connect's 60 s: less re-copying after a crash. */
-export const DEFAULT_OFFSET_FLUSH_INTERVAL_MS = 5000
 
 type Entries = Map<string, ConfigEntry>
 
@@ -196,18 +192,15 @@ function buildFlow (s: string, t: string, flowKeys: Entries, connectorDefaults: 
     for (const [k, e] of p) map.set(/^(consumer|producer|admin)\./.test(k) ? `${side}.${k}` : `${side}.cluster.${k}`, e)
   }
   for (const [k, e] of flowKeys) map.set(k, e)
-  const connectorMap: ConnectorMap = map
-  const settings = interpretConnectorKeys(connectorMap, warnings)
-  const { enabledKey, ...rest } = settings
-  const flush = tp.get('offset.flush.interval.ms')
+  const { enabledKey, ...rest } = interpretConnectorKeys(map, warnings)
   return {
     name: `${s}->${t}`,
     source: s,
     target: t,
     enabled: enabledKey ?? false,
     ...rest,
-    offsetFlushIntervalMs: flush === undefined ? DEFAULT_OFFSET_FLUSH_INTERVAL_MS : parseInteger(flush, { what: 'an integer number of milliseconds', min: 1 }),
-    clients: buildClients(connectorMap, source, target),
+    offsetFlushIntervalMs: offsetFlushIntervalMs(tp.get('offset.flush.interval.ms')),
+    clients: buildClients(map, source, target),
     naming: {
       style: 'dedicated',
       // Worker config: clusterProps(T), then the copied top-level offset.storage* keys, then defaults.

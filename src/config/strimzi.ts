@@ -10,14 +10,12 @@ import type { Document, Node } from 'yaml'
 import type { ClusterConfig, FlowConfig, LoadedConfig } from './model.ts'
 import { reveal } from '../util/secret.ts'
 import { buildClients } from './clients.ts'
-import { interpretConnectorKeys } from './flow-settings.ts'
+import { interpretConnectorKeys, offsetFlushIntervalMs } from './flow-settings.ts'
 import type { LoadOptions } from './mm2-properties.ts'
-import { DEFAULT_OFFSET_FLUSH_INTERVAL_MS } from './mm2-properties.ts'
 import { resolveValue } from './providers.ts'
 import type { ClusterResult, SecretsContext } from './strimzi-cluster.ts'
 import { CLUSTER_FIELDS, TARGET_FIELDS, TLS_SHAPE, readCluster } from './strimzi-cluster.ts'
 import type { ConfigEntry } from './values.ts'
-import { parseInteger } from './values.ts'
 import { configError, located } from './where.ts'
 import { YamlObject, YamlSource } from './yaml-reader.ts'
 import type { Shape } from './yaml-reader.ts'
@@ -81,6 +79,13 @@ const CONNECTOR_FORBIDDEN = ['name', 'connector.class', 'tasks.max', 'connector.
 const SHARED_KEYS = ['replication.policy.class', 'replication.policy.separator', 'offset-syncs.topic.location']
 
 type ConnectorKind = 'sourceConnector' | 'checkpointConnector' | 'heartbeatConnector'
+
+/** A connector of a mirror, as far as the flow needs it. */
+interface Connector {
+  readonly running: boolean
+  readonly tasksMax: number | undefined
+  readonly config: Map<string, ConfigEntry>
+}
 
 export function loadStrimzi (text: string, opts: LoadOptions): LoadedConfig {
   const { file } = opts
@@ -208,7 +213,7 @@ function buildFlow (m: YamlObject, source: ClusterResult, target: ClusterResult,
   for (const r of target.roles) map.set(`target.${r.key}`, { value: r.value, where: r.where })
   for (const r of source.roles) infos.push(located(r.where, 'has no effect on a source cluster in Strimzi; set it in the connector config instead'))
 
-  const present: Partial<Record<ConnectorKind, { running: boolean, tasksMax?: number | undefined, config: Map<string, ConfigEntry> }>> = {}
+  const present: Partial<Record<ConnectorKind, Connector>> = {}
   for (const kind of ['heartbeatConnector', 'checkpointConnector', 'sourceConnector'] as const) {
     const c = m.obj(kind, CONNECTOR)
     if (c === undefined) continue
@@ -240,10 +245,8 @@ function buildFlow (m: YamlObject, source: ClusterResult, target: ClusterResult,
   const tasksMax = present.sourceConnector?.tasksMax ?? present.checkpointConnector?.tasksMax
   if (tasksMax !== undefined) map.set('tasks.max', { value: String(tasksMax), where: m.where(present.sourceConnector?.tasksMax !== undefined ? 'sourceConnector' : 'checkpointConnector') })
 
-  const settings = interpretConnectorKeys(map, warnings)
-  const { enabledKey, ...rest } = settings
+  const { enabledKey, ...rest } = interpretConnectorKeys(map, warnings)
   const runs = (k: ConnectorKind): boolean => present[k]?.running === true
-  const flush = target.worker.get('offset.flush.interval.ms')
   return {
     name,
     source: source.alias,
@@ -253,9 +256,7 @@ function buildFlow (m: YamlObject, source: ClusterResult, target: ClusterResult,
     emitCheckpoints: { ...rest.emitCheckpoints, enabled: rest.emitCheckpoints.enabled && runs('checkpointConnector') },
     syncGroupOffsets: { ...rest.syncGroupOffsets, enabled: rest.syncGroupOffsets.enabled && runs('checkpointConnector') },
     emitHeartbeats: { ...rest.emitHeartbeats, enabled: rest.emitHeartbeats.enabled && runs('heartbeatConnector') },
-    offsetFlushIntervalMs: flush === undefined
-      ? DEFAULT_OFFSET_FLUSH_INTERVAL_MS
-      : parseInteger({ value: flush.value, where: flush.where }, { what: 'an integer number of milliseconds', min: 1 }),
+    offsetFlushIntervalMs: offsetFlushIntervalMs(target.worker.get('offset.flush.interval.ms')),
     clients: buildClients(map, source, target),
     naming: {
       style: 'strimzi',
@@ -285,7 +286,7 @@ function patterns (m: YamlObject, map: Map<string, ConfigEntry>, warnings: strin
   }
 }
 
-function warnConnectorDisagreement (m: YamlObject, present: Partial<Record<ConnectorKind, { config: Map<string, ConfigEntry> }>>, warnings: string[]): void {
+function warnConnectorDisagreement (m: YamlObject, present: Partial<Record<ConnectorKind, Connector>>, warnings: string[]): void {
   const s = present.sourceConnector
   const c = present.checkpointConnector
   if (s === undefined || c === undefined) return

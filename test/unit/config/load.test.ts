@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describeConfig, loadConfig, looksLikeResource } from '../../../src/config/load.ts'
+import { strimziV1 } from './config-fixture.ts'
 
 const examples: Array<[string, string]> = [
   ['examples/mm2.properties', 'properties'],
@@ -72,23 +73,8 @@ test('describeConfig never shows secrets', async () => {
 test('describeConfig of a Strimzi CR summarises PEM bundles and hides keys', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'km-config-'))
   const file = join(dir, 'mm2.yaml')
-  writeFileSync(file, `apiVersion: kafka.strimzi.io/v1
-kind: KafkaMirrorMaker2
-metadata:
-  name: mm
-spec:
-  target:
-    alias: b
-    bootstrapServers: b:9093
-    groupId: g
-    configStorageTopic: c
-    offsetStorageTopic: o
-    statusStorageTopic: s
-  mirrors:
-  - source:
-      alias: a
-      bootstrapServers: a:9093
-      tls:
+  writeFileSync(file, strimziV1({
+    source: `      tls:
         trustedCertificates:
         - secretName: cluster-ca
           pattern: "*.crt"
@@ -98,8 +84,8 @@ spec:
           secretName: user-secret
           certificate: user.crt
           key: user.key
-    sourceConnector: {}
-`)
+`
+  }))
   const { config } = await loadConfig(file, { secretsDir: 'test/fixtures/config/secrets' })
   const text = describeConfig(config)
   assert.ok(!text.includes('PRIVATE KEY') && !text.includes('BEGIN'), text)
