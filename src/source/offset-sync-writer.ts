@@ -8,9 +8,17 @@
  * mapping change is recorded: the first record, every upstream gap (compaction, transaction
  * markers, aborted records) and every restart produce a sync, which is what makes exact
  * translation possible.
+ *
+ * Beyond Java's rule, a downstream gap (a retried send that the target had in fact written, so
+ * the records sit there twice) also makes a sync due, and each sync carries a
+ * `kafka-mirror-prev-sync` header (formats/offset-sync-chain.ts) naming the previous sync of its
+ * partition and where the contiguous run after it ended. With both, the records between two
+ * linked syncs have a known mapping and translation is exact (checkpoint/offset-translation.ts).
  */
+import { Buffer } from 'node:buffer'
 import type { FlowConfig } from '../config/model.ts'
 import { encodeOffsetSync } from '../formats/offset-sync.ts'
+import { encodeSyncLink, PREV_SYNC_HEADER, type SyncLink } from '../formats/offset-sync-chain.ts'
 import { OffsetSyncRule } from '../formats/offset-sync-rule.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { KafkaProducer } from '../kafka/producer.ts'
@@ -19,8 +27,11 @@ import type { Logger } from '../observe/logger.ts'
 import type { ReplicationPolicy } from '../policy/replication-policy.ts'
 
 const MAX_PENDING = 100_000
+/** Syncs per produce request: keeps a request well below the broker's 1 MB message.max.bytes. */
+const SEND_CHUNK = 2000
+const PREV_SYNC_KEY = Buffer.from(PREV_SYNC_HEADER)
 
-interface Pair { readonly topic: string, readonly partition: number, readonly upstream: bigint, readonly downstream: bigint }
+interface Pair { readonly topic: string, readonly partition: number, readonly upstream: bigint, readonly downstream: bigint, readonly link?: SyncLink }
 
 export class OffsetSyncWriter {
   readonly #flow: FlowConfig
@@ -38,6 +49,8 @@ export class OffsetSyncWriter {
   #pending: Pair[] = []
   /** Latest pair per partition that was not due; written at the next flush. */
   readonly #delayed = new Map<string, Pair>()
+  /** The last sync queued per partition in this lifetime (what the next sync links to). */
+  readonly #lastQueued = new Map<string, Pair>()
 
   constructor (flow: FlowConfig, policy: ReplicationPolicy, admin: KafkaAdmin, producer: KafkaProducer, log: Logger) {
     this.#flow = flow
@@ -71,11 +84,11 @@ export class OffsetSyncWriter {
     let lastDue = false
     let downstream = downstreamBase
     for (const { offset } of records) {
-      lastDue = rule.update(offset, downstream)
-      if (lastDue) {
-        this.#pending.push({ topic, partition, upstream: offset, downstream })
-        if (this.#pending.length > MAX_PENDING) this.#pending = this.#pending.slice(-MAX_PENDING / 2)
-      }
+      const { prevUp, prevDown } = rule.state
+      // A downstream gap changes the mapping as much as an upstream one (Java does not sync it).
+      const downstreamGap = prevDown >= 0n && downstream !== prevDown + 1n
+      lastDue = rule.update(offset, downstream) || downstreamGap
+      if (lastDue) this.#queue({ topic, partition, upstream: offset, downstream }, prevUp)
       downstream++
     }
     const last = records[records.length - 1]
@@ -84,15 +97,34 @@ export class OffsetSyncWriter {
     else this.#delayed.set(k, { topic, partition, upstream: last.offset, downstream: downstream - 1n })
   }
 
+  /**
+   * Queues a sync linked to the previous one of its partition; `runEnd` is the upstream offset of
+   * the record acked just before it (the end of the contiguous run since the previous sync).
+   */
+  #queue (pair: Pair, runEnd: bigint): void {
+    const k = tpKey(pair.topic, pair.partition)
+    const prev = this.#lastQueued.get(k)
+    const linked: Pair = prev !== undefined && runEnd >= prev.upstream && runEnd < pair.upstream
+      ? { ...pair, link: { prevUpstream: prev.upstream, prevDownstream: prev.downstream, runEndUpstream: runEnd } }
+      : pair
+    this.#lastQueued.set(k, linked)
+    this.#pending.push(linked)
+    if (this.#pending.length > MAX_PENDING) this.#pending = this.#pending.slice(-MAX_PENDING / 2)
+  }
+
   /** Forgets a partition's history (after a seek or data loss the next record must be synced). */
   reset (topic: string, partition: number): void {
-    this.#rules.delete(tpKey(topic, partition))
+    const k = tpKey(topic, partition)
+    this.#rules.delete(k)
+    this.#lastQueued.delete(k)
+    this.#delayed.delete(k)
   }
 
   /** Writes the due syncs; with `includeDelayed`, also the latest pair of every partition. */
   async flush (includeDelayed: boolean): Promise<number> {
     if (includeDelayed) {
-      for (const pair of this.#delayed.values()) this.#pending.push(pair)
+      // A delayed pair was not due: every record since the previous sync up to it is contiguous.
+      for (const pair of this.#delayed.values()) this.#queue(pair, pair.upstream - 1n)
       this.#delayed.clear()
     }
     if (this.#pending.length === 0) return 0
@@ -100,16 +132,19 @@ export class OffsetSyncWriter {
     this.#pending = []
     const records = pairs.map(p => ({
       ...encodeOffsetSync({ topic: p.topic, partition: p.partition, upstreamOffset: p.upstream, downstreamOffset: p.downstream }),
-      headers: []
+      headers: p.link === undefined ? [] : [[PREV_SYNC_KEY, encodeSyncLink(p.link)] as const]
     }))
+    let sent = 0
     try {
       // Java reads only partition 0 of the offset-syncs topic.
-      await this.#producer.send([{ topic: this.#topic, partition: 0, records }])
+      for (; sent < records.length; sent += SEND_CHUNK) {
+        await this.#producer.send([{ topic: this.#topic, partition: 0, records: records.slice(sent, sent + SEND_CHUNK) }])
+      }
     } catch (err) {
-      // A lost sync only makes translation less precise; put them back for the next attempt.
-      this.#pending = [...pairs, ...this.#pending].slice(-MAX_PENDING)
+      // A lost sync only makes translation less precise; put the unsent ones back for the next attempt.
+      this.#pending = [...pairs.slice(sent), ...this.#pending].slice(-MAX_PENDING)
       this.#log.warn('writing offset syncs failed; will retry', { topic: this.#topic, error: err as Error })
-      return 0
+      return sent
     }
     return records.length
   }
