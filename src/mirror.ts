@@ -4,6 +4,7 @@
  * Building opens no connection; `start()` does; `close()` stops every flow in parallel and is
  * idempotent.
  */
+import { CheckpointFlow, type CheckpointFlowStatus, runsCheckpoints } from './checkpoint/checkpoint-flow.ts'
 import type { MirrorConfig } from './config/model.ts'
 import { UsageError } from './errors.ts'
 import type { Logger } from './observe/logger.ts'
@@ -11,8 +12,11 @@ import { SourceFlow, type SourceFlowStatus } from './source/source-flow.ts'
 
 export interface Mirror {
   readonly flows: readonly SourceFlow[]
+  /** One per flow that emits checkpoints (a Strimzi mirror may have only a checkpointConnector). */
+  readonly checkpoints: readonly CheckpointFlow[]
   start (): void
   status (): SourceFlowStatus[]
+  checkpointStatus (): CheckpointFlowStatus[]
   close (): Promise<void>
 }
 
@@ -20,16 +24,20 @@ export function buildMirror (config: MirrorConfig, log: Logger, opts: { targets?
   for (const t of opts.targets ?? []) {
     if (!config.clusters.has(t)) throw new UsageError(`--clusters ${t}: no cluster with that alias (known: ${[...config.clusters.keys()].join(', ')})`)
   }
-  const selected = config.flows.filter(f => f.enabled && (opts.targets === undefined || opts.targets.length === 0 || opts.targets.includes(f.target)))
-  if (selected.length === 0) throw new UsageError('No source->target replication flows: enable one (e.g. `A->B.enabled = true`, or a mirror with a sourceConnector) or check --clusters.')
+  const targeted = config.flows.filter(f => opts.targets === undefined || opts.targets.length === 0 || opts.targets.includes(f.target))
+  const selected = targeted.filter(f => f.enabled)
+  const checkpoints = targeted.filter(runsCheckpoints).map(f => new CheckpointFlow(f, log))
+  if (selected.length === 0 && checkpoints.length === 0) throw new UsageError('No source->target replication flows: enable one (e.g. `A->B.enabled = true`, or a mirror with a sourceConnector) or check --clusters.')
   const flows = selected.map(f => new SourceFlow(f, log))
   let closing: Promise<void> | undefined
   return {
     flows,
-    start () { for (const f of flows) f.start() },
+    checkpoints,
+    start () { for (const f of [...flows, ...checkpoints]) f.start() },
     status () { return flows.map(f => f.status()) },
+    checkpointStatus () { return checkpoints.map(c => c.status()) },
     async close () {
-      closing ??= Promise.all(flows.map(async f => { await f.close() })).then(() => {})
+      closing ??= Promise.all([...flows, ...checkpoints].map(async f => { await f.close() })).then(() => {})
       await closing
     }
   }

@@ -222,4 +222,50 @@ export class KafkaAdmin {
   async close (): Promise<void> {
     await this.#admin.close().catch(() => {})
   }
+
+  /** Consumer groups (classic and KIP-848) with their state, as Java's listConsumerGroups sees them. */
+  async listConsumerGroups (): Promise<GroupListing[]> {
+    try {
+      const groups = await this.#admin.listGroups({ types: ['classic', 'consumer'] })
+      return [...groups.values()].map(g => ({ group: g.id, state: String(g.state) }))
+    } catch (err) { throw toKafkaError(this.#doing('listing consumer groups'), err) }
+  }
+
+  /**
+   * Whether a group has members now. `active` is false for an empty, dead or unknown group (its
+   * offsets can be set from outside); the state is the broker's (Empty, Stable, ...).
+   */
+  async groupActivity (group: string): Promise<GroupActivity> {
+    try {
+      const described = (await this.#admin.describeGroups({ groups: [group] })).get(group)
+      if (described !== undefined) {
+        const state = String(described.state)
+        const members = described.members.size
+        return { state, members, active: members > 0 || !IDLE_GROUP_STATES.has(state.toUpperCase()) }
+      }
+    } catch (err) {
+      // A KIP-848 group cannot be described with DescribeGroups; its listed state says enough.
+      // A group that does not exist fails DescribeGroups (GROUP_ID_NOT_FOUND) on new brokers.
+      const listed = (await this.listConsumerGroups().catch(() => { throw toKafkaError(this.#doing(`describing group ${group}`), err) }))
+        .find(g => g.group === group)
+      if (listed === undefined) return { state: 'Dead', members: 0, active: false }
+      return { state: listed.state, members: -1, active: !IDLE_GROUP_STATES.has(listed.state.toUpperCase()) }
+    }
+    return { state: 'Dead', members: 0, active: false }
+  }
 }
+
+export interface GroupListing {
+  readonly group: string
+  readonly state: string
+}
+
+export interface GroupActivity {
+  readonly state: string
+  /** Members now; -1 when only the listed state is known. */
+  readonly members: number
+  readonly active: boolean
+}
+
+/** States in which a group has no member (Java's EMPTY and DEAD; "" and UNKNOWN for groups that do not exist). */
+const IDLE_GROUP_STATES = new Set(['EMPTY', 'DEAD', '', 'UNKNOWN'])

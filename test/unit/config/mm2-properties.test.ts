@@ -34,8 +34,8 @@ test('mm2: defaults of a plain enabled flow', () => {
   assert.deepEqual(f.refreshGroups, { enabled: true, intervalMs: 5000, explicit: false })
   assert.deepEqual(f.syncTopicConfigs, { enabled: true, intervalMs: 600_000, explicit: false })
   assert.deepEqual(f.syncTopicAcls, { enabled: true, intervalMs: 600_000, explicit: false })
-  assert.deepEqual(f.emitCheckpoints, { enabled: true, intervalMs: 60_000, explicit: false })
-  assert.deepEqual(f.syncGroupOffsets, { enabled: false, intervalMs: 60_000, explicit: false })
+  assert.deepEqual(f.emitCheckpoints, { enabled: true, intervalMs: 5000, explicit: false })
+  assert.deepEqual(f.syncGroupOffsets, { enabled: false, intervalMs: 5000, explicit: false })
   assert.deepEqual(f.emitHeartbeats, { enabled: true, intervalMs: 1000, explicit: false })
   assert.deepEqual(f.offsetSyncs, { enabled: true, location: 'source', replicationFactor: 3 })
   assert.equal(f.offsetLagMax, 100)
@@ -93,7 +93,7 @@ const keyCases: Array<[string, (f: FlowConfig) => unknown, unknown]> = [
   ['emit.checkpoints.enabled = false', f => f.emitCheckpoints.enabled, false],
   ['emit.checkpoints.interval.seconds = 5', f => f.emitCheckpoints, { enabled: true, intervalMs: 5000, explicit: true }],
   ['checkpoints.topic.replication.factor = 1', f => f.checkpointsReplicationFactor, 1],
-  ['sync.group.offsets.enabled = true', f => f.syncGroupOffsets, { enabled: true, intervalMs: 60_000, explicit: false }],
+  ['sync.group.offsets.enabled = true', f => f.syncGroupOffsets, { enabled: true, intervalMs: 5000, explicit: false }],
   ['sync.group.offsets.interval.seconds = 20', f => f.syncGroupOffsets.intervalMs, 20_000],
   ['emit.heartbeats.interval.seconds = 2', f => f.emitHeartbeats.intervalMs, 2000],
   ['A->B.emit.heartbeats.enabled = false', f => f.emitHeartbeats.enabled, false],

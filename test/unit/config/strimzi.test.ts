@@ -51,7 +51,7 @@ test('strimzi: v1beta2 old layout with connector configs and pattern trust', () 
   assert.equal(f?.offsetSyncs.replicationFactor, -1)
   assert.equal(f?.syncTopicAcls.enabled, false)
   assert.equal(f?.checkpointsReplicationFactor, -1)
-  assert.deepEqual(f?.syncGroupOffsets, { enabled: true, intervalMs: 60_000, explicit: false })
+  assert.deepEqual(f?.syncGroupOffsets, { enabled: true, intervalMs: 5000, explicit: false })
   assert.deepEqual(f?.emitCheckpoints, { enabled: true, intervalMs: 30_000, explicit: true })
 })
 

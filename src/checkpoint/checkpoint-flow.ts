@@ -1,0 +1,267 @@
+/**
+ * The checkpoint side of one source->target flow (MirrorCheckpointConnector + task, mm2-spec
+ * §7): discovers the consumer groups to follow, follows the offset syncs, translates each group's
+ * committed source offsets (exactly when the syncs prove the mapping) and writes Checkpoint
+ * records to `<S>.checkpoints.internal` on the target; with sync.group.offsets.enabled it also
+ * commits the translated offsets into idle groups on the target.
+ *
+ * Lifecycle like SourceFlow: `start()` returns at once; connecting retries with backoff (status
+ * not-ready with the reason) and recovers by itself; `close()` is idempotent.
+ *
+ * Rules kept from Java: a checkpoint never moves a group back unless the source group itself went
+ * back; nothing is translated before the offset syncs were read to their end; the checkpoints
+ * topic is read at start so a restart continues from what is there.
+ */
+import type { FlowConfig } from '../config/model.ts'
+import { encodeCheckpoint, type Checkpoint } from '../formats/checkpoint.ts'
+import { KafkaAdmin } from '../kafka/admin.ts'
+import { KafkaProducer } from '../kafka/producer.ts'
+import type { Logger } from '../observe/logger.ts'
+import { createFilters, type GroupFilter, type TopicFilter } from '../policy/filters.ts'
+import { createReplicationPolicy, type ReplicationPolicy } from '../policy/replication-policy.ts'
+import { backoffMs, sleep } from '../util/abortable.ts'
+import { CheckpointStore } from './checkpoint-store.ts'
+import { syncGroupOffsets, type GroupSyncResult } from './group-offset-sync.ts'
+import { isMoreRecent, toCheckpoint, translateGroup } from './group-translation.ts'
+import { OffsetSyncFollower } from './offset-sync-follower.ts'
+import { OffsetSyncStore } from './offset-translation.ts'
+
+export type CheckpointFlowState = 'starting' | 'running' | 'not-ready' | 'stopped'
+
+export interface CheckpointStats {
+  /** Groups that had committed offsets for replicated topics at the last pass. */
+  groups: number
+  checkpointsWritten: number
+  exact: number
+  fallback: number
+  lastEmitAt: number
+  groupOffsetsCommitted: number
+  /** Groups skipped by the last group offset sync because they had members on the target. */
+  activeGroupsSkipped: number
+}
+
+export interface CheckpointFlowStatus {
+  readonly flow: string
+  readonly state: CheckpointFlowState
+  readonly reason: string | undefined
+  readonly checkpointsTopic: string
+  readonly offsetSyncsTopic: string
+  readonly syncsRead: number
+  readonly stats: Readonly<CheckpointStats>
+}
+
+interface Clients {
+  readonly sourceAdmin: KafkaAdmin
+  readonly targetAdmin: KafkaAdmin
+  readonly producer: KafkaProducer
+  readonly follower: OffsetSyncFollower
+}
+
+/** Whether a flow runs checkpoints: mm2.properties needs the flow enabled; a Strimzi mirror may run only its checkpoint connector. */
+export function runsCheckpoints (flow: FlowConfig): boolean {
+  return flow.emitCheckpoints.enabled && (flow.enabled || flow.naming.style === 'strimzi')
+}
+
+export class CheckpointFlow {
+  readonly flow: FlowConfig
+  readonly policy: ReplicationPolicy
+  readonly #topicFilter: TopicFilter
+  readonly #groupFilter: GroupFilter
+  readonly #log: Logger
+  readonly #abort = new AbortController()
+  readonly #syncs = new OffsetSyncStore()
+  readonly #checkpoints = new CheckpointStore()
+  readonly #closeables: Array<{ close: () => Promise<void> }> = []
+  #state: CheckpointFlowState = 'starting'
+  #reason: string | undefined
+  #groups: readonly string[] = []
+  #running: Promise<void> | undefined
+  readonly stats: CheckpointStats = { groups: 0, checkpointsWritten: 0, exact: 0, fallback: 0, lastEmitAt: 0, groupOffsetsCommitted: 0, activeGroupsSkipped: 0 }
+
+  constructor (flow: FlowConfig, log: Logger) {
+    this.flow = flow
+    this.policy = createReplicationPolicy(flow.replicationPolicy, flow.source)
+    const { topicFilter, groupFilter } = createFilters(flow)
+    this.#topicFilter = topicFilter
+    this.#groupFilter = groupFilter
+    this.#log = log.child(`${flow.name} checkpoints`)
+  }
+
+  get checkpointsTopic (): string {
+    return this.policy.checkpointsTopic(this.flow.source)
+  }
+
+  get offsetSyncsTopic (): string {
+    return this.policy.offsetSyncsTopic(this.flow.offsetSyncs.location === 'source' ? this.flow.target : this.flow.source)
+  }
+
+  status (): CheckpointFlowStatus {
+    return {
+      flow: this.flow.name,
+      state: this.#state,
+      reason: this.#reason,
+      checkpointsTopic: this.checkpointsTopic,
+      offsetSyncsTopic: this.offsetSyncsTopic,
+      syncsRead: this.#syncs.count,
+      stats: { ...this.stats }
+    }
+  }
+
+  /** The latest checkpoint written or loaded for a group's target partition. */
+  checkpoint (group: string, topic: string, partition: number): Checkpoint | undefined {
+    return this.#checkpoints.get(group, topic, partition)
+  }
+
+  start (): void {
+    this.#running ??= this.#run().catch(err => {
+      this.#state = 'stopped'
+      this.#reason = (err as Error).message
+      this.#log.error('checkpoints stopped after an unexpected error', { error: err as Error })
+    })
+  }
+
+  async #run (): Promise<void> {
+    const signal = this.#abort.signal
+    let clients: Clients | undefined
+    for (let attempt = 1; !signal.aborted && clients === undefined; attempt++) {
+      try {
+        clients = await this.#build()
+      } catch (err) {
+        await this.#closeClients()
+        this.#notReady(err as Error, attempt)
+        await sleep(backoffMs(attempt), signal)
+      }
+    }
+    if (clients === undefined) return
+    const { sourceAdmin, targetAdmin, producer, follower } = clients
+    this.#state = 'running'
+    this.#reason = undefined
+    this.#log.info('checkpointing', { checkpoints: this.checkpointsTopic, offsetSyncs: `${this.offsetSyncsTopic} on ${this.flow.offsetSyncs.location}` })
+    const flow = this.flow
+    await Promise.all([
+      follower.run(signal, err => { this.#notReady(err, 1) }),
+      this.#loop('group discovery', flow.refreshGroups.enabled ? flow.refreshGroups.intervalMs : -1, async () => { await this.#discover(sourceAdmin) }),
+      this.#loop('checkpoint emission', flow.emitCheckpoints.intervalMs, async () => { await this.#emit(sourceAdmin, producer, follower) }),
+      flow.syncGroupOffsets.enabled
+        ? this.#loop('group offset sync', flow.syncGroupOffsets.intervalMs, async () => { this.#recordSync(await syncGroupOffsets(targetAdmin, this.#checkpoints.byGroup(), this.#log)) })
+        : Promise.resolve()
+    ])
+  }
+
+  async #build (): Promise<Clients> {
+    const flow = this.flow
+    const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.checkpointConnectorName}|${role}`
+    const sourceAdmin = this.#own(new KafkaAdmin(flow.clients.sourceAdmin, id('checkpoint-source-admin')))
+    const targetAdmin = this.#own(new KafkaAdmin(flow.clients.targetAdmin, id('checkpoint-target-admin')))
+    const producer = this.#own(new KafkaProducer(flow.clients.targetProducer, id('checkpoint-producer')))
+    await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()])
+    const created = await targetAdmin.createTopic({ name: this.checkpointsTopic, partitions: 1, replicationFactor: flow.checkpointsReplicationFactor, configs: { 'cleanup.policy': 'compact' } })
+    if (created.status === 'failed') throw created.error
+    if (created.status === 'created') this.#log.info('created checkpoints topic', { topic: this.checkpointsTopic })
+    try {
+      const read = await this.#checkpoints.load(targetAdmin, flow.clients.targetConsumer, this.checkpointsTopic, id('checkpoints-reader'), g => this.#groupFilter.shouldReplicateGroup(g))
+      this.#log.info('loaded checkpoints', { topic: this.checkpointsTopic, records: read, latest: this.#checkpoints.size })
+    } catch (err) {
+      // Java goes on with an empty store (MM2 may only be allowed to write that topic).
+      this.#log.warn('could not read existing checkpoints; starting without them', { topic: this.checkpointsTopic, error: err as Error })
+    }
+    const onSource = flow.offsetSyncs.location === 'source'
+    const syncAdmin = onSource ? sourceAdmin : targetAdmin
+    const follower = this.#own(new OffsetSyncFollower(onSource ? flow.clients.sourceConsumer : flow.clients.targetConsumer, syncAdmin, this.offsetSyncsTopic, this.#syncs, id('offset-syncs-reader'), this.#log))
+    await this.#discover(sourceAdmin)
+    return { sourceAdmin, targetAdmin, producer, follower }
+  }
+
+  /** The groups on the source that pass the group filter (offsets are read at each emission). */
+  async #discover (sourceAdmin: KafkaAdmin): Promise<void> {
+    const listed = await sourceAdmin.listConsumerGroups()
+    const groups = listed.map(g => g.group).filter(g => this.#groupFilter.shouldReplicateGroup(g)).sort()
+    const added = groups.filter(g => !this.#groups.includes(g))
+    if (added.length > 0) this.#log.info('following consumer groups', { added: added.slice(0, 20).join(','), total: groups.length })
+    this.#groups = groups
+  }
+
+  async #emit (sourceAdmin: KafkaAdmin, producer: KafkaProducer, follower: OffsetSyncFollower): Promise<void> {
+    if (!follower.caughtUp) return
+    const ctx = { source: this.flow.source, target: this.flow.target, policy: this.policy, topicFilter: this.#topicFilter }
+    const records: Array<{ key: Buffer, value: Buffer, headers: [], timestamp: bigint }> = []
+    const emitted: Checkpoint[] = []
+    let withOffsets = 0
+    for (const group of this.#groups) {
+      const now = BigInt(Date.now())
+      let committed
+      try { committed = await sourceAdmin.listGroupOffsets(group) } catch (err) {
+        this.#log.warn('cannot read group offsets; skipping the group this time', { group, error: err as Error })
+        continue
+      }
+      const translated = translateGroup(group, committed, this.#syncs, ctx)
+      if (translated.length > 0) withOffsets++
+      for (const t of translated) {
+        if (t.translation === undefined || t.translation.offset < 0n) continue
+        const cp = toCheckpoint({ ...t, translation: t.translation })
+        if (!isMoreRecent(cp, this.#checkpoints.get(cp.group, cp.topic, cp.partition))) continue
+        records.push({ ...encodeCheckpoint(cp), headers: [], timestamp: now })
+        emitted.push(cp)
+        if (t.translation.exact) this.stats.exact++
+        else this.stats.fallback++
+      }
+    }
+    this.stats.groups = withOffsets
+    if (records.length === 0) return
+    // Java writes every checkpoint to partition 0 and readers only read that one.
+    await producer.send([{ topic: this.checkpointsTopic, partition: 0, records }])
+    for (const cp of emitted) this.#checkpoints.set(cp)
+    this.stats.checkpointsWritten += records.length
+    this.stats.lastEmitAt = Date.now()
+    this.#log.debug('checkpoints written', { count: records.length })
+  }
+
+  #recordSync (r: GroupSyncResult): void {
+    this.stats.groupOffsetsCommitted += r.committed
+    this.stats.activeGroupsSkipped = r.activeSkipped.length
+  }
+
+  #own<T extends { close: () => Promise<void> }> (client: T): T {
+    this.#closeables.push(client)
+    return client
+  }
+
+  async #closeClients (): Promise<void> {
+    const all = this.#closeables.splice(0)
+    await Promise.all(all.map(async c => { await c.close() }))
+  }
+
+  #notReady (err: Error, attempt: number): void {
+    this.#state = 'not-ready'
+    this.#reason = err.message
+    this.#log.warn('checkpoints not ready; retrying', { attempt, reason: err.message })
+  }
+
+  /** Runs `task` every `intervalMs` until closed (first pass at once); -1 = only the pass done at start. */
+  async #loop (name: string, intervalMs: number, task: () => Promise<void>): Promise<void> {
+    const signal = this.#abort.signal
+    if (intervalMs < 0) return
+    let failures = 0
+    while (!signal.aborted) {
+      await sleep(failures > 0 ? backoffMs(failures) : intervalMs, signal)
+      if (signal.aborted) return
+      try {
+        await task()
+        if (failures > 0) this.#log.info(`${name} recovered`)
+        failures = 0
+        if (this.#state === 'not-ready') { this.#state = 'running'; this.#reason = undefined }
+      } catch (err) {
+        failures++
+        this.#notReady(err as Error, failures)
+      }
+    }
+  }
+
+  async close (): Promise<void> {
+    if (this.#abort.signal.aborted) { await this.#running; return }
+    this.#abort.abort()
+    await this.#running
+    await this.#closeClients()
+    this.#state = 'stopped'
+  }
+}
