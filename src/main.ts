@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HELP, parseCli } from './cli/args.ts'
+import { failoverCommand, translateCommand } from './cli/offsets.ts'
 import { runCommand } from './cli/run.ts'
 import { validateCommand } from './cli/validate.ts'
 import { loadConfig } from './config/load.ts'
@@ -30,6 +31,11 @@ async function main (argv: readonly string[]): Promise<number> {
     for (const w of loaded.warnings) log.warn(w)
     for (const i of loaded.infos) log.info(i)
     if (args.command === 'validate') return await validateCommand(loaded, { offline: args.offline, out: line => { process.stdout.write(line + '\n') } })
+    if (args.command === 'offsets-translate' || args.command === 'failover') {
+      const offsetsArgs = { group: args.group ?? '', from: args.from ?? '', to: args.to ?? '', json: args.json === true, dryRun: args.dryRun === true }
+      const io = { out: (line: string) => { process.stdout.write(line + '\n') }, err: (line: string) => { process.stderr.write(line + '\n') } }
+      return args.command === 'failover' ? await failoverCommand(loaded, offsetsArgs, io) : await translateCommand(loaded, offsetsArgs, io)
+    }
     return await runCommand(loaded, { clusters: args.clusters, log })
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {

@@ -9,18 +9,30 @@ export const HELP = `kafka-mirror - Kafka MirrorMaker 2, re-implemented in TypeS
 Usage:
   kafka-mirror run --config FILE [--secrets-dir DIR] [--clusters ALIAS...]
   kafka-mirror validate --config FILE [--secrets-dir DIR] [--offline]
+  kafka-mirror offsets translate --config FILE --group G --from A --to B [--json]
+  kafka-mirror failover --config FILE --group G --from A --to B [--dry-run]
   kafka-mirror --help | --version
 
 Commands:
   run        Replicate every enabled flow until SIGINT/SIGTERM (then flush, store positions, exit 0).
   validate   Load the config and print the plan: clusters, flows, and for each flow the source
              topics that match now with their remote names (--offline: do not connect).
+  offsets translate
+             Print where consumer group G of cluster A resumes on cluster B, per partition:
+             translated now from the offset syncs and G's committed offsets on A (exact where
+             the syncs prove the mapping), with the latest checkpoint for comparison.
+  failover   Commit those translated offsets into group G on B (only moving it forward).
+             Refuses (exit 1) while G has active members on B. --dry-run: only print.
 
 Options:
   --config FILE       mm2.properties (Java MM2 dedicated mode) or a Strimzi KafkaMirrorMaker2 YAML
   --secrets-dir DIR   Kubernetes-style secrets: DIR/<secretName>/<key> (default: $KAFKA_MIRROR_SECRETS_DIR)
   --clusters ALIAS    Only run flows whose target is one of these aliases (repeatable or comma-separated)
   --offline           validate without connecting to any cluster
+  --group G           consumer group id (offsets translate, failover)
+  --from A, --to B    the flow's source and target cluster aliases (offsets translate, failover)
+  --json              offsets translate: print JSON instead of a table
+  --dry-run           failover: print what would be committed, write nothing
   --debug             Print stack traces of errors
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad arguments or config.
@@ -28,12 +40,18 @@ Environment: KAFKA_MIRROR_LOG_LEVEL=debug|info|warn|error
 `
 
 export interface CliArgs {
-  readonly command: 'run' | 'validate' | 'help' | 'version'
+  readonly command: 'run' | 'validate' | 'help' | 'version' | 'offsets-translate' | 'failover'
   readonly config: string | undefined
   readonly secretsDir: string | undefined
   readonly clusters: readonly string[]
   readonly offline: boolean
   readonly debug: boolean
+  /** offsets translate / failover */
+  readonly group?: string | undefined
+  readonly from?: string | undefined
+  readonly to?: string | undefined
+  readonly json?: boolean
+  readonly dryRun?: boolean
 }
 
 export function parseCli (argv: readonly string[]): CliArgs {
@@ -48,6 +66,11 @@ export function parseCli (argv: readonly string[]): CliArgs {
         clusters: { type: 'string', multiple: true },
         offline: { type: 'boolean', default: false },
         debug: { type: 'boolean', default: false },
+        group: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false }
       }
@@ -68,8 +91,35 @@ export function parseCli (argv: readonly string[]): CliArgs {
   const [command, ...rest] = positionals
   // MM2's own form: `connect-mirror-maker.sh mm2.properties --clusters B`
   if (command === undefined) throw new UsageError('missing command: run or validate. Run `kafka-mirror --help` for usage.')
+  if (command === 'offsets' || command === 'failover') return groupCommand(command, rest, base, values)
   if (command !== 'run' && command !== 'validate') throw new UsageError(`unknown command "${command}": expected run or validate. Run \`kafka-mirror --help\` for usage.`)
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
   if (base.config === undefined) throw new UsageError(`${command}: --config FILE is required`)
   return { ...base, command }
+}
+
+/** `offsets translate` and `failover`: --config, --group, --from and --to are all required. */
+function groupCommand (command: 'offsets' | 'failover', rest: readonly string[], base: Omit<CliArgs, 'command'>,
+  values: { group?: string, from?: string, to?: string, json?: boolean, 'dry-run'?: boolean }): CliArgs {
+  let sub = rest
+  if (command === 'offsets') {
+    if (rest[0] !== 'translate') throw new UsageError(`offsets: expected the subcommand translate${rest[0] === undefined ? '' : `, got "${rest[0]}"`}. Run \`kafka-mirror --help\` for usage.`)
+    sub = rest.slice(1)
+  }
+  const name = command === 'offsets' ? 'offsets translate' : 'failover'
+  if (sub.length > 0) throw new UsageError(`unexpected argument "${sub[0]}". Run \`kafka-mirror --help\` for usage.`)
+  for (const [flag, v] of [['--config FILE', base.config], ['--group G', values.group], ['--from A', values.from], ['--to B', values.to]] as const) {
+    if (v === undefined || v === '') throw new UsageError(`${name}: ${flag} is required`)
+  }
+  if (command === 'failover' && values.json === true) throw new UsageError('failover: --json is only for offsets translate')
+  if (command === 'offsets' && values['dry-run'] === true) throw new UsageError('offsets translate: --dry-run is only for failover (translate never writes)')
+  return {
+    ...base,
+    command: command === 'offsets' ? 'offsets-translate' : 'failover',
+    group: values.group,
+    from: values.from,
+    to: values.to,
+    json: values.json === true,
+    dryRun: values['dry-run'] === true
+  }
 }

@@ -1,0 +1,39 @@
+// A real consumer-group member, for failover tests: joins group <group>, reads <topic> from the
+// group's committed offsets (read_committed) until no record arrived for <idleMs> after the
+// assignment, commits, and prints one line per record: partition<TAB>offset<TAB>value.
+// Usage: java -cp '<kafka libs>/*' GroupConsumer.java <bootstrap> <topic> <group> <idleMs>
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+public class GroupConsumer {
+  public static void main(String[] args) throws Exception {
+    Properties props = new Properties();
+    props.put("bootstrap.servers", args[0]);
+    props.put("group.id", args[2]);
+    props.put("enable.auto.commit", "false");
+    // A partition without a committed offset would be a translation bug: make it visible.
+    props.put("auto.offset.reset", "none");
+    props.put("isolation.level", "read_committed");
+    props.put("key.deserializer", StringDeserializer.class.getName());
+    props.put("value.deserializer", StringDeserializer.class.getName());
+    long idleMs = Long.parseLong(args[3]);
+    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
+      consumer.subscribe(List.of(args[1]));
+      long deadline = System.currentTimeMillis() + 60_000;
+      while (consumer.assignment().isEmpty() && System.currentTimeMillis() < deadline) consumer.poll(Duration.ofMillis(200));
+      if (consumer.assignment().isEmpty()) throw new IllegalStateException("no partitions assigned");
+      long last = System.currentTimeMillis();
+      while (System.currentTimeMillis() - last < idleMs) {
+        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+          System.out.println(r.partition() + "\t" + r.offset() + "\t" + r.value());
+          last = System.currentTimeMillis();
+        }
+      }
+      consumer.commitSync();
+    }
+  }
+}
