@@ -24,14 +24,15 @@ public class GroupConsumer {
     try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
       consumer.subscribe(List.of(args[1]));
       long deadline = System.currentTimeMillis() + 60_000;
-      while (consumer.assignment().isEmpty() && System.currentTimeMillis() < deadline) consumer.poll(Duration.ofMillis(200));
-      if (consumer.assignment().isEmpty()) throw new IllegalStateException("no partitions assigned");
-      long last = System.currentTimeMillis();
-      while (System.currentTimeMillis() - last < idleMs) {
+      long last = Long.MAX_VALUE;
+      // Idle time counts from the assignment; the poll that joins may already return records.
+      while (System.currentTimeMillis() - last < idleMs || last == Long.MAX_VALUE) {
         for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
           System.out.println(r.partition() + "\t" + r.offset() + "\t" + r.value());
           last = System.currentTimeMillis();
         }
+        if (last == Long.MAX_VALUE && !consumer.assignment().isEmpty()) last = System.currentTimeMillis();
+        if (last == Long.MAX_VALUE && System.currentTimeMillis() > deadline) throw new IllegalStateException("no partitions assigned");
       }
       consumer.commitSync();
     }
