@@ -26,6 +26,11 @@ import { isMoreRecent, toCheckpoint, translateGroup } from './group-translation.
 import { OffsetSyncFollower } from './offset-sync-follower.ts'
 import { OffsetSyncStore } from './offset-translation.ts'
 
+/** Groups per OffsetFetch request. */
+const GROUPS_PER_FETCH = 100
+/** Checkpoint records per produce request (each is well under 200 bytes). */
+const RECORDS_PER_SEND = 2000
+
 export type CheckpointFlowState = 'starting' | 'running' | 'not-ready' | 'stopped'
 
 export interface CheckpointStats {
@@ -57,9 +62,13 @@ interface Clients {
   readonly follower: OffsetSyncFollower
 }
 
-/** Whether a flow runs checkpoints: mm2.properties needs the flow enabled; a Strimzi mirror may run only its checkpoint connector. */
+/**
+ * Whether a flow runs checkpoints: mm2.properties needs the flow enabled; a Strimzi mirror may run
+ * only its checkpoint connector. Without offset syncs there is nothing to translate with (Java's
+ * checkpoint connector fails validation then).
+ */
 export function runsCheckpoints (flow: FlowConfig): boolean {
-  return flow.emitCheckpoints.enabled && (flow.enabled || flow.naming.style === 'strimzi')
+  return flow.emitCheckpoints.enabled && flow.offsetSyncs.enabled && (flow.enabled || flow.naming.style === 'strimzi')
 }
 
 export class CheckpointFlow {
@@ -187,31 +196,34 @@ export class CheckpointFlow {
     const records: Array<{ key: Buffer, value: Buffer, headers: [], timestamp: bigint }> = []
     const emitted: Checkpoint[] = []
     let withOffsets = 0
-    for (const group of this.#groups) {
+    for (let i = 0; i < this.#groups.length; i += GROUPS_PER_FETCH) {
+      const chunk = this.#groups.slice(i, i + GROUPS_PER_FETCH)
       const now = BigInt(Date.now())
-      let committed
-      try { committed = await sourceAdmin.listGroupOffsets(group) } catch (err) {
-        this.#log.warn('cannot read group offsets; skipping the group this time', { group, error: err as Error })
-        continue
-      }
-      const translated = translateGroup(group, committed, this.#syncs, ctx)
-      if (translated.length > 0) withOffsets++
-      for (const t of translated) {
-        if (t.translation === undefined || t.translation.offset < 0n) continue
-        const cp = toCheckpoint({ ...t, translation: t.translation })
-        if (!isMoreRecent(cp, this.#checkpoints.get(cp.group, cp.topic, cp.partition))) continue
-        records.push({ ...encodeCheckpoint(cp), headers: [], timestamp: now })
-        emitted.push(cp)
-        if (t.translation.exact) this.stats.exact++
-        else this.stats.fallback++
+      const { offsets, failed } = await sourceAdmin.listGroupsOffsets(chunk)
+      for (const [group, error] of failed) this.#log.warn('cannot read group offsets; skipping the group this time', { group, error })
+      for (const [group, committed] of offsets) {
+        const translated = translateGroup(group, committed, this.#syncs, ctx)
+        if (translated.length > 0) withOffsets++
+        for (const t of translated) {
+          if (t.translation === undefined || t.translation.offset < 0n) continue
+          const cp = toCheckpoint({ ...t, translation: t.translation })
+          if (!isMoreRecent(cp, this.#checkpoints.get(cp.group, cp.topic, cp.partition))) continue
+          records.push({ ...encodeCheckpoint(cp), headers: [], timestamp: now })
+          emitted.push(cp)
+          if (t.translation.exact) this.stats.exact++
+          else this.stats.fallback++
+        }
       }
     }
     this.stats.groups = withOffsets
     if (records.length === 0) return
-    // Java writes every checkpoint to partition 0 and readers only read that one.
-    await producer.send([{ topic: this.checkpointsTopic, partition: 0, records }])
-    for (const cp of emitted) this.#checkpoints.set(cp)
-    this.stats.checkpointsWritten += records.length
+    // Java writes every checkpoint to partition 0 and readers only read that one. Chunks keep a
+    // request below the broker's 1 MB limit; each chunk counts as written once acknowledged.
+    for (let i = 0; i < records.length; i += RECORDS_PER_SEND) {
+      await producer.send([{ topic: this.checkpointsTopic, partition: 0, records: records.slice(i, i + RECORDS_PER_SEND) }])
+      for (const cp of emitted.slice(i, i + RECORDS_PER_SEND)) this.#checkpoints.set(cp)
+      this.stats.checkpointsWritten += Math.min(RECORDS_PER_SEND, records.length - i)
+    }
     this.stats.lastEmitAt = Date.now()
     this.#log.debug('checkpoints written', { count: records.length })
   }

@@ -253,6 +253,33 @@ export class KafkaAdmin {
     }
     return { state: 'Dead', members: 0, active: false }
   }
+
+  /**
+   * Committed offsets of many groups in one OffsetFetch per coordinator (as Java 4.0 batches it);
+   * if the batch fails, group by group, and a group that still fails is left out (and reported).
+   */
+  async listGroupsOffsets (groups: readonly string[]): Promise<{ offsets: Map<string, CommittedOffset[]>, failed: Map<string, Error> }> {
+    const offsets = new Map<string, CommittedOffset[]>()
+    const failed = new Map<string, Error>()
+    if (groups.length === 0) return { offsets, failed }
+    try {
+      const listed = await this.#admin.listConsumerGroupOffsets({ groups: [...groups] })
+      for (const g of listed) {
+        const out: CommittedOffset[] = []
+        for (const t of g.topics) {
+          for (const p of t.partitions) {
+            if (p.committedOffset >= 0n) out.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata ?? '' })
+          }
+        }
+        offsets.set(g.groupId, out)
+      }
+    } catch {
+      for (const g of groups) {
+        try { offsets.set(g, await this.listGroupOffsets(g)) } catch (err) { failed.set(g, err as Error) }
+      }
+    }
+    return { offsets, failed }
+  }
 }
 
 export interface GroupListing {

@@ -1,0 +1,30 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { HELP, parseCli } from '../../../src/cli/args.ts'
+
+const base = ['--config', 'f', '--group', 'g', '--from', 'A', '--to', 'B']
+
+test('offsets translate and failover parse their options', () => {
+  assert.deepEqual(
+    { ...parseCli(['offsets', 'translate', ...base, '--json']) },
+    { config: 'f', secretsDir: process.env.KAFKA_MIRROR_SECRETS_DIR, clusters: [], offline: false, debug: false, command: 'offsets-translate', group: 'g', from: 'A', to: 'B', json: true, dryRun: false })
+  const f = parseCli(['failover', ...base, '--dry-run'])
+  assert.equal(f.command, 'failover')
+  assert.equal(f.dryRun, true)
+  assert.match(HELP, /kafka-mirror offsets translate --config FILE --group G --from A --to B \[--json\]/)
+  assert.match(HELP, /kafka-mirror failover --config FILE --group G --from A --to B \[--dry-run\]/)
+})
+
+test('offsets translate and failover: clear usage errors', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['offsets', ...base], /offsets: expected the subcommand translate/],
+    [['offsets', 'show', ...base], /expected the subcommand translate, got "show"/],
+    [['offsets', 'translate', '--config', 'f', '--from', 'A', '--to', 'B'], /offsets translate: --group G is required/],
+    [['failover', '--group', 'g', '--from', 'A', '--to', 'B'], /failover: --config FILE is required/],
+    [['failover', '--config', 'f', '--group', 'g', '--to', 'B'], /failover: --from A is required/],
+    [['failover', ...base, '--json'], /--json is only for offsets translate/],
+    [['offsets', 'translate', ...base, '--dry-run'], /--dry-run is only for failover/],
+    [['failover', ...base, 'extra'], /unexpected argument "extra"/]
+  ]
+  for (const [argv, want] of cases) assert.throws(() => parseCli(argv), (err: Error) => err.name === 'UsageError' && want.test(err.message), argv.join(' '))
+})
