@@ -90,9 +90,9 @@ export function parseCli (argv: readonly string[]): CliArgs {
   if (values.version === true) return { ...base, command: 'version' }
   const [command, ...rest] = positionals
   // MM2's own form: `connect-mirror-maker.sh mm2.properties --clusters B`
-  if (command === undefined) throw new UsageError('missing command: run or validate. Run `kafka-mirror --help` for usage.')
+  if (command === undefined) throw new UsageError('missing command: run, validate, offsets translate or failover. Run `kafka-mirror --help` for usage.')
   if (command === 'offsets' || command === 'failover') return groupCommand(command, rest, base, values)
-  if (command !== 'run' && command !== 'validate') throw new UsageError(`unknown command "${command}": expected run or validate. Run \`kafka-mirror --help\` for usage.`)
+  if (command !== 'run' && command !== 'validate') throw new UsageError(`unknown command "${command}": expected run, validate, offsets translate or failover. Run \`kafka-mirror --help\` for usage.`)
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
   if (base.config === undefined) throw new UsageError(`${command}: --config FILE is required`)
   return { ...base, command }

@@ -9,6 +9,7 @@
  * the source cluster is gone (the real disaster), use the checkpoints: consumers can read them
  * with Java's RemoteClusterUtils, or sync.group.offsets.enabled has already committed them.
  */
+import { runsCheckpoints } from '../checkpoint/checkpoint-flow.ts'
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts'
 import { forwardOnly } from '../checkpoint/group-offset-sync.ts'
 import { translateGroup, type TranslatedOffset } from '../checkpoint/group-translation.ts'
@@ -39,11 +40,12 @@ interface Row extends TranslatedOffset {
   readonly checkpoint: bigint | undefined
 }
 
+/** The flow from->to that replicates or checkpoints (a heartbeats-only flow has no offset syncs). */
 function findFlow (loaded: LoadedConfig, from: string, to: string): FlowConfig {
-  const flow = loaded.config.flows.find(f => f.source === from && f.target === to)
+  const flows = loaded.config.flows.filter(f => f.enabled || runsCheckpoints(f))
+  const flow = flows.find(f => f.source === from && f.target === to)
   if (flow !== undefined) return flow
-  const known = loaded.config.flows.map(f => f.name).join(', ')
-  throw new UsageError(`no flow ${from}->${to} in the config (flows: ${known || 'none'})`)
+  throw new UsageError(`no flow ${from}->${to} in the config (flows: ${flows.map(f => f.name).join(', ') || 'none'})`)
 }
 
 /** The group's offsets translated now, with the latest checkpoint of each partition. */

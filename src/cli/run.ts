@@ -27,5 +27,8 @@ export async function runCommand (loaded: LoadedConfig, opts: { clusters: readon
   for (const s of mirror.status()) {
     opts.log.info('stopped', { flow: s.flow, records: s.copier?.recordsCopied ?? 0, bytes: s.copier?.bytesCopied ?? 0 })
   }
+  for (const c of mirror.checkpointStatus()) {
+    opts.log.info('stopped checkpoints', { flow: c.flow, checkpoints: c.stats.checkpointsWritten, exact: c.stats.exact, fallback: c.stats.fallback, groupOffsetsCommitted: c.stats.groupOffsetsCommitted })
+  }
   return 0
 }
