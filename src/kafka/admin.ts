@@ -227,7 +227,8 @@ export class KafkaAdmin {
   async listConsumerGroups (): Promise<GroupListing[]> {
     try {
       const groups = await this.#admin.listGroups({ types: ['classic', 'consumer'] })
-      return [...groups.values()].map(g => ({ group: g.id, state: String(g.state) }))
+      // Connect workers' groups (protocol type "connect") are not consumer groups; simple groups have "".
+      return [...groups.values()].filter(g => g.protocolType === '' || g.protocolType === 'consumer').map(g => ({ group: g.id, state: String(g.state) }))
     } catch (err) { throw toKafkaError(this.#doing('listing consumer groups'), err) }
   }
 
