@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HELP, parseCli } from './cli/args.ts'
 import { runCommand } from './cli/run.ts'
+import { topologyCommand } from './cli/topology.ts'
 import { validateCommand } from './cli/validate.ts'
 import { loadConfig } from './config/load.ts'
 import { ConfigError, KafkaMirrorError, UsageError } from './errors.ts'
@@ -30,6 +31,7 @@ async function main (argv: readonly string[]): Promise<number> {
     for (const w of loaded.warnings) log.warn(w)
     for (const i of loaded.infos) log.info(i)
     if (args.command === 'validate') return await validateCommand(loaded, { offline: args.offline, out: line => { process.stdout.write(line + '\n') } })
+    if (args.command === 'topology') return await topologyCommand(loaded, { json: args.json, out: line => { process.stdout.write(line + '\n') } })
     return await runCommand(loaded, { clusters: args.clusters, log })
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
