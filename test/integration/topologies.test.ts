@@ -20,6 +20,7 @@ import { buildMirror, type Mirror } from '../../src/mirror.ts'
 import { createLogger } from '../../src/observe/logger.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
 import { clientConfig, comparable, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { runJavaProgram } from '../harness/java-tools.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -182,6 +183,13 @@ test('chain A->B->C in one process: B.A.<topic> and B.A.heartbeats on C; topolog
   assert.match(text.stdout, /^ {2}B -> C$/m)
   assert.match(text.stdout, /^C \(.*\)\n {2}heartbeats topics: B\.A\.heartbeats, B\.heartbeats, heartbeats\n {2}upstream clusters: A \(2 hops\), B \(1 hop\)$/m)
   assert.match(text.stdout, /B\.A\.heartbeats: heartbeat B->A, from A -> B -> C, newest \d+\.\d s old/)
+
+  // Java's MirrorClient (RemoteClusterUtils) sees the same graph on C and decodes every heartbeat we wrote or copied.
+  const java = (await runJavaProgram(new URL('../java/MirrorClientView.java', import.meta.url).pathname, [C.bootstrap()])).stdout.trim().split('\n')
+  assert.equal(java[0], `topics ${viewC.heartbeatTopics.join(',')}`)
+  assert.deepEqual(java.filter(l => l.startsWith('upstream ')), viewC.upstreams.map(u => `upstream ${u.alias} ${u.hops}`))
+  const decoded = java.find(l => l.startsWith('decoded B.A.heartbeats '))
+  assert.match(decoded ?? '', /^decoded B\.A\.heartbeats [1-9]\d* .*Heartbeat\{sourceClusterAlias=B, targetClusterAlias=A, timestamp=\d+\}/)
 
   const bc = mirror.status().find(s => s.flow === 'B->C')?.heartbeats.find(h => h.topic === 'B.A.heartbeats')
   assert.ok(bc !== undefined && bc.hops === 2 && bc.origin === 'A')
