@@ -247,3 +247,24 @@ test('IdentityReplicationPolicy migration A->B keeps topic names; validate warns
   assert.equal(quiet.code, 0, quiet.stderr)
   assert.doesNotMatch(quiet.stderr, /cannot detect cycles/)
 })
+
+test('heartbeats into a target that is down: not ready with the reason, then emitted again once it is back', async t => {
+  await C.stop()
+  let restarted = false
+  t.after(async () => { if (!restarted) await C.restart() })
+  const { mirror } = await mirrorFor(t, { A, C }, { 'A->C.enabled': 'true', topics: uniqueName('none') })
+  const emitter = (flow: string): ReturnType<Mirror['heartbeatStatus']>[number] | undefined => mirror.heartbeatStatus().find(h => h.flow === flow)
+  await waitFor(() => emitter('A->C')?.state === 'not-ready', { ...WAIT, what: 'A->C heartbeats not ready' })
+  assert.match(emitter('A->C')?.reason ?? '', /C|127\.0\.0\.1/)
+  // The other direction's target is up: its heartbeats do not wait for C.
+  await waitFor(() => emitter('C->A')?.state === 'running', { ...WAIT, what: 'C->A heartbeats running' })
+  const backAt = Date.now()
+  await C.restart()
+  restarted = true
+  await waitFor(() => emitter('A->C')?.state === 'running', { ...WAIT, what: 'A->C heartbeats running again' })
+  await waitFor(async () => (await readAll(C, 'heartbeats')).some(r => {
+    const hb = decodeHeartbeat(r.key, r.value)
+    return hb.sourceClusterAlias === 'A' && hb.targetClusterAlias === 'C' && hb.timestamp >= BigInt(backAt)
+  }), { ...WAIT, what: 'a fresh A->C heartbeat on C' })
+  t.diagnostic(`A->C heartbeats resumed ${Date.now() - backAt} ms after the restart began (emitted ${emitter('A->C')?.emitted ?? 0})`)
+})
