@@ -32,7 +32,7 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
 
 export function renderTopology (r: TopologyReport): string[] {
   const lines = [`Replication graph from heartbeats (${r.at})`]
-  if (r.edges.length === 0) lines.push('  no replicated heartbeats found: no cluster feeds another yet')
+  if (r.edges.length === 0) lines.push('  (none: no replicated heartbeats on the clusters that could be read)')
   for (const e of r.edges) lines.push(`  ${e.from} -> ${e.to}`)
   for (const c of r.clusters) {
     lines.push('', `${c.alias} (${c.bootstrapServers.join(',')})`)
@@ -43,7 +43,7 @@ export function renderTopology (r: TopologyReport): string[] {
     for (const h of c.heartbeats) {
       const path = h.chain.length === 0 ? 'written here' : `from ${h.chain.toReversed().join(' -> ')} -> ${c.alias}`
       // A copy keeps the emission time as its record time; only LogAppendTime topics show a latency.
-      const latency = h.latencyMs !== 0 ? `, landed after ${seconds(h.latencyMs)}` : ''
+      const latency = h.latencyMs !== 0 ? `, landed ${h.latencyMs} ms after emission` : ''
       lines.push(`  ${h.topic}: heartbeat ${h.emitter}, ${path}, newest ${seconds(h.ageMs)} old${latency}`)
     }
   }
