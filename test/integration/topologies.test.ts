@@ -34,7 +34,8 @@ let C: KafkaCluster
 const log = createLogger('test', line => { if (process.env.KM_TEST_LOG !== undefined) process.stderr.write(line + '\n') })
 
 before(async () => {
-  const [a, b, c] = await startClusters([{ name: 'A' }, { name: 'B' }, { name: 'C' }])
+  // Three brokers at once on a busy machine: allow them more than the harness's default 60 s.
+  const [a, b, c] = await startClusters(['A', 'B', 'C'].map(name => ({ name, startTimeoutMs: 180_000 })))
   if (a === undefined || b === undefined || c === undefined) throw new Error('clusters did not start')
   A = a
   B = b
