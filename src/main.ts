@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { HELP, parseCli } from './cli/args.ts'
 import { failoverCommand, translateCommand } from './cli/offsets.ts'
 import { runCommand } from './cli/run.ts'
+import { topologyCommand } from './cli/topology.ts'
 import { validateCommand } from './cli/validate.ts'
 import { loadConfig } from './config/load.ts'
 import { ConfigError, KafkaMirrorError, UsageError } from './errors.ts'
@@ -31,6 +32,7 @@ async function main (argv: readonly string[]): Promise<number> {
     for (const w of loaded.warnings) log.warn(w)
     for (const i of loaded.infos) log.info(i)
     if (args.command === 'validate') return await validateCommand(loaded, { offline: args.offline, out: line => { process.stdout.write(line + '\n') } })
+    if (args.command === 'topology') return await topologyCommand(loaded, { json: args.json, out: line => { process.stdout.write(line + '\n') } })
     if (args.command === 'offsets-translate' || args.command === 'failover') {
       const offsetsArgs = { group: args.group ?? '', from: args.from ?? '', to: args.to ?? '', json: args.json === true, dryRun: args.dryRun === true }
       const io = { out: (line: string) => { process.stdout.write(line + '\n') }, err: (line: string) => { process.stderr.write(line + '\n') } }

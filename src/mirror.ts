@@ -1,21 +1,26 @@
 /**
  * Builds the running mirror from a frozen config: one replication flow per enabled
- * source->target pair (restricted to the targets given with --clusters, as MM2 does).
+ * source->target pair, and one heartbeat emitter per pair that emits heartbeats (MM2 runs its
+ * heartbeat connector even for pairs that do not replicate), both restricted to the targets
+ * given with --clusters, as MM2 does.
  * Building opens no connection; `start()` does; `close()` stops every flow in parallel and is
  * idempotent.
  */
 import { CheckpointFlow, type CheckpointFlowStatus, runsCheckpoints } from './checkpoint/checkpoint-flow.ts'
 import type { MirrorConfig } from './config/model.ts'
 import { UsageError } from './errors.ts'
+import { HeartbeatEmitter, type HeartbeatEmitterStatus } from './heartbeat/emitter.ts'
 import type { Logger } from './observe/logger.ts'
 import { SourceFlow, type SourceFlowStatus } from './source/source-flow.ts'
 
 export interface Mirror {
   readonly flows: readonly SourceFlow[]
+  readonly heartbeats: readonly HeartbeatEmitter[]
   /** One per flow that emits checkpoints (a Strimzi mirror may have only a checkpointConnector). */
   readonly checkpoints: readonly CheckpointFlow[]
   start (): void
   status (): SourceFlowStatus[]
+  heartbeatStatus (): HeartbeatEmitterStatus[]
   checkpointStatus (): CheckpointFlowStatus[]
   close (): Promise<void>
 }
@@ -29,15 +34,22 @@ export function buildMirror (config: MirrorConfig, log: Logger, opts: { targets?
   const checkpoints = targeted.filter(runsCheckpoints).map(f => new CheckpointFlow(f, log))
   if (selected.length === 0 && checkpoints.length === 0) throw new UsageError('No source->target replication flows: enable one (e.g. `A->B.enabled = true`, or a mirror with a sourceConnector) or check --clusters.')
   const flows = selected.map(f => new SourceFlow(f, log))
+  const heartbeats = targeted.filter(f => f.emitHeartbeats.enabled).map(f => new HeartbeatEmitter(f, log))
   let closing: Promise<void> | undefined
   return {
     flows,
+    heartbeats,
     checkpoints,
-    start () { for (const f of [...flows, ...checkpoints]) f.start() },
+    start () {
+      for (const f of flows) f.start()
+      for (const h of heartbeats) h.start()
+      for (const c of checkpoints) c.start()
+    },
     status () { return flows.map(f => f.status()) },
+    heartbeatStatus () { return heartbeats.map(h => h.status()) },
     checkpointStatus () { return checkpoints.map(c => c.status()) },
     async close () {
-      closing ??= Promise.all([...flows, ...checkpoints].map(async f => { await f.close() })).then(() => {})
+      closing ??= Promise.all([...flows, ...heartbeats, ...checkpoints].map(async f => { await f.close() })).then(() => {})
       await closing
     }
   }

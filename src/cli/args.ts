@@ -9,6 +9,7 @@ export const HELP = `kafka-mirror - Kafka MirrorMaker 2, re-implemented in TypeS
 Usage:
   kafka-mirror run --config FILE [--secrets-dir DIR] [--clusters ALIAS...]
   kafka-mirror validate --config FILE [--secrets-dir DIR] [--offline]
+  kafka-mirror topology --config FILE [--secrets-dir DIR] [--json]
   kafka-mirror offsets translate --config FILE --group G --from A --to B [--json]
   kafka-mirror failover --config FILE --group G --from A --to B [--dry-run]
   kafka-mirror --help | --version
@@ -17,6 +18,8 @@ Commands:
   run        Replicate every enabled flow until SIGINT/SIGTERM (then flush, store positions, exit 0).
   validate   Load the config and print the plan: clusters, flows, and for each flow the source
              topics that match now with their remote names (--offline: do not connect).
+  topology   The replication graph seen from the heartbeats topics of every cluster: which
+             clusters feed which, hops per upstream cluster, age of the newest heartbeats.
   offsets translate
              Print where consumer group G of cluster A resumes on cluster B, per partition:
              translated now from the offset syncs and G's committed offsets on A (exact where
@@ -29,9 +32,9 @@ Options:
   --secrets-dir DIR   Kubernetes-style secrets: DIR/<secretName>/<key> (default: $KAFKA_MIRROR_SECRETS_DIR)
   --clusters ALIAS    Only run flows whose target is one of these aliases (repeatable or comma-separated)
   --offline           validate without connecting to any cluster
+  --json              topology, offsets translate: print JSON instead of text
   --group G           consumer group id (offsets translate, failover)
   --from A, --to B    the flow's source and target cluster aliases (offsets translate, failover)
-  --json              offsets translate: print JSON instead of a table
   --dry-run           failover: print what would be committed, write nothing
   --debug             Print stack traces of errors
 
@@ -40,17 +43,17 @@ Environment: KAFKA_MIRROR_LOG_LEVEL=debug|info|warn|error
 `
 
 export interface CliArgs {
-  readonly command: 'run' | 'validate' | 'help' | 'version' | 'offsets-translate' | 'failover'
+  readonly command: 'run' | 'validate' | 'topology' | 'help' | 'version' | 'offsets-translate' | 'failover'
   readonly config: string | undefined
   readonly secretsDir: string | undefined
   readonly clusters: readonly string[]
   readonly offline: boolean
   readonly debug: boolean
+  readonly json: boolean
   /** offsets translate / failover */
   readonly group?: string | undefined
   readonly from?: string | undefined
   readonly to?: string | undefined
-  readonly json?: boolean
   readonly dryRun?: boolean
 }
 
@@ -84,15 +87,16 @@ export function parseCli (argv: readonly string[]): CliArgs {
     secretsDir: values['secrets-dir'] ?? process.env.KAFKA_MIRROR_SECRETS_DIR,
     clusters: (values.clusters ?? []).flatMap(c => c.split(',')).map(c => c.trim()).filter(c => c !== ''),
     offline: values.offline === true,
-    debug: values.debug === true
+    debug: values.debug === true,
+    json: values.json === true
   }
   if (values.help === true) return { ...base, command: 'help' }
   if (values.version === true) return { ...base, command: 'version' }
   const [command, ...rest] = positionals
   // MM2's own form: `connect-mirror-maker.sh mm2.properties --clusters B`
-  if (command === undefined) throw new UsageError('missing command: run, validate, offsets translate or failover. Run `kafka-mirror --help` for usage.')
+  if (command === undefined) throw new UsageError('missing command: run, validate, topology, offsets translate or failover. Run `kafka-mirror --help` for usage.')
   if (command === 'offsets' || command === 'failover') return groupCommand(command, rest, base, values)
-  if (command !== 'run' && command !== 'validate') throw new UsageError(`unknown command "${command}": expected run, validate, offsets translate or failover. Run \`kafka-mirror --help\` for usage.`)
+  if (command !== 'run' && command !== 'validate' && command !== 'topology') throw new UsageError(`unknown command "${command}": expected run, validate, topology, offsets translate or failover. Run \`kafka-mirror --help\` for usage.`)
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
   if (base.config === undefined) throw new UsageError(`${command}: --config FILE is required`)
   return { ...base, command }

@@ -11,7 +11,7 @@ const SHUTDOWN_LIMIT_MS = 30_000
 export async function runCommand (loaded: LoadedConfig, opts: { clusters: readonly string[], log: Logger }): Promise<number> {
   const mirror = buildMirror(loaded.config, opts.log, { targets: opts.clusters })
   mirror.start()
-  opts.log.info('started', { flows: mirror.flows.map(f => f.flow.name).join(',') })
+  opts.log.info('started', { flows: mirror.flows.map(f => f.flow.name).join(','), heartbeats: mirror.heartbeats.map(h => h.flow.name).join(',') })
   const signal = await new Promise<NodeJS.Signals>(resolve => {
     process.once('SIGINT', () => { resolve('SIGINT') })
     process.once('SIGTERM', () => { resolve('SIGTERM') })

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import type { LoadedConfig } from './model.ts'
 import { deepFreeze } from './freeze.ts'
+import { identityCycleWarnings } from './identity-cycles.ts'
 import { loadMm2Properties } from './mm2-properties.ts'
 import { loadStrimzi } from './strimzi.ts'
 import { configError } from './where.ts'
@@ -44,5 +45,5 @@ export async function loadConfig (path: string, opts: LoadConfigOptions = {}): P
   }
   const loadOpts = { file: path, env: opts.env ?? process.env, secretsDir: opts.secretsDir }
   const loaded = looksLikeResource(text) ? loadStrimzi(text, loadOpts) : loadMm2Properties(text, loadOpts)
-  return deepFreeze(loaded)
+  return deepFreeze({ ...loaded, warnings: [...loaded.warnings, ...identityCycleWarnings(loaded.config)] })
 }

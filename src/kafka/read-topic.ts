@@ -10,9 +10,10 @@ import { type ConsumedRecord, tpKey } from './types.ts'
 
 /**
  * Records ordered by partition, then offset; undefined when the topic does not exist.
- * `readerConfig` may set `isolation.level` (read_committed by default).
+ * `readerConfig` may set `isolation.level` (read_committed by default). `last`: only the last N
+ * offsets of each partition (a tail, e.g. the newest heartbeats).
  */
-export async function readTopic (admin: KafkaAdmin, readerConfig: ClientConfig, topic: string, clientId: string, opts: { timeoutMs?: number } = {}): Promise<ConsumedRecord[] | undefined> {
+export async function readTopic (admin: KafkaAdmin, readerConfig: ClientConfig, topic: string, clientId: string, opts: { timeoutMs?: number, last?: number } = {}): Promise<ConsumedRecord[] | undefined> {
   const description = (await admin.describeTopics([topic])).get(topic)
   if (description === undefined) return undefined
   const partitions = Array.from({ length: description.partitions }, (_, partition) => ({ topic, partition }))
@@ -22,7 +23,9 @@ export async function readTopic (admin: KafkaAdmin, readerConfig: ClientConfig, 
   const byPartition: ConsumedRecord[][] = partitions.map(() => [])
   try {
     for (const { partition } of partitions) {
-      const from = start.get(tpKey(topic, partition)) ?? 0n
+      const earliest = start.get(tpKey(topic, partition)) ?? 0n
+      const tail = opts.last === undefined ? earliest : endOf(partition) - BigInt(opts.last)
+      const from = tail > earliest ? tail : earliest
       if (from < endOf(partition)) reader.seek(topic, partition, from)
     }
     const deadline = Date.now() + (opts.timeoutMs ?? 60_000)

@@ -83,6 +83,9 @@ function recordSize (r: ConsumedRecord): number {
   return size
 }
 
+/** Told about every run of records the target acknowledged (the heartbeat latency tracker listens). */
+export type AckedListener = (topic: ReplicatedTopic, records: readonly ConsumedRecord[], ackedAt: number) => void
+
 export class RecordCopier {
   readonly #flow: FlowConfig
   readonly #reader: PartitionReader
@@ -91,6 +94,7 @@ export class RecordCopier {
   readonly #positions: PositionStore
   readonly #syncs: OffsetSyncWriter | undefined
   readonly #log: Logger
+  readonly #onAcked: AckedListener | undefined
   readonly #assigned = new Map<string, Assigned>()
   /** Offset of the last record acknowledged by the target, per partition, not yet stored. */
   readonly #lastCopied = new Map<string, { topic: string, partition: number, offset: bigint }>()
@@ -99,7 +103,7 @@ export class RecordCopier {
   #lastFlush = Date.now()
   readonly stats: CopierStats = { recordsCopied: 0, bytesCopied: 0, batches: 0, lastCopyAt: 0, dataLoss: [], failures: new Map(), lag: new Map(), lastError: undefined }
 
-  constructor (flow: FlowConfig, deps: { reader: PartitionReader, producer: KafkaProducer, sourceAdmin: KafkaAdmin, positions: PositionStore, offsetSyncs: OffsetSyncWriter | undefined, log: Logger }) {
+  constructor (flow: FlowConfig, deps: { reader: PartitionReader, producer: KafkaProducer, sourceAdmin: KafkaAdmin, positions: PositionStore, offsetSyncs: OffsetSyncWriter | undefined, log: Logger, onAcked?: AckedListener }) {
     this.#flow = flow
     this.#reader = deps.reader
     this.#producer = deps.producer
@@ -107,6 +111,7 @@ export class RecordCopier {
     this.#positions = deps.positions
     this.#syncs = deps.offsetSyncs
     this.#log = deps.log
+    this.#onAcked = deps.onAcked
   }
 
   get assignedCount (): number {
@@ -298,6 +303,7 @@ export class RecordCopier {
     const a = s.assigned
     this.#lastCopied.set(s.key, { topic: a.topic.source, partition: a.partition, offset: last.offset })
     if (base >= 0n) this.#syncs?.recordAcked(a.topic.source, a.partition, s.records, base)
+    this.#onAcked?.(a.topic, s.records, Date.now())
     let bytes = 0
     for (const r of s.records) bytes += r.value?.length ?? 0
     if (a.attempts > 0) {

@@ -8,8 +8,10 @@
  * and closes the clients; it is idempotent.
  */
 import type { FlowConfig } from '../config/model.ts'
+import { HeartbeatLatencyTracker, type HeartbeatSample } from '../heartbeat/latency.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
+import type { ConsumedRecord } from '../kafka/types.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
 import { backoffMs, sleep } from '../util/abortable.ts'
@@ -28,11 +30,15 @@ export interface SourceFlowStatus {
   readonly topics: number
   readonly partitions: number
   readonly copier: RecordCopier['stats'] | undefined
+  /** Replication latency shown by the heartbeats this flow copied, newest per topic and emitter. */
+  readonly heartbeats: readonly HeartbeatSample[]
 }
 
 export class SourceFlow {
   readonly flow: FlowConfig
   readonly selection: TopicSelection
+  /** Latency of the heartbeats this flow copies: the one place metrics read replication latency from. */
+  readonly heartbeatLatency: HeartbeatLatencyTracker
   readonly #log: Logger
   readonly #abort = new AbortController()
   #state: FlowState = 'starting'
@@ -45,13 +51,14 @@ export class SourceFlow {
   constructor (flow: FlowConfig, log: Logger) {
     this.flow = flow
     this.selection = new TopicSelection(flow)
+    this.heartbeatLatency = new HeartbeatLatencyTracker(this.selection.policy)
     this.#log = log.child(flow.name)
   }
 
   status (): SourceFlowStatus {
     const copyError = this.#copier?.stats.lastError
     const state = this.#state === 'running' && copyError !== undefined ? 'not-ready' : this.#state
-    return { flow: this.flow.name, state, reason: this.#reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: this.#copier?.stats }
+    return { flow: this.flow.name, state, reason: this.#reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: this.#copier?.stats, heartbeats: this.heartbeatLatency.samples() }
   }
 
   start (): void {
@@ -117,11 +124,16 @@ export class SourceFlow {
     }
     const topicSync = new TopicSync(flow, this.selection, sourceAdmin, targetAdmin, this.#log)
     const reader = this.#own(new PartitionReader(flow.clients.sourceConsumer, id('replication-consumer')))
-    const copier = new RecordCopier(flow, { reader, producer: targetProducer, sourceAdmin, positions, offsetSyncs, log: this.#log })
+    const copier = new RecordCopier(flow, { reader, producer: targetProducer, sourceAdmin, positions, offsetSyncs, log: this.#log, onAcked: (topic, records, ackedAt) => { this.#observeHeartbeats(topic, records, ackedAt) } })
     const first = await topicSync.syncOnce()
     this.#topics = first.ready
     await copier.assign(first.ready)
     return { copier, topicSync }
+  }
+
+  /** Copied heartbeats landed on the target when acknowledged: that moment minus their emission time is the latency. */
+  #observeHeartbeats (topic: ReplicatedTopic, records: readonly ConsumedRecord[], ackedAt: number): void {
+    if (this.selection.policy.isHeartbeatsTopic(topic.source)) this.heartbeatLatency.observe(topic.remote, records, ackedAt)
   }
 
   #own<T extends { close: () => Promise<void> }> (client: T): T {
