@@ -304,3 +304,28 @@ test('aborted transactions: exact checkpoints across markers and aborted records
     assert.ok(cp.downstreamOffset >= 0n && cp.downstreamOffset <= exact, `Java's ${cp.downstreamOffset} is valid: never past our exact ${exact}`)
   }
 })
+
+test('restart: the checkpoints already written are loaded, nothing is repeated, groups continue', { timeout: 600_000 }, async t => {
+  const topic = uniqueName('restart')
+  const remote = `A.${topic}`
+  const [group, other] = [uniqueName('r1'), uniqueName('r2')]
+  await createTopic(A, topic)
+  await produce(A, topic, Array.from({ length: 50 }, (_, i) => ({ value: `v${i}` })))
+  await commitOffsets(A, group, [{ topic, partition: 0, offset: 20n }])
+  const file = properties(topic)
+  const first = await startMirror(t, file)
+  await waitForCheckpoints(group, remote, new Map([[0, 20n]]))
+  await first.close()
+  const count = async (g: string): Promise<number> => (await readAll(B, CHECKPOINTS)).filter(r => decodeCheckpoint(r.key, r.value).group === g).length
+  const before = await count(group)
+
+  const second = await startMirror(t, file)
+  // A checkpoint for another group proves the restarted flow has read the syncs and emits.
+  await commitOffsets(A, other, [{ topic, partition: 0, offset: 30n }])
+  await waitForCheckpoints(other, remote, new Map([[0, 30n]]))
+  await waitFor(() => (second.checkpointStatus()[0]?.stats.checkpointsWritten ?? 0) >= 1, { ...WAIT, what: 'an emission after the restart' })
+  assert.equal(await count(group), before, 'the unchanged group got no repeated checkpoint after the restart')
+  await commitOffsets(A, group, [{ topic, partition: 0, offset: 45n }])
+  await waitForCheckpoints(group, remote, new Map([[0, 45n]]))
+  assert.equal(await count(group), before + 1)
+})
