@@ -233,26 +233,25 @@ export class KafkaAdmin {
   }
 
   /**
-   * Whether a group has members now. `active` is false for an empty, dead or unknown group (its
-   * offsets can be set from outside); the state is the broker's (Empty, Stable, ...).
+   * Whether a group has members now. `active` is false only for an empty, dead or unknown group
+   * (its offsets can be set from outside). Both the listing (which covers KIP-848 groups, that
+   * DescribeGroups does not describe) and DescribeGroups (member count of classic groups) must
+   * agree that it is idle.
    */
   async groupActivity (group: string): Promise<GroupActivity> {
+    const listedState = (await this.listConsumerGroups()).find(g => g.group === group)?.state
+    let described: { state: string, members: number } | undefined
     try {
-      const described = (await this.#admin.describeGroups({ groups: [group] })).get(group)
-      if (described !== undefined) {
-        const state = String(described.state)
-        const members = described.members.size
-        return { state, members, active: members > 0 || !IDLE_GROUP_STATES.has(state.toUpperCase()) }
-      }
-    } catch (err) {
-      // A KIP-848 group cannot be described with DescribeGroups; its listed state says enough.
-      // A group that does not exist fails DescribeGroups (GROUP_ID_NOT_FOUND) on new brokers.
-      const listed = (await this.listConsumerGroups().catch(() => { throw toKafkaError(this.#doing(`describing group ${group}`), err) }))
-        .find(g => g.group === group)
-      if (listed === undefined) return { state: 'Dead', members: 0, active: false }
-      return { state: listed.state, members: -1, active: !IDLE_GROUP_STATES.has(listed.state.toUpperCase()) }
+      const d = (await this.#admin.describeGroups({ groups: [group] })).get(group)
+      if (d !== undefined) described = { state: String(d.state), members: d.members.size }
+    } catch {
+      // A group that does not exist, or a KIP-848 group, fails DescribeGroups on new brokers: the listing decides.
     }
-    return { state: 'Dead', members: 0, active: false }
+    const busy = (state: string | undefined): boolean => state !== undefined && !IDLE_GROUP_STATES.has(state.toUpperCase())
+    const members = described?.members ?? 0
+    const active = busy(listedState) || members > 0 || busy(described?.state)
+    const state = (busy(listedState) ? listedState : described?.state ?? listedState) ?? 'Dead'
+    return { state, members: members > 0 ? members : active ? -1 : 0, active }
   }
 
   /**

@@ -111,8 +111,8 @@ async function cli (args: string[]): Promise<{ code: number | null, stdout: stri
 }
 
 /** A real Java consumer of `group` on `cluster`: the records it reads (partition, value), then it commits and leaves. */
-async function consumeAsGroup (cluster: KafkaCluster, topic: string, group: string, idleMs = 4000): Promise<string[]> {
-  const r = await runJavaProgram(java('GroupConsumer.java'), [cluster.bootstrap(), topic, group, String(idleMs)], { timeoutMs: 150_000 })
+async function consumeAsGroup (cluster: KafkaCluster, topic: string, group: string, idleMs = 4000, protocol: 'classic' | 'consumer' = 'classic'): Promise<string[]> {
+  const r = await runJavaProgram(java('GroupConsumer.java'), [cluster.bootstrap(), topic, group, String(idleMs), protocol], { timeoutMs: 150_000 })
   return r.stdout.split('\n').filter(l => l !== '').map(l => { const [p, , v] = l.split('\t'); return `${p}:${v}` })
 }
 
@@ -328,4 +328,26 @@ test('restart: the checkpoints already written are loaded, nothing is repeated, 
   await commitOffsets(A, group, [{ topic, partition: 0, offset: 45n }])
   await waitForCheckpoints(group, remote, new Map([[0, 45n]]))
   assert.equal(await count(group), before + 1)
+})
+
+test('failover refuses a group that is active on the target with the new consumer protocol (KIP-848)', { timeout: 300_000 }, async t => {
+  const topic = uniqueName('kip848')
+  const group = uniqueName('g848')
+  await createTopic(A, topic)
+  await produce(A, topic, [{ value: 'one' }, { value: 'two' }])
+  await commitOffsets(A, group, [{ topic, partition: 0, offset: 1n }])
+  const file = properties(topic)
+  await startMirror(t, file)
+  await waitForCheckpoints(group, `A.${topic}`, new Map([[0, 1n]]))
+  await commitOffsets(B, group, [{ topic: `A.${topic}`, partition: 0, offset: 0n }])
+  const member = consumeAsGroup(B, `A.${topic}`, group, 15_000, 'consumer')
+  const admin = new KafkaAdmin(clientConfig(B), 'test-admin')
+  try {
+    await waitFor(async () => (await admin.listConsumerGroups()).some(g => g.group === group && g.state.toUpperCase() === 'STABLE'), { ...WAIT, what: 'the KIP-848 member to join' })
+    assert.equal((await admin.groupActivity(group)).active, true)
+  } finally { await admin.close() }
+  const refused = await cli(['failover', '--config', file, '--group', group, '--from', 'A', '--to', 'B'])
+  assert.equal(refused.code, 1, refused.stdout + refused.stderr)
+  assert.match(refused.stderr, /active member/)
+  assert.deepEqual(await member, ['0:one', '0:two'], 'the member read from the offset it had; failover changed nothing')
 })

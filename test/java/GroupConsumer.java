@@ -1,7 +1,7 @@
 // A real consumer-group member, for failover tests: joins group <group>, reads <topic> from the
 // group's committed offsets (read_committed) until no record arrived for <idleMs> after the
 // assignment, commits, and prints one line per record: partition<TAB>offset<TAB>value.
-// Usage: java -cp '<kafka libs>/*' GroupConsumer.java <bootstrap> <topic> <group> <idleMs>
+// Usage: java -cp '<kafka libs>/*' GroupConsumer.java <bootstrap> <topic> <group> <idleMs> [classic|consumer]
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
@@ -20,6 +20,7 @@ public class GroupConsumer {
     props.put("isolation.level", "read_committed");
     props.put("key.deserializer", StringDeserializer.class.getName());
     props.put("value.deserializer", StringDeserializer.class.getName());
+    if (args.length > 4) props.put("group.protocol", args[4]); // consumer = KIP-848
     long idleMs = Long.parseLong(args[3]);
     try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
       consumer.subscribe(List.of(args[1]));
