@@ -1,0 +1,268 @@
+/**
+ * Secured connections on real brokers. Two clusters, each with its own CA and every kind of
+ * secured listener (test/harness/secure-cluster.ts); the mirror reaches them only through those
+ * listeners, while setup and read-back use the PLAINTEXT listener. One test per way users
+ * connect: TLS + SCRAM-SHA-512 with Strimzi's `ca.p12` / `ca.password` (mm2.properties) and with
+ * `ca.crt` (KafkaMirrorMaker2 resource + secrets directory), mutual TLS, PLAIN, SCRAM-SHA-256,
+ * OAUTHBEARER with a client-credentials token endpoint.
+ */
+import assert from 'node:assert/strict'
+import { createServer, type Server } from 'node:http'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { loadConfig } from '../../src/config/load.ts'
+import type { ClientConfig } from '../../src/config/model.ts'
+import { KafkaAdmin } from '../../src/kafka/admin.ts'
+import { readTopic } from '../../src/kafka/read-topic.ts'
+import { buildMirror } from '../../src/mirror.ts'
+import { createLogger } from '../../src/observe/logger.ts'
+import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
+import { createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { SECURE_USERS, secureClusterOptions, unsecuredJwt } from '../harness/secure-cluster.ts'
+import { createPki, type Pki } from '../harness/tls.ts'
+
+let S: KafkaCluster
+let T: KafkaCluster
+let pkiS: Pki
+let pkiT: Pki
+let dir: string
+const logLines: string[] = []
+const log = createLogger('test', line => { logLines.push(line); if (process.env.KM_TEST_LOG !== undefined) process.stderr.write(line + '\n') })
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'km-security-'))
+  pkiS = createPki(join(dir, 'pki-src'))
+  pkiT = createPki(join(dir, 'pki-tgt'))
+  const [s, t] = await startClusters([secureClusterOptions('src', pkiS), secureClusterOptions('tgt', pkiT)])
+  if (s === undefined || t === undefined) throw new Error('clusters did not start')
+  S = s
+  T = t
+})
+after(async () => { await Promise.all([S?.close(), T?.close()]) })
+
+const RF_ONE = [
+  'replication.factor = 1', 'offset-syncs.topic.replication.factor = 1', 'checkpoints.topic.replication.factor = 1',
+  'heartbeats.topic.replication.factor = 1', 'offset.storage.replication.factor = 1',
+  'config.storage.replication.factor = 1', 'status.storage.replication.factor = 1'
+]
+
+/** An mm2.properties for src->tgt through the given listeners with per-cluster security keys. */
+function writeSecureProperties (name: string, topic: string, src: { listener: string, props: Record<string, string> }, tgt: { listener: string, props: Record<string, string> }): string {
+  const lines = [
+    'clusters = src, tgt',
+    `src.bootstrap.servers = ${S.bootstrap(src.listener)}`,
+    `tgt.bootstrap.servers = ${T.bootstrap(tgt.listener)}`,
+    ...Object.entries(src.props).map(([k, v]) => `src.${k} = ${v}`),
+    ...Object.entries(tgt.props).map(([k, v]) => `tgt.${k} = ${v}`),
+    'src->tgt.enabled = true',
+    `src->tgt.topics = ${topic}`,
+    'tgt.offset.flush.interval.ms = 500',
+    ...RF_ONE
+  ]
+  const file = join(dir, `${name}.properties`)
+  writeFileSync(file, lines.join('\n') + '\n')
+  return file
+}
+
+/** Runs the mirror on `configFile` until `count` records of `topic` are on the target as `src.<topic>`. */
+async function replicates (t: { after: (fn: () => Promise<void>) => void }, configFile: string, topic: string, opts: { secretsDir?: string, remote?: string } = {}): Promise<void> {
+  const { config } = await loadConfig(configFile, { secretsDir: opts.secretsDir })
+  const mirror = buildMirror(config, log)
+  t.after(async () => { await mirror.close() })
+  const records = Array.from({ length: 20 }, (_, i) => ({ partition: i % 2, key: `k${i}`, value: `v${i}` }))
+  await produce(S, topic, records)
+  mirror.start()
+  const remote = opts.remote ?? `src.${topic}`
+  await waitFor(async () => (await readAll(T, remote).catch(() => [])).length === 20, {
+    timeoutMs: 90_000, what: `20 records on ${remote}; flow status: ${JSON.stringify(mirror.status().map(s => [s.state, s.reason]))}`
+  })
+  const got = (await readAll(T, remote)).map(r => `${r.partition}:${r.key?.toString()}=${r.value?.toString()}`).sort()
+  assert.deepEqual(got, records.map(r => `${r.partition}:${r.key}=${r.value}`).sort())
+}
+
+function passwordFile (name: string, entries: Record<string, string>): string {
+  const file = join(dir, `${name}.properties`)
+  writeFileSync(file, Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
+  return file
+}
+
+const scramJaas = (user: { username: string }, passwordRef: string): string =>
+  `org.apache.kafka.common.security.scram.ScramLoginModule required username="${user.username}" password="${passwordRef}";`
+
+test('TLS + SCRAM-SHA-512 on both sides, trust from Strimzi-style ca.p12 + password file (mm2.properties): records replicate', async t => {
+  const topic = uniqueName('p12')
+  await Promise.all([createTopic(S, topic, { partitions: 2 })])
+  // The password file is referenced as Strimzi users do: ${file:<path>:<key>}.
+  const creds = passwordFile('p12-creds', { 'src.truststore.password': pkiS.ca.password, 'tgt.truststore.password': pkiT.ca.password, 'scram.password': SECURE_USERS.scram512.password })
+  const side = (pki: Pki, key: string): Record<string, string> => ({
+    'security.protocol': 'SASL_SSL',
+    'ssl.truststore.type': 'PKCS12',
+    'ssl.truststore.location': pki.ca.p12,
+    'ssl.truststore.password': `\${file:${creds}:${key}}`,
+    'sasl.mechanism': 'SCRAM-SHA-512',
+    'sasl.jaas.config': scramJaas(SECURE_USERS.scram512, `\${file:${creds}:scram.password}`)
+  })
+  const file = writeSecureProperties('p12', topic, { listener: 'SASL_SSL', props: side(pkiS, 'src.truststore.password') }, { listener: 'SASL_SSL', props: side(pkiT, 'tgt.truststore.password') })
+  await replicates(t, file, topic)
+
+  // Read back through the secured target listener with our own client, too.
+  const { config } = await loadConfig(file)
+  const targetConsumer: ClientConfig = config.flows[0]?.clients.targetConsumer as ClientConfig
+  const admin = new KafkaAdmin(config.flows[0]?.clients.targetAdmin as ClientConfig, 'test-secure-admin')
+  try {
+    const viaTls = await readTopic(admin, targetConsumer, `src.${topic}`, 'test-secure-reader')
+    assert.equal(viaTls?.length, 20)
+    // Positions were stored on the target through the secured listener.
+    await waitFor(async () => (await readAll(T, 'mm2-offsets.src.internal')).some(r => r.key?.toString().includes(topic)), { timeoutMs: 30_000, what: 'stored positions' })
+  } finally { await admin.close() }
+})
+
+test('KafkaMirrorMaker2 resource: tls.trustedCertificates (ca.crt by pattern) + scram-sha-512 from a secrets directory: records replicate', async t => {
+  const topic = uniqueName('cr')
+  await createTopic(S, topic, { partitions: 2 })
+  const secrets = join(dir, 'cr-secrets')
+  const put = (secret: string, key: string, value: string): void => {
+    mkdirSync(join(secrets, secret), { recursive: true })
+    writeFileSync(join(secrets, secret, key), value)
+  }
+  put('src-cluster-ca-cert', 'ca.crt', readFileSync(pkiS.ca.crt, 'utf8'))
+  put('src-cluster-ca-cert', 'ca.password', pkiS.ca.password)
+  put('tgt-cluster-ca-cert', 'ca.crt', readFileSync(pkiT.ca.crt, 'utf8'))
+  put('mirror-user', 'password', SECURE_USERS.scram512.password)
+  const cluster = (alias: string, c: KafkaCluster): string => `
+  - alias: "${alias}"
+    bootstrapServers: ${c.bootstrap('SASL_SSL')}
+    tls:
+      trustedCertificates:
+      - secretName: ${alias}-cluster-ca-cert
+        pattern: "*.crt"
+    authentication:
+      type: scram-sha-512
+      username: ${SECURE_USERS.scram512.username}
+      passwordSecret:
+        secretName: mirror-user
+        password: password`
+  const file = join(dir, 'mirror.yaml')
+  writeFileSync(file, `apiVersion: kafka.strimzi.io/v1beta2
+kind: KafkaMirrorMaker2
+metadata:
+  name: secure-mirror
+spec:
+  version: 4.1.0
+  replicas: 1
+  connectCluster: "tgt"
+  clusters:${cluster('src', S)}${cluster('tgt', T)}
+    config:
+      offset.storage.replication.factor: 1
+      config.storage.replication.factor: 1
+      status.storage.replication.factor: 1
+  mirrors:
+  - sourceCluster: "src"
+    targetCluster: "tgt"
+    topicsPattern: "${topic}"
+    sourceConnector:
+      config:
+        replication.factor: 1
+        offset-syncs.topic.replication.factor: 1
+`)
+  await replicates(t, file, topic, { secretsDir: secrets })
+})
+
+test('mutual TLS: PKCS12 keystore + JKS truststore on one side, PEM keystore + PEM truststore on the other: records replicate', async t => {
+  const topic = uniqueName('mtls')
+  await createTopic(S, topic, { partitions: 2 })
+  const srcUser = pkiS.issue('mirror-user', { cn: 'mirror-user' })
+  const tgtUser = pkiT.issue('mirror-user', { cn: 'mirror-user' })
+  const pemKeystore = join(dir, 'tgt-user.pem')
+  writeFileSync(pemKeystore, readFileSync(tgtUser.key, 'utf8') + readFileSync(tgtUser.cert, 'utf8'))
+  const file = writeSecureProperties('mtls', topic, {
+    listener: 'MTLS',
+    props: {
+      'security.protocol': 'SSL',
+      'ssl.truststore.type': 'JKS',
+      'ssl.truststore.location': pkiS.ca.jks,
+      'ssl.truststore.password': pkiS.ca.password,
+      'ssl.keystore.type': 'PKCS12',
+      'ssl.keystore.location': srcUser.p12,
+      'ssl.keystore.password': srcUser.p12Password
+    }
+  }, {
+    listener: 'MTLS',
+    props: {
+      'security.protocol': 'SSL',
+      'ssl.truststore.type': 'PEM',
+      'ssl.truststore.location': pkiT.ca.crt,
+      'ssl.keystore.type': 'PEM',
+      'ssl.keystore.location': pemKeystore
+    }
+  })
+  await replicates(t, file, topic)
+})
+
+test('SASL PLAIN over TLS (Java keytool PKCS12 truststore) and SCRAM-SHA-256 over TLS (inline PEM trust): records replicate', async t => {
+  const topic = uniqueName('plain256')
+  await createTopic(S, topic, { partitions: 2 })
+  const file = writeSecureProperties('plain256', topic, {
+    listener: 'SASL_SSL',
+    props: {
+      'security.protocol': 'SASL_SSL',
+      'ssl.truststore.type': 'PKCS12',
+      'ssl.truststore.location': pkiS.ca.javaP12,
+      'ssl.truststore.password': pkiS.ca.password,
+      'sasl.mechanism': 'PLAIN',
+      'sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required username="${SECURE_USERS.plain.username}" password="${SECURE_USERS.plain.password}";`
+    }
+  }, {
+    listener: 'SASL_SSL',
+    props: {
+      'security.protocol': 'SASL_SSL',
+      'ssl.truststore.type': 'PEM',
+      // Inline PEM as one properties value: lines joined with escaped newlines.
+      'ssl.truststore.certificates': readFileSync(pkiT.ca.crt, 'utf8').trim().split('\n').join('\\n'),
+      'sasl.mechanism': 'SCRAM-SHA-256',
+      'sasl.jaas.config': scramJaas(SECURE_USERS.scram256, SECURE_USERS.scram256.password)
+    }
+  })
+  await replicates(t, file, topic)
+})
+
+test('OAUTHBEARER: tokens from a client-credentials token endpoint (broker with the unsecured JWT validator): records replicate', async t => {
+  const topic = uniqueName('oauth')
+  await createTopic(S, topic, { partitions: 2 })
+  const clientSecret = 'oauth-client-S3cret-value'
+  const requests: string[] = []
+  const server: Server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (d: Buffer) => { body += d.toString() })
+    req.on('end', () => {
+      const [id, secret] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':')
+      requests.push(`${req.method} ${req.url} ${id} ${body}`)
+      if (secret !== clientSecret || !body.includes('grant_type=client_credentials')) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_client' }))
+        return
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: unsecuredJwt(id ?? 'x', 300), token_type: 'Bearer', expires_in: 300 }))
+    })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => { server.close() })
+  const address = server.address()
+  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/realms/kafka/token`
+  const side = (pki: Pki): Record<string, string> => ({
+    'security.protocol': 'SASL_SSL',
+    'ssl.truststore.type': 'PEM',
+    'ssl.truststore.location': pki.ca.crt,
+    'sasl.mechanism': 'OAUTHBEARER',
+    'sasl.oauthbearer.token.endpoint.url': url,
+    'sasl.login.callback.handler.class': 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler',
+    'sasl.jaas.config': `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="mirror-client" clientSecret="${clientSecret}" scope="kafka";`
+  })
+  const file = writeSecureProperties('oauth', topic, { listener: 'SASL_SSL', props: side(pkiS) }, { listener: 'SASL_SSL', props: side(pkiT) })
+  await replicates(t, file, topic)
+  assert.ok(requests.length >= 1, 'the token endpoint was asked')
+  assert.ok(requests.every(r => r.startsWith('POST /realms/kafka/token mirror-client grant_type=client_credentials&scope=kafka')), requests.join('\n'))
+  // Cached: not one request per connection.
+  assert.ok(requests.length <= 12, `token requests: ${requests.length}`)
+})
