@@ -50,7 +50,7 @@ export function explainSecurityFailure (err: unknown): string | undefined {
       if (/suitable SASL mechanism/.test(error.message)) continue // its cause says which
       if (/provider threw/.test(error.message) && error.cause instanceof Error) return `SASL: cannot get credentials: ${error.cause.message}`
       const broker = [...errorTree(error)].map(e => e.error).find(e => e instanceof ProtocolError)
-      const detail = broker !== undefined && broker.message !== '' ? ` (${broker.message})` : ''
+      const detail = broker !== undefined && !/^(SASL authentication failed\.?)?$/.test(broker.message) ? ` (${broker.message})` : ''
       return `SASL authentication failed: wrong username or password, unknown user, or rejected token${detail}`
     }
   }

@@ -266,3 +266,155 @@ test('OAUTHBEARER: tokens from a client-credentials token endpoint (broker with 
   // Cached: not one request per connection.
   assert.ok(requests.length <= 12, `token requests: ${requests.length}`)
 })
+
+// ---------------------------------------------------------------------------------------------
+// Error cases through the real CLI: each gives its message (naming the cluster alias and its
+// bootstrap address) and a non-zero exit, and no secret value appears in any output.
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'kafka-mirror.js')
+const outputs: string[] = []
+
+async function cli (args: string[], opts: { stopAfter?: (out: string) => boolean, timeoutMs?: number } = {}): Promise<{ code: number | null, out: string }> {
+  const { spawn } = await import('node:child_process')
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let stopped = false
+  const onData = (d: Buffer): void => {
+    out += d.toString()
+    if (!stopped && opts.stopAfter?.(out) === true) {
+      stopped = true
+      child.kill('SIGTERM')
+    }
+  }
+  child.stdout.on('data', onData)
+  child.stderr.on('data', onData)
+  const timer = setTimeout(() => { child.kill('SIGKILL') }, opts.timeoutMs ?? 90_000)
+  const code = await new Promise<number | null>(resolve => child.once('exit', c => { resolve(c) }))
+  clearTimeout(timer)
+  outputs.push(out)
+  return { code, out }
+}
+
+const WRONG_PASSWORD = 'wrong-Guess-S3cret'
+const goodTarget = (): { listener: string, props: Record<string, string> } => ({
+  listener: 'SASL_SSL',
+  props: {
+    'security.protocol': 'SASL_SSL',
+    'ssl.truststore.type': 'PKCS12',
+    'ssl.truststore.location': pkiT.ca.p12,
+    'ssl.truststore.password': pkiT.ca.password,
+    'sasl.mechanism': 'SCRAM-SHA-512',
+    'sasl.jaas.config': scramJaas(SECURE_USERS.scram512, SECURE_USERS.scram512.password)
+  }
+})
+const scramSource = (overrides: Record<string, string>): { listener: string, props: Record<string, string> } => ({
+  listener: 'SASL_SSL',
+  props: {
+    'security.protocol': 'SASL_SSL',
+    'ssl.truststore.type': 'PEM',
+    'ssl.truststore.location': pkiS.ca.crt,
+    'sasl.mechanism': 'SCRAM-SHA-512',
+    'sasl.jaas.config': scramJaas(SECURE_USERS.scram512, SECURE_USERS.scram512.password),
+    ...overrides
+  }
+})
+
+test('validate on a good secured config exits 0 and lists the topic', async () => {
+  const topic = uniqueName('validate-ok')
+  await createTopic(S, topic)
+  const r = await cli(['validate', '--config', writeSecureProperties('validate-ok', topic, scramSource({}), goodTarget())])
+  assert.equal(r.code, 0, r.out)
+  assert.match(r.out, new RegExp(`${topic} -> src\\.${topic}`))
+})
+
+test('untrusted certificate: validate exits 1 naming the cluster, its address and the trust settings', async () => {
+  const r = await cli(['validate', '--config', writeSecureProperties('untrusted', 'x', scramSource({ 'ssl.truststore.location': pkiS.otherCa.crt }), goodTarget())])
+  assert.equal(r.code, 1, r.out)
+  assert.match(r.out, /cannot list topics of src \(127\.0\.0\.1:\d+\).*certificate is not trusted.*ssl\.truststore/)
+  assert.ok(r.out.includes(S.bootstrap('SASL_SSL')), r.out)
+})
+
+test('host name mismatch: validate exits 1 with a host name mismatch message; an empty ssl.endpoint.identification.algorithm turns the check off', async () => {
+  const props = { 'security.protocol': 'SSL', 'ssl.truststore.type': 'PEM', 'ssl.truststore.location': pkiS.ca.crt }
+  const r = await cli(['validate', '--config', writeSecureProperties('badname', 'x', { listener: 'BADNAME', props }, goodTarget())])
+  assert.equal(r.code, 1, r.out)
+  assert.match(r.out, /src \(127\.0\.0\.1:\d+\).*host name mismatch/)
+  const off = await cli(['validate', '--config', writeSecureProperties('badname-off', 'x', { listener: 'BADNAME', props: { ...props, 'ssl.endpoint.identification.algorithm': '' } }, goodTarget())])
+  assert.equal(off.code, 0, off.out)
+})
+
+test('wrong SASL password: validate exits 1 with "SASL authentication failed" for the target', async () => {
+  const target = goodTarget()
+  const r = await cli(['validate', '--config', writeSecureProperties('wrongpw', 'x', scramSource({}), { ...target, props: { ...target.props, 'sasl.jaas.config': scramJaas(SECURE_USERS.scram512, WRONG_PASSWORD) } })])
+  assert.equal(r.code, 1, r.out)
+  assert.match(r.out, /cannot connect to target tgt \(127\.0\.0\.1:\d+\).*SASL authentication failed/)
+})
+
+test('unknown mechanism, missing file, wrong truststore and keystore passwords: exit 2 at start, naming cluster, address and key', async () => {
+  const gssapi = await cli(['validate', '--config', writeSecureProperties('gssapi', 'x', scramSource({ 'sasl.mechanism': 'GSSAPI' }), goodTarget())])
+  assert.equal(gssapi.code, 2, gssapi.out)
+  assert.match(gssapi.out, /cluster src \(127\.0\.0\.1:\d+\): sasl\.mechanism: GSSAPI .*not supported.*PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER/)
+
+  const missing = await cli(['run', '--config', writeSecureProperties('missing', 'x', scramSource({ 'ssl.truststore.location': join(dir, 'nope', 'ca.crt') }), goodTarget())])
+  assert.equal(missing.code, 2, missing.out)
+  assert.match(missing.out, /cluster src \(127\.0\.0\.1:\d+\): ssl\.truststore\.location: cannot read .*nope\/ca\.crt \(ENOENT\)/)
+
+  const target = goodTarget()
+  const wrongStore = await cli(['validate', '--offline', '--config', writeSecureProperties('wrongstore', 'x', scramSource({}), { ...target, props: { ...target.props, 'ssl.truststore.password': WRONG_PASSWORD } })])
+  assert.equal(wrongStore.code, 2, wrongStore.out)
+  assert.match(wrongStore.out, /cluster tgt \(127\.0\.0\.1:\d+\): ssl\.truststore\.location: the password does not open this PKCS12 store.*ssl\.truststore\.password/)
+
+  const user = pkiS.issue('keystore-user', { cn: 'keystore-user' })
+  const wrongKeystore = await cli(['validate', '--config', writeSecureProperties('wrongkeystore', 'x', {
+    listener: 'MTLS',
+    props: { 'security.protocol': 'SSL', 'ssl.truststore.type': 'PEM', 'ssl.truststore.location': pkiS.ca.crt, 'ssl.keystore.type': 'PKCS12', 'ssl.keystore.location': user.p12, 'ssl.keystore.password': WRONG_PASSWORD }
+  }, goodTarget())])
+  assert.equal(wrongKeystore.code, 2, wrongKeystore.out)
+  assert.match(wrongKeystore.out, /cluster src \(127\.0\.0\.1:\d+\): ssl\.keystore\.location: the password does not open this PKCS12 store/)
+})
+
+test('missing secret in a resource\'s secrets directory: exit 2 naming the secret and key', async () => {
+  const file = join(dir, 'missing-secret.yaml')
+  writeFileSync(file, `apiVersion: kafka.strimzi.io/v1beta2
+kind: KafkaMirrorMaker2
+metadata:
+  name: m
+spec:
+  connectCluster: tgt
+  clusters:
+  - alias: src
+    bootstrapServers: ${S.bootstrap('SASL_SSL')}
+    tls: {}
+    authentication:
+      type: scram-sha-512
+      username: u
+      passwordSecret: { secretName: no-such-user, password: password }
+  - alias: tgt
+    bootstrapServers: ${T.bootstrap('SASL_SSL')}
+  mirrors:
+  - sourceCluster: src
+    targetCluster: tgt
+    sourceConnector: {}
+`)
+  const r = await cli(['validate', '--offline', '--config', file, '--secrets-dir', join(dir, 'empty-secrets')])
+  assert.equal(r.code, 2, r.out)
+  assert.match(r.out, /secret "no-such-user" key "password" not found/)
+})
+
+test('a running mirror with a wrong target password reports the flow not ready with the reason, then stops cleanly on SIGTERM', async () => {
+  const target = goodTarget()
+  const file = writeSecureProperties('run-wrongpw', 'x', scramSource({}), { ...target, props: { ...target.props, 'sasl.jaas.config': scramJaas(SECURE_USERS.scram512, WRONG_PASSWORD) } })
+  const r = await cli(['run', '--config', file], { stopAfter: out => /flow not ready/.test(out) })
+  assert.equal(r.code, 0, r.out)
+  assert.match(r.out, /flow not ready.*SASL authentication failed.*connecting to 127\.0\.0\.1:\d+/)
+})
+
+test('no secret value appears in any output of the commands above', () => {
+  const secrets = [
+    SECURE_USERS.scram512.password, SECURE_USERS.scram256.password, SECURE_USERS.plain.password,
+    WRONG_PASSWORD, pkiS.ca.password, pkiT.ca.password
+  ]
+  assert.ok(outputs.length >= 8, `outputs collected: ${outputs.length}`)
+  for (const out of outputs) for (const s of secrets) assert.ok(!out.includes(s), `a secret value appeared in:\n${out}`)
+  for (const line of logLines) for (const s of secrets) assert.ok(!line.includes(s), `a secret value appeared in the log: ${line}`)
+})
