@@ -159,8 +159,8 @@ function authentication (o: YamlObject, tls: boolean, ctx: SecretsContext, out: 
       if (!tls) throw configError(a.where('type'), 'authentication type tls needs TLS; add `tls: {}` (or tls.trustedCertificates) to this cluster')
       const ck = a.obj('certificateAndKey', CERT_AND_KEY) as YamlObject
       out['ssl.keystore.type'] = 'PEM'
-      out['ssl.keystore.certificate.chain'] = new Secret(secret(ck, 'certificate'))
-      out['ssl.keystore.key'] = new Secret(secret(ck, 'key'))
+      out['ssl.keystore.certificate.chain'] = live(() => secret(ck, 'certificate'))
+      out['ssl.keystore.key'] = live(() => secret(ck, 'key'))
       return false
     }
     case 'plain':
@@ -168,19 +168,18 @@ function authentication (o: YamlObject, tls: boolean, ctx: SecretsContext, out: 
     case 'scram-sha-512': {
       const username = a.str('username', true) ?? ''
       const ps = a.obj('passwordSecret', { ...SECRET_REF, required: ['secretName', 'password'] }) as YamlObject
-      const password = secret(ps, 'password')
       const module = type === 'plain' ? 'org.apache.kafka.common.security.plain.PlainLoginModule' : 'org.apache.kafka.common.security.scram.ScramLoginModule'
       out['sasl.mechanism'] = type === 'plain' ? 'PLAIN' : type.toUpperCase()
-      out['sasl.jaas.config'] = new Secret(jaas(module, { username, password }))
+      out['sasl.jaas.config'] = live(() => jaas(module, { username, password: secret(ps, 'password') }))
       return true
     }
     case 'oauth': {
       const unsupported = OAUTH_UNSUPPORTED.filter(f => a.has(f))
       if (unsupported.length > 0) throw configError(a.where(unsupported[0]), `oauth option ${unsupported.join(', ')} is not supported by kafka-mirror (supported: client credentials with clientId, clientSecret, tokenEndpointUri, scope)`)
       const cs = a.obj('clientSecret', { ...SECRET_REF, fields: ['secretName', 'key'], required: ['secretName', 'key'] }) as YamlObject
-      const options: Record<string, string> = { clientId: a.str('clientId', true) ?? '', clientSecret: secret(cs, 'key') }
+      const clientId = a.str('clientId', true) ?? ''
       const scope = a.str('scope')
-      if (scope !== undefined) options['scope'] = scope
+      const options = (): Record<string, string> => ({ clientId, clientSecret: secret(cs, 'key'), ...(scope === undefined ? {} : { scope }) })
       // Apache Kafka's own OAUTHBEARER client (KIP-768), not Strimzi's client library.
       out['sasl.mechanism'] = 'OAUTHBEARER'
       out['sasl.oauthbearer.token.endpoint.url'] = a.str('tokenEndpointUri', true) ?? ''
@@ -189,7 +188,7 @@ function authentication (o: YamlObject, tls: boolean, ctx: SecretsContext, out: 
       const read = a.int('readTimeoutSeconds', 1)
       if (connect !== undefined) out['sasl.login.connect.timeout.ms'] = String(connect * 1000)
       if (read !== undefined) out['sasl.login.read.timeout.ms'] = String(read * 1000)
-      out['sasl.jaas.config'] = new Secret(jaas('org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule', options))
+      out['sasl.jaas.config'] = live(() => jaas('org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule', options()))
       return true
     }
     default: { // custom
@@ -204,6 +203,14 @@ function authentication (o: YamlObject, tls: boolean, ctx: SecretsContext, out: 
       return saslFlag
     }
   }
+}
+
+/**
+ * A Secret read now (so a missing secret fails the load) and read again from the secrets
+ * directory whenever a client uses it: Kubernetes updates mounted secrets in place.
+ */
+function live (read: () => string): Secret {
+  return new Secret(read(), read)
 }
 
 /** `<LoginModule> required k="v" ...;` with `\` and `"` escaped for the JAAS parser. */

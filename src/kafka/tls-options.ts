@@ -28,14 +28,33 @@ function guarded<T> (key: string, fail: Fail, read: () => T): () => T {
   }
 }
 
+/**
+ * Inline values may be Secrets that re-read their source (rotation), so they are parsed at each
+ * use; after one good parse a failing one returns the last good result.
+ */
+function sticky<T> (read: () => T): () => T {
+  let last: { v: T } | undefined
+  return () => {
+    try {
+      const v = read()
+      last = { v }
+      return v
+    } catch (err) {
+      if (last !== undefined) return last.v
+      throw err
+    }
+  }
+}
+
 function trust (prop: Prop, fail: Fail): (() => string[]) | undefined {
   const inline = prop('ssl.truststore.certificates')
   const location = prop('ssl.truststore.location')
   const type = guarded('ssl.truststore.type', fail, () => storeType(prop('ssl.truststore.type'), inline !== undefined ? 'PEM' : 'JKS'))()
   if (inline !== undefined) {
     if (type !== 'PEM') fail(`ssl.truststore.certificates needs ssl.truststore.type=PEM, got ${type}`)
-    const certs = guarded('ssl.truststore.certificates', fail, () => pemCertificates(inline))()
-    return () => certs
+    const read = guarded('ssl.truststore.certificates', fail, sticky(() => pemCertificates(prop('ssl.truststore.certificates') ?? '')))
+    read()
+    return read
   }
   if (location === undefined) return undefined
   const read = liveFile(location, bytes => trustedCertificates(type, bytes, prop('ssl.truststore.password')))
@@ -49,8 +68,9 @@ function identity (prop: Prop, fail: Fail): (() => Identity) | undefined {
   const keyPassword = (): string | undefined => prop('ssl.key.password')
   if (chain !== undefined || key !== undefined) {
     if (chain === undefined || key === undefined) fail('ssl.keystore.certificate.chain and ssl.keystore.key must be set together')
-    const id = guarded('ssl.keystore.key', fail, () => pemIdentity(chain ?? '', key ?? '', keyPassword()))()
-    return () => id
+    const read = guarded('ssl.keystore.key', fail, sticky(() => pemIdentity(prop('ssl.keystore.certificate.chain') ?? '', prop('ssl.keystore.key') ?? '', keyPassword())))
+    read()
+    return read
   }
   if (location === undefined) return undefined
   const type = guarded('ssl.keystore.type', fail, () => storeType(prop('ssl.keystore.type'), 'JKS'))()

@@ -8,12 +8,24 @@ import { inspect } from 'node:util'
 const REDACTED = '[redacted]'
 
 export class Secret {
-  readonly #value: string
-  constructor (value: string) {
+  #value: string
+  readonly #reload: (() => string) | undefined
+  /**
+   * `reload` (optional) reads the value again from where it came from (a mounted secret file, a
+   * `${file:...}` reference): every reveal() then sees the current value, so rotated passwords
+   * and keys reach new connections. If reloading fails, the last good value is kept.
+   */
+  constructor (value: string, reload?: () => string) {
     this.#value = value
+    this.#reload = reload
   }
 
   reveal (): string {
+    if (this.#reload !== undefined) {
+      try {
+        this.#value = this.#reload()
+      } catch { /* keep the last good value: a file may be caught mid-update */ }
+    }
     return this.#value
   }
 
