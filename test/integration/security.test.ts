@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -20,6 +20,7 @@ import { buildMirror } from '../../src/mirror.ts'
 import { createLogger } from '../../src/observe/logger.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
 import { createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { runJava } from '../harness/java-tools.ts'
 import { SECURE_USERS, secureClusterOptions, unsecuredJwt } from '../harness/secure-cluster.ts'
 import { createPki, type Pki } from '../harness/tls.ts'
 
@@ -407,6 +408,77 @@ test('a running mirror with a wrong target password reports the flow not ready w
   const r = await cli(['run', '--config', file], { stopAfter: out => /flow not ready/.test(out) })
   assert.equal(r.code, 0, r.out)
   assert.match(r.out, /flow not ready.*SASL authentication failed.*connecting to 127\.0\.0\.1:\d+/)
+})
+
+/** A Kubernetes-style secret volume: keys are symlinks into `..data`, which is swapped atomically on update. */
+function k8sSecret (root: string, name: string, data: Record<string, string>, version: number): void {
+  const secretDir = join(root, name)
+  mkdirSync(join(secretDir, `..v${version}`), { recursive: true })
+  for (const [k, v] of Object.entries(data)) writeFileSync(join(secretDir, `..v${version}`, k), v)
+  symlinkSync(`..v${version}`, join(secretDir, '..data_tmp'))
+  renameSync(join(secretDir, '..data_tmp'), join(secretDir, '..data'))
+  for (const k of Object.keys(data)) {
+    try { symlinkSync(join('..data', k), join(secretDir, k)) } catch { /* exists from the previous version */ }
+  }
+  if (version > 1) rmSync(join(secretDir, `..v${version - 1}`), { recursive: true, force: true })
+}
+
+async function setScramPassword (cluster: KafkaCluster, user: string, password: string): Promise<void> {
+  const r = await runJava(['kafka.admin.ConfigCommand', '--bootstrap-server', cluster.bootstrap(), '--alter', '--add-config',
+    `SCRAM-SHA-512=[password=${password}]`, '--entity-type', 'users', '--entity-name', user], { label: 'kafka-configs' })
+  assert.equal(r.code, 0, r.stderr)
+}
+
+test('rotation: a SCRAM password changed in the mounted secret is used by new connections, without a restart and without losing records', async t => {
+  const topic = uniqueName('rotate')
+  await createTopic(S, topic, { partitions: 2 })
+  const user = 'rotating-user'
+  const [pw1, pw2] = ['rotate-One-S3cret', 'rotate-Two-S3cret']
+  await setScramPassword(S, user, pw1)
+  const secrets = join(dir, 'rotation-secrets')
+  k8sSecret(secrets, 'src-cluster-ca-cert', { 'ca.crt': readFileSync(pkiS.ca.crt, 'utf8') }, 1)
+  k8sSecret(secrets, 'tgt-cluster-ca-cert', { 'ca.crt': readFileSync(pkiT.ca.crt, 'utf8') }, 1)
+  k8sSecret(secrets, user, { password: pw1 }, 1)
+  k8sSecret(secrets, 'mirror-user', { password: SECURE_USERS.scram512.password }, 1)
+  const cluster = (alias: string, c: KafkaCluster, username: string, secretName: string): string => `
+  - alias: "${alias}"
+    bootstrapServers: ${c.bootstrap('SASL_SSL')}
+    tls:
+      trustedCertificates: [{ secretName: ${alias}-cluster-ca-cert, certificate: ca.crt }]
+    authentication: { type: scram-sha-512, username: ${username}, passwordSecret: { secretName: ${secretName}, password: password } }`
+  const file = join(dir, 'rotation.yaml')
+  writeFileSync(file, `apiVersion: kafka.strimzi.io/v1beta2
+kind: KafkaMirrorMaker2
+metadata: { name: rotating }
+spec:
+  connectCluster: tgt
+  clusters:${cluster('src', S, user, user)}${cluster('tgt', T, SECURE_USERS.scram512.username, 'mirror-user')}
+    config: { offset.storage.replication.factor: 1, offset.flush.interval.ms: 500 }
+  mirrors:
+  - sourceCluster: src
+    targetCluster: tgt
+    topicsPattern: "${topic}"
+    sourceConnector: { config: { replication.factor: 1, offset-syncs.topic.replication.factor: 1 } }
+`)
+  const { config } = await loadConfig(file, { secretsDir: secrets })
+  const mirror = buildMirror(config, log)
+  t.after(async () => { await mirror.close() })
+  const batch = (from: number): Array<{ partition: number, value: string }> => Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, value: `r${from + i}` }))
+  await produce(S, topic, batch(0))
+  mirror.start()
+  const remoteValues = async (): Promise<string[]> => (await readAll(T, `src.${topic}`).catch(() => [])).map(r => r.value?.toString() ?? '').sort()
+  await waitFor(async () => (await remoteValues()).length === 10, { timeoutMs: 90_000, what: 'the first 10 records' })
+
+  // The password changes on the broker and in the mounted secret (atomic swap, as the kubelet does);
+  // the broker restart drops every connection, so only a re-read password gets the mirror back in.
+  await setScramPassword(S, user, pw2)
+  k8sSecret(secrets, user, { password: pw2 }, 2)
+  await S.stop()
+  await S.restart()
+  await produce(S, topic, batch(10))
+  await waitFor(async () => (await remoteValues()).length >= 20, { timeoutMs: 120_000, what: `20 records after the rotation; flow status: ${JSON.stringify(mirror.status().map(s => [s.state, s.reason]))}` })
+  assert.deepEqual(await remoteValues(), [...batch(0), ...batch(10)].map(r => r.value).sort())
+  for (const line of logLines) for (const s of [pw1, pw2]) assert.ok(!line.includes(s), `a password appeared in the log: ${line}`)
 })
 
 test('no secret value appears in any output of the commands above', () => {
