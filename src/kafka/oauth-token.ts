@@ -22,6 +22,8 @@ export interface ClientCredentials {
   readonly readTimeoutMs: number
   /** PEM CA certificates for an https endpoint (default: the system's). */
   readonly ca?: string | undefined
+  /** False turns host name verification of an https endpoint off. */
+  readonly verifyHostname?: boolean
 }
 
 interface Cached { readonly token: string, readonly refreshAt: number }
@@ -59,7 +61,8 @@ function formEncode (v: string): string {
 async function post (url: URL, body: string, headers: Record<string, string>, opts: ClientCredentials): Promise<{ status: number, text: string }> {
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest
   return await new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers, timeout: opts.connectTimeoutMs, ...(opts.ca === undefined ? {} : { ca: opts.ca }) }, res => {
+    const tls = { ...(opts.ca === undefined ? {} : { ca: opts.ca }), ...(opts.verifyHostname === false ? { checkServerIdentity: () => undefined } : {}) }
+    const req = request(url, { method: 'POST', headers, timeout: opts.connectTimeoutMs, ...tls }, res => {
       let text = ''
       res.setEncoding('utf8')
       res.on('data', (d: string) => { text += d })

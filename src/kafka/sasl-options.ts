@@ -6,6 +6,8 @@
  */
 import { fileURLToPath } from 'node:url'
 import type { SASLOptions } from '@platformatic/kafka'
+import { readFileSync } from 'node:fs'
+import { storeType, trustedCertificates } from '../tls/stores.ts'
 import type { Fail } from './tls-options.ts'
 import { clientCredentialsProvider, fileTokenProvider, unsecuredTokenProvider } from './oauth-token.ts'
 
@@ -76,7 +78,7 @@ function oauthBearer (prop: Prop, options: Record<string, string>, jaasNow: () =
         scope: options.scope ?? prop('sasl.oauthbearer.scope'),
         connectTimeoutMs: ms('sasl.login.connect.timeout.ms', 10_000),
         readTimeoutMs: ms('sasl.login.read.timeout.ms', 10_000),
-        ca: prop('sasl.oauthbearer.ssl.truststore.certificates')
+        ...endpointTls(options, fail)
       }),
       ...withExtensions
     }
@@ -87,4 +89,24 @@ function oauthBearer (prop: Prop, options: Record<string, string>, jaasNow: () =
     return { token: unsecuredTokenProvider(subject, Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 3600, options.unsecuredLoginListClaim_scope), ...withExtensions }
   }
   return fail('OAUTHBEARER needs sasl.oauthbearer.token.endpoint.url (with clientId and clientSecret in sasl.jaas.config) or unsecuredLoginStringClaim_sub in sasl.jaas.config')
+}
+
+/**
+ * TLS towards an https token endpoint, from `ssl.*` options inside sasl.jaas.config as Kafka's
+ * OAuthBearerLoginCallbackHandler reads them (truststore type/location/password or inline PEM
+ * certificates, ssl.endpoint.identification.algorithm).
+ */
+function endpointTls (options: Record<string, string>, fail: Fail): { ca?: string, verifyHostname?: boolean } {
+  const out: { ca?: string, verifyHostname?: boolean } = {}
+  if (options['ssl.endpoint.identification.algorithm'] === '') out.verifyHostname = false
+  const inline = options['ssl.truststore.certificates']
+  const location = options['ssl.truststore.location']
+  try {
+    if (inline !== undefined) out.ca = trustedCertificates('PEM', Buffer.from(inline), undefined).join('\n')
+    else if (location !== undefined) out.ca = trustedCertificates(storeType(options['ssl.truststore.type'], 'JKS'), readFileSync(location), options['ssl.truststore.password']).join('\n')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    fail(`sasl.jaas.config: token endpoint truststore: ${code === undefined ? (err as Error).message : `cannot read ${location ?? ''} (${code})`}`)
+  }
+  return out
 }

@@ -194,3 +194,20 @@ test('SNI: the broker host name is sent as TLS server name', async () => {
   }
   assert.ok(names.length > 0 && names.every(n => n === 'localhost'), JSON.stringify(names))
 })
+
+test('OAUTHBEARER over https: the token endpoint is trusted through ssl.* options inside sasl.jaas.config', async () => {
+  const endpoint = pki.issue('token-endpoint', { cn: 'localhost', san: 'DNS:localhost,IP:127.0.0.1' })
+  const { createServer: createHttpsServer } = await import('node:https')
+  const server = createHttpsServer({ key: readFileSync(endpoint.key), cert: readFileSync(endpoint.cert) }, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'tls-token', expires_in: 60 }))
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  try {
+    const url = `https://127.0.0.1:${(server.address() as { port: number }).port}/token`
+    const jaas = (extra: string): string => `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="c" clientSecret="s"${extra};`
+    const provider = (extra: string): () => Promise<string> => clientOptions(cfg({ 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'OAUTHBEARER', 'sasl.oauthbearer.token.endpoint.url': url, 'sasl.jaas.config': jaas(extra) }), 'x').sasl?.token as () => Promise<string>
+    assert.equal(await provider(` ssl.truststore.type="PKCS12" ssl.truststore.location="${pki.ca.p12}" ssl.truststore.password="${pki.ca.password}"`)(), 'tls-token')
+    await assert.rejects(provider('')(), /token endpoint https:\/\/127\.0\.0\.1:\d+\/token: request failed \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)/)
+    assert.throws(() => provider(' ssl.truststore.location="/nope/ca.p12"'), /cluster src \(127\.0\.0\.1:9093\): sasl\.jaas\.config: token endpoint truststore: cannot read \/nope\/ca\.p12 \(ENOENT\)/)
+  } finally { server.close() }
+})
