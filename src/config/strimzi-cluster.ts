@@ -23,8 +23,8 @@ const CERT_AND_KEY: Shape = { fields: ['secretName', 'certificate', 'key'], requ
 const TRUSTED: Shape = { fields: ['secretName', 'certificate', 'pattern'], required: ['secretName'] }
 export const TLS_SHAPE: Shape = { fields: ['trustedCertificates'] }
 
-const OAUTH_SUPPORTED = ['type', 'clientId', 'clientSecret', 'tokenEndpointUri', 'scope', 'connectTimeoutSeconds', 'readTimeoutSeconds', 'accessTokenIsJwt', 'enableMetrics', 'includeAcceptHeader', 'httpRetries', 'httpRetryPauseMs', 'maxTokenExpirySeconds']
-const OAUTH_UNSUPPORTED = ['accessToken', 'accessTokenLocation', 'refreshToken', 'username', 'passwordSecret', 'audience', 'grantType', 'tlsTrustedCertificates', 'disableTlsHostnameVerification', 'clientAssertion', 'clientAssertionLocation', 'clientAssertionType', 'saslExtensions']
+const OAUTH_SUPPORTED = ['type', 'clientId', 'clientSecret', 'tokenEndpointUri', 'scope', 'connectTimeoutSeconds', 'readTimeoutSeconds', 'accessTokenIsJwt', 'enableMetrics', 'includeAcceptHeader', 'httpRetries', 'httpRetryPauseMs', 'maxTokenExpirySeconds', 'tlsTrustedCertificates', 'disableTlsHostnameVerification']
+const OAUTH_UNSUPPORTED = ['accessToken', 'accessTokenLocation', 'refreshToken', 'username', 'passwordSecret', 'audience', 'grantType', 'clientAssertion', 'clientAssertionLocation', 'clientAssertionType', 'saslExtensions']
 
 const AUTH_SHAPES: Readonly<Record<string, Shape>> = {
   tls: { fields: ['type', 'certificateAndKey'], required: ['type', 'certificateAndKey'] },
@@ -99,8 +99,8 @@ export function readCluster (o: YamlObject, ctx: SecretsContext, warnings: strin
   return { alias, bootstrapServers: bootstrap, connection, roles, worker }
 }
 
-function trustedCertificates (tls: YamlObject, ctx: SecretsContext): string | undefined {
-  const entries = tls.list('trustedCertificates', TRUSTED) ?? []
+function trustedCertificates (tls: YamlObject, ctx: SecretsContext, field = 'trustedCertificates'): string | undefined {
+  const entries = tls.list(field, TRUSTED) ?? []
   if (entries.length === 0) return undefined
   const blocks: string[] = []
   for (const e of entries) {
@@ -179,7 +179,11 @@ function authentication (o: YamlObject, tls: boolean, ctx: SecretsContext, out: 
       const cs = a.obj('clientSecret', { ...SECRET_REF, fields: ['secretName', 'key'], required: ['secretName', 'key'] }) as YamlObject
       const clientId = a.str('clientId', true) ?? ''
       const scope = a.str('scope')
-      const options = (): Record<string, string> => ({ clientId, clientSecret: secret(cs, 'key'), ...(scope === undefined ? {} : { scope }) })
+      // The token endpoint's TLS goes into the JAAS options as Kafka's login handler reads it.
+      const endpointCa = trustedCertificates(a, ctx, 'tlsTrustedCertificates')
+      const endpointTls: Record<string, string> = endpointCa === undefined ? {} : { 'ssl.truststore.type': 'PEM', 'ssl.truststore.certificates': endpointCa }
+      if (a.bool('disableTlsHostnameVerification') === true) endpointTls['ssl.endpoint.identification.algorithm'] = ''
+      const options = (): Record<string, string> => ({ clientId, clientSecret: secret(cs, 'key'), ...(scope === undefined ? {} : { scope }), ...endpointTls })
       // Apache Kafka's own OAUTHBEARER client (KIP-768), not Strimzi's client library.
       out['sasl.mechanism'] = 'OAUTHBEARER'
       out['sasl.oauthbearer.token.endpoint.url'] = a.str('tokenEndpointUri', true) ?? ''

@@ -211,3 +211,48 @@ test('OAUTHBEARER over https: the token endpoint is trusted through ssl.* option
     assert.throws(() => provider(' ssl.truststore.location="/nope/ca.p12"'), /cluster src \(127\.0\.0\.1:9093\): sasl\.jaas\.config: token endpoint truststore: cannot read \/nope\/ca\.p12 \(ENOENT\)/)
   } finally { server.close() }
 })
+
+test('resource oauth: tlsTrustedCertificates and disableTlsHostnameVerification reach the token request', async () => {
+  const secrets = join(dir, 'oauth-secrets')
+  const { mkdirSync } = await import('node:fs')
+  mkdirSync(join(secrets, 'sso-ca'), { recursive: true })
+  mkdirSync(join(secrets, 'oauth-client'), { recursive: true })
+  writeFileSync(join(secrets, 'sso-ca', 'ca.crt'), readFileSync(pki.ca.crt))
+  writeFileSync(join(secrets, 'oauth-client', 'secret'), 'oauth-S3cret')
+  // A certificate for another name: only works because host name verification is off.
+  const endpoint = pki.issue('sso', { cn: 'sso.invalid', san: 'DNS:sso.invalid' })
+  const { createServer: createHttpsServer } = await import('node:https')
+  const server = createHttpsServer({ key: readFileSync(endpoint.key), cert: readFileSync(endpoint.cert) }, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'cr-token', expires_in: 60 }))
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  try {
+    const file = join(dir, 'oauth.yaml')
+    writeFileSync(file, `apiVersion: kafka.strimzi.io/v1beta2
+kind: KafkaMirrorMaker2
+metadata: { name: m }
+spec:
+  connectCluster: b
+  clusters:
+  - alias: a
+    bootstrapServers: kafka-a:9093
+    tls: {}
+    authentication:
+      type: oauth
+      clientId: mirror
+      clientSecret: { secretName: oauth-client, key: secret }
+      tokenEndpointUri: https://127.0.0.1:${(server.address() as { port: number }).port}/token
+      tlsTrustedCertificates: [{ secretName: sso-ca, certificate: ca.crt }]
+      disableTlsHostnameVerification: true
+  - alias: b
+    bootstrapServers: kafka-b:9092
+  mirrors:
+  - { sourceCluster: a, targetCluster: b, sourceConnector: {} }
+`)
+    const { loadConfig } = await import('../../src/config/load.ts')
+    const { config } = await loadConfig(file, { secretsDir: secrets })
+    const source = config.flows[0]?.clients.sourceAdmin as ClientConfig
+    const token = clientOptions(source, 'x').sasl?.token as () => Promise<string>
+    assert.equal(await token(), 'cr-token')
+  } finally { server.close() }
+})
