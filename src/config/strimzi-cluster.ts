@@ -69,7 +69,10 @@ export function readCluster (o: YamlObject, ctx: SecretsContext, warnings: strin
     const pem = trustedCertificates(tls, ctx)
     if (pem !== undefined) {
       connection['ssl.truststore.type'] = 'PEM'
-      connection['ssl.truststore.certificates'] = pem
+      // Live: re-read from the secrets directory for new connections, so a renewed cluster CA
+      // (Strimzi adds it to the same secret) is trusted without a restart.
+      const count = (pem.match(/-----BEGIN/g) ?? []).length
+      connection['ssl.truststore.certificates'] = new Secret(pem, () => trustedCertificates(tls, ctx) ?? pem, `<${count} PEM block(s)>`)
     }
   }
   const sasl = authentication(o, tls !== undefined, ctx, connection, warnings)

@@ -10,14 +10,18 @@ const REDACTED = '[redacted]'
 export class Secret {
   #value: string
   readonly #reload: (() => string) | undefined
+  readonly #shown: string
   /**
    * `reload` (optional) reads the value again from where it came from (a mounted secret file, a
    * `${file:...}` reference): every reveal() then sees the current value, so rotated passwords
    * and keys reach new connections. If reloading fails, the last good value is kept.
+   * `shown` (optional) replaces `[redacted]` in output for values that are live but not secret
+   * (e.g. `<2 PEM block(s)>` for trusted certificates).
    */
-  constructor (value: string, reload?: () => string) {
+  constructor (value: string, reload?: () => string, shown?: string) {
     this.#value = value
     this.#reload = reload
+    this.#shown = shown ?? REDACTED
   }
 
   reveal (): string {
@@ -30,15 +34,15 @@ export class Secret {
   }
 
   toString (): string {
-    return REDACTED
+    return this.#shown
   }
 
   toJSON (): string {
-    return REDACTED
+    return this.#shown
   }
 
   [inspect.custom] (): string {
-    return REDACTED
+    return this.#shown
   }
 }
 

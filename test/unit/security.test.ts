@@ -256,3 +256,33 @@ spec:
     assert.equal(await token(), 'cr-token')
   } finally { server.close() }
 })
+
+test('resource trustedCertificates are live: a CA added to the mounted secret is trusted by new connections', async () => {
+  const secrets = join(dir, 'ca-rotation-secrets')
+  const { mkdirSync } = await import('node:fs')
+  mkdirSync(join(secrets, 'cluster-ca-cert'), { recursive: true })
+  writeFileSync(join(secrets, 'cluster-ca-cert', 'ca.crt'), readFileSync(pki.ca.crt))
+  const file = join(dir, 'ca-rotation.yaml')
+  writeFileSync(file, `apiVersion: kafka.strimzi.io/v1beta2
+kind: KafkaMirrorMaker2
+metadata: { name: m }
+spec:
+  connectCluster: b
+  clusters:
+  - alias: a
+    bootstrapServers: kafka-a:9093
+    tls: { trustedCertificates: [{ secretName: cluster-ca-cert, pattern: "*.crt" }] }
+  - alias: b
+    bootstrapServers: kafka-b:9092
+  mirrors:
+  - { sourceCluster: a, targetCluster: b, sourceConnector: {} }
+`)
+  const { loadConfig, describeConfig } = await import('../../src/config/load.ts')
+  const { config } = await loadConfig(file, { secretsDir: secrets })
+  assert.match(describeConfig(config), /ssl\.truststore\.certificates=<1 PEM block\(s\)>/)
+  const options = clientOptions(config.flows[0]?.clients.sourceConsumer as ClientConfig, 'x')
+  assert.equal(({ ...options.tls }.ca as string[]).length, 1)
+  // CA renewal: Strimzi adds the new CA next to the old one in the same secret.
+  writeFileSync(join(secrets, 'cluster-ca-cert', 'ca-2026.crt'), readFileSync(pki.otherCa.crt))
+  assert.equal(({ ...options.tls }.ca as string[]).length, 2)
+})
