@@ -8,6 +8,7 @@
  * - `SASL_SSL` TLS + SASL: SCRAM-SHA-512, SCRAM-SHA-256, PLAIN and OAUTHBEARER (Kafka's
  *              unsecured-token validator: it checks `alg: none` JWTs for `sub` and `exp`)
  * - `BADNAME`  TLS with a certificate for another host name (hostname-mismatch tests)
+ * - `SASL_PLAINTEXT` SASL without TLS: SCRAM-SHA-512 and PLAIN
  *
  * SCRAM users are written into the metadata log when storage is formatted (`--add-scram`).
  */
@@ -43,7 +44,8 @@ export function secureClusterOptions (name: string, pki: Pki, users: SecureUsers
       { name: 'SSL', protocol: 'SSL' },
       { name: 'MTLS', protocol: 'SSL' },
       { name: 'SASL_SSL', protocol: 'SASL_SSL' },
-      { name: 'BADNAME', protocol: 'SSL' }
+      { name: 'BADNAME', protocol: 'SSL' },
+      { name: 'SASL_PLAINTEXT', protocol: 'SASL_PLAINTEXT' }
     ],
     formatArgs: [
       '--add-scram', `SCRAM-SHA-512=[name=${users.scram512.username},password=${users.scram512.password}]`,
@@ -61,7 +63,10 @@ export function secureClusterOptions (name: string, pki: Pki, users: SecureUsers
       'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': jaas('scram.ScramLoginModule'),
       'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config': jaas('scram.ScramLoginModule'),
       'listener.name.sasl_ssl.plain.sasl.jaas.config': jaas('plain.PlainLoginModule', ` user_${users.plain.username}="${users.plain.password}"`),
-      'listener.name.sasl_ssl.oauthbearer.sasl.jaas.config': jaas('oauthbearer.OAuthBearerLoginModule')
+      'listener.name.sasl_ssl.oauthbearer.sasl.jaas.config': jaas('oauthbearer.OAuthBearerLoginModule'),
+      'listener.name.sasl_plaintext.sasl.enabled.mechanisms': 'SCRAM-SHA-512,PLAIN',
+      'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': jaas('scram.ScramLoginModule'),
+      'listener.name.sasl_plaintext.plain.sasl.jaas.config': jaas('plain.PlainLoginModule', ` user_${users.plain.username}="${users.plain.password}"`)
     }
   }
 }
@@ -74,6 +79,6 @@ export function unsecuredJwt (subject: string, lifetimeSeconds = 3600, extra: Re
 }
 
 /** `127.0.0.1:port` of a secured listener. */
-export function listenerAddress (cluster: KafkaCluster, listener: 'SSL' | 'MTLS' | 'SASL_SSL' | 'BADNAME'): string {
+export function listenerAddress (cluster: KafkaCluster, listener: 'SSL' | 'MTLS' | 'SASL_SSL' | 'BADNAME' | 'SASL_PLAINTEXT'): string {
   return cluster.bootstrap(listener)
 }
