@@ -4,8 +4,9 @@
  */
 import { Admin, ConfigResourceTypes, ConfigSources, IncrementalAlterConfigOperationTypes } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
-import { clientOptions } from './client-options.ts'
+import { type BaseClientOptions, clientOptions } from './client-options.ts'
 import { brokerErrorNames, toKafkaError } from './errors.ts'
+import { explainClosedTls } from './tls-probe.ts'
 import type { TopicPartition } from './types.ts'
 
 export interface TopicDescription {
@@ -59,10 +60,12 @@ function isUnknownTopic (err: unknown): boolean {
 export class KafkaAdmin {
   readonly #admin: Admin
   readonly #cluster: string
+  readonly #options: BaseClientOptions
 
   constructor (cfg: ClientConfig, clientId: string) {
     this.#cluster = cfg.cluster
-    this.#admin = new Admin(clientOptions(cfg, clientId))
+    this.#options = clientOptions(cfg, clientId)
+    this.#admin = new Admin(this.#options)
   }
 
   #doing (what: string): string {
@@ -73,14 +76,14 @@ export class KafkaAdmin {
     try {
       const md = await this.#admin.metadata({ topics: [] })
       return md.id
-    } catch (err) { throw toKafkaError(this.#doing('reading cluster metadata'), err) }
+    } catch (err) { throw await explainClosedTls(this.#options, toKafkaError(this.#doing('reading cluster metadata'), err)) }
   }
 
   /** Topic names, internal ones (`__consumer_offsets`...) excluded. */
   async listTopics (): Promise<string[]> {
     try {
       return await this.#admin.listTopics({ includeInternals: false })
-    } catch (err) { throw toKafkaError(this.#doing('listing topics'), err) }
+    } catch (err) { throw await explainClosedTls(this.#options, toKafkaError(this.#doing('listing topics'), err)) }
   }
 
   /** Describes topics that exist; names that do not exist are absent from the result. */
