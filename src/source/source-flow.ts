@@ -13,6 +13,7 @@ import { PartitionReader } from '../kafka/partition-reader.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
 import { backoffMs, sleep } from '../util/abortable.ts'
+import { AclSync } from './acl-sync.ts'
 import { RecordCopier } from './copier.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
 import { PositionStore } from './position-store.ts'
@@ -68,12 +69,14 @@ export class SourceFlow {
     let attempt = 0
     let copier: RecordCopier | undefined
     let topicSync: TopicSync | undefined
+    let aclSync: AclSync | undefined
     // Connect and prepare; retry while a cluster is unreachable.
     while (!signal.aborted && copier === undefined) {
       try {
         const built = await this.#build()
         copier = built.copier
         topicSync = built.topicSync
+        aclSync = built.aclSync
       } catch (err) {
         await this.#closeClients()
         attempt++
@@ -91,15 +94,17 @@ export class SourceFlow {
     const configSync = this.#loop('topic config sync', flow.syncTopicConfigs.enabled ? flow.syncTopicConfigs.intervalMs : -1, async () => {
       await topicSync.syncConfigsOnce(this.#topics)
     })
+    // First pass at start, as MM2; failures are logged and never stop the flow.
+    const acls = flow.syncTopicAcls.enabled ? aclSync?.run(signal) : undefined
     this.#state = 'running'
     this.#reason = undefined
     this.#log.info('replicating', { from: flow.source, to: flow.target, topics: this.#topics.size })
     await copier.run(signal)
-    await Promise.all([discovery, configSync])
+    await Promise.all([discovery, configSync, acls])
   }
 
   /** Clients, state topics, first topic sync; throws while a cluster cannot be reached. */
-  async #build (): Promise<{ copier: RecordCopier, topicSync: TopicSync }> {
+  async #build (): Promise<{ copier: RecordCopier, topicSync: TopicSync, aclSync: AclSync }> {
     const flow = this.flow
     const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.sourceConnectorName}|${role}`
     const sourceAdmin = this.#own(new KafkaAdmin(flow.clients.sourceAdmin, id('replication-source-admin')))
@@ -121,7 +126,8 @@ export class SourceFlow {
     const first = await topicSync.syncOnce()
     this.#topics = first.ready
     await copier.assign(first.ready)
-    return { copier, topicSync }
+    const aclSync = new AclSync(flow, { accepts: t => this.selection.select([t]).length === 1, remoteName: t => this.selection.remoteName(t) }, sourceAdmin, targetAdmin, this.#log)
+    return { copier, topicSync, aclSync }
   }
 
   #own<T extends { close: () => Promise<void> }> (client: T): T {
