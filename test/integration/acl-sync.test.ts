@@ -10,8 +10,8 @@ import type { AclBinding } from '../../src/kafka/acl.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { buildMirror } from '../../src/mirror.ts'
 import { createLogger } from '../../src/observe/logger.ts'
-import type { KafkaCluster } from '../harness/cluster.ts'
-import { clientConfig, clustersFor, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
+import { clientConfig, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 
 /** The mirror, the tests and the KRaft controller all connect as User:ANONYMOUS over PLAINTEXT. */
@@ -22,18 +22,29 @@ function capture (level: 'info' | 'debug' = 'info'): { lines: string[], log: Ret
   return { lines, log: createLogger('test', line => { lines.push(line); if (process.env.KM_TEST_LOG !== undefined) process.stderr.write(line + '\n') }, level) }
 }
 
-async function startMirror (t: { after: (fn: () => Promise<void>) => void }, A: KafkaCluster, B: KafkaCluster, topics: string, log: ReturnType<typeof createLogger>): Promise<void> {
+type After = { after: (fn: () => Promise<void>) => void }
+
+/** Two clusters; cleanups registered later run first (the mirror stops before its clusters). */
+async function clusterPair (t: After, brokerConfig?: Record<string, string>): Promise<{ A: KafkaCluster, B: KafkaCluster, cleanup: (fn: () => Promise<void>) => void }> {
+  const fns: Array<() => Promise<void>> = []
+  t.after(async () => { for (const fn of fns.reverse()) await fn() })
+  const [A, B] = await startClusters([{ name: 'A', brokerConfig }, { name: 'B', brokerConfig }])
+  assert.ok(A !== undefined && B !== undefined)
+  fns.push(async () => { await Promise.all([A.close(), B.close()]) })
+  return { A, B, cleanup: fn => { fns.push(fn) } }
+}
+
+async function startMirror (cleanup: (fn: () => Promise<void>) => void, A: KafkaCluster, B: KafkaCluster, topics: string, log: ReturnType<typeof createLogger>): Promise<void> {
   const file = writeMm2Properties({ A, B }, { 'A->B.enabled': 'true', 'A->B.topics': topics, 'sync.topic.acls.interval.seconds': '1', 'B.offset.flush.interval.ms': '500' })
   const mirror = buildMirror((await loadConfig(file)).config, log)
-  t.after(async () => { await mirror.close() })
+  cleanup(async () => { await mirror.close() })
   mirror.start()
 }
 
 const show = (b: AclBinding): string => `${b.patternType} ${b.resourceName} ${b.principal}@${b.host} ${b.permission} ${b.operation}`
 
 test('topic ACLs are copied to the remote topics: WRITE dropped, ALL becomes READ, DENY kept, prefixed and unselected not copied', { timeout: 300_000 }, async t => {
-  const [A, B] = await clustersFor(t, [{ name: 'A', brokerConfig: AUTHORIZER }, { name: 'B', brokerConfig: AUTHORIZER }])
-  assert.ok(A !== undefined && B !== undefined)
+  const { A, B, cleanup } = await clusterPair(t, AUTHORIZER)
   const prefix = uniqueName('acl')
   const orders = `${prefix}-orders`
   const other = `${prefix}-other`
@@ -42,7 +53,7 @@ test('topic ACLs are copied to the remote topics: WRITE dropped, ALL becomes REA
   await produce(A, orders, [{ key: 'k', value: 'v' }])
   const source = new KafkaAdmin(clientConfig(A), 'test-admin')
   const target = new KafkaAdmin(clientConfig(B), 'test-admin')
-  t.after(async () => { await source.close(); await target.close() })
+  cleanup(async () => { await source.close(); await target.close() })
   const lit = (resourceName: string, principal: string, operation: AclBinding['operation'], permission: AclBinding['permission'] = 'ALLOW', host = '*'): AclBinding =>
     ({ resourceType: 'TOPIC', resourceName, patternType: 'LITERAL', principal, host, operation, permission })
   await source.createAcls([
@@ -55,7 +66,7 @@ test('topic ACLs are copied to the remote topics: WRITE dropped, ALL becomes REA
     { ...lit(`${prefix}-group`, 'User:alice', 'READ'), resourceType: 'GROUP' }
   ])
   const { lines, log } = capture()
-  await startMirror(t, A, B, `${orders}.*`, log)
+  await startMirror(cleanup, A, B, `${orders}.*`, log)
 
   const remote = `A.${orders}`
   const onTarget = async (): Promise<string[]> => ((await target.describeTopicAcls()) ?? []).filter(b => b.resourceName.includes(prefix)).map(show).sort()
@@ -79,13 +90,12 @@ test('topic ACLs are copied to the remote topics: WRITE dropped, ALL becomes REA
 })
 
 test('a source without an authorizer: one info line, then debug only; records still flow', { timeout: 300_000 }, async t => {
-  const [A, B] = await clustersFor(t, [{ name: 'A' }, { name: 'B' }])
-  assert.ok(A !== undefined && B !== undefined)
+  const { A, B, cleanup } = await clusterPair(t)
   const topic = uniqueName('noauth')
   await createTopic(A, topic, { partitions: 1 })
   await produce(A, topic, [{ value: 'one' }])
   const { lines, log } = capture('debug')
-  await startMirror(t, A, B, topic, log)
+  await startMirror(cleanup, A, B, topic, log)
   await waitFor(async () => (await readAll(B, `A.${topic}`).catch(() => [])).length === 1, { timeoutMs: 60_000, what: 'the record copied' })
   await waitFor(() => lines.filter(l => l.includes('topic ACL sync skipped')).length >= 3, { timeoutMs: 30_000, what: 'three more ACL passes' })
   const info = lines.filter(l => l.includes(' INFO ') && l.includes('ACL'))

@@ -6,11 +6,13 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { loadConfig } from '../../src/config/load.ts'
+import type { AclBinding } from '../../src/kafka/acl.ts'
+import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import type { ConsumedRecord } from '../../src/kafka/types.ts'
 import { buildMirror, type Mirror } from '../../src/mirror.ts'
 import { createLogger } from '../../src/observe/logger.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { clientConfig, comparable, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 
 let A: KafkaCluster
@@ -27,6 +29,13 @@ before(async () => {
 after(async () => { await Promise.all([A?.close(), B?.close()]) })
 
 type After = { after: (fn: () => Promise<void>) => void }
+
+/** Cleanups run newest first (the mirror stops before the cluster it talks to), passed or failed. */
+function lastInFirstOut (t: After): (fn: () => Promise<void>) => void {
+  const fns: Array<() => Promise<void>> = []
+  t.after(async () => { for (const fn of fns.reverse()) await fn() })
+  return fn => { fns.push(fn) }
+}
 
 async function mirrorFor (t: After, topicsRegex: string, extra: Record<string, string> = {}): Promise<Mirror> {
   const file = writeMm2Properties({ A, B }, { 'A->B.enabled': 'true', 'A->B.topics': topicsRegex, 'B.offset.flush.interval.ms': '500', ...extra })
@@ -144,4 +153,60 @@ test('source lost during a copy: flow not ready with the reason, recovers by its
   const repeated = assertAllCopiedInOrder(await readAll(A, topic), await readAll(B, `A.${topic}`))
   // Losing the source never makes a send ambiguous: nothing may be copied twice.
   assert.equal(repeated, 0)
+})
+
+test('a source topic the mirror may not read: that partition reported with topic, partition, offset and reason; the others keep flowing', { timeout: 300_000 }, async t => {
+  // No super user: the broker allows whatever no ACL mentions, so only the topic with ACLs is closed.
+  const cleanup = lastInFirstOut(t)
+  const [S] = await startClusters([{ name: 'S', brokerConfig: { 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'allow.everyone.if.no.acl.found': 'true' } }])
+  assert.ok(S !== undefined)
+  cleanup(async () => { await S.close() })
+  const prefix = uniqueName('denied')
+  const denied = `${prefix}-secret`
+  const open = `${prefix}-open`
+  await createTopic(S, denied, { partitions: 1 })
+  await createTopic(S, open, { partitions: 1 })
+  await produce(S, denied, [{ value: 'secret-1' }, { value: 'secret-2' }])
+  await produce(S, open, [{ value: 'open-1' }])
+  const admin = new KafkaAdmin(clientConfig(S), 'test-admin')
+  cleanup(async () => { await admin.close() })
+  // The mirror (User:ANONYMOUS, as every PLAINTEXT client) may see the topic but not read it.
+  const acl = (operation: AclBinding['operation'], permission: AclBinding['permission']): AclBinding =>
+    ({ resourceType: 'TOPIC', resourceName: denied, patternType: 'LITERAL', principal: 'User:ANONYMOUS', host: '*', operation, permission })
+  await admin.createAcls([acl('DESCRIBE', 'ALLOW'), acl('DESCRIBE_CONFIGS', 'ALLOW'), acl('READ', 'DENY')])
+
+  const file = writeMm2Properties({ S, B }, { 'S->B.enabled': 'true', 'S->B.topics': `${prefix}.*`, 'B.offset.flush.interval.ms': '500' })
+  const mirror = buildMirror((await loadConfig(file)).config, log)
+  cleanup(async () => { await mirror.close() })
+  mirror.start()
+  await waitFor(async () => await remoteCount(B, `S.${open}`) === 1, { timeoutMs: 90_000, what: 'the open topic copied' })
+  const failure = await waitFor(() => [...(mirror.status()[0]?.copier?.failures.values() ?? [])].find(f => f.topic === denied), { timeoutMs: 60_000, what: 'the denied partition reported' })
+  assert.equal(failure.partition, 0)
+  assert.equal(failure.offset, 0n, 'the first record not copied')
+  assert.match(failure.reason, /TOPIC_AUTHORIZATION_FAILED/)
+  const line = logLines.find(l => l.includes('cannot copy partition') && l.includes(denied))
+  assert.ok(line !== undefined, 'logged')
+  assert.match(line, /partition=0/)
+  assert.match(line, /offset=0/)
+  assert.match(line, /TOPIC_AUTHORIZATION_FAILED/)
+  // The other topic keeps flowing while the denied one is retried.
+  await produce(S, open, [{ value: 'open-2' }])
+  await waitFor(async () => await remoteCount(B, `S.${open}`) === 2, { timeoutMs: 30_000, what: 'the open topic keeps flowing' })
+  assert.equal(await remoteCount(B, `S.${denied}`), 0)
+  assert.ok(mirror.status()[0]?.copier?.failures.has(`${denied}:0`), 'still reported')
+})
+
+test('records at the source topic\'s max.message.bytes, and larger than one copy slice, are copied intact', { timeout: 300_000 }, async t => {
+  const topic = uniqueName('big')
+  const limit = 2 * 1024 * 1024
+  await createTopic(A, topic, { partitions: 1, configs: { 'max.message.bytes': String(limit) } })
+  // One record per batch (`chunk: 1`): the biggest fills the batch limit up to a few hundred bytes of framing.
+  const values = [limit - 300, 600_000, 600_000, 1_500_000, 10, 950_000].map((n, i) => Buffer.alloc(n, 97 + i))
+  await produce(A, topic, values.map(value => ({ key: `k${value.length}`, value })), { chunk: 1 })
+  await mirrorFor(t, topic)
+  await waitFor(async () => await remoteCount(B, `A.${topic}`) === values.length, { timeoutMs: 90_000, what: 'all big records copied' })
+  const copied = await readAll(B, `A.${topic}`)
+  assert.deepEqual(copied.map(r => r.value?.length), values.map(v => v.length))
+  copied.forEach((r, i) => { assert.ok(r.value?.equals(values[i] as Buffer), `record ${i} intact`) })
+  assert.deepEqual(copied.map(comparable), (await readAll(A, topic)).map(comparable))
 })
