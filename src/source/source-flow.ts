@@ -14,7 +14,8 @@ import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
 import { backoffMs, sleep } from '../util/abortable.ts'
 import { AclSync } from './acl-sync.ts'
-import { RecordCopier } from './copier.ts'
+import type { CopierStats } from './copier.ts'
+import { CopierTasks } from './copier-tasks.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
 import { PositionStore } from './position-store.ts'
 import { TopicSelection } from './topic-selection.ts'
@@ -28,7 +29,9 @@ export interface SourceFlowStatus {
   readonly reason: string | undefined
   readonly topics: number
   readonly partitions: number
-  readonly copier: RecordCopier['stats'] | undefined
+  readonly copier: CopierStats | undefined
+  /** Copier tasks running (min(tasks.max, partitions)). */
+  readonly tasks: number
 }
 
 export class SourceFlow {
@@ -39,7 +42,7 @@ export class SourceFlow {
   #state: FlowState = 'starting'
   #reason: string | undefined
   #topics: ReadonlyMap<string, ReplicatedTopic> = new Map()
-  #copier: RecordCopier | undefined
+  #copier: CopierTasks | undefined
   #running: Promise<void> | undefined
   readonly #closeables: Array<{ close: () => Promise<void> }> = []
 
@@ -50,9 +53,10 @@ export class SourceFlow {
   }
 
   status (): SourceFlowStatus {
-    const copyError = this.#copier?.stats.lastError
+    const stats = this.#copier?.stats
+    const copyError = stats?.lastError
     const state = this.#state === 'running' && copyError !== undefined ? 'not-ready' : this.#state
-    return { flow: this.flow.name, state, reason: this.#reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: this.#copier?.stats }
+    return { flow: this.flow.name, state, reason: this.#reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: stats, tasks: this.#copier?.count ?? 0 }
   }
 
   start (): void {
@@ -67,7 +71,7 @@ export class SourceFlow {
     const signal = this.#abort.signal
     const flow = this.flow
     let attempt = 0
-    let copier: RecordCopier | undefined
+    let copier: CopierTasks | undefined
     let topicSync: TopicSync | undefined
     let aclSync: AclSync | undefined
     // Connect and prepare; retry while a cluster is unreachable.
@@ -104,7 +108,7 @@ export class SourceFlow {
   }
 
   /** Clients, state topics, first topic sync; throws while a cluster cannot be reached. */
-  async #build (): Promise<{ copier: RecordCopier, topicSync: TopicSync, aclSync: AclSync }> {
+  async #build (): Promise<{ copier: CopierTasks, topicSync: TopicSync, aclSync: AclSync }> {
     const flow = this.flow
     const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.sourceConnectorName}|${role}`
     const sourceAdmin = this.#own(new KafkaAdmin(flow.clients.sourceAdmin, id('replication-source-admin')))
@@ -113,16 +117,17 @@ export class SourceFlow {
     await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()])
     const positions = new PositionStore(flow, targetAdmin, targetProducer, this.#log)
     await positions.load()
-    let offsetSyncs: OffsetSyncWriter | undefined
+    let offsetSyncs: (() => OffsetSyncWriter) | undefined
     if (flow.offsetSyncs.enabled) {
       const onSource = flow.offsetSyncs.location === 'source'
       const syncProducer = onSource ? this.#own(new KafkaProducer(flow.clients.sourceProducer, id('offset-syncs-source-producer'))) : targetProducer
-      offsetSyncs = new OffsetSyncWriter(flow, this.selection.policy, onSource ? sourceAdmin : targetAdmin, syncProducer, this.#log)
-      await offsetSyncs.ensureTopic()
+      offsetSyncs = () => new OffsetSyncWriter(flow, this.selection.policy, onSource ? sourceAdmin : targetAdmin, syncProducer, this.#log)
+      await offsetSyncs().ensureTopic()
     }
     const topicSync = new TopicSync(flow, this.selection, sourceAdmin, targetAdmin, this.#log)
-    const reader = this.#own(new PartitionReader(flow.clients.sourceConsumer, id('replication-consumer')))
-    const copier = new RecordCopier(flow, { reader, producer: targetProducer, sourceAdmin, positions, offsetSyncs, log: this.#log })
+    // One reader per task, as each MirrorSourceTask has its own consumer; closed by the task set.
+    const newReader = (task: number): PartitionReader => new PartitionReader(flow.clients.sourceConsumer, flow.tasksMax > 1 ? id(`replication-consumer-${task}`) : id('replication-consumer'))
+    const copier = this.#own(new CopierTasks(flow, { newReader, newOffsetSyncs: offsetSyncs, producer: targetProducer, sourceAdmin, positions, log: this.#log }))
     const first = await topicSync.syncOnce()
     this.#topics = first.ready
     await copier.assign(first.ready)
