@@ -194,6 +194,8 @@ test('a source topic the mirror may not read: that partition reported with topic
   await waitFor(async () => await remoteCount(B, `S.${open}`) === 2, { timeoutMs: 30_000, what: 'the open topic keeps flowing' })
   assert.equal(await remoteCount(B, `S.${denied}`), 0)
   assert.ok(mirror.status()[0]?.copier?.failures.has(`${denied}:0`), 'still reported')
+  // The source's ACLs cannot be copied to a target without an authorizer: said once, not every pass.
+  assert.equal(logLines.filter(l => l.includes('target cluster has no authorizer')).length, 1)
 })
 
 test('records at the source topic\'s max.message.bytes, and larger than one copy slice, are copied intact', { timeout: 300_000 }, async t => {
@@ -205,6 +207,11 @@ test('records at the source topic\'s max.message.bytes, and larger than one copy
   await produce(A, topic, values.map(value => ({ key: `k${value.length}`, value })), { chunk: 1 })
   await mirrorFor(t, topic)
   await waitFor(async () => await remoteCount(B, `A.${topic}`) === values.length, { timeoutMs: 90_000, what: 'all big records copied' })
+  const admin = new KafkaAdmin(clientConfig(B), 'test-admin')
+  try {
+    const configs = (await admin.describeTopicConfigs([`A.${topic}`])).get(`A.${topic}`) ?? []
+    assert.equal(configs.find(c => c.name === 'max.message.bytes')?.value, String(limit), 'the remote topic has the source\'s limit')
+  } finally { await admin.close() }
   const copied = await readAll(B, `A.${topic}`)
   assert.deepEqual(copied.map(r => r.value?.length), values.map(v => v.length))
   copied.forEach((r, i) => { assert.ok(r.value?.equals(values[i] as Buffer), `record ${i} intact`) })
