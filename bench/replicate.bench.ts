@@ -30,7 +30,7 @@ try {
 
   const file = writeMm2Properties({ A: a, B: b }, { 'A->B.enabled': 'true', 'A->B.topics': 'bench', 'tasks.max': values.tasks })
   const { config } = await loadConfig(file)
-  const mirror = buildMirror(config, createLogger('bench', () => {}))
+  const mirror = buildMirror(config, createLogger('bench', process.env.KM_BENCH_LOG !== undefined ? line => { process.stderr.write(line + '\n') } : () => {}))
   const admin = new KafkaAdmin(clientConfig(b), 'bench-admin')
   const tps = Array.from({ length: partitions }, (_, partition) => ({ topic: 'A.bench', partition }))
   let peakRss = process.memoryUsage().rss
