@@ -2,8 +2,9 @@
  * Admin operations kafka-mirror needs, with our own types. Batch calls report per-item
  * results so one bad topic never hides the others.
  */
-import { Admin, ConfigResourceTypes, ConfigSources, IncrementalAlterConfigOperationTypes } from '@platformatic/kafka'
+import { AclOperations, AclPermissionTypes, Admin, ConfigResourceTypes, ConfigSources, IncrementalAlterConfigOperationTypes, ResourcePatternTypes, ResourceTypes } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
+import { type AclBinding, fromLibrary as aclFromLibrary, toLibrary as aclToLibrary } from './acl.ts'
 import { type BaseClientOptions, clientOptions } from './client-options.ts'
 import { brokerErrorNames, toKafkaError } from './errors.ts'
 import { explainClosedTls } from './tls-probe.ts'
@@ -224,5 +225,29 @@ export class KafkaAdmin {
 
   async close (): Promise<void> {
     await this.#admin.close().catch(() => {})
+  }
+
+  /**
+   * Every TOPIC ACL binding, whatever its pattern type. `undefined` when the cluster has no
+   * authorizer (SECURITY_DISABLED): a normal setup, not a failure.
+   */
+  async describeTopicAcls (): Promise<AclBinding[] | undefined> {
+    try {
+      const resources = await this.#admin.describeAcls({
+        filter: { resourceType: ResourceTypes.TOPIC, resourceName: null, resourcePatternType: ResourcePatternTypes.ANY, principal: null, host: null, operation: AclOperations.ANY, permissionType: AclPermissionTypes.ANY }
+      })
+      return resources.flatMap(r => r.acls.map(a => aclFromLibrary(r, a)))
+    } catch (err) {
+      if (brokerErrorNames(err).includes('SECURITY_DISABLED')) return undefined
+      throw toKafkaError(this.#doing('describing topic ACLs'), err)
+    }
+  }
+
+  /** Creates ACL bindings (existing ones are left as they are by the broker). */
+  async createAcls (bindings: readonly AclBinding[]): Promise<void> {
+    if (bindings.length === 0) return
+    try {
+      await this.#admin.createAcls({ creations: bindings.map(aclToLibrary) })
+    } catch (err) { throw toKafkaError(this.#doing(`creating ${bindings.length} ACL bindings`), err) }
   }
 }
