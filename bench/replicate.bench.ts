@@ -3,7 +3,7 @@
  * partitions pre-loaded on the source, then one kafka-mirror flow copies them. Prints
  * records/s, MB/s (values) and the process's peak RSS. Figures only; nothing is asserted.
  *
- *   npm run bench -- [--records 300000] [--size 200] [--partitions 6]
+ *   npm run bench -- [--records 300000] [--size 200] [--partitions 6] [--tasks 1]
  */
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../src/config/load.ts'
@@ -14,7 +14,7 @@ import { startClusters } from '../test/harness/cluster.ts'
 import { clientConfig, createTopic, produce } from '../test/harness/helpers.ts'
 import { writeMm2Properties } from '../test/harness/mirror-config.ts'
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '300000' }, size: { type: 'string', default: '200' }, partitions: { type: 'string', default: '6' } } })
+const { values } = parseArgs({ options: { records: { type: 'string', default: '300000' }, size: { type: 'string', default: '200' }, partitions: { type: 'string', default: '6' }, tasks: { type: 'string', default: '1' } } })
 const records = Number(values.records)
 const size = Number(values.size)
 const partitions = Number(values.partitions)
@@ -28,9 +28,9 @@ try {
   await produce(a, 'bench', Array.from({ length: records }, (_, i) => ({ partition: i % partitions, key: `k${i}`, value: payload })), { chunk: 20_000 })
   console.log(`loaded ${records} records of ${size} B into ${partitions} partitions in ${((Date.now() - loadStart) / 1000).toFixed(1)} s`)
 
-  const file = writeMm2Properties({ A: a, B: b }, { 'A->B.enabled': 'true', 'A->B.topics': 'bench' })
+  const file = writeMm2Properties({ A: a, B: b }, { 'A->B.enabled': 'true', 'A->B.topics': 'bench', 'tasks.max': values.tasks })
   const { config } = await loadConfig(file)
-  const mirror = buildMirror(config, createLogger('bench', () => {}))
+  const mirror = buildMirror(config, createLogger('bench', process.env.KM_BENCH_LOG !== undefined ? line => { process.stderr.write(line + '\n') } : () => {}))
   const admin = new KafkaAdmin(clientConfig(b), 'bench-admin')
   const tps = Array.from({ length: partitions }, (_, partition) => ({ topic: 'A.bench', partition }))
   let peakRss = process.memoryUsage().rss

@@ -3,7 +3,7 @@
  * lists, per flow, the source topics that match now and their remote names.
  */
 import { describeConfig } from '../config/load.ts'
-import type { LoadedConfig } from '../config/model.ts'
+import type { FlowConfig, LoadedConfig } from '../config/model.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { TopicSelection } from '../source/topic-selection.ts'
 
@@ -28,6 +28,21 @@ export async function validateCommand (loaded: LoadedConfig, opts: { offline: bo
     } finally {
       await admin.close()
     }
+    failures += await checkTarget(flow, opts.out)
   }
   return failures === 0 ? 0 : 1
+}
+
+/** The target must accept the mirror's connection too (TLS trust, credentials); 1 when it does not. */
+async function checkTarget (flow: FlowConfig, out: (line: string) => void): Promise<number> {
+  const admin = new KafkaAdmin(flow.clients.targetAdmin, `${flow.name}|validate`)
+  try {
+    await admin.clusterId()
+    return 0
+  } catch (err) {
+    out(`\n${flow.name}: cannot connect to target ${flow.target} (${flow.clients.targetAdmin.bootstrapServers.join(',')}): ${(err as Error).message}`)
+    return 1
+  } finally {
+    await admin.close()
+  }
 }

@@ -15,7 +15,7 @@ function every (i: Interval): string {
 
 function props (p: ClientProps): string {
   const parts = Object.entries(p).map(([k, v]) => {
-    if (typeof v !== 'string') return `${k}=[redacted]`
+    if (typeof v !== 'string') return `${k}=${String(v)}` // a Secret prints as [redacted] (or its public summary)
     if (v.includes('-----BEGIN')) return `${k}=<${(v.match(/-----BEGIN/g) ?? []).length} PEM block(s)>`
     return `${k}=${v}`
   })

@@ -69,11 +69,15 @@ export function declaredProviders (props: ReadonlyMap<string, { value: string, l
  */
 export function resolveValue (raw: string, key: string, where: Where, ctx: ProviderContext): MaybeSecret {
   let referenced = false
-  const resolved = raw.replace(REFERENCE, (whole, provider: string, path: string | undefined, name: string) => {
+  const resolve = (c: ProviderContext): string => raw.replace(REFERENCE, (whole, provider: string, path: string | undefined, name: string) => {
     referenced = true
-    return lookup(whole, provider, path, name, where, ctx)
+    return lookup(whole, provider, path, name, where, c)
   })
-  return referenced || isSensitiveKey(key) ? new Secret(resolved) : resolved
+  const resolved = resolve(ctx)
+  if (!referenced) return isSensitiveKey(key) ? new Secret(resolved) : resolved
+  // Re-resolved (files read afresh, no cache) whenever the client reads it: mounted secrets rotate.
+  const fresh: ProviderContext = { ...ctx, fileCache: undefined }
+  return new Secret(resolved, () => resolve(fresh))
 }
 
 function lookup (ref: string, provider: string, path: string | undefined, name: string, where: Where, ctx: ProviderContext): string {

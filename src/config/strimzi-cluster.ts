@@ -23,8 +23,8 @@ const CERT_AND_KEY: Shape = { fields: ['secretName', 'certificate', 'key'], requ
 const TRUSTED: Shape = { fields: ['secretName', 'certificate', 'pattern'], required: ['secretName'] }
 export const TLS_SHAPE: Shape = { fields: ['trustedCertificates'] }
 
-const OAUTH_SUPPORTED = ['type', 'clientId', 'clientSecret', 'tokenEndpointUri', 'scope', 'connectTimeoutSeconds', 'readTimeoutSeconds', 'accessTokenIsJwt', 'enableMetrics', 'includeAcceptHeader', 'httpRetries', 'httpRetryPauseMs', 'maxTokenExpirySeconds']
-const OAUTH_UNSUPPORTED = ['accessToken', 'accessTokenLocation', 'refreshToken', 'username', 'passwordSecret', 'audience', 'grantType', 'tlsTrustedCertificates', 'disableTlsHostnameVerification', 'clientAssertion', 'clientAssertionLocation', 'clientAssertionType', 'saslExtensions']
+const OAUTH_SUPPORTED = ['type', 'clientId', 'clientSecret', 'tokenEndpointUri', 'scope', 'connectTimeoutSeconds', 'readTimeoutSeconds', 'accessTokenIsJwt', 'enableMetrics', 'includeAcceptHeader', 'httpRetries', 'httpRetryPauseMs', 'maxTokenExpirySeconds', 'tlsTrustedCertificates', 'disableTlsHostnameVerification']
+const OAUTH_UNSUPPORTED = ['accessToken', 'accessTokenLocation', 'refreshToken', 'username', 'passwordSecret', 'audience', 'grantType', 'clientAssertion', 'clientAssertionLocation', 'clientAssertionType', 'saslExtensions']
 
 const AUTH_SHAPES: Readonly<Record<string, Shape>> = {
   tls: { fields: ['type', 'certificateAndKey'], required: ['type', 'certificateAndKey'] },
@@ -69,7 +69,10 @@ export function readCluster (o: YamlObject, ctx: SecretsContext, warnings: strin
     const pem = trustedCertificates(tls, ctx)
     if (pem !== undefined) {
       connection['ssl.truststore.type'] = 'PEM'
-      connection['ssl.truststore.certificates'] = pem
+      // Live: re-read from the secrets directory for new connections, so a renewed cluster CA
+      // (Strimzi adds it to the same secret) is trusted without a restart.
+      const count = (pem.match(/-----BEGIN/g) ?? []).length
+      connection['ssl.truststore.certificates'] = new Secret(pem, () => trustedCertificates(tls, ctx) ?? pem, `<${count} PEM block(s)>`)
     }
   }
   const sasl = authentication(o, tls !== undefined, ctx, connection, warnings)
@@ -99,8 +102,8 @@ export function readCluster (o: YamlObject, ctx: SecretsContext, warnings: strin
   return { alias, bootstrapServers: bootstrap, connection, roles, worker }
 }
 
-function trustedCertificates (tls: YamlObject, ctx: SecretsContext): string | undefined {
-  const entries = tls.list('trustedCertificates', TRUSTED) ?? []
+function trustedCertificates (tls: YamlObject, ctx: SecretsContext, field = 'trustedCertificates'): string | undefined {
+  const entries = tls.list(field, TRUSTED) ?? []
   if (entries.length === 0) return undefined
   const blocks: string[] = []
   for (const e of entries) {
@@ -159,8 +162,8 @@ function authentication (o: YamlObject, tls: boolean, ctx: SecretsContext, out: 
       if (!tls) throw configError(a.where('type'), 'authentication type tls needs TLS; add `tls: {}` (or tls.trustedCertificates) to this cluster')
       const ck = a.obj('certificateAndKey', CERT_AND_KEY) as YamlObject
       out['ssl.keystore.type'] = 'PEM'
-      out['ssl.keystore.certificate.chain'] = new Secret(secret(ck, 'certificate'))
-      out['ssl.keystore.key'] = new Secret(secret(ck, 'key'))
+      out['ssl.keystore.certificate.chain'] = live(() => secret(ck, 'certificate'))
+      out['ssl.keystore.key'] = live(() => secret(ck, 'key'))
       return false
     }
     case 'plain':
@@ -168,19 +171,22 @@ function authentication (o: YamlObject, tls: boolean, ctx: SecretsContext, out: 
     case 'scram-sha-512': {
       const username = a.str('username', true) ?? ''
       const ps = a.obj('passwordSecret', { ...SECRET_REF, required: ['secretName', 'password'] }) as YamlObject
-      const password = secret(ps, 'password')
       const module = type === 'plain' ? 'org.apache.kafka.common.security.plain.PlainLoginModule' : 'org.apache.kafka.common.security.scram.ScramLoginModule'
       out['sasl.mechanism'] = type === 'plain' ? 'PLAIN' : type.toUpperCase()
-      out['sasl.jaas.config'] = new Secret(jaas(module, { username, password }))
+      out['sasl.jaas.config'] = live(() => jaas(module, { username, password: secret(ps, 'password') }))
       return true
     }
     case 'oauth': {
       const unsupported = OAUTH_UNSUPPORTED.filter(f => a.has(f))
       if (unsupported.length > 0) throw configError(a.where(unsupported[0]), `oauth option ${unsupported.join(', ')} is not supported by kafka-mirror (supported: client credentials with clientId, clientSecret, tokenEndpointUri, scope)`)
       const cs = a.obj('clientSecret', { ...SECRET_REF, fields: ['secretName', 'key'], required: ['secretName', 'key'] }) as YamlObject
-      const options: Record<string, string> = { clientId: a.str('clientId', true) ?? '', clientSecret: secret(cs, 'key') }
+      const clientId = a.str('clientId', true) ?? ''
       const scope = a.str('scope')
-      if (scope !== undefined) options['scope'] = scope
+      // The token endpoint's TLS goes into the JAAS options as Kafka's login handler reads it.
+      const endpointCa = trustedCertificates(a, ctx, 'tlsTrustedCertificates')
+      const endpointTls: Record<string, string> = endpointCa === undefined ? {} : { 'ssl.truststore.type': 'PEM', 'ssl.truststore.certificates': endpointCa }
+      if (a.bool('disableTlsHostnameVerification') === true) endpointTls['ssl.endpoint.identification.algorithm'] = ''
+      const options = (): Record<string, string> => ({ clientId, clientSecret: secret(cs, 'key'), ...(scope === undefined ? {} : { scope }), ...endpointTls })
       // Apache Kafka's own OAUTHBEARER client (KIP-768), not Strimzi's client library.
       out['sasl.mechanism'] = 'OAUTHBEARER'
       out['sasl.oauthbearer.token.endpoint.url'] = a.str('tokenEndpointUri', true) ?? ''
@@ -189,7 +195,7 @@ function authentication (o: YamlObject, tls: boolean, ctx: SecretsContext, out: 
       const read = a.int('readTimeoutSeconds', 1)
       if (connect !== undefined) out['sasl.login.connect.timeout.ms'] = String(connect * 1000)
       if (read !== undefined) out['sasl.login.read.timeout.ms'] = String(read * 1000)
-      out['sasl.jaas.config'] = new Secret(jaas('org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule', options))
+      out['sasl.jaas.config'] = live(() => jaas('org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule', options()))
       return true
     }
     default: { // custom
@@ -204,6 +210,14 @@ function authentication (o: YamlObject, tls: boolean, ctx: SecretsContext, out: 
       return saslFlag
     }
   }
+}
+
+/**
+ * A Secret read now (so a missing secret fails the load) and read again from the secrets
+ * directory whenever a client uses it: Kubernetes updates mounted secrets in place.
+ */
+function live (read: () => string): Secret {
+  return new Secret(read(), read)
 }
 
 /** `<LoginModule> required k="v" ...;` with `\` and `"` escaped for the JAAS parser. */

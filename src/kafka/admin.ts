@@ -2,10 +2,12 @@
  * Admin operations kafka-mirror needs, with our own types. Batch calls report per-item
  * results so one bad topic never hides the others.
  */
-import { Admin, ConfigResourceTypes, ConfigSources, IncrementalAlterConfigOperationTypes } from '@platformatic/kafka'
+import { AclOperations, AclPermissionTypes, Admin, ConfigResourceTypes, ConfigSources, IncrementalAlterConfigOperationTypes, ResourcePatternTypes, ResourceTypes } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
-import { clientOptions } from './client-options.ts'
+import { type AclBinding, fromLibrary as aclFromLibrary, toLibrary as aclToLibrary } from './acl.ts'
+import { type BaseClientOptions, clientOptions } from './client-options.ts'
 import { brokerErrorNames, toKafkaError } from './errors.ts'
+import { explainClosedTls } from './tls-probe.ts'
 import type { TopicPartition } from './types.ts'
 
 export interface TopicDescription {
@@ -59,10 +61,12 @@ function isUnknownTopic (err: unknown): boolean {
 export class KafkaAdmin {
   readonly #admin: Admin
   readonly #cluster: string
+  readonly #options: BaseClientOptions
 
   constructor (cfg: ClientConfig, clientId: string) {
     this.#cluster = cfg.cluster
-    this.#admin = new Admin(clientOptions(cfg, clientId))
+    this.#options = clientOptions(cfg, clientId)
+    this.#admin = new Admin(this.#options)
   }
 
   #doing (what: string): string {
@@ -73,14 +77,14 @@ export class KafkaAdmin {
     try {
       const md = await this.#admin.metadata({ topics: [] })
       return md.id
-    } catch (err) { throw toKafkaError(this.#doing('reading cluster metadata'), err) }
+    } catch (err) { throw await explainClosedTls(this.#options, toKafkaError(this.#doing('reading cluster metadata'), err)) }
   }
 
   /** Topic names, internal ones (`__consumer_offsets`...) excluded. */
   async listTopics (): Promise<string[]> {
     try {
       return await this.#admin.listTopics({ includeInternals: false })
-    } catch (err) { throw toKafkaError(this.#doing('listing topics'), err) }
+    } catch (err) { throw await explainClosedTls(this.#options, toKafkaError(this.#doing('listing topics'), err)) }
   }
 
   /** Describes topics that exist; names that do not exist are absent from the result. */
@@ -221,6 +225,30 @@ export class KafkaAdmin {
 
   async close (): Promise<void> {
     await this.#admin.close().catch(() => {})
+  }
+
+  /**
+   * Every TOPIC ACL binding, whatever its pattern type. `undefined` when the cluster has no
+   * authorizer (SECURITY_DISABLED): a normal setup, not a failure.
+   */
+  async describeTopicAcls (): Promise<AclBinding[] | undefined> {
+    try {
+      const resources = await this.#admin.describeAcls({
+        filter: { resourceType: ResourceTypes.TOPIC, resourceName: null, resourcePatternType: ResourcePatternTypes.ANY, principal: null, host: null, operation: AclOperations.ANY, permissionType: AclPermissionTypes.ANY }
+      })
+      return resources.flatMap(r => r.acls.map(a => aclFromLibrary(r, a)))
+    } catch (err) {
+      if (brokerErrorNames(err).includes('SECURITY_DISABLED')) return undefined
+      throw toKafkaError(this.#doing('describing topic ACLs'), err)
+    }
+  }
+
+  /** Creates ACL bindings (existing ones are left as they are by the broker). */
+  async createAcls (bindings: readonly AclBinding[]): Promise<void> {
+    if (bindings.length === 0) return
+    try {
+      await this.#admin.createAcls({ creations: bindings.map(aclToLibrary) })
+    } catch (err) { throw toKafkaError(this.#doing(`creating ${bindings.length} ACL bindings`), err) }
   }
 
   /** Consumer groups (classic and KIP-848) with their state, as Java's listConsumerGroups sees them. */

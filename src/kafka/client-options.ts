@@ -1,17 +1,23 @@
 /**
  * Builds the client library's connection options from one resolved client role (`ClientConfig`,
  * Java property names). Secrets are revealed here and only here, and only into the options
- * object handed to the library.
+ * object handed to the library (TLS material and SASL credentials are read through getters and
+ * providers at connection time, see tls-options.ts and sasl-options.ts).
  *
- * Supported now: bootstrap servers, client.id, request timeouts, security.protocol PLAINTEXT /
- * SSL / SASL_PLAINTEXT / SASL_SSL with PEM trust (ssl.truststore.certificates or a PEM
- * truststore file), PEM client certificates, and SASL PLAIN / SCRAM from sasl.jaas.config.
+ * security.protocol PLAINTEXT / SSL / SASL_PLAINTEXT / SASL_SSL; TLS trust from PEM, PKCS12 or
+ * JKS; client certificates from PEM, PKCS12 or JKS; SASL PLAIN, SCRAM-SHA-256/512, OAUTHBEARER.
+ * Problems are ConfigErrors that name the cluster alias and its bootstrap address.
  */
-import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
+import type { SASLOptions } from '@platformatic/kafka'
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import type { ClientConfig } from '../config/model.ts'
+import type { ClientConfig, MirrorConfig } from '../config/model.ts'
 import { ConfigError } from '../errors.ts'
 import { reveal } from '../util/secret.ts'
+import { saslOptions } from './sasl-options.ts'
+import { tlsOptions, touchTls } from './tls-options.ts'
+
+export { parseJaasConfig } from './sasl-options.ts'
 
 export interface BaseClientOptions {
   clientId: string
@@ -22,33 +28,40 @@ export interface BaseClientOptions {
   retryDelay: number
   tls?: TlsOptions
   tlsServerName?: string | boolean
-  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username: string, password: string }
+  sasl?: SASLOptions
 }
 
-function prop (cfg: ClientConfig, key: string): string | undefined {
-  const v = cfg.props[key]
-  return v === undefined ? undefined : reveal(v)
+function propReader (cfg: ClientConfig): (key: string) => string | undefined {
+  return key => {
+    const v = cfg.props[key]
+    return v === undefined ? undefined : reveal(v)
+  }
 }
 
 function intProp (cfg: ClientConfig, key: string, fallback: number): number {
-  const v = prop(cfg, key)
+  const v = propReader(cfg)(key)
   if (v === undefined) return fallback
   const n = Number(v)
   return Number.isFinite(n) ? n : fallback
 }
 
-/** Parses `Module required k="v" k2="v2";` into its options. */
-export function parseJaas (jaas: string): Record<string, string> {
-  const options: Record<string, string> = {}
-  const re = /([A-Za-z0-9_.]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;]+))/g
-  for (const m of jaas.matchAll(re)) {
-    if (m[1] !== undefined) options[m[1]] = (m[2] ?? m[3] ?? '').replace(/\\(.)/g, '$1')
-  }
-  return options
+/** `cluster A (host:9093)`: how security messages name the cluster. */
+export function clusterLabel (cfg: ClientConfig): string {
+  return `cluster ${cfg.cluster} (${cfg.bootstrapServers.join(',')})`
+}
+
+function hostOf (hostPort: string): string {
+  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(hostPort)
+  return m?.[1] ?? hostPort.replace(/:\d+$/, '')
 }
 
 export function clientOptions (cfg: ClientConfig, clientId: string): BaseClientOptions {
-  const protocol = (prop(cfg, 'security.protocol') ?? 'PLAINTEXT').toUpperCase()
+  const prop = propReader(cfg)
+  const fail = (message: string): never => { throw new ConfigError(`${clusterLabel(cfg)}: ${message}`) }
+  const protocol = (prop('security.protocol') ?? 'PLAINTEXT').trim().toUpperCase()
+  if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(protocol)) {
+    fail(`security.protocol: expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, got "${protocol}"`)
+  }
   const options: BaseClientOptions = {
     clientId,
     bootstrapBrokers: [...cfg.bootstrapServers],
@@ -58,30 +71,28 @@ export function clientOptions (cfg: ClientConfig, clientId: string): BaseClientO
     retryDelay: intProp(cfg, 'retry.backoff.ms', 250)
   }
   if (protocol === 'SSL' || protocol === 'SASL_SSL') {
-    const tls: TlsOptions = {}
-    const inline = prop(cfg, 'ssl.truststore.certificates')
-    const location = prop(cfg, 'ssl.truststore.location')
-    const type = (prop(cfg, 'ssl.truststore.type') ?? 'JKS').toUpperCase()
-    if (inline !== undefined) tls.ca = inline
-    else if (location !== undefined && type === 'PEM') tls.ca = readFileSync(location, 'utf8')
-    const chain = prop(cfg, 'ssl.keystore.certificate.chain')
-    const key = prop(cfg, 'ssl.keystore.key')
-    if (chain !== undefined && key !== undefined) {
-      tls.cert = chain
-      tls.key = key
-    }
-    if (prop(cfg, 'ssl.endpoint.identification.algorithm') === '') tls.checkServerIdentity = () => undefined
-    options.tls = tls
-  } else if (protocol !== 'PLAINTEXT' && protocol !== 'SASL_PLAINTEXT') {
-    throw new ConfigError(`security.protocol: expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, got "${protocol}"`, { file: `cluster ${cfg.cluster}` })
+    options.tls = tlsOptions(prop, fail)
+    // SNI with each broker's own host name (OpenShift routes and ingresses route on it). RFC 6066
+    // forbids IP addresses as server names, so a cluster reached by IP literals gets none.
+    options.tlsServerName = cfg.bootstrapServers.some(b => isIP(hostOf(b)) === 0)
   }
-  if (protocol.startsWith('SASL_')) {
-    const mechanism = (prop(cfg, 'sasl.mechanism') ?? 'GSSAPI').toUpperCase()
-    if (mechanism !== 'PLAIN' && mechanism !== 'SCRAM-SHA-256' && mechanism !== 'SCRAM-SHA-512') {
-      throw new ConfigError(`sasl.mechanism: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got "${mechanism}"`, { file: `cluster ${cfg.cluster}` })
-    }
-    const jaas = parseJaas(prop(cfg, 'sasl.jaas.config') ?? '')
-    options.sasl = { mechanism, username: jaas.username ?? '', password: jaas.password ?? '' }
-  }
+  if (protocol.startsWith('SASL_')) options.sasl = saslOptions(prop, fail)
   return options
+}
+
+/**
+ * Builds the options of every client of the enabled flows and reads their files once, so a
+ * missing file, a wrong store password or an unsupported mechanism stops the command at start
+ * (exit 2) instead of showing up as a flow that never connects.
+ */
+export function checkConnectionSettings (config: MirrorConfig): void {
+  const seen = new Set<ClientConfig>()
+  for (const flow of config.flows.filter(f => f.enabled)) {
+    for (const cfg of Object.values(flow.clients)) {
+      if (seen.has(cfg)) continue
+      seen.add(cfg)
+      const options = clientOptions(cfg, 'check')
+      if (options.tls !== undefined) touchTls(options.tls)
+    }
+  }
 }

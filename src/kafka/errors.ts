@@ -6,6 +6,7 @@
  */
 import { AuthenticationError, NetworkError, ProtocolError, TimeoutError } from '@platformatic/kafka'
 import { KafkaError } from '../errors.ts'
+import { explainSecurityFailure, failedAddress } from './security-errors.ts'
 
 /**
  * Every error in a library error tree (the error, its AggregateError members, its causes),
@@ -52,6 +53,11 @@ function rootMessage (err: unknown): string {
 /** Wraps any error from the client as KafkaError('<doing>: <broker error names or root cause>'). */
 export function toKafkaError (doing: string, err: unknown): KafkaError {
   if (err instanceof KafkaError) return err
+  const security = explainSecurityFailure(err)
+  if (security !== undefined) {
+    const address = failedAddress(err)
+    return new KafkaError(`${doing}: ${security}${address === undefined ? '' : ` (connecting to ${address})`}`, { retriable: false, cause: err })
+  }
   const names = brokerErrorNames(err)
   const detail = names.length > 0 ? `${names.join(', ')} (${rootMessage(err)})` : rootMessage(err)
   return new KafkaError(`${doing}: ${detail}`, { retriable: isRetriableTree(err), kafkaCode: names[0], cause: err })

@@ -121,8 +121,12 @@ export class PartitionReader {
         const md = await this.#consumer.metadata({ topics: [topic], forceUpdate: true })
         const t = md.topics.get(topic)
         if (t !== undefined) meta.set(topic, { id: t.id, leaders: t.partitions.map(p => p.leader) })
-      } catch {
-        // Missing topic: its partitions report 'topic-gone' in poll().
+      } catch (err) {
+        // Missing topic: its partitions report 'topic-gone' in poll(). An unreachable cluster
+        // (network or timeout, no broker answer) fails the round, so it is not taken for a
+        // deleted topic and the caller reports the cluster.
+        const error = toKafkaError(`reading metadata of ${topic} on cluster ${this.#cluster}`, err)
+        if (error.retriable && error.kafkaCode === undefined) throw error
       }
     }
     for (const [topic, { id }] of meta) {

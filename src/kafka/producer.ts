@@ -112,7 +112,11 @@ export class KafkaProducer {
       return baseOffsets(new Map((result.offsets ?? []).map(o => [tpKey(o.topic, o.partition), o.offset])))
     } catch (err) {
       const topics = [...new Set(batches.map(b => b.topic))].slice(0, 5).join(', ')
-      throw new ProduceFailure(toKafkaError(`producing ${messages.length} records to ${topics} on cluster ${this.#cluster}`, err), baseOffsets(acceptedPartitions(err)))
+      const error = toKafkaError(`producing ${messages.length} records to ${topics} on cluster ${this.#cluster}`, err)
+      // The client's own "Unknown topic" (no request sent) is what a topic created a moment ago
+      // looks like until its metadata has spread: worth a metadata refresh and another try.
+      const unknownTopic = !error.retriable && [...errorTree(err)].some(({ error }) => /^Unknown topic/i.test(error.message))
+      throw new ProduceFailure(unknownTopic ? new KafkaError(error.message, { retriable: true, kafkaCode: 'UNKNOWN_TOPIC_OR_PARTITION', cause: err }) : error, baseOffsets(acceptedPartitions(err)))
     }
   }
 

@@ -118,11 +118,12 @@ export class RecordCopier {
     return this.#assigned.size
   }
 
-  /** Adds partitions of topics ready on the target; starts each at its stored position. */
-  async assign (topics: ReadonlyMap<string, ReplicatedTopic>): Promise<void> {
+  /** Adds partitions of topics ready on the target (those `only` accepts); starts each at its stored position. */
+  async assign (topics: ReadonlyMap<string, ReplicatedTopic>, only?: (topic: string, partition: number) => boolean): Promise<void> {
     const fresh: Array<{ t: ReplicatedTopic, partition: number }> = []
     for (const t of topics.values()) {
       for (let partition = 0; partition < t.partitions; partition++) {
+        if (only !== undefined && !only(t.source, partition)) continue
         if (!this.#assigned.has(tpKey(t.source, partition))) fresh.push({ t, partition })
       }
     }

@@ -15,7 +15,9 @@ import type { ConsumedRecord } from '../kafka/types.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
 import { backoffMs, sleep } from '../util/abortable.ts'
-import { RecordCopier } from './copier.ts'
+import { AclSync } from './acl-sync.ts'
+import type { AckedListener, CopierStats } from './copier.ts'
+import { CopierTasks } from './copier-tasks.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
 import { PositionStore } from './position-store.ts'
 import { TopicSelection } from './topic-selection.ts'
@@ -29,7 +31,9 @@ export interface SourceFlowStatus {
   readonly reason: string | undefined
   readonly topics: number
   readonly partitions: number
-  readonly copier: RecordCopier['stats'] | undefined
+  readonly copier: CopierStats | undefined
+  /** Copier tasks running (min(tasks.max, partitions)). */
+  readonly tasks: number
   /** Replication latency shown by the heartbeats this flow copied, newest per topic and emitter. */
   readonly heartbeats: readonly HeartbeatSample[]
 }
@@ -44,7 +48,7 @@ export class SourceFlow {
   #state: FlowState = 'starting'
   #reason: string | undefined
   #topics: ReadonlyMap<string, ReplicatedTopic> = new Map()
-  #copier: RecordCopier | undefined
+  #copier: CopierTasks | undefined
   #running: Promise<void> | undefined
   readonly #closeables: Array<{ close: () => Promise<void> }> = []
 
@@ -56,9 +60,10 @@ export class SourceFlow {
   }
 
   status (): SourceFlowStatus {
-    const copyError = this.#copier?.stats.lastError
+    const stats = this.#copier?.stats
+    const copyError = stats?.lastError
     const state = this.#state === 'running' && copyError !== undefined ? 'not-ready' : this.#state
-    return { flow: this.flow.name, state, reason: this.#reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: this.#copier?.stats, heartbeats: this.heartbeatLatency.samples() }
+    return { flow: this.flow.name, state, reason: this.#reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: stats, tasks: this.#copier?.count ?? 0, heartbeats: this.heartbeatLatency.samples() }
   }
 
   start (): void {
@@ -73,14 +78,16 @@ export class SourceFlow {
     const signal = this.#abort.signal
     const flow = this.flow
     let attempt = 0
-    let copier: RecordCopier | undefined
+    let copier: CopierTasks | undefined
     let topicSync: TopicSync | undefined
+    let aclSync: AclSync | undefined
     // Connect and prepare; retry while a cluster is unreachable.
     while (!signal.aborted && copier === undefined) {
       try {
         const built = await this.#build()
         copier = built.copier
         topicSync = built.topicSync
+        aclSync = built.aclSync
       } catch (err) {
         await this.#closeClients()
         attempt++
@@ -98,15 +105,17 @@ export class SourceFlow {
     const configSync = this.#loop('topic config sync', flow.syncTopicConfigs.enabled ? flow.syncTopicConfigs.intervalMs : -1, async () => {
       await topicSync.syncConfigsOnce(this.#topics)
     })
+    // First pass at start, as MM2; failures are logged and never stop the flow.
+    const acls = flow.syncTopicAcls.enabled ? aclSync?.run(signal) : undefined
     this.#state = 'running'
     this.#reason = undefined
     this.#log.info('replicating', { from: flow.source, to: flow.target, topics: this.#topics.size })
     await copier.run(signal)
-    await Promise.all([discovery, configSync])
+    await Promise.all([discovery, configSync, acls])
   }
 
   /** Clients, state topics, first topic sync; throws while a cluster cannot be reached. */
-  async #build (): Promise<{ copier: RecordCopier, topicSync: TopicSync }> {
+  async #build (): Promise<{ copier: CopierTasks, topicSync: TopicSync, aclSync: AclSync }> {
     const flow = this.flow
     const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.sourceConnectorName}|${role}`
     const sourceAdmin = this.#own(new KafkaAdmin(flow.clients.sourceAdmin, id('replication-source-admin')))
@@ -115,20 +124,23 @@ export class SourceFlow {
     await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()])
     const positions = new PositionStore(flow, targetAdmin, targetProducer, this.#log)
     await positions.load()
-    let offsetSyncs: OffsetSyncWriter | undefined
+    let offsetSyncs: (() => OffsetSyncWriter) | undefined
     if (flow.offsetSyncs.enabled) {
       const onSource = flow.offsetSyncs.location === 'source'
       const syncProducer = onSource ? this.#own(new KafkaProducer(flow.clients.sourceProducer, id('offset-syncs-source-producer'))) : targetProducer
-      offsetSyncs = new OffsetSyncWriter(flow, this.selection.policy, onSource ? sourceAdmin : targetAdmin, syncProducer, this.#log)
-      await offsetSyncs.ensureTopic()
+      offsetSyncs = () => new OffsetSyncWriter(flow, this.selection.policy, onSource ? sourceAdmin : targetAdmin, syncProducer, this.#log)
+      await offsetSyncs().ensureTopic()
     }
     const topicSync = new TopicSync(flow, this.selection, sourceAdmin, targetAdmin, this.#log)
-    const reader = this.#own(new PartitionReader(flow.clients.sourceConsumer, id('replication-consumer')))
-    const copier = new RecordCopier(flow, { reader, producer: targetProducer, sourceAdmin, positions, offsetSyncs, log: this.#log, onAcked: (topic, records, ackedAt) => { this.#observeHeartbeats(topic, records, ackedAt) } })
+    // One reader per task, as each MirrorSourceTask has its own consumer; closed by the task set.
+    const newReader = (task: number): PartitionReader => new PartitionReader(flow.clients.sourceConsumer, flow.tasksMax > 1 ? id(`replication-consumer-${task}`) : id('replication-consumer'))
+    const onAcked: AckedListener = (topic, records, ackedAt) => { this.#observeHeartbeats(topic, records, ackedAt) }
+    const copier = this.#own(new CopierTasks(flow, { newReader, newOffsetSyncs: offsetSyncs, producer: targetProducer, sourceAdmin, positions, log: this.#log, onAcked }))
     const first = await topicSync.syncOnce()
     this.#topics = first.ready
     await copier.assign(first.ready)
-    return { copier, topicSync }
+    const aclSync = new AclSync(flow, { accepts: t => this.selection.select([t]).length === 1, remoteName: t => this.selection.remoteName(t) }, sourceAdmin, targetAdmin, this.#log)
+    return { copier, topicSync, aclSync }
   }
 
   /** Copied heartbeats landed on the target when acknowledged: that moment minus their emission time is the latency. */

@@ -8,25 +8,41 @@ import { inspect } from 'node:util'
 const REDACTED = '[redacted]'
 
 export class Secret {
-  readonly #value: string
-  constructor (value: string) {
+  #value: string
+  readonly #reload: (() => string) | undefined
+  readonly #shown: string
+  /**
+   * `reload` (optional) reads the value again from where it came from (a mounted secret file, a
+   * `${file:...}` reference): every reveal() then sees the current value, so rotated passwords
+   * and keys reach new connections. If reloading fails, the last good value is kept.
+   * `shown` (optional) replaces `[redacted]` in output for values that are live but not secret
+   * (e.g. `<2 PEM block(s)>` for trusted certificates).
+   */
+  constructor (value: string, reload?: () => string, shown?: string) {
     this.#value = value
+    this.#reload = reload
+    this.#shown = shown ?? REDACTED
   }
 
   reveal (): string {
+    if (this.#reload !== undefined) {
+      try {
+        this.#value = this.#reload()
+      } catch { /* keep the last good value: a file may be caught mid-update */ }
+    }
     return this.#value
   }
 
   toString (): string {
-    return REDACTED
+    return this.#shown
   }
 
   toJSON (): string {
-    return REDACTED
+    return this.#shown
   }
 
   [inspect.custom] (): string {
-    return REDACTED
+    return this.#shown
   }
 }
 

@@ -36,6 +36,8 @@ export interface ClusterOptions {
   readonly startTimeoutMs?: number
   /** Extra JVM arguments (e.g. -Djava.security.auth.login.config=...). */
   readonly jvmArgs?: readonly string[]
+  /** Extra arguments to `kafka-storage format` (e.g. `--add-scram SCRAM-SHA-512=[name=u,password=p]`). */
+  readonly formatArgs?: readonly string[]
 }
 
 const LOG4J2_CONFIG = `Configuration:
@@ -125,7 +127,8 @@ export class KafkaCluster {
       writeFileSync(log4jFile, LOG4J2_CONFIG)
       const format = spawnTracked(`${this.name}-format`, javaBinary(), [
         '-Xmx256m', ...this.#commonJvmArgs(libs, log4jFile),
-        'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', propsFile, '--ignore-formatted'
+        'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', propsFile, '--ignore-formatted',
+        ...(this.#options.formatArgs ?? [])
       ], { stdio: ['ignore', 'pipe', 'pipe'] })
       let output = ''
       format.child.stdout?.on('data', (d: Buffer) => { output += d.toString() })
