@@ -75,8 +75,25 @@ async function post (url: URL, body: string, headers: Record<string, string>, op
   })
 }
 
+/**
+ * One provider per client identity and endpoint, shared by every client of the process: the
+ * mirror opens many clients (per flow, role and task) and each would otherwise ask for its own
+ * token, which loads the identity provider for nothing.
+ */
+const sharedProviders = new Map<string, TokenProvider>()
+
 /** Client-credentials grant against a token endpoint. */
 export function clientCredentialsProvider (opts: ClientCredentials): TokenProvider {
+  const key = JSON.stringify([opts.url, opts.clientId, opts.scope ?? null, opts.ca ?? null, opts.verifyHostname ?? true])
+  let provider = sharedProviders.get(key)
+  if (provider === undefined) {
+    provider = newClientCredentialsProvider(opts)
+    sharedProviders.set(key, provider)
+  }
+  return provider
+}
+
+function newClientCredentialsProvider (opts: ClientCredentials): TokenProvider {
   const url = new URL(opts.url)
   const where = `OAUTHBEARER token endpoint ${url.origin}${url.pathname}`
   return cachedProvider(async () => {

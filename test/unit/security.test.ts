@@ -154,6 +154,9 @@ test('OAUTHBEARER: unsecured tokens from JAAS; client credentials are posted wit
     assert.equal(await provider(), 'tok-1')
     assert.equal(await provider(), 'tok-1')
     assert.equal(seen.length, 1)
+    const sameIdentity = clientCredentialsProvider({ url: `http://127.0.0.1:${port}/token`, clientId: 'my client', clientSecret: () => 's3cr3t&x', scope: 'a b', connectTimeoutMs: 5000, readTimeoutMs: 5000 })
+    assert.equal(await sameIdentity(), 'tok-1', 'another client of the same identity shares the token')
+    assert.equal(seen.length, 1)
     assert.equal(seen[0], `Basic ${Buffer.from('my+client:s3cr3t%26x').toString('base64')} grant_type=client_credentials&scope=a+b`)
     status = 401
     const failing = clientCredentialsProvider({ url: `http://127.0.0.1:${port}/token`, clientId: 'c', clientSecret: () => 's3cr3t&x', connectTimeoutMs: 5000, readTimeoutMs: 5000 })
