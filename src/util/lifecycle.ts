@@ -21,6 +21,8 @@ export interface LifecycleOptions {
   readonly what: string
   /** Whether the not-ready warning carries the backoff (`retryInMs`). */
   readonly logRetryIn: boolean
+  /** Wait before retry `attempt` (1, 2, ...); tests shorten it. */
+  readonly backoffMs?: (attempt: number) => number
 }
 
 export interface EveryOptions {
@@ -38,6 +40,7 @@ export class Lifecycle {
   readonly #log: Logger
   readonly #what: string
   readonly #logRetryIn: boolean
+  readonly #backoffMs: (attempt: number) => number
   readonly #abort = new AbortController()
   readonly #closeables: Closeable[] = []
   #state: LifecycleState = 'starting'
@@ -48,6 +51,7 @@ export class Lifecycle {
     this.#log = options.log
     this.#what = options.what
     this.#logRetryIn = options.logRetryIn
+    this.#backoffMs = options.backoffMs ?? backoffMs
   }
 
   get state (): LifecycleState { return this.#state }
@@ -83,7 +87,7 @@ export class Lifecycle {
   notReady (err: Error, attempt: number): void {
     this.#state = 'not-ready'
     this.#reason = err.message
-    const retryInMs = this.#logRetryIn ? { retryInMs: backoffMs(attempt) } : {}
+    const retryInMs = this.#logRetryIn ? { retryInMs: this.#backoffMs(attempt) } : {}
     this.#log.warn(`${this.#what} not ready; retrying`, { attempt, ...retryInMs, reason: err.message })
   }
 
@@ -99,7 +103,7 @@ export class Lifecycle {
       } catch (err) {
         await this.closeClients()
         this.notReady(err as Error, attempt)
-        await sleep(backoffMs(attempt), signal)
+        await sleep(this.#backoffMs(attempt), signal)
       }
     }
     return undefined
@@ -116,7 +120,7 @@ export class Lifecycle {
     let failures = 0
     let wait = options.firstPassAtOnce !== true
     while (!signal.aborted) {
-      if (wait) await sleep(failures > 0 ? backoffMs(failures) : intervalMs, signal)
+      if (wait) await sleep(failures > 0 ? this.#backoffMs(failures) : intervalMs, signal)
       wait = true
       if (signal.aborted) return
       const started = Date.now()
