@@ -19,7 +19,7 @@ import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
 import { createFilters, type GroupFilter, type TopicFilter } from '../policy/filters.ts'
 import { createReplicationPolicy, type ReplicationPolicy } from '../policy/replication-policy.ts'
-import { backoffMs, sleep } from '../util/abortable.ts'
+import { Lifecycle, type LifecycleState } from '../util/lifecycle.ts'
 import { CheckpointStore } from './checkpoint-store.ts'
 import { syncGroupOffsets, type GroupSyncResult } from './group-offset-sync.ts'
 import { isMoreRecent, toCheckpoint, translateGroup } from './group-translation.ts'
@@ -31,7 +31,7 @@ const GROUPS_PER_FETCH = 100
 /** Checkpoint records per produce request (each is well under 200 bytes). */
 const RECORDS_PER_SEND = 2000
 
-export type CheckpointFlowState = 'starting' | 'running' | 'not-ready' | 'stopped'
+export type CheckpointFlowState = LifecycleState
 
 export interface CheckpointStats {
   /** Groups that had committed offsets for replicated topics at the last pass. */
@@ -77,14 +77,10 @@ export class CheckpointFlow {
   readonly #topicFilter: TopicFilter
   readonly #groupFilter: GroupFilter
   readonly #log: Logger
-  readonly #abort = new AbortController()
+  readonly #life: Lifecycle
   readonly #syncs = new OffsetSyncStore()
   readonly #checkpoints = new CheckpointStore()
-  readonly #closeables: Array<{ close: () => Promise<void> }> = []
-  #state: CheckpointFlowState = 'starting'
-  #reason: string | undefined
   #groups: readonly string[] = []
-  #running: Promise<void> | undefined
   readonly stats: CheckpointStats = { groups: 0, checkpointsWritten: 0, exact: 0, fallback: 0, lastEmitAt: 0, groupOffsetsCommitted: 0, activeGroupsSkipped: 0 }
 
   constructor (flow: FlowConfig, log: Logger) {
@@ -94,6 +90,7 @@ export class CheckpointFlow {
     this.#topicFilter = topicFilter
     this.#groupFilter = groupFilter
     this.#log = log.child(`${flow.name} checkpoints`)
+    this.#life = new Lifecycle({ log: this.#log, what: 'checkpoints', logRetryIn: false })
   }
 
   get checkpointsTopic (): string {
@@ -107,8 +104,8 @@ export class CheckpointFlow {
   status (): CheckpointFlowStatus {
     return {
       flow: this.flow.name,
-      state: this.#state,
-      reason: this.#reason,
+      state: this.#life.state,
+      reason: this.#life.reason,
       checkpointsTopic: this.checkpointsTopic,
       offsetSyncsTopic: this.offsetSyncsTopic,
       syncsRead: this.#syncs.count,
@@ -122,37 +119,24 @@ export class CheckpointFlow {
   }
 
   start (): void {
-    this.#running ??= this.#run().catch(err => {
-      this.#state = 'stopped'
-      this.#reason = (err as Error).message
-      this.#log.error('checkpoints stopped after an unexpected error', { error: err as Error })
-    })
+    this.#life.start(async () => { await this.#run() })
   }
 
   async #run (): Promise<void> {
-    const signal = this.#abort.signal
-    let clients: Clients | undefined
-    for (let attempt = 1; !signal.aborted && clients === undefined; attempt++) {
-      try {
-        clients = await this.#build()
-      } catch (err) {
-        await this.#closeClients()
-        this.#notReady(err as Error, attempt)
-        await sleep(backoffMs(attempt), signal)
-      }
-    }
+    const life = this.#life
+    const clients = await life.retry(async () => await this.#build())
     if (clients === undefined) return
     const { sourceAdmin, targetAdmin, producer, follower } = clients
-    this.#state = 'running'
-    this.#reason = undefined
+    life.running()
     this.#log.info('checkpointing', { checkpoints: this.checkpointsTopic, offsetSyncs: `${this.offsetSyncsTopic} on ${this.flow.offsetSyncs.location}` })
     const flow = this.flow
     await Promise.all([
-      follower.run(signal, err => { this.#notReady(err, 1) }),
-      this.#loop('group discovery', flow.refreshGroups.enabled ? flow.refreshGroups.intervalMs : -1, async () => { await this.#discover(sourceAdmin) }),
-      this.#loop('checkpoint emission', flow.emitCheckpoints.intervalMs, async () => { await this.#emit(sourceAdmin, producer, follower) }),
+      follower.run(life.signal, err => { life.notReady(err, 1) }),
+      // Each first pass comes one interval after the start (#build discovered the groups once).
+      life.every('group discovery', flow.refreshGroups.enabled ? flow.refreshGroups.intervalMs : -1, async () => { await this.#discover(sourceAdmin) }),
+      life.every('checkpoint emission', flow.emitCheckpoints.intervalMs, async () => { await this.#emit(sourceAdmin, producer, follower) }),
       flow.syncGroupOffsets.enabled
-        ? this.#loop('group offset sync', flow.syncGroupOffsets.intervalMs, async () => { this.#recordSync(await syncGroupOffsets(targetAdmin, this.#checkpoints.byGroup(), this.#log)) })
+        ? life.every('group offset sync', flow.syncGroupOffsets.intervalMs, async () => { this.#recordSync(await syncGroupOffsets(targetAdmin, this.#checkpoints.byGroup(), this.#log)) })
         : Promise.resolve()
     ])
   }
@@ -160,9 +144,9 @@ export class CheckpointFlow {
   async #build (): Promise<Clients> {
     const flow = this.flow
     const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.checkpointConnectorName}|${role}`
-    const sourceAdmin = this.#own(new KafkaAdmin(flow.clients.sourceAdmin, id('checkpoint-source-admin')))
-    const targetAdmin = this.#own(new KafkaAdmin(flow.clients.targetAdmin, id('checkpoint-target-admin')))
-    const producer = this.#own(new KafkaProducer(flow.clients.targetProducer, id('checkpoint-producer')))
+    const sourceAdmin = this.#life.own(new KafkaAdmin(flow.clients.sourceAdmin, id('checkpoint-source-admin')))
+    const targetAdmin = this.#life.own(new KafkaAdmin(flow.clients.targetAdmin, id('checkpoint-target-admin')))
+    const producer = this.#life.own(new KafkaProducer(flow.clients.targetProducer, id('checkpoint-producer')))
     await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()])
     const created = await targetAdmin.createTopic({ name: this.checkpointsTopic, partitions: 1, replicationFactor: flow.checkpointsReplicationFactor, configs: { 'cleanup.policy': 'compact' } })
     if (created.status === 'failed') throw created.error
@@ -176,7 +160,7 @@ export class CheckpointFlow {
     }
     const onSource = flow.offsetSyncs.location === 'source'
     const syncAdmin = onSource ? sourceAdmin : targetAdmin
-    const follower = this.#own(new OffsetSyncFollower(onSource ? flow.clients.sourceConsumer : flow.clients.targetConsumer, syncAdmin, this.offsetSyncsTopic, this.#syncs, id('offset-syncs-reader'), this.#log))
+    const follower = this.#life.own(new OffsetSyncFollower(onSource ? flow.clients.sourceConsumer : flow.clients.targetConsumer, syncAdmin, this.offsetSyncsTopic, this.#syncs, id('offset-syncs-reader'), this.#log))
     await this.#discover(sourceAdmin)
     return { sourceAdmin, targetAdmin, producer, follower }
   }
@@ -233,47 +217,7 @@ export class CheckpointFlow {
     this.stats.activeGroupsSkipped = r.activeSkipped.length
   }
 
-  #own<T extends { close: () => Promise<void> }> (client: T): T {
-    this.#closeables.push(client)
-    return client
-  }
-
-  async #closeClients (): Promise<void> {
-    const all = this.#closeables.splice(0)
-    await Promise.all(all.map(async c => { await c.close() }))
-  }
-
-  #notReady (err: Error, attempt: number): void {
-    this.#state = 'not-ready'
-    this.#reason = err.message
-    this.#log.warn('checkpoints not ready; retrying', { attempt, reason: err.message })
-  }
-
-  /** Runs `task` every `intervalMs` until closed (first pass at once); -1 = only the pass done at start. */
-  async #loop (name: string, intervalMs: number, task: () => Promise<void>): Promise<void> {
-    const signal = this.#abort.signal
-    if (intervalMs < 0) return
-    let failures = 0
-    while (!signal.aborted) {
-      await sleep(failures > 0 ? backoffMs(failures) : intervalMs, signal)
-      if (signal.aborted) return
-      try {
-        await task()
-        if (failures > 0) this.#log.info(`${name} recovered`)
-        failures = 0
-        if (this.#state === 'not-ready') { this.#state = 'running'; this.#reason = undefined }
-      } catch (err) {
-        failures++
-        this.#notReady(err as Error, failures)
-      }
-    }
-  }
-
   async close (): Promise<void> {
-    if (this.#abort.signal.aborted) { await this.#running; return }
-    this.#abort.abort()
-    await this.#running
-    await this.#closeClients()
-    this.#state = 'stopped'
+    await this.#life.close()
   }
 }

@@ -17,9 +17,9 @@ import { KafkaAdmin } from '../kafka/admin.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
 import { createReplicationPolicy } from '../policy/replication-policy.ts'
-import { backoffMs, sleep } from '../util/abortable.ts'
+import { Lifecycle, type LifecycleState } from '../util/lifecycle.ts'
 
-export type EmitterState = 'starting' | 'running' | 'not-ready' | 'stopped'
+export type EmitterState = LifecycleState
 
 export interface HeartbeatEmitterStatus {
   readonly flow: string
@@ -37,65 +37,54 @@ export class HeartbeatEmitter {
   readonly flow: FlowConfig
   readonly topic: string
   readonly #log: Logger
-  readonly #abort = new AbortController()
-  #state: EmitterState = 'starting'
-  #reason: string | undefined
+  readonly #life: Lifecycle
   #emitted = 0
   #lastEmittedAt = 0
-  #running: Promise<void> | undefined
   #clients: { admin: KafkaAdmin, producer: KafkaProducer } | undefined
 
   constructor (flow: FlowConfig, log: Logger) {
     this.flow = flow
     this.topic = createReplicationPolicy(flow.replicationPolicy, flow.source).heartbeatsTopic()
     this.#log = log.child(`${flow.name} heartbeats`)
+    this.#life = new Lifecycle({ log: this.#log, what: 'heartbeats', logRetryIn: true })
   }
 
   status (): HeartbeatEmitterStatus {
-    return { flow: this.flow.name, state: this.#state, reason: this.#reason, topic: this.topic, cluster: this.flow.target, emitted: this.#emitted, lastEmittedAt: this.#lastEmittedAt }
+    return { flow: this.flow.name, state: this.#life.state, reason: this.#life.reason, topic: this.topic, cluster: this.flow.target, emitted: this.#emitted, lastEmittedAt: this.#lastEmittedAt }
   }
 
   start (): void {
-    this.#running ??= this.#run().catch(err => {
-      this.#state = 'stopped'
-      this.#reason = (err as Error).message
-      this.#log.error('heartbeats stopped after an unexpected error', { error: err as Error })
-    })
+    this.#life.start(async () => { await this.#run() })
   }
 
+  /** Emits at once, then every interval; no separate build, so the first emission also connects. */
   async #run (): Promise<void> {
-    const signal = this.#abort.signal
     const intervalMs = this.flow.emitHeartbeats.intervalMs
-    let failures = 0
     let topicReady = false
-    while (!signal.aborted) {
+    await this.#life.every('heartbeat emission', intervalMs, async () => {
       try {
         if (!topicReady) {
           await this.#ensureTopic()
           topicReady = true
         }
         await this.#emitOne()
-        if (failures > 0 || this.#state !== 'running') this.#log.info('emitting heartbeats', { topic: this.topic, cluster: this.flow.target, everyMs: intervalMs })
-        failures = 0
-        this.#state = 'running'
-        this.#reason = undefined
       } catch (err) {
-        failures++
-        this.#state = 'not-ready'
-        this.#reason = (err as Error).message
-        this.#log.warn('heartbeats not ready; retrying', { attempt: failures, retryInMs: backoffMs(failures), reason: (err as Error).message })
-        // Fresh clients next time: a client that lost its cluster may keep stale connections.
-        await this.#closeClients()
+        // The lifecycle closes the clients after this failure (fresh connections next time).
+        this.#clients = undefined
+        throw err
       }
-      await sleep(failures > 0 ? backoffMs(failures) : intervalMs, signal)
-    }
+    }, {
+      firstPassAtOnce: true,
+      closeClientsOnFailure: true,
+      announce: { message: 'emitting heartbeats', fields: { topic: this.topic, cluster: this.flow.target, everyMs: intervalMs } }
+    })
   }
 
   #ensureClients (): { admin: KafkaAdmin, producer: KafkaProducer } {
     const id = (role: string): string => `${this.flow.source}->${this.flow.target}|${this.flow.naming.heartbeatConnectorName}|${role}`
     this.#clients ??= {
-      admin: new KafkaAdmin(this.flow.clients.targetAdmin, id('heartbeats-admin')),
-      producer: new KafkaProducer(this.flow.clients.targetProducer, id('heartbeats-producer'))
+      admin: this.#life.own(new KafkaAdmin(this.flow.clients.targetAdmin, id('heartbeats-admin'))),
+      producer: this.#life.own(new KafkaProducer(this.flow.clients.targetProducer, id('heartbeats-producer')))
     }
     return this.#clients
   }
@@ -117,16 +106,7 @@ export class HeartbeatEmitter {
     this.#lastEmittedAt = now
   }
 
-  async #closeClients (): Promise<void> {
-    const c = this.#clients
-    this.#clients = undefined
-    if (c !== undefined) await Promise.all([c.admin.close(), c.producer.close()])
-  }
-
   async close (): Promise<void> {
-    if (!this.#abort.signal.aborted) this.#abort.abort()
-    await this.#running
-    await this.#closeClients()
-    this.#state = 'stopped'
+    await this.#life.close()
   }
 }

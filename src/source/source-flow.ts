@@ -14,7 +14,7 @@ import { PartitionReader } from '../kafka/partition-reader.ts'
 import type { ConsumedRecord } from '../kafka/types.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
-import { backoffMs, sleep } from '../util/abortable.ts'
+import { Lifecycle, type LifecycleState } from '../util/lifecycle.ts'
 import { AclSync } from './acl-sync.ts'
 import type { AckedListener, CopierStats } from './copier.ts'
 import { CopierTasks } from './copier-tasks.ts'
@@ -23,7 +23,7 @@ import { PositionStore } from './position-store.ts'
 import { TopicSelection } from './topic-selection.ts'
 import { TopicSync, type ReplicatedTopic } from './topic-sync.ts'
 
-export type FlowState = 'starting' | 'running' | 'not-ready' | 'stopped'
+export type FlowState = LifecycleState
 
 export interface SourceFlowStatus {
   readonly flow: string
@@ -44,71 +44,52 @@ export class SourceFlow {
   /** Latency of the heartbeats this flow copies: the one place metrics read replication latency from. */
   readonly heartbeatLatency: HeartbeatLatencyTracker
   readonly #log: Logger
-  readonly #abort = new AbortController()
-  #state: FlowState = 'starting'
-  #reason: string | undefined
+  readonly #life: Lifecycle
   #topics: ReadonlyMap<string, ReplicatedTopic> = new Map()
   #copier: CopierTasks | undefined
-  #running: Promise<void> | undefined
-  readonly #closeables: Array<{ close: () => Promise<void> }> = []
 
   constructor (flow: FlowConfig, log: Logger) {
     this.flow = flow
     this.selection = new TopicSelection(flow)
     this.heartbeatLatency = new HeartbeatLatencyTracker(this.selection.policy)
     this.#log = log.child(flow.name)
+    this.#life = new Lifecycle({ log: this.#log, what: 'flow', logRetryIn: true })
   }
 
   status (): SourceFlowStatus {
     const stats = this.#copier?.stats
     const copyError = stats?.lastError
-    const state = this.#state === 'running' && copyError !== undefined ? 'not-ready' : this.#state
-    return { flow: this.flow.name, state, reason: this.#reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: stats, tasks: this.#copier?.count ?? 0, heartbeats: this.heartbeatLatency.samples() }
+    const life = this.#life
+    const state = life.state === 'running' && copyError !== undefined ? 'not-ready' : life.state
+    return { flow: this.flow.name, state, reason: life.reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: stats, tasks: this.#copier?.count ?? 0, heartbeats: this.heartbeatLatency.samples() }
   }
 
   start (): void {
-    this.#running ??= this.#run().catch(err => {
-      this.#state = 'stopped'
-      this.#reason = (err as Error).message
-      this.#log.error('flow stopped after an unexpected error', { error: err as Error })
-    })
+    this.#life.start(async () => { await this.#run() })
   }
 
   async #run (): Promise<void> {
-    const signal = this.#abort.signal
+    const life = this.#life
+    const signal = life.signal
     const flow = this.flow
-    let attempt = 0
-    let copier: CopierTasks | undefined
-    let topicSync: TopicSync | undefined
-    let aclSync: AclSync | undefined
     // Connect and prepare; retry while a cluster is unreachable.
-    while (!signal.aborted && copier === undefined) {
-      try {
-        const built = await this.#build()
-        copier = built.copier
-        topicSync = built.topicSync
-        aclSync = built.aclSync
-      } catch (err) {
-        await this.#closeClients()
-        attempt++
-        this.#notReady(err as Error, attempt)
-        await sleep(backoffMs(attempt), signal)
-      }
-    }
-    if (copier === undefined || topicSync === undefined) return
+    const built = await life.retry(async () => await this.#build())
+    if (built === undefined) return
+    const { copier, topicSync, aclSync } = built
     this.#copier = copier
-    const discovery = this.#loop('topic discovery', flow.refreshTopics.enabled ? flow.refreshTopics.intervalMs : -1, async () => {
+    // The first passes were part of #build; these follow one interval later.
+    const loop = { logPasses: true }
+    const discovery = life.every('topic discovery', flow.refreshTopics.enabled ? flow.refreshTopics.intervalMs : -1, async () => {
       const result = await topicSync.syncOnce()
       this.#topics = result.ready
       await copier.assign(result.ready)
-    })
-    const configSync = this.#loop('topic config sync', flow.syncTopicConfigs.enabled ? flow.syncTopicConfigs.intervalMs : -1, async () => {
+    }, loop)
+    const configSync = life.every('topic config sync', flow.syncTopicConfigs.enabled ? flow.syncTopicConfigs.intervalMs : -1, async () => {
       await topicSync.syncConfigsOnce(this.#topics)
-    })
+    }, loop)
     // First pass at start, as MM2; failures are logged and never stop the flow.
-    const acls = flow.syncTopicAcls.enabled ? aclSync?.run(signal) : undefined
-    this.#state = 'running'
-    this.#reason = undefined
+    const acls = flow.syncTopicAcls.enabled ? aclSync.run(signal) : undefined
+    life.running()
     this.#log.info('replicating', { from: flow.source, to: flow.target, topics: this.#topics.size })
     await copier.run(signal)
     await Promise.all([discovery, configSync, acls])
@@ -118,16 +99,16 @@ export class SourceFlow {
   async #build (): Promise<{ copier: CopierTasks, topicSync: TopicSync, aclSync: AclSync }> {
     const flow = this.flow
     const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.sourceConnectorName}|${role}`
-    const sourceAdmin = this.#own(new KafkaAdmin(flow.clients.sourceAdmin, id('replication-source-admin')))
-    const targetAdmin = this.#own(new KafkaAdmin(flow.clients.targetAdmin, id('replication-target-admin')))
-    const targetProducer = this.#own(new KafkaProducer(flow.clients.targetProducer, id('replication-producer')))
+    const sourceAdmin = this.#life.own(new KafkaAdmin(flow.clients.sourceAdmin, id('replication-source-admin')))
+    const targetAdmin = this.#life.own(new KafkaAdmin(flow.clients.targetAdmin, id('replication-target-admin')))
+    const targetProducer = this.#life.own(new KafkaProducer(flow.clients.targetProducer, id('replication-producer')))
     await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()])
     const positions = new PositionStore(flow, targetAdmin, targetProducer, this.#log)
     await positions.load()
     let offsetSyncs: (() => OffsetSyncWriter) | undefined
     if (flow.offsetSyncs.enabled) {
       const onSource = flow.offsetSyncs.location === 'source'
-      const syncProducer = onSource ? this.#own(new KafkaProducer(flow.clients.sourceProducer, id('offset-syncs-source-producer'))) : targetProducer
+      const syncProducer = onSource ? this.#life.own(new KafkaProducer(flow.clients.sourceProducer, id('offset-syncs-source-producer'))) : targetProducer
       offsetSyncs = () => new OffsetSyncWriter(flow, this.selection.policy, onSource ? sourceAdmin : targetAdmin, syncProducer, this.#log)
       await offsetSyncs().ensureTopic()
     }
@@ -135,7 +116,7 @@ export class SourceFlow {
     // One reader per task, as each MirrorSourceTask has its own consumer; closed by the task set.
     const newReader = (task: number): PartitionReader => new PartitionReader(flow.clients.sourceConsumer, flow.tasksMax > 1 ? id(`replication-consumer-${task}`) : id('replication-consumer'))
     const onAcked: AckedListener = (topic, records, ackedAt) => { this.#observeHeartbeats(topic, records, ackedAt) }
-    const copier = this.#own(new CopierTasks(flow, { newReader, newOffsetSyncs: offsetSyncs, producer: targetProducer, sourceAdmin, positions, log: this.#log, onAcked }))
+    const copier = this.#life.own(new CopierTasks(flow, { newReader, newOffsetSyncs: offsetSyncs, producer: targetProducer, sourceAdmin, positions, log: this.#log, onAcked }))
     const first = await topicSync.syncOnce()
     this.#topics = first.ready
     await copier.assign(first.ready)
@@ -148,48 +129,7 @@ export class SourceFlow {
     if (this.selection.policy.isHeartbeatsTopic(topic.source)) this.heartbeatLatency.observe(topic.remote, records, ackedAt)
   }
 
-  #own<T extends { close: () => Promise<void> }> (client: T): T {
-    this.#closeables.push(client)
-    return client
-  }
-
-  async #closeClients (): Promise<void> {
-    const all = this.#closeables.splice(0)
-    await Promise.all(all.map(async c => { await c.close() }))
-  }
-
-  #notReady (err: Error, attempt: number): void {
-    this.#state = 'not-ready'
-    this.#reason = err.message
-    this.#log.warn('flow not ready; retrying', { attempt, retryInMs: backoffMs(attempt), reason: err.message })
-  }
-
-  /** Runs `task` every `intervalMs` (never two at once) until closed; the first pass is part of #build; -1 = no more passes. */
-  async #loop (name: string, intervalMs: number, task: () => Promise<void>): Promise<void> {
-    const signal = this.#abort.signal
-    let failures = 0
-    while (!signal.aborted) {
-      await sleep(failures > 0 ? backoffMs(failures) : intervalMs, signal)
-      if (signal.aborted || intervalMs < 0) return
-      const started = Date.now()
-      try {
-        await task()
-        if (failures > 0) this.#log.info(`${name} recovered`)
-        failures = 0
-        if (this.#state === 'not-ready') { this.#state = 'running'; this.#reason = undefined }
-      } catch (err) {
-        failures++
-        this.#notReady(err as Error, failures)
-      }
-      this.#log.debug(`${name} pass`, { ms: Date.now() - started })
-    }
-  }
-
   async close (): Promise<void> {
-    if (this.#abort.signal.aborted) { await this.#running; return }
-    this.#abort.abort()
-    await this.#running
-    await this.#closeClients()
-    this.#state = 'stopped'
+    await this.#life.close()
   }
 }

@@ -1,0 +1,152 @@
+/**
+ * The lifecycle every long-running component shares (SourceFlow, CheckpointFlow,
+ * HeartbeatEmitter): a state with its reason, connecting with retry and backoff, periodic tasks
+ * that back off on failure and recover by themselves, and an idempotent close.
+ *
+ * Why one module: the three components had their own copies of this machinery, and the details
+ * that make it correct (close the clients of a failed attempt, keep every sleep abortable so
+ * shutdown never waits out a backoff, never leave `stopped` once reached) must not drift apart.
+ * What differs between them is an option here, not a copy there.
+ */
+import type { Logger } from '../observe/logger.ts'
+import { backoffMs, sleep } from './abortable.ts'
+
+export type LifecycleState = 'starting' | 'running' | 'not-ready' | 'stopped'
+
+interface Closeable { close: () => Promise<void> }
+
+export interface LifecycleOptions {
+  readonly log: Logger
+  /** What the messages name: `<what> not ready; retrying`, `<what> stopped after an unexpected error`. */
+  readonly what: string
+  /** Whether the not-ready warning carries the backoff (`retryInMs`). */
+  readonly logRetryIn: boolean
+  /** Wait before retry `attempt` (1, 2, ...); tests shorten it. */
+  readonly backoffMs?: (attempt: number) => number
+}
+
+export interface EveryOptions {
+  /** Run the first pass at once; otherwise the first pass waits one interval (it was part of the build). */
+  readonly firstPassAtOnce?: boolean
+  /** Close the owned clients after a failed pass: a client that lost its cluster may keep stale connections. */
+  readonly closeClientsOnFailure?: boolean
+  /** Log each pass's duration at debug level. */
+  readonly logPasses?: boolean
+  /** Logged (info) whenever a pass brings the component to running; replaces `<name> recovered`. */
+  readonly announce?: { readonly message: string, readonly fields: Record<string, unknown> }
+}
+
+export class Lifecycle {
+  readonly #log: Logger
+  readonly #what: string
+  readonly #logRetryIn: boolean
+  readonly #backoffMs: (attempt: number) => number
+  readonly #abort = new AbortController()
+  readonly #closeables: Closeable[] = []
+  #state: LifecycleState = 'starting'
+  #reason: string | undefined
+  #running: Promise<void> | undefined
+
+  constructor (options: LifecycleOptions) {
+    this.#log = options.log
+    this.#what = options.what
+    this.#logRetryIn = options.logRetryIn
+    this.#backoffMs = options.backoffMs ?? backoffMs
+  }
+
+  get state (): LifecycleState { return this.#state }
+  get reason (): string | undefined { return this.#reason }
+  /** Aborts on close: pass it to everything that waits. */
+  get signal (): AbortSignal { return this.#abort.signal }
+
+  /** Runs `run` once in the background; an error it throws ends in `stopped` with the reason. */
+  start (run: () => Promise<void>): void {
+    this.#running ??= run().catch(err => {
+      this.#state = 'stopped'
+      this.#reason = (err as Error).message
+      this.#log.error(`${this.#what} stopped after an unexpected error`, { error: err as Error })
+    })
+  }
+
+  /** Registers a client to close on close() or when an attempt fails. */
+  own<T extends Closeable> (client: T): T {
+    this.#closeables.push(client)
+    return client
+  }
+
+  async closeClients (): Promise<void> {
+    const all = this.#closeables.splice(0)
+    await Promise.all(all.map(async c => { await c.close() }))
+  }
+
+  running (): void {
+    this.#state = 'running'
+    this.#reason = undefined
+  }
+
+  notReady (err: Error, attempt: number): void {
+    this.#state = 'not-ready'
+    this.#reason = err.message
+    const retryInMs = this.#logRetryIn ? { retryInMs: this.#backoffMs(attempt) } : {}
+    this.#log.warn(`${this.#what} not ready; retrying`, { attempt, ...retryInMs, reason: err.message })
+  }
+
+  /**
+   * Calls `build` until it succeeds, closing the clients it owned after each failure and waiting
+   * backoffMs(attempt) in between; undefined when closed first.
+   */
+  async retry<T> (build: () => Promise<T>): Promise<T | undefined> {
+    const signal = this.#abort.signal
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      try {
+        return await build()
+      } catch (err) {
+        await this.closeClients()
+        this.notReady(err as Error, attempt)
+        await sleep(this.#backoffMs(attempt), signal)
+      }
+    }
+    return undefined
+  }
+
+  /**
+   * Runs `task` every `intervalMs` (never two at once) until closed; -1 = no passes. After a
+   * failure the next pass comes after the backoff instead; a pass that succeeds again brings a
+   * not-ready component back to running.
+   */
+  async every (name: string, intervalMs: number, task: () => Promise<void>, options: EveryOptions = {}): Promise<void> {
+    const signal = this.#abort.signal
+    if (intervalMs < 0) return
+    let failures = 0
+    let wait = options.firstPassAtOnce !== true
+    while (!signal.aborted) {
+      if (wait) await sleep(failures > 0 ? this.#backoffMs(failures) : intervalMs, signal)
+      wait = true
+      if (signal.aborted) return
+      const started = Date.now()
+      try {
+        await task()
+        const down = this.#state === 'starting' || this.#state === 'not-ready'
+        if (down) this.running()
+        if (options.announce !== undefined) {
+          if (down) this.#log.info(options.announce.message, options.announce.fields)
+        } else if (failures > 0) this.#log.info(`${name} recovered`)
+        failures = 0
+      } catch (err) {
+        failures++
+        this.notReady(err as Error, failures)
+        if (options.closeClientsOnFailure === true) await this.closeClients()
+      }
+      if (options.logPasses === true) this.#log.debug(`${name} pass`, { ms: Date.now() - started })
+    }
+  }
+
+  /** Stops the background run, waits for it, closes the clients; idempotent. */
+  async close (): Promise<void> {
+    if (this.#abort.signal.aborted) { await this.#running; return }
+    this.#abort.abort()
+    await this.#running
+    await this.closeClients()
+    this.#state = 'stopped'
+  }
+}
