@@ -70,8 +70,12 @@ function harnessRunDir (): string {
 }
 
 /** A Kafka cluster id: 16 random bytes, base64url without padding, as `kafka-storage random-uuid` prints. */
+/** Like Kafka's Uuid.randomUuid: an id starting with '-' would read as an option to the format tool. */
 function newClusterId (): string {
-  return randomBytes(16).toString('base64url')
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
 }
 
 export class KafkaCluster {
