@@ -505,6 +505,7 @@ test('unknown mechanism, missing file, wrong truststore and keystore passwords: 
   assert.match(wrongStore.out, /cluster tgt \(127\.0\.0\.1:\d+\): ssl\.truststore\.location: the password does not open this PKCS12 store.*ssl\.truststore\.password/)
 
   const user = pkiS.issue('keystore-user', { cn: 'keystore-user' })
+  testSecrets.push(user.p12Password, pemKeyLine(user.key))
   const wrongKeystore = await cli(['validate', '--config', writeSecureProperties('wrongkeystore', 'x', {
     listener: 'MTLS',
     props: { 'security.protocol': 'SSL', 'ssl.truststore.type': 'PEM', 'ssl.truststore.location': pkiS.ca.crt, 'ssl.keystore.type': 'PKCS12', 'ssl.keystore.location': user.p12, 'ssl.keystore.password': WRONG_PASSWORD }
@@ -554,7 +555,7 @@ test('a running mirror whose target certificate is not trusted reports the flow 
   const file = writeSecureProperties('run-untrusted', 'x', scramSource({}), { ...target, props: { ...target.props, 'ssl.truststore.location': pkiT.otherCa.p12, 'ssl.truststore.password': pkiT.otherCa.password } })
   const r = await cli(['run', '--config', file], { stopAfter: out => /flow not ready/.test(out) })
   assert.equal(r.code, 0, r.out)
-  assert.match(r.out, /flow not ready.*certificate is not trusted.*ssl\.truststore/)
+  assert.match(r.out, /flow not ready.*cluster tgt: TLS: the broker's certificate is not trusted.*ssl\.truststore/)
   assert.ok(r.out.includes(T.bootstrap('SASL_SSL').split(',')[0] ?? 'no address'), r.out)
 })
 
