@@ -16,10 +16,12 @@ import { loadConfig } from '../../src/config/load.ts'
 import type { ClientConfig } from '../../src/config/model.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { readTopic } from '../../src/kafka/read-topic.ts'
-import { buildMirror } from '../../src/mirror.ts'
+import { decodeCheckpoint } from '../../src/formats/checkpoint.ts'
+import { decodeConnectOffsetKey, decodeOffsetValue } from '../../src/formats/connect-offsets.ts'
+import { buildMirror, type Mirror } from '../../src/mirror.ts'
 import { createLogger } from '../../src/observe/logger.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { runJava } from '../harness/java-tools.ts'
 import { SECURE_USERS, secureClusterOptions, unsecuredJwt } from '../harness/secure-cluster.ts'
 import { createPki, type Pki } from '../harness/tls.ts'
@@ -30,7 +32,10 @@ let pkiS: Pki
 let pkiT: Pki
 let dir: string
 const logLines: string[] = []
-const log = createLogger('test', line => { logLines.push(line); if (process.env.KM_TEST_LOG !== undefined) process.stderr.write(line + '\n') })
+// Debug level: the secret scan at the end sees every line the mirror can write.
+const log = createLogger('test', line => { logLines.push(line); if (process.env.KM_TEST_LOG !== undefined) process.stderr.write(line + '\n') }, 'debug')
+/** Secret values made by single tests (OAuth client secret and tokens, keystore passwords, key PEM lines), for the final scan. */
+const testSecrets: string[] = []
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'km-security-'))
@@ -50,7 +55,7 @@ const RF_ONE = [
 ]
 
 /** An mm2.properties for src->tgt through the given listeners with per-cluster security keys. */
-function writeSecureProperties (name: string, topic: string, src: { listener: string, props: Record<string, string> }, tgt: { listener: string, props: Record<string, string> }): string {
+function writeSecureProperties (name: string, topic: string, src: { listener: string, props: Record<string, string> }, tgt: { listener: string, props: Record<string, string> }, extra: readonly string[] = []): string {
   const lines = [
     'clusters = src, tgt',
     `src.bootstrap.servers = ${S.bootstrap(src.listener)}`,
@@ -60,7 +65,8 @@ function writeSecureProperties (name: string, topic: string, src: { listener: st
     'src->tgt.enabled = true',
     `src->tgt.topics = ${topic}`,
     'tgt.offset.flush.interval.ms = 500',
-    ...RF_ONE
+    ...RF_ONE,
+    ...extra
   ]
   const file = join(dir, `${name}.properties`)
   writeFileSync(file, lines.join('\n') + '\n')
@@ -68,7 +74,7 @@ function writeSecureProperties (name: string, topic: string, src: { listener: st
 }
 
 /** Runs the mirror on `configFile` until `count` records of `topic` are on the target as `src.<topic>`. */
-async function replicates (t: { after: (fn: () => Promise<void>) => void }, configFile: string, topic: string, opts: { secretsDir?: string, remote?: string } = {}): Promise<void> {
+async function replicates (t: { after: (fn: () => Promise<void>) => void }, configFile: string, topic: string, opts: { secretsDir?: string, remote?: string } = {}): Promise<Mirror> {
   const { config } = await loadConfig(configFile, { secretsDir: opts.secretsDir })
   const mirror = buildMirror(config, log)
   t.after(async () => { await mirror.close() })
@@ -81,6 +87,7 @@ async function replicates (t: { after: (fn: () => Promise<void>) => void }, conf
   })
   const got = (await readAll(T, remote)).map(r => `${r.partition}:${r.key?.toString()}=${r.value?.toString()}`).sort()
   assert.deepEqual(got, records.map(r => `${r.partition}:${r.key}=${r.value}`).sort())
+  return mirror
 }
 
 function passwordFile (name: string, entries: Record<string, string>): string {
@@ -89,10 +96,49 @@ function passwordFile (name: string, entries: Record<string, string>): string {
   return file
 }
 
+/** Checkpoints every second for groups found every second, so a group's checkpoint shows up fast. */
+const CHECKPOINTS_FAST = ['src->tgt.emit.checkpoints.interval.seconds = 1', 'src->tgt.refresh.groups.interval.seconds = 1']
+
+/** What status() / heartbeatStatus() / checkpointStatus() show, kept for the final secret scan. */
+function scanMirror (mirror: Mirror): void {
+  outputs.push(JSON.stringify(mirror.status()), JSON.stringify(mirror.heartbeatStatus()), JSON.stringify(mirror.checkpointStatus()))
+}
+
+interface TranslateJson {
+  partitions: Array<{ topic: string, sourceTopic: string, partition: number, sourceOffset: number, targetOffset: number | null, exact: boolean, checkpoint: number | null }>
+}
+
+/**
+ * Runs every command of the real CLI on `file` (debug log level), each exiting 0: validate, run
+ * (until it replicates, then SIGTERM), offsets translate (table and --json), failover --dry-run,
+ * topology (table and --json). Returns the parsed `offsets translate --json`.
+ */
+async function everyCommand (file: string, g: { group: string, from: string, to: string }): Promise<TranslateJson> {
+  const env = { KAFKA_MIRROR_LOG_LEVEL: 'debug' }
+  const groupArgs = ['--config', file, '--group', g.group, '--from', g.from, '--to', g.to]
+  const validate = await cli(['validate', '--config', file], { env })
+  assert.equal(validate.code, 0, validate.out)
+  const run = await cli(['run', '--config', file], { env, stopAfter: out => /replicating/.test(out) && /checkpointing/.test(out) })
+  assert.equal(run.code, 0, run.out)
+  assert.match(run.out, /stopped/)
+  const table = await cli(['offsets', 'translate', ...groupArgs], { env })
+  assert.equal(table.code, 0, table.out)
+  const json = await cli(['offsets', 'translate', ...groupArgs, '--json'], { env, stdoutOnly: true })
+  assert.equal(json.code, 0, json.out)
+  const dry = await cli(['failover', ...groupArgs, '--dry-run'], { env })
+  assert.equal(dry.code, 0, dry.out)
+  assert.match(dry.out, /dry run/)
+  for (const extra of [[], ['--json']]) {
+    const topology = await cli(['topology', '--config', file, ...extra], { env })
+    assert.equal(topology.code, 0, topology.out)
+  }
+  return JSON.parse(json.out) as TranslateJson
+}
+
 const scramJaas = (user: { username: string }, passwordRef: string): string =>
   `org.apache.kafka.common.security.scram.ScramLoginModule required username="${user.username}" password="${passwordRef}";`
 
-test('TLS + SCRAM-SHA-512 on both sides, trust from Strimzi-style ca.p12 + password file (mm2.properties): records replicate', async t => {
+test('TLS + SCRAM-SHA-512 on both sides, trust from Strimzi-style ca.p12 + password file (mm2.properties): records, positions and consumer-group offsets replicate; every command works over TLS', async t => {
   const topic = uniqueName('p12')
   await Promise.all([createTopic(S, topic, { partitions: 2 })])
   // The password file is referenced as Strimzi users do: ${file:<path>:<key>}.
@@ -105,8 +151,48 @@ test('TLS + SCRAM-SHA-512 on both sides, trust from Strimzi-style ca.p12 + passw
     'sasl.mechanism': 'SCRAM-SHA-512',
     'sasl.jaas.config': scramJaas(SECURE_USERS.scram512, `\${file:${creds}:scram.password}`)
   })
-  const file = writeSecureProperties('p12', topic, { listener: 'SASL_SSL', props: side(pkiS, 'src.truststore.password') }, { listener: 'SASL_SSL', props: side(pkiT, 'tgt.truststore.password') })
-  await replicates(t, file, topic)
+  const file = writeSecureProperties('p12', topic, { listener: 'SASL_SSL', props: side(pkiS, 'src.truststore.password') }, { listener: 'SASL_SSL', props: side(pkiT, 'tgt.truststore.password') }, CHECKPOINTS_FAST)
+  const mirror = await replicates(t, file, topic)
+
+  // A consumer group of the source (committed through the PLAINTEXT setup listener; the mirror
+  // reads it through the secured one) gets checkpoints on the target with the exact translation:
+  // the remote topic started empty, so a target offset equals its source offset.
+  const group = uniqueName('p12-group')
+  const committed = new Map([[0, 4n], [1, 10n]])
+  await commitOffsets(S, group, [...committed].map(([partition, offset]) => ({ topic, partition, offset })))
+  const remote = `src.${topic}`
+  let seen = new Map<number, bigint>()
+  await waitFor(async () => {
+    seen = new Map()
+    for (const r of await readAll(T, 'src.checkpoints.internal').catch(() => [])) {
+      const cp = decodeCheckpoint(r.key, r.value)
+      if (cp.group === group && cp.topic === remote) seen.set(cp.partition, cp.downstreamOffset)
+    }
+    return [...committed].every(([p, o]) => seen.get(p) === o)
+  }, { timeoutMs: 90_000, what: `checkpoints of ${group}` }).catch((err: Error) => {
+    throw new Error(`${err.message}; seen ${[...seen].map(([p, o]) => `${p}->${o}`).join(' ') || 'none'}; status ${JSON.stringify(mirror.checkpointStatus().map(c => [c.state, c.reason]))}`)
+  })
+
+  // Positions stored on the target (Connect offsets topic) are the last copied offset of each partition.
+  const positionKey = (partition: number): string => `["MirrorSourceConnector",{"cluster":"src","partition":${partition},"topic":"${topic}"}]`
+  let positions = new Map<string | undefined, bigint | null>()
+  await waitFor(async () => {
+    const stored = (await readAll(T, 'mm2-offsets.src.internal')).filter(r => r.key?.toString().includes(`"topic":"${topic}"`))
+    for (const r of stored) assert.equal(decodeConnectOffsetKey(r.key).connector, 'MirrorSourceConnector')
+    positions = new Map(stored.map(r => [r.key?.toString(), decodeOffsetValue(r.value)]))
+    return positions.get(positionKey(0)) === 9n && positions.get(positionKey(1)) === 9n
+  }, { timeoutMs: 60_000, what: 'stored positions 9 and 9 (10 records per partition)' }).catch((err: Error) => {
+    throw new Error(`${err.message}; got ${[...positions].map(([k, v]) => `${k}=${v}`).join(' ')}`)
+  })
+  scanMirror(mirror)
+  await mirror.close()
+
+  // Every command through the real CLI and the secured listeners; translate agrees with the checkpoints.
+  const translated = await everyCommand(file, { group, from: 'src', to: 'tgt' })
+  assert.deepEqual(translated.partitions.map(p => [p.topic, p.partition, p.sourceOffset, p.targetOffset, p.checkpoint]).sort(),
+    [...committed].map(([p, o]) => [remote, p, Number(o), Number(o), Number(o)]).sort())
+  // Inside the copied range the syncs prove the mapping; at the end (10) it is the +1 rule's answer.
+  assert.equal(translated.partitions.find(p => p.partition === 0)?.exact, true)
 
   // Read back through the secured target listener with our own client, too.
   const { config } = await loadConfig(file)
@@ -115,8 +201,6 @@ test('TLS + SCRAM-SHA-512 on both sides, trust from Strimzi-style ca.p12 + passw
   try {
     const viaTls = await readTopic(admin, targetConsumer, `src.${topic}`, 'test-secure-reader')
     assert.equal(viaTls?.length, 20)
-    // Positions were stored on the target through the secured listener.
-    await waitFor(async () => (await readAll(T, 'mm2-offsets.src.internal')).some(r => r.key?.toString().includes(topic)), { timeoutMs: 30_000, what: 'stored positions' })
   } finally { await admin.close() }
 })
 
@@ -178,6 +262,7 @@ test('mutual TLS: PKCS12 keystore + JKS truststore on one side, PEM keystore + P
   const tgtUser = pkiT.issue('mirror-user', { cn: 'mirror-user' })
   const pemKeystore = join(dir, 'tgt-user.pem')
   writeFileSync(pemKeystore, readFileSync(tgtUser.key, 'utf8') + readFileSync(tgtUser.cert, 'utf8'))
+  testSecrets.push(srcUser.p12Password, tgtUser.p12Password, pemKeyLine(srcUser.key), pemKeyLine(tgtUser.key))
   const file = writeSecureProperties('mtls', topic, {
     listener: 'MTLS',
     props: {
@@ -198,9 +283,23 @@ test('mutual TLS: PKCS12 keystore + JKS truststore on one side, PEM keystore + P
       'ssl.keystore.type': 'PEM',
       'ssl.keystore.location': pemKeystore
     }
-  })
-  await replicates(t, file, topic)
+  }, CHECKPOINTS_FAST)
+  const mirror = await replicates(t, file, topic)
+  scanMirror(mirror)
+  await mirror.close()
+  const group = uniqueName('mtls-group')
+  await commitOffsets(S, group, [{ topic, partition: 0, offset: 3n }])
+  const translated = await everyCommand(file, { group, from: 'src', to: 'tgt' })
+  assert.deepEqual(translated.partitions.map(p => [p.partition, p.targetOffset]), [[0, 3]])
 })
+
+/** A line of a PEM private key's base64 body that holds key material (the first line is mostly a fixed ASN.1 header). */
+function pemKeyLine (keyFile: string): string {
+  const body = readFileSync(keyFile, 'utf8').split('\n').filter(l => l !== '' && !l.startsWith('-----'))
+  const line = body[1] ?? body[0]
+  assert.ok(line !== undefined && line.length >= 20, `no key line in ${keyFile}`)
+  return line
+}
 
 test('SASL PLAIN over TLS (Java keytool PKCS12 truststore) and SCRAM-SHA-256 over TLS (inline PEM trust): records replicate', async t => {
   const topic = uniqueName('plain256')
@@ -246,6 +345,7 @@ test('OAUTHBEARER: tokens from a client-credentials token endpoint (broker with 
   const topic = uniqueName('oauth')
   await createTopic(S, topic, { partitions: 2 })
   const clientSecret = 'oauth-client-S3cret-value'
+  testSecrets.push(clientSecret)
   const requests: string[] = []
   const server: Server = createServer((req, res) => {
     let body = ''
@@ -257,7 +357,9 @@ test('OAUTHBEARER: tokens from a client-credentials token endpoint (broker with 
         res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_client' }))
         return
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: unsecuredJwt(id ?? 'x', 300), token_type: 'Bearer', expires_in: 300 }))
+      const token = unsecuredJwt(id ?? 'x', 300)
+      testSecrets.push(token)
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 300 }))
     })
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
@@ -273,12 +375,21 @@ test('OAUTHBEARER: tokens from a client-credentials token endpoint (broker with 
     'sasl.login.callback.handler.class': 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler',
     'sasl.jaas.config': `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="mirror-client" clientSecret="${clientSecret}" scope="kafka";`
   })
-  const file = writeSecureProperties('oauth', topic, { listener: 'SASL_SSL', props: side(pkiS) }, { listener: 'SASL_SSL', props: side(pkiT) })
-  await replicates(t, file, topic)
+  const file = writeSecureProperties('oauth', topic, { listener: 'SASL_SSL', props: side(pkiS) }, { listener: 'SASL_SSL', props: side(pkiT) }, CHECKPOINTS_FAST)
+  const mirror = await replicates(t, file, topic)
+  scanMirror(mirror)
   assert.ok(requests.length >= 1, 'the token endpoint was asked')
   assert.ok(requests.every(r => r.startsWith('POST /realms/kafka/token mirror-client grant_type=client_credentials&scope=kafka')), requests.join('\n'))
   // One token for the client id, shared by every client of the mirror (source and target, all roles).
   assert.equal(requests.length, 1, `token requests: ${requests.length}`)
+  await mirror.close()
+
+  // Every command of the CLI through OAuth (each process fetches its own token).
+  const group = uniqueName('oauth-group')
+  await commitOffsets(S, group, [{ topic, partition: 1, offset: 7n }])
+  const translated = await everyCommand(file, { group, from: 'src', to: 'tgt' })
+  assert.deepEqual(translated.partitions.map(p => [p.partition, p.targetOffset, p.exact]), [[1, 7, true]])
+  assert.ok(requests.length > 1, 'the CLI processes asked the token endpoint too')
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -288,10 +399,12 @@ test('OAUTHBEARER: tokens from a client-credentials token endpoint (broker with 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'kafka-mirror.js')
 const outputs: string[] = []
 
-async function cli (args: string[], opts: { stopAfter?: (out: string) => boolean, timeoutMs?: number } = {}): Promise<{ code: number | null, out: string }> {
+/** Runs bin/kafka-mirror.js; `out` is stdout and stderr together (only stdout with `stdoutOnly`, stderr still goes to the scan). */
+async function cli (args: string[], opts: { stopAfter?: (out: string) => boolean, timeoutMs?: number, env?: Record<string, string>, stdoutOnly?: boolean } = {}): Promise<{ code: number | null, out: string }> {
   const { spawn } = await import('node:child_process')
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } })
   let out = ''
+  let stderr = ''
   let stopped = false
   const onData = (d: Buffer): void => {
     out += d.toString()
@@ -301,11 +414,11 @@ async function cli (args: string[], opts: { stopAfter?: (out: string) => boolean
     }
   }
   child.stdout.on('data', onData)
-  child.stderr.on('data', onData)
+  child.stderr.on('data', opts.stdoutOnly === true ? (d: Buffer) => { stderr += d.toString() } : onData)
   const timer = setTimeout(() => { child.kill('SIGKILL') }, opts.timeoutMs ?? 90_000)
   const code = await new Promise<number | null>(resolve => child.once('exit', c => { resolve(c) }))
   clearTimeout(timer)
-  outputs.push(out)
+  outputs.push(out, stderr)
   return { code, out }
 }
 
@@ -392,6 +505,7 @@ test('unknown mechanism, missing file, wrong truststore and keystore passwords: 
   assert.match(wrongStore.out, /cluster tgt \(127\.0\.0\.1:\d+\): ssl\.truststore\.location: the password does not open this PKCS12 store.*ssl\.truststore\.password/)
 
   const user = pkiS.issue('keystore-user', { cn: 'keystore-user' })
+  testSecrets.push(user.p12Password, pemKeyLine(user.key))
   const wrongKeystore = await cli(['validate', '--config', writeSecureProperties('wrongkeystore', 'x', {
     listener: 'MTLS',
     props: { 'security.protocol': 'SSL', 'ssl.truststore.type': 'PEM', 'ssl.truststore.location': pkiS.ca.crt, 'ssl.keystore.type': 'PKCS12', 'ssl.keystore.location': user.p12, 'ssl.keystore.password': WRONG_PASSWORD }
@@ -434,6 +548,15 @@ test('a running mirror with a wrong target password reports the flow not ready w
   const r = await cli(['run', '--config', file], { stopAfter: out => /flow not ready/.test(out) })
   assert.equal(r.code, 0, r.out)
   assert.match(r.out, /flow not ready.*SASL authentication failed.*connecting to 127\.0\.0\.1:\d+/)
+})
+
+test('a running mirror whose target certificate is not trusted reports the flow not ready naming the certificate problem, then stops cleanly on SIGTERM', async () => {
+  const target = goodTarget()
+  const file = writeSecureProperties('run-untrusted', 'x', scramSource({}), { ...target, props: { ...target.props, 'ssl.truststore.location': pkiT.otherCa.p12, 'ssl.truststore.password': pkiT.otherCa.password } })
+  const r = await cli(['run', '--config', file], { stopAfter: out => /flow not ready/.test(out) })
+  assert.equal(r.code, 0, r.out)
+  assert.match(r.out, /flow not ready.*cluster tgt: TLS: the broker's certificate is not trusted.*ssl\.truststore/)
+  assert.ok(r.out.includes(T.bootstrap('SASL_SSL').split(',')[0] ?? 'no address'), r.out)
 })
 
 /** A Kubernetes-style secret volume: keys are symlinks into `..data`, which is swapped atomically on update. */
@@ -510,8 +633,9 @@ spec:
 test('no secret value appears in any output of the commands above', () => {
   const secrets = [
     SECURE_USERS.scram512.password, SECURE_USERS.scram256.password, SECURE_USERS.plain.password,
-    WRONG_PASSWORD, pkiS.ca.password, pkiT.ca.password
+    WRONG_PASSWORD, pkiS.ca.password, pkiT.ca.password, ...testSecrets
   ]
+  assert.ok(testSecrets.length >= 7, `secrets of the single tests collected: ${testSecrets.length}`)
   assert.ok(outputs.length >= 1, 'no command output collected')
   // KM_SECURITY_OUTPUTS=<file> keeps what the commands printed, to read the messages.
   if (process.env.KM_SECURITY_OUTPUTS !== undefined) writeFileSync(process.env.KM_SECURITY_OUTPUTS, outputs.join('\n-----\n'))
