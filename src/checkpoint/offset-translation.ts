@@ -37,7 +37,7 @@ export interface StoredSync {
 export interface Translation {
   /** Target offset at which the group resumes. */
   readonly offset: bigint
-  /** True when proven exact by linked syncs; false for Java's "+1" fallback. */
+  /** True when proven exact by linked syncs (or u is right after a sync); false for Java's "+1" fallback. */
   readonly exact: boolean
 }
 
@@ -113,7 +113,9 @@ export class PartitionSyncs {
       if (u <= link.runEndUpstream) return { offset: s1.downstream + (u - s1.upstream), exact: true }
       return { offset: s2.downstream, exact: true }
     }
-    return { offset: s1.downstream + 1n, exact: false }
+    // Java's "+1" rule; exact when u is the record right after s1: everything copied after
+    // s1.downstream came from upstream offsets past s1.upstream.
+    return { offset: s1.downstream + 1n, exact: u === s1.upstream + 1n }
   }
 }
 

@@ -47,7 +47,8 @@ test('exact inside a linked run, at the gap, and at the syncs', () => {
   assert.deepEqual(tr(p, 150), [60, true], 'in the gap: the next copied record is the sync at 160')
   assert.deepEqual(tr(p, 159), [60, true])
   assert.deepEqual(tr(p, 160), [60, true])
-  assert.deepEqual(tr(p, 161), [61, false], 'past the last sync: Java\'s +1')
+  assert.deepEqual(tr(p, 161), [61, true], 'right after the last sync: +1 is exact (record 160 read, nothing after it)')
+  assert.deepEqual(tr(p, 162), [61, false], 'past the last sync: Java\'s +1')
   assert.deepEqual(tr(p, 5000), [61, false])
 })
 
