@@ -1,0 +1,133 @@
+/**
+ * sync.group.offsets.enabled with a group that is ACTIVE on the target (issue 4): while a real
+ * Java member of group G is in the group on B, kafka-mirror must not touch G's committed offsets
+ * there, even when G moves ahead on A; once the member leaves, the translated offsets are
+ * committed on B, and only forward.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { after, before, test, type TestContext } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { loadConfig } from '../../src/config/load.ts'
+import { decodeCheckpoint } from '../../src/formats/checkpoint.ts'
+import { KafkaAdmin } from '../../src/kafka/admin.ts'
+import { buildMirror, type Mirror } from '../../src/mirror.ts'
+import { createLogger } from '../../src/observe/logger.ts'
+import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
+import { clientConfig, commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { runJavaProgram } from '../harness/java-tools.ts'
+import { writeMm2Properties } from '../harness/mirror-config.ts'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const WAIT = { timeoutMs: 90_000, intervalMs: 250 }
+const SYNC_INTERVAL_S = 1
+
+let A: KafkaCluster
+let B: KafkaCluster
+before(async () => {
+  const [a, b] = await startClusters([{ name: 'gsync-A' }, { name: 'gsync-B' }])
+  if (a === undefined || b === undefined) throw new Error('clusters did not start')
+  A = a
+  B = b
+})
+after(async () => { await Promise.all([A?.close(), B?.close()]) })
+
+async function startMirror (t: TestContext, file: string): Promise<Mirror> {
+  const { config } = await loadConfig(file)
+  const mirror = buildMirror(config, createLogger('kafka-mirror', line => {
+    if (process.env.KM_TEST_LOG === '1') process.stderr.write(line + '\n')
+  }))
+  t.after(async () => { await mirror.close() })
+  mirror.start()
+  return mirror
+}
+
+async function groupOffsets (cluster: KafkaCluster, group: string): Promise<Map<number, bigint>> {
+  const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
+  try { return new Map((await admin.listGroupOffsets(group)).map(o => [o.partition, o.offset])) } finally { await admin.close() }
+}
+
+async function groupActive (cluster: KafkaCluster, group: string): Promise<boolean> {
+  const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
+  try { return (await admin.groupActivity(group)).active } finally { await admin.close() }
+}
+
+/** The latest checkpoint's target offset for group/topic/partition in A.checkpoints.internal on B. */
+async function checkpointOf (group: string, topic: string, partition: number): Promise<bigint | undefined> {
+  let found: bigint | undefined
+  for (const r of await readAll(B, 'A.checkpoints.internal').catch(() => [])) {
+    const cp = decodeCheckpoint(r.key, r.value)
+    if (cp.group === group && cp.topic === topic && cp.partition === partition) found = cp.downstreamOffset
+  }
+  return found
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+test('sync.group.offsets leaves a group alone while it has an active member on the target, then commits the translated offsets forward only once it leaves', { timeout: 600_000 }, async t => {
+  const topic = uniqueName('gsync')
+  const remote = `A.${topic}`
+  const group = uniqueName('G')
+  await createTopic(A, topic, { partitions: 2 })
+  await produce(A, topic, Array.from({ length: 200 }, (_, i) => ({ partition: i % 2, value: `v${i}` })))
+  await commitOffsets(A, group, [{ topic, partition: 0, offset: 10n }, { topic, partition: 1, offset: 5n }])
+  const file = writeMm2Properties({ A, B }, {
+    'A->B.enabled': 'true',
+    'A->B.topics': topic,
+    'B->A.enabled': 'false',
+    'B.offset.flush.interval.ms': '500',
+    'emit.heartbeats.enabled': 'false',
+    'emit.checkpoints.interval.seconds': '1',
+    'refresh.groups.interval.seconds': '1',
+    'refresh.topics.interval.seconds': '1',
+    'sync.topic.acls.enabled': 'false',
+    'sync.group.offsets.enabled': 'true',
+    'sync.group.offsets.interval.seconds': String(SYNC_INTERVAL_S)
+  })
+  const mirror = await startMirror(t, file)
+
+  // Idle on B: the group gets its translated offsets (the remote topic starts empty, so target = source offsets).
+  await waitFor(async () => {
+    const now = await groupOffsets(B, group)
+    return now.get(0) === 10n && now.get(1) === 5n
+  }, { ...WAIT, what: `${group} synced on B while idle` })
+
+  // A real member joins G on B and stays (it never commits).
+  const stopFile = join(mkdtempSync(join(tmpdir(), 'km-member-')), 'stop')
+  const member = runJavaProgram(join(root, 'test', 'java', 'GroupMember.java'), [B.bootstrap(), remote, group, stopFile, '400'], { timeoutMs: 450_000 })
+  let memberDone = false
+  void member.finally(() => { memberDone = true }).catch(() => {})
+  t.after(async () => { writeFileSync(stopFile, ''); await member.catch(() => {}) })
+  await waitFor(async () => {
+    if (memberDone) throw new Error(`the Java member exited early: ${JSON.stringify(await member.catch((e: Error) => e.message))}`)
+    return await groupActive(B, group)
+  }, { ...WAIT, what: 'the Java member to join G on B' })
+
+  // G moves ahead on A; the checkpoint follows, but G's offsets on B must not change while the member is there.
+  await commitOffsets(A, group, [{ topic, partition: 0, offset: 60n }, { topic, partition: 1, offset: 70n }])
+  await waitFor(async () => await checkpointOf(group, remote, 0) === 60n && await checkpointOf(group, remote, 1) === 70n, { ...WAIT, what: 'checkpoints of the new position' })
+  const skippedBefore = mirror.checkpointStatus()[0]?.stats.activeGroupsSkipped ?? 0
+  await sleep(4 * SYNC_INTERVAL_S * 1000) // several sync rounds with the member active
+  assert.equal(await groupActive(B, group), true, 'the member was still in the group during the check')
+  assert.deepEqual(await groupOffsets(B, group), new Map([[0, 10n], [1, 5n]]), 'an active group on the target was not touched by sync.group.offsets')
+  const skipped = mirror.checkpointStatus()[0]?.stats.activeGroupsSkipped ?? 0
+  assert.ok(skipped >= 1, `the sync reports the active group as skipped (before ${skippedBefore}, now ${skipped})`)
+
+  // The member leaves: the translated offsets are committed on B.
+  const leftAt = Date.now()
+  writeFileSync(stopFile, '')
+  await member
+  await waitFor(async () => {
+    const now = await groupOffsets(B, group)
+    return now.get(0) === 60n && now.get(1) === 70n
+  }, { ...WAIT, what: `${group} synced on B after its member left` })
+  t.diagnostic(`member left -> translated offsets committed on B: ${Date.now() - leftAt} ms (sync interval ${SYNC_INTERVAL_S} s)`)
+
+  // Forward only: G rewinds on A; the checkpoint follows, G on B stays where it is.
+  await commitOffsets(A, group, [{ topic, partition: 0, offset: 20n }])
+  await waitFor(async () => await checkpointOf(group, remote, 0) === 20n, { ...WAIT, what: 'checkpoint of the rewound position' })
+  await sleep(4 * SYNC_INTERVAL_S * 1000)
+  assert.deepEqual(await groupOffsets(B, group), new Map([[0, 60n], [1, 70n]]), 'sync.group.offsets never rewinds the group on the target')
+})
