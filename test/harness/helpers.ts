@@ -122,3 +122,9 @@ export function comparable (r: ConsumedRecord): { partition: number, key: string
     timestamp: r.timestamp.toString()
   }
 }
+
+/** A group's committed offsets on a cluster, by partition (the tests use one topic per group). */
+export async function groupOffsets (cluster: KafkaCluster, group: string): Promise<Map<number, bigint>> {
+  const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
+  try { return new Map((await admin.listGroupOffsets(group)).map(o => [o.partition, o.offset])) } finally { await admin.close() }
+}

@@ -26,3 +26,22 @@ export function writeMm2Properties (clusters: Readonly<Record<string, KafkaClust
   writeFileSync(file, lines.join('\n') + '\n')
   return file
 }
+
+/**
+ * A->B copying `topic` with checkpoints every second and groups/topics refreshed every second;
+ * no heartbeats, no B->A, no ACL sync: what the checkpoint and group-sync tests run.
+ */
+export function writeCheckpointFlowProperties (clusters: { A: KafkaCluster, B: KafkaCluster }, topic: string, extra: Readonly<Record<string, string>> = {}): string {
+  return writeMm2Properties(clusters, {
+    'A->B.enabled': 'true',
+    'A->B.topics': topic,
+    'B->A.enabled': 'false',
+    'B.offset.flush.interval.ms': '500',
+    'emit.heartbeats.enabled': 'false',
+    'emit.checkpoints.interval.seconds': '1',
+    'refresh.groups.interval.seconds': '1',
+    'refresh.topics.interval.seconds': '1',
+    'sync.topic.acls.enabled': 'false',
+    ...extra
+  })
+}

@@ -10,17 +10,15 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
-import { after, before, test, type TestContext } from 'node:test'
+import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { loadConfig } from '../../src/config/load.ts'
 import { type Checkpoint, decodeCheckpoint } from '../../src/formats/checkpoint.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import { buildMirror, type Mirror } from '../../src/mirror.ts'
-import { createLogger } from '../../src/observe/logger.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { clientConfig, commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { clientConfig, commitOffsets, groupOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { runJavaProgram, startJavaMirrorMaker } from '../harness/java-tools.ts'
-import { writeMm2Properties } from '../harness/mirror-config.ts'
+import { writeCheckpointFlowProperties } from '../harness/mirror-config.ts'
+import { startMirror } from '../harness/mirror-runner.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const bin = join(root, 'bin', 'kafka-mirror.js')
@@ -41,31 +39,9 @@ before(async () => {
 after(async () => { await Promise.all([A?.close(), B?.close()]) })
 
 function properties (topic: string, extra: Record<string, string> = {}): string {
-  return writeMm2Properties({ A, B }, {
-    'A->B.enabled': 'true',
-    'A->B.topics': topic,
-    'B->A.enabled': 'false',
-    'B.offset.flush.interval.ms': '500',
-    'emit.heartbeats.enabled': 'false',
-    'emit.checkpoints.interval.seconds': '1',
-    'refresh.groups.interval.seconds': '1',
-    'refresh.topics.interval.seconds': '1',
-    'sync.topic.acls.enabled': 'false',
-    ...extra
-  })
+  return writeCheckpointFlowProperties({ A, B }, topic, extra)
 }
 
-async function startMirror (t: TestContext, file: string): Promise<Mirror> {
-  const { config } = await loadConfig(file)
-  const lines: string[] = []
-  const mirror = buildMirror(config, createLogger('kafka-mirror', line => {
-    lines.push(line)
-    if (process.env.KM_TEST_LOG === '1') process.stderr.write(line + '\n')
-  }))
-  t.after(async () => { await mirror.close() })
-  mirror.start()
-  return mirror
-}
 
 /** The last checkpoint per group/topic/partition in A.checkpoints.internal on B. */
 async function checkpoints (): Promise<Map<string, Checkpoint>> {
@@ -92,10 +68,6 @@ async function waitForCheckpoints (group: string, topic: string, expected: Reado
   return last
 }
 
-async function groupOffsets (cluster: KafkaCluster, group: string): Promise<Map<number, bigint>> {
-  const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
-  try { return new Map((await admin.listGroupOffsets(group)).map(o => [o.partition, o.offset])) } finally { await admin.close() }
-}
 
 /** Runs the real binary without blocking this process's event loop (the mirror runs in it). */
 async function cli (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {

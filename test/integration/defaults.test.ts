@@ -6,15 +6,13 @@
  *   start is not copied 10 s later (the one known at start is), and is copied after the interval.
  */
 import assert from 'node:assert/strict'
-import { after, before, test, type TestContext } from 'node:test'
-import { loadConfig } from '../../src/config/load.ts'
+import { after, before, test } from 'node:test'
 import { decodeCheckpoint } from '../../src/formats/checkpoint.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import { buildMirror, type Mirror } from '../../src/mirror.ts'
-import { createLogger } from '../../src/observe/logger.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
 import { clientConfig, commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
+import { startMirror } from '../harness/mirror-runner.ts'
 
 const WAIT = { timeoutMs: 90_000, intervalMs: 250 }
 
@@ -28,15 +26,6 @@ before(async () => {
 })
 after(async () => { await Promise.all([A?.close(), B?.close()]) })
 
-async function startMirror (t: TestContext, file: string): Promise<Mirror> {
-  const { config } = await loadConfig(file)
-  const mirror = buildMirror(config, createLogger('kafka-mirror', line => {
-    if (process.env.KM_TEST_LOG === '1') process.stderr.write(line + '\n')
-  }))
-  t.after(async () => { await mirror.close() })
-  mirror.start()
-  return mirror
-}
 
 /**
  * The checkpoints of `group` in A.checkpoints.internal on B: the latest target offset, and when

@@ -8,17 +8,15 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { after, before, test, type TestContext } from 'node:test'
+import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { loadConfig } from '../../src/config/load.ts'
 import { decodeCheckpoint } from '../../src/formats/checkpoint.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import { buildMirror, type Mirror } from '../../src/mirror.ts'
-import { createLogger } from '../../src/observe/logger.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { clientConfig, commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { clientConfig, commitOffsets, groupOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { runJavaProgram } from '../harness/java-tools.ts'
-import { writeMm2Properties } from '../harness/mirror-config.ts'
+import { writeCheckpointFlowProperties } from '../harness/mirror-config.ts'
+import { startMirror } from '../harness/mirror-runner.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const WAIT = { timeoutMs: 90_000, intervalMs: 250 }
@@ -34,20 +32,7 @@ before(async () => {
 })
 after(async () => { await Promise.all([A?.close(), B?.close()]) })
 
-async function startMirror (t: TestContext, file: string): Promise<Mirror> {
-  const { config } = await loadConfig(file)
-  const mirror = buildMirror(config, createLogger('kafka-mirror', line => {
-    if (process.env.KM_TEST_LOG === '1') process.stderr.write(line + '\n')
-  }))
-  t.after(async () => { await mirror.close() })
-  mirror.start()
-  return mirror
-}
 
-async function groupOffsets (cluster: KafkaCluster, group: string): Promise<Map<number, bigint>> {
-  const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
-  try { return new Map((await admin.listGroupOffsets(group)).map(o => [o.partition, o.offset])) } finally { await admin.close() }
-}
 
 async function groupActive (cluster: KafkaCluster, group: string): Promise<boolean> {
   const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
@@ -73,19 +58,7 @@ test('sync.group.offsets leaves a group alone while it has an active member on t
   await createTopic(A, topic, { partitions: 2 })
   await produce(A, topic, Array.from({ length: 200 }, (_, i) => ({ partition: i % 2, value: `v${i}` })))
   await commitOffsets(A, group, [{ topic, partition: 0, offset: 10n }, { topic, partition: 1, offset: 5n }])
-  const file = writeMm2Properties({ A, B }, {
-    'A->B.enabled': 'true',
-    'A->B.topics': topic,
-    'B->A.enabled': 'false',
-    'B.offset.flush.interval.ms': '500',
-    'emit.heartbeats.enabled': 'false',
-    'emit.checkpoints.interval.seconds': '1',
-    'refresh.groups.interval.seconds': '1',
-    'refresh.topics.interval.seconds': '1',
-    'sync.topic.acls.enabled': 'false',
-    'sync.group.offsets.enabled': 'true',
-    'sync.group.offsets.interval.seconds': String(SYNC_INTERVAL_S)
-  })
+  const file = writeCheckpointFlowProperties({ A, B }, topic, { 'sync.group.offsets.enabled': 'true', 'sync.group.offsets.interval.seconds': String(SYNC_INTERVAL_S) })
   const mirror = await startMirror(t, file)
 
   // Idle on B: the group gets its translated offsets (the remote topic starts empty, so target = source offsets).
