@@ -5,13 +5,15 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createPrivateKey, X509Certificate } from 'node:crypto'
-import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { before, test } from 'node:test'
 import { createServer as createTlsServer } from 'node:tls'
 import { javaBinary } from '../../scripts/kafka-jars.ts'
+import { describeConfig, loadConfig } from '../../src/config/load.ts'
 import type { ClientConfig } from '../../src/config/model.ts'
 import { ConfigError } from '../../src/errors.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
@@ -200,7 +202,6 @@ test('SNI: the broker host name is sent as TLS server name', async () => {
 
 test('OAUTHBEARER over https: the token endpoint is trusted through ssl.* options inside sasl.jaas.config', async () => {
   const endpoint = pki.issue('token-endpoint', { cn: 'localhost', san: 'DNS:localhost,IP:127.0.0.1' })
-  const { createServer: createHttpsServer } = await import('node:https')
   const server = createHttpsServer({ key: readFileSync(endpoint.key), cert: readFileSync(endpoint.cert) }, (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'tls-token', expires_in: 60 }))
   })
@@ -217,28 +218,19 @@ test('OAUTHBEARER over https: the token endpoint is trusted through ssl.* option
 
 test('resource oauth: tlsTrustedCertificates and disableTlsHostnameVerification reach the token request', async () => {
   const secrets = join(dir, 'oauth-secrets')
-  const { mkdirSync } = await import('node:fs')
   mkdirSync(join(secrets, 'sso-ca'), { recursive: true })
   mkdirSync(join(secrets, 'oauth-client'), { recursive: true })
   writeFileSync(join(secrets, 'sso-ca', 'ca.crt'), readFileSync(pki.ca.crt))
   writeFileSync(join(secrets, 'oauth-client', 'secret'), 'oauth-S3cret')
   // A certificate for another name: only works because host name verification is off.
   const endpoint = pki.issue('sso', { cn: 'sso.invalid', san: 'DNS:sso.invalid' })
-  const { createServer: createHttpsServer } = await import('node:https')
   const server = createHttpsServer({ key: readFileSync(endpoint.key), cert: readFileSync(endpoint.cert) }, (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'cr-token', expires_in: 60 }))
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   try {
     const file = join(dir, 'oauth.yaml')
-    writeFileSync(file, `apiVersion: kafka.strimzi.io/v1beta2
-kind: KafkaMirrorMaker2
-metadata: { name: m }
-spec:
-  connectCluster: b
-  clusters:
-  - alias: a
-    bootstrapServers: kafka-a:9093
+    writeFileSync(file, resourceWithSourceCluster(`    bootstrapServers: kafka-a:9093
     tls: {}
     authentication:
       type: oauth
@@ -247,12 +239,7 @@ spec:
       tokenEndpointUri: https://127.0.0.1:${(server.address() as { port: number }).port}/token
       tlsTrustedCertificates: [{ secretName: sso-ca, certificate: ca.crt }]
       disableTlsHostnameVerification: true
-  - alias: b
-    bootstrapServers: kafka-b:9092
-  mirrors:
-  - { sourceCluster: a, targetCluster: b, sourceConnector: {} }
-`)
-    const { loadConfig } = await import('../../src/config/load.ts')
+`))
     const { config } = await loadConfig(file, { secretsDir: secrets })
     const source = config.flows[0]?.clients.sourceAdmin as ClientConfig
     const token = clientOptions(source, 'x').sasl?.token as () => Promise<string>
@@ -260,27 +247,30 @@ spec:
   } finally { server.close() }
 })
 
-test('resource trustedCertificates are live: a CA added to the mounted secret is trusted by new connections', async () => {
-  const secrets = join(dir, 'ca-rotation-secrets')
-  const { mkdirSync } = await import('node:fs')
-  mkdirSync(join(secrets, 'cluster-ca-cert'), { recursive: true })
-  writeFileSync(join(secrets, 'cluster-ca-cert', 'ca.crt'), readFileSync(pki.ca.crt))
-  const file = join(dir, 'ca-rotation.yaml')
-  writeFileSync(file, `apiVersion: kafka.strimzi.io/v1beta2
+/** A v1beta2 KafkaMirrorMaker2 copying cluster a (given as its YAML list entry, `- alias: a` first) to a plain cluster b. */
+function resourceWithSourceCluster (clusterA: string): string {
+  return `apiVersion: kafka.strimzi.io/v1beta2
 kind: KafkaMirrorMaker2
 metadata: { name: m }
 spec:
   connectCluster: b
   clusters:
   - alias: a
-    bootstrapServers: kafka-a:9093
-    tls: { trustedCertificates: [{ secretName: cluster-ca-cert, pattern: "*.crt" }] }
-  - alias: b
+${clusterA}  - alias: b
     bootstrapServers: kafka-b:9092
   mirrors:
   - { sourceCluster: a, targetCluster: b, sourceConnector: {} }
-`)
-  const { loadConfig, describeConfig } = await import('../../src/config/load.ts')
+`
+}
+
+test('resource trustedCertificates are live: a CA added to the mounted secret is trusted by new connections', async () => {
+  const secrets = join(dir, 'ca-rotation-secrets')
+  mkdirSync(join(secrets, 'cluster-ca-cert'), { recursive: true })
+  writeFileSync(join(secrets, 'cluster-ca-cert', 'ca.crt'), readFileSync(pki.ca.crt))
+  const file = join(dir, 'ca-rotation.yaml')
+  writeFileSync(file, resourceWithSourceCluster(`    bootstrapServers: kafka-a:9093
+    tls: { trustedCertificates: [{ secretName: cluster-ca-cert, pattern: "*.crt" }] }
+`))
   const { config } = await loadConfig(file, { secretsDir: secrets })
   assert.match(describeConfig(config), /ssl\.truststore\.certificates=<1 PEM block\(s\)>/)
   const options = clientOptions(config.flows[0]?.clients.sourceConsumer as ClientConfig, 'x')
