@@ -19,6 +19,7 @@ import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
 import { createFilters, type GroupFilter, type TopicFilter } from '../policy/filters.ts'
 import { createReplicationPolicy, type ReplicationPolicy } from '../policy/replication-policy.ts'
+import { offsetSyncsLocation } from '../source/offset-syncs-topic.ts'
 import { Lifecycle, type LifecycleState } from '../util/lifecycle.ts'
 import { CheckpointStore } from './checkpoint-store.ts'
 import { syncGroupOffsets, type GroupSyncResult } from './group-offset-sync.ts'
@@ -98,7 +99,7 @@ export class CheckpointFlow {
   }
 
   get offsetSyncsTopic (): string {
-    return this.policy.offsetSyncsTopic(this.flow.offsetSyncs.location === 'source' ? this.flow.target : this.flow.source)
+    return offsetSyncsLocation(this.flow, this.policy).topic
   }
 
   status (): CheckpointFlowStatus {

@@ -22,6 +22,7 @@ import { tpKey } from '../kafka/types.ts'
 import { createLogger } from '../observe/logger.ts'
 import { createFilters } from '../policy/filters.ts'
 import { createReplicationPolicy } from '../policy/replication-policy.ts'
+import { offsetSyncsLocation } from '../source/offset-syncs-topic.ts'
 
 export interface OffsetsArgs {
   readonly group: string
@@ -52,16 +53,15 @@ function findFlow (loaded: LoadedConfig, from: string, to: string): FlowConfig {
 async function translateNow (flow: FlowConfig, group: string): Promise<Row[]> {
   const policy = createReplicationPolicy(flow.replicationPolicy, flow.source)
   const { topicFilter } = createFilters(flow)
-  const onSource = flow.offsetSyncs.location === 'source'
+  const { topic: syncsTopic, cluster: syncsCluster, onSource } = offsetSyncsLocation(flow, policy)
   const id = (role: string): string => `${flow.name}|offsets-${role}`
   const sourceAdmin = new KafkaAdmin(flow.clients.sourceAdmin, id('source-admin'))
   const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, id('target-admin'))
-  const syncsTopic = policy.offsetSyncsTopic(onSource ? flow.target : flow.source)
   const store = new OffsetSyncStore()
   const follower = new OffsetSyncFollower(onSource ? flow.clients.sourceConsumer : flow.clients.targetConsumer, onSource ? sourceAdmin : targetAdmin, syncsTopic, store, id('syncs-reader'), createLogger('offsets', () => {}))
   try {
     const [committed, found] = await Promise.all([sourceAdmin.listGroupOffsets(group), follower.catchUp()])
-    if (!found) throw new UsageError(`offset syncs topic ${syncsTopic} does not exist on ${onSource ? flow.source : flow.target}: has ${flow.name} replicated anything yet?`)
+    if (!found) throw new UsageError(`offset syncs topic ${syncsTopic} does not exist on ${syncsCluster}: has ${flow.name} replicated anything yet?`)
     const checkpoints = new CheckpointStore()
     await checkpoints.load(targetAdmin, flow.clients.targetConsumer, policy.checkpointsTopic(flow.source), id('checkpoints-reader'), g => g === group)
     return translateGroup(group, committed, store, { source: flow.source, target: flow.target, policy, topicFilter })

@@ -25,6 +25,7 @@ import type { KafkaProducer } from '../kafka/producer.ts'
 import { tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
 import type { ReplicationPolicy } from '../policy/replication-policy.ts'
+import { offsetSyncsLocation } from './offset-syncs-topic.ts'
 
 const MAX_PENDING = 100_000
 /** Syncs per produce request: keeps a request well below the broker's 1 MB message.max.bytes. */
@@ -54,7 +55,7 @@ export class OffsetSyncWriter {
 
   constructor (flow: FlowConfig, policy: ReplicationPolicy, admin: KafkaAdmin, producer: KafkaProducer, log: Logger) {
     this.#flow = flow
-    this.#topic = policy.offsetSyncsTopic(flow.offsetSyncs.location === 'source' ? flow.target : flow.source)
+    this.#topic = offsetSyncsLocation(flow, policy).topic
     this.#admin = admin
     this.#producer = producer
     this.#log = log
