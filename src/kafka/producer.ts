@@ -96,8 +96,56 @@ export class KafkaProducer {
     }
   }
 
+  /**
+   * The batches whose partition the producer's metadata lists, after one forced refresh for any
+   * that it does not. The library writes a record for a partition it does not know yet to
+   * `partition % cachedPartitionCount` (KafkaProducer must never redirect a record: a mirror's
+   * record belongs on its source partition), so an unknown partition is held back here and
+   * reported as a retriable UNKNOWN_TOPIC_OR_PARTITION for its batch alone.
+   */
+  async #knownPartitions (batches: readonly PartitionBatch[]): Promise<{ known: boolean[], error: KafkaError | undefined }> {
+    const topics = [...new Set(batches.map(b => b.topic))]
+    const counts = async (forceUpdate: boolean): Promise<Map<string, number>> => {
+      const md = await this.#producer.metadata({ topics, forceUpdate })
+      return new Map(topics.map(t => [t, md.topics.get(t)?.partitionsCount ?? 0]))
+    }
+    let known: Map<string, number>
+    try {
+      known = await counts(false)
+      if (batches.some(b => b.partition >= (known.get(b.topic) ?? 0))) known = await counts(true)
+    } catch {
+      // An unknown topic fails the whole metadata call: let the send report it as it does.
+      return { known: batches.map(() => true), error: undefined }
+    }
+    const unknown = batches.filter(b => b.partition >= (known.get(b.topic) ?? 0))
+    if (unknown.length === 0) return { known: batches.map(() => true), error: undefined }
+    const names = unknown.slice(0, 5).map(b => `${b.topic}-${b.partition} (partition ${b.partition} not known: the topic has ${known.get(b.topic) ?? 0} partitions in metadata)`).join(', ')
+    const error = new KafkaError(`producing to ${names} on cluster ${this.#cluster}: UNKNOWN_TOPIC_OR_PARTITION`, { retriable: true, kafkaCode: 'UNKNOWN_TOPIC_OR_PARTITION' })
+    return { known: batches.map(b => b.partition < (known.get(b.topic) ?? 0)), error }
+  }
+
   /** One produce call; on failure the ProduceFailure says which batches were written anyway. */
-  async #sendOnce (batches: readonly PartitionBatch[]): Promise<Array<bigint | undefined>> {
+  async #sendOnce (all: readonly PartitionBatch[]): Promise<Array<bigint | undefined>> {
+    const { known, error: unknownPartitions } = await this.#knownPartitions(all)
+    if (unknownPartitions !== undefined) {
+      const sendable = all.filter((_, i) => known[i])
+      let sent: Array<bigint | undefined> = []
+      let failure: ProduceFailure | undefined
+      try {
+        if (sendable.length > 0) sent = await this.#sendKnown(sendable)
+      } catch (err) {
+        if (!(err instanceof ProduceFailure)) throw err
+        failure = err
+        sent = [...err.acked]
+      }
+      let j = 0
+      const acked = all.map((_, i) => known[i] === true ? sent[j++] : undefined)
+      throw new ProduceFailure(failure ?? unknownPartitions, acked)
+    }
+    return await this.#sendKnown(all)
+  }
+
+  async #sendKnown (batches: readonly PartitionBatch[]): Promise<Array<bigint | undefined>> {
     const messages = []
     for (const { topic, partition, records } of batches) {
       for (const r of records) {

@@ -86,13 +86,25 @@ export class TopicSync {
     return { ready, created, grown, failed }
   }
 
-  /** Waits until created or grown topics show their partitions in target metadata. */
-  async #waitVisible (remotes: readonly string[], ready: ReadonlyMap<string, ReplicatedTopic>): Promise<void> {
-    const wanted = new Map([...ready.values()].filter(r => remotes.includes(r.remote)).map(r => [r.remote, r.partitions]))
+  /**
+   * Waits until created or grown topics show their partitions in target metadata. A topic still
+   * short of partitions after that is handed over with only the partitions the target shows (or
+   * left out): a partition is never copied before the target has it.
+   */
+  async #waitVisible (remotes: readonly string[], ready: Map<string, ReplicatedTopic>): Promise<void> {
+    const wanted = new Map([...ready.values()].filter(r => remotes.includes(r.remote)).map(r => [r.remote, r]))
+    let seen = new Map<string, { partitions: number }>()
     for (let i = 0; i < 100; i++) {
-      const seen = await this.#target.describeTopics([...wanted.keys()])
-      if ([...wanted].every(([name, n]) => (seen.get(name)?.partitions ?? 0) >= n)) return
+      seen = await this.#target.describeTopics([...wanted.keys()])
+      if ([...wanted.values()].every(r => (seen.get(r.remote)?.partitions ?? 0) >= r.partitions)) return
       await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    for (const r of wanted.values()) {
+      const visible = seen.get(r.remote)?.partitions ?? 0
+      if (visible >= r.partitions) continue
+      this.#log.warn('remote topic does not show all its partitions yet; copying only those it shows', { topic: r.remote, expected: r.partitions, visible })
+      if (visible === 0) ready.delete(r.source)
+      else ready.set(r.source, { ...r, partitions: visible })
     }
   }
 
