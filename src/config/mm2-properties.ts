@@ -28,6 +28,23 @@ export interface LoadOptions {
 
 type Entries = Map<string, ConfigEntry>
 
+/** What an mm2.properties file must hold at least; said when a file meant as one holds nothing or something else. */
+export const EXPECTED_PROPERTIES = 'an mm2.properties file (at least `clusters = A, B` and each cluster\'s `A.bootstrap.servers = host:port`)'
+
+/**
+ * Where a file shows itself as mm2.properties, for a hint when it was named as YAML: a `clusters`
+ * key with a value, or a first line `key = value` (YAML reads such lines as one string). Only the
+ * key is returned: a value may be a secret.
+ */
+export function propertiesMarker (text: string): { line: number, key: string } | undefined {
+  const lines = text.split(/\r\n|\r|\n/)
+  const clusters = lines.findIndex(l => /^clusters\s*(=|:\s*\S)/.test(l))
+  if (clusters >= 0) return { line: clusters + 1, key: 'clusters' }
+  const first = lines.findIndex(l => !/^\s*([#!].*)?$/.test(l))
+  const key = /^\s*([^\s=:#!]+)\s*=/.exec(lines[first] ?? '')?.[1]
+  return key === undefined ? undefined : { line: first + 1, key }
+}
+
 export function loadMm2Properties (text: string, opts: LoadOptions): LoadedConfig {
   const { file } = opts
   const warnings: string[] = []

@@ -5,13 +5,14 @@
  * and read by the same interpreter as mm2.properties. Names of kept state follow what a
  * Strimzi-run Connect cluster uses, so kafka-mirror can take over its positions.
  */
-import { LineCounter, isMap, isScalar, parseAllDocuments } from 'yaml'
+import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml'
 import type { Document, Node } from 'yaml'
 import type { ClusterConfig, FlowConfig, LoadedConfig } from './model.ts'
 import { reveal } from '../util/secret.ts'
 import { buildClients } from './clients.ts'
 import { interpretConnectorKeys, offsetFlushIntervalMs } from './flow-settings.ts'
 import type { LoadOptions } from './mm2-properties.ts'
+import { propertiesMarker } from './mm2-properties.ts'
 import { resolveValue } from './providers.ts'
 import type { ClusterResult, SecretsContext } from './strimzi-cluster.ts'
 import { CLUSTER_FIELDS, TARGET_FIELDS, TLS_SHAPE, readCluster } from './strimzi-cluster.ts'
@@ -23,6 +24,9 @@ import type { Shape } from './yaml-reader.ts'
 const GROUP = 'kafka.strimzi.io'
 const VERSIONS = ['v1alpha1', 'v1beta2', 'v1'] as const
 type Version = typeof VERSIONS[number]
+
+/** What a file read as a resource must hold; said when it holds nothing or something else. */
+export const EXPECTED_RESOURCE = 'a Strimzi KafkaMirrorMaker2 resource (a YAML or JSON mapping with apiVersion kafka.strimzi.io/v1beta2, v1 or v1alpha1, kind KafkaMirrorMaker2, metadata.name and spec)'
 
 /** Fields that only matter to Kubernetes or the JVM; accepted and reported once. */
 const KUBERNETES_ONLY = ['version', 'replicas', 'image', 'resources', 'livenessProbe', 'readinessProbe', 'jvmOptions', 'jmxOptions',
@@ -94,11 +98,19 @@ export function loadStrimzi (text: string, opts: LoadOptions): LoadedConfig {
   const lines = new LineCounter()
   const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true })
   const all: Document[] = Array.isArray(docs) ? docs : []
+  // With no apiVersion or kind anywhere this is not a resource with a mistake in it but some
+  // other file, so every error says what was expected instead.
+  const resourceLike = all.some(d => isMap(d.contents) && (d.contents.has('apiVersion') || d.contents.has('kind')))
+  const notResource = resourceLike ? '' : `; expected ${EXPECTED_RESOURCE}${propertiesHint(text)}`
   for (const d of all) {
     const err = d.errors[0]
-    if (err !== undefined) throw configError({ file, line: err.linePos?.[0].line }, `YAML syntax error: ${(err.message.split('\n')[0] ?? err.code).replace(/ at line \d+, column \d+:?$/, '')}`)
+    if (err !== undefined) throw configError({ file, line: err.linePos?.[0].line }, `YAML syntax error: ${syntaxError(err.message) || err.code}${notResource}`)
   }
   const src = new YamlSource(file, lines)
+  if (!resourceLike) {
+    const first = all.find(d => !isNothing(d.contents))?.contents ?? null
+    throw configError({ file, line: src.lineOf(first) }, `expected ${EXPECTED_RESOURCE}, got ${topLevel(first)}${propertiesHint(text)}`)
+  }
   const kindOf = (d: Document): unknown => isMap(d.contents) ? d.get('kind') : undefined
   const picked = all.filter(d => kindOf(d) === 'KafkaMirrorMaker2')
   if (picked.length !== 1) {
@@ -194,6 +206,30 @@ export function loadStrimzi (text: string, opts: LoadOptions): LoadedConfig {
 
   const origin = { file, format: 'strimzi' as const, apiVersion, name }
   return { config: { origin, clusters, flows }, warnings, infos }
+}
+
+const isNothing = (node: unknown): boolean => node === null || (isScalar(node) && node.value === null)
+
+/** A document's top level, described without its content (which may hold secrets). */
+function topLevel (node: Node | null): string {
+  if (isNothing(node)) return 'nothing'
+  if (isMap(node)) return 'a mapping without apiVersion or kind'
+  if (isSeq(node)) return 'a list'
+  return isScalar(node) ? `a ${typeof node.value}` : 'an alias'
+}
+
+/**
+ * The parser's message without its position and without the text it quotes after `: `: that text
+ * can be a secret (an mm2.properties file named .yaml holds passwords inline); the line points at it.
+ */
+function syntaxError (message: string): string {
+  return (message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '').replace(/: .*$/, '')
+}
+
+/** A file named as YAML that reads like mm2.properties was most likely just misnamed. */
+function propertiesHint (text: string): string {
+  const m = propertiesMarker(text)
+  return m === undefined ? '' : `; this looks like mm2.properties (\`${m.key}\` on line ${m.line}): name the file .properties to load it as one`
 }
 
 function toClusterConfig (c: ClusterResult): ClusterConfig {
