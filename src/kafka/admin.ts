@@ -87,8 +87,21 @@ export class KafkaAdmin {
     } catch (err) { throw await explainClosedTls(this.#options, toKafkaError(this.#doing('listing topics'), err)) }
   }
 
-  /** Describes topics that exist; names that do not exist are absent from the result. */
+  /**
+   * Describes topics that exist; names that do not exist are absent from the result. The
+   * topics are listed first: one missing name fails a whole metadata request, after the client
+   * has retried it for about a second, which made every new remote topic cost that much.
+   */
   async describeTopics (names: readonly string[]): Promise<Map<string, TopicDescription>> {
+    if (names.length === 0) return new Map()
+    let existing: Set<string>
+    try {
+      existing = new Set(await this.#admin.listTopics({ includeInternals: true }))
+    } catch (err) { throw toKafkaError(this.#doing('listing topics'), err) }
+    return await this.#describeExisting(names.filter(n => existing.has(n)))
+  }
+
+  async #describeExisting (names: readonly string[]): Promise<Map<string, TopicDescription>> {
     const result = new Map<string, TopicDescription>()
     if (names.length === 0) return result
     try {
@@ -99,9 +112,9 @@ export class KafkaAdmin {
       return result
     } catch (err) {
       if (names.length > 1 && isUnknownTopic(err)) {
-        // One missing topic fails the whole metadata call: ask one by one.
+        // Deleted since it was listed: one missing topic fails the whole call, so ask one by one.
         for (const name of names) {
-          const one = await this.describeTopics([name])
+          const one = await this.#describeExisting([name])
           const d = one.get(name)
           if (d !== undefined) result.set(name, d)
         }

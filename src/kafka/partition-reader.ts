@@ -11,7 +11,11 @@
  * - the timestamp is the one consumers see: CreateTime, or the batch's append time when the
  *   topic uses LogAppendTime (attribute bit 3), which the library's own stream gets wrong;
  * - partition-level problems (offset out of range, not authorised, topic gone) come back as
- *   events for that partition only; the other partitions keep flowing.
+ *   events for that partition only; the other partitions keep flowing;
+ * - the first fetches of a reader ask for little (FIRST_FETCH_PARTITION_BYTES per partition) and
+ *   grow fourfold per round that brought records, up to partitionMaxBytes: the first records of a
+ *   (re)start reach the target, and their positions get stored, within milliseconds instead of
+ *   after a full-size round of decoding and sending.
  */
 import { Consumer, FetchIsolationLevels, protocolErrors, protocolErrorsCodesById } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
@@ -26,6 +30,7 @@ const ATTR_TIMESTAMP_LOG_APPEND = 0x08
 const ATTR_TRANSACTIONAL = 0x10
 const ATTR_CONTROL = 0x20
 const CONTROL_TYPE_ABORT = 0
+const FIRST_FETCH_PARTITION_BYTES = 64 * 1024
 
 export type PartitionEvent =
   /** The requested offset is outside the partition's log (retention, truncation, re-creation). */
@@ -75,6 +80,8 @@ export class PartitionReader {
   readonly #knownIds = new Map<string, string>()
   #metaStale = true
   #metaAt = 0
+  /** Bytes per partition asked for in the next fetch (slow start, see above). */
+  #partitionFetchBytes: number
 
   constructor (cfg: ClientConfig, clientId: string, options: PartitionReaderOptions = {}) {
     this.#cluster = cfg.cluster
@@ -85,6 +92,7 @@ export class PartitionReader {
       partitionMaxBytes: options.partitionMaxBytes ?? 1024 * 1024,
       maxBytes: options.maxBytes ?? 16 * 1024 * 1024
     }
+    this.#partitionFetchBytes = Math.min(FIRST_FETCH_PARTITION_BYTES, this.#options.partitionMaxBytes)
     this.#consumer = new Consumer({
       ...clientOptions(cfg, clientId),
       // Required by the client's constructor; this reader never joins or commits to it.
@@ -171,6 +179,7 @@ export class PartitionReader {
       return round
     }
     await Promise.all([...byLeader].map(async ([node, parts]) => { await this.#fetchFrom(node, parts, round) }))
+    if (round.records.size > 0) this.#partitionFetchBytes = Math.min(this.#partitionFetchBytes * 4, this.#options.partitionMaxBytes)
     return round
   }
 
@@ -184,7 +193,7 @@ export class PartitionReader {
         maxBytes: this.#options.maxBytes,
         topics: [...byTopicId].map(([topicId, ps]) => ({
           topicId,
-          partitions: ps.map(p => ({ partition: p.partition, fetchOffset: p.offset, currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: this.#options.partitionMaxBytes }))
+          partitions: ps.map(p => ({ partition: p.partition, fetchOffset: p.offset, currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: this.#partitionFetchBytes }))
         }))
       })
     } catch (err) {

@@ -4,8 +4,9 @@
  * and timestamp; null keys and tombstones kept.
  *
  * Safety rules:
- * - a position is stored only after the target acknowledged every record up to it; after a
- *   crash at most one flush interval of records is copied again, none is lost;
+ * - a position is stored only after the target acknowledged every record up to it, none is
+ *   lost; stores come soon and often enough (position-flush-policy.ts) that a crash re-copies
+ *   little and a mirror restarted again and again still moves forward;
  * - a failed send moves the read position back to the first unacknowledged record of each
  *   partition in it, so nothing is skipped, whatever the failure;
  * - a partition that cannot be copied (not authorised, record too large for the target) is
@@ -23,6 +24,7 @@ import { type ConsumedRecord, type PartitionBatch, tpKey } from '../kafka/types.
 import type { Logger } from '../observe/logger.ts'
 import { backoffMs, sleep } from '../util/abortable.ts'
 import type { OffsetSyncWriter } from './offset-sync-writer.ts'
+import { DEFAULT_FLUSH_THRESHOLDS, PositionFlushPolicy } from './position-flush-policy.ts'
 import type { PositionStore } from './position-store.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
 
@@ -68,7 +70,7 @@ interface Assigned {
 }
 
 /** Largest batch (bytes of keys, values and headers) one partition contributes to one send. */
-const MAX_PARTITION_SEND_BYTES = 900 * 1024
+export const MAX_PARTITION_SEND_BYTES = 900 * 1024
 
 /** One partition's records in one send. */
 interface Slice {
@@ -100,7 +102,7 @@ export class RecordCopier {
   readonly #lastCopied = new Map<string, { topic: string, partition: number, offset: bigint }>()
   /** Partitions already reported missing (reported once, not every poll). */
   readonly #missing = new Set<string>()
-  #lastFlush = Date.now()
+  readonly #flushPolicy: PositionFlushPolicy
   readonly stats: CopierStats = { recordsCopied: 0, bytesCopied: 0, batches: 0, lastCopyAt: 0, dataLoss: [], failures: new Map(), lag: new Map(), lastError: undefined }
 
   constructor (flow: FlowConfig, deps: { reader: PartitionReader, producer: KafkaProducer, sourceAdmin: KafkaAdmin, positions: PositionStore, offsetSyncs: OffsetSyncWriter | undefined, log: Logger, onAcked?: AckedListener }) {
@@ -112,6 +114,7 @@ export class RecordCopier {
     this.#syncs = deps.offsetSyncs
     this.#log = deps.log
     this.#onAcked = deps.onAcked
+    this.#flushPolicy = new PositionFlushPolicy({ intervalMs: flow.offsetFlushIntervalMs, ...DEFAULT_FLUSH_THRESHOLDS }, Date.now())
   }
 
   get assignedCount (): number {
@@ -168,7 +171,9 @@ export class RecordCopier {
       try {
         this.#retryFailedPartitions()
         await this.copyOnce(signal)
-        if (Date.now() - this.#lastFlush >= this.#flow.offsetFlushIntervalMs) await this.flush()
+        const now = Date.now()
+        if (this.#flushPolicy.intervalDue(now)) await this.flush()
+        else if (this.#flushPolicy.due(now)) await this.#storePositions()
         if (failures > 0) this.#log.info('copying recovered', { flow: this.#flow.name })
         failures = 0
         this.stats.lastError = undefined
@@ -306,7 +311,12 @@ export class RecordCopier {
     if (base >= 0n) this.#syncs?.recordAcked(a.topic.source, a.partition, s.records, base)
     this.#onAcked?.(a.topic, s.records, Date.now())
     let bytes = 0
-    for (const r of s.records) bytes += r.value?.length ?? 0
+    let size = 0
+    for (const r of s.records) {
+      bytes += r.value?.length ?? 0
+      size += recordSize(r)
+    }
+    this.#flushPolicy.acknowledged(s.records.length, size)
     if (a.attempts > 0) {
       a.attempts = 0
       if (this.stats.failures.delete(s.key)) this.#log.info('partition recovered', { topic: a.topic.source, partition: a.partition })
@@ -362,16 +372,20 @@ export class RecordCopier {
     this.#syncs?.reset(a.topic.source, a.partition)
   }
 
-  /** Stores the positions of acknowledged records and writes offset syncs. */
+  /** Writes the latest offset sync of every partition and stores the positions of acknowledged records. */
   async flush (): Promise<void> {
-    this.#lastFlush = Date.now()
     if (this.#syncs !== undefined) await this.#syncs.flush(true)
-    if (this.#lastCopied.size === 0) return
+    await this.#storePositions()
+  }
+
+  async #storePositions (): Promise<void> {
     const snapshot = new Map(this.#lastCopied)
     try {
-      await this.#positions.store(snapshot)
+      if (snapshot.size > 0) await this.#positions.store(snapshot)
       for (const [k, v] of snapshot) if (this.#lastCopied.get(k) === v) this.#lastCopied.delete(k)
+      this.#flushPolicy.stored(Date.now())
     } catch (err) {
+      this.#flushPolicy.failed(Date.now())
       this.#log.warn('storing positions failed; will retry', { flow: this.#flow.name, error: err as Error })
     }
   }

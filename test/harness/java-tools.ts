@@ -104,3 +104,15 @@ export function startJavaMirrorMaker (propertiesFile: string, opts: { clusters?:
   if (opts.clusters !== undefined) args.push('--clusters', ...opts.clusters)
   return spawnTracked('java-mm2', javaBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
 }
+
+/**
+ * Sets (or with `null`, removes) broker quotas for one client id, e.g. `{ producer_byte_rate:
+ * '1048576' }`: a slow link or a throttled tenant, made with Kafka's own ConfigCommand.
+ */
+export async function setClientQuota (bootstrap: string, clientId: string, quotas: Readonly<Record<string, string>> | readonly string[]): Promise<void> {
+  const op = Array.isArray(quotas)
+    ? ['--delete-config', quotas.join(',')]
+    : ['--add-config', Object.entries(quotas).map(([k, v]) => `${k}=${v}`).join(',')]
+  const r = await runJava(['kafka.admin.ConfigCommand', '--bootstrap-server', bootstrap, '--alter', ...op, '--entity-type', 'clients', '--entity-name', clientId], { label: 'java-config-command' })
+  if (r.code !== 0) throw new HarnessError(`setting quotas for ${clientId}: ${r.stderr}`)
+}
