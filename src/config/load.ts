@@ -66,8 +66,8 @@ export function looksLikeResource (text: string): boolean {
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 
 /**
- * The file as text. A NUL byte or bytes that are not UTF-8 mean a binary file or another
- * encoding; decoding leniently would turn it into replacement characters and a misleading error
+ * The file as text. A NUL byte, or bytes that are not UTF-8 in a YAML file, mean a binary file
+ * or another encoding; decoding leniently would turn it into replacement characters and a misleading error
  * further on, so the error names the first such byte.
  */
 function decodeText (bytes: Buffer, file: string, format: Format | undefined): string {
@@ -79,6 +79,9 @@ function decodeText (bytes: Buffer, file: string, format: Format | undefined): s
   }
   const nul = bytes.indexOf(0)
   if (text !== undefined && nul < 0) return text
+  // Java reads a .properties file as ISO-8859-1, so a Latin-1 file (an accent in a comment) is a
+  // valid mm2.properties for MM2; read it the same way (the loader warns about non-ASCII lines).
+  if (nul < 0 && format !== 'resource') return bytes.toString('latin1')
   const at = Math.min(...[nul, text === undefined ? firstInvalidUtf8(bytes) : -1].filter(o => o >= 0))
   const line = bytes.subarray(0, at).filter(b => b === 0x0a).length + 1
   const byte = (bytes[at] ?? 0).toString(16).padStart(2, '0')

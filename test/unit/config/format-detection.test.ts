@@ -142,3 +142,12 @@ test('format: a UTF-8 byte order mark does not hide a resource', async () => {
   const { config } = await loadConfig(write('mm2.yaml', `\ufeff${strimziV1()}`), { env: {} })
   assert.equal(config.origin.format, 'strimzi')
 })
+
+test('format: a Latin-1 mm2.properties loads as Java reads it (ISO-8859-1), with the non-ASCII warning', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'km-latin1-'))
+  const file = join(dir, 'mm2.properties')
+  writeFileSync(file, Buffer.concat([Buffer.from('# r'), Buffer.from([0xe9]), Buffer.from('sum\nclusters = A, B\nA.bootstrap.servers = a:9092\nB.bootstrap.servers = b:9092\nA->B.enabled = true\n')]))
+  const loaded = await loadConfig(file)
+  assert.deepEqual([...loaded.config.clusters.keys()], ['A', 'B'])
+  assert.ok(loaded.warnings.some(w => /non-ASCII characters on line\(s\) 1/.test(String(w))), loaded.warnings.join('\n'))
+})
