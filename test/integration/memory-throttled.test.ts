@@ -1,0 +1,67 @@
+/**
+ * Memory while the target is throttled (issue: with a broker quota on the target and 500,000
+ * records waiting, the mirror's RSS rose 409, 427, 449, 470, 478 MB at 30 s steps). What the
+ * mirror holds must be bounded by configuration, not by the backlog or the time it runs: the
+ * real process, given a 128 MB heap limit (KAFKA_MIRROR_HEAP_MB), never goes above that plus a
+ * fixed allowance for what is not heap while a throttled target drains the backlog slowly.
+ */
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { test } from 'node:test'
+import { KafkaAdmin } from '../../src/kafka/admin.ts'
+import { clientConfig, clustersFor, createTopic, produce, uniqueName, waitFor } from '../harness/helpers.ts'
+import { setClientQuota } from '../harness/java-tools.ts'
+import { writeMm2Properties } from '../harness/mirror-config.ts'
+import { spawnTracked } from '../harness/processes.ts'
+
+const bin = join(fileURLToPath(new URL('../..', import.meta.url)), 'bin', 'kafka-mirror.js')
+
+function statusMb (pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+  return Number(kb ?? 0) / 1024
+}
+const rssMb = (pid: number): number => statusMb(pid, 'VmRSS')
+/** The kernel's own peak of the process's resident memory. */
+const hwmMb = (pid: number): number => statusMb(pid, 'VmHWM')
+
+test('memory stays level while a throttled target drains a 500,000-record backlog', async t => {
+  const [A, B] = await clustersFor(t, [{ name: 'A' }, { name: 'B' }])
+  assert.ok(A !== undefined && B !== undefined)
+  const topic = uniqueName('backlog')
+  await createTopic(A, topic, { partitions: 6 })
+  const total = 500_000
+  await produce(A, topic, Array.from({ length: total }, (_, i) => ({ partition: i % 6, key: `k${i}`, value: 'm'.repeat(190) })), { chunk: 25_000 })
+  // 1 MB/s for the mirror's producer: the backlog takes well over a minute to drain.
+  await setClientQuota(B.bootstrap(), 'A->B|MirrorSourceConnector|replication-producer', { producer_byte_rate: String(1024 * 1024) })
+  const file = writeMm2Properties({ A, B }, { 'A->B.enabled': 'true', 'A->B.topics': topic })
+  // The bound is configuration: the heap limit the launcher gives `run`, plus what is not heap
+  // (code, Node itself, network buffers).
+  const heapMb = 128
+  const boundMb = heapMb + 160
+  const env = { ...process.env, KAFKA_MIRROR_HEAP_MB: String(heapMb), NODE_OPTIONS: '' }
+  const mirror = spawnTracked('kafka-mirror', process.execPath, [bin, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'ignore'], env })
+  t.after(async () => { await mirror.stop() })
+  const pid = mirror.child.pid
+  assert.ok(pid !== undefined)
+
+  const admin = new KafkaAdmin(clientConfig(B), 'test-admin')
+  t.after(async () => { await admin.close() })
+  const remote = Array.from({ length: 6 }, (_, partition) => ({ topic: `A.${topic}`, partition }))
+  const copied = async (): Promise<number> => Number([...(await admin.listOffsets(remote, 'latest')).values()].reduce((a, b) => a + b, 0n))
+  await waitFor(async () => (await admin.describeTopics([`A.${topic}`])).has(`A.${topic}`) && await copied() > 0, { timeoutMs: 60_000, what: 'the copy to start' })
+
+  // Warm-up (JIT, first full-size fetches), then samples every 5 s for 60 s.
+  await new Promise(resolve => setTimeout(resolve, 15_000))
+  const samples: number[] = []
+  for (let i = 0; i < 13; i++) {
+    samples.push(rssMb(pid))
+    if (i < 12) await new Promise(resolve => setTimeout(resolve, 5000))
+  }
+  const left = total - await copied()
+  t.diagnostic(`RSS (MB) every 5 s after warm-up: ${samples.map(s => s.toFixed(0)).join(', ')}; ${left} records still waiting`)
+  assert.ok(left > 50_000, `the backlog was still draining while memory was sampled (${left} left)`)
+  const peak = Math.max(...samples, hwmMb(pid))
+  assert.ok(peak <= boundMb, `peak RSS ${peak.toFixed(0)} MB above KAFKA_MIRROR_HEAP_MB ${heapMb} + 160 MB; samples ${samples.map(s => s.toFixed(0)).join(', ')} MB`)
+})
