@@ -30,7 +30,7 @@ function flow (f: FlowConfig): string[] {
     `    topics: ${list(f.topics)}; exclude: ${list(f.topicsExclude)}`,
     `    groups: ${list(f.groups)}; exclude: ${list(f.groupsExclude)}`,
     `    policy: ${p.kind} (${p.className}), separator ${JSON.stringify(p.separator)}`,
-    `    replication.factor ${f.replicationFactor}, tasks.max ${f.tasksMax}, offset.lag.max ${f.offsetLagMax}, positions stored every ${f.offsetFlushIntervalMs} ms`,
+    `    replication.factor ${f.replicationFactor}, tasks.max ${f.tasksMax}, offset.lag.max ${f.offsetLagMax}, positions stored at least every ${f.offsetFlushIntervalMs} ms`,
     `    refresh topics ${every(f.refreshTopics)}, refresh groups ${every(f.refreshGroups)}, topic configs ${every(f.syncTopicConfigs)}, ACLs ${every(f.syncTopicAcls)}`,
     `    checkpoints ${every(f.emitCheckpoints)}, group offset sync ${every(f.syncGroupOffsets)}, heartbeats ${every(f.emitHeartbeats)}`,
     `    offset syncs ${f.offsetSyncs.enabled ? `on the ${f.offsetSyncs.location} cluster` : 'off'}`,

@@ -122,20 +122,29 @@ export class PartitionReader {
 
   /** Reloads leaders and ids; partitions of re-created topics are dropped and reported in `events`. */
   async #refreshMetadata (events: PartitionEvent[]): Promise<void> {
-    const topics = new Set([...this.#positions.values()].map(p => p.topic))
+    const topics = [...new Set([...this.#positions.values()].map(p => p.topic))]
     const meta = new Map<string, TopicMeta>()
-    for (const topic of topics) {
-      try {
-        const md = await this.#consumer.metadata({ topics: [topic], forceUpdate: true })
+    const keep = (md: { topics: ReadonlyMap<string, { id: string, partitions: ReadonlyArray<{ leader: number }> } | undefined> }, names: readonly string[]): void => {
+      for (const topic of names) {
         const t = md.topics.get(topic)
         if (t !== undefined) meta.set(topic, { id: t.id, leaders: t.partitions.map(p => p.leader) })
-      } catch (err) {
-        // Missing topic: its partitions report 'topic-gone' in poll(). An unreachable cluster
-        // (network or timeout, no broker answer) fails the round, so it is not taken for a
-        // deleted topic and the caller reports the cluster.
-        const error = toKafkaError(`reading metadata of ${topic} on cluster ${this.#cluster}`, err)
-        if (error.retriable && error.kafkaCode === undefined) throw error
       }
+    }
+    try {
+      // One request for all topics; a single missing topic fails it, then each is asked alone.
+      keep(await this.#consumer.metadata({ topics, forceUpdate: true }), topics)
+    } catch {
+      await Promise.all(topics.map(async topic => {
+        try {
+          keep(await this.#consumer.metadata({ topics: [topic], forceUpdate: true }), [topic])
+        } catch (err) {
+          // Missing topic: its partitions report 'topic-gone' in poll(). An unreachable cluster
+          // (network or timeout, no broker answer) fails the round, so it is not taken for a
+          // deleted topic and the caller reports the cluster.
+          const error = toKafkaError(`reading metadata of ${topic} on cluster ${this.#cluster}`, err)
+          if (error.retriable && error.kafkaCode === undefined) throw error
+        }
+      }))
     }
     for (const [topic, { id }] of meta) {
       const known = this.#knownIds.get(topic)

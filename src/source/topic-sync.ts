@@ -8,10 +8,12 @@
  * - re-syncs topic configs with incremental alters.
  *
  * Unlike MM2, creation is awaited before the copier produces into a topic, so a target with
- * auto-create enabled can never create it first with broker defaults.
+ * auto-create enabled can never create it first with broker defaults. Missing topics are
+ * created together (MM2 creates them one request each), so a thousand new topics cost a few
+ * requests, not a thousand round trips.
  */
 import type { FlowConfig } from '../config/model.ts'
-import type { KafkaAdmin, TopicConfigEntry } from '../kafka/admin.ts'
+import type { CreateTopicOutcome, KafkaAdmin, TopicConfigEntry } from '../kafka/admin.ts'
 import type { Logger } from '../observe/logger.ts'
 import type { TopicSelection } from './topic-selection.ts'
 
@@ -59,17 +61,21 @@ export class TopicSync {
     const failed = new Map<string, Error>()
     const missing = [...sources.values()].filter(s => !remotes.has(this.remoteName(s.name)))
     const sourceConfigs = missing.length > 0 ? await this.#source.describeTopicConfigs(missing.map(s => s.name)) : new Map<string, TopicConfigEntry[]>()
+    // All missing remote topics in one go (one request per distinct config set).
+    const toCreate = missing.map(s => ({ name: this.remoteName(s.name), partitions: s.partitions, replicationFactor: this.#flow.replicationFactor, configs: this.targetConfig(sourceConfigs.get(s.name) ?? [], false).set }))
+    const outcomes = toCreate.length > 0 ? await this.#target.createTopics(toCreate) : new Map<string, CreateTopicOutcome>()
+    const outcomeConfigs = new Map(toCreate.map(t => [t.name, t.configs]))
     for (const s of sources.values()) {
       const remote = this.remoteName(s.name)
       const existing = remotes.get(remote)
       try {
         if (existing === undefined) {
-          const configs = this.targetConfig(sourceConfigs.get(s.name) ?? [], false).set
-          const outcome = await this.#target.createTopic({ name: remote, partitions: s.partitions, replicationFactor: this.#flow.replicationFactor, configs })
+          const outcome = outcomes.get(remote)
+          if (outcome === undefined) throw new Error(`no outcome for creating ${remote}`)
           if (outcome.status === 'failed') throw outcome.error
           if (outcome.status === 'created') {
             created.push(remote)
-            this.#log.info('created remote topic', { topic: remote, partitions: s.partitions, configs: Object.keys(configs).length })
+            this.#log.info('created remote topic', { topic: remote, partitions: s.partitions, configs: Object.keys(outcomeConfigs.get(remote) ?? {}).length })
           }
         } else if (existing.partitions < s.partitions) {
           await this.#target.createPartitions(remote, s.partitions)
