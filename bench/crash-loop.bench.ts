@@ -7,7 +7,7 @@
  *   npm run bench:crash-loop -- [--records 1000000] [--size 200] [--partitions 6] [--min 3] [--max 6] [--seed 1]
  */
 import { parseArgs } from 'node:util'
-import { MAX_PARTITION_SEND_BYTES } from '../src/source/copier.ts'
+import { MAX_PARTITION_BATCH_BYTES } from '../src/kafka/producer-settings.ts'
 import { DEFAULT_FLUSH_THRESHOLDS } from '../src/source/position-flush-policy.ts'
 import { startClusters } from '../test/harness/cluster.ts'
 import { runCrashLoop } from '../test/harness/crash-loop.ts'
@@ -33,7 +33,7 @@ try {
     onRun: r => { console.log(`run ${String(r.index).padStart(3)}: first copy after ${String(r.firstCopyMs ?? '-').padStart(5)} ms, ${String(r.copiedSoFar).padStart(8)} on target, re-copied next: ${String(r.recopiedNext).padStart(6)}${r.killed ? '' : ' (finished, stopped cleanly)'}`) }
   })
   const firsts = result.runs.slice(1).map(r => r.firstCopyMs).filter(x => x !== undefined).sort((x, y) => x - y)
-  const bound = DEFAULT_FLUSH_THRESHOLDS.maxRecords + (partitions + 1) * Math.ceil(MAX_PARTITION_SEND_BYTES / size)
+  const bound = DEFAULT_FLUSH_THRESHOLDS.maxRecords + (partitions + 1) * Math.ceil(MAX_PARTITION_BATCH_BYTES / size)
   console.log(`${result.completed ? 'completed' : 'NOT completed'} after ${result.kills} kills in ${(result.elapsedMs / 1000).toFixed(0)} s`)
   console.log(`re-copied: ${result.recopied} records in all (${(100 * result.recopied / total).toFixed(1)} % of the topic), at most ${Math.max(...result.runs.map(r => r.recopiedNext))} per kill (stated bound ${bound})`)
   console.log(`restart to first copied record: median ${firsts[Math.floor(firsts.length / 2)] ?? '-'} ms, max ${firsts.at(-1) ?? '-'} ms (first run, which creates the topics, left out)`)

@@ -14,6 +14,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import type { ClientConfig, MirrorConfig } from '../config/model.ts'
 import { ConfigError } from '../errors.ts'
 import { reveal } from '../util/secret.ts'
+import { producerSettings } from './producer-settings.ts'
 import { saslOptions } from './sasl-options.ts'
 import { tlsOptions, touchTls } from './tls-options.ts'
 
@@ -94,5 +95,7 @@ export function checkConnectionSettings (config: MirrorConfig): void {
       const options = clientOptions(cfg, 'check')
       if (options.tls !== undefined) touchTls(options.tls)
     }
+    producerSettings(flow.clients.targetProducer)
+    producerSettings(flow.clients.sourceProducer)
   }
 }

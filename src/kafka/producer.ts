@@ -1,5 +1,5 @@
 /**
- * Produces records with acks=all, one batch per partition, and reports the offset each batch
+ * Produces records (acks=all unless the user's `acks` says 1; `compression.type` as set), one batch per partition, and reports the offset each batch
  * starts at on the target (record i of a batch is at base + i), which the copier needs for
  * offset syncs.
  *
@@ -12,6 +12,7 @@ import type { ClientConfig } from '../config/model.ts'
 import { clientOptions } from './client-options.ts'
 import { KafkaError } from '../errors.ts'
 import { errorTree, toKafkaError } from './errors.ts'
+import { producerSettings } from './producer-settings.ts'
 import { type PartitionBatch, tpKey } from './types.ts'
 
 const SEND_ATTEMPTS = 8
@@ -50,16 +51,21 @@ function acceptedPartitions (err: unknown): Map<string, bigint> {
 export class KafkaProducer {
   readonly #producer: Producer<Buffer | null, Buffer | null, Buffer, Buffer | null>
   readonly #cluster: string
+  /** The most bytes one partition should put in one send (`batch.size`, capped; see producer-settings.ts). */
+  readonly partitionBatchBytes: number
 
   constructor (cfg: ClientConfig, clientId: string) {
     this.#cluster = cfg.cluster
+    const settings = producerSettings(cfg)
+    this.partitionBatchBytes = settings.partitionBatchBytes
     this.#producer = new Producer({
       ...clientOptions(cfg, clientId),
       // A brand-new producer must announce itself with -1/-1 (the client's default of 0/0 is
       // rejected for reused transactional ids).
       producerId: -1n,
       producerEpoch: -1,
-      acks: ProduceAcks.ALL,
+      acks: settings.acksAll ? ProduceAcks.ALL : ProduceAcks.LEADER,
+      compression: settings.compression,
       idempotent: false,
       // The client's own retry resends a whole request when one partition of it fails, which
       // writes the partitions that had succeeded twice. send() retries only what failed.

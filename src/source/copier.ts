@@ -69,9 +69,6 @@ interface Assigned {
   attempts: number
 }
 
-/** Largest batch (bytes of keys, values and headers) one partition contributes to one send. */
-export const MAX_PARTITION_SEND_BYTES = 900 * 1024
-
 /** One partition's records in one send. */
 interface Slice {
   readonly key: string
@@ -210,7 +207,7 @@ export class RecordCopier {
     }
   }
 
-  /** Each assigned partition's records, cut at MAX_PARTITION_SEND_BYTES (the rest is read again next round). */
+  /** Each assigned partition's records, cut at the producer's per-partition batch bytes (the rest is read again next round). */
   #slices (records: ReadonlyMap<string, ConsumedRecord[]>): Slice[] {
     const slices: Slice[] = []
     for (const [key, all] of records) {
@@ -220,7 +217,7 @@ export class RecordCopier {
       let n = 0
       for (; n < all.length; n++) {
         const size = recordSize(all[n] as ConsumedRecord)
-        if (n > 0 && bytes + size > MAX_PARTITION_SEND_BYTES) break
+        if (n > 0 && bytes + size > this.#producer.partitionBatchBytes) break
         bytes += size
       }
       const rest = all[n]

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { MAX_PARTITION_SEND_BYTES } from '../../src/source/copier.ts'
+import { MAX_PARTITION_BATCH_BYTES } from '../../src/kafka/producer-settings.ts'
 import { DEFAULT_FLUSH_THRESHOLDS } from '../../src/source/position-flush-policy.ts'
 import { runCrashLoop } from '../harness/crash-loop.ts'
 import { clustersFor, createTopic, produce, readAll, uniqueName } from '../harness/helpers.ts'
@@ -38,9 +38,9 @@ test('killed every 3-6 s, the mirror still finishes a 300,000-record copy; each 
 
   // The bound the README states: per copier task, the records acknowledged since the last store
   // (a store after the run's first acknowledged send, then at 10,000 records or 8 MiB) plus the
-  // send in flight (at most MAX_PARTITION_SEND_BYTES per partition).
+  // send in flight (at most MAX_PARTITION_BATCH_BYTES per partition).
   const recordBytes = 8 + value.length
-  const bound = DEFAULT_FLUSH_THRESHOLDS.maxRecords + (partitions + 1) * Math.ceil(MAX_PARTITION_SEND_BYTES / recordBytes)
+  const bound = DEFAULT_FLUSH_THRESHOLDS.maxRecords + (partitions + 1) * Math.ceil(MAX_PARTITION_BATCH_BYTES / recordBytes)
   for (const r of result.runs) assert.ok(r.recopiedNext <= bound, `run ${r.index} left ${r.recopiedNext} records to copy again (bound ${bound})`)
   // Every restart moves forward. The very first run also creates the state and remote topics,
   // which may take it past its kill on a busy machine; from then on each run must store progress.
