@@ -106,7 +106,7 @@ export function startJavaMirrorMaker (propertiesFile: string, opts: { clusters?:
 }
 
 /**
- * Sets (or with `null`, removes) broker quotas for one client id, e.g. `{ producer_byte_rate:
+ * Sets broker quotas for one client id (given key names instead, removes them), e.g. `{ producer_byte_rate:
  * '1048576' }`: a slow link or a throttled tenant, made with Kafka's own ConfigCommand.
  */
 export async function setClientQuota (bootstrap: string, clientId: string, quotas: Readonly<Record<string, string>> | readonly string[]): Promise<void> {
