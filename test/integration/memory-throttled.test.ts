@@ -2,8 +2,8 @@
  * Memory while the target is throttled (issue: with a broker quota on the target and 500,000
  * records waiting, the mirror's RSS rose 409, 427, 449, 470, 478 MB at 30 s steps). What the
  * mirror holds must be bounded by configuration, not by the backlog or the time it runs: the
- * real process, given a 128 MB heap limit (KAFKA_MIRROR_HEAP_MB), never goes above that plus a
- * fixed allowance for what is not heap while a throttled target drains the backlog slowly.
+ * real process, given a 128 MB old-space limit (KAFKA_MIRROR_HEAP_MB), never goes above that plus
+ * a fixed allowance for the rest while a throttled target drains the backlog slowly.
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
@@ -36,10 +36,10 @@ test('memory stays level while a throttled target drains a 500,000-record backlo
   // 1 MB/s for the mirror's producer: the backlog takes well over a minute to drain.
   await setClientQuota(B.bootstrap(), 'A->B|MirrorSourceConnector|replication-producer', { producer_byte_rate: String(1024 * 1024) })
   const file = writeMm2Properties({ A, B }, { 'A->B.enabled': 'true', 'A->B.topics': topic })
-  // The bound is configuration: the heap limit the launcher gives `run`, plus what is not heap
-  // (code, Node itself, network buffers).
+  // The bound is configuration: the old-space limit the launcher gives `run`, plus what is not
+  // old space (V8's young generation of up to 3 x 16 MB, code, Node itself, network buffers).
   const heapMb = 128
-  const boundMb = heapMb + 160
+  const boundMb = heapMb + 240
   const env = { ...process.env, KAFKA_MIRROR_HEAP_MB: String(heapMb), NODE_OPTIONS: '' }
   const mirror = spawnTracked('kafka-mirror', process.execPath, [bin, 'run', '--config', file], { stdio: ['ignore', 'ignore', 'ignore'], env })
   t.after(async () => { await mirror.stop() })
@@ -63,5 +63,5 @@ test('memory stays level while a throttled target drains a 500,000-record backlo
   t.diagnostic(`RSS (MB) every 5 s after warm-up: ${samples.map(s => s.toFixed(0)).join(', ')}; ${left} records still waiting`)
   assert.ok(left > 50_000, `the backlog was still draining while memory was sampled (${left} left)`)
   const peak = Math.max(...samples, hwmMb(pid))
-  assert.ok(peak <= boundMb, `peak RSS ${peak.toFixed(0)} MB above KAFKA_MIRROR_HEAP_MB ${heapMb} + 160 MB; samples ${samples.map(s => s.toFixed(0)).join(', ')} MB`)
+  assert.ok(peak <= boundMb, `peak RSS ${peak.toFixed(0)} MB above KAFKA_MIRROR_HEAP_MB ${heapMb} + 240 MB; samples ${samples.map(s => s.toFixed(0)).join(', ')} MB`)
 })
