@@ -21,8 +21,8 @@ const args = process.argv.slice(2)
 // more CPU per byte. KAFKA_MIRROR_HEAP_MB=0 keeps V8's defaults; heap flags the user gives in
 // node options are kept as they are.
 const heapMb = Number(process.env.KAFKA_MIRROR_HEAP_MB ?? 512)
-const heapFlags = args[0] === 'run' && Number.isFinite(heapMb) && heapMb > 0 &&
-  ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some(a => /^--max-(old|semi)-space-size/.test(a))
+const heapFlags = args.includes('run') && Number.isFinite(heapMb) && heapMb > 0 &&
+  ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some(a => /^--max[-_](old|semi)[-_]space[-_]size/.test(a))
   ? [`--max-old-space-size=${Math.round(heapMb)}`]
   : []
 const [major, minor] = process.versions.node.split('.').map(Number)
@@ -36,9 +36,8 @@ if (major < 22 || (major === 22 && minor < 22)) {
   // Forward stop signals so the real process can shut down cleanly (flush, store positions).
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
   child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 143)))
-} else if (heapFlags.length > 0 && typeof process.execve === 'function') {
-  // Same process (same pid, signals and stdio), started again with the heap flags.
-  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...heapFlags, script, ...args], process.env)
+} else if (heapFlags.length > 0 && reexecWith(heapFlags)) {
+  // not reached: the process image was replaced
 } else {
   // Loading the TypeScript sources and the Kafka client costs about 2 s of CPU on a cold start;
   // Node's compile cache (type-stripped and compiled code, kept in NODE_COMPILE_CACHE or the
@@ -46,4 +45,15 @@ if (major < 22 || (major === 22 && minor < 22)) {
   // crash must copy again quickly. Unwritable cache folder: Node just runs without it.
   nodeModule.enableCompileCache?.()
   await import(join(root, 'src', 'main.ts'))
+}
+
+/** Starts this same process (same pid, signals and stdio) again with `flags`; false if it cannot. */
+function reexecWith (flags) {
+  if (typeof process.execve !== 'function') return false
+  try {
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...flags, script, ...args], process.env)
+    return true
+  } catch {
+    return false
+  }
 }

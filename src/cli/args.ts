@@ -39,7 +39,7 @@ Options:
   --debug             Print stack traces of errors
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad arguments or config.
-Environment: KAFKA_MIRROR_LOG_LEVEL=debug|info|warn|error
+Environment: KAFKA_MIRROR_LOG_LEVEL=debug|info|warn|error; KAFKA_MIRROR_HEAP_MB=512 (old-space limit of run, 0 = V8 default)
 `
 
 export interface CliArgs {

@@ -7,7 +7,7 @@ import type { ClientConfig } from '../config/model.ts'
 import { type AclBinding, fromLibrary as aclFromLibrary, toLibrary as aclToLibrary } from './acl.ts'
 import { type BaseClientOptions, clientOptions } from './client-options.ts'
 import { KafkaError } from '../errors.ts'
-import { brokerErrorNames, errorTree, toKafkaError } from './errors.ts'
+import { brokerErrorNames, errorTree, isUnknownTopicError, toKafkaError } from './errors.ts'
 import { explainClosedTls } from './tls-probe.ts'
 import type { TopicPartition } from './types.ts'
 
@@ -57,23 +57,32 @@ const sourceNames = new Map<number, ConfigSource>([
  * on the library's error); undefined when the error carries no response (nothing was answered).
  */
 function topicResults (err: unknown): Map<string, { code: number, name: string, message: string, retriable: boolean }> | undefined {
+  let results: Map<string, { code: number, name: string, message: string, retriable: boolean }> | undefined
+  // The client's retries each leave a response in the tree, oldest first: a later answer
+  // replaces an earlier one (a timeout, then "already exists" from our own first attempt), but
+  // a topic created in any attempt stays created.
   for (const { error } of errorTree(err)) {
     const topics = (error as { response?: { topics?: Array<{ name?: string, errorCode?: number, errorMessage?: string | null }> } }).response?.topics
     if (!Array.isArray(topics)) continue
-    return new Map(topics.filter(t => typeof t.name === 'string').map(t => {
+    results ??= new Map()
+    for (const t of topics) {
+      if (typeof t.name !== 'string') continue
       const code = t.errorCode ?? 0
       const name = protocolErrorsCodesById[code] ?? `error code ${code}`
-      return [t.name as string, { code, name, message: t.errorMessage ?? '', retriable: protocolErrors[name]?.canRetry === true }]
-    }))
+      const before = results.get(t.name)
+      if (before?.code === 0) continue
+      const timedOutBefore = before?.name === 'REQUEST_TIMED_OUT'
+      results.set(t.name, timedOutBefore && name === 'TOPIC_ALREADY_EXISTS' ? { code: 0, name: 'NONE', message: '', retriable: false } : { code, name, message: t.errorMessage ?? '', retriable: protocolErrors[name]?.canRetry === true })
+    }
   }
-  return undefined
+  return results
 }
 
-/** The client reports a missing topic as a broker error or as its own "Unknown topic" error. */
-function isUnknownTopic (err: unknown): boolean {
-  if (brokerErrorNames(err).includes('UNKNOWN_TOPIC_OR_PARTITION')) return true
-  for (let e: unknown = err; e instanceof Error; e = e.cause) if (/Unknown topic/i.test(e.message)) return true
-  return false
+function descriptions (names: readonly string[], md: { topics: ReadonlyMap<string, { id: string, partitionsCount: number }> }): Map<string, TopicDescription> {
+  const wanted = new Set(names)
+  const result = new Map<string, TopicDescription>()
+  for (const [name, t] of md.topics) if (wanted.has(name)) result.set(name, { name, id: t.id, partitions: t.partitionsCount })
+  return result
 }
 
 export class KafkaAdmin {
@@ -106,12 +115,17 @@ export class KafkaAdmin {
   }
 
   /**
-   * Describes topics that exist; names that do not exist are absent from the result. The
-   * topics are listed first: one missing name fails a whole metadata request, after the client
-   * has retried it for about a second, which made every new remote topic cost that much.
+   * Describes topics that exist; names that do not exist are absent from the result. First one
+   * metadata request without the client's retries; if a name is missing (one missing name fails
+   * the whole request, and the client would retry it for about a second, which made every new
+   * remote topic cost that much) or the request failed, the topics are listed and only the
+   * existing ones described.
    */
   async describeTopics (names: readonly string[]): Promise<Map<string, TopicDescription>> {
     if (names.length === 0) return new Map()
+    try {
+      return descriptions(names, await this.#admin.metadata({ topics: [...names], forceUpdate: true, retries: 0 }))
+    } catch { /* a missing name, or a transient failure: the careful way below */ }
     let existing: Set<string>
     try {
       existing = new Set(await this.#admin.listTopics({ includeInternals: true }))
@@ -123,13 +137,9 @@ export class KafkaAdmin {
     const result = new Map<string, TopicDescription>()
     if (names.length === 0) return result
     try {
-      const md = await this.#admin.metadata({ topics: [...names], forceUpdate: true })
-      for (const [name, t] of md.topics) {
-        if (names.includes(name)) result.set(name, { name, id: t.id, partitions: t.partitionsCount })
-      }
-      return result
+      return descriptions(names, await this.#admin.metadata({ topics: [...names], forceUpdate: true }))
     } catch (err) {
-      if (names.length > 1 && isUnknownTopic(err)) {
+      if (names.length > 1 && isUnknownTopicError(err)) {
         // Deleted since it was listed: one missing topic fails the whole call, so ask one by one.
         for (const name of names) {
           const one = await this.#describeExisting([name])
@@ -138,7 +148,7 @@ export class KafkaAdmin {
         }
         return result
       }
-      if (isUnknownTopic(err)) return result
+      if (isUnknownTopicError(err)) return result
       throw toKafkaError(this.#doing(`describing topics ${names.slice(0, 5).join(', ')}`), err)
     }
   }

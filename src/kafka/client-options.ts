@@ -14,6 +14,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import type { ClientConfig, MirrorConfig } from '../config/model.ts'
 import { ConfigError } from '../errors.ts'
 import { reveal } from '../util/secret.ts'
+import { clusterLabel } from './cluster-label.ts'
 import { producerSettings } from './producer-settings.ts'
 import { saslOptions } from './sasl-options.ts'
 import { tlsOptions, touchTls } from './tls-options.ts'
@@ -46,10 +47,7 @@ function intProp (cfg: ClientConfig, key: string, fallback: number): number {
   return Number.isFinite(n) ? n : fallback
 }
 
-/** `cluster A (host:9093)`: how security messages name the cluster. */
-export function clusterLabel (cfg: ClientConfig): string {
-  return `cluster ${cfg.cluster} (${cfg.bootstrapServers.join(',')})`
-}
+export { clusterLabel }
 
 function hostOf (hostPort: string): string {
   const m = /^\[([^\]]+)\](?::\d+)?$/.exec(hostPort)

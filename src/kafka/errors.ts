@@ -62,3 +62,10 @@ export function toKafkaError (doing: string, err: unknown): KafkaError {
   const detail = names.length > 0 ? `${names.join(', ')} (${rootMessage(err)})` : rootMessage(err)
   return new KafkaError(`${doing}: ${detail}`, { retriable: isRetriableTree(err), kafkaCode: names[0], cause: err })
 }
+
+/** The client reports a missing topic as a broker error or as its own "Unknown topic" error. */
+export function isUnknownTopicError (err: unknown): boolean {
+  if (brokerErrorNames(err).includes('UNKNOWN_TOPIC_OR_PARTITION')) return true
+  for (const { error } of errorTree(err)) if (/Unknown topic/i.test(error.message)) return true
+  return false
+}

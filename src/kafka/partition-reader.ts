@@ -131,8 +131,9 @@ export class PartitionReader {
       }
     }
     try {
-      // One request for all topics; a single missing topic fails it, then each is asked alone.
-      keep(await this.#consumer.metadata({ topics, forceUpdate: true }), topics)
+      // One request for all topics, without the client's retries; a single missing topic fails
+      // it (as may a transient failure), then each is asked alone, with retries.
+      keep(await this.#consumer.metadata({ topics, forceUpdate: true, retries: 0 }), topics)
     } catch {
       await Promise.all(topics.map(async topic => {
         try {

@@ -5,8 +5,8 @@
  * - `acks`: all / -1 (the default, as Kafka Connect sets for source tasks) or 1. Not 0: without an
  *   acknowledgement no position could ever be stored safely, so it is refused at start;
  * - `batch.size`: the most bytes one partition contributes to one produce request (Java's
- *   per-partition batch), capped at MAX_PARTITION_BATCH_BYTES so a request stays under the
- *   1 MB `max.request.size` and a topic's default `max.message.bytes`;
+ *   per-partition batch; 0, no batching, means one record), capped at MAX_PARTITION_BATCH_BYTES
+ *   so a batch stays under a topic's default `max.message.bytes` (1 MB);
  * - `linger.ms` is accepted and has nothing to wait for: a fetched round is one batch per
  *   partition already and is sent at once.
  * A bad value is a ConfigError naming the cluster, the key, the value and what is accepted.
@@ -14,7 +14,7 @@
 import type { ClientConfig } from '../config/model.ts'
 import { ConfigError } from '../errors.ts'
 import { reveal } from '../util/secret.ts'
-import { clusterLabel } from './client-options.ts'
+import { clusterLabel } from './cluster-label.ts'
 
 /** Largest batch (bytes of keys, values and headers) one partition contributes to one send. */
 export const MAX_PARTITION_BATCH_BYTES = 900 * 1024
@@ -51,8 +51,9 @@ export function producerSettings (cfg: ClientConfig): ProducerSettings {
   let partitionBatchBytes = MAX_PARTITION_BATCH_BYTES
   if (batch !== undefined) {
     const n = Number(batch)
-    if (!Number.isInteger(n) || n < 1) fail('batch.size', batch, 'a positive number of bytes')
-    partitionBatchBytes = Math.min(n, MAX_PARTITION_BATCH_BYTES)
+    if (!Number.isInteger(n) || n < 0) fail('batch.size', batch, 'a number of bytes (0 or more)')
+    // 0 is Java's "no batching": one record per partition per request.
+    partitionBatchBytes = Math.max(1, Math.min(n, MAX_PARTITION_BATCH_BYTES))
   }
 
   const linger = prop('linger.ms')

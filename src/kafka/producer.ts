@@ -11,7 +11,7 @@ import { Producer, ProduceAcks } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
 import { clientOptions } from './client-options.ts'
 import { KafkaError } from '../errors.ts'
-import { errorTree, toKafkaError } from './errors.ts'
+import { errorTree, isUnknownTopicError, toKafkaError } from './errors.ts'
 import { producerSettings } from './producer-settings.ts'
 import { type PartitionBatch, tpKey } from './types.ts'
 
@@ -110,29 +110,53 @@ export class KafkaProducer {
    * reported as a retriable UNKNOWN_TOPIC_OR_PARTITION for its batch alone.
    */
   async #knownPartitions (batches: readonly PartitionBatch[]): Promise<{ known: boolean[], error: KafkaError | undefined }> {
-    const topics = [...new Set(batches.map(b => b.topic))]
-    const counts = async (forceUpdate: boolean): Promise<Map<string, number>> => {
-      const md = await this.#producer.metadata({ topics, forceUpdate })
-      return new Map(topics.map(t => [t, md.topics.get(t)?.partitionsCount ?? 0]))
-    }
-    let known: Map<string, number>
-    try {
-      known = await counts(false)
-      if (batches.some(b => b.partition >= (known.get(b.topic) ?? 0))) known = await counts(true)
-    } catch {
-      // An unknown topic fails the whole metadata call: let the send report it as it does.
-      return { known: batches.map(() => true), error: undefined }
-    }
-    const unknown = batches.filter(b => b.partition >= (known.get(b.topic) ?? 0))
+    let counts = await this.#partitionCounts([...new Set(batches.map(b => b.topic))], false)
+    const stale = [...new Set(batches.filter(b => b.partition >= (counts.get(b.topic) ?? 0)).map(b => b.topic))]
+    if (stale.length > 0) counts = new Map([...counts, ...await this.#partitionCounts(stale, true)])
+    const unknown = batches.filter(b => b.partition >= (counts.get(b.topic) ?? 0))
     if (unknown.length === 0) return { known: batches.map(() => true), error: undefined }
-    const names = unknown.slice(0, 5).map(b => `${b.topic}-${b.partition} (partition ${b.partition} not known: the topic has ${known.get(b.topic) ?? 0} partitions in metadata)`).join(', ')
+    const names = unknown.slice(0, 5).map(b => `${b.topic}-${b.partition} (partition ${b.partition} not known: the topic has ${counts.get(b.topic) ?? 0} partitions in metadata)`).join(', ')
     const error = new KafkaError(`producing to ${names} on cluster ${this.#cluster}: UNKNOWN_TOPIC_OR_PARTITION`, { retriable: true, kafkaCode: 'UNKNOWN_TOPIC_OR_PARTITION' })
-    return { known: batches.map(b => b.partition < (known.get(b.topic) ?? 0)), error }
+    return { known: batches.map(b => b.partition < (counts.get(b.topic) ?? 0)), error }
+  }
+
+  /**
+   * Partition count per topic from the producer's metadata (0 for a topic it cannot see). Fails
+   * closed: when metadata cannot be read at all, nothing is sent (the library would fall back
+   * to its cache and wrap partitions), and the failure is retried like a failed send.
+   */
+  async #partitionCounts (topics: readonly string[], forceUpdate: boolean): Promise<Map<string, number>> {
+    const read = async (names: readonly string[]): Promise<Map<string, number>> => {
+      const md = await this.#producer.metadata({ topics: [...names], forceUpdate })
+      return new Map(names.map(t => [t, md.topics.get(t)?.partitionsCount ?? 0]))
+    }
+    try {
+      try {
+        return await read(topics)
+      } catch (err) {
+        // One topic the brokers do not know (yet) fails the whole request: ask each alone.
+        if (topics.length === 1 || !isUnknownTopicError(err)) throw err
+        const each = await Promise.all(topics.map(async t => await read([t]).catch((e: unknown) => {
+          if (isUnknownTopicError(e)) return new Map([[t, 0]])
+          throw e
+        })))
+        return new Map(each.flatMap(m => [...m]))
+      }
+    } catch (err) {
+      if (topics.length === 1 && isUnknownTopicError(err)) return new Map([[topics[0] ?? '', 0]])
+      throw toKafkaError(`reading metadata of ${topics.slice(0, 5).join(', ')} on cluster ${this.#cluster}`, err)
+    }
   }
 
   /** One produce call; on failure the ProduceFailure says which batches were written anyway. */
   async #sendOnce (all: readonly PartitionBatch[]): Promise<Array<bigint | undefined>> {
-    const { known, error: unknownPartitions } = await this.#knownPartitions(all)
+    let checked: { known: boolean[], error: KafkaError | undefined }
+    try {
+      checked = await this.#knownPartitions(all)
+    } catch (err) {
+      throw new ProduceFailure(err as KafkaError, all.map(() => undefined))
+    }
+    const { known, error: unknownPartitions } = checked
     if (unknownPartitions !== undefined) {
       const sendable = all.filter((_, i) => known[i])
       let sent: Array<bigint | undefined> = []
@@ -161,9 +185,10 @@ export class KafkaProducer {
       }
     }
     const baseOffsets = (offsets: ReadonlyMap<string, bigint>): Array<bigint | undefined> => batches.map(b => offsets.get(tpKey(b.topic, b.partition)))
+    let bases: Array<bigint | undefined>
     try {
       const result = await this.#producer.send({ messages: messages as never })
-      return baseOffsets(new Map((result.offsets ?? []).map(o => [tpKey(o.topic, o.partition), o.offset])))
+      bases = baseOffsets(new Map((result.offsets ?? []).map(o => [tpKey(o.topic, o.partition), o.offset])))
     } catch (err) {
       const topics = [...new Set(batches.map(b => b.topic))].slice(0, 5).join(', ')
       const error = toKafkaError(`producing ${messages.length} records to ${topics} on cluster ${this.#cluster}`, err)
@@ -172,6 +197,12 @@ export class KafkaProducer {
       const unknownTopic = !error.retriable && [...errorTree(err)].some(({ error }) => /^Unknown topic/i.test(error.message))
       throw new ProduceFailure(unknownTopic ? new KafkaError(error.message, { retriable: true, kafkaCode: 'UNKNOWN_TOPIC_OR_PARTITION', cause: err }) : error, baseOffsets(acceptedPartitions(err)))
     }
+    // A batch the answer does not place at its own partition went somewhere else: the library
+    // re-read its metadata between our check and its send and wrapped the partition. Said loudly;
+    // those batches are sent again one record at a time by the caller, to their own partition.
+    const astray = batches.filter((_, i) => bases[i] === undefined).map(b => `${b.topic}-${b.partition}`)
+    if (astray.length > 0) throw new ProduceFailure(new KafkaError(`producing to ${astray.slice(0, 5).join(', ')} on cluster ${this.#cluster}: the client reported no write at these partitions; their records may have gone to another partition`, { retriable: false, kafkaCode: 'PARTITION_MISMATCH' }), bases)
+    return bases
   }
 
   async close (): Promise<void> {

@@ -28,6 +28,9 @@ export class PositionFlushPolicy {
   #storedThisRun = false
   #records = 0
   #bytes = 0
+  /** After a failed store: no threshold store before this time (the interval one still comes). */
+  #retryAt = 0
+  #failures = 0
 
   constructor (limits: PositionFlushLimits, now: number) {
     this.#limits = limits
@@ -40,15 +43,10 @@ export class PositionFlushPolicy {
     this.#bytes += bytes
   }
 
-  /** Acknowledged records waiting for a store. */
-  get pendingRecords (): number {
-    return this.#records
-  }
-
   /** Whether positions should be stored now. The interval store is due even with nothing new (offset syncs ride on it). */
   due (now: number): boolean {
     if (now - this.#lastStoreAt >= this.#limits.intervalMs) return true
-    if (this.#records === 0) return false
+    if (this.#records === 0 || now < this.#retryAt) return false
     return !this.#storedThisRun || this.#records >= this.#limits.maxRecords || this.#bytes >= this.#limits.maxBytes
   }
 
@@ -57,16 +55,20 @@ export class PositionFlushPolicy {
     return now - this.#lastStoreAt >= this.#limits.intervalMs
   }
 
-  /** A store of everything acknowledged so far succeeded. */
+  /** A store of everything acknowledged so far succeeded (an interval store may have had nothing to store). */
   stored (now: number): void {
     this.#lastStoreAt = now
-    this.#storedThisRun = true
+    if (this.#records > 0) this.#storedThisRun = true
     this.#records = 0
     this.#bytes = 0
+    this.#failures = 0
+    this.#retryAt = 0
   }
 
-  /** A store failed: try again on the next due check, after the interval at the latest. */
+  /** A store failed: try again after a backoff (1 s, doubling), and after the interval at the latest. */
   failed (now: number): void {
     this.#lastStoreAt = now
+    this.#failures++
+    this.#retryAt = now + Math.min(this.#limits.intervalMs, 1000 * 2 ** (this.#failures - 1))
   }
 }

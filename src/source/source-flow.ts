@@ -114,7 +114,10 @@ export class SourceFlow {
     }
     const topicSync = new TopicSync(flow, this.selection, sourceAdmin, targetAdmin, this.#log)
     // One reader per task, as each MirrorSourceTask has its own consumer; closed by the task set.
-    const newReader = (task: number): PartitionReader => new PartitionReader(flow.clients.sourceConsumer, flow.tasksMax > 1 ? id(`replication-consumer-${task}`) : id('replication-consumer'))
+    // It fetches per partition what one send carries (the producer's batch bytes), so nothing
+    // fetched is cut off and read again.
+    const readerOptions = { partitionMaxBytes: targetProducer.partitionBatchBytes }
+    const newReader = (task: number): PartitionReader => new PartitionReader(flow.clients.sourceConsumer, flow.tasksMax > 1 ? id(`replication-consumer-${task}`) : id('replication-consumer'), readerOptions)
     const onAcked: AckedListener = (topic, records, ackedAt) => { this.#observeHeartbeats(topic, records, ackedAt) }
     const copier = this.#life.own(new CopierTasks(flow, { newReader, newOffsetSyncs: offsetSyncs, producer: targetProducer, sourceAdmin, positions, log: this.#log, onAcked }))
     const first = await topicSync.syncOnce()

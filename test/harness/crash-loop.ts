@@ -46,6 +46,8 @@ export interface CrashLoopRun {
   readonly ranMs: number
   /** Distinct source records on the target after this run. */
   readonly copiedSoFar: number
+  /** Records below the stored positions after this run (where the next run resumes). */
+  readonly storedSoFar: number
   /** Records this run put on the target that the next run copies again (its positions were not stored yet). */
   readonly recopiedNext: number
   readonly killed: boolean
@@ -101,13 +103,17 @@ export async function runCrashLoop (o: CrashLoopOptions): Promise<CrashLoopResul
       }
       if (done) {
         await child.stop()
-        const run = { index, firstCopyMs, ranMs: Date.now() - spawnedAt, copiedSoFar: distinct(await targetEnds()), recopiedNext: 0, killed: false }
+        const copiedSoFar = distinct(await targetEnds())
+        const run = { index, firstCopyMs, ranMs: Date.now() - spawnedAt, copiedSoFar, storedSoFar: copiedSoFar, recopiedNext: 0, killed: false }
         runs.push(run)
         o.onRun?.(run)
         return { completed: true, kills: index, runs, recopied: Number(duplicates.reduce((a, b) => a + b, 0n)), elapsedMs: Date.now() - started }
       }
       await child.kill()
+      // A produce request the broker had fully received before the kill is still appended.
+      await new Promise(resolve => setTimeout(resolve, 300))
       const ends = await targetEnds()
+      const copiedSoFar = distinct(ends)
       const stored = await storedPositions(o)
       let recopiedNext = 0n
       for (let p = 0; p < o.partitions; p++) {
@@ -117,7 +123,7 @@ export async function runCrashLoop (o: CrashLoopOptions): Promise<CrashLoopResul
         duplicates[p] = (duplicates[p] ?? 0n) + onTarget - resumeAt
         recopiedNext += onTarget - resumeAt
       }
-      const run = { index, firstCopyMs, ranMs: Date.now() - spawnedAt, copiedSoFar: distinct(ends), recopiedNext: Number(recopiedNext), killed: true }
+      const run = { index, firstCopyMs, ranMs: Date.now() - spawnedAt, copiedSoFar, storedSoFar: copiedSoFar - Number(recopiedNext), recopiedNext: Number(recopiedNext), killed: true }
       runs.push(run)
       o.onRun?.(run)
       if (index + 1 >= o.maxKills) return { completed: false, kills: index + 1, runs, recopied: Number(duplicates.reduce((a, b) => a + b, 0n)), elapsedMs: Date.now() - started }

@@ -45,6 +45,8 @@ test('memory stays level while a throttled target drains a 500,000-record backlo
   t.after(async () => { await mirror.stop() })
   const pid = mirror.child.pid
   assert.ok(pid !== undefined)
+  // The launcher restarts itself in place with the limit; the measured process must carry it.
+  await waitFor(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(`--max-old-space-size=${heapMb}`), { what: 'the mirror running with its heap limit' })
 
   const admin = new KafkaAdmin(clientConfig(B), 'test-admin')
   t.after(async () => { await admin.close() })

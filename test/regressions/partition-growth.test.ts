@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import { KafkaProducer } from '../../src/kafka/producer.ts'
+import { KafkaProducer, ProduceFailure } from '../../src/kafka/producer.ts'
 import { startMirror } from '../harness/mirror-runner.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 import { clientConfig, clustersFor, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
@@ -73,6 +73,14 @@ test('the producer refuses a partition its metadata does not list instead of wra
     producer.send([{ topic, partition: 3, records: [{ key: null, value: Buffer.from('nowhere'), headers: [] }] }]),
     (err: Error & { retriable?: boolean }) => /partition 3 .*not known|UNKNOWN_TOPIC_OR_PARTITION/i.test(err.message) && err.retriable === true
   )
+  // Mixed with a known partition: that one is written and reported, the unknown one is not.
+  const mixed = await producer.send([
+    { topic, partition: 0, records: [{ key: null, value: Buffer.from('known'), headers: [] }] },
+    { topic, partition: 3, records: [{ key: null, value: Buffer.from('nowhere'), headers: [] }] }
+  ]).then(() => undefined, (err: unknown) => err)
+  assert.ok(mixed instanceof ProduceFailure, 'the send fails for the unknown partition')
+  assert.equal(mixed.retriable, true)
+  assert.deepEqual(mixed.acked, [1n, undefined], 'the known partition is reported written at offset 1, the unknown one not written')
   const all = await readAll(A, topic)
-  assert.deepEqual(all.map(r => [r.partition, r.value?.toString()]), [[0, 'warm-up']], 'nothing written to partition 3 mod 2 = 1')
+  assert.deepEqual(all.map(r => [r.partition, r.value?.toString()]), [[0, 'warm-up'], [0, 'known']], 'nothing written to partition 3 mod 2 = 1')
 })

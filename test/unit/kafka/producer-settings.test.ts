@@ -12,7 +12,8 @@ const accepted: Array<[Record<string, string>, { compression: string, acksAll: b
   [{ 'compression.type': 'gzip', acks: '-1' }, { compression: 'gzip', acksAll: true, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
   [{ 'compression.type': 'snappy', acks: '1' }, { compression: 'snappy', acksAll: false, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
   [{ 'batch.size': '16384', 'linger.ms': '10' }, { compression: 'none', acksAll: true, partitionBatchBytes: 16384 }],
-  [{ 'batch.size': String(4 * 1024 * 1024) }, { compression: 'none', acksAll: true, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }]
+  [{ 'batch.size': String(4 * 1024 * 1024) }, { compression: 'none', acksAll: true, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
+  [{ 'batch.size': '0' }, { compression: 'none', acksAll: true, partitionBatchBytes: 1 }]
 ]
 for (const [props, expected] of accepted) {
   test(`producer settings: ${JSON.stringify(props)}`, () => { assert.deepEqual(producerSettings(cfg(props)), expected) })
@@ -22,7 +23,7 @@ const refused: Array<[Record<string, string>, RegExp]> = [
   [{ 'compression.type': 'brotli' }, /cluster B \(b:9092\): producer compression.type="brotli" is not supported; expected none, gzip, snappy, lz4, zstd/],
   [{ acks: '0' }, /acks="0" .*no copied position could be stored safely/],
   [{ acks: 'leader' }, /acks="leader" is not supported; expected all, -1 or 1/],
-  [{ 'batch.size': '0' }, /batch.size="0" .*a positive number of bytes/],
+  [{ 'batch.size': '-1' }, /batch.size="-1" .*a number of bytes \(0 or more\)/],
   [{ 'batch.size': '16k' }, /batch.size="16k"/],
   [{ 'linger.ms': '-5' }, /linger.ms="-5"/]
 ]

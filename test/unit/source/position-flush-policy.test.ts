@@ -16,7 +16,9 @@ const cases: Array<{ name: string, steps: Step[] }> = [
   },
   { name: 'the byte threshold counts too', steps: [{ ack: [1, 1], at: 1, due: true }, { store: true, at: 1, due: false }, { ack: [2, 999], at: 2, due: false }, { ack: [1, 1], at: 3, due: true }] },
   { name: 'the interval counts from the last store', steps: [{ ack: [1, 1], at: 100, due: true }, { store: true, at: 100, due: false }, { ack: [1, 1], at: 5099, due: false }, { at: 5100, due: true, interval: true }] },
-  { name: 'a failed store is tried again on the next due check while records wait', steps: [{ ack: [1, 1], at: 1, due: true }, { fail: true, at: 2, due: true, interval: false }, { store: true, at: 3, due: false }] }
+  { name: 'a failed store is tried again after a backoff of 1 s, then 2 s', steps: [{ ack: [1, 1], at: 1, due: true }, { fail: true, at: 2, due: false, interval: false }, { at: 1001, due: false }, { at: 1002, due: true }, { fail: true, at: 1002, due: false }, { at: 3001, due: false }, { at: 3002, due: true }, { store: true, at: 3003, due: false }] },
+  { name: 'the backoff never exceeds the interval', steps: [{ ack: [1, 1], at: 0, due: true }, { fail: true, at: 0, due: false }, { fail: true, at: 0, due: false }, { fail: true, at: 0, due: false }, { fail: true, at: 0, due: false }, { at: 4999, due: false }, { at: 5000, due: true, interval: true }] },
+  { name: 'an interval store with nothing acknowledged does not use up the first-ack store', steps: [{ at: 5000, due: true, interval: true }, { store: true, at: 5000, due: false }, { ack: [1, 1], at: 5001, due: true, interval: false }] }
 ]
 
 for (const c of cases) {
@@ -35,8 +37,9 @@ for (const c of cases) {
 test('position flush: a store resets the counters', () => {
   const policy = new PositionFlushPolicy(limits, 0)
   policy.acknowledged(150, 10)
-  assert.equal(policy.pendingRecords, 150)
+  assert.equal(policy.due(1), true)
   policy.stored(1)
-  assert.equal(policy.pendingRecords, 0)
   assert.equal(policy.due(2), false)
+  policy.acknowledged(99, 10)
+  assert.equal(policy.due(3), false, 'the threshold counts from the last store')
 })
