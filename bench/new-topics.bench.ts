@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process'
 import { parseArgs } from 'node:util'
 import { KafkaAdmin } from '../src/kafka/admin.ts'
-import { KafkaProducer } from '../src/kafka/producer.ts'
+import { KafkaProducer, ProduceFailure } from '../src/kafka/producer.ts'
 import { startClusters } from '../test/harness/cluster.ts'
 import { clientConfig } from '../test/harness/helpers.ts'
 import { writeMm2Properties } from '../test/harness/mirror-config.ts'
@@ -31,7 +31,20 @@ try {
   await sourceAdmin.close()
   const producer = new KafkaProducer(clientConfig(a), 'bench-producer')
   const batches = names.flatMap(topic => Array.from({ length: partitions }, (_, partition) => ({ topic, partition, records: [{ key: null, value: Buffer.from(`${topic}-${partition}`), headers: [] }] })))
-  for (let i = 0; i < batches.length; i += 2000) await producer.send(batches.slice(i, i + 2000))
+  // Partitions created a moment ago may not have their leaders yet: keep sending what was refused.
+  let pending = batches
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    const failed: typeof batches = []
+    for (let i = 0; i < pending.length; i += 2000) {
+      const chunk = pending.slice(i, i + 2000)
+      await producer.send(chunk).catch((err: unknown) => {
+        if (!(err instanceof ProduceFailure) || attempt >= 30) throw err
+        chunk.forEach((b, j) => { if (err.acked[j] === undefined) failed.push(b) })
+      })
+    }
+    pending = failed
+    if (pending.length > 0) await new Promise(resolve => setTimeout(resolve, 500))
+  }
   await producer.close()
   console.log(`${count} topics x ${partitions} partitions on the source, one record per partition`)
 
