@@ -1,6 +1,6 @@
 /**
- * The checkpoint side of one source->target flow (MirrorCheckpointConnector + task, mm2-spec
- * §7): discovers the consumer groups to follow, follows the offset syncs, translates each group's
+ * The checkpoint side of one source->target flow (MirrorCheckpointConnector and
+ * MirrorCheckpointTask): discovers the consumer groups to follow, follows the offset syncs, translates each group's
  * committed source offsets (exactly when the syncs prove the mapping) and writes Checkpoint
  * records to `<S>.checkpoints.internal` on the target; with sync.group.offsets.enabled it also
  * commits the translated offsets into idle groups on the target.

@@ -1,6 +1,6 @@
 /**
  * The latest checkpoint per (group, target topic, partition), as in `<S>.checkpoints.internal`.
- * Loaded from that topic at start (Java's CheckpointStore, mm2-spec §7.2) so a restart never
+ * Loaded from that topic at start (Java's CheckpointStore) so a restart never
  * emits a checkpoint behind one already written, and updated with every checkpoint we emit.
  * Records that do not decode are skipped, as Java does.
  */

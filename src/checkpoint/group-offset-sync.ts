@@ -1,5 +1,5 @@
 /**
- * `sync.group.offsets.enabled` (KIP-545, mm2-spec §7.5): commits each group's checkpointed
+ * `sync.group.offsets.enabled` (KIP-545): commits each group's checkpointed
  * offsets into the same group on the target, so consumers started there resume where the
  * checkpoints say.
  *

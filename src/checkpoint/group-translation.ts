@@ -1,5 +1,5 @@
 /**
- * A consumer group's committed source offsets, translated to the target (mm2-spec §7.4): which
+ * A consumer group's committed source offsets, translated to the target (MirrorCheckpointTask): which
  * partitions count (topic filter on the upstream name), what they are called on the target, and
  * their translated offsets. Shared by the checkpoint flow and the `offsets translate` / `failover`
  * commands, so both give the same answer. Pure.

@@ -3,7 +3,7 @@
  * upstream offset `u` on the source must resume so that it reads exactly the records it has not
  * read yet. Pure: fed with offset syncs in the order they were read from the offset-syncs topic.
  *
- * Java MM2 (mm2-spec §7.3) answers "last sync's downstream + 1": never too far, but a group that
+ * Java MM2 (OffsetSyncStore) answers "last sync's downstream + 1": never too far, but a group that
  * fails over re-reads up to offset.lag.max records per partition. Our writer links each sync to
  * the previous one (formats/offset-sync-chain.ts), so when two syncs s1, s2 around `u` are proven
  * consecutive (s2.link names s1 exactly), the mapping of every offset between them is known:

@@ -1,6 +1,6 @@
 /**
  * Resolves the six client roles of a flow from its connector-config map, exactly the way MM2's
- * MirrorConnectorConfig does (mm2-spec §2.3): `<side>.cluster.*` filtered to client keys, then
+ * MirrorConnectorConfig does (MirrorMakerConfig): `<side>.cluster.*` filtered to client keys, then
  * flow-level `<role>.*`, then `<side>.<role>.*`; the data-plane producer also takes Connect's
  * `producer.override.*` (likewise admin/consumer overrides on the target).
  */

@@ -1,7 +1,7 @@
 /**
  * Warns when a config replicates in a loop (A->B and B->A, or A->B->C->A) and a flow of that loop
  * uses IdentityReplicationPolicy: identity keeps topic names, so MM2's cycle check cannot tell a
- * topic that came from the target, and records would go round the loop forever (mm2-spec §5.3).
+ * topic that came from the target, and records would go round the loop forever (MirrorSourceConnector cycle detection).
  * Heartbeats are not affected (they keep their prefixes), so only enabled flows count.
  */
 import type { FlowConfig, MirrorConfig } from './model.ts'

@@ -1,5 +1,5 @@
 /**
- * The key names MM2 knows, grouped by who reads them (mm2-spec §2.2–2.7). Loaders use these to
+ * The key names MM2 knows, grouped by who reads them (MirrorMakerConfig). Loaders use these to
  * sort keys into driver / cluster / connector / client settings and to suggest fixes for typos.
  */
 
@@ -34,7 +34,7 @@ const UNMODELLED_CONNECTOR_KEYS: readonly string[] = [
 /** Connector keys whose whole family is free-form (`transforms.x.type`, `errors.deadletterqueue...`). */
 const UNMODELLED_CONNECTOR_PREFIXES: readonly string[] = ['transforms.', 'predicates.', 'errors.', 'key.converter.', 'value.converter.', 'header.converter.']
 
-/** Keys of a connector config that configure clients rather than the connector (mm2-spec §2.3). */
+/** Keys of a connector config that configure clients rather than the connector (MirrorMakerConfig). */
 const CLIENT_OVERRIDE_PREFIXES: readonly string[] = [
   'source.cluster.', 'target.cluster.',
   'source.consumer.', 'source.producer.', 'source.admin.',
@@ -43,14 +43,14 @@ const CLIENT_OVERRIDE_PREFIXES: readonly string[] = [
   'consumer.', 'producer.', 'admin.'
 ]
 
-/** Keys read by the MM2 driver itself (mm2-spec §2.2), never by connectors. */
+/** Keys read by the MM2 driver itself (MirrorMakerConfig), never by connectors. */
 export const DRIVER_KEYS: readonly string[] = [
   'clusters', 'config.providers', 'dedicated.mode.enable.internal.rest', 'listeners',
   'rest.advertised.host.name', 'rest.advertised.port', 'rest.advertised.listener',
   'access.control.allow.origin', 'access.control.allow.methods', 'response.http.headers.config'
 ]
 
-/** Top-level key prefixes MM2 copies into every herder's worker config (mm2-spec §2.3). */
+/** Top-level key prefixes MM2 copies into every herder's worker config (MirrorMakerConfig). */
 export const TOP_LEVEL_WORKER_PREFIXES: readonly string[] = [
   'offset.storage', 'config.storage', 'status.storage', 'key.converter', 'value.converter',
   'header.converter', 'task', 'worker', 'replication.policy'
@@ -69,10 +69,10 @@ export const WORKER_KEYS: readonly string[] = [
   'connector.client.config.override.policy', 'plugin.discovery', 'metric.reporters'
 ]
 
-/** Connector keys that are not ConfigDef names, so Java MM2 drops them at top level (mm2-spec §2.3 step 1). */
+/** Connector keys that are not ConfigDef names, so Java MM2 drops them at top level (MirrorMakerConfig). */
 export const FLOW_ONLY_KEYS: readonly string[] = ['use.defaults.from']
 
-/** `CLIENT_CONFIG_DEF`: keys that reach every client of a cluster (mm2-spec §2.3). */
+/** `CLIENT_CONFIG_DEF`: keys that reach every client of a cluster (MirrorMakerConfig). */
 export function isClientKey (key: string): boolean {
   return key === 'bootstrap.servers' || key === 'security.protocol' || key.startsWith('ssl.') || key.startsWith('sasl.')
 }

@@ -1,5 +1,5 @@
 /**
- * mm2.properties → MirrorConfig, following the MM2 driver (mm2-spec §2.2, §2.3, §11.1): which
+ * mm2.properties → MirrorConfig, following the MM2 driver (MirrorMakerConfig): which
  * pairs get a herder, how cluster and top-level keys are inherited into each flow's connector
  * config, and what a dedicated-mode MM2 calls its state. Every key is accounted for: used,
  * knowingly ignored (with the reason), or reported as unknown with the closest known key.
@@ -166,7 +166,7 @@ function classifyTopLevel (top: Entries, aliases: readonly string[], warnings: s
   return { connectorDefaults, workerTop }
 }
 
-/** MirrorMakerConfig.clusterProps (mm2-spec §2.3): `A.consumer.k` > `A.k` > top-level `k`. */
+/** MirrorMakerConfig.clusterProps: `A.consumer.k` > `A.k` > top-level `k`. */
 function clusterProps (own: Entries, topClient: Entries, alias: string, warnings: string[]): Entries {
   const out: Entries = new Map(own)
   for (const [k, e] of own) {
@@ -198,7 +198,7 @@ function connectionOf (props: Entries): Record<string, MaybeSecret> {
   return out
 }
 
-/** MirrorMakerConfig.connectorBaseConfig (mm2-spec §2.3 steps 1–5), then interpreted. */
+/** MirrorMakerConfig.connectorBaseConfig, then interpreted. */
 function buildFlow (s: string, t: string, flowKeys: Entries, connectorDefaults: Entries, workerTop: Entries, props: Map<string, Entries>, file: string, warnings: string[]): FlowConfig {
   const sp = props.get(s) ?? new Map()
   const tp = props.get(t) ?? new Map()

@@ -20,7 +20,7 @@ export interface ClusterConfig {
   readonly connection: ClientProps
 }
 
-/** Settings for one client role, already resolved with MM2's precedence rules (mm2-spec §2.3). */
+/** Settings for one client role, already resolved with MM2's precedence rules (MirrorMakerConfig). */
 export interface ClientConfig {
   readonly cluster: string
   readonly bootstrapServers: readonly string[]

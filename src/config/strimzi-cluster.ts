@@ -1,6 +1,6 @@
 /**
  * One Strimzi cluster spec (`clusters[]`, `target`, `mirrors[].source`) → the client connection
- * properties Strimzi would write for it (strimzi-cr.md §2.4), with certificates and passwords read
+ * properties Strimzi would write for it (Strimzi's KafkaMirrorMaker2 documentation), with certificates and passwords read
  * from the secrets directory. PEM trust certificates stay plain text (they are public); keys,
  * passwords and JAAS lines become Secrets.
  */
@@ -36,7 +36,7 @@ const AUTH_SHAPES: Readonly<Record<string, Shape>> = {
 }
 const AUTH_ANY: Shape = { fields: [...new Set(Object.values(AUTH_SHAPES).flatMap(s => s.fields))], required: ['type'] }
 
-/** Prefixes Strimzi forbids in a cluster `config` (strimzi-cr.md §2.2); matched case-insensitively. */
+/** Prefixes Strimzi forbids in a cluster `config` (Strimzi's KafkaMirrorMaker2 documentation); matched case-insensitively. */
 const FORBIDDEN = ['ssl.', 'sasl.', 'security.', 'listeners', 'plugin.path', 'rest.', 'bootstrap.servers',
   'consumer.interceptor.classes', 'producer.interceptor.classes', 'group.id', 'config.storage.topic', 'offset.storage.topic', 'status.storage.topic']
 const FORBIDDEN_EXCEPTIONS = ['ssl.endpoint.identification.algorithm', 'ssl.cipher.suites', 'ssl.protocol', 'ssl.enabled.protocols']

@@ -1,7 +1,7 @@
 /**
  * A Strimzi `KafkaMirrorMaker2` custom resource (kafka.strimzi.io/v1alpha1, v1beta2 in the old
  * and the 0.49+ layout, v1) → MirrorConfig. The old layout is normalised to the v1 layout first
- * (strimzi-cr.md §1.6); each mirror's connector configs are merged into one connector-config map
+ * (Strimzi's KafkaMirrorMaker2 documentation); each mirror's connector configs are merged into one connector-config map
  * and read by the same interpreter as mm2.properties. Names of kept state follow what a
  * Strimzi-run Connect cluster uses, so kafka-mirror can take over its positions.
  */
@@ -305,7 +305,7 @@ function buildFlow (m: YamlObject, source: ClusterResult, target: ClusterResult,
   }
 }
 
-/** Mirror patterns become connector keys and win over the connectors' own config (strimzi-cr.md §2.3 step 4). */
+/** Mirror patterns become connector keys and win over the connectors' own config (Strimzi's KafkaMirrorMaker2 documentation). */
 function patterns (m: YamlObject, map: Map<string, ConfigEntry>, warnings: string[]): void {
   const set = (key: string, field: string): void => {
     const v = m.str(field)

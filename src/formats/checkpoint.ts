@@ -1,5 +1,5 @@
 /**
- * Checkpoint records of the `<S>.checkpoints.internal` topic on the target (mm2-spec §4.3): a
+ * Checkpoint records of the `<S>.checkpoints.internal` topic on the target (Checkpoint): a
  * consumer group's source offset and its translation on the target, per renamed topic-partition.
  *
  * Invariants:

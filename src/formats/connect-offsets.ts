@@ -1,6 +1,6 @@
 /**
  * Records of the Kafka Connect offsets topic (`mm2-offsets.<S>.internal` or the Strimzi one) for
- * the three MM2 connectors (mm2-spec §4.6), so we resume where Java MM2 stopped and vice versa.
+ * the three MM2 connectors (Kafka Connect's OffsetStorageWriter with JsonConverter), so we resume where Java MM2 stopped and vice versa.
  *
  * Invariants:
  * - Keys are `["<connectorName>",{<source partition>}]`, values `{"offset":N}`, both compact JSON

@@ -1,5 +1,5 @@
 /**
- * Heartbeat records of the `heartbeats` topic (mm2-spec §4.4): "cluster S could write to cluster
+ * Heartbeat records of the `heartbeats` topic (Heartbeat): "cluster S could write to cluster
  * T at time t". The record timestamp is the same millisecond value; records go to partition 0.
  *
  * Invariants: the value starts with an INT16 version header, always 0 on write; any version is

@@ -1,5 +1,5 @@
 /**
- * The per-partition "is an offset sync due?" rule of MirrorSourceTask (mm2-spec §6.7, Java's
+ * The per-partition "is an offset sync due?" rule of MirrorSourceTask (Java's
  * OffsetSyncWriter.PartitionState). Feed it every acknowledged (upstream, downstream) offset pair of
  * one source partition, in order; it says whether that pair must be written as an OffsetSync now
  * (pending) or may only be remembered as the latest (delayed) one.

@@ -1,5 +1,5 @@
 /**
- * OffsetSync records of the `mm2-offset-syncs.<alias>.internal` topic (mm2-spec §4.2): one
+ * OffsetSync records of the `mm2-offset-syncs.<alias>.internal` topic (OffsetSync): one
  * (upstream offset, downstream offset) pair for a source topic-partition, written by the source
  * task and read by the checkpoint task to translate consumer group offsets.
  *

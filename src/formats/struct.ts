@@ -1,5 +1,5 @@
 /**
- * Kafka protocol `Struct` primitives, as used by the MM2 internal topics (mm2-spec §4.1).
+ * Kafka protocol `Struct` primitives, as used by the MM2 internal topics (Kafka's Struct and Schema types).
  *
  * Invariants:
  * - Integers are big-endian two's complement: INT16 = 2 bytes, INT32 = 4, INT64 = 8 (bigint).

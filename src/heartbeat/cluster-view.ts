@@ -1,6 +1,6 @@
 /**
  * What one cluster's heartbeats say about the replication graph, read the way MirrorClient does
- * (mm2-spec §9): its heartbeats topics, upstream clusters with hops, and the newest heartbeat of
+ * (MirrorClient): its heartbeats topics, upstream clusters with hops, and the newest heartbeat of
  * each emitter in each heartbeats topic. Used by `kafka-mirror topology`.
  */
 import type { ClientConfig, ClusterConfig, MirrorConfig } from '../config/model.ts'

@@ -1,5 +1,5 @@
 /**
- * MirrorHeartbeatConnector/Task for one source->target pair (mm2-spec §3.2, §4.4, §8): creates
+ * MirrorHeartbeatConnector/Task for one source->target pair (Heartbeat): creates
  * `heartbeats` on the target (1 partition, compact, heartbeats.topic.replication.factor) and
  * writes Heartbeat(source, target, now) to its partition 0 every emit.heartbeats.interval.
  *

@@ -1,5 +1,5 @@
 /**
- * The replication graph as MirrorClient sees it from one cluster's topic names (mm2-spec §9):
+ * The replication graph as MirrorClient sees it from one cluster's topic names:
  * which topics are heartbeats topics, which clusters are upstream, and how many hops away each is.
  *
  * Invariants: pure functions of the topic names and the policy (no I/O). Only heartbeats topics

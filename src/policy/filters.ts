@@ -1,5 +1,5 @@
 /**
- * Topic, group and topic-config-property filters (mm2-spec §2.9, §6.2, §6.4), with Java MM2
+ * Topic, group and topic-config-property filters (DefaultTopicFilter, DefaultGroupFilter, MirrorSourceConnector, DefaultConfigPropertyFilter), with Java MM2
  * 4.3.1's default lists, and the source connector's topic selection rule.
  *
  * Invariants:
@@ -168,7 +168,7 @@ export interface TopicSelection {
 }
 
 /**
- * MirrorSourceConnector.shouldReplicateTopic (mm2-spec §6.2):
+ * MirrorSourceConnector.shouldReplicateTopic (DefaultTopicFilter):
  * (filter OR (heartbeats replication on AND a heartbeats topic)) AND NOT internal AND NOT a cycle.
  */
 export function shouldReplicateTopic (topic: string, sel: TopicSelection): boolean {

@@ -1,6 +1,6 @@
 /**
  * Replication policies: how remote topics are named and how a name is traced back to the cluster
- * and topic it came from (mm2-spec §3.1, §5), matching Java MM2 4.3.1's DefaultReplicationPolicy,
+ * and topic it came from (DefaultReplicationPolicy), matching Java MM2 4.3.1's DefaultReplicationPolicy,
  * IdentityReplicationPolicy and the ReplicationPolicy interface defaults.
  *
  * Invariants:

@@ -1,6 +1,6 @@
 /**
  * Copies topic ACLs from the source to the remote topics on the target, as MirrorSourceConnector
- * does (mm2-spec §6.5): literal TOPIC bindings of replicated topics only, ALLOW WRITE dropped
+ * does (MirrorSourceConnector ACL sync): literal TOPIC bindings of replicated topics only, ALLOW WRITE dropped
  * (only the mirror writes remote topics), ALLOW ALL narrowed to READ, everything else (DENY
  * entries, ALLOW DESCRIBE/ALTER/...) copied as is with its principal and host. Additive: ACLs
  * removed on the source are never removed on the target.

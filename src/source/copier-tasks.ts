@@ -1,5 +1,5 @@
 /**
- * `tasks.max` as MM2 honours it (mm2-spec §6.6): the flow's source partitions are dealt
+ * `tasks.max` as MM2 honours it (MirrorSourceConnector.taskConfigs): the flow's source partitions are dealt
  * round-robin to min(tasks.max, partitions) tasks, each a RecordCopier with its own
  * PartitionReader and its own offset-sync writer (as each MirrorSourceTask has). The tasks share
  * the flow's target producer and position store: their partitions never overlap, and one

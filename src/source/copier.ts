@@ -1,6 +1,6 @@
 /**
  * Copies records from the source partitions of a flow to the same partitions of the remote
- * topics (MirrorSourceTask, mm2-spec §4.5 and §6.7): same key, value, headers (all, in order)
+ * topics (MirrorSourceTask): same key, value, headers (all, in order)
  * and timestamp; null keys and tombstones kept.
  *
  * Safety rules:

@@ -2,7 +2,7 @@
  * Where a flow's offset syncs live. The copier writes them, the checkpoint flow and the
  * `offsets` commands read them, so the rule is kept in one place: the topic sits on the cluster
  * `offset-syncs.topic.location` names and is named after the other cluster of the pair
- * (`mm2-offset-syncs.<target>.internal` on the source by default, mm2-spec §3.1).
+ * (`mm2-offset-syncs.<target>.internal` on the source by default, DefaultReplicationPolicy).
  */
 import type { FlowConfig } from '../config/model.ts'
 import type { ReplicationPolicy } from '../policy/replication-policy.ts'

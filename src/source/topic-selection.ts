@@ -1,6 +1,6 @@
 /**
  * Which source topics a flow copies and what they are called on the target: the flow's
- * replication policy and filters, built once from its config (mm2-spec §6.2). Shared by the
+ * replication policy and filters, built once from its config (MirrorSourceConnector, DefaultTopicFilter). Shared by the
  * running flow and by `validate`, so the plan shown is the plan run.
  */
 import type { FlowConfig } from '../config/model.ts'

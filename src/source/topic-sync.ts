@@ -1,6 +1,6 @@
 /**
  * Keeps the remote topics on the target in step with the source (MirrorSourceConnector's topic
- * work, mm2-spec §6.2-§6.4):
+ * work, MirrorSourceConnector, DefaultTopicFilter, DefaultConfigPropertyFilter):
  * - discovers the source topics to replicate (filters, MM2's default excludes, cycle detection);
  * - creates missing remote topics with the source's partition count, `replication.factor` and
  *   the source's topic configs minus excluded properties, and grows them when the source grows
@@ -115,7 +115,7 @@ export class TopicSync {
   }
 
   /**
-   * Which source config entries go to the target (mm2-spec §6.4). At creation (`incremental`
+   * Which source config entries go to the target (DefaultConfigPropertyFilter). At creation (`incremental`
    * false) only non-default values are set; when syncing, source defaults are either deleted
    * on the target (use.defaults.from=target) or set (=source).
    */

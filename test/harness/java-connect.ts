@@ -22,7 +22,7 @@ export interface JavaConnect {
 
 /**
  * Starts a distributed worker on `bootstrap` with Strimzi's defaults for the group and the three
- * internal topics (strimzi-cr.md §1.3), each overridable through `worker`.
+ * internal topics (as Strimzi names them), each overridable through `worker`.
  */
 export async function startJavaConnect (bootstrap: string, worker: Readonly<Record<string, string>> = {}, opts: { timeoutMs?: number } = {}): Promise<JavaConnect> {
   const libs = ensureKafkaJars()

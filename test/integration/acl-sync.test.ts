@@ -1,5 +1,5 @@
 /**
- * Topic ACL sync on real brokers (mm2-spec §6.5): clusters with KRaft's StandardAuthorizer, ACLs
+ * Topic ACL sync on real brokers (MirrorSourceConnector ACL sync): clusters with KRaft's StandardAuthorizer, ACLs
  * created on the source, described back from the target. And a source without an authorizer:
  * one info line, then only debug lines.
  */

@@ -1,4 +1,4 @@
-/** The topic ACL mapping of MirrorSourceConnector (mm2-spec §6.5), on bindings and on a real flow's selection. */
+/** The topic ACL mapping of MirrorSourceConnector, on bindings and on a real flow's selection. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { loadMm2Properties } from '../../../src/config/mm2-properties.ts'

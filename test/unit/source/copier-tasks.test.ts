@@ -1,4 +1,4 @@
-/** MM2's task assignment (mm2-spec §6.6): numTasks = min(tasks.max, partitions), round-robin. */
+/** MM2's task assignment (MirrorSourceConnector.taskConfigs): numTasks = min(tasks.max, partitions), round-robin. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { dealPartitions } from '../../../src/source/copier-tasks.ts'
