@@ -27,6 +27,18 @@ export function writeMm2Properties (clusters: Readonly<Record<string, KafkaClust
   return file
 }
 
+/** A->B copying `topic` and nothing else: no B->A, no heartbeats, no checkpoints. */
+export function writeCopyOnlyProperties (clusters: { A: KafkaCluster, B: KafkaCluster }, topic: string, extra: Readonly<Record<string, string>> = {}): string {
+  return writeMm2Properties(clusters, {
+    'A->B.enabled': 'true',
+    'A->B.topics': topic,
+    'B->A.enabled': 'false',
+    'emit.heartbeats.enabled': 'false',
+    'emit.checkpoints.enabled': 'false',
+    ...extra
+  })
+}
+
 /**
  * A->B copying `topic` with checkpoints every second and groups/topics refreshed every second;
  * no heartbeats, no B->A, no ACL sync: what the checkpoint and group-sync tests run.

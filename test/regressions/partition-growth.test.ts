@@ -11,7 +11,7 @@ import { test } from 'node:test'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { KafkaProducer, ProduceFailure } from '../../src/kafka/producer.ts'
 import { startMirror } from '../harness/mirror-runner.ts'
-import { writeMm2Properties } from '../harness/mirror-config.ts'
+import { writeCopyOnlyProperties } from '../harness/mirror-config.ts'
 import { clientConfig, clustersFor, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 
 test('a topic grown while records flow to every partition: each record lands on its own partition', async t => {
@@ -19,14 +19,7 @@ test('a topic grown while records flow to every partition: each record lands on 
   assert.ok(A !== undefined && B !== undefined)
   const topic = uniqueName('grows')
   await createTopic(A, topic, { partitions: 6 })
-  const file = writeMm2Properties({ A, B }, {
-    'A->B.enabled': 'true',
-    'A->B.topics': topic,
-    'B->A.enabled': 'false',
-    'emit.heartbeats.enabled': 'false',
-    'emit.checkpoints.enabled': 'false',
-    'refresh.topics.interval.seconds': '1'
-  })
+  const file = writeCopyOnlyProperties({ A, B }, topic, { 'refresh.topics.interval.seconds': '1' })
   await startMirror(t, file)
 
   let partitions = 6
