@@ -74,6 +74,8 @@ interface Slice {
   readonly key: string
   readonly assigned: Assigned
   readonly records: readonly ConsumedRecord[]
+  /** Bytes of keys, values and headers of `records` (counted once, when the slice is cut). */
+  readonly bytes: number
 }
 
 function recordSize (r: ConsumedRecord): number {
@@ -222,7 +224,7 @@ export class RecordCopier {
       }
       const rest = all[n]
       if (rest !== undefined) this.#reader.seek(rest.topic, rest.partition, rest.offset)
-      slices.push({ key, assigned, records: rest === undefined ? all : all.slice(0, n) })
+      slices.push({ key, assigned, records: rest === undefined ? all : all.slice(0, n), bytes })
     }
     return slices
   }
@@ -263,7 +265,7 @@ export class RecordCopier {
     const topic = s.assigned.topic.source
     const partition = s.assigned.partition
     for (const r of s.records) {
-      const one = { ...s, records: [r] }
+      const one = { ...s, records: [r], bytes: recordSize(r) }
       try {
         const [base] = await this.#producer.send([this.#batch(one)])
         this.#acknowledged(one, base ?? -1n)
@@ -308,12 +310,8 @@ export class RecordCopier {
     if (base >= 0n) this.#syncs?.recordAcked(a.topic.source, a.partition, s.records, base)
     this.#onAcked?.(a.topic, s.records, Date.now())
     let bytes = 0
-    let size = 0
-    for (const r of s.records) {
-      bytes += r.value?.length ?? 0
-      size += recordSize(r)
-    }
-    this.#flushPolicy.acknowledged(s.records.length, size)
+    for (const r of s.records) bytes += r.value?.length ?? 0
+    this.#flushPolicy.acknowledged(s.records.length, s.bytes)
     if (a.attempts > 0) {
       a.attempts = 0
       if (this.stats.failures.delete(s.key)) this.#log.info('partition recovered', { topic: a.topic.source, partition: a.partition })

@@ -62,9 +62,8 @@ export class TopicSync {
     const missing = [...sources.values()].filter(s => !remotes.has(this.remoteName(s.name)))
     const sourceConfigs = missing.length > 0 ? await this.#source.describeTopicConfigs(missing.map(s => s.name)) : new Map<string, TopicConfigEntry[]>()
     // All missing remote topics in one go (one request per distinct config set).
-    const toCreate = missing.map(s => ({ name: this.remoteName(s.name), partitions: s.partitions, replicationFactor: this.#flow.replicationFactor, configs: this.targetConfig(sourceConfigs.get(s.name) ?? [], false).set }))
-    const outcomes = toCreate.length > 0 ? await this.#target.createTopics(toCreate) : new Map<string, CreateTopicOutcome>()
-    const outcomeConfigs = new Map(toCreate.map(t => [t.name, t.configs]))
+    const toCreate = new Map(missing.map(s => [this.remoteName(s.name), { name: this.remoteName(s.name), partitions: s.partitions, replicationFactor: this.#flow.replicationFactor, configs: this.targetConfig(sourceConfigs.get(s.name) ?? [], false).set }]))
+    const outcomes = toCreate.size > 0 ? await this.#target.createTopics([...toCreate.values()]) : new Map<string, CreateTopicOutcome>()
     for (const s of sources.values()) {
       const remote = this.remoteName(s.name)
       const existing = remotes.get(remote)
@@ -75,7 +74,7 @@ export class TopicSync {
           if (outcome.status === 'failed') throw outcome.error
           if (outcome.status === 'created') {
             created.push(remote)
-            this.#log.info('created remote topic', { topic: remote, partitions: s.partitions, configs: Object.keys(outcomeConfigs.get(remote) ?? {}).length })
+            this.#log.info('created remote topic', { topic: remote, partitions: s.partitions, configs: Object.keys(toCreate.get(remote)?.configs ?? {}).length })
           }
         } else if (existing.partitions < s.partitions) {
           await this.#target.createPartitions(remote, s.partitions)
