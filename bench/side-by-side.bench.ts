@@ -1,21 +1,42 @@
 /**
  * Side by side on the same two local brokers: kafka-mirror (the real binary), Java MirrorMaker 2
- * with its defaults and Java MM2 with a tuned producer and consumer, each copying the same N
- * records of S bytes (key `k<i>`) in P partitions from scratch (a fresh source topic per run,
- * pre-loaded just before it, and a fresh worker group and internal topics: a new deployment). The runs alternate (kafka-mirror, java-default, java-tuned, again
- * with --repeat). This is the referee for speed and memory claims. Figures only; nothing asserted.
+ * with its defaults and Java MM2 with a tuned producer and consumer, each copying its own fresh
+ * source topic as a new deployment (a fresh worker group and internal topics). For each workload
+ * the runs alternate (kafka-mirror, java-default, java-tuned, again with --repeat); a table per
+ * workload comes at the end. This is the referee for speed, latency and memory claims. Figures
+ * only; nothing asserted.
  *
- *   npm run bench:side-by-side -- [--records 1000000] [--size 200] [--partitions 6] [--tasks 1]
+ *   npm run bench:side-by-side -- [--workload all | small-uncompressed,json-lz4,many-partitions,latency]
+ *                                 [--records 1000000] [--size 200] [--partitions 6] [--tasks 1]
+ *                                 [--rate <records/s>] [--duration 60]
  *                                 [--only kafka-mirror,java-default,java-tuned] [--repeat 1]
  *
- * First, once: the loopback limit of the broker pair, Kafka's own ProducerPerformance (acks=all,
- * batch.size=524288, linger.ms=10) against the source and ConsumerPerformance reading the first
- * pre-loaded topic, both with the full JIT (runJava's default stops at C1).
+ * Workloads (run in this order whatever the order given):
+ * - small-uncompressed: N (--records) records of S (--size) bytes, key `k<i>`, in P (--partitions)
+ *   partitions, written uncompressed with our producer just before the run. First, once: the
+ *   loopback limit of the broker pair, Kafka's own ProducerPerformance (acks=all,
+ *   batch.size=524288, linger.ms=10) against the source and ConsumerPerformance reading the first
+ *   pre-loaded topic, both with the full JIT (runJava's default stops at C1);
+ * - json-lz4: N (--records) JSON order events of exactly 1 KiB (a dozen fields, ids, timestamps, a
+ *   nested array of line items; bench/lib/json-payloads.ts), null keys, in P partitions, written
+ *   by Kafka's ProducerPerformance with compression.type=lz4 (batch.size=131072, linger.ms=10),
+ *   each record picked at random from 10,000 distinct events: the source log holds lz4 batches.
+ *   Also reports the source topic's .log bytes and target/source;
+ * - many-partitions: one topic of 1,000 partitions x 100 records of S bytes (key `k<i>`);
+ * - latency: the mirror starts on an empty topic of P partitions; one record per partition is
+ *   written right after the spawn and, once all of them are on the target (the mirror is
+ *   copying), a worker thread produces at R records/s (--rate; default half of kafka-mirror's
+ *   records/s in this bench's small-uncompressed runs, or 5,000 without one) for --duration
+ *   seconds: every 5 ms the records due by then, values of S bytes whose first 8 bytes are the
+ *   send time (Date.now(), big-endian), null keys, round-robin over the partitions. A group-less
+ *   reader on the target (src/kafka/partition-reader.ts, from the ends after the warm-up) takes
+ *   receive time minus send time: p50/p95/p99/max in ms, and the rate asked / actually sent.
  *
  * Per run:
  * - first record: from spawning the mirror process to the first record seen on the target (end
  *   offsets of the remote topic `A.<topic>` polled with ListOffsets every 100 ms); it includes
  *   the JVM / Node start and the mirror's own start-up;
+ * - all copied: from the spawn to the poll that saw every record on the target;
  * - records/s and MB/s: steady state, from the first record seen to the last, counting only the
  *   records that arrived after the first sighting; MB are MiB of record bytes (key + value, as
  *   ConsumerPerformance counts). "≥" when every record arrived within one poll;
@@ -27,250 +48,370 @@
  *   the mirror's own peak). Java MM2 runs with -Xmx512m (the harness's setting);
  * - bytes on target: the .log segment files of the remote topic's partition folders on the
  *   target broker (batching and compression show here).
- * A run that has not copied every record 180 s after its spawn is reported as "did not finish".
- * Mirror output goes to a log file per run (its folder is printed). Nothing is deleted.
+ * A run that has not copied every record 180 s after its spawn (latency: 180 s to copy the
+ * warm-up, 60 s after the last send for the rest) is reported as "did not finish". Mirror output
+ * goes to a log file per run (its folder is printed; nothing there is deleted). Brokers and
+ * processes are stopped at the end, on a failure and on Ctrl-C (test/harness/processes.ts).
  */
-import { execFileSync } from 'node:child_process'
-import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { HarnessError } from '../src/errors.ts'
 import { KafkaAdmin } from '../src/kafka/admin.ts'
-import { startClusters } from '../test/harness/cluster.ts'
-import { clientConfig, createTopic, produce } from '../test/harness/helpers.ts'
-import { runJava, startJavaMirrorMaker } from '../test/harness/java-tools.ts'
-import { writeMm2Properties } from '../test/harness/mirror-config.ts'
-import { spawnTracked, type TrackedProcess } from '../test/harness/processes.ts'
+import { PartitionReader } from '../src/kafka/partition-reader.ts'
+import { KafkaProducer } from '../src/kafka/producer.ts'
+import { tpKey } from '../src/kafka/types.ts'
+import { type KafkaCluster, startClusters } from '../test/harness/cluster.ts'
+import { clientConfig } from '../test/harness/helpers.ts'
+import { runJava } from '../test/harness/java-tools.ts'
+import { roundRobinBatches } from './lib/batches.ts'
+import { writeJsonPayloads } from './lib/json-payloads.ts'
+import { type LatencySummary, LatencyHistogram, producePaced, readLatencies, stampedValue } from './lib/latency.ts'
+import { createReadyTopic, keyedRecordBytes, loadKeyed, loadWithProducerPerformance, recordCount } from './lib/load.ts'
+import { LiveMirror, MIRRORS, type MirrorName, type MirrorStats, POLL_MS } from './lib/mirror-process.ts'
+import { logSegmentBytes } from './lib/proc-stats.ts'
 
-const MIRRORS = ['kafka-mirror', 'java-default', 'java-tuned'] as const
-type MirrorName = typeof MIRRORS[number]
-
-/** What Java MM2 reads in dedicated mode: `<target>.producer.*` and `<source>.consumer.*` (MirrorMakerConfig.clusterProps). */
-const JAVA_TUNED: Readonly<Record<string, string>> = {
-  'B.producer.batch.size': '524288',
-  'B.producer.linger.ms': '10',
-  'A.consumer.fetch.min.bytes': '262144',
-  'A.consumer.max.partition.fetch.bytes': '4194304'
-}
+const WORKLOADS = ['small-uncompressed', 'json-lz4', 'many-partitions', 'latency'] as const
+type WorkloadName = typeof WORKLOADS[number]
 
 const { values } = parseArgs({
   options: {
+    workload: { type: 'string', default: 'all' },
     records: { type: 'string', default: '1000000' },
     size: { type: 'string', default: '200' },
     partitions: { type: 'string', default: '6' },
     tasks: { type: 'string', default: '1' },
+    rate: { type: 'string' },
+    duration: { type: 'string', default: '60' },
     only: { type: 'string', default: MIRRORS.join(',') },
     repeat: { type: 'string', default: '1' }
   }
 })
-const records = Number(values.records)
-const size = Number(values.size)
-const partitions = Number(values.partitions)
-const repeat = Number(values.repeat)
-const only = values.only.split(',').map(s => s.trim()).filter(s => s !== '')
-for (const name of only) if (!(MIRRORS as readonly string[]).includes(name)) throw new Error(`--only: unknown mirror ${name} (known: ${MIRRORS.join(', ')})`)
-const mirrors = only as MirrorName[]
+const records = positive('records')
+const size = positive('size')
+const partitions = positive('partitions')
+const repeat = positive('repeat')
+const duration = positive('duration')
+const rateOption = values.rate === undefined ? undefined : positive('rate')
+const mirrors = listOption('only', values.only, MIRRORS)
+const asked = values.workload === 'all' ? WORKLOADS : listOption('workload', values.workload, WORKLOADS)
+/** In the bench's own order: latency takes its default rate from small-uncompressed. */
+const workloads = WORKLOADS.filter(w => asked.includes(w))
 
-const POLL_MS = 100
 const RUN_LIMIT_MS = 180_000
+/** Latency: how long after the last send the rest may take to arrive. */
+const DRAIN_LIMIT_MS = 60_000
+const JSON_SIZE = 1024
+const JSON_DISTINCT = 10_000
+const WIDE_PARTITIONS = 1000
+const WIDE_PER_PARTITION = 100
+const FALLBACK_RATE = 5000
+const TICK_MS = 5
 const MiB = 1024 * 1024
 const GiB = 1024 * MiB
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
-const BIN = fileURLToPath(new URL('../bin/kafka-mirror.js', import.meta.url))
-let keyBytes = 0
-for (let i = 0; i < records; i++) keyBytes += `k${i}`.length
-const recordBytes = keyBytes + records * size
 const logDir = mkdtempSync(join(tmpdir(), 'km-side-by-side-'))
+
+interface LatencyFigures {
+  readonly asked: number
+  /** What the paced producer managed (records over its seconds); undefined when it was stopped. */
+  readonly sentPerS: number | undefined
+  readonly summary: LatencySummary | undefined
+}
+
+/** What one run of a workload does: prepare its source topic, then (with the mirror spawned) wait or drive. */
+interface Workload {
+  readonly name: WorkloadName
+  /** One line: what each run copies. */
+  readonly summary: string
+  readonly partitions: number
+  /** Records a run must see on the target to finish, and the record bytes (key + value) per record. */
+  readonly records: number
+  readonly bytesPerRecord: number
+  readonly columns: readonly Column[]
+  /** Creates (and fills) the run's source topic before the mirror starts. */
+  prepare (topic: string, firstRun: boolean): Promise<void>
+  /** From the spawn: until every record is on the target (endAt) or the limit passed (undefined). */
+  drive (mirror: LiveMirror, topic: string): Promise<{ endAt: number | undefined, latency?: LatencyFigures }>
+}
 
 interface RunResult {
   readonly index: number
   readonly name: MirrorName
+  readonly workload: Workload
   readonly copied: bigint
   readonly finished: boolean
   readonly exit?: string
   readonly firstRecordS?: number
+  readonly allCopiedS?: number
   readonly recordsPerS?: number
   readonly atLeast: boolean
-  readonly cpuS?: number
-  readonly peakMb?: number
+  readonly stats: MirrorStats
   readonly targetBytes: number
+  readonly sourceBytes: number
+  readonly latency?: LatencyFigures
 }
 
-const [a, b] = await startClusters([{ name: 'sbs-A', heapMb: 768 }, { name: 'sbs-B', heapMb: 768 }])
-if (a === undefined || b === undefined) throw new Error('clusters did not start')
-let running: TrackedProcess | undefined
-const results: RunResult[] = []
+interface Column {
+  readonly header: string
+  readonly left?: boolean
+  readonly cell: (r: RunResult) => string
+}
+
+// Table columns. A run's line is its workload's columns after run and mirror.
+const HEAD: readonly Column[] = [
+  { header: 'run', cell: r => String(r.index) },
+  { header: 'mirror', left: true, cell: r => r.name },
+  { header: 'records copied', cell: r => `${r.copied}${r.finished ? '' : ` (did not finish${r.exit !== undefined ? `, exit ${r.exit}` : ''})`}` },
+  { header: 'first record (s)', cell: r => fmt(r.firstRecordS, 1) }
+]
+const ALL_COPIED: Column = { header: 'all copied (s)', cell: r => fmt(r.allCopiedS, 1) }
+const THROUGHPUT: readonly Column[] = [
+  { header: 'records/s', cell: r => r.recordsPerS === undefined ? '-' : `${r.atLeast ? '≥' : ''}${Math.round(r.recordsPerS)}` },
+  { header: 'MB/s', cell: r => r.recordsPerS === undefined ? '-' : `${r.atLeast ? '≥' : ''}${(r.recordsPerS * r.workload.bytesPerRecord / MiB).toFixed(1)}` }
+]
+const COST: readonly Column[] = [
+  { header: 'CPU-s', cell: r => fmt(r.stats.cpuS, 1) },
+  { header: 'CPU-s/GB', cell: r => fmt(r.stats.cpuS === undefined || r.copied === 0n ? undefined : r.stats.cpuS / (Number(r.copied) * r.workload.bytesPerRecord / GiB), 1) },
+  { header: 'peak RSS (MB)', cell: r => fmt(r.stats.peakMb, 0) },
+  { header: 'MB on target', cell: r => (r.targetBytes / MiB).toFixed(1) }
+]
+const SOURCE_MB: Column = { header: 'MB on source', cell: r => (r.sourceBytes / MiB).toFixed(1) }
+const TARGET_PER_SOURCE: Column = { header: 'target/source', cell: r => r.sourceBytes === 0 ? '-' : (r.targetBytes / r.sourceBytes).toFixed(2) }
+const LATENCY_RATE: Column = { header: 'records/s asked / sent', cell: r => r.latency === undefined ? '-' : `${r.latency.asked} / ${fmt(r.latency.sentPerS, 0)}` }
+const LATENCY: readonly Column[] = (['p50', 'p95', 'p99', 'max'] as const).map(q => ({ header: `${q} (ms)`, cell: (r: RunResult) => fmt(r.latency?.summary?.[q], 0) }))
+
+// One cluster per option, or it throws.
+const [a, b] = await startClusters([{ name: 'sbs-A', heapMb: 768 }, { name: 'sbs-B', heapMb: 768 }]) as [KafkaCluster, KafkaCluster]
+let closed = false
+// Ctrl-C: processes.ts kills every child and exits; the brokers' data folders go too.
+process.once('exit', () => {
+  if (closed || process.env.KAFKA_MIRROR_KEEP_LOGS !== undefined) return
+  for (const c of [a, b]) {
+    try { rmSync(c.dir, { recursive: true, force: true }) } catch { /* the broker is still going down */ }
+  }
+})
 const target = new KafkaAdmin(clientConfig(b), 'bench-target-admin')
+const results = new Map<WorkloadName, RunResult[]>()
 try {
-  console.log(`${records} records of ${size} B (key k<i>) in ${partitions} partitions per run, tasks.max=${values.tasks}; ${(recordBytes / MiB).toFixed(1)} MiB of record bytes; mirror logs in ${logDir}`)
-  const plan = Array.from({ length: repeat }, (_, r) => mirrors.map((name, m) => ({ index: r * mirrors.length + m + 1, name }))).flat()
-    .map(p => ({ ...p, topic: `sbs-${p.index}-${p.name}` }))
-
-  await createTopic(a, 'sbs-loopback', { partitions })
-  const perfProducer = await runJava(['-XX:TieredStopAtLevel=4', 'org.apache.kafka.tools.ProducerPerformance', '--bootstrap-server', a.bootstrap(),
-    '--topic', 'sbs-loopback', '--num-records', String(records), '--record-size', String(size), '--throughput', '-1',
-    '--command-property', 'acks=all', 'batch.size=524288', 'linger.ms=10'], { timeoutMs: 600_000, label: 'java-producer-perf' })
-  console.log(`loopback, ProducerPerformance to the source: ${lastLine(perfProducer.stdout) ?? `(no output; exit ${perfProducer.code}) ${lastLine(perfProducer.stderr) ?? ''}`}`)
-
-  for (const [i, run] of plan.entries()) {
-    await preload(run.topic)
-    if (i === 0) {
-      const perfConsumer = await runJava(['-XX:TieredStopAtLevel=4', 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', a.bootstrap(),
-        '--topic', run.topic, '--num-records', String(records), '--timeout', '30000'], { timeoutMs: 600_000, label: 'java-consumer-perf' })
-      const lines = perfConsumer.stdout.split('\n').filter(l => l.trim() !== '')
-      if (lines.length === 0) console.log(`loopback, ConsumerPerformance on ${run.topic}: (no output; exit ${perfConsumer.code}) ${lastLine(perfConsumer.stderr) ?? ''}`)
-      for (const l of lines) console.log(`loopback, ConsumerPerformance on ${run.topic}: ${l}`)
+  console.log(`workloads ${workloads.join(', ')}; mirrors ${mirrors.join(', ')}, ${repeat} time(s) each; tasks.max=${values.tasks}; mirror logs in ${logDir}`)
+  let index = 0
+  for (const name of workloads) {
+    const workload = makeWorkload(name)
+    const runs: RunResult[] = []
+    results.set(name, runs)
+    console.log(`\n${name}: ${workload.summary}`)
+    for (let r = 0; r < repeat; r++) {
+      for (const mirror of mirrors) {
+        index++
+        const topic = `sbs-${index}-${mirror}`
+        await workload.prepare(topic, runs.length === 0)
+        const result = await mirrorRun(workload, index, mirror, topic)
+        runs.push(result)
+        console.log(`run ${index} ${mirror}: ${workload.columns.slice(2).map(c => `${c.header} ${c.cell(result)}`).join(', ')}`)
+      }
     }
-    const result = await mirrorRun(run.index, run.name, run.topic)
-    results.push(result)
-    console.log(describe(result))
   }
-
-  console.log('')
-  console.log('| run | mirror | records copied | first record (s) | records/s | MB/s | CPU-s | CPU-s/GB | peak RSS (MB) | MB on target |')
-  console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|')
-  for (const r of results) {
-    const rate = rates(r)
-    console.log(`| ${r.index} | ${r.name} | ${r.copied}${r.finished ? '' : ` (did not finish${r.exit !== undefined ? `, exit ${r.exit}` : ''})`} | ${fmt(r.firstRecordS, 1)} | ${rate.records} | ${rate.mb} | ${fmt(r.cpuS, 1)} | ${fmt(cpuPerGb(r), 1)} | ${fmt(r.peakMb, 0)} | ${(r.targetBytes / MiB).toFixed(1)} |`)
-  }
+  for (const [name, runs] of results) printTable(name, runs)
 } finally {
-  await running?.stop()
   await target.close()
   await Promise.all([a.close(), b.close()])
+  closed = true
 }
 
-async function preload (topic: string): Promise<void> {
-  if (a === undefined) return
-  await createTopic(a, topic, { partitions })
-  const payload = 'x'.repeat(size)
-  const started = Date.now()
-  await produce(a, topic, Array.from({ length: records }, (_, i) => ({ partition: i % partitions, key: `k${i}`, value: payload })), { chunk: 20_000 })
-  console.log(`loaded ${topic} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-}
-
-async function mirrorRun (index: number, name: MirrorName, topic: string): Promise<RunResult> {
-  if (a === undefined || b === undefined) throw new Error('no clusters')
-  const file = writeMm2Properties({ A: a, B: b }, {
-    'A->B.enabled': 'true',
-    'A->B.topics': topic,
-    'B->A.enabled': 'false',
-    'emit.heartbeats.enabled': 'false',
-    'emit.checkpoints.enabled': 'false',
-    'tasks.max': values.tasks,
-    // A fresh deployment per run: otherwise Java MM2 starts its task from the previous run's
-    // connector config (kept in the config topic), then reconfigures.
-    'B.group.id': `sbs-${index}-mm2`,
-    'offset.storage.topic': `mm2-offsets.sbs-${index}.internal`,
-    'config.storage.topic': `mm2-configs.sbs-${index}.internal`,
-    'status.storage.topic': `mm2-status.sbs-${index}.internal`,
-    ...(name === 'java-tuned' ? JAVA_TUNED : {})
-  })
-  const remote = `A.${topic}`
-  const tps = Array.from({ length: partitions }, (_, partition) => ({ topic: remote, partition }))
-  const spawnedAt = Date.now()
-  const proc = name === 'kafka-mirror'
-    ? spawnTracked('kafka-mirror', process.execPath, [BIN, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : startJavaMirrorMaker(file)
-  running = proc
-  // Drain stdout/stderr into a file: a full pipe would stall the mirror (Java MM2 logs at INFO).
-  const log = createWriteStream(join(logDir, `${index}-${name}.log`))
-  proc.child.stdout?.on('data', (d: Buffer) => log.write(d))
-  proc.child.stderr?.on('data', (d: Buffer) => log.write(d))
-  const pid = proc.child.pid
-  let exit: string | undefined
-  void proc.exited.then(code => { exit = String(code) })
-
-  let topicSeen = false
-  let copied = 0n
-  let firstAt: number | undefined
-  let firstCount = 0n
-  let endAt: number | undefined
-  let peakKb = 0
-  while (exit === undefined && Date.now() - spawnedAt < RUN_LIMIT_MS) {
-    const pollStart = Date.now()
-    try {
-      if (!topicSeen) topicSeen = (await target.describeTopics([remote])).has(remote)
-      if (topicSeen) copied = [...(await target.listOffsets(tps, 'latest')).values()].reduce((x, y) => x + y, 0n)
-    } catch { /* leaders not ready yet: try again */ }
-    const now = Date.now()
-    peakKb = Math.max(peakKb, vmHwmKb(pid) ?? 0)
-    if (copied > 0n && firstAt === undefined) { firstAt = now; firstCount = copied }
-    if (copied >= BigInt(records)) { endAt = now; break }
-    await new Promise(resolve => setTimeout(resolve, Math.max(0, POLL_MS - (Date.now() - pollStart))))
+function makeWorkload (name: WorkloadName): Workload {
+  switch (name) {
+    case 'small-uncompressed': return keyedWorkload(name, records, partitions, true)
+    case 'many-partitions': return keyedWorkload(name, WIDE_PARTITIONS * WIDE_PER_PARTITION, WIDE_PARTITIONS, false)
+    case 'json-lz4': return jsonLz4Workload()
+    case 'latency': return latencyWorkload()
   }
-  const cpuS = cpuSeconds(pid)
-  peakKb = Math.max(peakKb, vmHwmKb(pid) ?? 0)
-  await proc.stop()
-  running = undefined
-  log.end()
+}
+
+/** Everything on the source before the spawn; the run ends when every record is on the target. */
+async function driveToEnd (workload: Workload, mirror: LiveMirror): Promise<{ endAt: number | undefined }> {
+  return { endAt: await mirror.waitCopied(BigInt(workload.records), mirror.spawnedAt + RUN_LIMIT_MS) }
+}
+
+/** `count` records of `size` bytes, key `k<i>`, round-robin over `topicPartitions`, uncompressed (small-uncompressed, many-partitions). */
+function keyedWorkload (name: WorkloadName, count: number, topicPartitions: number, loopback: boolean): Workload {
+  const recordBytes = keyedRecordBytes(count, size)
+  const workload: Workload = {
+    name,
+    summary: `${count} records of ${size} B (key k<i>) in ${topicPartitions} partitions per run, uncompressed; ${(recordBytes / MiB).toFixed(1)} MiB of record bytes`,
+    partitions: topicPartitions,
+    records: count,
+    bytesPerRecord: recordBytes / count,
+    columns: [...HEAD, ALL_COPIED, ...THROUGHPUT, ...COST],
+    async prepare (topic, firstRun) {
+      if (loopback && firstRun) await loopbackProducer()
+      await createReadyTopic(a, topic, topicPartitions)
+      const started = Date.now()
+      await loadKeyed(a, topic, count, size, topicPartitions)
+      console.log(`loaded ${topic} in ${seconds(started)} s`)
+      if (loopback && firstRun) await loopbackConsumer(topic)
+    },
+    async drive (mirror) { return await driveToEnd(workload, mirror) }
+  }
+  return workload
+}
+
+function jsonLz4Workload (): Workload {
+  const payloads = join(logDir, 'json-payloads.txt')
+  const workload: Workload = {
+    name: 'json-lz4',
+    summary: `${records} JSON records of ${JSON_SIZE} B (null keys) in ${partitions} partitions per run, written lz4-compressed by ProducerPerformance; ${(records * JSON_SIZE / MiB).toFixed(1)} MiB of record bytes`,
+    partitions,
+    records,
+    bytesPerRecord: JSON_SIZE,
+    columns: [...HEAD, ALL_COPIED, ...THROUGHPUT, ...COST, SOURCE_MB, TARGET_PER_SOURCE],
+    async prepare (topic, firstRun) {
+      if (firstRun) writeJsonPayloads(payloads, JSON_DISTINCT, JSON_SIZE)
+      await createReadyTopic(a, topic, partitions)
+      const started = Date.now()
+      const summary = await loadWithProducerPerformance(a, topic, records, payloads, ['acks=all', 'compression.type=lz4', 'batch.size=131072', 'linger.ms=10'])
+      const loaded = await recordCount(a, topic, partitions)
+      if (loaded !== BigInt(records)) throw new HarnessError(`ProducerPerformance wrote ${loaded} records into ${topic}, not ${records}: ${summary}`)
+      const logBytes = logSegmentBytes(a, topic, partitions)
+      console.log(`loaded ${topic} in ${seconds(started)} s (${summary}); source log ${(logBytes / MiB).toFixed(1)} MiB, ${(records * JSON_SIZE / logBytes).toFixed(2)}x smaller than the values`)
+    },
+    async drive (mirror) { return await driveToEnd(workload, mirror) }
+  }
+  return workload
+}
+
+function latencyWorkload (): Workload {
+  const { rate, from } = latencyRate()
+  const total = Math.round(rate * duration)
+  return {
+    name: 'latency',
+    summary: `${rate} records/s (${from}) for ${duration} s = ${total} records of ${size} B (null keys, send time in the first 8 bytes) in ${partitions} partitions, after one warm-up record per partition`,
+    partitions,
+    records: partitions + total,
+    bytesPerRecord: Math.max(8, size),
+    columns: [...HEAD, LATENCY_RATE, ...LATENCY, ...COST],
+    async prepare (topic) { await createReadyTopic(a, topic, partitions) },
+    async drive (mirror, topic) {
+      await sendWarmUp(topic)
+      if (await mirror.waitCopied(BigInt(partitions), mirror.spawnedAt + RUN_LIMIT_MS) === undefined) return { endAt: undefined }
+      return await measureLatency(mirror, topic, rate, total)
+    }
+  }
+}
+
+/** --rate, or half of kafka-mirror's mean records/s in this bench's small-uncompressed runs. */
+function latencyRate (): { rate: number, from: string } {
+  if (rateOption !== undefined) return { rate: rateOption, from: '--rate' }
+  const measured = (results.get('small-uncompressed') ?? []).filter(r => r.name === 'kafka-mirror' && r.finished).map(r => r.recordsPerS ?? 0)
+  if (measured.length === 0) return { rate: FALLBACK_RATE, from: 'fixed: no kafka-mirror small-uncompressed run finished in this bench' }
+  const mean = measured.reduce((x, y) => x + y, 0) / measured.length
+  return { rate: Math.max(1, Math.round(mean / 2)), from: `half of kafka-mirror's ${Math.round(mean)} records/s in small-uncompressed` }
+}
+
+/** One stamped record per partition, so that "the mirror is copying" can be seen on the target. */
+async function sendWarmUp (topic: string): Promise<void> {
+  const producer = new KafkaProducer(clientConfig(a), 'bench-warm-up')
+  try {
+    await producer.send(roundRobinBatches(topic, partitions, 0, partitions, () => ({ key: null, value: stampedValue(size), headers: [] })))
+  } finally { await producer.close() }
+}
+
+/** With the warm-up copied: paced production, a reader on the target from its current ends, and the watch until all is copied. */
+async function measureLatency (mirror: LiveMirror, topic: string, rate: number, total: number): Promise<{ endAt: number | undefined, latency: LatencyFigures }> {
+  const reader = new PartitionReader(clientConfig(b, { 'isolation.level': 'read_uncommitted' }), 'bench-latency-reader', { maxWaitMs: 100 })
+  const stopReading = new AbortController()
+  const stopProducing = new AbortController()
+  void mirror.exited.then(() => { stopProducing.abort() })
+  try {
+    const tps = Array.from({ length: partitions }, (_, partition) => ({ topic: mirror.remote, partition }))
+    const ends = await target.listOffsets(tps, 'latest')
+    for (const { topic: remote, partition } of tps) reader.seek(remote, partition, ends.get(tpKey(remote, partition)) ?? 0n)
+    const histogram = new LatencyHistogram()
+    const reading = readLatencies(reader, histogram, total, stopReading.signal)
+    const produced = await producePaced({ bootstrap: a.bootstrap(), topic, partitions, rate, total, size, tickMs: TICK_MS }, stopProducing.signal)
+    const endAt = produced === undefined ? undefined : await mirror.waitCopied(BigInt(partitions + total), Date.now() + DRAIN_LIMIT_MS)
+    // Everything is on the target: the reader gets a moment to fetch the last of it.
+    const grace = setTimeout(() => { stopReading.abort() }, endAt === undefined ? 0 : 10_000)
+    await reading
+    clearTimeout(grace)
+    return { endAt, latency: { asked: rate, sentPerS: produced === undefined ? undefined : produced.sent / produced.seconds, summary: histogram.summary() } }
+  } finally {
+    stopReading.abort()
+    stopProducing.abort()
+    await reader.close()
+  }
+}
+
+async function mirrorRun (workload: Workload, index: number, name: MirrorName, topic: string): Promise<RunResult> {
+  const mirror = LiveMirror.start({ A: a, B: b }, target, { index, name, topic, partitions: workload.partitions, tasks: values.tasks }, logDir)
+  let outcome: Awaited<ReturnType<Workload['drive']>>
+  let stats: MirrorStats
+  try {
+    outcome = await workload.drive(mirror, topic)
+  } finally {
+    stats = await mirror.stop()
+  }
+  const { endAt, latency } = outcome
+  const { firstAt, firstCount, copied, spawnedAt } = mirror
   const finished = endAt !== undefined
-  const steady = finished && firstAt !== undefined && endAt !== undefined && endAt > firstAt && copied > firstCount
+  const steady = endAt !== undefined && firstAt !== undefined && endAt > firstAt && copied > firstCount
   return {
     index,
     name,
+    workload,
     copied,
     finished,
-    exit: finished ? undefined : exit,
+    exit: finished ? undefined : mirror.exit,
     firstRecordS: firstAt === undefined ? undefined : (firstAt - spawnedAt) / 1000,
+    allCopiedS: endAt === undefined ? undefined : (endAt - spawnedAt) / 1000,
     // Every record arrived within one poll: the rate is at least N per poll interval.
-    recordsPerS: !finished || firstAt === undefined || endAt === undefined ? undefined : steady ? Number(copied - firstCount) / ((endAt - firstAt) / 1000) : records / (POLL_MS / 1000),
+    recordsPerS: endAt === undefined || firstAt === undefined ? undefined : steady ? Number(copied - firstCount) / ((endAt - firstAt) / 1000) : workload.records / (POLL_MS / 1000),
     atLeast: finished && !steady,
-    cpuS,
-    peakMb: peakKb === 0 ? undefined : peakKb / 1024,
-    targetBytes: bytesOnTarget(remote)
+    stats,
+    targetBytes: logSegmentBytes(b, mirror.remote, workload.partitions),
+    sourceBytes: logSegmentBytes(a, topic, workload.partitions),
+    latency
   }
 }
 
-/** utime + stime + cutime + cstime (fields 14-17 of /proc/<pid>/stat), in seconds. */
-function cpuSeconds (pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name (which may hold spaces): the first one is field 3.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return [14, 15, 16, 17].reduce((sum, n) => sum + Number(fields[n - 3]), 0) / CLK_TCK
-  } catch { return undefined }
+async function loopbackProducer (): Promise<void> {
+  await createReadyTopic(a, 'sbs-loopback', partitions)
+  const perf = await runJava(['-XX:TieredStopAtLevel=4', 'org.apache.kafka.tools.ProducerPerformance', '--bootstrap-server', a.bootstrap(),
+    '--topic', 'sbs-loopback', '--num-records', String(records), '--record-size', String(size), '--throughput', '-1',
+    '--command-property', 'acks=all', 'batch.size=524288', 'linger.ms=10'], { timeoutMs: 600_000, label: 'java-producer-perf' })
+  console.log(`loopback, ProducerPerformance to the source: ${lastLine(perf.stdout) ?? `(no output; exit ${perf.code}) ${lastLine(perf.stderr) ?? ''}`}`)
 }
 
-function vmHwmKb (pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined
-  try {
-    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
-    return kb === undefined ? undefined : Number(kb)
-  } catch { return undefined }
+async function loopbackConsumer (topic: string): Promise<void> {
+  const perf = await runJava(['-XX:TieredStopAtLevel=4', 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', a.bootstrap(),
+    '--topic', topic, '--num-records', String(records), '--timeout', '30000'], { timeoutMs: 600_000, label: 'java-consumer-perf' })
+  const lines = perf.stdout.split('\n').filter(l => l.trim() !== '')
+  if (lines.length === 0) console.log(`loopback, ConsumerPerformance on ${topic}: (no output; exit ${perf.code}) ${lastLine(perf.stderr) ?? ''}`)
+  for (const l of lines) console.log(`loopback, ConsumerPerformance on ${topic}: ${l}`)
 }
 
-/** Sum of the .log segment files of the remote topic's partitions on the target broker. */
-function bytesOnTarget (remote: string): number {
-  if (b === undefined) return 0
-  let total = 0
-  for (let p = 0; p < partitions; p++) {
-    const dir = join(b.dir, 'data', `${remote}-${p}`)
-    if (!existsSync(dir)) continue
-    for (const f of readdirSync(dir)) if (f.endsWith('.log')) total += statSync(join(dir, f)).size
-  }
-  return total
+function printTable (name: WorkloadName, runs: readonly RunResult[]): void {
+  const columns = runs[0]?.workload.columns ?? []
+  console.log(`\n${name}`)
+  console.log(`| ${columns.map(c => c.header).join(' | ')} |`)
+  console.log(`|${columns.map(c => c.left === true ? '---' : '---:').join('|')}|`)
+  for (const r of runs) console.log(`| ${columns.map(c => c.cell(r)).join(' | ')} |`)
 }
 
-function bytesPerRecord (): number { return recordBytes / records }
-
-function cpuPerGb (r: RunResult): number | undefined {
-  if (r.cpuS === undefined || r.copied === 0n) return undefined
-  return r.cpuS / (Number(r.copied) * bytesPerRecord() / GiB)
+function positive (name: 'records' | 'size' | 'partitions' | 'repeat' | 'duration' | 'rate'): number {
+  const n = Number(values[name])
+  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`--${name}: expected a positive number, got ${values[name]}`)
+  return n
 }
 
-function rates (r: RunResult): { records: string, mb: string } {
-  if (r.recordsPerS === undefined) return { records: '-', mb: '-' }
-  const sign = r.atLeast ? '≥' : ''
-  return { records: `${sign}${Math.round(r.recordsPerS)}`, mb: `${sign}${(r.recordsPerS * bytesPerRecord() / MiB).toFixed(1)}` }
+function listOption<T extends string> (option: string, value: string, known: readonly T[]): T[] {
+  const names = value.split(',').map(s => s.trim()).filter(s => s !== '')
+  for (const n of names) if (!(known as readonly string[]).includes(n)) throw new Error(`--${option}: unknown ${n} (known: ${known.join(', ')})`)
+  return names as T[]
 }
 
-function describe (r: RunResult): string {
-  const rate = rates(r)
-  return `run ${r.index} ${r.name}: ${r.copied} records copied${r.finished ? '' : ` — did not finish in ${RUN_LIMIT_MS / 1000} s${r.exit !== undefined ? ` (exited: ${r.exit})` : ''}`}, ` +
-    `first record after ${fmt(r.firstRecordS, 1)} s, ${rate.records} records/s, ${rate.mb} MB/s, ` +
-    `${fmt(cpuPerGb(r), 1)} CPU-s/GB (${fmt(r.cpuS, 1)} CPU-s), peak RSS ${fmt(r.peakMb, 0)} MB, ${(r.targetBytes / MiB).toFixed(1)} MB on target`
+function seconds (since: number): string {
+  return ((Date.now() - since) / 1000).toFixed(1)
 }
 
 function fmt (x: number | undefined, digits: number): string {

@@ -1,0 +1,119 @@
+/**
+ * End-to-end latency for the side-by-side bench's latency workload: each record's value starts
+ * with its send time (Date.now() as a big-endian int64) and is zero-padded to its size; a reader
+ * on the target subtracts that from the time it received the record. A histogram with 1 ms
+ * buckets keeps the percentiles exact to the millisecond at any record count.
+ */
+import { Worker } from 'node:worker_threads'
+import type { PartitionReader } from '../../src/kafka/partition-reader.ts'
+
+/** A value of `size` bytes (at least 8) carrying `sentAt` in its first 8 bytes. */
+export function stampedValue (size: number, sentAt = Date.now()): Buffer {
+  const value = Buffer.alloc(Math.max(8, size))
+  value.writeBigInt64BE(BigInt(sentAt))
+  return value
+}
+
+export interface LatencySummary {
+  readonly count: number
+  readonly p50: number
+  readonly p95: number
+  readonly p99: number
+  readonly max: number
+}
+
+export class LatencyHistogram {
+  static readonly #LIMIT_MS = 600_000
+  readonly #buckets = new Uint32Array(LatencyHistogram.#LIMIT_MS + 1)
+  count = 0
+  #max = 0
+
+  add (ms: number): void {
+    const bucket = Math.min(LatencyHistogram.#LIMIT_MS, Math.max(0, Math.round(ms)))
+    this.#buckets[bucket] = (this.#buckets[bucket] ?? 0) + 1
+    this.#max = Math.max(this.#max, ms)
+    this.count++
+  }
+
+  /** Nearest-rank percentile (q in 0..1), in ms; undefined with no samples. */
+  percentile (q: number): number | undefined {
+    if (this.count === 0) return undefined
+    const rank = Math.max(1, Math.ceil(q * this.count))
+    let seen = 0
+    for (let ms = 0; ms < this.#buckets.length; ms++) {
+      seen += this.#buckets[ms] ?? 0
+      if (seen >= rank) return ms
+    }
+    return this.#max
+  }
+
+  summary (): LatencySummary | undefined {
+    if (this.count === 0) return undefined
+    return { count: this.count, p50: this.percentile(0.5) ?? 0, p95: this.percentile(0.95) ?? 0, p99: this.percentile(0.99) ?? 0, max: this.#max }
+  }
+}
+
+/**
+ * Polls `reader` (positioned by the caller) and adds each record's latency to `histogram`, until
+ * `expected` records were read or `signal` aborts.
+ */
+export async function readLatencies (reader: PartitionReader, histogram: LatencyHistogram, expected: number, signal: AbortSignal): Promise<void> {
+  while (histogram.count < expected && !signal.aborted) {
+    let round
+    try {
+      round = await reader.poll(signal)
+    } catch {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      continue
+    }
+    const receivedAt = Date.now()
+    for (const records of round.records.values()) {
+      for (const r of records) if (r.value !== null && r.value.length >= 8) histogram.add(receivedAt - Number(r.value.readBigInt64BE(0)))
+    }
+  }
+}
+
+export interface PacedOptions {
+  readonly bootstrap: string
+  readonly topic: string
+  readonly partitions: number
+  /** Records per second. */
+  readonly rate: number
+  /** Records in all (rate x duration). */
+  readonly total: number
+  /** Value bytes per record (the stamp included); keys are null. */
+  readonly size: number
+  /** How often a batch goes out. */
+  readonly tickMs: number
+}
+
+export interface PacedResult {
+  readonly sent: number
+  readonly seconds: number
+}
+
+/**
+ * Produces `total` stamped records at `rate` per second in a worker thread (so that producing
+ * does not delay the reader's clock): every `tickMs` it sends the records due by then (acks=all,
+ * uncompressed, our producer), round-robin over the partitions. Aborting stops it early
+ * (undefined).
+ */
+export async function producePaced (options: PacedOptions, signal: AbortSignal): Promise<PacedResult | undefined> {
+  if (signal.aborted) return undefined
+  const worker = new Worker(new URL('./paced-producer-worker.ts', import.meta.url), { workerData: options })
+  const stop = (): void => { void worker.terminate() }
+  signal.addEventListener('abort', stop, { once: true })
+  try {
+    return await new Promise<PacedResult | undefined>((resolve, reject) => {
+      worker.once('message', (result: PacedResult) => { resolve(result) })
+      worker.once('error', reject)
+      worker.once('exit', code => {
+        if (signal.aborted) resolve(undefined)
+        else reject(new Error(`paced producer stopped (exit ${code}) before it finished`))
+      })
+    })
+  } finally {
+    signal.removeEventListener('abort', stop)
+    await worker.terminate()
+  }
+}

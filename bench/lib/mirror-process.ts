@@ -1,0 +1,141 @@
+/**
+ * One mirror process of the side-by-side bench: kafka-mirror (the real binary) or Java
+ * MirrorMaker 2 (defaults, or a tuned producer and consumer), copying one topic A -> B as a fresh
+ * deployment, with its output drained to a log file, and a watch on the remote topic's end
+ * offsets that also samples the process's peak RSS.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { KafkaAdmin } from '../../src/kafka/admin.ts'
+import type { TopicPartition } from '../../src/kafka/types.ts'
+import type { KafkaCluster } from '../../test/harness/cluster.ts'
+import { startJavaMirrorMaker } from '../../test/harness/java-tools.ts'
+import { writeMm2Properties } from '../../test/harness/mirror-config.ts'
+import { spawnTracked, type TrackedProcess } from '../../test/harness/processes.ts'
+import { cpuSeconds, vmHwmKb } from './proc-stats.ts'
+
+export const MIRRORS = ['kafka-mirror', 'java-default', 'java-tuned'] as const
+export type MirrorName = typeof MIRRORS[number]
+
+/** What Java MM2 reads in dedicated mode: `<target>.producer.*` and `<source>.consumer.*` (MirrorMakerConfig.clusterProps). */
+export const JAVA_TUNED: Readonly<Record<string, string>> = {
+  'B.producer.batch.size': '524288',
+  'B.producer.linger.ms': '10',
+  'A.consumer.fetch.min.bytes': '262144',
+  'A.consumer.max.partition.fetch.bytes': '4194304'
+}
+
+const BIN = fileURLToPath(new URL('../../bin/kafka-mirror.js', import.meta.url))
+/** How often the watch asks the target for the remote topic's end offsets. */
+export const POLL_MS = 100
+
+export interface MirrorSpec {
+  /** Run number: names the worker group, the internal topics and the log file. */
+  readonly index: number
+  readonly name: MirrorName
+  readonly topic: string
+  readonly partitions: number
+  readonly tasks: string
+}
+
+export interface MirrorStats {
+  /** CPU-seconds of the process's whole life (start-up included), read just before it is stopped. */
+  readonly cpuS: number | undefined
+  readonly peakMb: number | undefined
+}
+
+export class LiveMirror {
+  readonly spawnedAt = Date.now()
+  readonly remote: string
+  /** Exit code (or signal) when the process exited by itself (not through stop()). */
+  exit: string | undefined
+  /** Records on the remote topic at the last poll. */
+  copied = 0n
+  /** When the first record was seen on the target, and how many were there then. */
+  firstAt: number | undefined
+  firstCount = 0n
+  readonly #proc: TrackedProcess
+  readonly #log: WriteStream
+  readonly #target: KafkaAdmin
+  readonly #tps: TopicPartition[]
+  #topicSeen = false
+  #peakKb = 0
+  #stats: MirrorStats | undefined
+
+  private constructor (proc: TrackedProcess, log: WriteStream, target: KafkaAdmin, spec: MirrorSpec) {
+    this.#proc = proc
+    this.#log = log
+    this.#target = target
+    this.remote = `A.${spec.topic}`
+    this.#tps = Array.from({ length: spec.partitions }, (_, partition) => ({ topic: this.remote, partition }))
+    // Drain stdout/stderr into the file: a full pipe would stall the mirror (Java MM2 logs at INFO).
+    proc.child.stdout?.on('data', (d: Buffer) => log.write(d))
+    proc.child.stderr?.on('data', (d: Buffer) => log.write(d))
+    void proc.exited.then(code => { if (this.#stats === undefined) this.exit = String(code) })
+  }
+
+  /** Spawns the mirror on a fresh mm2.properties copying `spec.topic` from A to B. */
+  static start (clusters: { A: KafkaCluster, B: KafkaCluster }, target: KafkaAdmin, spec: MirrorSpec, logDir: string): LiveMirror {
+    const file = writeMm2Properties(clusters, {
+      'A->B.enabled': 'true',
+      'A->B.topics': spec.topic,
+      'B->A.enabled': 'false',
+      'emit.heartbeats.enabled': 'false',
+      'emit.checkpoints.enabled': 'false',
+      'tasks.max': spec.tasks,
+      // A fresh deployment per run: otherwise Java MM2 starts its task from the previous run's
+      // connector config (kept in the config topic), then reconfigures.
+      'B.group.id': `sbs-${spec.index}-mm2`,
+      'offset.storage.topic': `mm2-offsets.sbs-${spec.index}.internal`,
+      'config.storage.topic': `mm2-configs.sbs-${spec.index}.internal`,
+      'status.storage.topic': `mm2-status.sbs-${spec.index}.internal`,
+      ...(spec.name === 'java-tuned' ? JAVA_TUNED : {})
+    })
+    const proc = spec.name === 'kafka-mirror'
+      ? spawnTracked('kafka-mirror', process.execPath, [BIN, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : startJavaMirrorMaker(file)
+    return new LiveMirror(proc, createWriteStream(join(logDir, `${spec.index}-${spec.name}.log`)), target, spec)
+  }
+
+  get exited (): Promise<unknown> { return this.#proc.exited }
+
+  /**
+   * Polls the remote topic's end offsets every 100 ms until at least `count` records are there;
+   * returns when they were seen, or undefined when `limitAt` passed or the mirror exited first.
+   */
+  async waitCopied (count: bigint, limitAt: number): Promise<number | undefined> {
+    while (this.exit === undefined && Date.now() < limitAt) {
+      const pollStart = Date.now()
+      await this.#poll()
+      const now = Date.now()
+      if (this.copied > 0n && this.firstAt === undefined) { this.firstAt = now; this.firstCount = this.copied }
+      if (this.copied >= count) return now
+      await new Promise(resolve => setTimeout(resolve, Math.max(0, POLL_MS - (now - pollStart))))
+    }
+    return undefined
+  }
+
+  async #poll (): Promise<void> {
+    try {
+      if (!this.#topicSeen) this.#topicSeen = (await this.#target.describeTopics([this.remote])).has(this.remote)
+      if (this.#topicSeen) this.copied = [...(await this.#target.listOffsets(this.#tps, 'latest')).values()].reduce((x, y) => x + y, 0n)
+    } catch { /* leaders not ready yet: try again */ }
+    this.#samplePeak()
+  }
+
+  #samplePeak (): void {
+    this.#peakKb = Math.max(this.#peakKb, vmHwmKb(this.#proc.child.pid) ?? 0)
+  }
+
+  /** Reads CPU time and peak RSS, then stops the process (SIGTERM, SIGKILL after 15 s). Idempotent. */
+  async stop (): Promise<MirrorStats> {
+    if (this.#stats !== undefined) return this.#stats
+    const cpuS = cpuSeconds(this.#proc.child.pid)
+    this.#samplePeak()
+    this.#stats = { cpuS, peakMb: this.#peakKb === 0 ? undefined : this.#peakKb / 1024 }
+    await this.#proc.stop()
+    this.#log.end()
+    return this.#stats
+  }
+}
