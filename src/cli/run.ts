@@ -2,6 +2,7 @@
  * `kafka-mirror run`: starts every selected flow and runs until SIGINT/SIGTERM, then closes
  * (stop fetching, finish the in-flight send, store positions) within 30 s and exits 0.
  */
+import nodeModule from 'node:module'
 import type { LoadedConfig } from '../config/model.ts'
 import { buildMirror } from '../mirror.ts'
 import type { Logger } from '../observe/logger.ts'
@@ -11,6 +12,10 @@ const SHUTDOWN_LIMIT_MS = 30_000
 export async function runCommand (loaded: LoadedConfig, opts: { clusters: readonly string[], log: Logger }): Promise<number> {
   const mirror = buildMirror(loaded.config, opts.log, { targets: opts.clusters })
   mirror.start()
+  // Every module is loaded now: write Node's compile cache (bin/kafka-mirror.js enables it) at
+  // once rather than at exit, so a mirror that is killed (kill -9, OOM, a crash loop) restarts
+  // warm even if no run of it ever exited cleanly.
+  nodeModule.flushCompileCache?.()
   opts.log.info('started', { flows: mirror.flows.map(f => f.flow.name).join(','), heartbeats: mirror.heartbeats.map(h => h.flow.name).join(',') })
   const signal = await new Promise<NodeJS.Signals>(resolve => {
     process.once('SIGINT', () => { resolve('SIGINT') })

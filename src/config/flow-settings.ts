@@ -89,6 +89,7 @@ export function interpretConnectorKeys (map: ConnectorMap, warnings: string[]): 
     },
     offsetLagMax: int('offset.lag.max', 100, { what: 'an integer number of offsets' }),
     tasksMax: int('tasks.max', 1, { what: 'an integer number of tasks', min: 1, max: INT_MAX }),
+    rawBatches: bool('raw.batches.enabled', true),
     emitCheckpoints: interval(INTERVALS.emitCheckpoints),
     checkpointsReplicationFactor: rf('checkpoints.topic.replication.factor', 3),
     syncGroupOffsets: interval(INTERVALS.syncGroupOffsets),

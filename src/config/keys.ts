@@ -17,7 +17,9 @@ export const MODELLED_CONNECTOR_KEYS: readonly string[] = [
   'config.properties.exclude', 'config.properties.blacklist', 'use.defaults.from',
   'emit.checkpoints.enabled', 'emit.checkpoints.interval.seconds', 'checkpoints.topic.replication.factor',
   'sync.group.offsets.enabled', 'sync.group.offsets.interval.seconds',
-  'emit.heartbeats.enabled', 'emit.heartbeats.interval.seconds', 'heartbeats.topic.replication.factor'
+  'emit.heartbeats.enabled', 'emit.heartbeats.interval.seconds', 'heartbeats.topic.replication.factor',
+  // kafka-mirror's own (no MM2 equivalent): copy record batches as bytes where nothing must change.
+  'raw.batches.enabled'
 ]
 
 /** Real MM2 / Connect connector keys that kafka-mirror accepts but does not act on (kept in `extra`). */

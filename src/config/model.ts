@@ -86,6 +86,8 @@ export interface FlowConfig {
   }
   readonly offsetLagMax: number
   readonly tasksMax: number
+  /** Copy record batches as bytes where nothing must change (`raw.batches.enabled`, default true). */
+  readonly rawBatches: boolean
   /** How often copied positions are stored (MM2: target's `offset.flush.interval.ms`). */
   readonly offsetFlushIntervalMs: number
   readonly emitCheckpoints: Interval
@@ -121,6 +123,20 @@ export interface MirrorConfig {
   readonly clusters: ReadonlyMap<string, ClusterConfig>
   /** Every source->target pair that runs anything (replication, checkpoints or heartbeats). */
   readonly flows: readonly FlowConfig[]
+  /**
+   * How loadConfig read this config, so a copier task's worker thread can load the same config
+   * again (secrets hold reload closures and cannot be sent to another thread). Absent when the
+   * config was built in code: such a config runs its copier tasks on the main thread.
+   */
+  readonly loadedFrom?: ConfigSource
+}
+
+/** A config file and the options it was loaded with; plain data (sent to worker threads). */
+export interface ConfigSource {
+  readonly path: string
+  readonly secretsDir?: string | undefined
+  /** The environment for `${env:...}` when one was given instead of process.env (which a worker shares). */
+  readonly env?: Readonly<Record<string, string>> | undefined
 }
 
 /** What loading a config returns besides the model: warnings to print once (unknown keys etc.). */

@@ -10,6 +10,11 @@
  *   the position still moves past them;
  * - the timestamp is the one consumers see: CreateTime, or the batch's append time when the
  *   topic uses LogAppendTime (attribute bit 3), which the library's own stream gets wrong;
+ * - `pollBatches()` hands over the record batches as the broker sent them (record-batch.ts), for
+ *   the copier's raw path; `poll()` decodes them into records for everyone else;
+ * - one fetch per partition leader is in flight at a time, each leader on its own: a poll returns
+ *   as soon as any leader answered (an idle broker's long poll never holds back a busy one), and
+ *   the others' fetches stay in flight for the next poll (fetch-ahead);
  * - partition-level problems (offset out of range, not authorised, topic gone) come back as
  *   events for that partition only; the other partitions keep flowing;
  * - the first fetches of a reader ask for little (FIRST_FETCH_PARTITION_BYTES per partition) and
@@ -24,11 +29,10 @@ import { sleep } from '../util/abortable.ts'
 import { reveal } from '../util/secret.ts'
 import { clientOptions } from './client-options.ts'
 import { toKafkaError } from './errors.ts'
+import { fetchRaw, type RawFetchPartition, type RawFetchResponse } from './raw-protocol.ts'
+import { controlType, decodeBatch, type RawBatch, splitBatches } from './record-batch.ts'
 import { type ConsumedRecord, type TopicPartition, tpKey } from './types.ts'
 
-const ATTR_TIMESTAMP_LOG_APPEND = 0x08
-const ATTR_TRANSACTIONAL = 0x10
-const ATTR_CONTROL = 0x20
 const CONTROL_TYPE_ABORT = 0
 const FIRST_FETCH_PARTITION_BYTES = 64 * 1024
 
@@ -55,6 +59,28 @@ export interface FetchRound {
   readonly events: PartitionEvent[]
 }
 
+/** One record batch of a fetch; `skip`: a transaction marker or an aborted transaction's batch (nothing to copy, the position moves past it). */
+export interface FetchedBatch {
+  readonly batch: RawBatch
+  readonly skip: boolean
+}
+
+/** What one fetch brought for one partition: its batches from `from` (the first may start before it) up to `next`. */
+export interface FetchedPartition {
+  readonly topic: string
+  readonly partition: number
+  readonly from: bigint
+  readonly next: bigint
+  readonly batches: readonly FetchedBatch[]
+}
+
+export interface BatchRound {
+  /** Per `topic:partition` that advanced. */
+  readonly fetched: Map<string, FetchedPartition>
+  readonly endOffsets: Map<string, bigint>
+  readonly events: PartitionEvent[]
+}
+
 export interface PartitionReaderOptions {
   readonly maxWaitMs?: number
   readonly partitionMaxBytes?: number
@@ -66,6 +92,16 @@ type FetchPartition = TopicPartition & { readonly offset: bigint, readonly topic
 interface TopicMeta {
   readonly id: string
   readonly leaders: readonly number[]
+}
+
+interface InFlight {
+  readonly keys: ReadonlySet<string>
+  result: BatchRound | undefined
+  readonly done: Promise<void>
+}
+
+function emptyRound (): BatchRound {
+  return { fetched: new Map(), endOffsets: new Map(), events: [] }
 }
 
 export class PartitionReader {
@@ -82,6 +118,9 @@ export class PartitionReader {
   #metaAt = 0
   /** Bytes per partition asked for in the next fetch (slow start, see above). */
   #partitionFetchBytes: number
+  /** The fetch in flight per leader (at most one: a broker answers one connection's requests in order). */
+  readonly #inFlight = new Map<number, InFlight>()
+  readonly #brokers = new Map<number, { host: string, port: number }>()
 
   constructor (cfg: ClientConfig, clientId: string, options: PartitionReaderOptions = {}) {
     this.#cluster = cfg.cluster
@@ -101,7 +140,7 @@ export class PartitionReader {
     })
   }
 
-  /** Starts (or moves) reading a partition at `offset`. */
+  /** Starts (or moves) reading a partition at `offset`; an answer to a fetch in flight for it is then ignored. */
   seek (topic: string, partition: number, offset: bigint): void {
     const meta = this.#meta.get(topic)
     if (meta === undefined || partition >= meta.leaders.length) this.#metaStale = true
@@ -124,7 +163,8 @@ export class PartitionReader {
   async #refreshMetadata (events: PartitionEvent[]): Promise<void> {
     const topics = [...new Set([...this.#positions.values()].map(p => p.topic))]
     const meta = new Map<string, TopicMeta>()
-    const keep = (md: { topics: ReadonlyMap<string, { id: string, partitions: ReadonlyArray<{ leader: number }> } | undefined> }, names: readonly string[]): void => {
+    const keep = (md: { brokers: ReadonlyMap<number, { host: string, port: number }>, topics: ReadonlyMap<string, { id: string, partitions: ReadonlyArray<{ leader: number }> } | undefined> }, names: readonly string[]): void => {
+      for (const [node, b] of md.brokers) this.#brokers.set(node, { host: b.host, port: b.port })
       for (const topic of names) {
         const t = md.topics.get(topic)
         if (t !== undefined) meta.set(topic, { id: t.id, leaders: t.partitions.map(p => p.leader) })
@@ -162,16 +202,42 @@ export class PartitionReader {
     this.#metaAt = Date.now()
   }
 
-  /** One fetch round over every assigned partition. Waits up to maxWaitMs when there is no data. */
+  /** One fetch round, decoded into records (everyone but the copier). Waits up to maxWaitMs when there is no data. */
   async poll (signal?: AbortSignal): Promise<FetchRound> {
-    const round: FetchRound = { records: new Map(), advanced: new Map(), endOffsets: new Map(), events: [] }
-    if (this.#positions.size === 0) {
+    const round = await this.pollBatches(signal)
+    const records = new Map<string, ConsumedRecord[]>()
+    const advanced = new Map<string, bigint>()
+    for (const [key, f] of round.fetched) {
+      advanced.set(key, f.next)
+      const out: ConsumedRecord[] = []
+      for (const { batch, skip } of f.batches) {
+        if (skip) continue
+        for (const r of decodeBatch(batch)) {
+          if (r.offset >= f.from) out.push({ topic: f.topic, partition: f.partition, ...r })
+        }
+      }
+      if (out.length > 0) records.set(key, out)
+    }
+    return { records, advanced, endOffsets: round.endOffsets, events: round.events }
+  }
+
+  /**
+   * The record batches of the partitions `accept` takes (all by default) as soon as one leader
+   * answers; fetches to the other leaders stay in flight for the next call. Positions move past
+   * what is returned. Waits up to maxWaitMs when there is no data.
+   */
+  async pollBatches (signal?: AbortSignal, accept?: (key: string) => boolean): Promise<BatchRound> {
+    const round = emptyRound()
+    if (this.#positions.size === 0 && this.#inFlight.size === 0) {
       await sleep(this.#options.maxWaitMs, signal)
       return round
     }
     if (this.#metaStale || Date.now() - this.#metaAt > 30_000) await this.#refreshMetadata(round.events)
+    const busy = new Set<string>()
+    for (const f of this.#inFlight.values()) for (const k of f.keys) busy.add(k)
     const fetchable: FetchPartition[] = []
-    for (const p of this.#positions.values()) {
+    for (const [key, p] of this.#positions) {
+      if (busy.has(key) || (accept !== undefined && !accept(key))) continue
       const meta = this.#meta.get(p.topic)
       const leader = meta?.leaders[p.partition]
       if (meta === undefined || leader === undefined) {
@@ -179,49 +245,69 @@ export class PartitionReader {
         round.events.push({ kind: 'topic-gone', topic: p.topic, partition: p.partition, error: this.#partitionFailure(p, 'UNKNOWN_TOPIC_OR_PARTITION', true) })
         continue
       }
-      if (leader < 0) continue // leader election in progress; try next round
+      if (leader < 0) { this.#metaStale = true; continue } // leader election in progress; try next round
       fetchable.push({ ...p, topicId: meta.id, leader })
     }
-    const byLeader = Map.groupBy(fetchable, p => p.leader)
-    if (byLeader.size === 0) {
-      this.#metaStale = true
-      await sleep(Math.min(this.#options.maxWaitMs, 250), signal)
+    for (const [node, parts] of Map.groupBy(fetchable, p => p.leader)) {
+      if (this.#inFlight.has(node)) continue
+      const entry: InFlight = {
+        keys: new Set(parts.map(p => tpKey(p.topic, p.partition))),
+        result: undefined,
+        done: this.#fetchFrom(node, parts).then(r => { entry.result = r })
+      }
+      this.#inFlight.set(node, entry)
+    }
+    if (this.#inFlight.size === 0) {
+      // Nothing to fetch: leaders unknown, or every partition held back by the caller.
+      await sleep(Math.min(this.#options.maxWaitMs, 100), signal)
       return round
     }
-    await Promise.all([...byLeader].map(async ([node, parts]) => { await this.#fetchFrom(node, parts, round) }))
-    if (round.records.size > 0) this.#partitionFetchBytes = Math.min(this.#partitionFetchBytes * 4, this.#options.partitionMaxBytes)
+    await abortable(Promise.race([...this.#inFlight.values()].map(f => f.done)), signal)
+    for (const [node, f] of this.#inFlight) {
+      if (f.result === undefined) continue
+      this.#inFlight.delete(node)
+      for (const [k, v] of f.result.fetched) round.fetched.set(k, v)
+      for (const [k, v] of f.result.endOffsets) round.endOffsets.set(k, v)
+      round.events.push(...f.result.events)
+    }
+    if (round.fetched.size > 0) this.#partitionFetchBytes = Math.min(this.#partitionFetchBytes * 4, this.#options.partitionMaxBytes)
     return round
   }
 
-  async #fetchFrom (node: number, parts: FetchPartition[], round: FetchRound): Promise<void> {
+  async #fetchFrom (node: number, parts: FetchPartition[]): Promise<BatchRound> {
+    const round = emptyRound()
     const byTopicId = Map.groupBy(parts, p => p.topicId)
-    let response
+    let response: RawFetchResponse
     try {
-      response = await this.#consumer.fetch({
-        node,
-        maxWaitTime: this.#options.maxWaitMs,
+      const broker = this.#brokers.get(node)
+      if (broker === undefined) throw new KafkaError(`broker ${node} is not in the metadata of cluster ${this.#cluster}`, { retriable: true })
+      response = await fetchRaw(this.#consumer as never, broker, {
+        maxWaitMs: this.#options.maxWaitMs,
+        minBytes: 1,
         maxBytes: this.#options.maxBytes,
+        readCommitted: this.#readCommitted,
         topics: [...byTopicId].map(([topicId, ps]) => ({
           topicId,
-          partitions: ps.map(p => ({ partition: p.partition, fetchOffset: p.offset, currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: this.#partitionFetchBytes }))
+          partitions: ps.map(p => ({ partition: p.partition, fetchOffset: p.offset, partitionMaxBytes: this.#partitionFetchBytes }))
         }))
       })
     } catch (err) {
-      // Partition-level errors fail the whole call, but the response with the other partitions'
-      // data is attached to the error.
-      response = (err as { response?: typeof response }).response
-      if (response === undefined || response.responses === undefined) {
-        this.#metaStale = true
-        const error = toKafkaError(`fetching from broker ${node} of cluster ${this.#cluster}`, err)
-        for (const p of parts) round.events.push({ kind: 'error', topic: p.topic, partition: p.partition, error })
-        return
-      }
+      this.#metaStale = true
+      const error = toKafkaError(`fetching from broker ${node} of cluster ${this.#cluster}`, err)
+      for (const p of parts) round.events.push({ kind: 'error', topic: p.topic, partition: p.partition, error })
+      return round
     }
-    for (const topicResponse of response.responses) {
+    if (response.errorCode !== 0) {
+      const name = protocolErrorsCodesById[response.errorCode] ?? `error code ${response.errorCode}`
+      this.#metaStale = true
+      for (const p of parts) round.events.push({ kind: 'error', topic: p.topic, partition: p.partition, error: this.#partitionFailure(p, name, protocolErrors[name]?.canRetry === true) })
+      return round
+    }
+    for (const topicResponse of response.topics) {
       const requested = byTopicId.get(topicResponse.topicId)
       if (requested === undefined) continue
       for (const pr of topicResponse.partitions) {
-        const p = requested.find(x => x.partition === pr.partitionIndex)
+        const p = requested.find(x => x.partition === pr.partition)
         if (p === undefined) continue
         const key = tpKey(p.topic, p.partition)
         if (this.#positions.get(key)?.offset !== p.offset) continue // moved by seek() meanwhile
@@ -230,12 +316,17 @@ export class PartitionReader {
           continue
         }
         round.endOffsets.set(key, this.#readCommitted && pr.lastStableOffset >= 0n ? pr.lastStableOffset : pr.highWatermark)
-        this.#decode(p, pr.records ?? [], pr.abortedTransactions ?? [], round)
+        try {
+          this.#walk(p, pr, round)
+        } catch (err) {
+          round.events.push({ kind: 'error', topic: p.topic, partition: p.partition, error: new KafkaError(`reading ${p.topic}-${p.partition} at offset ${p.offset} on cluster ${this.#cluster}: ${(err as Error).message}`, { retriable: false, kafkaCode: 'CORRUPT_MESSAGE' }) })
+        }
       }
     }
+    return round
   }
 
-  #partitionError (p: TopicPartition & { offset: bigint }, code: number, round: FetchRound): void {
+  #partitionError (p: TopicPartition & { offset: bigint }, code: number, round: BatchRound): void {
     const name = protocolErrorsCodesById[code] ?? `error code ${code}`
     if (name === 'OFFSET_OUT_OF_RANGE') {
       round.events.push({ kind: 'out-of-range', topic: p.topic, partition: p.partition, requested: p.offset })
@@ -251,67 +342,51 @@ export class PartitionReader {
     return new KafkaError(`reading ${p.topic}-${p.partition} on cluster ${this.#cluster}: ${name}`, { retriable, kafkaCode: name })
   }
 
-  #decode (p: TopicPartition & { offset: bigint }, batches: ReadonlyArray<FetchedBatch>, aborted: ReadonlyArray<{ producerId: bigint, firstOffset: bigint }>, round: FetchRound): void {
+  /**
+   * The partition's complete batches at or past its position, control batches and (in
+   * read_committed) aborted transactions' batches marked to skip, using the response's aborted
+   * list and the abort markers (Kafka's consumer Fetcher does the same). Moves the position.
+   */
+  #walk (p: TopicPartition & { offset: bigint }, pr: RawFetchPartition, round: BatchRound): void {
     const key = tpKey(p.topic, p.partition)
-    const out: ConsumedRecord[] = round.records.get(key) ?? []
-    const pendingAborts = [...aborted].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
+    const pendingAborts = [...pr.abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
     const abortedProducers = new Set<bigint>()
+    const batches: FetchedBatch[] = []
     let next = p.offset
-    for (const batch of batches) {
-      const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta)
-      if (lastOffset < next) continue
+    for (const batch of splitBatches(pr.records)) {
+      if (batch.nextOffset <= next) continue
+      const lastOffset = batch.nextOffset - 1n
       while (pendingAborts.length > 0 && (pendingAborts[0]?.firstOffset ?? 0n) <= lastOffset) {
         abortedProducers.add(pendingAborts.shift()?.producerId ?? -1n)
       }
-      const isControl = (batch.attributes & ATTR_CONTROL) !== 0
-      const isTransactional = (batch.attributes & ATTR_TRANSACTIONAL) !== 0
-      if (isControl) {
-        const marker = batch.records[0]?.key
-        if (marker !== null && marker !== undefined && marker.length >= 4 && marker.readInt16BE(2) === CONTROL_TYPE_ABORT) abortedProducers.delete(batch.producerId)
-        next = lastOffset + 1n
-        continue
+      if (batch.control) {
+        if (controlType(batch) === CONTROL_TYPE_ABORT) abortedProducers.delete(batch.producerId)
+        batches.push({ batch, skip: true })
+      } else {
+        batches.push({ batch, skip: this.#readCommitted && batch.transactional && abortedProducers.has(batch.producerId) })
       }
-      if (this.#readCommitted && isTransactional && abortedProducers.has(batch.producerId)) {
-        next = lastOffset + 1n
-        continue
-      }
-      const logAppendTime = (batch.attributes & ATTR_TIMESTAMP_LOG_APPEND) !== 0
-      for (const r of batch.records) {
-        const offset = batch.firstOffset + BigInt(r.offsetDelta)
-        if (offset < next) continue
-        out.push({
-          topic: p.topic,
-          partition: p.partition,
-          offset,
-          timestamp: logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + r.timestampDelta,
-          key: r.key,
-          value: r.value,
-          headers: r.headers.map(([k, v]) => [k ?? Buffer.alloc(0), v] as const)
-        })
-        next = offset + 1n
-      }
-      next = lastOffset + 1n
+      next = batch.nextOffset
     }
-    if (out.length > 0) round.records.set(key, out)
     if (next !== p.offset) {
-      round.advanced.set(key, next)
+      round.fetched.set(key, { topic: p.topic, partition: p.partition, from: p.offset, next, batches })
       this.#positions.set(key, { topic: p.topic, partition: p.partition, offset: next })
     }
   }
 
   async close (): Promise<void> {
+    await Promise.all([...this.#inFlight.values()].map(async f => { await f.done }))
+    this.#inFlight.clear()
     await this.#consumer.close(true).catch(() => {})
   }
 }
 
-interface FetchedBatch {
-  readonly firstOffset: bigint
-  readonly lastOffsetDelta: number
-  readonly attributes: number
-  readonly firstTimestamp: bigint
-  readonly maxTimestamp: bigint
-  readonly producerId: bigint
-  readonly records: ReadonlyArray<{ offsetDelta: number, timestampDelta: bigint, key: Buffer | null, value: Buffer | null, headers: Array<[Buffer | null, Buffer | null]> }>
+/** Resolves when the promise settles or the signal aborts, whichever comes first. */
+async function abortable (promise: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) { await promise; return }
+  if (signal.aborted) return
+  let onAbort: (() => void) | undefined
+  await Promise.race([promise, new Promise<void>(resolve => { onAbort = resolve; signal.addEventListener('abort', onAbort, { once: true }) })])
+  if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
 }
 
 /** Errors after which leaders or topic ids must be looked up again before the next fetch. */

@@ -24,6 +24,8 @@ const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', '
 
 export interface ProducerSettings {
   readonly compression: Compression
+  /** The user set `compression.type` (raw batches then keep only batches already compressed so). */
+  readonly compressionSet: boolean
   /** true: every in-sync replica (acks=all); false: the leader only (acks=1). */
   readonly acksAll: boolean
   readonly partitionBatchBytes: number
@@ -59,5 +61,5 @@ export function producerSettings (cfg: ClientConfig): ProducerSettings {
   const linger = prop('linger.ms')
   if (linger !== undefined && !(Number.isFinite(Number(linger)) && Number(linger) >= 0)) fail('linger.ms', linger, 'a number of milliseconds (0 or more)')
 
-  return { compression, acksAll, partitionBatchBytes }
+  return { compression, compressionSet: prop('compression.type') !== undefined, acksAll, partitionBatchBytes }
 }

@@ -7,15 +7,30 @@
  * as a Map, so each header key is passed as its own Buffer object (a Map keys by identity), and
  * the client's default serializers pass the bytes through unchanged.
  */
-import { Producer, ProduceAcks } from '@platformatic/kafka'
+import { type ClusterMetadata, Producer, ProduceAcks, protocolErrors, protocolErrorsCodesById } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
 import { clientOptions } from './client-options.ts'
 import { KafkaError } from '../errors.ts'
 import { errorTree, isUnknownTopicError, toKafkaError } from './errors.ts'
-import { producerSettings } from './producer-settings.ts'
+import { type Compression, producerSettings } from './producer-settings.ts'
+import { produceRaw } from './raw-protocol.ts'
 import { type PartitionBatch, tpKey } from './types.ts'
 
 const SEND_ATTEMPTS = 8
+/** Broker-side wait for acks=all (Java's request.timeout.ms default). */
+const PRODUCE_TIMEOUT_MS = 30_000
+/** Answers after which the partition's leader must be looked up again. */
+const STALE_LEADER = new Set(['NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'KAFKA_STORAGE_ERROR', 'NOT_ENOUGH_REPLICAS'])
+
+/** One encoded record batch (record-batch.ts) for one partition. */
+export interface EncodedBatch {
+  readonly topic: string
+  readonly partition: number
+  readonly batch: Buffer
+}
+
+/** Where a batch landed (its first record's offset on the target), or why it did not. */
+export type BatchOutcome = { readonly base: bigint, readonly error?: undefined } | { readonly base?: undefined, readonly error: KafkaError }
 
 /**
  * A send that failed for some partitions. Partitions in one request succeed or fail one by
@@ -53,11 +68,19 @@ export class KafkaProducer {
   readonly #cluster: string
   /** The most bytes one partition should put in one send (`batch.size`, capped; see producer-settings.ts). */
   readonly partitionBatchBytes: number
+  /** Compression of the record path; `compressionSet` says whether the user chose it (raw batches keep the source's otherwise). */
+  readonly compression: Compression
+  readonly compressionSet: boolean
+  readonly #acks: number
+  #leadersStale = false
 
   constructor (cfg: ClientConfig, clientId: string) {
     this.#cluster = cfg.cluster
     const settings = producerSettings(cfg)
     this.partitionBatchBytes = settings.partitionBatchBytes
+    this.compression = settings.compression
+    this.compressionSet = settings.compressionSet
+    this.#acks = settings.acksAll ? ProduceAcks.ALL : ProduceAcks.LEADER
     this.#producer = new Producer({
       ...clientOptions(cfg, clientId),
       // A brand-new producer must announce itself with -1/-1 (the client's default of 0/0 is
@@ -203,6 +226,84 @@ export class KafkaProducer {
     const astray = batches.filter((_, i) => bases[i] === undefined).map(b => `${b.topic}-${b.partition}`)
     if (astray.length > 0) throw new ProduceFailure(new KafkaError(`producing to ${astray.slice(0, 5).join(', ')} on cluster ${this.#cluster}: the client reported no write at these partitions; their records may have gone to another partition`, { retriable: false, kafkaCode: 'PARTITION_MISMATCH' }), bases)
     return bases
+  }
+
+  /**
+   * Sends encoded batches (at most one per partition), one request per leader, all leaders at
+   * once, with no retry: every batch's outcome comes back as a value (partial success is the
+   * normal case, and the caller's one retry layer decides what to send again). A partition the
+   * metadata does not list (after one forced refresh) is refused with a retriable
+   * UNKNOWN_TOPIC_OR_PARTITION, never sent elsewhere. A request that fails as a whole (network,
+   * timeout) fails its batches with a retriable error: they may have been written.
+   */
+  async sendBatches (batches: readonly EncodedBatch[]): Promise<BatchOutcome[]> {
+    const outcomes: BatchOutcome[] = batches.map(() => ({ error: new KafkaError('not sent', { retriable: true }) }))
+    const topics = [...new Set(batches.map(b => b.topic))]
+    let md: ClusterMetadata
+    try {
+      md = await this.#producer.metadata({ topics, forceUpdate: this.#leadersStale })
+      this.#leadersStale = false
+      if (batches.some(b => (md?.topics.get(b.topic)?.partitionsCount ?? 0) <= b.partition)) md = await this.#producer.metadata({ topics, forceUpdate: true })
+    } catch (err) {
+      if (!isUnknownTopicError(err) || topics.length === 1) {
+        this.#leadersStale = true
+        const error = isUnknownTopicError(err)
+          ? new KafkaError(`producing to ${topics[0] ?? ''} on cluster ${this.#cluster}: UNKNOWN_TOPIC_OR_PARTITION`, { retriable: true, kafkaCode: 'UNKNOWN_TOPIC_OR_PARTITION' })
+          : toKafkaError(`reading metadata of ${topics.slice(0, 5).join(', ')} on cluster ${this.#cluster}`, err)
+        return batches.map(() => ({ error }))
+      }
+      // One topic the brokers do not know (yet) fails the whole request: send each topic alone.
+      const byTopic = Map.groupBy(batches.map((b, i) => ({ b, i })), x => x.b.topic)
+      await Promise.all([...byTopic.values()].map(async group => {
+        const answers = await this.sendBatches(group.map(x => x.b))
+        group.forEach((x, j) => { outcomes[x.i] = answers[j] as BatchOutcome })
+      }))
+      return outcomes
+    }
+    const byLeader = new Map<number, number[]>()
+    batches.forEach((b, i) => {
+      const t = md.topics.get(b.topic)
+      const leader = t?.partitions[b.partition]?.leader ?? -2
+      if (t === undefined || b.partition >= t.partitionsCount || leader === -2) {
+        outcomes[i] = { error: new KafkaError(`producing to ${b.topic}-${b.partition} on cluster ${this.#cluster}: UNKNOWN_TOPIC_OR_PARTITION (the topic has ${t?.partitionsCount ?? 0} partitions in metadata)`, { retriable: true, kafkaCode: 'UNKNOWN_TOPIC_OR_PARTITION' }) }
+        this.#leadersStale = true
+      } else if (leader < 0 || !md.brokers.has(leader)) {
+        outcomes[i] = { error: new KafkaError(`producing to ${b.topic}-${b.partition} on cluster ${this.#cluster}: LEADER_NOT_AVAILABLE`, { retriable: true, kafkaCode: 'LEADER_NOT_AVAILABLE' }) }
+        this.#leadersStale = true
+      } else {
+        const list = byLeader.get(leader) ?? []
+        list.push(i)
+        byLeader.set(leader, list)
+      }
+    })
+    await Promise.all([...byLeader].map(async ([leader, indexes]) => {
+      const broker = md.brokers.get(leader) as { host: string, port: number }
+      const byTopic = Map.groupBy(indexes, i => (batches[i] as EncodedBatch).topic)
+      const request = [...byTopic].map(([topic, is]) => ({ topic, partitions: is.map(i => ({ partition: (batches[i] as EncodedBatch).partition, batch: (batches[i] as EncodedBatch).batch })) }))
+      try {
+        const answers = await produceRaw(this.#producer as never, broker, this.#acks, PRODUCE_TIMEOUT_MS, request)
+        const byPartition = new Map(answers.map(a => [tpKey(a.topic, a.partition), a]))
+        for (const i of indexes) {
+          const b = batches[i] as EncodedBatch
+          const a = byPartition.get(tpKey(b.topic, b.partition))
+          if (a === undefined) {
+            outcomes[i] = { error: new KafkaError(`producing to ${b.topic}-${b.partition} on cluster ${this.#cluster}: the broker's answer does not mention this partition`, { retriable: true }) }
+          } else if (a.errorCode === 0) {
+            outcomes[i] = { base: a.baseOffset }
+          } else {
+            const name = protocolErrorsCodesById[a.errorCode] ?? `error code ${a.errorCode}`
+            if (STALE_LEADER.has(name)) this.#leadersStale = true
+            const retriable = protocolErrors[name]?.canRetry === true || STALE_LEADER.has(name)
+            outcomes[i] = { error: new KafkaError(`producing to ${b.topic}-${b.partition} on cluster ${this.#cluster}: ${name}${a.errorMessage === null ? '' : ` (${a.errorMessage})`}`, { retriable, kafkaCode: name }) }
+          }
+        }
+      } catch (err) {
+        this.#leadersStale = true
+        const error = toKafkaError(`producing to broker ${leader} of cluster ${this.#cluster}`, err)
+        for (const i of indexes) outcomes[i] = { error }
+      }
+    }))
+    return outcomes
   }
 
   async close (): Promise<void> {

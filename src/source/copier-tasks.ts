@@ -58,7 +58,7 @@ export class CopierTasks {
   /** Set while run() is active: new tasks start at once. */
   #signal: AbortSignal | undefined
   /** Counters and data-loss history of tasks that were replaced, so status never goes back. */
-  readonly #retired = { recordsCopied: 0, bytesCopied: 0, batches: 0, lastCopyAt: 0, dataLoss: [] as CopierStats['dataLoss'] }
+  readonly #retired = { recordsCopied: 0, bytesCopied: 0, rawBytesCopied: 0, batches: 0, lastCopyAt: 0, dataLoss: [] as CopierStats['dataLoss'] }
 
   constructor (flow: FlowConfig, deps: CopierTasksDeps) {
     this.#flow = flow
@@ -84,6 +84,7 @@ export class CopierTasks {
     return {
       recordsCopied: this.#retired.recordsCopied + all.reduce((n, s) => n + s.recordsCopied, 0),
       bytesCopied: this.#retired.bytesCopied + all.reduce((n, s) => n + s.bytesCopied, 0),
+      rawBytesCopied: this.#retired.rawBytesCopied + all.reduce((n, s) => n + s.rawBytesCopied, 0),
       batches: this.#retired.batches + all.reduce((n, s) => n + s.batches, 0),
       lastCopyAt: Math.max(this.#retired.lastCopyAt, ...all.map(s => s.lastCopyAt)),
       dataLoss: [...this.#retired.dataLoss, ...all.flatMap(s => s.dataLoss)],
@@ -127,6 +128,7 @@ export class CopierTasks {
       const s = t.copier.stats
       this.#retired.recordsCopied += s.recordsCopied
       this.#retired.bytesCopied += s.bytesCopied
+      this.#retired.rawBytesCopied += s.rawBytesCopied
       this.#retired.batches += s.batches
       this.#retired.lastCopyAt = Math.max(this.#retired.lastCopyAt, s.lastCopyAt)
       this.#retired.dataLoss.push(...s.dataLoss)

@@ -1,32 +1,60 @@
 /**
  * Copies records from the source partitions of a flow to the same partitions of the remote
- * topics (MirrorSourceTask): same key, value, headers (all, in order)
- * and timestamp; null keys and tombstones kept.
+ * topics (MirrorSourceTask): same key, value, headers (all, in order) and timestamp; null keys
+ * and tombstones kept.
+ *
+ * A pipeline of two loops per task (docs/DESIGN.md, "Copy pipeline"):
+ * - the fetch loop reads ahead, one fetch per source leader in flight, into per-partition queues
+ *   bounded in bytes (a full partition is simply not fetched until the sender drained it);
+ * - the send loop sends the head of every partition queue that is free, several produce
+ *   requests in flight at once but one unit per partition (source order kept without an
+ *   idempotent producer); each partition's outcome comes back on its own;
+ * - offset syncs and acknowledgement listeners are told after each acknowledgement and are
+ *   never waited on; positions are stored in the background when position-flush-policy.ts says.
+ * What may be sent, stored or retried is decided by partition-progress.ts (pure logic).
+ *
+ * Raw batches: a source batch that would be copied unchanged (contiguous offsets, CreateTime,
+ * not cut by the position, the compression the target producer would use or none chosen) is
+ * sent as bytes with only its producer fields and CRC rewritten (record-batch.ts forTarget).
+ * Everything else goes through the record path: decoded, re-encoded in the target producer's
+ * compression, small batches coalesced up to the producer's batch size.
  *
  * Safety rules:
- * - a position is stored only after the target acknowledged every record up to it, none is
- *   lost; stores come soon and often enough (position-flush-policy.ts) that a crash re-copies
- *   little and a mirror restarted again and again still moves forward;
- * - a failed send moves the read position back to the first unacknowledged record of each
- *   partition in it, so nothing is skipped, whatever the failure;
+ * - a position is stored only after the target acknowledged every record up to it;
+ * - a failed unit is sent again, before anything behind it, until it is acknowledged;
  * - a partition that cannot be copied (not authorised, record too large for the target) is
- *   reported with topic, partition, offset and reason, paused, and retried later, while the
- *   others continue;
+ *   narrowed down to the refused record, reported with topic, partition, offset and reason,
+ *   paused and retried later, while the others continue;
  * - records that expired on the source before they were copied, or a topic deleted and
  *   re-created, are reported as data loss with counts (log, status), never skipped silently.
  */
 import type { FlowConfig } from '../config/model.ts'
 import type { KafkaError } from '../errors.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
-import type { PartitionReader, PartitionEvent } from '../kafka/partition-reader.ts'
-import { type KafkaProducer, ProduceFailure } from '../kafka/producer.ts'
-import { type ConsumedRecord, type PartitionBatch, tpKey } from '../kafka/types.ts'
+import type { FetchedPartition, PartitionEvent, PartitionReader } from '../kafka/partition-reader.ts'
+import type { BatchOutcome, EncodedBatch, KafkaProducer } from '../kafka/producer.ts'
+import { decodeBatch, encodeBatch, forTarget, type RawBatch, rawCopyRefusal } from '../kafka/record-batch.ts'
+import { type ConsumedRecord, tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
-import { backoffMs, sleep } from '../util/abortable.ts'
+import { sleep } from '../util/abortable.ts'
 import type { OffsetSyncWriter } from './offset-sync-writer.ts'
+import { type Unit, PartitionProgress } from './partition-progress.ts'
 import { DEFAULT_FLUSH_THRESHOLDS, PositionFlushPolicy } from './position-flush-policy.ts'
 import type { PositionStore } from './position-store.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
+
+/** A raw batch smaller than this is coalesced with its neighbours through the record path, unless compressed or alone. */
+const RAW_MIN_BYTES = 16 * 1024
+/** Larger raw batches go through the record path, which cuts them to the producer's batch size (a target's default max.message.bytes is 1 MB). */
+const RAW_MAX_BYTES = 1_000_000
+/** Fetched bytes queued per partition before its fetching waits for the sender. */
+const PARTITION_QUEUE_UNITS = 4
+/** Fetched bytes queued per task before all fetching waits for the sender. */
+const TASK_QUEUE_BYTES = 24 * 1024 * 1024
+/** Produce requests of one task in flight at once (each to every leader that has free partitions). */
+const SENDS_IN_FLIGHT = 4
+/** Bytes of one send round (all partitions, all leaders). */
+const SEND_ROUND_BYTES = 16 * 1024 * 1024
 
 export interface DataLossEvent {
   readonly topic: string
@@ -50,7 +78,10 @@ export interface PartitionFailure {
 
 export interface CopierStats {
   recordsCopied: number
+  /** Bytes of record values copied on the record path plus record batch bytes on the raw path. */
   bytesCopied: number
+  /** Of bytesCopied: record batch bytes copied as they were (raw path). */
+  rawBytesCopied: number
   batches: number
   lastCopyAt: number
   readonly dataLoss: DataLossEvent[]
@@ -61,31 +92,32 @@ export interface CopierStats {
   lastError: string | undefined
 }
 
+/** What a unit carries: one raw batch, source batches for the record path, or nothing (markers, aborted records). */
+interface Payload {
+  readonly kind: 'raw' | 'records' | 'skip'
+  readonly batches: readonly RawBatch[]
+  /** Set once decoded (record path) or given (a narrowed-down unit). */
+  records?: readonly ConsumedRecord[]
+  /** Set once encoded, kept for a retry. */
+  encoded?: Buffer
+}
+
+type CopyUnit = Unit<Payload>
+
 interface Assigned {
+  readonly key: string
   readonly topic: ReplicatedTopic
   readonly partition: number
+  readonly progress: PartitionProgress<Payload>
   /** Highest end offset seen on the source for this partition (to count losses). */
   endOffset: bigint
-  attempts: number
+  /** Reading failed: not fetched again before this time (growing with each failure in a row). */
+  readRetryAt: number
+  readFailures: number
 }
 
-/** One partition's records in one send. */
-interface Slice {
-  readonly key: string
-  readonly assigned: Assigned
-  readonly records: readonly ConsumedRecord[]
-  /** Bytes of keys, values and headers of `records` (counted once, when the slice is cut). */
-  readonly bytes: number
-}
-
-function recordSize (r: ConsumedRecord): number {
-  let size = (r.key?.length ?? 0) + (r.value?.length ?? 0)
-  for (const [k, v] of r.headers) size += k.length + (v?.length ?? 0)
-  return size
-}
-
-/** Told about every run of records the target acknowledged (the heartbeat latency tracker listens). */
-export type AckedListener = (topic: ReplicatedTopic, records: readonly ConsumedRecord[], ackedAt: number) => void
+/** Told about every run of records the target acknowledged (the heartbeat latency tracker listens); `records` decodes on demand. */
+export type AckedListener = (topic: ReplicatedTopic, records: () => readonly ConsumedRecord[], ackedAt: number) => void
 
 export class RecordCopier {
   readonly #flow: FlowConfig
@@ -97,12 +129,19 @@ export class RecordCopier {
   readonly #log: Logger
   readonly #onAcked: AckedListener | undefined
   readonly #assigned = new Map<string, Assigned>()
-  /** Offset of the last record acknowledged by the target, per partition, not yet stored. */
-  readonly #lastCopied = new Map<string, { topic: string, partition: number, offset: bigint }>()
   /** Partitions already reported missing (reported once, not every poll). */
   readonly #missing = new Set<string>()
   readonly #flushPolicy: PositionFlushPolicy
-  readonly stats: CopierStats = { recordsCopied: 0, bytesCopied: 0, batches: 0, lastCopyAt: 0, dataLoss: [], failures: new Map(), lag: new Map(), lastError: undefined }
+  /** Raw-path refusals already logged, by reason (logged once each). */
+  readonly #fallbacksLogged = new Set<string>()
+  #sendsInFlight = 0
+  readonly #inFlight = new Set<Promise<void>>()
+  #wake: (() => void) | undefined
+  #storing: Promise<void> | undefined
+  #syncFlush: Promise<void> | undefined
+  #syncFlushAgain = false
+  #consecutiveFailedRounds = 0
+  readonly stats: CopierStats = { recordsCopied: 0, bytesCopied: 0, rawBytesCopied: 0, batches: 0, lastCopyAt: 0, dataLoss: [], failures: new Map(), lag: new Map(), lastError: undefined }
 
   constructor (flow: FlowConfig, deps: { reader: PartitionReader, producer: KafkaProducer, sourceAdmin: KafkaAdmin, positions: PositionStore, offsetSyncs: OffsetSyncWriter | undefined, log: Logger, onAcked?: AckedListener }) {
     this.#flow = flow
@@ -146,12 +185,13 @@ export class RecordCopier {
         this.#reportLoss({ topic: t.source, partition, reason: 'truncated', lost: -1n, from: stored, resumedAt: first, at: Date.now() })
         start = first
       }
-      this.#assigned.set(k, { topic: t, partition, endOffset: end, attempts: 0 })
+      this.#assigned.set(k, { key: k, topic: t, partition, progress: new PartitionProgress(start), endOffset: end, readRetryAt: 0, readFailures: 0 })
       this.#reader.seek(t.source, partition, start)
       this.#syncs?.reset(t.source, partition)
       this.#log.debug('assigned partition', { topic: t.source, partition, start, stored })
     }
     this.#log.info('copying partitions', { added: fresh.length, total: this.#assigned.size })
+    this.#wakeUp()
   }
 
   #reportLoss (e: DataLossEvent): void {
@@ -163,164 +203,372 @@ export class RecordCopier {
     this.#log.error(`DATA LOSS: ${what}`, { flow: this.#flow.name, topic: e.topic, partition: e.partition, lost: e.lost < 0n ? 'unknown' : e.lost, from: e.from, resumedAt: e.resumedAt })
   }
 
-  /** Runs until the signal aborts; then stores positions of everything acknowledged. */
+  /** Runs until the signal aborts; then lets the sends in flight finish and stores positions of everything acknowledged. */
   async run (signal: AbortSignal): Promise<void> {
+    const onAbort = (): void => { this.#wakeUp() }
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      await Promise.all([this.#fetchLoop(signal), this.#sendLoop(signal)])
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      await Promise.all(this.#inFlight)
+      await this.flush()
+    }
+  }
+
+  // ---- fetching ------------------------------------------------------------------------
+
+  async #fetchLoop (signal: AbortSignal): Promise<void> {
     let failures = 0
     while (!signal.aborted) {
       try {
-        this.#retryFailedPartitions()
-        await this.copyOnce(signal)
+        if (this.#queuedBytes() >= TASK_QUEUE_BYTES) { await this.#waitForWork(signal, 1000); continue }
+        const limit = PARTITION_QUEUE_UNITS * this.#producer.partitionBatchBytes
         const now = Date.now()
-        if (this.#flushPolicy.intervalDue(now)) await this.flush()
-        else if (this.#flushPolicy.due(now)) await this.#storePositions()
-        if (failures > 0) this.#log.info('copying recovered', { flow: this.#flow.name })
-        failures = 0
-        this.stats.lastError = undefined
+        const round = await this.#reader.pollBatches(signal, key => {
+          const a = this.#assigned.get(key)
+          return a === undefined || (a.progress.queuedBytes < limit && a.readRetryAt <= now)
+        })
+        for (const e of round.events) await this.#onEvent(e)
+        for (const [k, end] of round.endOffsets) {
+          const a = this.#assigned.get(k)
+          if (a !== undefined && end > a.endOffset) a.endOffset = end
+        }
+        for (const [k, f] of round.fetched) {
+          const a = this.#assigned.get(k)
+          if (a === undefined) continue
+          this.#enqueue(a, f)
+          if (a.readFailures > 0) this.#readRecovered(a)
+        }
+        this.#updateLag()
+        if (failures > 0 && round.fetched.size > 0) failures = 0
+        this.#wakeUp()
       } catch (err) {
         failures++
         this.stats.lastError = (err as Error).message
-        this.#log.warn('copying failed; retrying', { flow: this.#flow.name, attempt: failures, error: err as Error })
-        await sleep(backoffMs(failures), signal)
+        this.#log.warn('reading the source failed; retrying', { flow: this.#flow.name, attempt: failures, error: err as Error })
+        await sleep(Math.min(30_000, 1000 * 2 ** Math.min(failures - 1, 5)), signal)
       }
     }
-    await this.flush()
   }
 
-  /** One fetch round and one send. */
-  async copyOnce (signal?: AbortSignal): Promise<void> {
-    const round = await this.#reader.poll(signal)
-    for (const e of round.events) await this.#onEvent(e)
-    for (const [k, end] of round.endOffsets) {
-      const a = this.#assigned.get(k)
-      if (a === undefined) continue
-      if (end > a.endOffset) a.endOffset = end
-      const pos = this.#reader.position(a.topic.source, a.partition)
-      if (pos !== undefined) this.stats.lag.set(k, end > pos ? end - pos : 0n)
+  /**
+   * Cuts what one fetch brought into units: each raw batch on its own (a produce request takes
+   * one batch per partition), runs of other batches together up to the producer's batch size,
+   * markers and aborted batches folded into the unit next to them.
+   */
+  #enqueue (a: Assigned, f: FetchedPartition): void {
+    const progress = a.progress
+    // A fetch answered for a position the progress no longer expects (a restart came in between) is dropped.
+    if (f.from !== progress.end) return
+    const rawAllowed = this.#flow.rawBatches
+    const wanted = f.batches.filter(b => !b.skip).length
+    let open: { first: bigint, batches: RawBatch[], bytes: number, hasRecords: boolean } | undefined
+    let at = f.from
+    const close = (next: bigint): void => {
+      if (open === undefined) return
+      progress.enqueue({ first: open.first, next, bytes: open.hasRecords ? open.bytes : 0, empty: !open.hasRecords, payload: { kind: open.hasRecords ? 'records' : 'skip', batches: open.batches } })
+      open = undefined
     }
-    const slices = this.#slices(round.records)
-    if (slices.length > 0) await this.#send(slices)
-    // Every record below a partition's new position is now acknowledged, or was a transaction
-    // marker or an aborted record: that position is safe to store. A partition moved back by a
-    // failed or size-limited send no longer sits at its new position and is left out.
-    for (const [k, next] of round.advanced) {
-      const a = this.#assigned.get(k)
-      if (a === undefined || this.#reader.position(a.topic.source, a.partition) !== next) continue
-      this.#lastCopied.set(k, { topic: a.topic.source, partition: a.partition, offset: next - 1n })
-    }
-  }
-
-  /** Each assigned partition's records, cut at the producer's per-partition batch bytes (the rest is read again next round). */
-  #slices (records: ReadonlyMap<string, ConsumedRecord[]>): Slice[] {
-    const slices: Slice[] = []
-    for (const [key, all] of records) {
-      const assigned = this.#assigned.get(key)
-      if (assigned === undefined) continue
-      let bytes = 0
-      let n = 0
-      for (; n < all.length; n++) {
-        const size = recordSize(all[n] as ConsumedRecord)
-        if (n > 0 && bytes + size > this.#producer.partitionBatchBytes) break
-        bytes += size
+    for (const { batch, skip } of f.batches) {
+      if (!skip && rawAllowed && batch.baseOffset >= at && this.#rawEligible(batch, wanted)) {
+        close(batch.baseOffset > at ? batch.baseOffset : at)
+        if (batch.baseOffset > at) { // a gap before it (aborted batches already folded, or compaction): step over it
+          progress.enqueue({ first: at, next: batch.baseOffset, bytes: 0, empty: true, payload: { kind: 'skip', batches: [] } })
+        }
+        progress.enqueue({ first: batch.baseOffset, next: batch.nextOffset, bytes: batch.bytes.length, empty: false, payload: { kind: 'raw', batches: [batch] } })
+        at = batch.nextOffset
+        continue
       }
-      const rest = all[n]
-      if (rest !== undefined) this.#reader.seek(rest.topic, rest.partition, rest.offset)
-      slices.push({ key, assigned, records: rest === undefined ? all : all.slice(0, n), bytes })
-    }
-    return slices
-  }
-
-  async #send (slices: readonly Slice[]): Promise<void> {
-    try {
-      const bases = await this.#producer.send(slices.map(s => this.#batch(s)))
-      slices.forEach((s, i) => { this.#acknowledged(s, bases[i] ?? -1n) })
-      // Due syncs go out right after the records they describe, as MM2 fires them after each ack.
-      await this.#syncs?.flush(false)
-      return
-    } catch (err) {
-      const error = err as KafkaError
-      // Partitions the broker accepted are copied; only the others are rewound and retried.
-      const acked = err instanceof ProduceFailure ? err.acked : []
-      const failed = slices.filter((s, i) => {
-        const base = acked[i]
-        if (base !== undefined) this.#acknowledged(s, base)
-        else this.#reader.seek(s.assigned.topic.source, s.assigned.partition, (s.records[0] as ConsumedRecord).offset)
-        return base === undefined
-      })
-      if (error.retriable) {
-        this.#log.warn('sending to the target failed; will retry the same records', { flow: this.#flow.name, partitions: failed.length, error })
-        await sleep(1000)
-        return
+      if (open !== undefined && open.hasRecords && !skip && open.bytes + batch.bytes.length > this.#producer.partitionBatchBytes) close(at)
+      open ??= { first: at, batches: [], bytes: 0, hasRecords: false }
+      if (!skip) {
+        open.batches.push(batch)
+        open.hasRecords = true
       }
-      // Not retriable: find the first record each failing partition cannot take.
-      for (const s of failed) await this.#sendOneByOne(s)
+      open.bytes += batch.bytes.length
+      at = batch.nextOffset
+    }
+    close(f.next)
+  }
+
+  #rawEligible (b: RawBatch, batchesInFetch: number): boolean {
+    let reason = rawCopyRefusal(b)
+    if (reason === undefined && this.#producer.compressionSet && b.codec !== this.#producer.compression) reason = `its compression (${b.codec}) is not the target producer's compression.type (${this.#producer.compression})`
+    if (reason === undefined && b.bytes.length > RAW_MAX_BYTES) reason = `it is larger (${b.bytes.length} bytes) than a target topic takes by default`
+    if (reason !== undefined) {
+      const kind = reason.replace(/\d+/g, 'N')
+      if (!this.#fallbacksLogged.has(kind)) {
+        this.#fallbacksLogged.add(kind)
+        this.#log.info('copying some batches record by record instead of as bytes', { flow: this.#flow.name, reason })
+      }
+      return false
+    }
+    // Small uncompressed batches are cheaper to coalesce than to send one request each.
+    return b.codec !== 'none' || b.bytes.length >= RAW_MIN_BYTES || batchesInFetch === 1
+  }
+
+  /** Fetched bytes waiting in this task's queues. */
+  #queuedBytes (): number {
+    let n = 0
+    for (const a of this.#assigned.values()) n += a.progress.queuedBytes
+    return n
+  }
+
+  #updateLag (): void {
+    for (const [k, a] of this.#assigned) {
+      const done = a.progress.ackedTo
+      this.stats.lag.set(k, a.endOffset > done ? a.endOffset - done : 0n)
     }
   }
 
-  #batch (s: Slice): PartitionBatch {
-    return { topic: s.assigned.topic.remote, partition: s.assigned.partition, records: s.records }
+  // ---- sending -------------------------------------------------------------------------
+
+  async #sendLoop (signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const now = Date.now()
+      if (this.#sendsInFlight < SENDS_IN_FLIGHT) {
+        const round = this.#takeRound(now)
+        if (round.length > 0) {
+          this.#startSend(round)
+          continue
+        }
+      }
+      this.#maybeStore(now)
+      await this.#waitForWork(signal, this.#nextRetryIn(now))
+    }
   }
 
-  /** Sends a partition's records one at a time; stops (and pauses the partition) at the first refused one. */
-  async #sendOneByOne (s: Slice): Promise<void> {
-    const topic = s.assigned.topic.source
-    const partition = s.assigned.partition
-    for (const r of s.records) {
-      const one = { ...s, records: [r], bytes: recordSize(r) }
+  /** The head unit of every partition that may send now, up to SEND_ROUND_BYTES. */
+  #takeRound (now: number): Array<{ a: Assigned, unit: CopyUnit, epoch: number }> {
+    const round: Array<{ a: Assigned, unit: CopyUnit, epoch: number }> = []
+    let bytes = 0
+    for (const a of this.#assigned.values()) {
+      const unit = a.progress.next(now)
+      if (unit === undefined) continue
+      if (round.length > 0 && bytes + unit.bytes > SEND_ROUND_BYTES) break
+      a.progress.sending(unit)
+      round.push({ a, unit, epoch: a.progress.epoch })
+      bytes += unit.bytes
+    }
+    return round
+  }
+
+  #startSend (round: Array<{ a: Assigned, unit: CopyUnit, epoch: number }>): void {
+    this.#sendsInFlight++
+    const p = this.#send(round).catch((err: unknown) => {
+      // Only a bug gets here (send outcomes are values): the units go back to be sent again.
+      this.#log.error('sending failed unexpectedly; will retry', { flow: this.#flow.name, error: err as Error })
+      for (const { a, unit } of round) a.progress.failed(unit, Date.now())
+    }).finally(() => {
+      this.#sendsInFlight--
+      this.#inFlight.delete(p)
+      this.#wakeUp()
+    })
+    this.#inFlight.add(p)
+  }
+
+  async #send (round: Array<{ a: Assigned, unit: CopyUnit, epoch: number }>): Promise<void> {
+    const ready: Array<{ a: Assigned, unit: CopyUnit, epoch: number, batch: EncodedBatch }> = []
+    for (const item of round) {
       try {
-        const [base] = await this.#producer.send([this.#batch(one)])
-        this.#acknowledged(one, base ?? -1n)
-        this.#reader.seek(topic, partition, r.offset + 1n)
+        const encoded = await this.#encode(item.unit)
+        ready.push({ ...item, batch: { topic: item.a.topic.remote, partition: item.a.partition, batch: encoded } })
       } catch (err) {
-        this.#reader.seek(topic, partition, r.offset)
-        if (!(err as KafkaError).retriable) this.#failPartition(s.key, r.offset, err as KafkaError)
-        return
+        this.#refused(item.a, item.unit, err as KafkaError)
+      }
+    }
+    if (ready.length === 0) return
+    const outcomes = await this.#producer.sendBatches(ready.map(r => r.batch))
+    let failedRetriable: KafkaError | undefined
+    let anyAcked = false
+    ready.forEach((r, i) => {
+      const outcome = outcomes[i] as BatchOutcome
+      if (outcome.error === undefined) {
+        anyAcked = true
+        this.#acknowledged(r.a, r.unit, r.epoch, outcome.base)
+      } else if (outcome.error.retriable) {
+        failedRetriable ??= outcome.error
+        r.a.progress.failed(r.unit, Date.now())
+      } else {
+        this.#refused(r.a, r.unit, outcome.error)
+      }
+    })
+    if (anyAcked) {
+      // Stored as soon as the policy says so, even while the pipeline never idles.
+      this.#maybeStore(Date.now())
+      if (this.#consecutiveFailedRounds > 0) this.#log.info('copying recovered', { flow: this.#flow.name })
+      this.#consecutiveFailedRounds = 0
+      this.stats.lastError = undefined
+    } else if (failedRetriable !== undefined) {
+      const error: KafkaError = failedRetriable
+      this.#consecutiveFailedRounds++
+      this.stats.lastError = error.message
+      // Said once per streak, then every 20th time: a cluster away for minutes must not flood the log.
+      if (this.#consecutiveFailedRounds === 1 || this.#consecutiveFailedRounds % 20 === 0) {
+        this.#log.warn('sending to the target failed; will retry the same records', { flow: this.#flow.name, partitions: ready.length, attempt: this.#consecutiveFailedRounds, error })
       }
     }
   }
 
-  #failPartition (k: string, offset: bigint, error: KafkaError): void {
-    const a = this.#assigned.get(k)
-    if (a === undefined) return
-    a.attempts++
-    const retryAt = Date.now() + backoffMs(a.attempts, 5_000, 60_000)
-    const previous = this.stats.failures.get(k)
-    this.stats.failures.set(k, { topic: a.topic.source, partition: a.partition, offset, reason: error.message, since: previous?.since ?? Date.now(), retryAt })
-    this.#reader.remove(a.topic.source, a.partition)
+  /** The bytes to produce for a unit: the raw batch rewritten, or its records encoded (split first when too many for one batch). */
+  async #encode (unit: CopyUnit): Promise<Buffer> {
+    const payload = unit.payload
+    if (payload.encoded !== undefined) return payload.encoded
+    if (payload.kind === 'raw') {
+      payload.encoded = forTarget(payload.batches[0] as RawBatch)
+      return payload.encoded
+    }
+    payload.encoded = await encodeBatch(this.#records(unit), this.#producer.compression)
+    return payload.encoded
+  }
+
+  /** A record-path unit's records (decoded once; the first batch may start below the unit). */
+  #records (unit: CopyUnit): readonly ConsumedRecord[] {
+    const payload = unit.payload
+    if (payload.records !== undefined) return payload.records
+    const out: ConsumedRecord[] = []
+    for (const b of payload.batches) {
+      for (const r of decodeBatch(b)) if (r.offset >= unit.first && r.offset < unit.next) out.push(r as ConsumedRecord)
+    }
+    payload.records = out
+    return out
+  }
+
+  #acknowledged (a: Assigned, unit: CopyUnit, epoch: number, base: bigint): void {
+    if (!a.progress.acked(unit, epoch)) return
+    const payload = unit.payload
+    const now = Date.now()
+    let records: number
+    let bytes: number
+    if (payload.kind === 'raw') {
+      const b = payload.batches[0] as RawBatch
+      records = b.count
+      bytes = b.bytes.length
+      this.stats.rawBytesCopied += bytes
+      this.#syncs?.rangeAcked(a.topic.source, a.partition, b.baseOffset, b.count, base)
+    } else {
+      const rs = this.#records(unit)
+      records = rs.length
+      bytes = 0
+      for (const r of rs) bytes += r.value?.length ?? 0
+      this.#syncs?.recordAcked(a.topic.source, a.partition, rs, base)
+    }
+    this.#onAcked?.(a.topic, () => this.#records(unit).map(r => ({ ...r, topic: a.topic.source, partition: a.partition })), now)
+    this.#flushPolicy.acknowledged(records, unit.bytes)
+    if (this.stats.failures.delete(a.key)) this.#log.info('partition recovered', { topic: a.topic.source, partition: a.partition })
+    this.stats.recordsCopied += records
+    this.stats.bytesCopied += bytes
+    this.stats.batches++
+    this.stats.lastCopyAt = now
+    const lag = a.endOffset - a.progress.ackedTo
+    this.stats.lag.set(a.key, lag > 0n ? lag : 0n)
+    this.#flushSyncs()
+    // Drop what the unit held: its bytes are on the target.
+    payload.encoded = undefined
+    payload.records = undefined
+  }
+
+  /**
+   * The target refused a unit. Several records: narrowed down to one unit per record, so the
+   * records before the refused one are copied and the report names its offset. One record: the
+   * partition pauses and tries it again later (growing pause), the others go on.
+   */
+  #refused (a: Assigned, unit: CopyUnit, error: KafkaError): void {
+    const progress = a.progress
+    let records: readonly ConsumedRecord[] | undefined
+    try { records = this.#records(unit) } catch { records = undefined }
+    if (records !== undefined && records.length > 1) {
+      progress.failed(unit, 0)
+      const parts: CopyUnit[] = records.map((r, i) => ({
+        first: i === 0 ? unit.first : r.offset,
+        next: i === records.length - 1 ? unit.next : (records[i + 1] as ConsumedRecord).offset,
+        bytes: i === 0 ? unit.bytes : 0,
+        empty: false,
+        payload: { kind: 'records', batches: [], records: [r] }
+      }))
+      progress.splitHead(parts)
+      return
+    }
+    const pause = progress.refused(unit, Date.now(), error.message)
+    const offset = records?.[0]?.offset ?? unit.first
+    this.stats.failures.set(a.key, { topic: a.topic.source, partition: a.partition, offset, reason: error.message, since: pause.since, retryAt: progress.retryAt })
     this.#log.error('cannot copy partition; it is paused and retried later, other partitions continue', {
-      flow: this.#flow.name, topic: a.topic.source, partition: a.partition, offset, remote: a.topic.remote, reason: error.message, retryInMs: retryAt - Date.now()
+      flow: this.#flow.name, topic: a.topic.source, partition: a.partition, offset, remote: a.topic.remote, reason: error.message, retryInMs: progress.retryAt - Date.now()
     })
   }
 
-  #retryFailedPartitions (): void {
-    const now = Date.now()
-    for (const [k, f] of this.stats.failures) {
-      if (f.retryAt > now) continue
-      const a = this.#assigned.get(k)
-      if (a === undefined) { this.stats.failures.delete(k); continue }
-      if (this.#reader.position(f.topic, f.partition) === undefined) this.#reader.seek(f.topic, f.partition, f.offset)
+  #nextRetryIn (now: number): number {
+    let soonest = 1000
+    for (const a of this.#assigned.values()) {
+      const at = a.progress.retryAt
+      if (at > now && a.progress.queuedUnits > 0 && !a.progress.inFlight) soonest = Math.min(soonest, at - now)
+    }
+    return soonest
+  }
+
+  async #waitForWork (signal: AbortSignal, maxMs: number): Promise<void> {
+    if (signal.aborted) return
+    await new Promise<void>(resolve => {
+      const timer = setTimeout(done, Math.max(1, maxMs))
+      const previous = this.#wake
+      function done (): void { clearTimeout(timer); resolve() }
+      this.#wake = () => { previous?.(); done() }
+    })
+  }
+
+  #wakeUp (): void {
+    const wake = this.#wake
+    this.#wake = undefined
+    wake?.()
+  }
+
+  // ---- offset syncs and positions ------------------------------------------------------
+
+  /** Writes due offset syncs in the background, one write at a time (never waited on by the copy). */
+  #flushSyncs (): void {
+    if (this.#syncs === undefined) return
+    if (this.#syncFlush !== undefined) { this.#syncFlushAgain = true; return }
+    const syncs = this.#syncs
+    this.#syncFlush = (async () => {
+      do {
+        this.#syncFlushAgain = false
+        await syncs.flush(false)
+      } while (this.#syncFlushAgain)
+    })().finally(() => { this.#syncFlush = undefined })
+  }
+
+  #maybeStore (now: number): void {
+    if (this.#storing !== undefined) return
+    if (!this.#flushPolicy.intervalDue(now) && !this.#flushPolicy.due(now)) return
+    const withSyncs = this.#flushPolicy.intervalDue(now)
+    this.#storing = (withSyncs ? this.flush() : this.#storePositions()).finally(() => { this.#storing = undefined })
+  }
+
+  /** Writes the latest offset sync of every partition and stores the positions of acknowledged records. */
+  async flush (): Promise<void> {
+    if (this.#syncFlush !== undefined) await this.#syncFlush
+    if (this.#syncs !== undefined) await this.#syncs.flush(true)
+    await this.#storePositions()
+  }
+
+  async #storePositions (): Promise<void> {
+    const snapshot = new Map<string, { topic: string, partition: number, offset: bigint }>()
+    for (const [k, a] of this.#assigned) {
+      const offset = a.progress.storable()
+      if (offset !== undefined) snapshot.set(k, { topic: a.topic.source, partition: a.partition, offset })
+    }
+    try {
+      if (snapshot.size > 0) await this.#positions.store(snapshot)
+      for (const [k, v] of snapshot) this.#assigned.get(k)?.progress.stored(v.offset)
+      this.#flushPolicy.stored(Date.now())
+    } catch (err) {
+      this.#flushPolicy.failed(Date.now())
+      this.#log.warn('storing positions failed; will retry', { flow: this.#flow.name, error: err as Error })
     }
   }
 
-  /** A slice's records are on the target, starting at offset `base`. */
-  #acknowledged (s: Slice, base: bigint): void {
-    const last = s.records[s.records.length - 1]
-    if (last === undefined) return
-    const a = s.assigned
-    this.#lastCopied.set(s.key, { topic: a.topic.source, partition: a.partition, offset: last.offset })
-    if (base >= 0n) this.#syncs?.recordAcked(a.topic.source, a.partition, s.records, base)
-    this.#onAcked?.(a.topic, s.records, Date.now())
-    let bytes = 0
-    for (const r of s.records) bytes += r.value?.length ?? 0
-    this.#flushPolicy.acknowledged(s.records.length, s.bytes)
-    if (a.attempts > 0) {
-      a.attempts = 0
-      if (this.stats.failures.delete(s.key)) this.#log.info('partition recovered', { topic: a.topic.source, partition: a.partition })
-    }
-    this.stats.recordsCopied += s.records.length
-    this.stats.bytesCopied += bytes
-    this.stats.batches++
-    this.stats.lastCopyAt = Date.now()
-  }
+  // ---- partition events ----------------------------------------------------------------
 
   async #onEvent (e: PartitionEvent): Promise<void> {
     const k = tpKey(e.topic, e.partition)
@@ -348,8 +596,27 @@ export class RecordCopier {
       return
     }
     this.#missing.delete(k)
-    if (!e.error.retriable) this.#failPartition(k, this.#reader.position(e.topic, e.partition) ?? 0n, e.error)
-    else this.#log.debug('transient error reading partition', { topic: e.topic, partition: e.partition, error: e.error })
+    const now = Date.now()
+    a.readFailures++
+    if (!e.error.retriable) {
+      // Not allowed to read (or another lasting refusal): paused, tried again later, the others go on.
+      a.readRetryAt = now + Math.min(60_000, 5_000 * 2 ** Math.min(a.readFailures - 1, 4))
+      const offset = this.#reader.position(e.topic, e.partition) ?? a.progress.end
+      const previous = this.stats.failures.get(k)
+      this.stats.failures.set(k, { topic: e.topic, partition: e.partition, offset, reason: e.error.message, since: previous?.since ?? now, retryAt: a.readRetryAt })
+      this.#log.error('cannot copy partition; it is paused and retried later, other partitions continue', {
+        flow: this.#flow.name, topic: e.topic, partition: e.partition, offset, remote: a.topic.remote, reason: e.error.message, retryInMs: a.readRetryAt - now
+      })
+    } else {
+      a.readRetryAt = now + Math.min(2_000, 100 * 2 ** Math.min(a.readFailures - 1, 5))
+      this.#log.debug('transient error reading partition', { topic: e.topic, partition: e.partition, error: e.error })
+    }
+  }
+
+  #readRecovered (a: Assigned): void {
+    a.readFailures = 0
+    a.readRetryAt = 0
+    if (a.progress.pause === undefined && this.stats.failures.delete(a.key)) this.#log.info('partition recovered', { topic: a.topic.source, partition: a.partition })
   }
 
   async #logRange (a: Assigned): Promise<{ first: bigint, end: bigint }> {
@@ -363,25 +630,8 @@ export class RecordCopier {
   #restart (a: Assigned, range: { first: bigint, end: bigint }, loss: Pick<DataLossEvent, 'reason' | 'lost' | 'from'>): void {
     this.#reportLoss({ topic: a.topic.source, partition: a.partition, ...loss, resumedAt: range.first, at: Date.now() })
     a.endOffset = range.end
+    a.progress.restart(range.first)
     this.#reader.seek(a.topic.source, a.partition, range.first)
     this.#syncs?.reset(a.topic.source, a.partition)
-  }
-
-  /** Writes the latest offset sync of every partition and stores the positions of acknowledged records. */
-  async flush (): Promise<void> {
-    if (this.#syncs !== undefined) await this.#syncs.flush(true)
-    await this.#storePositions()
-  }
-
-  async #storePositions (): Promise<void> {
-    const snapshot = new Map(this.#lastCopied)
-    try {
-      if (snapshot.size > 0) await this.#positions.store(snapshot)
-      for (const [k, v] of snapshot) if (this.#lastCopied.get(k) === v) this.#lastCopied.delete(k)
-      this.#flushPolicy.stored(Date.now())
-    } catch (err) {
-      this.#flushPolicy.failed(Date.now())
-      this.#log.warn('storing positions failed; will retry', { flow: this.#flow.name, error: err as Error })
-    }
   }
 }

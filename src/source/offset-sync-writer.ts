@@ -76,6 +76,16 @@ export class OffsetSyncWriter {
    * `records[i].offset`) was written at target offset `downstreamBase + i`.
    */
   recordAcked (topic: string, partition: number, records: ReadonlyArray<{ readonly offset: bigint }>, downstreamBase: bigint): void {
+    this.offsetsAcked(topic, partition, records.map(r => r.offset), downstreamBase)
+  }
+
+  /** `count` records of contiguous upstream offsets from `first` landed at `downstreamBase` and on (a raw batch). */
+  rangeAcked (topic: string, partition: number, first: bigint, count: number, downstreamBase: bigint): void {
+    this.offsetsAcked(topic, partition, contiguous(first, count), downstreamBase)
+  }
+
+  /** Upstream offsets, in order, that landed at `downstreamBase`, `downstreamBase + 1`, ... */
+  offsetsAcked (topic: string, partition: number, offsets: Iterable<bigint>, downstreamBase: bigint): void {
     const k = tpKey(topic, partition)
     let rule = this.#rules.get(k)
     if (rule === undefined) {
@@ -84,18 +94,19 @@ export class OffsetSyncWriter {
     }
     let lastDue = false
     let downstream = downstreamBase
-    for (const { offset } of records) {
+    let last: bigint | undefined
+    for (const offset of offsets) {
       const { prevUp, prevDown } = rule.state
       // A downstream gap changes the mapping as much as an upstream one (Java does not sync it).
       const downstreamGap = prevDown >= 0n && downstream !== prevDown + 1n
       lastDue = rule.update(offset, downstream) || downstreamGap
       if (lastDue) this.#queue({ topic, partition, upstream: offset, downstream }, prevUp)
       downstream++
+      last = offset
     }
-    const last = records[records.length - 1]
     if (last === undefined) return
     if (lastDue) this.#delayed.delete(k)
-    else this.#delayed.set(k, { topic, partition, upstream: last.offset, downstream: downstream - 1n })
+    else this.#delayed.set(k, { topic, partition, upstream: last, downstream: downstream - 1n })
   }
 
   /**
@@ -149,4 +160,8 @@ export class OffsetSyncWriter {
     }
     return records.length
   }
+}
+
+function * contiguous (first: bigint, count: number): Generator<bigint> {
+  for (let i = 0; i < count; i++) yield first + BigInt(i)
 }

@@ -128,8 +128,8 @@ export class SourceFlow {
   }
 
   /** Copied heartbeats landed on the target when acknowledged: that moment minus their emission time is the latency. */
-  #observeHeartbeats (topic: ReplicatedTopic, records: readonly ConsumedRecord[], ackedAt: number): void {
-    if (this.selection.policy.isHeartbeatsTopic(topic.source)) this.heartbeatLatency.observe(topic.remote, records, ackedAt)
+  #observeHeartbeats (topic: ReplicatedTopic, records: () => readonly ConsumedRecord[], ackedAt: number): void {
+    if (this.selection.policy.isHeartbeatsTopic(topic.source)) this.heartbeatLatency.observe(topic.remote, records(), ackedAt)
   }
 
   async close (): Promise<void> {

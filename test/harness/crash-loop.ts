@@ -9,6 +9,7 @@
  * already on the target minus those below the stored position. The source topic must be plain
  * (offsets 0..n-1 per partition, no transactions, no compaction) so that counts are offsets.
  */
+import { openSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decodeOffsetValue, decodeSourceOffsetKey } from '../../src/formats/connect-offsets.ts'
@@ -92,7 +93,10 @@ export async function runCrashLoop (o: CrashLoopOptions): Promise<CrashLoopResul
       const before = distinct(await targetEnds())
       const runFor = o.killAfterMs[0] + next() * (o.killAfterMs[1] - o.killAfterMs[0])
       const spawnedAt = Date.now()
-      const child = spawnTracked('kafka-mirror', process.execPath, [bin, 'run', '--config', o.configFile], { stdio: ['ignore', 'ignore', 'ignore'] })
+      // KM_CRASH_LOOP_LOGS=<dir>: each run's mirror log goes to <dir>/run-<index>.log (debugging).
+      const logDir = process.env.KM_CRASH_LOOP_LOGS
+      const out = logDir === undefined ? 'ignore' : openSync(join(logDir, `run-${index}.log`), 'w')
+      const child = spawnTracked('kafka-mirror', process.execPath, [bin, 'run', '--config', o.configFile], { stdio: ['ignore', out, out] })
       let firstCopyMs: number | undefined
       let done = false
       while (Date.now() - spawnedAt < runFor) {

@@ -33,8 +33,9 @@ test('memory stays level while a throttled target drains a 500,000-record backlo
   await createTopic(A, topic, { partitions: 6 })
   const total = 500_000
   await produce(A, topic, Array.from({ length: total }, (_, i) => ({ partition: i % 6, key: `k${i}`, value: 'm'.repeat(190) })), { chunk: 25_000 })
-  // 1 MB/s for the mirror's producer: the backlog takes well over a minute to drain.
-  await setClientQuota(B.bootstrap(), 'A->B|MirrorSourceConnector|replication-producer', { producer_byte_rate: String(1024 * 1024) })
+  // 640 KiB/s for the mirror's producer (the broker's quota, which the pipeline fills exactly):
+  // the 100 MB backlog takes well over the 75 s of warm-up and sampling to drain.
+  await setClientQuota(B.bootstrap(), 'A->B|MirrorSourceConnector|replication-producer', { producer_byte_rate: String(640 * 1024) })
   const file = writeMm2Properties({ A, B }, { 'A->B.enabled': 'true', 'A->B.topics': topic })
   // The bound is configuration: the old-space limit the launcher gives `run`, plus what is not
   // old space (V8's young generation of up to 3 x 16 MB, code, Node itself, network buffers).

@@ -5,15 +5,15 @@ import { ConfigError } from '../../../src/errors.ts'
 
 const cfg = (props: Record<string, string>) => ({ cluster: 'B', bootstrapServers: ['b:9092'], props })
 
-const accepted: Array<[Record<string, string>, { compression: string, acksAll: boolean, partitionBatchBytes: number }]> = [
-  [{}, { compression: 'none', acksAll: true, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
-  [{ 'compression.type': 'zstd' }, { compression: 'zstd', acksAll: true, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
-  [{ 'compression.type': 'LZ4 ' }, { compression: 'lz4', acksAll: true, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
-  [{ 'compression.type': 'gzip', acks: '-1' }, { compression: 'gzip', acksAll: true, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
-  [{ 'compression.type': 'snappy', acks: '1' }, { compression: 'snappy', acksAll: false, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
-  [{ 'batch.size': '16384', 'linger.ms': '10' }, { compression: 'none', acksAll: true, partitionBatchBytes: 16384 }],
-  [{ 'batch.size': String(4 * 1024 * 1024) }, { compression: 'none', acksAll: true, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
-  [{ 'batch.size': '0' }, { compression: 'none', acksAll: true, partitionBatchBytes: 1 }]
+const accepted: Array<[Record<string, string>, { compression: string, compressionSet: boolean, acksAll: boolean, partitionBatchBytes: number }]> = [
+  [{}, { compression: 'none', compressionSet: false, acksAll: true, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
+  [{ 'compression.type': 'zstd' }, { compression: 'zstd', compressionSet: true, acksAll: true, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
+  [{ 'compression.type': 'LZ4 ' }, { compression: 'lz4', compressionSet: true, acksAll: true, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
+  [{ 'compression.type': 'gzip', acks: '-1' }, { compression: 'gzip', compressionSet: true, acksAll: true, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
+  [{ 'compression.type': 'snappy', acks: '1' }, { compression: 'snappy', compressionSet: true, acksAll: false, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
+  [{ 'batch.size': '16384', 'linger.ms': '10' }, { compression: 'none', compressionSet: false, acksAll: true, partitionBatchBytes: 16384 }],
+  [{ 'batch.size': String(4 * 1024 * 1024) }, { compression: 'none', compressionSet: false, acksAll: true, partitionBatchBytes: MAX_PARTITION_BATCH_BYTES }],
+  [{ 'batch.size': '0' }, { compression: 'none', compressionSet: false, acksAll: true, partitionBatchBytes: 1 }]
 ]
 for (const [props, expected] of accepted) {
   test(`producer settings: ${JSON.stringify(props)}`, () => { assert.deepEqual(producerSettings(cfg(props)), expected) })
