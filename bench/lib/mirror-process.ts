@@ -8,7 +8,9 @@ import { createWriteStream, type WriteStream } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { KafkaAdmin } from '../../src/kafka/admin.ts'
-import type { TopicPartition } from '../../src/kafka/types.ts'
+import { errorTree } from '../../src/kafka/errors.ts'
+import { type TopicPartition, tpKey } from '../../src/kafka/types.ts'
+import { sleep } from '../../src/util/abortable.ts'
 import type { KafkaCluster } from '../../test/harness/cluster.ts'
 import { startJavaMirrorMaker } from '../../test/harness/java-tools.ts'
 import { writeMm2Properties } from '../../test/harness/mirror-config.ts'
@@ -50,7 +52,7 @@ export class LiveMirror {
   readonly remote: string
   /** Exit code (or signal) when the process exited by itself (not through stop()). */
   exit: string | undefined
-  /** Records on the remote topic at the last poll. */
+  /** Records on the remote topic (the sum of its partitions' end offsets) at the last poll. */
   copied = 0n
   /** When the first record was seen on the target, and how many were there then. */
   firstAt: number | undefined
@@ -60,6 +62,8 @@ export class LiveMirror {
   readonly #target: KafkaAdmin
   readonly #tps: TopicPartition[]
   #topicSeen = false
+  /** End offset per `topic:partition` of the remote topic, as last listed. */
+  readonly #ends = new Map<string, bigint>()
   #peakKb = 0
   #stats: MirrorStats | undefined
 
@@ -111,7 +115,7 @@ export class LiveMirror {
       const now = Date.now()
       if (this.copied > 0n && this.firstAt === undefined) { this.firstAt = now; this.firstCount = this.copied }
       if (this.copied >= count) return now
-      await new Promise(resolve => setTimeout(resolve, Math.max(0, POLL_MS - (now - pollStart))))
+      await sleep(POLL_MS - (now - pollStart))
     }
     return undefined
   }
@@ -119,8 +123,11 @@ export class LiveMirror {
   async #poll (): Promise<void> {
     try {
       if (!this.#topicSeen) this.#topicSeen = (await this.#target.describeTopics([this.remote])).has(this.remote)
-      if (this.#topicSeen) this.copied = [...(await this.#target.listOffsets(this.#tps, 'latest')).values()].reduce((x, y) => x + y, 0n)
-    } catch { /* leaders not ready yet: try again */ }
+      if (this.#topicSeen) {
+        for (const [key, end] of await listEnds(this.#target, this.#tps)) this.#ends.set(key, end)
+        this.copied = [...this.#ends.values()].reduce((x, y) => x + y, 0n)
+      }
+    } catch { /* the target did not answer: try again */ }
     this.#samplePeak()
   }
 
@@ -137,5 +144,32 @@ export class LiveMirror {
     await this.#proc.stop()
     this.#log.end()
     return this.#stats
+  }
+}
+
+type ListOffsetsResponse = { topics?: Array<{ name: string, partitions: Array<{ partitionIndex: number, errorCode: number, offset: bigint }> }> }
+
+/**
+ * End offsets by `topic:partition`, as many as the broker gave. One partition whose leader is
+ * not ready yet fails the whole ListOffsets (a remote topic of 1,000 partitions that the mirror
+ * has just created takes many seconds to get them all, while records already land on the
+ * others); the failure carries the broker's answer, whose other partitions are good. Partitions
+ * it has no answer for keep their last known offset at the caller.
+ */
+async function listEnds (admin: KafkaAdmin, tps: readonly TopicPartition[]): Promise<Map<string, bigint>> {
+  try {
+    return await admin.listOffsets(tps, 'latest')
+  } catch (err) {
+    const ends = new Map<string, bigint>()
+    for (const { error } of errorTree(err)) {
+      for (const t of (error as { response?: ListOffsetsResponse }).response?.topics ?? []) {
+        for (const p of t.partitions) {
+          const key = tpKey(t.name, p.partitionIndex)
+          // The client's retries may leave several answers: the latest offset is the largest.
+          if (p.errorCode === 0 && p.offset > (ends.get(key) ?? -1n)) ends.set(key, p.offset)
+        }
+      }
+    }
+    return ends
   }
 }
