@@ -47,10 +47,10 @@ import type { ReplicatedTopic } from './topic-sync.ts'
 const RAW_MIN_BYTES = 16 * 1024
 /** Larger raw batches go through the record path, which cuts them to the producer's batch size (a target's default max.message.bytes is 1 MB). */
 const RAW_MAX_BYTES = 1_000_000
-/** Fetched bytes queued per partition before its fetching waits for the sender. */
-const PARTITION_QUEUE_UNITS = 4
-/** Fetched bytes queued per task before all fetching waits for the sender. */
-const TASK_QUEUE_BYTES = 24 * 1024 * 1024
+/** Units (of up to the producer's batch size) queued per partition before its fetching waits for the sender. */
+const PARTITION_QUEUE_UNITS = 2
+/** Fetched bytes queued per task before all fetching waits for the sender (with one fetch in flight per leader on top). */
+export const TASK_QUEUE_BYTES = 8 * 1024 * 1024
 /** Produce requests of one task in flight at once (each to every leader that has free partitions). */
 const SENDS_IN_FLIGHT = 4
 /** Bytes of one send round (all partitions, all leaders). */
@@ -272,10 +272,10 @@ export class RecordCopier {
     }
     for (const { batch, skip } of f.batches) {
       if (!skip && rawAllowed && batch.baseOffset >= at && this.#rawEligible(batch, wanted)) {
-        close(batch.baseOffset > at ? batch.baseOffset : at)
-        if (batch.baseOffset > at) { // a gap before it (aborted batches already folded, or compaction): step over it
-          progress.enqueue({ first: at, next: batch.baseOffset, bytes: 0, empty: true, payload: { kind: 'skip', batches: [] } })
-        }
+        // Offsets before it that no batch holds (compaction removed whole batches) belong to the
+        // unit before it, or are stepped over.
+        if (open !== undefined) close(batch.baseOffset)
+        else if (batch.baseOffset > at) progress.enqueue({ first: at, next: batch.baseOffset, bytes: 0, empty: true, payload: { kind: 'skip', batches: [] } })
         progress.enqueue({ first: batch.baseOffset, next: batch.nextOffset, bytes: batch.bytes.length, empty: false, payload: { kind: 'raw', batches: [batch] } })
         at = batch.nextOffset
         continue
