@@ -10,6 +10,11 @@
  *                                 [--records 1000000] [--size 200] [--partitions 6] [--tasks 1]
  *                                 [--rate <records/s>] [--duration 60]
  *                                 [--only kafka-mirror,java-default,java-tuned] [--repeat 1]
+ *                                 [--before DIR]
+ *
+ * --before DIR adds `kafka-mirror-before`: the binary of another checkout (e.g. a git worktree
+ * of an older commit, with its own node_modules), run in the same alternation, so before and
+ * after figures come from one run on the same brokers.
  *
  * Workloads (run in this order whatever the order given):
  * - small-uncompressed: N (--records) records of S (--size) bytes, key `k<i>`, in P (--partitions)
@@ -85,7 +90,8 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '1' },
     rate: { type: 'string' },
     duration: { type: 'string', default: '60' },
-    only: { type: 'string', default: MIRRORS.join(',') },
+    only: { type: 'string' },
+    before: { type: 'string' },
     repeat: { type: 'string', default: '1' }
   }
 })
@@ -95,7 +101,9 @@ const partitions = positive('partitions')
 const repeat = positive('repeat')
 const duration = positive('duration')
 const rateOption = values.rate === undefined ? undefined : positive('rate')
-const mirrors = listOption('only', values.only, MIRRORS)
+const beforeDir = values.before
+const mirrors = listOption('only', values.only ?? MIRRORS.filter(m => m !== 'kafka-mirror-before' || beforeDir !== undefined).join(','), MIRRORS)
+if (mirrors.includes('kafka-mirror-before') && beforeDir === undefined) throw new Error('--only kafka-mirror-before needs --before DIR (another checkout of kafka-mirror)')
 const asked = values.workload === 'all' ? WORKLOADS : listOption('workload', values.workload, WORKLOADS)
 /** In the bench's own order: latency takes its default rate from small-uncompressed. */
 const workloads = WORKLOADS.filter(w => asked.includes(w))
@@ -347,7 +355,7 @@ async function measureLatency (mirror: LiveMirror, topic: string, rate: number, 
 }
 
 async function mirrorRun (workload: Workload, index: number, name: MirrorName, topic: string): Promise<RunResult> {
-  const mirror = LiveMirror.start({ A: a, B: b }, target, { index, name, topic, partitions: workload.partitions, tasks: values.tasks }, logDir)
+  const mirror = LiveMirror.start({ A: a, B: b }, target, { index, name, beforeDir, topic, partitions: workload.partitions, tasks: values.tasks }, logDir)
   let outcome: Awaited<ReturnType<Workload['drive']>>
   let stats: MirrorStats
   try {

@@ -17,7 +17,8 @@ import { writeMm2Properties } from '../../test/harness/mirror-config.ts'
 import { spawnTracked, type TrackedProcess } from '../../test/harness/processes.ts'
 import { cpuSeconds, vmHwmKb } from './proc-stats.ts'
 
-export const MIRRORS = ['kafka-mirror', 'java-default', 'java-tuned'] as const
+/** `kafka-mirror-before` is another checkout's binary (--before DIR): before/after figures from one run. */
+export const MIRRORS = ['kafka-mirror', 'kafka-mirror-before', 'java-default', 'java-tuned'] as const
 export type MirrorName = typeof MIRRORS[number]
 
 /** What Java MM2 reads in dedicated mode: `<target>.producer.*` and `<source>.consumer.*` (MirrorMakerConfig.clusterProps). */
@@ -36,6 +37,8 @@ export interface MirrorSpec {
   /** Run number: names the worker group, the internal topics and the log file. */
   readonly index: number
   readonly name: MirrorName
+  /** For kafka-mirror-before: the other checkout (with its own `npm ci`). */
+  readonly beforeDir?: string
   readonly topic: string
   readonly partitions: number
   readonly tasks: string
@@ -96,8 +99,9 @@ export class LiveMirror {
       'status.storage.topic': `mm2-status.sbs-${spec.index}.internal`,
       ...(spec.name === 'java-tuned' ? JAVA_TUNED : {})
     })
-    const proc = spec.name === 'kafka-mirror'
-      ? spawnTracked('kafka-mirror', process.execPath, [BIN, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const bin = spec.name === 'kafka-mirror-before' ? join(spec.beforeDir ?? '', 'bin', 'kafka-mirror.js') : BIN
+    const proc = spec.name.startsWith('kafka-mirror')
+      ? spawnTracked(spec.name, process.execPath, [bin, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
       : startJavaMirrorMaker(file)
     return new LiveMirror(proc, createWriteStream(join(logDir, `${spec.index}-${spec.name}.log`)), target, spec)
   }
