@@ -13,17 +13,19 @@ const script = fileURLToPath(import.meta.url)
 const args = process.argv.slice(2)
 
 // V8 sizes its heap for the machine (4 GB of old space here) and lets it grow lazily: a copy
-// whose live data is a few tens of MB (one fetch round and its send) sat at 400-500 MB resident,
-// creeping up while a throttled target made rounds slow. `run` gets an old-space limit
-// (KAFKA_MIRROR_HEAP_MB, default 512), which bounds the heap by a setting instead of by how long
-// the process runs (about 320 MB resident copying 1,000,000 records, CPU per byte unchanged).
-// Smaller young generations were measured too: they save another 100 MB but cost about a third
-// more CPU per byte. KAFKA_MIRROR_HEAP_MB=0 keeps V8's defaults; heap flags the user gives in
-// node options are kept as they are.
-const heapMb = Number(process.env.KAFKA_MIRROR_HEAP_MB ?? 512)
+// whose live data is a few tens of MB sat at 400-500 MB resident, creeping up while a throttled
+// target made rounds slow. `run` gets an old-space limit (KAFKA_MIRROR_HEAP_MB, default 256) and
+// young-generation semi-spaces of KAFKA_MIRROR_SEMI_SPACE_MB (default 4; V8's default is 16):
+// memory is bounded by settings instead of by how long the process runs. Small semi-spaces cost
+// CPU when most allocations are short-lived records (a third more CPU per byte on the record
+// path); the raw-batch path allocates little, so they cost little there (docs/DESIGN.md,
+// "Memory bounded by settings", has the figures). KAFKA_MIRROR_HEAP_MB=0 keeps V8's defaults;
+// heap flags the user gives in node options are kept as they are.
+const heapMb = Number(process.env.KAFKA_MIRROR_HEAP_MB ?? 256)
+const semiMb = Number(process.env.KAFKA_MIRROR_SEMI_SPACE_MB ?? 4)
 const heapFlags = args.includes('run') && Number.isFinite(heapMb) && heapMb > 0 &&
   ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some(a => /^--max[-_](old|semi)[-_]space[-_]size/.test(a))
-  ? [`--max-old-space-size=${Math.round(heapMb)}`]
+  ? [`--max-old-space-size=${Math.round(heapMb)}`, ...(Number.isFinite(semiMb) && semiMb > 0 ? [`--max-semi-space-size=${Math.round(semiMb)}`] : [])]
   : []
 const [major, minor] = process.versions.node.split('.').map(Number)
 if (major < 22 || (major === 22 && minor < 22)) {

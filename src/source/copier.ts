@@ -50,7 +50,7 @@ const RAW_MAX_BYTES = 1_000_000
 /** Units (of up to the producer's batch size) queued per partition before its fetching waits for the sender. */
 const PARTITION_QUEUE_UNITS = 2
 /** Fetched bytes queued per task before all fetching waits for the sender (with one fetch in flight per leader on top). */
-export const TASK_QUEUE_BYTES = 8 * 1024 * 1024
+export const TASK_QUEUE_BYTES = 4 * 1024 * 1024
 /** Produce requests of one task in flight at once (each to every leader that has free partitions). */
 const SENDS_IN_FLIGHT = 4
 /** Bytes of one send round (all partitions, all leaders). */
