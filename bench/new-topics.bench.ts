@@ -12,6 +12,7 @@ import { KafkaProducer, ProduceFailure } from '../src/kafka/producer.ts'
 import { startClusters } from '../test/harness/cluster.ts'
 import { clientConfig } from '../test/harness/helpers.ts'
 import { writeMm2Properties } from '../test/harness/mirror-config.ts'
+import { listEnds } from './lib/mirror-process.ts'
 
 const { values } = parseArgs({ options: { topics: { type: 'string', default: '100' }, partitions: { type: 'string', default: '10' } } })
 const count = Number(values.topics)
@@ -58,7 +59,9 @@ try {
   while (copied < remote.length && Date.now() - start < 600_000) {
     const existing = await target.describeTopics(names.map(n => `A.${n}`)).catch(() => new Map())
     const present = remote.filter(tp => existing.has(tp.topic))
-    const ends = present.length === 0 ? new Map<string, bigint>() : await target.listOffsets(present, 'latest').catch(() => new Map<string, bigint>())
+    // Partitions whose leaders are not elected yet fail a ListOffsets as a whole; listEnds keeps
+    // the answers of the others, so the first copied record is seen when it lands.
+    const ends = present.length === 0 ? new Map<string, bigint>() : await listEnds(target, present)
     copied = [...ends.values()].filter(e => e > 0n).length
     if (copied > 0) first ??= Date.now() - start
     await new Promise(resolve => setTimeout(resolve, 100))

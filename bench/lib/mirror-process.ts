@@ -160,7 +160,7 @@ type ListOffsetsResponse = { topics?: Array<{ name: string, partitions: Array<{ 
  * others); the failure carries the broker's answer, whose other partitions are good. Partitions
  * it has no answer for keep their last known offset at the caller.
  */
-async function listEnds (admin: KafkaAdmin, tps: readonly TopicPartition[]): Promise<Map<string, bigint>> {
+export async function listEnds (admin: KafkaAdmin, tps: readonly TopicPartition[]): Promise<Map<string, bigint>> {
   try {
     return await admin.listOffsets(tps, 'latest')
   } catch (err) {
