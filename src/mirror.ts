@@ -32,7 +32,7 @@ export function buildMirror (config: MirrorConfig, log: Logger, opts: { targets?
   const targeted = config.flows.filter(f => opts.targets === undefined || opts.targets.length === 0 || opts.targets.includes(f.target))
   const selected = targeted.filter(f => f.enabled)
   const checkpoints = targeted.filter(runsCheckpoints).map(f => new CheckpointFlow(f, log))
-  const flows = selected.map(f => new SourceFlow(f, log))
+  const flows = selected.map(f => new SourceFlow(f, log, { configSource: config.loadedFrom }))
   // Like MM2, `--clusters A` on a config that only enables A->B still runs B->A's heartbeats.
   const heartbeats = targeted.filter(f => f.emitHeartbeats.enabled).map(f => new HeartbeatEmitter(f, log))
   if (flows.length === 0 && checkpoints.length === 0 && heartbeats.length === 0) throw new UsageError('No source->target replication flows: enable one (e.g. `A->B.enabled = true`, or a mirror with a sourceConnector) or check --clusters.')

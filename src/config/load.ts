@@ -5,8 +5,8 @@
  * to print once.
  */
 import { readFile } from 'node:fs/promises'
-import { extname } from 'node:path'
-import type { LoadedConfig } from './model.ts'
+import { extname, resolve } from 'node:path'
+import type { ConfigSource, LoadedConfig } from './model.ts'
 import { deepFreeze } from './freeze.ts'
 import { identityCycleWarnings } from './identity-cycles.ts'
 import { EXPECTED_PROPERTIES, loadMm2Properties } from './mm2-properties.ts'
@@ -134,5 +134,12 @@ export async function loadConfig (path: string, opts: LoadConfigOptions = {}): P
   const format = named ?? (looksLikeResource(text) ? 'resource' : 'properties')
   const loadOpts = { file: path, env: opts.env ?? process.env, secretsDir: opts.secretsDir }
   const loaded = format === 'resource' ? loadStrimzi(text, loadOpts) : loadMm2Properties(text, loadOpts)
-  return deepFreeze({ ...loaded, warnings: [...loaded.warnings, ...identityCycleWarnings(loaded.config)] })
+  const config = { ...loaded.config, loadedFrom: configSource(path, opts) }
+  return deepFreeze({ ...loaded, config, warnings: [...loaded.warnings, ...identityCycleWarnings(config)] })
+}
+
+/** What loading `path` again needs: a relative path made absolute (a worker may not share the cwd's meaning later), the env copied only when one was given. */
+function configSource (path: string, opts: LoadConfigOptions): ConfigSource {
+  const env = opts.env === undefined ? undefined : Object.fromEntries(Object.entries(opts.env).filter((e): e is [string, string] => e[1] !== undefined))
+  return { path: resolve(path), secretsDir: opts.secretsDir === undefined ? undefined : resolve(opts.secretsDir), env }
 }

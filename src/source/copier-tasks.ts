@@ -1,15 +1,18 @@
 /**
  * `tasks.max` as MM2 honours it (MirrorSourceConnector.taskConfigs): the flow's source partitions are dealt
  * round-robin to min(tasks.max, partitions) tasks, each a RecordCopier with its own
- * PartitionReader and its own offset-sync writer (as each MirrorSourceTask has). The tasks share
- * the flow's target producer and position store: their partitions never overlap, and one
- * producer keeps one connection per target broker however many tasks run.
+ * PartitionReader and its own offset-sync writer (as each MirrorSourceTask has).
+ *
+ * Where a task runs is the flow's choice (`newTask`): in a worker thread of its own with its own
+ * clients (copier-thread.ts, the default for a config loaded from a file), or on the main thread
+ * sharing the flow's target producer and position store (`KAFKA_MIRROR_WORKER_THREADS=0`, or a
+ * config built in code). This module only decides which task copies which partitions.
  *
  * The partition list keeps the order in which partitions were first seen (new ones at the end),
  * so a new topic or partition joins the task its index deals it to and nothing moves. Only when
  * the number of tasks changes (fewer partitions than tasks.max before, more now) are all
- * partitions dealt again: the running tasks stop, store their positions and the new tasks resume
- * from them, as Connect restarts MM2's tasks on reconfiguration.
+ * partitions dealt again: the running tasks stop and store their positions, and only then do
+ * the new tasks start and resume from them, as Connect restarts MM2's tasks on reconfiguration.
  */
 import type { FlowConfig } from '../config/model.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
@@ -18,6 +21,7 @@ import type { KafkaProducer } from '../kafka/producer.ts'
 import { type TopicPartition, tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
 import { type AckedListener, type CopierStats, RecordCopier } from './copier.ts'
+import type { Position } from './copier-protocol.ts'
 import type { OffsetSyncWriter } from './offset-sync-writer.ts'
 import type { PositionStore } from './position-store.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
@@ -30,31 +34,84 @@ export function dealPartitions<T> (items: readonly T[], tasksMax: number): T[][]
   return tasks
 }
 
+/** A partition and the topic it belongs to, as dealt to a task. */
+export type DealtPartition = TopicPartition & { readonly replicated: ReplicatedTopic }
+
+/** One copier task, wherever it runs. */
+export interface CopierTask {
+  readonly index: number
+  readonly assignedCount: number
+  readonly stats: CopierStats
+  /** The worker thread's id; undefined for a task on the main thread. */
+  readonly threadId: number | undefined
+  /** These partitions from now on (a superset of the earlier ones); `handOver`: positions just stored by the tasks this one replaces. */
+  assign: (partitions: readonly DealtPartition[], handOver: readonly Position[]) => Promise<void>
+  start: (signal: AbortSignal) => void
+  /** Stops copying, lets in-flight sends finish, stores positions, closes the task's clients; the positions stored. */
+  stop: () => Promise<readonly Position[]>
+  /** Releases the task's clients or thread when it never ran (the flow could not start). */
+  close: () => Promise<void>
+}
+
 export interface CopierTasksDeps {
+  /** Task `index` of `count`. */
+  readonly newTask: (index: number, count: number) => CopierTask
+  readonly log: Logger
+}
+
+/** What a task on the main thread shares with the flow. */
+export interface InThreadTaskDeps {
   readonly newReader: (taskIndex: number) => PartitionReader
   readonly newOffsetSyncs: (() => OffsetSyncWriter) | undefined
   readonly producer: KafkaProducer
   readonly sourceAdmin: KafkaAdmin
   readonly positions: PositionStore
-  readonly log: Logger
   /** Told of every acknowledged batch (the flow measures heartbeat latency with it). */
   readonly onAcked?: AckedListener
 }
 
-interface Task {
-  readonly index: number
-  readonly copier: RecordCopier
-  readonly reader: PartitionReader
-  readonly abort: AbortController
-  running: Promise<void> | undefined
+/** A task on the main thread: its own reader and offset-sync writer, the flow's producer and position store. */
+export function inThreadTask (flow: FlowConfig, deps: InThreadTaskDeps, index: number, log: Logger): CopierTask {
+  const reader = deps.newReader(index)
+  const copier = new RecordCopier(flow, { reader, producer: deps.producer, sourceAdmin: deps.sourceAdmin, positions: deps.positions, offsetSyncs: deps.newOffsetSyncs?.(), log, onAcked: deps.onAcked })
+  const abort = new AbortController()
+  let running: Promise<void> | undefined
+  return {
+    index,
+    get assignedCount () { return copier.assignedCount },
+    get stats () { return copier.stats },
+    threadId: undefined,
+    async assign (partitions) {
+      const mine = new Set(partitions.map(p => tpKey(p.topic, p.partition)))
+      const topics = new Map(partitions.map(p => [p.topic, p.replicated]))
+      await copier.assign(topics, (topic, partition) => mine.has(tpKey(topic, partition)))
+    },
+    start (signal) {
+      running ??= copier.run(AbortSignal.any([signal, abort.signal]))
+    },
+    async stop () {
+      abort.abort()
+      if (running !== undefined) await running
+      else await copier.flush()
+      await reader.close()
+      return []
+    },
+    async close () {
+      await reader.close()
+    }
+  }
 }
 
 export class CopierTasks {
   readonly #flow: FlowConfig
   readonly #deps: CopierTasksDeps
   /** Every partition seen, in the order first seen; its index decides its task. */
-  readonly #order: Array<TopicPartition & { readonly replicated: ReplicatedTopic }> = []
-  #tasks: Task[] = []
+  readonly #order: DealtPartition[] = []
+  #tasks: CopierTask[] = []
+  /** Tasks started before the first deal (warmUp), taken by it in index order. */
+  #warm: CopierTask[] = []
+  /** Positions the tasks replaced last stored, handed to their successors (cleared once those have them). */
+  #handOver: readonly Position[] = []
   /** Set while run() is active: new tasks start at once. */
   #signal: AbortSignal | undefined
   /** Counters and data-loss history of tasks that were replaced, so status never goes back. */
@@ -70,17 +127,22 @@ export class CopierTasks {
   }
 
   get assignedCount (): number {
-    return this.#tasks.reduce((n, t) => n + t.copier.assignedCount, 0)
+    return this.#tasks.reduce((n, t) => n + t.assignedCount, 0)
   }
 
   /** Partitions per task, for status and logs. */
   get partitionsPerTask (): number[] {
-    return this.#tasks.map(t => t.copier.assignedCount)
+    return this.#tasks.map(t => t.assignedCount)
+  }
+
+  /** Ids of the worker threads running the tasks (none when tasks run on the main thread). */
+  get threadIds (): number[] {
+    return this.#tasks.flatMap(t => t.threadId === undefined ? [] : [t.threadId])
   }
 
   /** All tasks' stats as one. */
   get stats (): CopierStats {
-    const all = this.#tasks.map(t => t.copier.stats)
+    const all = this.#tasks.map(t => t.stats)
     return {
       recordsCopied: this.#retired.recordsCopied + all.reduce((n, s) => n + s.recordsCopied, 0),
       bytesCopied: this.#retired.bytesCopied + all.reduce((n, s) => n + s.bytesCopied, 0),
@@ -92,6 +154,17 @@ export class CopierTasks {
       lag: new Map(all.flatMap(s => [...s.lag])),
       lastError: all.find(s => s.lastError !== undefined)?.lastError
     }
+  }
+
+  /**
+   * Starts tasks 0..count-1 before the first deal, so tasks that take long to start (a worker
+   * thread loads the sources and connects) are ready when the partitions are known; the deal
+   * takes the ones it needs and stops the others. Only before the first deal: no task has run,
+   * so nothing stored can be newer than what they read at start.
+   */
+  warmUp (count: number): void {
+    if (this.#tasks.length > 0 || this.#warm.length > 0 || this.#order.length > 0) return
+    for (let index = 0; index < count; index++) this.#warm.push(this.#deps.newTask(index, count))
   }
 
   /** Adds the partitions of `topics` not seen yet; deals them, or deals everything again when the task count changes. */
@@ -109,23 +182,18 @@ export class CopierTasks {
       await this.#replaceTasks(deal.length)
       this.#deps.log.info('copying with tasks', { tasks: deal.length, tasksMax: this.#flow.tasksMax, partitions: this.#order.length, perTask: deal.map(d => d.length).join(',') })
     }
-    await Promise.all(this.#tasks.map(async (task, i) => { await this.#assignTo(task, deal[i] ?? []) }))
+    await Promise.all(this.#tasks.map(async (task, i) => { await task.assign(deal[i] ?? [], this.#handOver) }))
+    this.#handOver = []
     for (const task of this.#tasks) this.#start(task)
-  }
-
-  async #assignTo (task: Task, partitions: ReadonlyArray<TopicPartition & { readonly replicated: ReplicatedTopic }>): Promise<void> {
-    const mine = new Set(partitions.map(p => tpKey(p.topic, p.partition)))
-    const topics = new Map(partitions.map(p => [p.topic, p.replicated]))
-    await task.copier.assign(topics, (topic, partition) => mine.has(tpKey(topic, partition)))
   }
 
   /** Stops every task (each stores its positions) and creates `count` fresh ones. */
   async #replaceTasks (count: number): Promise<void> {
     const old = this.#tasks
     this.#tasks = []
-    await this.#stopAll(old)
+    this.#handOver = await this.#stopAll(old)
     for (const t of old) {
-      const s = t.copier.stats
+      const s = t.stats
       this.#retired.recordsCopied += s.recordsCopied
       this.#retired.bytesCopied += s.bytesCopied
       this.#retired.rawBytesCopied += s.rawBytesCopied
@@ -133,32 +201,26 @@ export class CopierTasks {
       this.#retired.lastCopyAt = Math.max(this.#retired.lastCopyAt, s.lastCopyAt)
       this.#retired.dataLoss.push(...s.dataLoss)
     }
-    for (let index = 0; index < count; index++) {
-      const reader = this.#deps.newReader(index)
-      const log = count > 1 ? this.#deps.log.child(`task-${index}`) : this.#deps.log
-      const copier = new RecordCopier(this.#flow, { reader, producer: this.#deps.producer, sourceAdmin: this.#deps.sourceAdmin, positions: this.#deps.positions, offsetSyncs: this.#deps.newOffsetSyncs?.(), log, onAcked: this.#deps.onAcked })
-      this.#tasks.push({ index, copier, reader, abort: new AbortController(), running: undefined })
-    }
+    const warm = this.#warm.splice(0)
+    for (let index = 0; index < count; index++) this.#tasks.push(warm[index] ?? this.#deps.newTask(index, count))
+    await Promise.all(warm.slice(count).map(async t => { await t.close() }))
   }
 
-  #start (task: Task): void {
+  #start (task: CopierTask): void {
     const signal = this.#signal
-    if (signal === undefined || task.running !== undefined) return
-    task.running = task.copier.run(AbortSignal.any([signal, task.abort.signal]))
+    if (signal === undefined) return
+    task.start(signal)
   }
 
-  async #stopAll (tasks: readonly Task[]): Promise<void> {
-    for (const t of tasks) t.abort.abort()
-    await Promise.all(tasks.map(async t => {
-      if (t.running !== undefined) await t.running
-      else await t.copier.flush()
-      await t.reader.close()
-    }))
+  /** Stops the tasks; the positions they stored. */
+  async #stopAll (tasks: readonly CopierTask[]): Promise<Position[]> {
+    const stored = await Promise.all(tasks.map(async t => await t.stop()))
+    return stored.flat()
   }
 
-  /** Closes the tasks' readers (after run() ended, or when the flow could not start). */
+  /** Releases the tasks' clients and threads (after run() ended, or when the flow could not start). */
   async close (): Promise<void> {
-    await Promise.all(this.#tasks.map(async t => { await t.reader.close() }))
+    await Promise.all([...this.#tasks, ...this.#warm.splice(0)].map(async t => { await t.close() }))
   }
 
   /** Runs the tasks until the signal aborts; each stores its positions on the way out. */

@@ -7,8 +7,9 @@
  * without a restart. `close()` stops fetching, lets the in-flight send finish, stores positions
  * and closes the clients; it is idempotent.
  */
-import type { FlowConfig } from '../config/model.ts'
-import { HeartbeatLatencyTracker, type HeartbeatSample } from '../heartbeat/latency.ts'
+import { availableParallelism } from 'node:os'
+import type { ConfigSource, FlowConfig } from '../config/model.ts'
+import { type HeartbeatRecordLike, HeartbeatLatencyTracker, type HeartbeatSample } from '../heartbeat/latency.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import type { ConsumedRecord } from '../kafka/types.ts'
@@ -17,7 +18,8 @@ import type { Logger } from '../observe/logger.ts'
 import { Lifecycle, type LifecycleState } from '../util/lifecycle.ts'
 import { AclSync } from './acl-sync.ts'
 import type { AckedListener, CopierStats } from './copier.ts'
-import { CopierTasks } from './copier-tasks.ts'
+import { type CopierTask, CopierTasks, inThreadTask } from './copier-tasks.ts'
+import { CopierThread, processHeapLimitMb } from './copier-thread.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
 import { PositionStore } from './position-store.ts'
 import { TopicSelection } from './topic-selection.ts'
@@ -34,8 +36,26 @@ export interface SourceFlowStatus {
   readonly copier: CopierStats | undefined
   /** Copier tasks running (min(tasks.max, partitions)). */
   readonly tasks: number
+  /** Worker threads running those tasks: one per task, or 0 when they run on the main thread. */
+  readonly threads: number
+  /** The worker threads' ids (for logs and debugging). */
+  readonly threadIds: readonly number[]
   /** Replication latency shown by the heartbeats this flow copied, newest per topic and emitter. */
   readonly heartbeats: readonly HeartbeatSample[]
+}
+
+export interface SourceFlowOptions {
+  /**
+   * Where the config was loaded from: with it, each copier task runs in a worker thread that
+   * loads the same config; without it (a config built in code), or with
+   * KAFKA_MIRROR_WORKER_THREADS=0, the tasks run on the main thread.
+   */
+  readonly configSource?: ConfigSource | undefined
+}
+
+/** The config to load in copier worker threads, or undefined for tasks on the main thread. */
+export function workerThreadsSource (configSource: ConfigSource | undefined, env: NodeJS.ProcessEnv = process.env): ConfigSource | undefined {
+  return env.KAFKA_MIRROR_WORKER_THREADS === '0' ? undefined : configSource
 }
 
 export class SourceFlow {
@@ -47,9 +67,11 @@ export class SourceFlow {
   readonly #life: Lifecycle
   #topics: ReadonlyMap<string, ReplicatedTopic> = new Map()
   #copier: CopierTasks | undefined
+  readonly #threads: ConfigSource | undefined
 
-  constructor (flow: FlowConfig, log: Logger) {
+  constructor (flow: FlowConfig, log: Logger, opts: SourceFlowOptions = {}) {
     this.flow = flow
+    this.#threads = workerThreadsSource(opts.configSource)
     this.selection = new TopicSelection(flow)
     this.heartbeatLatency = new HeartbeatLatencyTracker(this.selection.policy)
     this.#log = log.child(flow.name)
@@ -61,7 +83,7 @@ export class SourceFlow {
     const copyError = stats?.lastError
     const life = this.#life
     const state = life.state === 'running' && copyError !== undefined ? 'not-ready' : life.state
-    return { flow: this.flow.name, state, reason: life.reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: stats, tasks: this.#copier?.count ?? 0, heartbeats: this.heartbeatLatency.samples() }
+    return { flow: this.flow.name, state, reason: life.reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: stats, tasks: this.#copier?.count ?? 0, threads: this.#copier?.threadIds.length ?? 0, threadIds: this.#copier?.threadIds ?? [], heartbeats: this.heartbeatLatency.samples() }
   }
 
   start (): void {
@@ -99,27 +121,44 @@ export class SourceFlow {
   async #build (): Promise<{ copier: CopierTasks, topicSync: TopicSync, aclSync: AclSync }> {
     const flow = this.flow
     const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.sourceConnectorName}|${role}`
+    const threads = this.#threads
+    let copier: CopierTasks | undefined
+    if (threads !== undefined) {
+      // Each task in a worker thread with clients of its own; it loads the positions itself.
+      // The threads start now: loading the sources and connecting takes a worker a second or
+      // more, which then overlaps with connecting and the first topic sync here.
+      const heapLimitMb = processHeapLimitMb()
+      const onHeartbeats = (topic: string, records: readonly HeartbeatRecordLike[], ackedAt: number): void => { this.heartbeatLatency.observe(topic, records, ackedAt) }
+      const log = (index: number): Logger => flow.tasksMax > 1 ? this.#log.child(`task-${index}`) : this.#log
+      copier = this.#life.own(new CopierTasks(flow, { newTask: index => new CopierThread({ config: threads, flow: flow.name, task: index, log: log(index), onHeartbeats, heapLimitMb }), log: this.#log }))
+      copier.warmUp(Math.min(flow.tasksMax, availableParallelism()))
+    }
     const sourceAdmin = this.#life.own(new KafkaAdmin(flow.clients.sourceAdmin, id('replication-source-admin')))
     const targetAdmin = this.#life.own(new KafkaAdmin(flow.clients.targetAdmin, id('replication-target-admin')))
     const targetProducer = this.#life.own(new KafkaProducer(flow.clients.targetProducer, id('replication-producer')))
     await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()])
-    const positions = new PositionStore(flow, targetAdmin, targetProducer, this.#log)
-    await positions.load()
     let offsetSyncs: (() => OffsetSyncWriter) | undefined
     if (flow.offsetSyncs.enabled) {
       const onSource = flow.offsetSyncs.location === 'source'
-      const syncProducer = onSource ? this.#life.own(new KafkaProducer(flow.clients.sourceProducer, id('offset-syncs-source-producer'))) : targetProducer
+      // Worker threads have their own producers; here the writer only creates the topic.
+      const syncProducer = onSource && threads === undefined ? this.#life.own(new KafkaProducer(flow.clients.sourceProducer, id('offset-syncs-source-producer'))) : targetProducer
       offsetSyncs = () => new OffsetSyncWriter(flow, this.selection.policy, onSource ? sourceAdmin : targetAdmin, syncProducer, this.#log)
       await offsetSyncs().ensureTopic()
     }
     const topicSync = new TopicSync(flow, this.selection, sourceAdmin, targetAdmin, this.#log)
-    // One reader per task, as each MirrorSourceTask has its own consumer; closed by the task set.
-    // It fetches per partition what one send carries (the producer's batch bytes), so nothing
-    // fetched is cut off and read again.
-    const readerOptions = { partitionMaxBytes: targetProducer.partitionBatchBytes }
-    const newReader = (task: number): PartitionReader => new PartitionReader(flow.clients.sourceConsumer, flow.tasksMax > 1 ? id(`replication-consumer-${task}`) : id('replication-consumer'), readerOptions)
-    const onAcked: AckedListener = (topic, records, ackedAt) => { this.#observeHeartbeats(topic, records, ackedAt) }
-    const copier = this.#life.own(new CopierTasks(flow, { newReader, newOffsetSyncs: offsetSyncs, producer: targetProducer, sourceAdmin, positions, log: this.#log, onAcked }))
+    if (copier === undefined) {
+      const positions = new PositionStore(flow, targetAdmin, targetProducer, this.#log)
+      await positions.load()
+      // One reader per task, as each MirrorSourceTask has its own consumer; closed by the task set.
+      // It fetches per partition what one send carries (the producer's batch bytes), so nothing
+      // fetched is cut off and read again.
+      const readerOptions = { partitionMaxBytes: targetProducer.partitionBatchBytes }
+      const newReader = (task: number): PartitionReader => new PartitionReader(flow.clients.sourceConsumer, flow.tasksMax > 1 ? id(`replication-consumer-${task}`) : id('replication-consumer'), readerOptions)
+      const onAcked: AckedListener = (topic, records, ackedAt) => { this.#observeHeartbeats(topic, records, ackedAt) }
+      const deps = { newReader, newOffsetSyncs: offsetSyncs, producer: targetProducer, sourceAdmin, positions, onAcked }
+      const newTask = (index: number, count: number): CopierTask => inThreadTask(flow, deps, index, count > 1 ? this.#log.child(`task-${index}`) : this.#log)
+      copier = this.#life.own(new CopierTasks(flow, { newTask, log: this.#log }))
+    }
     const first = await topicSync.syncOnce()
     this.#topics = first.ready
     await copier.assign(first.ready)

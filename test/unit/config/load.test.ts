@@ -92,3 +92,26 @@ test('describeConfig of a Strimzi CR summarises PEM bundles and hides keys', asy
   assert.match(text, /ssl\.truststore\.certificates=<2 PEM block\(s\)>/)
   assert.match(text, /ssl\.keystore\.key=\[redacted\]/)
 })
+
+test('load: the config records where it came from, and loading it again yields the same flows (what a copier worker thread does)', async () => {
+  for (const [file] of examples) {
+    const first = await loadConfig(file, { secretsDir: 'examples/secrets', env: { X: '1' } })
+    const from = first.config.loadedFrom
+    assert.ok(from !== undefined)
+    assert.equal(from.path, join(process.cwd(), file))
+    assert.equal(from.secretsDir, join(process.cwd(), 'examples/secrets'))
+    assert.deepEqual(from.env, { X: '1' })
+    assert.doesNotThrow(() => structuredClone(from), 'plain data: it is sent to worker threads')
+    const again = await loadConfig(from.path, { secretsDir: from.secretsDir, env: from.env })
+    // Secrets print as [redacted] in JSON; their values are compared below.
+    assert.equal(JSON.stringify(again.config.flows), JSON.stringify(first.config.flows), file)
+    for (const [i, f] of first.config.flows.entries()) {
+      const props = (flow: typeof f): string[] => Object.values(flow.clients).flatMap(c => Object.entries(c.props).map(([k, v]) => `${k}=${typeof v === 'string' ? v : v.reveal()}`))
+      const other = again.config.flows[i]
+      assert.ok(other !== undefined)
+      assert.deepEqual(props(other), props(f))
+    }
+  }
+  const plain = await loadConfig('examples/mm2.properties')
+  assert.equal(plain.config.loadedFrom?.env, undefined, 'process.env is not copied: a worker thread shares it')
+})

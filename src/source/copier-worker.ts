@@ -1,0 +1,10 @@
+/**
+ * The entry of a copier task's worker thread (copier-thread.ts starts it; the work is in
+ * copier-worker-run.ts). It first turns on Node's compile cache for this thread, as the launcher
+ * does for the main one: a worker compiles the sources and the Kafka client again (about a second
+ * of CPU without the cache), and a restarted mirror must copy again quickly.
+ */
+import nodeModule from 'node:module'
+
+nodeModule.enableCompileCache?.()
+await import('./copier-worker-run.ts')
