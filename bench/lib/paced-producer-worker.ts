@@ -7,12 +7,15 @@ import { type PacedOptions, stampedValue } from './latency.ts'
 const options = workerData as PacedOptions
 const producer = new KafkaProducer({ cluster: 'source', bootstrapServers: [options.bootstrap], props: {} }, 'bench-paced-producer')
 
+/** Records per send at most: a producer that fell behind catches up in sends a broker accepts (1 MB default request limit). */
+const MAX_PER_SEND = 4000
+
 const started = Date.now()
 let sent = 0
 try {
   while (sent < options.total) {
     const tickStart = Date.now()
-    const count = Math.min(options.total, Math.floor(options.rate * (tickStart - started) / 1000)) - sent
+    const count = Math.min(MAX_PER_SEND, Math.min(options.total, Math.floor(options.rate * (tickStart - started) / 1000)) - sent)
     if (count > 0) {
       const value = stampedValue(options.size)
       await producer.send(roundRobinBatches(options.topic, options.partitions, sent, count, () => ({ key: null, value, headers: [] })))
