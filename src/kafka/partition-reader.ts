@@ -52,8 +52,6 @@ export type PartitionEvent =
 export interface FetchRound {
   /** Records per `topic:partition`, in offset order. */
   readonly records: Map<string, ConsumedRecord[]>
-  /** Next offset to read per partition that advanced (can advance with no records: markers, aborts). */
-  readonly advanced: Map<string, bigint>
   /** High watermark (or last stable offset in read_committed) per partition seen this round. */
   readonly endOffsets: Map<string, bigint>
   readonly events: PartitionEvent[]
@@ -206,9 +204,7 @@ export class PartitionReader {
   async poll (signal?: AbortSignal): Promise<FetchRound> {
     const round = await this.pollBatches(signal)
     const records = new Map<string, ConsumedRecord[]>()
-    const advanced = new Map<string, bigint>()
     for (const [key, f] of round.fetched) {
-      advanced.set(key, f.next)
       const out: ConsumedRecord[] = []
       for (const { batch, skip } of f.batches) {
         if (skip) continue
@@ -218,7 +214,7 @@ export class PartitionReader {
       }
       if (out.length > 0) records.set(key, out)
     }
-    return { records, advanced, endOffsets: round.endOffsets, events: round.events }
+    return { records, endOffsets: round.endOffsets, events: round.events }
   }
 
   /**

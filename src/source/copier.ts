@@ -33,8 +33,8 @@ import type { KafkaError } from '../errors.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { FetchedPartition, PartitionEvent, PartitionReader } from '../kafka/partition-reader.ts'
 import type { BatchOutcome, EncodedBatch, KafkaProducer } from '../kafka/producer.ts'
-import { decodeBatch, encodeBatch, forTarget, type RawBatch, rawCopyRefusal } from '../kafka/record-batch.ts'
-import { type ConsumedRecord, tpKey } from '../kafka/types.ts'
+import { type DecodedRecord, decodeBatch, encodeBatch, forTarget, type RawBatch, rawCopyRefusal } from '../kafka/record-batch.ts'
+import { tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
 import { sleep } from '../util/abortable.ts'
 import type { OffsetSyncWriter } from './offset-sync-writer.ts'
@@ -97,7 +97,7 @@ interface Payload {
   readonly kind: 'raw' | 'records' | 'skip'
   readonly batches: readonly RawBatch[]
   /** Set once decoded (record path) or given (a narrowed-down unit). */
-  records?: readonly ConsumedRecord[]
+  records?: readonly DecodedRecord[]
   /** Set once encoded, kept for a retry. */
   encoded?: Buffer
 }
@@ -117,7 +117,7 @@ interface Assigned {
 }
 
 /** Told about every run of records the target acknowledged (the heartbeat latency tracker listens); `records` decodes on demand. */
-export type AckedListener = (topic: ReplicatedTopic, records: () => readonly ConsumedRecord[], ackedAt: number) => void
+export type AckedListener = (topic: ReplicatedTopic, records: () => readonly DecodedRecord[], ackedAt: number) => void
 
 export class RecordCopier {
   readonly #flow: FlowConfig
@@ -424,12 +424,12 @@ export class RecordCopier {
   }
 
   /** A record-path unit's records (decoded once; the first batch may start below the unit). */
-  #records (unit: CopyUnit): readonly ConsumedRecord[] {
+  #records (unit: CopyUnit): readonly DecodedRecord[] {
     const payload = unit.payload
     if (payload.records !== undefined) return payload.records
-    const out: ConsumedRecord[] = []
+    const out: DecodedRecord[] = []
     for (const b of payload.batches) {
-      for (const r of decodeBatch(b)) if (r.offset >= unit.first && r.offset < unit.next) out.push(r as ConsumedRecord)
+      for (const r of decodeBatch(b)) if (r.offset >= unit.first && r.offset < unit.next) out.push(r)
     }
     payload.records = out
     return out
@@ -454,7 +454,7 @@ export class RecordCopier {
       for (const r of rs) bytes += r.value?.length ?? 0
       this.#syncs?.recordAcked(a.topic.source, a.partition, rs, base)
     }
-    this.#onAcked?.(a.topic, () => this.#records(unit).map(r => ({ ...r, topic: a.topic.source, partition: a.partition })), now)
+    this.#onAcked?.(a.topic, () => this.#records(unit), now)
     this.#flushPolicy.acknowledged(records, unit.bytes)
     if (this.stats.failures.delete(a.key)) this.#log.info('partition recovered', { topic: a.topic.source, partition: a.partition })
     this.stats.recordsCopied += records
@@ -476,13 +476,13 @@ export class RecordCopier {
    */
   #refused (a: Assigned, unit: CopyUnit, error: KafkaError): void {
     const progress = a.progress
-    let records: readonly ConsumedRecord[] | undefined
+    let records: readonly DecodedRecord[] | undefined
     try { records = this.#records(unit) } catch { records = undefined }
     if (records !== undefined && records.length > 1) {
       progress.failed(unit, 0)
       const parts: CopyUnit[] = records.map((r, i) => ({
         first: i === 0 ? unit.first : r.offset,
-        next: i === records.length - 1 ? unit.next : (records[i + 1] as ConsumedRecord).offset,
+        next: i === records.length - 1 ? unit.next : (records[i + 1] as DecodedRecord).offset,
         bytes: i === 0 ? unit.bytes : 0,
         empty: false,
         payload: { kind: 'records', batches: [], records: [r] }
@@ -491,10 +491,14 @@ export class RecordCopier {
       return
     }
     const pause = progress.refused(unit, Date.now(), error.message)
-    const offset = records?.[0]?.offset ?? unit.first
-    this.stats.failures.set(a.key, { topic: a.topic.source, partition: a.partition, offset, reason: error.message, since: pause.since, retryAt: progress.retryAt })
+    this.#reportPaused(a, records?.[0]?.offset ?? unit.first, error.message, pause.since, progress.retryAt)
+  }
+
+  /** A partition that cannot be copied (refused by the target, or not readable): in status and logged, with where and why. */
+  #reportPaused (a: Assigned, offset: bigint, reason: string, since: number, retryAt: number): void {
+    this.stats.failures.set(a.key, { topic: a.topic.source, partition: a.partition, offset, reason, since, retryAt })
     this.#log.error('cannot copy partition; it is paused and retried later, other partitions continue', {
-      flow: this.#flow.name, topic: a.topic.source, partition: a.partition, offset, remote: a.topic.remote, reason: error.message, retryInMs: progress.retryAt - Date.now()
+      flow: this.#flow.name, topic: a.topic.source, partition: a.partition, offset, remote: a.topic.remote, reason, retryInMs: retryAt - Date.now()
     })
   }
 
@@ -601,12 +605,7 @@ export class RecordCopier {
     if (!e.error.retriable) {
       // Not allowed to read (or another lasting refusal): paused, tried again later, the others go on.
       a.readRetryAt = now + Math.min(60_000, 5_000 * 2 ** Math.min(a.readFailures - 1, 4))
-      const offset = this.#reader.position(e.topic, e.partition) ?? a.progress.end
-      const previous = this.stats.failures.get(k)
-      this.stats.failures.set(k, { topic: e.topic, partition: e.partition, offset, reason: e.error.message, since: previous?.since ?? now, retryAt: a.readRetryAt })
-      this.#log.error('cannot copy partition; it is paused and retried later, other partitions continue', {
-        flow: this.#flow.name, topic: e.topic, partition: e.partition, offset, remote: a.topic.remote, reason: e.error.message, retryInMs: a.readRetryAt - now
-      })
+      this.#reportPaused(a, this.#reader.position(e.topic, e.partition) ?? a.progress.end, e.error.message, this.stats.failures.get(k)?.since ?? now, a.readRetryAt)
     } else {
       a.readRetryAt = now + Math.min(2_000, 100 * 2 ** Math.min(a.readFailures - 1, 5))
       this.#log.debug('transient error reading partition', { topic: e.topic, partition: e.partition, error: e.error })

@@ -12,7 +12,6 @@ import type { ConfigSource, FlowConfig } from '../config/model.ts'
 import { type HeartbeatRecordLike, HeartbeatLatencyTracker, type HeartbeatSample } from '../heartbeat/latency.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
-import type { ConsumedRecord } from '../kafka/types.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
 import { Lifecycle, type LifecycleState } from '../util/lifecycle.ts'
@@ -173,7 +172,7 @@ export class SourceFlow {
   }
 
   /** Copied heartbeats landed on the target when acknowledged: that moment minus their emission time is the latency. */
-  #observeHeartbeats (topic: ReplicatedTopic, records: () => readonly ConsumedRecord[], ackedAt: number): void {
+  #observeHeartbeats (topic: ReplicatedTopic, records: () => readonly HeartbeatRecordLike[], ackedAt: number): void {
     if (this.selection.policy.isHeartbeatsTopic(topic.source)) this.heartbeatLatency.observe(topic.remote, records(), ackedAt)
   }
 
