@@ -40,7 +40,7 @@ async function main (argv: readonly string[]): Promise<number> {
       const io = { out: (line: string) => { process.stdout.write(line + '\n') }, err: (line: string) => { process.stderr.write(line + '\n') } }
       return args.command === 'failover' ? await failoverCommand(loaded, offsetsArgs, io) : await translateCommand(loaded, offsetsArgs, io)
     }
-    return await runCommand(loaded, { clusters: args.clusters, log })
+    return await runCommand(loaded, { clusters: args.clusters, log, metricsPort: args.metricsPort })
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
       process.stderr.write(`kafka-mirror: ${err.message}\n`)

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.ts'
 export const HELP = `kafka-mirror - Kafka MirrorMaker 2, re-implemented in TypeScript
 
 Usage:
-  kafka-mirror run --config FILE [--secrets-dir DIR] [--clusters ALIAS...]
+  kafka-mirror run --config FILE [--secrets-dir DIR] [--clusters ALIAS...] [--metrics-port PORT]
   kafka-mirror validate --config FILE [--secrets-dir DIR] [--offline]
   kafka-mirror topology --config FILE [--secrets-dir DIR] [--json]
   kafka-mirror offsets translate --config FILE --group G --from A --to B [--json]
@@ -31,6 +31,8 @@ Options:
   --config FILE       mm2.properties (Java MM2 dedicated mode) or a Strimzi KafkaMirrorMaker2 YAML
   --secrets-dir DIR   Kubernetes-style secrets: DIR/<secretName>/<key> (default: $KAFKA_MIRROR_SECRETS_DIR)
   --clusters ALIAS    Only run flows whose target is one of these aliases (repeatable or comma-separated)
+  --metrics-port PORT run: the HTTP port of /metrics, /healthz, /readyz, /status and the status
+                      page (default 9404, Strimzi's exporter port; 0 = no HTTP server)
   --offline           validate without connecting to any cluster
   --json              topology, offsets translate: print JSON instead of text
   --group G           consumer group id (offsets translate, failover)
@@ -55,6 +57,8 @@ export interface CliArgs {
   readonly from?: string | undefined
   readonly to?: string | undefined
   readonly dryRun?: boolean
+  /** run: the observability HTTP port, 0 = off */
+  readonly metricsPort: number
 }
 
 export function parseCli (argv: readonly string[]): CliArgs {
@@ -74,6 +78,7 @@ export function parseCli (argv: readonly string[]): CliArgs {
         to: { type: 'string' },
         json: { type: 'boolean', default: false },
         'dry-run': { type: 'boolean', default: false },
+        'metrics-port': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false }
       }
@@ -88,7 +93,8 @@ export function parseCli (argv: readonly string[]): CliArgs {
     clusters: (values.clusters ?? []).flatMap(c => c.split(',')).map(c => c.trim()).filter(c => c !== ''),
     offline: values.offline === true,
     debug: values.debug === true,
-    json: values.json === true
+    json: values.json === true,
+    metricsPort: metricsPort(values['metrics-port'])
   }
   if (values.help === true) return { ...base, command: 'help' }
   if (values.version === true) return { ...base, command: 'version' }
@@ -100,6 +106,15 @@ export function parseCli (argv: readonly string[]): CliArgs {
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
   if (base.config === undefined) throw new UsageError(`${command}: --config FILE is required`)
   return { ...base, command }
+}
+
+export const DEFAULT_METRICS_PORT = 9404
+
+function metricsPort (value: string | undefined): number {
+  if (value === undefined) return DEFAULT_METRICS_PORT
+  const port = /^\d+$/.test(value) ? Number(value) : NaN
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`--metrics-port: expected a port number from 0 (no HTTP server) to 65535, got "${value}"`)
+  return port
 }
 
 /** `offsets translate` and `failover`: --config, --group, --from and --to are all required. */

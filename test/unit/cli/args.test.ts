@@ -7,7 +7,7 @@ const base = ['--config', 'f', '--group', 'g', '--from', 'A', '--to', 'B']
 test('offsets translate and failover parse their options', () => {
   assert.deepEqual(
     { ...parseCli(['offsets', 'translate', ...base, '--json']) },
-    { config: 'f', secretsDir: process.env.KAFKA_MIRROR_SECRETS_DIR, clusters: [], offline: false, debug: false, command: 'offsets-translate', group: 'g', from: 'A', to: 'B', json: true, dryRun: false })
+    { config: 'f', secretsDir: process.env.KAFKA_MIRROR_SECRETS_DIR, clusters: [], offline: false, debug: false, command: 'offsets-translate', group: 'g', from: 'A', to: 'B', json: true, dryRun: false, metricsPort: 9404 })
   const f = parseCli(['failover', ...base, '--dry-run'])
   assert.equal(f.command, 'failover')
   assert.equal(f.dryRun, true)
@@ -27,4 +27,13 @@ test('offsets translate and failover: clear usage errors', () => {
     [['failover', ...base, 'extra'], /unexpected argument "extra"/]
   ]
   for (const [argv, want] of cases) assert.throws(() => parseCli(argv), (err: Error) => err.name === 'UsageError' && want.test(err.message), argv.join(' '))
+})
+
+test('run --metrics-port: 9404 unless given, 0 turns the HTTP server off, anything else is refused', () => {
+  assert.equal(parseCli(['run', '--config', 'f']).metricsPort, 9404)
+  assert.equal(parseCli(['run', '--config', 'f', '--metrics-port', '0']).metricsPort, 0)
+  assert.equal(parseCli(['run', '--config', 'f', '--metrics-port', '8080']).metricsPort, 8080)
+  for (const bad of ['-1', '65536', 'http', '80a', '']) {
+    assert.throws(() => parseCli(['run', '--config', 'f', '--metrics-port', bad]), (err: Error) => err.name === 'UsageError' && err.message.includes(`--metrics-port: expected a port number from 0 (no HTTP server) to 65535, got "${bad}"`), bad)
+  }
 })

@@ -1,0 +1,12 @@
+/**
+ * Which paths the mirror's HTTP server answers, and from what. Each route reads the running
+ * mirror's live state through its own module; this file only assembles them.
+ */
+import type { Mirror } from '../mirror.ts'
+import type { Route } from './http-server.ts'
+import type { Logger } from './logger.ts'
+
+export function mirrorRoutes (_mirror: Mirror, _log: Logger): Map<string, Route> {
+  const routes = new Map<string, Route>()
+  return routes
+}
