@@ -34,6 +34,6 @@ test('run --metrics-port: 9404 unless given, 0 turns the HTTP server off, anythi
   assert.equal(parseCli(['run', '--config', 'f', '--metrics-port', '0']).metricsPort, 0)
   assert.equal(parseCli(['run', '--config', 'f', '--metrics-port', '8080']).metricsPort, 8080)
   for (const bad of ['-1', '65536', 'http', '80a', '']) {
-    assert.throws(() => parseCli(['run', '--config', 'f', '--metrics-port', bad]), (err: Error) => err.name === 'UsageError' && err.message.includes(`--metrics-port: expected a port number from 0 (no HTTP server) to 65535, got "${bad}"`), bad)
+    assert.throws(() => parseCli(['run', '--config', 'f', `--metrics-port=${bad}`]), (err: Error) => err.name === 'UsageError' && err.message.includes(`--metrics-port: expected a port number from 0 (no HTTP server) to 65535, got "${bad}"`), bad)
   }
 })
