@@ -35,8 +35,9 @@ if (major < 22 || (major === 22 && minor < 22)) {
     process.exit(1)
   }
   const child = spawn(bundled, [...heapFlags, script, ...args], { stdio: 'inherit' })
-  // Forward stop signals so the real process can shut down cleanly (flush, store positions).
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
+  // Forward stop signals so the real process can shut down cleanly (flush, store positions),
+  // and SIGUSR2 (toggles debug logging).
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGUSR2']) process.on(signal, () => child.kill(signal))
   child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : 143)))
 } else if (heapFlags.length > 0 && reexecWith(heapFlags)) {
   // not reached: the process image was replaced

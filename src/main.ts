@@ -14,7 +14,7 @@ import { validateCommand } from './cli/validate.ts'
 import { loadConfig } from './config/load.ts'
 import { ConfigError, KafkaMirrorError, UsageError } from './errors.ts'
 import { checkConnectionSettings } from './kafka/client-options.ts'
-import { createLogger } from './observe/logger.ts'
+import { createLogger, LogLevel, watchLevelSignal } from './observe/logger.ts'
 
 function version (): string {
   const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json'), 'utf8')) as { version: string }
@@ -28,7 +28,8 @@ async function main (argv: readonly string[]): Promise<number> {
     debug = args.debug
     if (args.command === 'help') { process.stdout.write(HELP); return 0 }
     if (args.command === 'version') { process.stdout.write(`kafka-mirror ${version()}\n`); return 0 }
-    const log = createLogger()
+    const level = new LogLevel()
+    const log = createLogger('kafka-mirror', undefined, { level, format: args.logFormat })
     const loaded = await loadConfig(args.config ?? '', { secretsDir: args.secretsDir })
     for (const w of loaded.warnings) log.warn(w)
     for (const i of loaded.infos) log.info(i)
@@ -40,6 +41,7 @@ async function main (argv: readonly string[]): Promise<number> {
       const io = { out: (line: string) => { process.stdout.write(line + '\n') }, err: (line: string) => { process.stderr.write(line + '\n') } }
       return args.command === 'failover' ? await failoverCommand(loaded, offsetsArgs, io) : await translateCommand(loaded, offsetsArgs, io)
     }
+    watchLevelSignal(level, log)
     return await runCommand(loaded, { clusters: args.clusters, log, metricsPort: args.metricsPort })
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {

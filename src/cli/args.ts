@@ -3,11 +3,12 @@
  */
 import { parseArgs } from 'node:util'
 import { UsageError } from '../errors.ts'
+import { LOG_FORMATS, type LogFormat } from '../observe/logger.ts'
 
 export const HELP = `kafka-mirror - Kafka MirrorMaker 2, re-implemented in TypeScript
 
 Usage:
-  kafka-mirror run --config FILE [--secrets-dir DIR] [--clusters ALIAS...] [--metrics-port PORT]
+  kafka-mirror run --config FILE [--secrets-dir DIR] [--clusters ALIAS...] [--metrics-port PORT] [--log-format text|json]
   kafka-mirror validate --config FILE [--secrets-dir DIR] [--offline]
   kafka-mirror topology --config FILE [--secrets-dir DIR] [--json]
   kafka-mirror offsets translate --config FILE --group G --from A --to B [--json]
@@ -33,6 +34,8 @@ Options:
   --clusters ALIAS    Only run flows whose target is one of these aliases (repeatable or comma-separated)
   --metrics-port PORT run: the HTTP port of /metrics, /healthz, /readyz, /status and the status
                       page (default 9404, Strimzi's exporter port; 0 = no HTTP server)
+  --log-format FORMAT Logs on stderr as text (default) or json: one object per line with level, time,
+                      scope, message and fields (default: $KAFKA_MIRROR_LOG_FORMAT, else text)
   --offline           validate without connecting to any cluster
   --json              topology, offsets translate: print JSON instead of text
   --group G           consumer group id (offsets translate, failover)
@@ -41,7 +44,8 @@ Options:
   --debug             Print stack traces of errors
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad arguments or config.
-Environment: KAFKA_MIRROR_LOG_LEVEL=debug|info|warn|error; KAFKA_MIRROR_HEAP_MB=512 (old-space limit of run, 0 = V8 default)
+Environment: KAFKA_MIRROR_LOG_LEVEL=debug|info|warn|error; KAFKA_MIRROR_LOG_FORMAT=text|json; KAFKA_MIRROR_HEAP_MB=512 (old-space limit of run, 0 = V8 default)
+Signals (run): SIGINT/SIGTERM stop; SIGUSR2 toggles debug logging (and back to the start level).
 `
 
 export interface CliArgs {
@@ -59,6 +63,7 @@ export interface CliArgs {
   readonly dryRun?: boolean
   /** run: the observability HTTP port, 0 = off */
   readonly metricsPort: number
+  readonly logFormat: LogFormat
 }
 
 export function parseCli (argv: readonly string[]): CliArgs {
@@ -79,6 +84,7 @@ export function parseCli (argv: readonly string[]): CliArgs {
         json: { type: 'boolean', default: false },
         'dry-run': { type: 'boolean', default: false },
         'metrics-port': { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false }
       }
@@ -94,7 +100,8 @@ export function parseCli (argv: readonly string[]): CliArgs {
     offline: values.offline === true,
     debug: values.debug === true,
     json: values.json === true,
-    metricsPort: metricsPort(values['metrics-port'])
+    metricsPort: metricsPort(values['metrics-port']),
+    logFormat: logFormat(values['log-format'])
   }
   if (values.help === true) return { ...base, command: 'help' }
   if (values.version === true) return { ...base, command: 'version' }
@@ -115,6 +122,14 @@ function metricsPort (value: string | undefined): number {
   const port = /^\d+$/.test(value) ? Number(value) : NaN
   if (!(port >= 0 && port <= 65535)) throw new UsageError(`--metrics-port: expected a port number from 0 (no HTTP server) to 65535, got "${value}"`)
   return port
+}
+
+function logFormat (value: string | undefined): LogFormat {
+  const [given, from] = value !== undefined ? [value, '--log-format'] : [process.env.KAFKA_MIRROR_LOG_FORMAT, 'KAFKA_MIRROR_LOG_FORMAT']
+  if (given === undefined || (given === '' && value === undefined)) return 'text'
+  const found = LOG_FORMATS.find(f => f === given)
+  if (found === undefined) throw new UsageError(`${from}: expected ${LOG_FORMATS.join(' or ')}, got "${given}"`)
+  return found
 }
 
 /** `offsets translate` and `failover`: --config, --group, --from and --to are all required. */

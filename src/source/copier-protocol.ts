@@ -41,7 +41,7 @@ export type FromWorker =
   | { readonly type: 'stats', readonly stats: CopierStats, readonly assigned: number }
   /** Acknowledged records of a heartbeats topic (`topic`: its name on the target), for the flow's latency tracker. */
   | { readonly type: 'heartbeats', readonly topic: string, readonly records: ReadonlyArray<{ readonly key: Uint8Array | null, readonly value: Uint8Array | null, readonly timestamp: bigint }>, readonly ackedAt: number }
-  /** A log line of the worker, fields already turned into text (a Secret prints as [redacted]). */
-  | { readonly type: 'log', readonly level: Level, readonly scope: string | undefined, readonly message: string, readonly fields: Readonly<Record<string, string>> | undefined }
+  /** A log line of the worker, fields already reduced by the logger's safeValue (a Secret prints as [redacted]). */
+  | { readonly type: 'log', readonly level: Level, readonly scope: string | undefined, readonly message: string, readonly fields: Readonly<Record<string, string | number | boolean | null>> | undefined }
   | { readonly type: 'stopped', readonly stats: CopierStats, readonly positions: readonly Position[] }
   | { readonly type: 'error', readonly message: string, readonly fatal: boolean }

@@ -21,7 +21,7 @@ import { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import { tpKey } from '../kafka/types.ts'
-import type { Level, Logger } from '../observe/logger.ts'
+import { type Level, type Logger, safeValue } from '../observe/logger.ts'
 import { createReplicationPolicy } from '../policy/replication-policy.ts'
 import { RecordCopier, TASK_QUEUE_BYTES } from './copier.ts'
 import type { CopierWorkerData, FromWorker, Position, ToWorker } from './copier-protocol.ts'
@@ -43,13 +43,17 @@ function post (message: FromWorker): void {
   port?.postMessage(message)
 }
 
-/** A Logger whose lines the main thread writes (its sink, level and format): values are sent as text, so a Secret arrives as [redacted]. */
+/**
+ * A Logger whose lines the main thread writes with its own logger (its sink, level, which SIGUSR2
+ * changes, and text or JSON format): values are reduced as the logger reduces them (numbers and
+ * booleans kept, the rest as text), so a Secret arrives as [redacted].
+ */
 function workerLogger (scope: string | undefined): Logger {
   const emit = (level: Level, message: string, fields?: Record<string, unknown>): void => {
-    const text = fields === undefined
+    const safe = fields === undefined
       ? undefined
-      : Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => [k, v instanceof Error ? v.message : String(v)]))
-    post({ type: 'log', level, scope, message, fields: text })
+      : Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => [k, safeValue(v)]))
+    post({ type: 'log', level, scope, message, fields: safe })
   }
   return {
     debug: (m, f) => { emit('debug', m, f) },

@@ -7,7 +7,7 @@ const base = ['--config', 'f', '--group', 'g', '--from', 'A', '--to', 'B']
 test('offsets translate and failover parse their options', () => {
   assert.deepEqual(
     { ...parseCli(['offsets', 'translate', ...base, '--json']) },
-    { config: 'f', secretsDir: process.env.KAFKA_MIRROR_SECRETS_DIR, clusters: [], offline: false, debug: false, command: 'offsets-translate', group: 'g', from: 'A', to: 'B', json: true, dryRun: false, metricsPort: 9404 })
+    { config: 'f', secretsDir: process.env.KAFKA_MIRROR_SECRETS_DIR, clusters: [], offline: false, debug: false, command: 'offsets-translate', group: 'g', from: 'A', to: 'B', json: true, dryRun: false, metricsPort: 9404, logFormat: 'text' })
   const f = parseCli(['failover', ...base, '--dry-run'])
   assert.equal(f.command, 'failover')
   assert.equal(f.dryRun, true)
@@ -36,4 +36,27 @@ test('run --metrics-port: 9404 unless given, 0 turns the HTTP server off, anythi
   for (const bad of ['-1', '65536', 'http', '80a', '']) {
     assert.throws(() => parseCli(['run', '--config', 'f', `--metrics-port=${bad}`]), (err: Error) => err.name === 'UsageError' && err.message.includes(`--metrics-port: expected a port number from 0 (no HTTP server) to 65535, got "${bad}"`), bad)
   }
+})
+
+test('--log-format: text unless given (or KAFKA_MIRROR_LOG_FORMAT), json on request, anything else refused', () => {
+  const saved = process.env.KAFKA_MIRROR_LOG_FORMAT
+  try {
+    delete process.env.KAFKA_MIRROR_LOG_FORMAT
+    assert.equal(parseCli(['run', '--config', 'f']).logFormat, 'text')
+    assert.equal(parseCli(['run', '--config', 'f', '--log-format', 'json']).logFormat, 'json')
+    assert.equal(parseCli(['validate', '--config', 'f', '--log-format=text']).logFormat, 'text')
+    for (const bad of ['JSON', 'logfmt', '']) {
+      assert.throws(() => parseCli(['run', '--config', 'f', `--log-format=${bad}`]), (err: Error) => err.name === 'UsageError' && err.message.includes(`--log-format: expected text or json, got "${bad}"`), bad)
+    }
+    process.env.KAFKA_MIRROR_LOG_FORMAT = 'json'
+    assert.equal(parseCli(['run', '--config', 'f']).logFormat, 'json')
+    assert.equal(parseCli(['run', '--config', 'f', '--log-format', 'text']).logFormat, 'text', 'the option wins over the environment')
+    process.env.KAFKA_MIRROR_LOG_FORMAT = 'xml'
+    assert.throws(() => parseCli(['run', '--config', 'f']), /KAFKA_MIRROR_LOG_FORMAT: expected text or json, got "xml"/)
+  } finally {
+    if (saved === undefined) delete process.env.KAFKA_MIRROR_LOG_FORMAT
+    else process.env.KAFKA_MIRROR_LOG_FORMAT = saved
+  }
+  assert.match(HELP, /--log-format FORMAT/)
+  assert.match(HELP, /SIGUSR2 toggles debug logging/)
 })
