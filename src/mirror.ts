@@ -14,6 +14,8 @@ import type { Logger } from './observe/logger.ts'
 import { SourceFlow, type SourceFlowStatus } from './source/source-flow.ts'
 
 export interface Mirror {
+  /** Where the config came from (a Strimzi resource's name labels the metrics as Strimzi's pods would be). */
+  readonly origin: MirrorConfig['origin']
   readonly flows: readonly SourceFlow[]
   readonly heartbeats: readonly HeartbeatEmitter[]
   /** One per flow that emits checkpoints (a Strimzi mirror may have only a checkpointConnector). */
@@ -38,6 +40,7 @@ export function buildMirror (config: MirrorConfig, log: Logger, opts: { targets?
   if (flows.length === 0 && checkpoints.length === 0 && heartbeats.length === 0) throw new UsageError('No source->target replication flows: enable one (e.g. `A->B.enabled = true`, or a mirror with a sourceConnector) or check --clusters.')
   let closing: Promise<void> | undefined
   return {
+    origin: config.origin,
     flows,
     heartbeats,
     checkpoints,

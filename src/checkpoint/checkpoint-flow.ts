@@ -17,6 +17,7 @@ import { encodeCheckpoint, type Checkpoint } from '../formats/checkpoint.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
+import { newWindow, observe, type SampledWindow } from '../observe/metrics-window.ts'
 import { createFilters, type GroupFilter, type TopicFilter } from '../policy/filters.ts'
 import { createReplicationPolicy, type ReplicationPolicy } from '../policy/replication-policy.ts'
 import { offsetSyncsLocation } from '../source/offset-syncs-topic.ts'
@@ -56,6 +57,16 @@ export interface CheckpointFlowStatus {
   readonly stats: Readonly<CheckpointStats>
 }
 
+/** MirrorCheckpointMetrics' checkpoint-latency-ms of one group's target partition: written minus when the group's offsets were read. */
+export interface CheckpointLatency {
+  readonly group: string
+  /** The target-side (renamed) topic. */
+  readonly topic: string
+  readonly partition: number
+  readonly window: SampledWindow
+  last: number
+}
+
 interface Clients {
   readonly sourceAdmin: KafkaAdmin
   readonly targetAdmin: KafkaAdmin
@@ -82,6 +93,11 @@ export class CheckpointFlow {
   readonly #syncs = new OffsetSyncStore()
   readonly #checkpoints = new CheckpointStore()
   #groups: readonly string[] = []
+  /**
+   * Per group and target partition (key group, topic, partition joined by NUL). Unlike Java,
+   * whose one shared sensor gives every group's metric the same values, each keeps its own.
+   */
+  readonly latency = new Map<string, CheckpointLatency>()
   readonly stats: CheckpointStats = { groups: 0, checkpointsWritten: 0, exact: 0, fallback: 0, lastEmitAt: 0, groupOffsetsCommitted: 0, activeGroupsSkipped: 0 }
 
   constructor (flow: FlowConfig, log: Logger) {
@@ -180,6 +196,8 @@ export class CheckpointFlow {
     const ctx = { source: this.flow.source, target: this.flow.target, policy: this.policy, topicFilter: this.#topicFilter }
     const records: Array<{ key: Buffer, value: Buffer, headers: [], timestamp: bigint }> = []
     const emitted: Checkpoint[] = []
+    /** When each emitted checkpoint's group offsets were read. */
+    const readAt: number[] = []
     let withOffsets = 0
     for (let i = 0; i < this.#groups.length; i += GROUPS_PER_FETCH) {
       const chunk = this.#groups.slice(i, i + GROUPS_PER_FETCH)
@@ -195,6 +213,7 @@ export class CheckpointFlow {
           if (!isMoreRecent(cp, this.#checkpoints.get(cp.group, cp.topic, cp.partition))) continue
           records.push({ ...encodeCheckpoint(cp), headers: [], timestamp: now })
           emitted.push(cp)
+          readAt.push(Number(now))
           if (t.translation.exact) this.stats.exact++
           else this.stats.fallback++
         }
@@ -206,11 +225,26 @@ export class CheckpointFlow {
     // request below the broker's 1 MB limit; each chunk counts as written once acknowledged.
     for (let i = 0; i < records.length; i += RECORDS_PER_SEND) {
       await producer.send([{ topic: this.checkpointsTopic, partition: 0, records: records.slice(i, i + RECORDS_PER_SEND) }])
-      for (const cp of emitted.slice(i, i + RECORDS_PER_SEND)) this.#checkpoints.set(cp)
+      const writtenAt = Date.now()
+      emitted.slice(i, i + RECORDS_PER_SEND).forEach((cp, j) => {
+        this.#checkpoints.set(cp)
+        this.#observeLatency(cp, writtenAt - (readAt[i + j] ?? writtenAt), writtenAt)
+      })
       this.stats.checkpointsWritten += Math.min(RECORDS_PER_SEND, records.length - i)
     }
     this.stats.lastEmitAt = Date.now()
     this.#log.debug('checkpoints written', { count: records.length })
+  }
+
+  #observeLatency (cp: Checkpoint, ms: number, now: number): void {
+    const key = `${cp.group}\0${cp.topic}\0${cp.partition}`
+    let l = this.latency.get(key)
+    if (l === undefined) {
+      l = { group: cp.group, topic: cp.topic, partition: cp.partition, window: newWindow(), last: ms }
+      this.latency.set(key, l)
+    }
+    l.last = ms
+    observe(l.window, now, 1, ms, ms, ms)
   }
 
   #recordSync (r: GroupSyncResult): void {

@@ -20,6 +20,7 @@ import type { PartitionReader } from '../kafka/partition-reader.ts'
 import type { KafkaProducer } from '../kafka/producer.ts'
 import { type TopicPartition, tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
+import { mergeIo } from '../observe/metrics-copy.ts'
 import { type AckedListener, type CopierStats, RecordCopier } from './copier.ts'
 import type { Position } from './copier-protocol.ts'
 import type { OffsetSyncWriter } from './offset-sync-writer.ts'
@@ -152,8 +153,15 @@ export class CopierTasks {
       dataLoss: [...this.#retired.dataLoss, ...all.flatMap(s => s.dataLoss)],
       failures: new Map(all.flatMap(s => [...s.failures])),
       lag: new Map(all.flatMap(s => [...s.lag])),
-      lastError: all.find(s => s.lastError !== undefined)?.lastError
+      lastError: all.find(s => s.lastError !== undefined)?.lastError,
+      partitions: new Map(all.flatMap(s => [...s.partitions])),
+      io: mergeIo(all.map(s => s.io))
     }
+  }
+
+  /** Each task's own stats (the metrics label client ids and Connect tasks by task index). */
+  get perTask (): Array<{ readonly task: number, readonly stats: CopierStats }> {
+    return this.#tasks.map(t => ({ task: t.index, stats: t.stats }))
   }
 
   /**

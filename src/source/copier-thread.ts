@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads'
 import type { ConfigSource } from '../config/model.ts'
 import type { HeartbeatRecordLike } from '../heartbeat/latency.ts'
 import type { Logger } from '../observe/logger.ts'
+import { newTaskIo } from '../observe/metrics-copy.ts'
 import { backoffMs } from '../util/abortable.ts'
 import type { CopierStats } from './copier.ts'
 import type { DealtPartition } from './copier-tasks.ts'
@@ -109,7 +110,10 @@ export class CopierThread {
       dataLoss: [...r.dataLoss, ...(s?.dataLoss ?? [])],
       failures: s?.failures ?? new Map(),
       lag: s?.lag ?? new Map(),
-      lastError: this.#lastError ?? s?.lastError
+      lastError: this.#lastError ?? s?.lastError,
+      // Per-partition counters start again with a new worker, as MM2's do with a restarted task.
+      partitions: s?.partitions ?? new Map(),
+      io: s?.io ?? newTaskIo()
     }
   }
 

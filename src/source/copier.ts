@@ -36,6 +36,8 @@ import type { BatchOutcome, EncodedBatch, KafkaProducer } from '../kafka/produce
 import { type DecodedRecord, decodeBatch, encodeBatch, forTarget, type RawBatch, rawCopyRefusal } from '../kafka/record-batch.ts'
 import { tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
+import { countAcked, countFetched, newPartitionStats, newTaskIo, type PartitionStats, type TaskIo } from '../observe/metrics-copy.ts'
+import { observe } from '../observe/metrics-window.ts'
 import { sleep } from '../util/abortable.ts'
 import type { OffsetSyncWriter } from './offset-sync-writer.ts'
 import { type Unit, PartitionProgress } from './partition-progress.ts'
@@ -90,6 +92,10 @@ export interface CopierStats {
   readonly lag: Map<string, bigint>
   /** Set while copying fails as a whole (e.g. a cluster is unreachable); cleared on success. */
   lastError: string | undefined
+  /** Per partition (tpKey of the source partition): MirrorSourceMetrics' counters and windows, offsets for /status. */
+  readonly partitions: Map<string, PartitionStats>
+  /** This task's consumer/producer/commit counters (for the Connect-style metrics). */
+  readonly io: TaskIo
 }
 
 /** What a unit carries: one raw batch, source batches for the record path, or nothing (markers, aborted records). */
@@ -109,6 +115,8 @@ interface Assigned {
   readonly topic: ReplicatedTopic
   readonly partition: number
   readonly progress: PartitionProgress<Payload>
+  /** What metrics and /status show of this partition (the same object as in stats.partitions). */
+  readonly metrics: PartitionStats
   /** Highest end offset seen on the source for this partition (to count losses). */
   endOffset: bigint
   /** Reading failed: not fetched again before this time (growing with each failure in a row). */
@@ -141,7 +149,7 @@ export class RecordCopier {
   #syncFlush: Promise<void> | undefined
   #syncFlushAgain = false
   #consecutiveFailedRounds = 0
-  readonly stats: CopierStats = { recordsCopied: 0, bytesCopied: 0, rawBytesCopied: 0, batches: 0, lastCopyAt: 0, dataLoss: [], failures: new Map(), lag: new Map(), lastError: undefined }
+  readonly stats: CopierStats = { recordsCopied: 0, bytesCopied: 0, rawBytesCopied: 0, batches: 0, lastCopyAt: 0, dataLoss: [], failures: new Map(), lag: new Map(), lastError: undefined, partitions: new Map(), io: newTaskIo() }
 
   constructor (flow: FlowConfig, deps: { reader: PartitionReader, producer: KafkaProducer, sourceAdmin: KafkaAdmin, positions: PositionStore, offsetSyncs: OffsetSyncWriter | undefined, log: Logger, onAcked?: AckedListener }) {
     this.#flow = flow
@@ -185,7 +193,10 @@ export class RecordCopier {
         this.#reportLoss({ topic: t.source, partition, reason: 'truncated', lost: -1n, from: stored, resumedAt: first, at: Date.now() })
         start = first
       }
-      this.#assigned.set(k, { key: k, topic: t, partition, progress: new PartitionProgress(start), endOffset: end, readRetryAt: 0, readFailures: 0 })
+      const metrics = newPartitionStats(t.source, partition, t.remote, start)
+      metrics.endOffset = Number(end)
+      this.stats.partitions.set(k, metrics)
+      this.#assigned.set(k, { key: k, topic: t, partition, progress: new PartitionProgress(start), metrics, endOffset: end, readRetryAt: 0, readFailures: 0 })
       this.#reader.seek(t.source, partition, start)
       this.#syncs?.reset(t.source, partition)
       this.#log.debug('assigned partition', { topic: t.source, partition, start, stored })
@@ -234,9 +245,11 @@ export class RecordCopier {
           const a = this.#assigned.get(k)
           if (a !== undefined && end > a.endOffset) a.endOffset = end
         }
+        const fetchedAt = Date.now()
         for (const [k, f] of round.fetched) {
           const a = this.#assigned.get(k)
           if (a === undefined) continue
+          countFetched(a.metrics, this.stats.io, f.batches, fetchedAt)
           this.#enqueue(a, f)
           if (a.readFailures > 0) this.#readRecovered(a)
         }
@@ -315,11 +328,21 @@ export class RecordCopier {
     return n
   }
 
+  /**
+   * Once per fetch round. The source end offset is the high watermark (or last stable offset)
+   * every fetch answer carries, so lag costs no request of its own; an idle partition's fetch
+   * still answers (with no records) at least every fetch wait, so its end offset stays fresh.
+   */
   #updateLag (): void {
+    let queued = 0
     for (const [k, a] of this.#assigned) {
       const done = a.progress.ackedTo
       this.stats.lag.set(k, a.endOffset > done ? a.endOffset - done : 0n)
+      a.metrics.endOffset = Number(a.endOffset)
+      a.metrics.active = Number(a.progress.end - done)
+      queued += a.progress.queuedBytes
     }
+    this.stats.io.queuedBytes = queued
   }
 
   // ---- sending -------------------------------------------------------------------------
@@ -379,6 +402,7 @@ export class RecordCopier {
       }
     }
     if (ready.length === 0) return
+    for (const r of ready) this.stats.io.sentBytes += r.batch.batch.length
     const outcomes = await this.#producer.sendBatches(ready.map(r => r.batch))
     let failedRetriable: KafkaError | undefined
     let anyAcked = false
@@ -463,6 +487,8 @@ export class RecordCopier {
     this.stats.lastCopyAt = now
     const lag = a.endOffset - a.progress.ackedTo
     this.stats.lag.set(a.key, lag > 0n ? lag : 0n)
+    countAcked(a.metrics, { records, bytes, raw: payload.kind === 'raw', batches: payload.batches, copiedTo: a.progress.ackedTo }, now)
+    a.metrics.active = Number(a.progress.end - a.progress.ackedTo)
     this.#flushSyncs()
     // Drop what the unit held: its bytes are on the target.
     payload.encoded = undefined
@@ -491,6 +517,8 @@ export class RecordCopier {
       return
     }
     const pause = progress.refused(unit, Date.now(), error.message)
+    const offset = records?.[0]?.offset ?? unit.first
+    if (this.stats.failures.get(a.key)?.offset !== offset) a.metrics.refusedRecords++
     this.#reportPaused(a, records?.[0]?.offset ?? unit.first, error.message, pause.since, progress.retryAt)
   }
 
@@ -562,9 +590,20 @@ export class RecordCopier {
       const offset = a.progress.storable()
       if (offset !== undefined) snapshot.set(k, { topic: a.topic.source, partition: a.partition, offset })
     }
+    const started = Date.now()
     try {
       if (snapshot.size > 0) await this.#positions.store(snapshot)
-      for (const [k, v] of snapshot) this.#assigned.get(k)?.progress.stored(v.offset)
+      const now = Date.now()
+      if (snapshot.size > 0) {
+        observe(this.stats.io.storeWindow, now, 1, now - started, now - started, now - started)
+        this.stats.io.stores++
+      }
+      for (const [k, v] of snapshot) {
+        const a = this.#assigned.get(k)
+        a?.progress.stored(v.offset)
+        // The stored value is the last copied offset (MM2's); a restart resumes one after it.
+        if (a !== undefined) a.metrics.storedTo = Number(v.offset) + 1
+      }
       this.#flushPolicy.stored(Date.now())
     } catch (err) {
       this.#flushPolicy.failed(Date.now())

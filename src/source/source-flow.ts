@@ -41,6 +41,8 @@ export interface SourceFlowStatus {
   readonly threadIds: readonly number[]
   /** Replication latency shown by the heartbeats this flow copied, newest per topic and emitter. */
   readonly heartbeats: readonly HeartbeatSample[]
+  /** Each copier task's own stats, by task index (for per-task metrics). */
+  readonly perTask: ReadonlyArray<{ readonly task: number, readonly stats: CopierStats }>
 }
 
 export interface SourceFlowOptions {
@@ -86,7 +88,7 @@ export class SourceFlow {
     const copyError = stats?.lastError
     const life = this.#life
     const state = life.state === 'running' && copyError !== undefined ? 'not-ready' : life.state
-    return { flow: this.flow.name, state, reason: life.reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: stats, tasks: this.#copier?.count ?? 0, threads: this.#copier?.threadIds.length ?? 0, threadIds: this.#copier?.threadIds ?? [], heartbeats: this.heartbeatLatency.samples() }
+    return { flow: this.flow.name, state, reason: life.reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: stats, tasks: this.#copier?.count ?? 0, threads: this.#copier?.threadIds.length ?? 0, threadIds: this.#copier?.threadIds ?? [], heartbeats: this.heartbeatLatency.samples(), perTask: this.#copier?.perTask ?? [] }
   }
 
   start (): void {
