@@ -30,6 +30,15 @@ export const JAVA_TUNED: Readonly<Record<string, string>> = {
 }
 
 const BIN = fileURLToPath(new URL('../../bin/kafka-mirror.js', import.meta.url))
+/**
+ * KM_BENCH_NODE_FLAGS: Node flags for the kafka-mirror processes only, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where a workload's CPU goes (NODE_OPTIONS refuses
+ * --cpu-prof, and would profile the bench too).
+ */
+function nodeFlags (): string[] {
+  return (process.env.KM_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(f => f !== '')
+}
+
 /** How often the watch asks the target for the remote topic's end offsets. */
 export const POLL_MS = 100
 
@@ -101,7 +110,7 @@ export class LiveMirror {
     })
     const bin = spec.name === 'kafka-mirror-before' ? join(spec.beforeDir ?? '', 'bin', 'kafka-mirror.js') : BIN
     const proc = spec.name.startsWith('kafka-mirror')
-      ? spawnTracked(spec.name, process.execPath, [bin, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
+      ? spawnTracked(spec.name, process.execPath, [...nodeFlags(), bin, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
       : startJavaMirrorMaker(file)
     return new LiveMirror(proc, createWriteStream(join(logDir, `${spec.index}-${spec.name}.log`)), target, spec)
   }

@@ -14,6 +14,7 @@ import { KafkaError } from '../errors.ts'
 import { errorTree, isUnknownTopicError, toKafkaError } from './errors.ts'
 import { type Compression, producerSettings } from './producer-settings.ts'
 import { produceRaw } from './raw-protocol.ts'
+import type { BatchBytes } from './record-batch.ts'
 import { type PartitionBatch, tpKey } from './types.ts'
 
 const SEND_ATTEMPTS = 8
@@ -26,7 +27,7 @@ const STALE_LEADER = new Set(['NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 
 export interface EncodedBatch {
   readonly topic: string
   readonly partition: number
-  readonly batch: Buffer
+  readonly batch: BatchBytes
 }
 
 /** Where a batch landed (its first record's offset on the target), or why it did not. */

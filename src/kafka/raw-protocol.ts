@@ -15,6 +15,7 @@
 import type { Reader} from '@platformatic/kafka';
 import { type Base, createAPI, fetchV13, fetchV14, fetchV15, fetchV16, fetchV17, kGetApi, kGetConnection, Writer } from '@platformatic/kafka'
 import { KafkaError } from '../errors.ts'
+import { type BatchBytes, batchLength } from './record-batch.ts'
 
 const FETCH_REQUESTS: Readonly<Record<number, (...args: never[]) => unknown>> = {
   13: fetchV13.createRequest as never,
@@ -47,8 +48,11 @@ export interface RawFetchPartition {
   readonly lastStableOffset: bigint
   readonly logStartOffset: bigint
   readonly abortedTransactions: ReadonlyArray<{ readonly producerId: bigint, readonly firstOffset: bigint }>
-  /** Record batches as the broker sent them (the last one may be cut short); empty when none. */
-  readonly records: Buffer
+  /**
+   * Record batches as the broker sent them (the last one may be cut short), as views into the
+   * socket chunks the answer arrived in (not copied into one Buffer); empty when none.
+   */
+  readonly records: readonly Buffer[]
 }
 
 export interface RawFetchResponse {
@@ -94,9 +98,9 @@ function parseFetch (_correlationId: number, _apiKey: number, _apiVersion: numbe
       const abortedTransactions = p.readNullableArray(a => ({ producerId: a.readInt64(), firstOffset: a.readInt64() })) ?? []
       p.readInt32() // preferred_read_replica
       const size = p.readUnsignedVarInt()
-      let records: Buffer = EMPTY
+      let records: readonly Buffer[] = NONE
       if (size > 1) {
-        records = p.buffer.slice(p.position, p.position + size - 1) as Buffer
+        records = p.buffer.subarray(p.position, p.position + size - 1).buffers
         p.skip(size - 1)
       }
       return { partition, errorCode: code, highWatermark, lastStableOffset, logStartOffset, abortedTransactions, records }
@@ -106,7 +110,7 @@ function parseFetch (_correlationId: number, _apiKey: number, _apiVersion: numbe
   return { errorCode, topics }
 }
 
-const EMPTY = Buffer.alloc(0)
+const NONE: readonly Buffer[] = []
 
 /** One session-less Fetch to `broker`. Partition errors come back in the answer; a failed request throws. */
 export async function fetchRaw (client: Base, broker: Broker, request: RawFetchRequest): Promise<RawFetchResponse> {
@@ -125,14 +129,16 @@ export async function fetchRaw (client: Base, broker: Broker, request: RawFetchR
   return await (api.async as (...args: unknown[]) => Promise<RawFetchResponse>)(conn, request.maxWaitMs, request.minBytes, request.maxBytes, request.readCommitted ? 1 : 0, 0, -1, topics, [], '')
 }
 
-function produceRequest (acks: number, timeoutMs: number, topics: ReadonlyArray<{ topic: string, partitions: ReadonlyArray<{ partition: number, batch: Buffer }> }>): InstanceType<typeof Writer> {
+function produceRequest (acks: number, timeoutMs: number, topics: ReadonlyArray<{ topic: string, partitions: ReadonlyArray<{ partition: number, batch: BatchBytes }> }>): InstanceType<typeof Writer> {
   const w = Writer.create()
     .appendString(null as never) // transactional_id
     .appendInt16(acks)
     .appendInt32(timeoutMs)
-    .appendArray(topics as never[], (w, t: { topic: string, partitions: ReadonlyArray<{ partition: number, batch: Buffer }> }) => {
-      w.appendString(t.topic).appendArray(t.partitions as never[], (w, p: { partition: number, batch: Buffer }) => {
-        w.appendInt32(p.partition).appendUnsignedVarInt(p.batch.length + 1).append(p.batch)
+    .appendArray(topics as never[], (w, t: { topic: string, partitions: ReadonlyArray<{ partition: number, batch: BatchBytes }> }) => {
+      w.appendString(t.topic).appendArray(t.partitions as never[], (w, p: { partition: number, batch: BatchBytes }) => {
+        w.appendInt32(p.partition).appendUnsignedVarInt(batchLength(p.batch) + 1)
+        if (Buffer.isBuffer(p.batch)) w.append(p.batch)
+        else for (const piece of p.batch) w.append(piece)
       })
     })
     .appendTaggedFields()
@@ -165,7 +171,7 @@ function parseProduce (_correlationId: number, _apiKey: number, _apiVersion: num
  * (at most one per partition). Returns every partition's answer; a failed request (network,
  * timeout) throws, and then nothing is known about what was written.
  */
-export async function produceRaw (client: Base, broker: Broker, acks: number, timeoutMs: number, topics: ReadonlyArray<{ topic: string, partitions: ReadonlyArray<{ partition: number, batch: Buffer }> }>): Promise<ProducePartitionAnswer[]> {
+export async function produceRaw (client: Base, broker: Broker, acks: number, timeoutMs: number, topics: ReadonlyArray<{ topic: string, partitions: ReadonlyArray<{ partition: number, batch: BatchBytes }> }>): Promise<ProducePartitionAnswer[]> {
   const offered = await negotiatedVersion(client, 'Produce')
   if (offered < MIN_PRODUCE_VERSION) {
     throw new KafkaError(`broker ${broker.host}:${broker.port} offers Produce version ${offered}; kafka-mirror needs ${MIN_PRODUCE_VERSION} or newer (Apache Kafka 2.8 or newer)`, { retriable: false, kafkaCode: 'UNSUPPORTED_VERSION' })

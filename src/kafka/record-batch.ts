@@ -6,12 +6,12 @@
  *
  * Invariants:
  * - No copies and no per-record work on the raw path: splitBatches reads the fixed 61-byte
- *   header of each batch and hands out subarray views into the fetch buffer; forTarget makes the
- *   one copy the rewrite needs. Decoded keys, values and headers of an uncompressed batch are
+ *   header of each batch and hands out views into the fetch answer's chunks (copying only a
+ *   batch that straddles two); forTarget writes a new header and keeps the rest as a view. Decoded keys, values and headers of an uncompressed batch are
  *   views into the fetch buffer too, so they keep it alive as long as they live.
  * - What leaves this module has a valid CRC: forTarget and decodeBatch check the batch's CRC-32C
  *   first (the Java consumer does so with its default check.crcs=true), so bytes damaged on the
- *   way are refused rather than re-signed by forTarget's recomputed CRC.
+ *   way are refused rather than re-signed by forTarget's patched CRC.
  * - Pure: no state, no I/O; the client library is used only for CRC-32C, (de)compression and
  *   record (de)coding.
  *
@@ -23,6 +23,7 @@
  */
 import { createRecordsBatchAsync, crc32c, readRecordsBatch, Reader } from '@platformatic/kafka'
 import { KafkaError } from '../errors.ts'
+import { patchedCrc32c } from './crc32c-patch.ts'
 import type { Header } from './types.ts'
 
 export type Codec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
@@ -64,6 +65,13 @@ export interface EncodableRecord {
   readonly timestamp: bigint
 }
 
+/** One record batch as bytes: whole, or in pieces sent one after the other (forTarget). */
+export type BatchBytes = Buffer | readonly Buffer[]
+
+export function batchLength (batch: BatchBytes): number {
+  return Buffer.isBuffer(batch) ? batch.length : batch.reduce((n, b) => n + b.length, 0)
+}
+
 // Byte offsets in a batch, as in DefaultRecordBatch.
 const LENGTH_OFFSET = 8
 const LOG_OVERHEAD = 12 // baseOffset + batchLength
@@ -91,54 +99,92 @@ const CODECS: readonly Codec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 const EMPTY = Buffer.alloc(0)
 
 /**
- * Complete batches of a Fetch response's records bytes, in order. A trailing partial batch (the
- * broker cuts the response at partition_max_bytes) is left out, as the Java consumer's
- * ByteBufferLogInputStream does; the next fetch starts at the last batch's nextOffset and gets
- * it whole. A complete batch with magic other than 2, an impossible length or compression bits
- * that name no codec throws.
+ * Complete batches of a Fetch response's records bytes, in order. The bytes come as the socket
+ * delivered them (`chunks`, in order; a Buffer is one chunk): a batch inside one chunk is handed
+ * out as a view, and only a batch that straddles two chunks is copied into one Buffer, so a fetch
+ * answer is not copied whole. A trailing partial batch (the broker cuts the response at
+ * partition_max_bytes) is left out, as the Java consumer's ByteBufferLogInputStream does; the
+ * next fetch starts at the last batch's nextOffset and gets it whole. A complete batch with magic
+ * other than 2, an impossible length or compression bits that name no codec throws.
  */
-export function splitBatches (records: Buffer): RawBatch[] {
+export function splitBatches (chunks: Buffer | readonly Buffer[]): RawBatch[] {
+  const bytes = new ChunkedBytes(Buffer.isBuffer(chunks) ? [chunks] : chunks)
   const batches: RawBatch[] = []
   let pos = 0
   // HEADER_SIZE_UP_TO_MAGIC (17 bytes) is the least that says how long a batch is and which
   // format it has; the magic byte sits at the same place in the legacy v0/v1 message sets.
-  while (records.length - pos >= MAGIC_OFFSET + 1) {
-    const batchLength = records.readInt32BE(pos + LENGTH_OFFSET)
+  while (bytes.length - pos >= MAGIC_OFFSET + 1) {
+    const start = bytes.view(pos, pos + MAGIC_OFFSET + 1)
+    const batchLength = start.readInt32BE(LENGTH_OFFSET)
     const end = pos + LOG_OVERHEAD + batchLength
-    if (batchLength >= 0 && end > records.length) break
-    const baseOffset = records.readBigInt64BE(pos)
-    const magic = records.readInt8(pos + MAGIC_OFFSET)
+    if (batchLength >= 0 && end > bytes.length) break
+    const baseOffset = start.readBigInt64BE(0)
+    const magic = start.readInt8(MAGIC_OFFSET)
     if (magic !== 2) {
       throw new KafkaError(`record batch at offset ${baseOffset} has magic ${magic}: ${magic < 2 ? 'message formats v0 and v1 (Kafka before 0.11) are not supported; Kafka 4 brokers store only v2 (KIP-724)' : 'a record format newer than v2, which this mirror does not know'}`, { retriable: false, kafkaCode: 'UNSUPPORTED_FOR_MESSAGE_FORMAT' })
     }
     if (batchLength < RECORD_BATCH_OVERHEAD - LOG_OVERHEAD) {
       throw corrupt(baseOffset, `its length field says ${batchLength} bytes, less than the ${RECORD_BATCH_OVERHEAD - LOG_OVERHEAD} of a v2 header`)
     }
-    const attributes = records.readInt16BE(pos + ATTRIBUTES_OFFSET)
+    const batch = bytes.view(pos, end)
+    const attributes = batch.readInt16BE(ATTRIBUTES_OFFSET)
     const codec = CODECS[attributes & ATTR_CODEC_MASK]
     if (codec === undefined) {
       throw new KafkaError(`record batch at offset ${baseOffset} has compression codec id ${attributes & ATTR_CODEC_MASK} in its attributes (bits 0-2), which Kafka does not define (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)`, { retriable: false, kafkaCode: 'UNSUPPORTED_COMPRESSION_TYPE' })
     }
-    const lastOffsetDelta = records.readInt32BE(pos + LAST_OFFSET_DELTA_OFFSET)
+    const lastOffsetDelta = batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET)
     batches.push({
       baseOffset,
       lastOffsetDelta,
       nextOffset: baseOffset + BigInt(lastOffsetDelta) + 1n,
-      count: records.readInt32BE(pos + RECORDS_COUNT_OFFSET),
+      count: batch.readInt32BE(RECORDS_COUNT_OFFSET),
       magic,
       attributes,
       codec,
       logAppendTime: (attributes & ATTR_LOG_APPEND_TIME) !== 0,
       transactional: (attributes & ATTR_TRANSACTIONAL) !== 0,
       control: (attributes & ATTR_CONTROL) !== 0,
-      producerId: records.readBigInt64BE(pos + PRODUCER_ID_OFFSET),
-      baseTimestamp: records.readBigInt64BE(pos + BASE_TIMESTAMP_OFFSET),
-      maxTimestamp: records.readBigInt64BE(pos + MAX_TIMESTAMP_OFFSET),
-      bytes: records.subarray(pos, end)
+      producerId: batch.readBigInt64BE(PRODUCER_ID_OFFSET),
+      baseTimestamp: batch.readBigInt64BE(BASE_TIMESTAMP_OFFSET),
+      maxTimestamp: batch.readBigInt64BE(MAX_TIMESTAMP_OFFSET),
+      bytes: batch
     })
     pos = end
   }
   return batches
+}
+
+/** Byte ranges of a sequence of chunks as one Buffer: a view when the range is inside one chunk, else a copy. */
+class ChunkedBytes {
+  readonly #chunks: readonly Buffer[]
+  /** Where each chunk starts in the whole. */
+  readonly #starts: number[] = []
+  readonly length: number
+  #at = 0
+
+  constructor (chunks: readonly Buffer[]) {
+    this.#chunks = chunks
+    let length = 0
+    for (const c of chunks) { this.#starts.push(length); length += c.length }
+    this.length = length
+  }
+
+  view (from: number, to: number): Buffer {
+    // Ranges are asked for in increasing order: move forward to the chunk holding `from`.
+    while (this.#at > 0 && (this.#starts[this.#at] as number) > from) this.#at--
+    while (this.#at < this.#chunks.length - 1 && (this.#starts[this.#at + 1] as number) <= from) this.#at++
+    const chunk = this.#chunks[this.#at] ?? EMPTY
+    const offset = from - (this.#starts[this.#at] ?? 0)
+    if (offset + (to - from) <= chunk.length) return chunk.subarray(offset, offset + (to - from))
+    const out = Buffer.allocUnsafe(to - from)
+    let written = 0
+    for (let i = this.#at; written < out.length; i++) {
+      const c = this.#chunks[i] as Buffer
+      const skip = i === this.#at ? offset : 0
+      written += c.copy(out, written, skip, Math.min(c.length, skip + out.length - written))
+    }
+    return out
+  }
 }
 
 /**
@@ -167,29 +213,32 @@ export function rawCopyRefusal (b: RawBatch): string | undefined {
 }
 
 /**
- * A copy of the batch ready to produce to another cluster as is: baseOffset 0 (the broker
- * requires it of a client's v2 batch, UnifiedLog.analyzeAndValidateRecords), partitionLeaderEpoch
- * -1, producerId -1, producerEpoch -1, baseSequence -1 (a plain, non-idempotent producer's
- * values; the source's producer means nothing on the target), transactional bit cleared (the
- * target has no such transaction; in read_committed the caller drops aborted batches first),
- * every other byte unchanged, the compressed payload untouched, and the CRC-32C recomputed.
+ * The batch ready to produce to another cluster as is, as two pieces: a new 61-byte header
+ * and a view of the source's records (compressed or not), untouched and not copied. The header
+ * has baseOffset 0 (the broker requires it of a client's v2 batch,
+ * UnifiedLog.analyzeAndValidateRecords), partitionLeaderEpoch -1, producerId -1, producerEpoch
+ * -1, baseSequence -1 (a plain, non-idempotent producer's values; the source's producer means
+ * nothing on the target), the transactional bit cleared (the target has no such transaction; in
+ * read_committed the caller drops aborted batches first), every other field unchanged, and the
+ * CRC-32C patched for the changed fields (crc32c-patch.ts) instead of hashed again.
  * Throws when the source CRC does not match (damaged bytes) or rawCopyRefusal names a reason.
  * A Produce request (v3+) takes one batch per partition (ProduceRequest.validateRecords).
  */
-export function forTarget (b: RawBatch): Buffer {
+export function forTarget (b: RawBatch): Buffer[] {
   const refusal = rawCopyRefusal(b)
   if (refusal !== undefined) throw new KafkaError(`record batch at offset ${b.baseOffset} cannot be copied as bytes: ${refusal}`, { retriable: false })
-  ensureValid(b)
-  const out = Buffer.allocUnsafe(b.bytes.length)
-  b.bytes.copy(out)
-  out.writeBigInt64BE(0n, 0)
-  out.writeInt32BE(-1, PARTITION_LEADER_EPOCH_OFFSET)
-  out.writeInt16BE(b.attributes & ~ATTR_TRANSACTIONAL, ATTRIBUTES_OFFSET)
-  out.writeBigInt64BE(-1n, PRODUCER_ID_OFFSET)
-  out.writeInt16BE(-1, PRODUCER_EPOCH_OFFSET)
-  out.writeInt32BE(-1, BASE_SEQUENCE_OFFSET)
-  out.writeUInt32BE(batchCrc(out), CRC_OFFSET)
-  return out
+  const crc = ensureValid(b)
+  const header = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD)
+  b.bytes.copy(header, 0, 0, RECORD_BATCH_OVERHEAD)
+  header.writeBigInt64BE(0n, 0)
+  header.writeInt32BE(-1, PARTITION_LEADER_EPOCH_OFFSET)
+  header.writeInt16BE(b.attributes & ~ATTR_TRANSACTIONAL, ATTRIBUTES_OFFSET)
+  header.writeBigInt64BE(-1n, PRODUCER_ID_OFFSET)
+  header.writeInt16BE(-1, PRODUCER_EPOCH_OFFSET)
+  header.writeInt32BE(-1, BASE_SEQUENCE_OFFSET)
+  const covered = b.bytes.subarray(ATTRIBUTES_OFFSET)
+  header.writeUInt32BE(patchedCrc32c(crc, covered, 0, header.subarray(ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD)), CRC_OFFSET)
+  return [header, b.bytes.subarray(RECORD_BATCH_OVERHEAD)]
 }
 
 /**
@@ -248,11 +297,13 @@ export function hasValidCrc (b: RawBatch): boolean {
   return b.bytes.readUInt32BE(CRC_OFFSET) === batchCrc(b.bytes)
 }
 
-function ensureValid (b: RawBatch): void {
+/** The batch's CRC-32C, once checked against the bytes. */
+function ensureValid (b: RawBatch): number {
   const stored = b.bytes.readUInt32BE(CRC_OFFSET)
   const computed = batchCrc(b.bytes)
   // CorruptRecordException is retriable in Kafka: a fetch again may bring undamaged bytes.
   if (stored !== computed) throw corrupt(b.baseOffset, `stored CRC ${stored} but computed ${computed} (DefaultRecordBatch.ensureValid)`)
+  return stored
 }
 
 function batchCrc (batch: Buffer): number {

@@ -33,7 +33,7 @@ import type { KafkaError } from '../errors.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { FetchedPartition, PartitionEvent, PartitionReader } from '../kafka/partition-reader.ts'
 import type { BatchOutcome, EncodedBatch, KafkaProducer } from '../kafka/producer.ts'
-import { type DecodedRecord, decodeBatch, encodeBatch, forTarget, type RawBatch, rawCopyRefusal } from '../kafka/record-batch.ts'
+import { type BatchBytes, batchLength, type DecodedRecord, decodeBatch, encodeBatch, forTarget, type RawBatch, rawCopyRefusal } from '../kafka/record-batch.ts'
 import { tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
 import { countAcked, countFetched, newPartitionStats, newTaskIo, type PartitionStats, type TaskIo } from '../observe/metrics-copy.ts'
@@ -105,7 +105,7 @@ interface Payload {
   /** Set once decoded (record path) or given (a narrowed-down unit). */
   records?: readonly DecodedRecord[]
   /** Set once encoded, kept for a retry. */
-  encoded?: Buffer
+  encoded?: BatchBytes
 }
 
 type CopyUnit = Unit<Payload>
@@ -402,7 +402,7 @@ export class RecordCopier {
       }
     }
     if (ready.length === 0) return
-    for (const r of ready) this.stats.io.sentBytes += r.batch.batch.length
+    for (const r of ready) this.stats.io.sentBytes += batchLength(r.batch.batch)
     const outcomes = await this.#producer.sendBatches(ready.map(r => r.batch))
     let failedRetriable: KafkaError | undefined
     let anyAcked = false
@@ -436,7 +436,7 @@ export class RecordCopier {
   }
 
   /** The bytes to produce for a unit: the raw batch rewritten, or its records encoded (split first when too many for one batch). */
-  async #encode (unit: CopyUnit): Promise<Buffer> {
+  async #encode (unit: CopyUnit): Promise<BatchBytes> {
     const payload = unit.payload
     if (payload.encoded !== undefined) return payload.encoded
     if (payload.kind === 'raw') {

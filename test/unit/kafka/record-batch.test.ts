@@ -132,6 +132,32 @@ test('splitBatches: several batches in order, views into the fetch buffer, a tru
   assertSameRecords(decodeBatch(c!), RECORDS.slice(2), 102n)
 })
 
+test('splitBatches over socket chunks: the same batches wherever the chunks are cut; a batch inside one chunk is a view, only a straddling one is copied', async () => {
+  const one = patch(await encodeBatch(RECORDS.slice(0, 2), 'none'), buf => buf.writeBigInt64BE(100n, 0))
+  const two = patch(await encodeBatch(RECORDS.slice(2), 'zstd'), buf => buf.writeBigInt64BE(102n, 0))
+  const three = patch(await encodeBatch(RECORDS.slice(0, 1), 'gzip'), buf => buf.writeBigInt64BE(105n, 0))
+  // Buffer.alloc takes no slice of the shared pool, so "same ArrayBuffer" means "a view of these bytes".
+  const whole = Buffer.alloc(one.length + two.length + three.length)
+  Buffer.concat([one, two, three]).copy(whole)
+  const starts = [0, one.length, one.length + two.length]
+  const ends = [one.length, one.length + two.length, whole.length]
+  for (let cut = 0; cut <= whole.length; cut++) {
+    for (const chunks of [[whole.subarray(0, cut), whole.subarray(cut)], [whole.subarray(0, cut), Buffer.alloc(0), whole.subarray(cut, cut + 7), whole.subarray(cut + 7)]]) {
+      const batches = splitBatches(chunks)
+      assert.deepEqual(batches.map(x => x.baseOffset), [100n, 102n, 105n], `cut at ${cut}`)
+      batches.forEach((x, i) => {
+        assert.ok(x.bytes.equals(whole.subarray(starts[i], ends[i])), `cut at ${cut}: batch ${i} bytes`)
+        const inOneChunk = chunks.some(c => c.byteOffset <= whole.byteOffset + starts[i]! && whole.byteOffset + ends[i]! <= c.byteOffset + c.length && c.length > 0)
+        if (inOneChunk) assert.equal(x.bytes.buffer, whole.buffer, `cut at ${cut}: batch ${i} lies in one chunk, so it is a view`)
+        else assert.notEqual(x.bytes.buffer, whole.buffer, `cut at ${cut}: batch ${i} straddles chunks, so it is a copy`)
+      })
+      assertSameRecords(decodeBatch(batches[1]!), RECORDS.slice(2), 102n)
+    }
+  }
+  // A cut tail stays out whatever the chunking.
+  assert.deepEqual(splitBatches([one, two.subarray(0, 30), two.subarray(30, 60)]).map(x => x.baseOffset), [100n])
+})
+
 for (const codec of CODECS) {
   test(`forTarget rewrites only the producer and offset fields, payload untouched (${codec})`, async () => {
     const encoded = await encodeBatch(RECORDS, codec)
@@ -148,7 +174,10 @@ for (const codec of CODECS) {
     const batch = only(fetched)
     assert.ok(batch.transactional)
     assert.equal(batch.producerId, 42n)
-    const out = forTarget(batch)
+    const pieces = forTarget(batch)
+    assert.equal(pieces.length, 2)
+    assert.equal(pieces[1]!.buffer, fetched.buffer, 'the records are a view of the fetch buffer, not a copy')
+    const out = Buffer.concat(pieces)
     assert.ok(fetched.equals(source), 'the fetch buffer is not written to')
     assert.equal(out.length, source.length)
     assert.equal(out.readBigInt64BE(0), 0n, 'baseOffset')
@@ -321,7 +350,7 @@ test('a hand-gzipped batch from another producer decodes (the library does not d
   const batch = only(zipped)
   assert.equal(batch.codec, 'gzip')
   assert.deepEqual(decodeBatch(batch).map(r => [r.offset, r.timestamp, r.key, r.value]), [[0n, 1000n, b('x'), b('1')], [1n, 1001n, b('y'), b('2')]])
-  assert.ok(forTarget(batch).subarray(61).equals(payload))
+  assert.ok(Buffer.concat(forTarget(batch)).subarray(61).equals(payload))
 })
 
 test('sanity at scale: 25 batches of 100 records split, copied and decoded whole (no timing)', async () => {
@@ -340,7 +369,7 @@ test('sanity at scale: 25 batches of 100 records split, copied and decoded whole
   assert.ok(split.every((x, i) => x.baseOffset === BigInt(i * 100) && isContiguous(x) && x.bytes.buffer === fetch.buffer))
   let count = 0
   for (const x of split) {
-    const out = forTarget(x)
+    const out = Buffer.concat(forTarget(x))
     assertCrc(out)
     count += decodeBatch(only(out)).length
   }
