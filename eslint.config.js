@@ -19,5 +19,14 @@ export default tseslint.config(
   {
     files: ['src/kafka/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' }
+  },
+  {
+    // The status page's script runs in the browser as it is (no build step).
+    files: ['src/observe/page/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', AbortController: 'readonly', Intl: 'readonly' }
+    },
+    rules: { 'no-undef': 'error' }
   }
 )
