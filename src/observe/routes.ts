@@ -6,8 +6,9 @@ import type { Mirror } from '../mirror.ts'
 import type { Route } from './http-server.ts'
 import type { Logger } from './logger.ts'
 import { pageRoutes } from './page/page-routes.ts'
+import { statusRoutes } from './status-routes.ts'
 
-export function mirrorRoutes (_mirror: Mirror, _log: Logger): Map<string, Route> {
-  const routes = new Map<string, Route>(pageRoutes())
+export function mirrorRoutes (mirror: Mirror, _log: Logger): Map<string, Route> {
+  const routes = new Map<string, Route>([...pageRoutes(), ...statusRoutes(mirror)])
   return routes
 }
