@@ -49,6 +49,8 @@ export interface MirrorMetricsOptions {
   readonly defaultMetrics?: boolean
 }
 
+const LOSS_CAUSES = ['expired', 'recreated', 'truncated'] as const
+
 type Labels<K extends string> = Partial<Record<K, string | number>>
 
 export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}): MirrorMetrics {
@@ -211,7 +213,9 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
           const behind = p.endOffset >= 0 ? Math.max(0, p.endOffset - p.copiedTo) : NaN
           recordsLag.set({ clientid: consumer, topic: jmxValue(p.topic), partition: p.partition }, behind)
           lag.set({ flow: f.name, topic: p.topic, partition: p.partition }, behind)
-          if (p.refusedRecords > 0) setCounter(refused, { flow: f.name, topic: p.topic, partition: p.partition }, p.refusedRecords)
+          // At 0 from the start: increase() and rate() only see a counter's first rise when its series existed before.
+          setCounter(refused, { flow: f.name, topic: p.topic, partition: p.partition }, p.refusedRecords)
+          for (const cause of LOSS_CAUSES) setCounter(lossRecords, { flow: f.name, topic: p.topic, partition: p.partition, cause }, 0)
         }
         active.set(ct, activeRecords)
         setCounter(writeTotal, ct, written)
