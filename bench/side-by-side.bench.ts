@@ -36,6 +36,8 @@
  *   send time (Date.now(), big-endian), null keys, round-robin over the partitions. A group-less
  *   reader on the target (src/kafka/partition-reader.ts, from the ends after the warm-up) takes
  *   receive time minus send time: p50/p95/p99/max in ms, and the rate asked / actually sent.
+ *   Before the first run, the same producer and reader with no mirror (the reader on the source
+ *   topic) print the loopback latency: what the bench's own producing and reading add.
  *
  * Per run:
  * - first record: from spawning the mirror process to the first record seen on the target (end
@@ -181,6 +183,7 @@ const THROUGHPUT: readonly Column[] = [
 ]
 const COST: readonly Column[] = [
   { header: 'CPU-s', cell: r => fmt(r.stats.cpuS, 1) },
+  { header: 'of which kernel', cell: r => r.stats.cpuS === undefined || r.stats.sysS === undefined || r.stats.cpuS === 0 ? '-' : `${Math.round(100 * r.stats.sysS / r.stats.cpuS)}%` },
   { header: 'CPU-s/GB', cell: r => fmt(r.stats.cpuS === undefined || r.copied === 0n ? undefined : r.stats.cpuS / (Number(r.copied) * r.workload.bytesPerRecord / GiB), 1) },
   { header: 'peak RSS (MB)', cell: r => fmt(r.stats.peakMb, 0) },
   { header: 'MB on target', cell: r => (r.targetBytes / MiB).toFixed(1) }
@@ -302,7 +305,10 @@ function latencyWorkload (): Workload {
     records: partitions + total,
     bytesPerRecord: Math.max(8, size),
     columns: [...HEAD, LATENCY_RATE, ...LATENCY, ...COST],
-    async prepare (topic) { await createReadyTopic(a, topic, partitions) },
+    async prepare (topic, firstRun) {
+      if (firstRun) await loopbackLatency(rate, total)
+      await createReadyTopic(a, topic, partitions)
+    },
     async drive (mirror, topic) {
       await sendWarmUp(topic)
       if (await mirror.waitCopied(BigInt(partitions), mirror.spawnedAt + RUN_LIMIT_MS) === undefined) return { endAt: undefined }
@@ -326,6 +332,32 @@ async function sendWarmUp (topic: string): Promise<void> {
   try {
     await producer.send(roundRobinBatches(topic, partitions, 0, partitions, () => ({ key: null, value: stampedValue(size), headers: [] })))
   } finally { await producer.close() }
+}
+
+/**
+ * The same paced producer and reader with no mirror between them: the reader on the source
+ * topic itself. What the bench's own producing, fetching and decoding add to every latency
+ * figure of the mirrors (they share two cores with the brokers).
+ */
+async function loopbackLatency (rate: number, total: number): Promise<void> {
+  const topic = 'sbs-loopback-latency'
+  await createReadyTopic(a, topic, partitions)
+  const reader = new PartitionReader(clientConfig(a, { 'isolation.level': 'read_uncommitted' }), 'bench-latency-reader', { maxWaitMs: 100 })
+  const stopReading = new AbortController()
+  try {
+    for (let partition = 0; partition < partitions; partition++) reader.seek(topic, partition, 0n)
+    const histogram = new LatencyHistogram()
+    const reading = readLatencies(reader, histogram, total, stopReading.signal)
+    const produced = await producePaced({ bootstrap: a.bootstrap(), topic, partitions, rate, total, size, tickMs: TICK_MS }, new AbortController().signal)
+    const grace = setTimeout(() => { stopReading.abort() }, 30_000)
+    await reading
+    clearTimeout(grace)
+    const q = histogram.summary()
+    console.log(`loopback latency (paced producer -> source -> the same reader, no mirror): ${produced === undefined ? '?' : Math.round(produced.sent / produced.seconds)} records/s, ${q === undefined ? 'no records read' : `p50 ${q.p50} ms, p95 ${q.p95} ms, p99 ${q.p99} ms, max ${q.max} ms over ${q.count} records`}`)
+  } finally {
+    stopReading.abort()
+    await reader.close()
+  }
 }
 
 /** With the warm-up copied: paced production, a reader on the target from its current ends, and the watch until all is copied. */

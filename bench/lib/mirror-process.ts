@@ -15,7 +15,7 @@ import type { KafkaCluster } from '../../test/harness/cluster.ts'
 import { startJavaMirrorMaker } from '../../test/harness/java-tools.ts'
 import { writeMm2Properties } from '../../test/harness/mirror-config.ts'
 import { spawnTracked, type TrackedProcess } from '../../test/harness/processes.ts'
-import { cpuSeconds, vmHwmKb } from './proc-stats.ts'
+import { cpuSplit, vmHwmKb } from './proc-stats.ts'
 
 /** `kafka-mirror-before` is another checkout's binary (--before DIR): before/after figures from one run. */
 export const MIRRORS = ['kafka-mirror', 'kafka-mirror-before', 'java-default', 'java-tuned'] as const
@@ -56,6 +56,8 @@ export interface MirrorSpec {
 export interface MirrorStats {
   /** CPU-seconds of the process's whole life (start-up included), read just before it is stopped. */
   readonly cpuS: number | undefined
+  /** The kernel's part of cpuS. */
+  readonly sysS: number | undefined
   readonly peakMb: number | undefined
 }
 
@@ -151,9 +153,9 @@ export class LiveMirror {
   /** Reads CPU time and peak RSS, then stops the process (SIGTERM, SIGKILL after 15 s). Idempotent. */
   async stop (): Promise<MirrorStats> {
     if (this.#stats !== undefined) return this.#stats
-    const cpuS = cpuSeconds(this.#proc.child.pid)
+    const cpu = cpuSplit(this.#proc.child.pid)
     this.#samplePeak()
-    this.#stats = { cpuS, peakMb: this.#peakKb === 0 ? undefined : this.#peakKb / 1024 }
+    this.#stats = { cpuS: cpu === undefined ? undefined : cpu.user + cpu.system, sysS: cpu?.system, peakMb: this.#peakKb === 0 ? undefined : this.#peakKb / 1024 }
     await this.#proc.stop()
     this.#log.end()
     return this.#stats

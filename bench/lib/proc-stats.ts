@@ -8,12 +8,22 @@ const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }
 
 /** utime + stime + cutime + cstime (fields 14-17 of /proc/<pid>/stat), in seconds. */
 export function cpuSeconds (pid: number | undefined): number | undefined {
+  const split = cpuSplit(pid)
+  return split === undefined ? undefined : split.user + split.system
+}
+
+/**
+ * The same CPU time as user and system (kernel) seconds: (c)utime and (c)stime. On loopback the
+ * kernel's TCP work for both ends of a connection shows in the system time of whoever writes.
+ */
+export function cpuSplit (pid: number | undefined): { user: number, system: number } | undefined {
   if (pid === undefined) return undefined
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // Fields after the command name (which may hold spaces): the first one is field 3.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return [14, 15, 16, 17].reduce((sum, n) => sum + Number(fields[n - 3]), 0) / CLK_TCK
+    const ticks = (n: number): number => Number(fields[n - 3])
+    return { user: (ticks(14) + ticks(16)) / CLK_TCK, system: (ticks(15) + ticks(17)) / CLK_TCK }
   } catch { return undefined }
 }
 
