@@ -28,8 +28,8 @@ export interface PartitionStats {
   bytes: number
   /** Of `bytes`: copied as raw batches. */
   rawBytes: number
-  readonly recordWindow: SampledWindow
-  readonly byteWindow: SampledWindow
+  /** Acknowledged records (observations) and their bytes (sum): both rates from one window. */
+  readonly copyWindow: SampledWindow
   readonly ageWindow: SampledWindow
   readonly latencyWindow: SampledWindow
   /** The newest observation (MM2's `record-age-ms` and `replication-latency-ms`, a Value stat); NaN before any. */
@@ -70,8 +70,7 @@ export function newPartitionStats (topic: string, partition: number, remote: str
     records: 0,
     bytes: 0,
     rawBytes: 0,
-    recordWindow: newWindow(),
-    byteWindow: newWindow(),
+    copyWindow: newWindow(),
     ageWindow: newWindow(),
     latencyWindow: newWindow(),
     lastAgeMs: NaN,
@@ -116,8 +115,7 @@ export function countAcked (p: PartitionStats, unit: { records: number, bytes: n
   p.records += unit.records
   p.bytes += unit.bytes
   if (unit.raw) p.rawBytes += unit.bytes
-  observe(p.recordWindow, now, unit.records, unit.records, 0, 0)
-  observe(p.byteWindow, now, unit.records, unit.bytes, 0, 0)
+  observe(p.copyWindow, now, unit.records, unit.bytes, 0, 0)
   for (const b of unit.batches) {
     const latency = observeBatch(p.latencyWindow, b, now)
     if (!Number.isNaN(latency)) p.lastLatencyMs = latency

@@ -74,9 +74,18 @@ export function windowAvg (w: SampledWindow, now: number): number {
 
 /** Sum per second over the window (Kafka's Rate: elapsed time since the oldest sample, at least SAMPLES - 1 full samples). */
 export function windowRate (w: SampledWindow, now: number): number {
+  return perSecond(w, now, x => x.sum)
+}
+
+/** Observations per second over the window (a window counting records as observations and bytes as their sum gives both rates). */
+export function windowCountRate (w: SampledWindow, now: number): number {
+  return perSecond(w, now, x => x.n)
+}
+
+function perSecond (w: SampledWindow, now: number, of: (s: WindowSample) => number): number {
   const s = live(w, now)
   let sum = 0
-  for (const x of s) sum += x.sum
+  for (const x of s) sum += of(x)
   let elapsed = now - (s[0]?.start ?? now)
   const full = Math.floor(elapsed / SAMPLE_MS)
   if (full < SAMPLES - 1) elapsed += (SAMPLES - 1 - full) * SAMPLE_MS

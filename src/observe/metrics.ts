@@ -28,7 +28,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry, Summary } from 'prom-c
 import type { Mirror } from '../mirror.ts'
 import { TASK_QUEUE_BYTES } from '../source/copier.ts'
 import { connectProducerClientId, jmxValue, mirrorTaskClientId, strimziPodLabels } from './metrics-names.ts'
-import { windowAvg, windowMax, windowMin, windowRate } from './metrics-window.ts'
+import { windowAvg, windowCountRate, windowMax, windowMin, windowRate } from './metrics-window.ts'
 
 /** Kafka Connect's worker client id as Strimzi's single-worker pods show it (the coordinator metrics' clientid). */
 const WORKER_CLIENT_ID = 'connect-1'
@@ -199,9 +199,9 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
           written += p.records
           const l = { source, target, topic: jmxValue(p.remote), partition: p.partition }
           recordCount.set(l, p.records)
-          recordRate.set(l, windowRate(p.recordWindow, now))
+          recordRate.set(l, windowCountRate(p.copyWindow, now))
           byteCount.set(l, p.bytes)
-          byteRate.set(l, windowRate(p.byteWindow, now))
+          byteRate.set(l, windowRate(p.copyWindow, now))
           age.set(l, p.lastAgeMs)
           ageMin.set(l, windowMin(p.ageWindow, now))
           ageMax.set(l, windowMax(p.ageWindow, now))

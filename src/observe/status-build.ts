@@ -8,7 +8,7 @@ import { hostname } from 'node:os'
 import { tpKey } from '../kafka/types.ts'
 import type { Mirror } from '../mirror.ts'
 import type { SourceFlowStatus } from '../source/source-flow.ts'
-import { windowAvg, windowMax, windowMin, windowRate } from './metrics-window.ts'
+import { windowAvg, windowCountRate, windowMax, windowMin, windowRate } from './metrics-window.ts'
 import type { CheckpointReport, ComponentState, DataLossCause, DataLossReport, FlowReport, HeartbeatEmitterReport, NotReadyReason, PartitionReport, StatusReport, TopicReport } from './status-report.ts'
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
@@ -61,8 +61,8 @@ function flowReport (st: SourceFlowStatus, source: string, target: string, now: 
     for (const p of stats.partitions.values()) {
       const failure = stats.failures.get(tpKey(p.topic, p.partition))
       const behind = p.endOffset >= 0 ? Math.max(0, p.endOffset - p.copiedTo) : null
-      const rate = windowRate(p.recordWindow, now)
-      const bytesRate = windowRate(p.byteWindow, now)
+      const rate = windowCountRate(p.copyWindow, now)
+      const bytesRate = windowRate(p.copyWindow, now)
       const latencyAvg = windowAvg(p.latencyWindow, now)
       recordRate += rate
       byteRate += bytesRate

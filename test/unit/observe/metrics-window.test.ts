@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { countAcked, countFetched, newPartitionStats, newTaskIo } from '../../../src/observe/metrics-copy.ts'
-import { newWindow, observe, SAMPLE_MS, windowAvg, windowMax, windowMin, windowRate } from '../../../src/observe/metrics-window.ts'
+import { newWindow, observe, SAMPLE_MS, windowAvg, windowCountRate, windowMax, windowMin, windowRate } from '../../../src/observe/metrics-window.ts'
 import type { RawBatch } from '../../../src/kafka/record-batch.ts'
 
 test('min/max/avg over the window; NaN without samples; samples older than the window drop out', () => {
@@ -38,6 +38,11 @@ test('rate divides by at least one full sample (Kafka Rate.windowSize), then by 
   assert.equal(windowRate(w, 1_000), 300 / 31)
   observe(w, SAMPLE_MS, 300, 300, 0, 0)
   assert.equal(windowRate(w, 2 * SAMPLE_MS - 1), 600 / ((2 * SAMPLE_MS - 1) / 1000))
+  // One window, two rates: records as observations, bytes as their sum.
+  const copy = newWindow()
+  observe(copy, 0, 62, 6200, 0, 0)
+  assert.equal(windowCountRate(copy, 1_000), 2)
+  assert.equal(windowRate(copy, 1_000), 200)
 })
 
 function batch (over: Partial<RawBatch>): RawBatch {
