@@ -114,7 +114,7 @@ function remember (report) {
 
 // ---- charts ----------------------------------------------------------------------------------
 
-/** A small line chart of `key` over the last CHART_MS, ending at `now`. */
+/** A small line chart of `key` over the last minutes: the history so far (at least 1 minute), at most CHART_MS. */
 function chart (points, key, title, format, cls) {
   const W = 560
   const H = 120
@@ -122,17 +122,19 @@ function chart (points, key, title, format, cls) {
   const B = 16
   const T = 8
   const now = points.length > 0 ? points[points.length - 1].t : Date.now()
-  const shown = points.filter(p => now - p.t <= CHART_MS && typeof p[key] === 'number' && Number.isFinite(p[key]))
+  const span = Math.min(CHART_MS, Math.max(60_000, Math.ceil((now - (points[0]?.t ?? now)) / 60_000) * 60_000))
+  const shown = points.filter(p => now - p.t <= span && typeof p[key] === 'number' && Number.isFinite(p[key]))
   const max = Math.max(1, ...shown.map(p => p[key]))
-  const x = t => L + (W - L - 4) * (1 - (now - t) / CHART_MS)
+  const x = t => L + (W - L - 4) * (1 - (now - t) / span)
   const y = v => T + (H - T - B) * (1 - v / max)
-  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: `chart ${cls}`, role: 'img', 'aria-label': `${title} over the last 5 minutes` })
-  root.append(svg('title', {}, `${title}, last 5 minutes`))
+  const minutes = span / 60_000
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: `chart ${cls}`, role: 'img', 'aria-label': `${title} over the last ${minutes} minute${minutes === 1 ? '' : 's'}` })
+  root.append(svg('title', {}, `${title}, last ${minutes} minute${minutes === 1 ? '' : 's'}`))
   for (const frac of [0, 0.5, 1]) {
     root.append(svg('line', { x1: L, x2: W - 4, y1: y(max * frac), y2: y(max * frac), class: 'gridline' }))
     root.append(svg('text', { x: L - 4, y: y(max * frac) + 3, class: 'axis', 'text-anchor': 'end' }, format(max * frac)))
   }
-  root.append(svg('text', { x: L, y: H - 3, class: 'axis' }, '−5 min'))
+  root.append(svg('text', { x: L, y: H - 3, class: 'axis' }, `−${minutes} min`))
   root.append(svg('text', { x: W - 4, y: H - 3, class: 'axis', 'text-anchor': 'end' }, 'now'))
   if (shown.length >= 2) {
     const line = shown.map(p => `${x(p.t).toFixed(1)},${y(p[key]).toFixed(1)}`).join(' ')
@@ -306,7 +308,8 @@ function drawGraph (report) {
     path.append(svg('title', {}, `${e.from} → ${e.to}: ${e.kind === 'replication' ? `replication (${e.state})` : e.kind === 'upstream' ? 'upstream, seen in heartbeats' : 'heartbeats only'}`))
     parts.push(path)
     const label = e.kind === 'replication' ? [e.from + '→' + e.to, ...e.labels.slice(0, 1)].join('  ') : e.kind === 'upstream' ? 'upstream' : 'heartbeats'
-    parts.push(svg('text', { x: ((start.x + end.x) / 2 + cx) / 2, y: ((start.y + end.y) / 2 + cy) / 2 + 4, class: 'edge-label', 'text-anchor': 'middle' }, label))
+    // At the middle of the curve, a little further out than the line, so the line does not cross the text.
+    parts.push(svg('text', { x: ((start.x + end.x) / 2 + cx) / 2 - uy * 12, y: ((start.y + end.y) / 2 + cy) / 2 + ux * 12 + 4, class: 'edge-label', 'text-anchor': 'middle' }, label))
   }
   for (const n of nodes) {
     const p = pos.get(n)
