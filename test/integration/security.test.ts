@@ -19,8 +19,11 @@ import { readTopic } from '../../src/kafka/read-topic.ts'
 import { decodeCheckpoint } from '../../src/formats/checkpoint.ts'
 import { decodeConnectOffsetKey, decodeOffsetValue } from '../../src/formats/connect-offsets.ts'
 import { buildMirror, type Mirror } from '../../src/mirror.ts'
+import { startHttpServer } from '../../src/observe/http-server.ts'
 import { createLogger } from '../../src/observe/logger.ts'
+import { mirrorRoutes } from '../../src/observe/routes.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
+import { freePort } from '../harness/ports.ts'
 import { commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { runJava } from '../harness/java-tools.ts'
 import { SECURE_USERS, secureClusterOptions, unsecuredJwt } from '../harness/secure-cluster.ts'
@@ -99,9 +102,22 @@ function passwordFile (name: string, entries: Record<string, string>): string {
 /** Checkpoints every second for groups found every second, so a group's checkpoint shows up fast. */
 const CHECKPOINTS_FAST = ['src->tgt.emit.checkpoints.interval.seconds = 1', 'src->tgt.refresh.groups.interval.seconds = 1']
 
-/** What status() / heartbeatStatus() / checkpointStatus() show, kept for the final secret scan. */
-function scanMirror (mirror: Mirror): void {
+/**
+ * What status() / heartbeatStatus() / checkpointStatus() show, and every page of the mirror's HTTP
+ * server (/metrics, /healthz, /readyz, /status, the status page), kept for the final secret scan.
+ */
+async function scanMirror (mirror: Mirror): Promise<void> {
   outputs.push(JSON.stringify(mirror.status()), JSON.stringify(mirror.heartbeatStatus()), JSON.stringify(mirror.checkpointStatus()))
+  const routes = mirrorRoutes(mirror, log)
+  const server = await startHttpServer({ port: 0, host: '127.0.0.1', routes, log })
+  try {
+    for (const path of routes.keys()) {
+      const res = await fetch(`http://127.0.0.1:${server.port}${path}`)
+      const body = await res.text()
+      if (['/metrics', '/status'].includes(path)) assert.equal(res.status, 200, `${path}: ${body}`)
+      outputs.push(`${path}:\n${body}`)
+    }
+  } finally { await server.close() }
 }
 
 interface TranslateJson {
@@ -184,7 +200,7 @@ test('TLS + SCRAM-SHA-512 on both sides, trust from Strimzi-style ca.p12 + passw
   }, { timeoutMs: 60_000, what: 'stored positions 9 and 9 (10 records per partition)' }).catch((err: Error) => {
     throw new Error(`${err.message}; got ${[...positions].map(([k, v]) => `${k}=${v}`).join(' ')}`)
   })
-  scanMirror(mirror)
+  await scanMirror(mirror)
   await mirror.close()
 
   // Every command through the real CLI and the secured listeners; translate agrees with the checkpoints.
@@ -285,7 +301,7 @@ test('mutual TLS: PKCS12 keystore + JKS truststore on one side, PEM keystore + P
     }
   }, CHECKPOINTS_FAST)
   const mirror = await replicates(t, file, topic)
-  scanMirror(mirror)
+  await scanMirror(mirror)
   await mirror.close()
   const group = uniqueName('mtls-group')
   await commitOffsets(S, group, [{ topic, partition: 0, offset: 3n }])
@@ -377,7 +393,7 @@ test('OAUTHBEARER: tokens from a client-credentials token endpoint (broker with 
   })
   const file = writeSecureProperties('oauth', topic, { listener: 'SASL_SSL', props: side(pkiS) }, { listener: 'SASL_SSL', props: side(pkiT) }, CHECKPOINTS_FAST)
   const mirror = await replicates(t, file, topic)
-  scanMirror(mirror)
+  await scanMirror(mirror)
   assert.ok(requests.length >= 1, 'the token endpoint was asked')
   assert.ok(requests.every(r => r.startsWith('POST /realms/kafka/token mirror-client grant_type=client_credentials&scope=kafka')), requests.join('\n'))
   // One token for the client id, shared by every client of the mirror (source and target, all roles).
@@ -399,18 +415,36 @@ test('OAUTHBEARER: tokens from a client-credentials token endpoint (broker with 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'kafka-mirror.js')
 const outputs: string[] = []
 
-/** Runs bin/kafka-mirror.js; `out` is stdout and stderr together (only stdout with `stdoutOnly`, stderr still goes to the scan). */
-async function cli (args: string[], opts: { stopAfter?: (out: string) => boolean, timeoutMs?: number, env?: Record<string, string>, stdoutOnly?: boolean } = {}): Promise<{ code: number | null, out: string }> {
+/** The pages of a running `kafka-mirror run` (its HTTP server), scanned for secrets like its output. */
+const RUN_PAGES = ['/metrics', '/healthz', '/readyz', '/status', '/']
+
+/**
+ * Runs bin/kafka-mirror.js; `out` is stdout and stderr together (only stdout with `stdoutOnly`, stderr still goes to the scan).
+ * `run` serves HTTP on a free port; when `stopAfter` matches, its pages are read into the scan (and `pages`) before SIGTERM.
+ */
+async function cli (args: string[], opts: { stopAfter?: (out: string) => boolean, timeoutMs?: number, env?: Record<string, string>, stdoutOnly?: boolean } = {}): Promise<{ code: number | null, out: string, pages: Map<string, { status: number, body: string }> }> {
   const { spawn } = await import('node:child_process')
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } })
+  const port = args[0] === 'run' ? await freePort() : undefined
+  const child = spawn(process.execPath, [bin, ...args, ...(port === undefined ? [] : ['--metrics-port', String(port)])], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } })
   let out = ''
   let stderr = ''
   let stopped = false
+  const pages = new Map<string, { status: number, body: string }>()
+  const readPages = async (): Promise<void> => {
+    if (port === undefined) return
+    for (const path of RUN_PAGES) {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`).catch(() => undefined)
+      if (res === undefined) continue
+      const page = { status: res.status, body: await res.text() }
+      pages.set(path, page)
+      outputs.push(`${path}:\n${page.body}`)
+    }
+  }
   const onData = (d: Buffer): void => {
     out += d.toString()
     if (!stopped && opts.stopAfter?.(out) === true) {
       stopped = true
-      child.kill('SIGTERM')
+      void readPages().finally(() => { child.kill('SIGTERM') })
     }
   }
   child.stdout.on('data', onData)
@@ -419,7 +453,7 @@ async function cli (args: string[], opts: { stopAfter?: (out: string) => boolean
   const code = await new Promise<number | null>(resolve => child.once('exit', c => { resolve(c) }))
   clearTimeout(timer)
   outputs.push(out, stderr)
-  return { code, out }
+  return { code, out, pages }
 }
 
 const WRONG_PASSWORD = 'wrong-Guess-S3cret'
@@ -548,6 +582,12 @@ test('a running mirror with a wrong target password reports the flow not ready w
   const r = await cli(['run', '--config', file], { stopAfter: out => /flow not ready/.test(out) })
   assert.equal(r.code, 0, r.out)
   assert.match(r.out, /flow not ready.*SASL authentication failed.*connecting to 127\.0\.0\.1:\d+/)
+  // /readyz says the same, naming the target cluster (the pages go to the secret scan too).
+  const ready = r.pages.get('/readyz')
+  assert.equal(ready?.status, 503, ready?.body)
+  const replication = (JSON.parse(ready?.body ?? '{}') as { notReady?: Array<{ component: string, cluster: string | null, reason: string }> }).notReady?.find(n => n.component === 'replication src->tgt')
+  assert.equal(replication?.cluster, 'tgt', ready?.body)
+  assert.match(replication?.reason ?? '', /SASL authentication failed/)
 })
 
 test('a running mirror whose target certificate is not trusted reports the flow not ready naming the certificate problem, then stops cleanly on SIGTERM', async () => {
@@ -637,6 +677,8 @@ test('no secret value appears in any output of the commands above', () => {
   ]
   assert.ok(testSecrets.length >= 7, `secrets of the single tests collected: ${testSecrets.length}`)
   assert.ok(outputs.length >= 1, 'no command output collected')
+  assert.ok(outputs.some(o => o.startsWith('/metrics:\n') && o.includes('kafka_connect_mirror_mirrorsourceconnector_record_count{')), 'the scan saw /metrics of a mirror that copied')
+  assert.ok(outputs.some(o => o.startsWith('/status:\n') && o.includes('"partitions":[{')), 'the scan saw /status with partitions')
   // KM_SECURITY_OUTPUTS=<file> keeps what the commands printed, to read the messages.
   if (process.env.KM_SECURITY_OUTPUTS !== undefined) writeFileSync(process.env.KM_SECURITY_OUTPUTS, outputs.join('\n-----\n'))
   for (const out of outputs) for (const s of secrets) assert.ok(!out.includes(s), `a secret value appeared in:\n${out}`)
