@@ -24,6 +24,7 @@
 import { hostname } from 'node:os'
 import { basename, extname } from 'node:path'
 import { type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks'
+import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { collectDefaultMetrics, Counter, Gauge, Registry, Summary } from 'prom-client'
 import type { Mirror } from '../mirror.ts'
 import { TASK_QUEUE_BYTES } from '../source/copier.ts'
@@ -146,16 +147,20 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
   /** A counter set to a total read from the mirror (reset before each scrape; equal labels add up). */
   const setCounter = <K extends string>(c: Counter<K>, labels: Labels<K>, value: number): void => { c.inc(labels, value) }
 
-  function refresh (): void {
+  /** Partitions between two yields to the event loop while the values are read. */
+  const PARTITIONS_PER_SLICE = 100
+
+  async function refresh (): Promise<void> {
     for (const m of fromMirror) m.reset()
     const now = Date.now()
     let connectors = 0
     let tasks = 0
     let workerThreads = 0
     const statuses = mirror.status()
-    mirror.flows.forEach((flow, i) => {
+    let sliced = 0
+    for (const [i, flow] of mirror.flows.entries()) {
       const st = statuses[i]
-      if (st === undefined) return
+      if (st === undefined) continue
       const f = flow.flow
       const connector = f.naming.sourceConnectorName
       const conn = jmxValue(connector)
@@ -195,6 +200,7 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
         setCounter(outgoing, { clientid: producer }, stats.io.sentBytes)
         bufferAvailable.set({ clientid: producer }, Math.max(0, TASK_QUEUE_BYTES - stats.io.queuedBytes))
         for (const p of stats.partitions.values()) {
+          if (++sliced % PARTITIONS_PER_SLICE === 0) await yieldToLoop()
           activeRecords += p.active
           written += p.records
           const l = { source, target, topic: jmxValue(p.remote), partition: p.partition }
@@ -221,7 +227,7 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
         setCounter(writeTotal, ct, written)
       }
       for (const h of st.heartbeats) heartbeatLatency.set({ flow: f.name, topic: h.topic, origin: h.origin ?? h.emitter }, h.latencyMs)
-    })
+    }
     for (const c of mirror.checkpoints) {
       const st = c.status()
       const f = c.flow
@@ -267,11 +273,28 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
     threads.set(1 + workerThreads)
   }
 
+  /**
+   * Reads the values and writes the text in slices (some partitions, one family), yielding in
+   * between: with many partitions a scrape takes a few hundred ms, which would otherwise hold up
+   * a copier task on the main thread. Scrapes run one after the other (they share the metrics).
+   */
+  async function renderNow (): Promise<string> {
+    await refresh()
+    const parts: string[] = []
+    for (const m of registry.getMetricsAsArray()) {
+      parts.push(await registry.getSingleMetricAsString(m.name))
+      await yieldToLoop()
+    }
+    return `${parts.join('\n\n')}\n`
+  }
+  let queue: Promise<unknown> = Promise.resolve()
+
   return {
     contentType: registry.contentType,
     async render () {
-      refresh()
-      return await registry.metrics()
+      const next = queue.then(renderNow, renderNow)
+      queue = next
+      return await next
     },
     close () { gcObserver.disconnect() }
   }
