@@ -44,9 +44,9 @@ export function watchEventLoop (): LoopWatch {
 
 const json = (status: number, body: unknown): RouteResponse => ({ status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) + '\n' })
 
-export function healthz (watch: LoopWatch): RouteResponse {
+export function healthz (watch: LoopWatch, stallMs = LOOP_STALL_MS): RouteResponse {
   const delay = watch.worstDelayMs()
-  const ok = delay < LOOP_STALL_MS
+  const ok = delay < stallMs
   return json(ok ? 200 : 503, { status: ok ? 'ok' : 'event loop stalled', eventLoopDelayMs: delay, uptimeMs: Math.round(process.uptime() * 1000) })
 }
 
