@@ -5,15 +5,20 @@
  * expression reads, each label matcher, each label it groups or joins on and each label its
  * annotations print must be in that scrape (a matcher must match a series). The values the rules
  * compare are checked for sense too (ready 1, 15 records lost, lag 0, finite latencies, a fresh
- * checkpoint). PromQL is not evaluated here (no Prometheus server): this catches renamed or
- * missing metrics and labels, the way alerts silently break.
+ * checkpoint). Then Prometheus's own rule engine (`promtool test rules`, Debian's prometheus
+ * package) evaluates the rules over series with exactly the scraped names and labels: held at
+ * the scraped values only the data loss fires (and resolves after 10 min); in a scripted outage
+ * (not ready, lag climbing, latencies over a minute, checkpoints ageing while records flow) every
+ * rule fires once per series or group it is meant for.
  */
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { parse } from 'yaml'
+import { parse, stringify } from 'yaml'
 import { loadConfig } from '../../src/config/load.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { buildMirror } from '../../src/mirror.ts'
@@ -104,12 +109,53 @@ function matches (m: Matcher, value: string | undefined): boolean {
 }
 
 interface Rule { alert: string, expr: string, for?: string, labels?: Record<string, string>, annotations?: Record<string, string> }
+interface RuleGroups { groups: Array<{ name: string, rules: Rule[] }> }
 
-function rulesOf (file: string): Rule[] {
-  const doc = parse(readFileSync(file, 'utf8')) as { apiVersion: string, kind: string, spec: { groups: Array<{ name: string, rules: Rule[] }> } }
+function ruleGroups (file: string): RuleGroups {
+  const doc = parse(readFileSync(file, 'utf8')) as { apiVersion: string, kind: string, spec: RuleGroups }
   assert.equal(doc.apiVersion, 'monitoring.coreos.com/v1')
   assert.equal(doc.kind, 'PrometheusRule')
-  return doc.spec.groups.flatMap(g => g.rules)
+  return doc.spec
+}
+
+// ---- promtool --------------------------------------------------------------------------------
+
+/** A series in promtool's input notation: `name{label="value",...}`. */
+function seriesName (s: Series): string {
+  return `${s.name}{${Object.entries(s.labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`
+}
+
+/** One value per minute for `minutes` minutes; `_` = no sample (the series does not exist yet). */
+type Timeline = (minute: number, scraped: number) => number | '_'
+
+/**
+ * Runs `promtool test rules` on the rules (`spec` of the PrometheusRule) with the given series
+ * and checks which alerts fire, counted per alert name, at each evaluation time.
+ */
+function promtool (rules: RuleGroups, input: ReadonlyArray<{ series: Series, timeline: Timeline }>, minutes: number, expect: ReadonlyArray<{ at: string, firing: Record<string, number> }>): void {
+  const dir = mkdtempSync(join(tmpdir(), 'km-promtool-'))
+  writeFileSync(join(dir, 'rules.yml'), stringify(rules))
+  const test = {
+    rule_files: ['rules.yml'],
+    evaluation_interval: '1m',
+    tests: [{
+      interval: '1m',
+      input_series: input.map(({ series, timeline }) => ({
+        series: seriesName(series),
+        values: Array.from({ length: minutes + 1 }, (_, m) => { const v = timeline(m, series.value); return typeof v === 'number' && Number.isNaN(v) ? 'NaN' : String(v) }).join(' ')
+      })),
+      promql_expr_test: expect.map(e => ({
+        expr: 'count by (alertname) (ALERTS{alertstate="firing"})',
+        eval_time: e.at,
+        exp_samples: Object.entries(e.firing).map(([alertname, n]) => ({ labels: `{alertname=${JSON.stringify(alertname)}}`, value: n }))
+      }))
+    }]
+  }
+  writeFileSync(join(dir, 'test.yml'), stringify(test))
+  const run = spawnSync('promtool', ['test', 'rules', join(dir, 'test.yml')], { encoding: 'utf8', timeout: 60_000 })
+  assert.equal(run.error, undefined, `promtool runs (Debian: apt-get install prometheus): ${String(run.error)}`)
+  assert.equal(run.status, 0, `promtool test rules (${dir}, kept):\n${run.stdout}${run.stderr}`)
+  rmSync(dir, { recursive: true, force: true })
 }
 
 test('exprParts reads metrics, matchers, grouping and joined labels', () => {
@@ -136,7 +182,8 @@ before(async () => {
 after(async () => { await Promise.all([A?.close(), B?.close()]) })
 
 test('every metric, matcher and label of examples/prometheus-rules.yaml is in a real mirror\'s /metrics, with sensible values', { timeout: 400_000 }, async t => {
-  const rules = rulesOf(RULES)
+  const groups = ruleGroups(RULES)
+  const rules = groups.groups.flatMap(g => g.rules)
   assert.deepEqual(rules.map(r => r.alert), ['KafkaMirrorFlowNotReady', 'KafkaMirrorLagGrowing', 'KafkaMirrorDataLoss', 'KafkaMirrorReplicationLatencyHigh', 'KafkaMirrorHeartbeatLatencyHigh', 'KafkaMirrorCheckpointStale'])
 
   const topic = uniqueName('alerts')
@@ -220,4 +267,40 @@ test('every metric, matcher and label of examples/prometheus-rules.yaml is in a 
   assert.equal(latency[0]?.labels.source, 'A')
   assert.equal(latency[0]?.labels.target, 'B')
   t.diagnostic(`values: heartbeat ${heartbeatMs} ms, checkpoint age ${checkpointAge} s, replication latency max ${latency[0]?.value} ms`)
+
+  // Prometheus evaluates the rules over the scraped series (same names, same labels).
+  const used = new Set(rules.flatMap(r => exprParts(r.expr).selectors.map(x => x.metric)))
+  const scraped = series.filter(s => used.has(s.name))
+  const isLoss = (s: Series): boolean => s.name.startsWith('kafka_mirror_data_loss_')
+  // The loss happens at minute 14: before it there is no events series yet, and 0 records lost.
+  const lossTimeline = (s: Series): Timeline => s.name === 'kafka_mirror_data_loss_events_total' ? (m, v) => m < 14 ? '_' : v : (m, v) => m < 14 ? 0 : v
+  const lossAlerts = scraped.filter(s => s.name === 'kafka_mirror_data_loss_events_total').length
+  assert.equal(lossAlerts, 1, 'one data-loss event series (the expired records)')
+
+  // Held at the scraped values: only the data loss fires, and it resolves 10 minutes later.
+  promtool(groups, scraped.map(s => ({ series: s, timeline: isLoss(s) ? lossTimeline(s) : (_m, v) => v })), 30, [
+    { at: '16m', firing: { KafkaMirrorDataLoss: lossAlerts } },
+    { at: '29m', firing: {} }
+  ])
+
+  // An outage scripted over the same series from minute 5: every rule fires for what it watches.
+  const outage: Record<string, Timeline> = {
+    kafka_mirror_flow_ready: m => m < 5 ? 1 : 0,
+    kafka_mirror_lag_records: m => m < 5 ? 0 : 2000 + 500 * (m - 5),
+    kafka_connect_mirror_mirrorsourceconnector_replication_latency_ms_max: m => m < 5 ? 100 : 90_000,
+    kafka_mirror_heartbeat_replication_latency_ms: m => m < 5 ? 10 : 90_000,
+    kafka_mirror_checkpoint_age_seconds: m => 1 + 60 * m,
+    kafka_connect_mirror_mirrorsourceconnector_record_rate: () => 5
+  }
+  const count = (name: string, key: (s: Series) => string = seriesName): number => new Set(scraped.filter(s => s.name === name).map(key)).size
+  promtool(groups, scraped.map(s => ({ series: s, timeline: isLoss(s) ? lossTimeline(s) : (outage[s.name] ?? ((_m, v) => v)) })), 30, [{
+    at: '25m',
+    firing: {
+      KafkaMirrorFlowNotReady: count('kafka_mirror_flow_ready'),
+      KafkaMirrorLagGrowing: count('kafka_mirror_lag_records', s => `${s.labels.strimzi_io_cluster} ${s.labels.flow}`),
+      KafkaMirrorReplicationLatencyHigh: count('kafka_connect_mirror_mirrorsourceconnector_replication_latency_ms_max', s => `${s.labels.source} ${s.labels.target} ${s.labels.topic}`),
+      KafkaMirrorHeartbeatLatencyHigh: count('kafka_mirror_heartbeat_replication_latency_ms'),
+      KafkaMirrorCheckpointStale: count('kafka_mirror_checkpoint_age_seconds')
+    }
+  }])
 })
