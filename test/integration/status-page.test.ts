@@ -15,6 +15,10 @@ import { dirname, join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { startHttpServer } from '../../src/observe/http-server.ts'
+import { createLogger } from '../../src/observe/logger.ts'
+import { pageRoutes } from '../../src/observe/page/page-routes.ts'
+import type { FlowReport, StatusReport } from '../../src/observe/status-report.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
 import { createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
@@ -164,4 +168,59 @@ test('status page in Chromium: live numbers of a real mirror, charts, partitions
   assert.deepEqual(assigned.map(l => l.fields?.partition).sort(), [0, 1, 2], 'each partition assigned once, logged by the worker thread that copies it, as a number')
   const stopped = lines.find(l => l.message === 'stopped' && l.fields?.flow === 'A->B')
   assert.ok(typeof stopped?.fields?.records === 'number' && stopped.fields.records >= 900, `the stopped line counts the records: ${JSON.stringify(stopped)}`)
+})
+
+/** A /status whose every text field tries to become markup; one flow failing, losing data and not ready. */
+function hostileReport (now: number): StatusReport {
+  const evil = (what: string): string => `<img src=x onerror="window.pwned='${what}'"><script>window.pwned='${what}'</script>&amp;`
+  const flow: FlowReport = {
+    flow: 'A->B', source: 'A', target: 'B', state: 'not-ready', ready: false, reason: evil('flow reason'), tasks: 1, threads: 0,
+    recordsCopied: 1234, bytesCopied: 5678, rawBytesCopied: 0, recordRate: 1.5, byteRate: 100, lag: 42, lastCopyAt: now - 5000,
+    dataLoss: { records: 50, events: 1, unknownEvents: 0, byCause: { expired: 1, recreated: 0, truncated: 0 }, recent: [{ topic: evil('loss topic'), partition: 3, cause: 'expired', lost: 50, from: 100, resumedAt: 150, at: now - 60_000 }] },
+    failingPartitions: 1,
+    heartbeats: [{ topic: evil('heartbeats topic'), origin: evil('origin'), hops: 2, latencyMs: 12, emittedAt: now - 1000, landedAt: now - 988 }],
+    topics: [{
+      topic: evil('topic'), remoteTopic: evil('remote'), lag: 42, recordRate: 1.5,
+      partitions: [{ partition: 0, task: 0, sourceEndOffset: 100, copiedTo: 58, storedPosition: 50, lag: 42, recordsCopied: 58, bytesCopied: 580, recordRate: 1.5, byteRate: 15, replicationLatencyMs: { min: 1, avg: 2, max: 3 }, dataLossRecords: 0, lastError: { offset: 58, reason: evil('partition error'), since: now - 30_000, retryAt: now + 2000 } }]
+    }]
+  }
+  return {
+    version: 1, generatedAt: now, instance: { id: evil('instance'), pid: 1, startedAt: now - 60_000, uptimeMs: 60_000, version: '0.1.0' },
+    ready: false,
+    notReady: [{ component: 'replication A->B', flow: 'A->B', cluster: evil('cluster'), state: 'not-ready', reason: evil('not ready reason') }],
+    flows: [flow],
+    checkpoints: [{ flow: 'A->B', source: 'A', target: 'B', state: 'not-ready', ready: false, reason: evil('checkpoint reason'), checkpointsTopic: evil('checkpoints topic'), groups: 1, checkpointsWritten: 0, exact: 0, fallback: 0, lastEmitAt: null, freshnessMs: null, groupOffsetsCommitted: 0 }],
+    heartbeats: [{ flow: 'B->A', state: 'running', ready: true, reason: null, cluster: 'A', topic: evil('emitter topic'), emitted: 3, lastEmittedAt: now - 100 }]
+  }
+}
+
+test('status page: text from /status is shown as text, never run as markup; errors, data loss and not-ready reasons are on screen', { timeout: 120_000 }, async t => {
+  const routes = new Map(pageRoutes())
+  routes.set('/status', () => ({ contentType: 'application/json; charset=utf-8', body: JSON.stringify(hostileReport(Date.now())) }))
+  const http = await startHttpServer({ port: 0, host: '127.0.0.1', routes, log: createLogger('test', () => {}) })
+  t.after(async () => { await http.close() })
+  const browser = await openBrowser(t)
+  const page = await browser.newPage()
+  const problems: string[] = []
+  page.on('pageerror', e => { problems.push(String(e)) })
+  page.on('dialog', d => { problems.push(`dialog: ${d.message()}`); void d.dismiss() })
+  await page.goto(`http://127.0.0.1:${http.port}/`)
+  const card = page.locator('article[data-flow="A->B"]')
+  await waitFor(async () => await card.count() === 1, { timeoutMs: 20_000, what: 'the flow rendered' })
+  // Let the page poll a few times: nothing injected may run later either.
+  await new Promise(resolve => setTimeout(resolve, 4500))
+  assert.equal(await page.evaluate('typeof window.pwned'), 'undefined', 'no injected script or handler ran')
+  assert.equal(await page.locator('main img, section img, header img').count(), 0, 'no element was made from the data')
+  assert.equal(await page.locator('body script').count(), 0, 'no script element in the body')
+  // The same text, shown literally where a person reads it.
+  const shown = await page.locator('body').innerText()
+  for (const what of ['flow reason', 'loss topic', 'topic', 'partition error', 'not ready reason', 'checkpoint reason', 'emitter topic']) {
+    assert.ok(shown.includes(`<img src=x onerror="window.pwned='${what}'"><script>window.pwned='${what}'</script>&amp;`), `${what} shown as text`)
+  }
+  assert.equal(await page.locator('#ready').textContent(), 'not ready')
+  assert.ok(await page.locator('#not-ready').isVisible(), 'the not-ready panel is shown')
+  assert.equal(await card.locator('.flow-head .badge').textContent(), 'not-ready')
+  assert.match(await card.locator('ul.problems').innerText(), /DATA LOSS: 50 records in 1 event \(expired 1\)/)
+  assert.equal(await card.locator('table.partitions tbody tr.row-bad').count(), 1, 'the failing partition is marked')
+  assert.deepEqual(problems, [])
 })
