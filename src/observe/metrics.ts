@@ -170,8 +170,10 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
       workerThreads += st.threads
       const ready = st.state === 'running'
       flowReady.set({ flow: f.name, component: 'replication' }, ready ? 1 : 0)
-      runningTasks.set({ connector: conn }, ready ? st.tasks : 0)
-      failedTasks.set({ connector: conn }, st.state === 'not-ready' ? Math.max(1, st.tasks) : 0)
+      // inc, not set: in dedicated mode (mm2.properties) every flow's connector has the same
+      // name (MirrorSourceConnector), as in Java, so per-connector counts add up over the flows.
+      runningTasks.inc({ connector: conn }, ready ? st.tasks : 0)
+      failedTasks.inc({ connector: conn }, st.state === 'not-ready' ? Math.max(1, st.tasks) : 0)
       const copier = st.copier
       if (copier !== undefined) {
         setCounter(copiedRecords, { flow: f.name }, copier.recordsCopied)
@@ -223,7 +225,7 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
           setCounter(refused, { flow: f.name, topic: p.topic, partition: p.partition }, p.refusedRecords)
           for (const cause of LOSS_CAUSES) setCounter(lossRecords, { flow: f.name, topic: p.topic, partition: p.partition, cause }, 0)
         }
-        active.set(ct, activeRecords)
+        active.inc(ct, activeRecords)
         setCounter(writeTotal, ct, written)
       }
       for (const h of st.heartbeats) heartbeatLatency.set({ flow: f.name, topic: h.topic, origin: h.origin ?? h.emitter }, h.latencyMs)
@@ -236,8 +238,8 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
       tasks++
       const ready = st.state === 'running'
       flowReady.set({ flow: f.name, component: 'checkpoints' }, ready ? 1 : 0)
-      runningTasks.set({ connector: conn }, ready ? 1 : 0)
-      failedTasks.set({ connector: conn }, st.state === 'not-ready' ? 1 : 0)
+      runningTasks.inc({ connector: conn }, ready ? 1 : 0)
+      failedTasks.inc({ connector: conn }, st.state === 'not-ready' ? 1 : 0)
       status.set({ connector: conn, task: 0, status: ready ? 'running' : st.state === 'not-ready' ? 'failed' : 'unassigned' }, 1)
       setCounter(translations, { flow: f.name, exactness: 'exact' }, st.stats.exact)
       setCounter(translations, { flow: f.name, exactness: 'fallback' }, st.stats.fallback)
@@ -258,8 +260,8 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
       tasks++
       const ready = st.state === 'running'
       flowReady.set({ flow: h.flow.name, component: 'heartbeats' }, ready ? 1 : 0)
-      runningTasks.set({ connector: conn }, ready ? 1 : 0)
-      failedTasks.set({ connector: conn }, st.state === 'not-ready' ? 1 : 0)
+      runningTasks.inc({ connector: conn }, ready ? 1 : 0)
+      failedTasks.inc({ connector: conn }, st.state === 'not-ready' ? 1 : 0)
       status.set({ connector: conn, task: 0, status: ready ? 'running' : st.state === 'not-ready' ? 'failed' : 'unassigned' }, 1)
     }
     connectorCount.set(connectors)

@@ -99,6 +99,8 @@ test('unreachable clusters: /readyz names the cluster and the reason; /status an
   const metrics = (await get(server.port, '/metrics')).body
   assert.match(metrics, /^kafka_connect_connector_status\{connector="MirrorSourceConnector",task="0",status="failed",/m)
   assert.match(metrics, /^kafka_connect_worker_connector_failed_task_count\{connector="MirrorSourceConnector",.*\} 1$/m)
+  // Both heartbeat emitters (A->B and B->A) are a dedicated-mode MirrorHeartbeatConnector: their counts add up.
+  await waitFor(async () => /^kafka_connect_worker_connector_failed_task_count\{connector="MirrorHeartbeatConnector",.*\} 2$/m.test((await get(server.port, '/metrics')).body), { timeoutMs: 30_000, what: 'two failed heartbeat tasks' })
   assert.equal((await get(server.port, '/healthz')).status, 200)
   assertNoSecret(await Promise.all(PATHS.map(async p => (await get(server.port, p)).body)))
 })
