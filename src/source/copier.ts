@@ -29,7 +29,7 @@
  *   re-created, are reported as data loss with counts (log, status), never skipped silently.
  */
 import type { FlowConfig } from '../config/model.ts'
-import type { KafkaError } from '../errors.ts'
+import { KafkaError } from '../errors.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { FetchedPartition, PartitionEvent, PartitionReader } from '../kafka/partition-reader.ts'
 import type { BatchOutcome, EncodedBatch, KafkaProducer } from '../kafka/producer.ts'
@@ -47,6 +47,14 @@ import type { ReplicatedTopic } from './topic-sync.ts'
 
 /** A raw batch smaller than this is coalesced with its neighbours through the record path, unless compressed or alone. */
 const RAW_MIN_BYTES = 16 * 1024
+/** A partition whose bytes came damaged this many times in a row is reported paused (status, log). */
+const DAMAGED_REPORTED = 5
+
+/** Bytes that failed a CRC check (ours or the target broker's): fetching them again may bring them whole. */
+function isDamaged (err: unknown): boolean {
+  return err instanceof KafkaError && err.kafkaCode === 'CORRUPT_MESSAGE' && err.retriable
+}
+
 /** Larger raw batches go through the record path, which cuts them to the producer's batch size (a target's default max.message.bytes is 1 MB). */
 const RAW_MAX_BYTES = 1_000_000
 /** Units (of up to the producer's batch size) queued per partition before its fetching waits for the sender. */
@@ -122,6 +130,8 @@ interface Assigned {
   /** Reading failed: not fetched again before this time (growing with each failure in a row). */
   readRetryAt: number
   readFailures: number
+  /** Fetches in a row whose bytes failed their CRC check (reset by the next acknowledgement). */
+  damaged: number
 }
 
 /** Told about every run of records the target acknowledged (the heartbeat latency tracker listens); `records` decodes on demand. */
@@ -196,7 +206,7 @@ export class RecordCopier {
       const metrics = newPartitionStats(t.source, partition, t.remote, start)
       metrics.endOffset = Number(end)
       this.stats.partitions.set(k, metrics)
-      this.#assigned.set(k, { key: k, topic: t, partition, progress: new PartitionProgress(start), metrics, endOffset: end, readRetryAt: 0, readFailures: 0 })
+      this.#assigned.set(k, { key: k, topic: t, partition, progress: new PartitionProgress(start), metrics, endOffset: end, readRetryAt: 0, readFailures: 0, damaged: 0 })
       this.#reader.seek(t.source, partition, start)
       this.#syncs?.reset(t.source, partition)
       this.#log.debug('assigned partition', { topic: t.source, partition, start, stored })
@@ -398,7 +408,8 @@ export class RecordCopier {
         const encoded = await this.#encode(item.unit)
         ready.push({ ...item, batch: { topic: item.a.topic.remote, partition: item.a.partition, batch: encoded } })
       } catch (err) {
-        this.#refused(item.a, item.unit, err as KafkaError)
+        if (isDamaged(err)) this.#refetch(item.a, item.unit, err as KafkaError)
+        else this.#refused(item.a, item.unit, err as KafkaError)
       }
     }
     if (ready.length === 0) return
@@ -411,6 +422,8 @@ export class RecordCopier {
       if (outcome.error === undefined) {
         anyAcked = true
         this.#acknowledged(r.a, r.unit, r.epoch, outcome.base)
+      } else if (isDamaged(outcome.error)) {
+        this.#refetch(r.a, r.unit, outcome.error)
       } else if (outcome.error.retriable) {
         failedRetriable ??= outcome.error
         r.a.progress.failed(r.unit, Date.now())
@@ -480,6 +493,7 @@ export class RecordCopier {
     }
     this.#onAcked?.(a.topic, () => this.#records(unit), now)
     this.#flushPolicy.acknowledged(records, unit.bytes)
+    a.damaged = 0
     if (this.stats.failures.delete(a.key)) this.#log.info('partition recovered', { topic: a.topic.source, partition: a.partition })
     this.stats.recordsCopied += records
     this.stats.bytesCopied += bytes
@@ -520,6 +534,23 @@ export class RecordCopier {
     const offset = records?.[0]?.offset ?? unit.first
     if (this.stats.failures.get(a.key)?.offset !== offset) a.metrics.refusedRecords++
     this.#reportPaused(a, records?.[0]?.offset ?? unit.first, error.message, pause.since, progress.retryAt)
+  }
+
+  /**
+   * The unit's bytes failed their CRC check (here, or at the target broker, which checks every
+   * batch it is sent): damaged between the source's disk and us. Sending them again would fail
+   * again, so the partition fetches again from the unit's first offset, after the backoff of a
+   * transient read error; bytes damaged on the source's disk fail every time and leave the
+   * partition paused and reported, as an unreadable one.
+   */
+  #refetch (a: Assigned, unit: CopyUnit, error: KafkaError): void {
+    a.progress.refetch(unit)
+    this.#reader.seek(a.topic.source, a.partition, unit.first)
+    const now = Date.now()
+    a.damaged++
+    a.readRetryAt = now + Math.min(2_000, 100 * 2 ** Math.min(a.damaged - 1, 5))
+    if (a.damaged >= DAMAGED_REPORTED) this.#reportPaused(a, unit.first, error.message, this.stats.failures.get(a.key)?.since ?? now, a.readRetryAt)
+    else this.#log.warn('damaged record batch (CRC mismatch); fetching it again', { flow: this.#flow.name, topic: a.topic.source, partition: a.partition, offset: unit.first, attempt: a.damaged, error })
   }
 
   /** A partition that cannot be copied (refused by the target, or not readable): in status and logged, with where and why. */

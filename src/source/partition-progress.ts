@@ -122,6 +122,21 @@ export class PartitionProgress<P> {
     return this.#pause
   }
 
+  /**
+   * The head unit's bytes are damaged (their CRC does not match): they cannot be sent, and
+   * retrying them would fail forever. It and everything queued after it are dropped, to be
+   * fetched again from its first offset; what was acknowledged and stored stays. An answer for a
+   * fetch made before no longer fits (`end` moved back) and is dropped by the caller.
+   */
+  refetch (unit: Unit<P>): void {
+    if (this.#queue[0] !== unit) throw new Error('only the head unit can be fetched again')
+    this.#queue.length = 0
+    this.#queuedBytes = 0
+    this.#inFlight = undefined
+    this.#epoch++
+    this.#end = unit.first
+  }
+
   /** Replaces the head unit (not in flight) by smaller ones covering the same offsets (to narrow a refusal down, or to fit a size). */
   splitHead (parts: ReadonlyArray<Unit<P>>): void {
     const head = this.#queue[0]
