@@ -3,9 +3,10 @@
  * like the user's (my-cluster-source, my-cluster-target), creates `mytopic` with 3 partitions,
  * runs the real `kafka-mirror run` on examples/demo/kafka-mirror-maker-2.yaml, produces a few
  * records and prints them as read back from `my-cluster-source.mytopic` on the target. Then it
- * keeps mirroring (one new record every 5 s) until Ctrl-C, and cleans everything up.
+ * keeps mirroring (one new record every 5 s, each printed once when it reaches the target) until
+ * Ctrl-C, and cleans everything up. The mirror's status page is on http://127.0.0.1:9404/.
  *
- * `--once` stops after the first read-back (used by the tests).
+ * `--once` stops after the first read-back; `--ticks N` after N new records (both for the tests).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -17,6 +18,9 @@ import { spawnTracked } from '../test/harness/processes.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const once = process.argv.includes('--once')
+const ticksArg = process.argv.indexOf('--ticks')
+const maxTicks = ticksArg >= 0 ? Number(process.argv[ticksArg + 1]) : Infinity
+const tickMs = maxTicks === Infinity ? 5000 : 1000
 const say = (line: string): void => { process.stdout.write(`[demo] ${line}\n`) }
 
 say('starting two local Kafka clusters (my-cluster-source, my-cluster-target)...')
@@ -64,21 +68,25 @@ try {
     say(`  partition ${r.partition} offset ${r.offset} key=${r.key?.toString() ?? 'null'} value=${r.value?.toString() ?? 'null'} headers=${r.headers.map(([k, v]) => `${k.toString()}:${v?.toString() ?? 'null'}`).join(',')}`)
   }
   if (once) await cleanup(0)
-  say('mirroring continues; a new record every 5 s. Press Ctrl-C to stop.')
-  let n = 0
-  let seen = copied.length
-  while (!stopping) {
-    await new Promise(resolve => setTimeout(resolve, 5000))
+  say('status page of the mirror: http://127.0.0.1:9404/ (metrics on /metrics, JSON on /status)')
+  say(`mirroring continues; a new record every ${tickMs / 1000} s, printed when it reaches the target. Press Ctrl-C to stop.`)
+  // Records already printed, by partition and offset: the read-back is ordered by partition, so
+  // a new record is not simply the last one read.
+  const printed = new Set(copied.map(r => `${r.partition}:${r.offset}`))
+  for (let n = 1; n <= maxTicks && !stopping; n++) {
+    await new Promise(resolve => setTimeout(resolve, tickMs))
     if (stopping) break
-    n++
     await produce(source, 'mytopic', [{ partition: n % 3, key: `tick-${n}`, value: `tick ${n} at ${new Date().toISOString()}` }])
-    const all = await waitFor(async () => {
-      const r = await readAll(target, 'my-cluster-source.mytopic')
-      return r.length > seen ? r : undefined
+    const fresh = await waitFor(async () => {
+      const r = (await readAll(target, 'my-cluster-source.mytopic')).filter(x => !printed.has(`${x.partition}:${x.offset}`))
+      return r.length > 0 ? r : undefined
     }, { timeoutMs: 30_000, what: 'the new record on the target' })
-    for (const r of all.slice(seen)) say(`  mirrored: partition ${r.partition} key=${r.key?.toString() ?? 'null'} value=${r.value?.toString() ?? 'null'}`)
-    seen = all.length
+    for (const r of fresh) {
+      printed.add(`${r.partition}:${r.offset}`)
+      say(`  mirrored: partition ${r.partition} offset ${r.offset} key=${r.key?.toString() ?? 'null'} value=${r.value?.toString() ?? 'null'}`)
+    }
   }
+  await cleanup(0)
 } catch (err) {
   process.stderr.write(`[demo] failed: ${(err as Error).message}\n`)
   await cleanup(1)
