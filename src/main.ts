@@ -23,9 +23,18 @@ function version (): string {
 
 async function main (argv: readonly string[]): Promise<number> {
   let debug = argv.includes('--debug')
+  /** The last word of a failed command on stderr: a line of text, or a JSON line with --log-format json. */
+  let fail = (message: string, stack: string | undefined): void => {
+    process.stderr.write(`kafka-mirror: ${message}\n`)
+    if (stack !== undefined) process.stderr.write(`${stack}\n`)
+  }
   try {
     const args = parseCli(argv)
     debug = args.debug
+    if (args.logFormat === 'json') {
+      const failLog = createLogger('kafka-mirror', undefined, { level: 'error', format: 'json' })
+      fail = (message, stack) => { failLog.error(message, { stack }) }
+    }
     if (args.command === 'help') { process.stdout.write(HELP); return 0 }
     if (args.command === 'version') { process.stdout.write(`kafka-mirror ${version()}\n`); return 0 }
     const level = new LogLevel()
@@ -45,17 +54,14 @@ async function main (argv: readonly string[]): Promise<number> {
     return await runCommand(loaded, { clusters: args.clusters, log, metricsPort: args.metricsPort })
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
-      process.stderr.write(`kafka-mirror: ${err.message}\n`)
-      if (debug) process.stderr.write(`${err.stack ?? ''}\n`)
+      fail(err.message, debug ? err.stack ?? '' : undefined)
       return 2
     }
     if (err instanceof KafkaMirrorError) {
-      process.stderr.write(`kafka-mirror: ${err.message}\n`)
-      if (debug) process.stderr.write(`${err.stack ?? ''}\n`)
+      fail(err.message, debug ? err.stack ?? '' : undefined)
       return 1
     }
-    process.stderr.write(`kafka-mirror: unexpected error: ${(err as Error).message ?? String(err)}\n`)
-    process.stderr.write(`${(err as Error).stack ?? ''}\n`)
+    fail(`unexpected error: ${(err as Error).message ?? String(err)}`, (err as Error).stack ?? '')
     return 1
   }
 }

@@ -5,6 +5,7 @@
  * every logger is logger.test.ts's; worker threads' lines in JSON are in the status page test).
  */
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -66,4 +67,18 @@ test('run --log-format json: JSON lines only, no secret, SIGUSR2 toggles debug',
   assert.ok(all.some(l => l.message === 'stopped' && l.fields?.flow === 'A->B' && l.fields.records === 0), 'the stopped line carries numbers as numbers')
   assert.ok(!stderr.includes(PASSWORD), 'the password never appears')
   t.diagnostic(`${all.length} JSON lines, e.g. ${JSON.stringify(all.find(l => l.level === 'warn'))}`)
+})
+
+test('--log-format json: a command that fails says why in one JSON line too (text: the usual one line)', () => {
+  const json = spawnSync(process.execPath, [bin, 'run', '--config', '/nonexistent/mm2.properties', '--log-format', 'json'], { encoding: 'utf8', timeout: 60_000 })
+  assert.equal(json.status, 2)
+  const lines = json.stderr.split('\n').filter(l => l !== '')
+  assert.equal(lines.length, 1, json.stderr)
+  const line = JSON.parse(lines[0] ?? '') as JsonLine
+  assert.equal(line.level, 'error')
+  assert.equal(line.scope, 'kafka-mirror')
+  assert.match(line.message, /nonexistent\/mm2\.properties/)
+  const text = spawnSync(process.execPath, [bin, 'run', '--config', '/nonexistent/mm2.properties'], { encoding: 'utf8', timeout: 60_000 })
+  assert.equal(text.status, 2)
+  assert.match(text.stderr, /^kafka-mirror: .*nonexistent\/mm2\.properties.*\n$/)
 })
