@@ -222,5 +222,11 @@ test('status page: text from /status is shown as text, never run as markup; erro
   assert.equal(await card.locator('.flow-head .badge').textContent(), 'not-ready')
   assert.match(await card.locator('ul.problems').innerText(), /DATA LOSS: 50 records in 1 event \(expired 1\)/)
   assert.equal(await card.locator('table.partitions tbody tr.row-bad').count(), 1, 'the failing partition is marked')
+
+  // The mirror goes away: the page says so and keeps showing what it last knew.
+  await http.close()
+  await waitFor(async () => await page.locator('#banner').isVisible(), { timeoutMs: 15_000, what: 'the banner saying /status cannot be read' })
+  assert.match(await page.locator('#banner').textContent() ?? '', /^Cannot read \/status: .*\(showing what it said at /)
+  assert.equal(await card.count(), 1, 'the last known flow stays on screen')
   assert.deepEqual(problems, [])
 })
