@@ -42,7 +42,7 @@ export interface StrimziPodLabels {
  * Set on every series, so the stock dashboard finds them when the scrape adds no pod labels
  * (outside Kubernetes, or a plain scrape config). Under Strimzi's PodMonitor the pod's own labels
  * win (Prometheus keeps ours as exported_*), and they carry the same values there.
- * `cluster`: the KafkaMirrorMaker2 resource's name, or what the operator chose for another config.
+ * `cluster`: the KafkaMirrorMaker2 resource's name; for an mm2.properties, the file's name without extension.
  */
 export function strimziPodLabels (cluster: string, podName: string): StrimziPodLabels {
   return { strimzi_io_kind: 'KafkaMirrorMaker2', strimzi_io_cluster: cluster, strimzi_io_name: `${cluster}-mirrormaker2`, kubernetes_pod_name: podName }
