@@ -224,12 +224,13 @@ test('every metric, matcher and label of examples/prometheus-rules.yaml is in a 
   // Everything the rules read has happened once: data loss, a heartbeat copied, a checkpoint written.
   const series = await waitFor(async () => {
     const s = await scrape()
-    const ready = one(s, 'kafka_mirror_flow_ready', { flow: 'A->B', component: 'replication' })?.value === 1
+    // Every component ready (A->B's replication and checkpoints, both heartbeat emitters): the rules see a healthy mirror.
+    const ready = s.filter(x => x.name === 'kafka_mirror_flow_ready').length >= 3 && s.filter(x => x.name === 'kafka_mirror_flow_ready').every(x => x.value === 1)
     const lost = one(s, 'kafka_mirror_data_loss_events_total', { topic, cause: 'expired' }) !== undefined
     const heartbeat = Number.isFinite(one(s, 'kafka_mirror_heartbeat_replication_latency_ms', { flow: 'A->B' })?.value)
     const checkpoint = Number.isFinite(one(s, 'kafka_mirror_checkpoint_age_seconds', { flow: 'A->B' })?.value)
     return ready && lost && heartbeat && checkpoint ? s : undefined
-  }, { timeoutMs: 90_000, intervalMs: 1000, what: 'a scrape with data loss, a heartbeat latency and a checkpoint age' })
+  }, { timeoutMs: 90_000, intervalMs: 1000, what: 'a scrape of a ready mirror with data loss, a heartbeat latency and a checkpoint age' })
 
   const names = new Set(series.map(s => s.name))
   for (const rule of rules) {
