@@ -11,6 +11,7 @@ import { failoverCommand, translateCommand } from './cli/offsets.ts'
 import { runCommand } from './cli/run.ts'
 import { topologyCommand } from './cli/topology.ts'
 import { validateCommand } from './cli/validate.ts'
+import { verifyCommand } from './cli/verify.ts'
 import { loadConfig } from './config/load.ts'
 import { ConfigError, KafkaMirrorError, UsageError } from './errors.ts'
 import { checkConnectionSettings } from './kafka/client-options.ts'
@@ -51,6 +52,10 @@ async function main (argv: readonly string[]): Promise<number> {
       return args.command === 'failover' ? await failoverCommand(loaded, offsetsArgs, io) : await translateCommand(loaded, offsetsArgs, io)
     }
     watchLevelSignal(level, log)
+    if (args.command === 'verify') {
+      const io = { out: (line: string) => { process.stdout.write(line + '\n') }, err: (line: string) => { process.stderr.write(line + '\n') } }
+      return await verifyCommand(loaded, { flow: args.flow ?? '', topics: args.topics, json: args.json }, io)
+    }
     return await runCommand(loaded, { clusters: args.clusters, log, metricsPort: args.metricsPort })
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {

@@ -13,6 +13,7 @@ Usage:
   kafka-mirror topology --config FILE [--secrets-dir DIR] [--json]
   kafka-mirror offsets translate --config FILE --group G --from A --to B [--json]
   kafka-mirror failover --config FILE --group G --from A --to B [--dry-run]
+  kafka-mirror verify --config FILE --flow A->B [--topics REGEX] [--json]
   kafka-mirror --help | --version
 
 Commands:
@@ -27,6 +28,10 @@ Commands:
              the syncs prove the mapping), with the latest checkpoint for comparison.
   failover   Commit those translated offsets into group G on B (only moving it forward).
              Refuses (exit 1) while G has active members on B. --dry-run: only print.
+  verify     Compare every topic partition flow A->B copies, record by record (key, value,
+             headers, timestamp), and check its offset syncs: per partition the source and
+             target ranges, records copied, missing, extra, differing, duplicates and pending.
+             Exit 1 on any difference. Reads only; the mirror may keep running.
 
 Options:
   --config FILE       mm2.properties (Java MM2 dedicated mode) or a Strimzi KafkaMirrorMaker2 YAML
@@ -37,7 +42,9 @@ Options:
   --log-format FORMAT Logs on stderr as text (default) or json: one object per line with level, time,
                       scope, message and fields (default: $KAFKA_MIRROR_LOG_FORMAT, else text)
   --offline           validate without connecting to any cluster
-  --json              topology, offsets translate: print JSON instead of text
+  --flow A->B         verify: the flow to compare
+  --topics REGEX      verify: only source topics matching REGEX (whole name)
+  --json              topology, offsets translate, verify: print JSON instead of text
   --group G           consumer group id (offsets translate, failover)
   --from A, --to B    the flow's source and target cluster aliases (offsets translate, failover)
   --dry-run           failover: print what would be committed, write nothing
@@ -49,7 +56,7 @@ Signals (run): SIGINT/SIGTERM stop; SIGUSR2 toggles debug logging (and back to t
 `
 
 export interface CliArgs {
-  readonly command: 'run' | 'validate' | 'topology' | 'help' | 'version' | 'offsets-translate' | 'failover'
+  readonly command: 'run' | 'validate' | 'topology' | 'help' | 'version' | 'offsets-translate' | 'failover' | 'verify'
   readonly config: string | undefined
   readonly secretsDir: string | undefined
   readonly clusters: readonly string[]
@@ -61,6 +68,9 @@ export interface CliArgs {
   readonly from?: string | undefined
   readonly to?: string | undefined
   readonly dryRun?: boolean
+  /** verify */
+  readonly flow?: string | undefined
+  readonly topics?: string | undefined
   /** run: the observability HTTP port, 0 = off */
   readonly metricsPort: number
   readonly logFormat: LogFormat
@@ -83,6 +93,8 @@ export function parseCli (argv: readonly string[]): CliArgs {
         to: { type: 'string' },
         json: { type: 'boolean', default: false },
         'dry-run': { type: 'boolean', default: false },
+        flow: { type: 'string' },
+        topics: { type: 'string' },
         'metrics-port': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -107,9 +119,15 @@ export function parseCli (argv: readonly string[]): CliArgs {
   if (values.version === true) return { ...base, command: 'version' }
   const [command, ...rest] = positionals
   // MM2's own form: `connect-mirror-maker.sh mm2.properties --clusters B`
-  if (command === undefined) throw new UsageError('missing command: run, validate, topology, offsets translate or failover. Run `kafka-mirror --help` for usage.')
+  if (command === undefined) throw new UsageError('missing command: run, validate, topology, offsets translate, failover or verify. Run `kafka-mirror --help` for usage.')
   if (command === 'offsets' || command === 'failover') return groupCommand(command, rest, base, values)
-  if (command !== 'run' && command !== 'validate' && command !== 'topology') throw new UsageError(`unknown command "${command}": expected run, validate, topology, offsets translate or failover. Run \`kafka-mirror --help\` for usage.`)
+  if (command === 'verify') {
+    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
+    if (base.config === undefined) throw new UsageError('verify: --config FILE is required')
+    if (values.flow === undefined || values.flow === '') throw new UsageError('verify: --flow A->B is required')
+    return { ...base, command, flow: values.flow, topics: values.topics }
+  }
+  if (command !== 'run' && command !== 'validate' && command !== 'topology') throw new UsageError(`unknown command "${command}": expected run, validate, topology, offsets translate, failover or verify. Run \`kafka-mirror --help\` for usage.`)
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
   if (base.config === undefined) throw new UsageError(`${command}: --config FILE is required`)
   return { ...base, command }

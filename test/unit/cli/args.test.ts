@@ -60,3 +60,16 @@ test('--log-format: text unless given (or KAFKA_MIRROR_LOG_FORMAT), json on requ
   assert.match(HELP, /--log-format FORMAT/)
   assert.match(HELP, /SIGUSR2 toggles debug logging/)
 })
+
+test('verify: --config and --flow are required, --topics and --json are optional', () => {
+  const v = parseCli(['verify', '--config', 'f', '--flow', 'A->B', '--topics', 'orders.*', '--json'])
+  assert.deepEqual([v.command, v.config, v.flow, v.topics, v.json], ['verify', 'f', 'A->B', 'orders.*', true])
+  assert.equal(parseCli(['verify', '--config', 'f', '--flow', 'A->B']).topics, undefined)
+  assert.match(HELP, /kafka-mirror verify --config FILE --flow A->B \[--topics REGEX\] \[--json\]/)
+  const cases: Array<[string[], RegExp]> = [
+    [['verify', '--flow', 'A->B'], /verify: --config FILE is required/],
+    [['verify', '--config', 'f'], /verify: --flow A->B is required/],
+    [['verify', '--config', 'f', '--flow', 'A->B', 'extra'], /unexpected argument "extra"/]
+  ]
+  for (const [argv, want] of cases) assert.throws(() => parseCli(argv), (err: Error) => err.name === 'UsageError' && want.test(err.message), argv.join(' '))
+})
