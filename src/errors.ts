@@ -1,6 +1,6 @@
 /**
  * The closed set of errors kafka-mirror raises on purpose. Each has a stable code (listed in
- * docs/errors.md) so the CLI can map it to an exit code and operators can search for it.
+ * docs/errors.md, with their exit codes) so the CLI can map it to an exit code and operators can search for it.
  *
  * Errors never carry config objects or secret values as properties: anything attached to an
  * error can end up serialized in a log line.
