@@ -102,14 +102,21 @@ export function alignPartition (source: readonly Digested[], target: readonly Di
     }
   }
 
-  while (i < source.length && j < target.length) {
-    const s = source[i] as Digested
+  // One walk over the target; past the source's last record only re-copies and extra records remain.
+  while (j < target.length) {
     const t = target[j] as Digested
-    if (s.digest === t.digest) { pair(i, j); i++; j++; continue }
+    const s = source[i]
+    if (s !== undefined && s.digest === t.digest) { pair(i, j); i++; j++; continue }
     // A re-copied stretch: the target goes back to a source record already matched.
     let k = findBack(t.digest, i - 1, Math.max(0, i - window))
     if (k >= 0) {
       while (j < target.length && k < i && (target[j] as Digested).digest === (source[k] as Digested).digest) { duplicates++; j++; k++ }
+      continue
+    }
+    if (s === undefined) {
+      note('extra', undefined, t.offset)
+      extra++
+      j++
       continue
     }
     // Source records the target skipped.
@@ -132,17 +139,6 @@ export function alignPartition (source: readonly Digested[], target: readonly Di
     differing++
     i++
     j++
-  }
-  // Past the last source record: a re-copy of the last stretch, or records that copy nothing.
-  while (j < target.length) {
-    let k = findBack((target[j] as Digested).digest, source.length - 1, Math.max(0, source.length - window))
-    if (k < 0) {
-      note('extra', undefined, (target[j] as Digested).offset)
-      extra++
-      j++
-      continue
-    }
-    while (j < target.length && k < source.length && (target[j] as Digested).digest === (source[k] as Digested).digest) { duplicates++; j++; k++ }
   }
   const pending = source.length - i
 
