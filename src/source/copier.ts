@@ -40,13 +40,18 @@ import { countAcked, countFetched, newPartitionStats, newTaskIo, type PartitionS
 import { observe } from '../observe/metrics-window.ts'
 import { sleep } from '../util/abortable.ts'
 import type { OffsetSyncWriter } from './offset-sync-writer.ts'
-import { type Unit, PartitionProgress } from './partition-progress.ts'
+import { backoff, PartitionProgress, REFUSED_BACKOFF, type Unit } from './partition-progress.ts'
 import { DEFAULT_FLUSH_THRESHOLDS, PositionFlushPolicy } from './position-flush-policy.ts'
 import type { PositionStore } from './position-store.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
 
 /** A raw batch smaller than this is coalesced with its neighbours through the record path, unless compressed or alone. */
 const RAW_MIN_BYTES = 16 * 1024
+/** A partition whose fetch failed (transiently) or whose bytes came damaged waits this long before it is fetched again. */
+const READ_RETRY_BACKOFF = { firstMs: 100, maxMs: 2_000 } as const
+/** A whole fetch round that failed (the source unreachable) waits this long before the next. */
+const SOURCE_FAILED_BACKOFF = { firstMs: 1_000, maxMs: 30_000 } as const
+
 /** A partition whose bytes came damaged this many times in a row is reported paused (status, log). */
 const DAMAGED_REPORTED = 5
 
@@ -270,7 +275,7 @@ export class RecordCopier {
         failures++
         this.stats.lastError = (err as Error).message
         this.#log.warn('reading the source failed; retrying', { flow: this.#flow.name, attempt: failures, error: err as Error })
-        await sleep(Math.min(30_000, 1000 * 2 ** Math.min(failures - 1, 5)), signal)
+        await sleep(backoff(failures, SOURCE_FAILED_BACKOFF), signal)
       }
     }
   }
@@ -548,7 +553,7 @@ export class RecordCopier {
     this.#reader.seek(a.topic.source, a.partition, unit.first)
     const now = Date.now()
     a.damaged++
-    a.readRetryAt = now + Math.min(2_000, 100 * 2 ** Math.min(a.damaged - 1, 5))
+    a.readRetryAt = now + backoff(a.damaged, READ_RETRY_BACKOFF)
     if (a.damaged >= DAMAGED_REPORTED) this.#reportPaused(a, unit.first, error.message, this.stats.failures.get(a.key)?.since ?? now, a.readRetryAt)
     else this.#log.warn('damaged record batch (CRC mismatch); fetching it again', { flow: this.#flow.name, topic: a.topic.source, partition: a.partition, offset: unit.first, attempt: a.damaged, error })
   }
@@ -674,10 +679,10 @@ export class RecordCopier {
     a.readFailures++
     if (!e.error.retriable) {
       // Not allowed to read (or another lasting refusal): paused, tried again later, the others go on.
-      a.readRetryAt = now + Math.min(60_000, 5_000 * 2 ** Math.min(a.readFailures - 1, 4))
+      a.readRetryAt = now + backoff(a.readFailures, REFUSED_BACKOFF)
       this.#reportPaused(a, this.#reader.position(e.topic, e.partition) ?? a.progress.end, e.error.message, this.stats.failures.get(k)?.since ?? now, a.readRetryAt)
     } else {
-      a.readRetryAt = now + Math.min(2_000, 100 * 2 ** Math.min(a.readFailures - 1, 5))
+      a.readRetryAt = now + backoff(a.readFailures, READ_RETRY_BACKOFF)
       this.#log.debug('transient error reading partition', { topic: e.topic, partition: e.partition, error: e.error })
     }
   }

@@ -33,7 +33,8 @@ export type Pause = { readonly offset: bigint, readonly reason: string, readonly
 export const RETRY_BACKOFF = { firstMs: 100, maxMs: 5_000 } as const
 export const REFUSED_BACKOFF = { firstMs: 5_000, maxMs: 60_000 } as const
 
-function backoff (attempt: number, b: { firstMs: number, maxMs: number }): number {
+/** The wait before attempt number `attempt` (1, 2, ...): firstMs doubling up to maxMs. */
+export function backoff (attempt: number, b: { readonly firstMs: number, readonly maxMs: number }): number {
   return Math.min(b.maxMs, b.firstMs * 2 ** Math.max(0, attempt - 1))
 }
 
