@@ -100,14 +100,15 @@ async function readDigests (cfg: ClientConfig, clientId: string, tps: readonly T
   const out = new Map<string, Digested[]>()
   const reader = new PartitionReader(cfg, clientId, { maxWaitMs: 200 })
   try {
-    const open = new Set<string>()
-    for (const { topic, partition } of tps) {
-      const k = tpKey(topic, partition)
+    /** Partitions still short of their end. */
+    const open = new Map<string, TopicPartition>()
+    for (const tp of tps) {
+      const k = tpKey(tp.topic, tp.partition)
       out.set(k, [])
       const r = within.get(k) as OffsetRange
       if (r.end > r.start) {
-        reader.seek(topic, partition, r.start)
-        open.add(k)
+        reader.seek(tp.topic, tp.partition, r.start)
+        open.set(k, tp)
       }
     }
     let progressAt = Date.now()
@@ -125,23 +126,16 @@ async function readDigests (cfg: ClientConfig, clientId: string, tps: readonly T
         for (const rec of records) if (rec.offset < r.end) list.push({ offset: rec.offset, digest: recordDigest(rec) })
         progressAt = Date.now()
       }
-      for (const k of [...open]) {
-        const [topic, partition] = splitKey(k)
-        const position = reader.position(topic, partition) ?? 0n
-        if (position >= (within.get(k) as OffsetRange).end) {
+      for (const [k, { topic, partition }] of open) {
+        if ((reader.position(topic, partition) ?? 0n) >= (within.get(k) as OffsetRange).end) {
           open.delete(k)
           reader.remove(topic, partition)
         }
       }
-      if (Date.now() - progressAt > STALL_MS) throw new KafkaError(`verify: reading ${[...open].slice(0, 3).join(', ')} made no progress for ${STALL_MS / 1000} s`, { retriable: true })
+      if (Date.now() - progressAt > STALL_MS) throw new KafkaError(`verify: reading ${[...open.keys()].slice(0, 3).join(', ')} made no progress for ${STALL_MS / 1000} s`, { retriable: true })
     }
     return out
   } finally {
     await reader.close()
   }
-}
-
-function splitKey (k: string): [string, number] {
-  const at = k.lastIndexOf(':')
-  return [k.slice(0, at), Number(k.slice(at + 1))]
 }
