@@ -8,7 +8,7 @@
  * No kustomize or container engine runs here: the test reads the files as they would.
  */
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { test } from 'node:test'
@@ -19,6 +19,7 @@ import { startClusters } from '../harness/cluster.ts'
 import { createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { spawnTracked } from '../harness/processes.ts'
 import { SECURE_USERS, secureClusterOptions } from '../harness/secure-cluster.ts'
+import { writeSecretVolume } from '../harness/k8s-secrets.ts'
 import { createPki } from '../harness/tls.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -200,7 +201,7 @@ test('the binary runs with exactly the Deployment\'s files and arguments: secret
     'my-mirror-target': { password: SECURE_USERS.scram512.password }
   }
   assert.deepEqual(Object.keys(secretData).sort(), [...layout.secrets].sort(), 'the test provides every secret the Deployment mounts')
-  for (const [name, data] of Object.entries(secretData)) kubernetesSecretVolume(inPod(join(layout.secretsDir, name)), data)
+  for (const [name, data] of Object.entries(secretData)) writeSecretVolume(inPod(layout.secretsDir), name, data)
 
   const topic = uniqueName('deployed')
   await createTopic(S, topic, { partitions: 2 })
@@ -229,13 +230,3 @@ test('the binary runs with exactly the Deployment\'s files and arguments: secret
   assert.equal(exit, 0, output.slice(-2000))
   assert.ok(Date.now() - started < layout.graceSeconds * 1000, 'stopped within terminationGracePeriodSeconds')
 })
-
-/** A secret volume as the kubelet writes it: keys are symlinks into `..data`, itself a symlink to a timestamped folder. */
-function kubernetesSecretVolume (path: string, data: Record<string, string>): void {
-  const version = '..2026_12_01_00_00_00.000000001'
-  mkdirSync(join(path, version), { recursive: true })
-  for (const [k, v] of Object.entries(data)) writeFileSync(join(path, version, k), v)
-  symlinkSync(version, join(path, '..data_tmp'))
-  renameSync(join(path, '..data_tmp'), join(path, '..data'))
-  for (const k of Object.keys(data)) symlinkSync(join('..data', k), join(path, k))
-}

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:http'
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -27,6 +27,7 @@ import { freePort } from '../harness/ports.ts'
 import { commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { runJava } from '../harness/java-tools.ts'
 import { SECURE_USERS, secureClusterOptions, unsecuredJwt } from '../harness/secure-cluster.ts'
+import { writeSecretVolume } from '../harness/k8s-secrets.ts'
 import { createPki, type Pki } from '../harness/tls.ts'
 
 let S: KafkaCluster
@@ -599,19 +600,6 @@ test('a running mirror whose target certificate is not trusted reports the flow 
   assert.ok(r.out.includes(T.bootstrap('SASL_SSL').split(',')[0] ?? 'no address'), r.out)
 })
 
-/** A Kubernetes-style secret volume: keys are symlinks into `..data`, which is swapped atomically on update. */
-function k8sSecret (root: string, name: string, data: Record<string, string>, version: number): void {
-  const secretDir = join(root, name)
-  mkdirSync(join(secretDir, `..v${version}`), { recursive: true })
-  for (const [k, v] of Object.entries(data)) writeFileSync(join(secretDir, `..v${version}`, k), v)
-  symlinkSync(`..v${version}`, join(secretDir, '..data_tmp'))
-  renameSync(join(secretDir, '..data_tmp'), join(secretDir, '..data'))
-  for (const k of Object.keys(data)) {
-    try { symlinkSync(join('..data', k), join(secretDir, k)) } catch { /* exists from the previous version */ }
-  }
-  if (version > 1) rmSync(join(secretDir, `..v${version - 1}`), { recursive: true, force: true })
-}
-
 async function setScramPassword (cluster: KafkaCluster, user: string, password: string): Promise<void> {
   const r = await runJava(['kafka.admin.ConfigCommand', '--bootstrap-server', cluster.bootstrap(), '--alter', '--add-config',
     `SCRAM-SHA-512=[password=${password}]`, '--entity-type', 'users', '--entity-name', user], { label: 'kafka-configs' })
@@ -625,10 +613,10 @@ test('rotation: a SCRAM password changed in the mounted secret is used by new co
   const [pw1, pw2] = ['rotate-One-S3cret', 'rotate-Two-S3cret']
   await setScramPassword(S, user, pw1)
   const secrets = join(dir, 'rotation-secrets')
-  k8sSecret(secrets, 'src-cluster-ca-cert', { 'ca.crt': readFileSync(pkiS.ca.crt, 'utf8') }, 1)
-  k8sSecret(secrets, 'tgt-cluster-ca-cert', { 'ca.crt': readFileSync(pkiT.ca.crt, 'utf8') }, 1)
-  k8sSecret(secrets, user, { password: pw1 }, 1)
-  k8sSecret(secrets, 'mirror-user', { password: SECURE_USERS.scram512.password }, 1)
+  writeSecretVolume(secrets, 'src-cluster-ca-cert', { 'ca.crt': readFileSync(pkiS.ca.crt, 'utf8') }, 1)
+  writeSecretVolume(secrets, 'tgt-cluster-ca-cert', { 'ca.crt': readFileSync(pkiT.ca.crt, 'utf8') }, 1)
+  writeSecretVolume(secrets, user, { password: pw1 }, 1)
+  writeSecretVolume(secrets, 'mirror-user', { password: SECURE_USERS.scram512.password }, 1)
   const cluster = (alias: string, c: KafkaCluster, username: string, secretName: string): string => `
   - alias: "${alias}"
     bootstrapServers: ${c.bootstrap('SASL_SSL')}
@@ -661,7 +649,7 @@ spec:
   // The password changes on the broker and in the mounted secret (atomic swap, as the kubelet does);
   // the broker restart drops every connection, so only a re-read password gets the mirror back in.
   await setScramPassword(S, user, pw2)
-  k8sSecret(secrets, user, { password: pw2 }, 2)
+  writeSecretVolume(secrets, user, { password: pw2 }, 2)
   await S.stop()
   await S.restart()
   await produce(S, topic, batch(10))
