@@ -53,14 +53,18 @@ export interface NotReadyReason {
   readonly reason: string
 }
 
-export interface FlowReport {
+/** What every long-running part of a flow reports first: which flow, its state, and why it is not ready. */
+export interface ComponentReport {
   /** `source->target`. */
   readonly flow: string
-  readonly source: string
-  readonly target: string
   readonly state: ComponentState
   readonly ready: boolean
   readonly reason: string | null
+}
+
+export interface FlowReport extends ComponentReport {
+  readonly source: string
+  readonly target: string
   /** Copier tasks running, and the worker threads they run in (0: on the main thread). */
   readonly tasks: number
   readonly threads: number
@@ -161,13 +165,9 @@ export interface HeartbeatLatencyReport {
   readonly landedAt: number
 }
 
-export interface CheckpointReport {
-  readonly flow: string
+export interface CheckpointReport extends ComponentReport {
   readonly source: string
   readonly target: string
-  readonly state: ComponentState
-  readonly ready: boolean
-  readonly reason: string | null
   readonly checkpointsTopic: string
   readonly groups: number
   readonly checkpointsWritten: number
@@ -180,11 +180,7 @@ export interface CheckpointReport {
   readonly groupOffsetsCommitted: number
 }
 
-export interface HeartbeatEmitterReport {
-  readonly flow: string
-  readonly state: ComponentState
-  readonly ready: boolean
-  readonly reason: string | null
+export interface HeartbeatEmitterReport extends ComponentReport {
   /** The cluster the heartbeats are written to, and the topic. */
   readonly cluster: string
   readonly topic: string
