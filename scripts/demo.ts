@@ -69,6 +69,7 @@ try {
   }
   if (once) await cleanup(0)
   say('status page of the mirror: http://127.0.0.1:9404/ (metrics on /metrics, JSON on /status)')
+  say('what it can copy between your own clusters: kafka-mirror bench --config YOUR_FILE --flow SOURCE->TARGET (see README, "How much can it copy: bench")')
   say(`mirroring continues; a new record every ${tickMs / 1000} s, printed when it reaches the target. Press Ctrl-C to stop.`)
   // Records already printed, by partition and offset: the read-back is ordered by partition, so
   // a new record is not simply the last one read.

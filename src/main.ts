@@ -12,6 +12,7 @@ import { runCommand } from './cli/run.ts'
 import { topologyCommand } from './cli/topology.ts'
 import { validateCommand } from './cli/validate.ts'
 import { verifyCommand } from './cli/verify.ts'
+import { benchCommand } from './cli/bench.ts'
 import { loadConfig } from './config/load.ts'
 import { ConfigError, KafkaMirrorError, UsageError } from './errors.ts'
 import { checkConnectionSettings } from './kafka/client-options.ts'
@@ -52,6 +53,9 @@ async function main (argv: readonly string[]): Promise<number> {
       return args.command === 'failover' ? await failoverCommand(loaded, offsetsArgs, io) : await translateCommand(loaded, offsetsArgs, io)
     }
     watchLevelSignal(level, log)
+    if (args.command === 'bench' && args.bench !== undefined) {
+      return await benchCommand(loaded, { flow: args.flow ?? '', ...args.bench, json: args.json }, { out: line => { process.stdout.write(line + '\n') }, err: text => { process.stderr.write(text) }, tty: process.stderr.isTTY === true })
+    }
     if (args.command === 'verify') {
       const io = { out: (line: string) => { process.stdout.write(line + '\n') }, err: (line: string) => { process.stderr.write(line + '\n') } }
       return await verifyCommand(loaded, { flow: args.flow ?? '', topics: args.topics, json: args.json }, io)

@@ -14,6 +14,8 @@ Usage:
   kafka-mirror offsets translate --config FILE --group G --from A --to B [--json]
   kafka-mirror failover --config FILE --group G --from A --to B [--dry-run]
   kafka-mirror verify --config FILE --flow A->B [--topics REGEX] [--json]
+  kafka-mirror bench --config FILE --flow A->B [--records N] [--size BYTES] [--partitions P]
+                     [--rate R --duration S] [--compression C] [--json]
   kafka-mirror --help | --version
 
 Commands:
@@ -32,6 +34,11 @@ Commands:
              headers, timestamp), and check its offset syncs: per partition the source and
              target ranges, records copied, missing, extra, differing, duplicates and pending.
              Exit 1 on any difference. Reads only; the mirror may keep running.
+  bench      Measure flow A->B between your clusters: a scratch topic on A (deleted after,
+             also on Ctrl-C), synthetic records copied by the same engine as run, and on B the
+             throughput, end-to-end latency (p50/p95/p99/max), CPU-seconds and peak memory.
+             Values are JSON-like text. Defaults: 100000 records of 1000 B, 6 partitions,
+             flat out, no compression.
 
 Options:
   --config FILE       mm2.properties (Java MM2 dedicated mode) or a Strimzi KafkaMirrorMaker2 YAML
@@ -44,7 +51,11 @@ Options:
   --offline           validate without connecting to any cluster
   --flow A->B         verify: the flow to compare
   --topics REGEX      verify: only source topics matching REGEX (whole name)
-  --json              topology, offsets translate, verify: print JSON instead of text
+  --records N, --size BYTES, --partitions P, --rate R, --duration S, --compression C
+                      bench: how many records of what size in how many partitions; --rate with
+                      --duration: R records/s for S seconds instead of N flat out;
+                      C: none, gzip, snappy, lz4 or zstd (on the source's records)
+  --json              topology, offsets translate, verify, bench: print JSON instead of text
   --group G           consumer group id (offsets translate, failover)
   --from A, --to B    the flow's source and target cluster aliases (offsets translate, failover)
   --dry-run           failover: print what would be committed, write nothing
@@ -56,7 +67,7 @@ Signals (run): SIGINT/SIGTERM stop; SIGUSR2 toggles debug logging (and back to t
 `
 
 export interface CliArgs {
-  readonly command: 'run' | 'validate' | 'topology' | 'help' | 'version' | 'offsets-translate' | 'failover' | 'verify'
+  readonly command: 'run' | 'validate' | 'topology' | 'help' | 'version' | 'offsets-translate' | 'failover' | 'verify' | 'bench'
   readonly config: string | undefined
   readonly secretsDir: string | undefined
   readonly clusters: readonly string[]
@@ -68,8 +79,10 @@ export interface CliArgs {
   readonly from?: string | undefined
   readonly to?: string | undefined
   readonly dryRun?: boolean
-  /** verify */
+  /** verify, bench */
   readonly flow?: string | undefined
+  /** bench */
+  readonly bench?: { readonly records: number, readonly size: number, readonly partitions: number, readonly rate: number | undefined, readonly durationS: number | undefined, readonly compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' }
   readonly topics?: string | undefined
   /** run: the observability HTTP port, 0 = off */
   readonly metricsPort: number
@@ -95,6 +108,12 @@ export function parseCli (argv: readonly string[]): CliArgs {
         'dry-run': { type: 'boolean', default: false },
         flow: { type: 'string' },
         topics: { type: 'string' },
+        records: { type: 'string' },
+        size: { type: 'string' },
+        partitions: { type: 'string' },
+        rate: { type: 'string' },
+        duration: { type: 'string' },
+        compression: { type: 'string' },
         'metrics-port': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -119,7 +138,7 @@ export function parseCli (argv: readonly string[]): CliArgs {
   if (values.version === true) return { ...base, command: 'version' }
   const [command, ...rest] = positionals
   // MM2's own form: `connect-mirror-maker.sh mm2.properties --clusters B`
-  if (command === undefined) throw new UsageError('missing command: run, validate, topology, offsets translate, failover or verify. Run `kafka-mirror --help` for usage.')
+  if (command === undefined) throw new UsageError('missing command: run, validate, topology, offsets translate, failover, verify or bench. Run `kafka-mirror --help` for usage.')
   if (command === 'offsets' || command === 'failover') return groupCommand(command, rest, base, values)
   if (command === 'verify') {
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
@@ -127,10 +146,41 @@ export function parseCli (argv: readonly string[]): CliArgs {
     if (values.flow === undefined || values.flow === '') throw new UsageError('verify: --flow A->B is required')
     return { ...base, command, flow: values.flow, topics: values.topics }
   }
-  if (command !== 'run' && command !== 'validate' && command !== 'topology') throw new UsageError(`unknown command "${command}": expected run, validate, topology, offsets translate, failover or verify. Run \`kafka-mirror --help\` for usage.`)
+  if (command === 'bench') {
+    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
+    if (base.config === undefined) throw new UsageError('bench: --config FILE is required')
+    if (values.flow === undefined || values.flow === '') throw new UsageError('bench: --flow A->B is required')
+    return { ...base, command, flow: values.flow, bench: benchOptions(values) }
+  }
+  if (command !== 'run' && command !== 'validate' && command !== 'topology') throw new UsageError(`unknown command "${command}": expected run, validate, topology, offsets translate, failover, verify or bench. Run \`kafka-mirror --help\` for usage.`)
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
   if (base.config === undefined) throw new UsageError(`${command}: --config FILE is required`)
   return { ...base, command }
+}
+
+const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const
+
+function benchOptions (values: { records?: string, size?: string, partitions?: string, rate?: string, duration?: string, compression?: string }): NonNullable<CliArgs['bench']> {
+  const whole = (flag: string, value: string | undefined, fallback: number | undefined, min: number, max: number): number | undefined => {
+    if (value === undefined) return fallback
+    const n = /^\d+$/.test(value) ? Number(value) : NaN
+    if (!(n >= min && n <= max)) throw new UsageError(`bench: --${flag}: expected a whole number from ${min} to ${max}, got "${value}"`)
+    return n
+  }
+  const rate = whole('rate', values.rate, undefined, 1, 10_000_000)
+  const durationS = whole('duration', values.duration, undefined, 1, 86_400)
+  if ((rate === undefined) !== (durationS === undefined)) throw new UsageError('bench: --rate and --duration go together (R records/s for S seconds)')
+  if (rate !== undefined && values.records !== undefined) throw new UsageError('bench: --records is for a flat-out run; with --rate the run sends rate x duration records')
+  const compression = values.compression ?? 'none'
+  if (!(CODECS as readonly string[]).includes(compression)) throw new UsageError(`bench: --compression: expected one of ${CODECS.join(', ')}, got "${compression}"`)
+  return {
+    records: whole('records', values.records, 100_000, 1, 1_000_000_000) ?? 100_000,
+    size: whole('size', values.size, 1000, 8, 1_000_000) ?? 1000,
+    partitions: whole('partitions', values.partitions, 6, 1, 10_000) ?? 6,
+    rate,
+    durationS,
+    compression: compression as NonNullable<CliArgs['bench']>['compression']
+  }
 }
 
 export const DEFAULT_METRICS_PORT = 9404

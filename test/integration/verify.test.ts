@@ -6,19 +6,15 @@
  * were copied leave the two sides identical over what both hold (exit 0).
  */
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { dirname, join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { tpKey } from '../../src/kafka/types.ts'
+import { runBinary } from '../harness/binary.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
 import { clientConfig, createTopic, produce, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeCopyOnlyProperties } from '../harness/mirror-config.ts'
 import { startMirror } from '../harness/mirror-runner.ts'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const bin = join(root, 'bin', 'kafka-mirror.js')
 
 let A: KafkaCluster
 let B: KafkaCluster
@@ -35,8 +31,8 @@ interface VerifyJson {
   partitions: Array<{ topic: string, partition: number, source: { start: number, end: number }, target: { start: number, end: number } | null, matched: number, missing: number, extra: number, duplicates: number, differing: number, pending: number, syncsConfirmed: number, syncsContradicted: number, first: { kind: string, sourceOffset: number | null, targetOffset: number | null } | null }>
 }
 
-function verify (file: string, topic: string, json = true): { code: number | null, out: string, report: VerifyJson | undefined } {
-  const r = spawnSync(process.execPath, [bin, 'verify', '--config', file, '--flow', 'A->B', '--topics', topic, ...(json ? ['--json'] : [])], { encoding: 'utf8', timeout: 120_000 })
+async function verify (file: string, topic: string, json = true): Promise<{ code: number | null, out: string, report: VerifyJson | undefined }> {
+  const r = await runBinary(['verify', '--config', file, '--flow', 'A->B', '--topics', topic, ...(json ? ['--json'] : [])], { timeoutMs: 120_000 })
   assert.doesNotMatch(r.stderr, /error/i, r.stderr)
   return { code: r.status, out: r.stdout, report: json ? JSON.parse(r.stdout) as VerifyJson : undefined }
 }
@@ -73,7 +69,7 @@ test('verify: clean, deleted on the target, written out of band, expired on the 
   await waitFor(async () => { const [p0, p1] = await targetEnds(expired); return p0 === 30n && p1 === 50n }, { timeoutMs: 60_000, what: `${expired} copied from the source's log start` })
 
   // Clean: every record compared, the offset syncs confirmed.
-  const ok = verify(file, clean)
+  const ok = await verify(file, clean)
   assert.equal(ok.code, 0, ok.out)
   assert.equal(ok.report?.identical, true)
   assert.deepEqual(ok.report?.partitions.map(p => [p.partition, p.matched, p.missing, p.extra, p.differing]), [[0, 250, 0, 0, 0], [1, 250, 0, 0, 0]])
@@ -83,7 +79,7 @@ test('verify: clean, deleted on the target, written out of band, expired on the 
   const targetAdmin = new KafkaAdmin(clientConfig(B), 'test-admin')
   t.after(async () => { await targetAdmin.close() })
   await targetAdmin.deleteRecordsBefore(`A.${deleted}`, 0, 10n)
-  const gone = verify(file, deleted)
+  const gone = await verify(file, deleted)
   assert.equal(gone.code, 1, gone.out)
   const [d0, d1] = gone.report?.partitions ?? []
   assert.deepEqual([d0?.missing, d0?.matched, d0?.target?.start, d0?.first?.kind, d0?.first?.sourceOffset], [10, 140, 10, 'missing', 0])
@@ -93,19 +89,19 @@ test('verify: clean, deleted on the target, written out of band, expired on the 
   await produce(B, `A.${foreign}`, [{ partition: 0, key: 'intruder', value: 'not from the source' }])
   await produce(A, foreign, records(100, 200))
   await waitFor(async () => (await targetEnds(foreign))[0] === 151n, { timeoutMs: 60_000, what: 'the later records copied after the foreign one' })
-  const extra = verify(file, foreign)
+  const extra = await verify(file, foreign)
   assert.equal(extra.code, 1, extra.out)
   const [f0, f1] = extra.report?.partitions ?? []
   assert.deepEqual([f0?.extra, f0?.matched, f0?.missing, f0?.differing, f0?.first?.kind, f0?.first?.targetOffset], [1, 150, 0, 0, 'extra', 100])
   assert.deepEqual([f1?.extra, f1?.matched], [0, 150])
-  const text = verify(file, foreign, false)
+  const text = await verify(file, foreign, false)
   assert.equal(text.code, 1)
   assert.match(text.out, /^topic\s+partition\s+source range\s+target range\s+copied\s+missing\s+extra\s+differing\s+duplicates\s+pending\s+syncs\s+first difference$/m)
   assert.match(text.out, new RegExp(`^${foreign}\\s+0\\s+0\\.\\.150\\s+0\\.\\.151\\s+150\\s+0\\s+1\\s+0\\s+0\\s+0\\s+\\d+ ok\\s+extra at source 100 / target 100$`, 'm'))
   assert.match(text.out, /A->B: 1 of 2 partitions differ\./)
 
   // Expired on the source before the copy: both sides hold the same records from the source's log start.
-  const same = verify(file, expired)
+  const same = await verify(file, expired)
   assert.equal(same.code, 0, same.out)
   assert.deepEqual(same.report?.partitions.map(p => [p.source.start, p.matched, p.missing]), [[20, 30, 0], [0, 50, 0]])
 })

@@ -73,3 +73,23 @@ test('verify: --config and --flow are required, --topics and --json are optional
   ]
   for (const [argv, want] of cases) assert.throws(() => parseCli(argv), (err: Error) => err.name === 'UsageError' && want.test(err.message), argv.join(' '))
 })
+
+test('bench: defaults, a flat-out run or a paced one, and the mistakes it names', () => {
+  const d = parseCli(['bench', '--config', 'f', '--flow', 'A->B'])
+  assert.deepEqual([d.command, d.flow, d.bench], ['bench', 'A->B', { records: 100_000, size: 1000, partitions: 6, rate: undefined, durationS: undefined, compression: 'none' }])
+  const paced = parseCli(['bench', '--config', 'f', '--flow', 'A->B', '--rate', '2000', '--duration', '30', '--compression', 'lz4', '--size', '500', '--partitions', '12', '--json'])
+  assert.deepEqual([paced.bench, paced.json], [{ records: 100_000, size: 500, partitions: 12, rate: 2000, durationS: 30, compression: 'lz4' }, true])
+  assert.match(HELP, /kafka-mirror bench --config FILE --flow A->B \[--records N\] \[--size BYTES\] \[--partitions P\]/)
+  const cases: Array<[string[], RegExp]> = [
+    [['bench', '--flow', 'A->B'], /bench: --config FILE is required/],
+    [['bench', '--config', 'f'], /bench: --flow A->B is required/],
+    [['bench', '--config', 'f', '--flow', 'A->B', '--rate', '100'], /--rate and --duration go together/],
+    [['bench', '--config', 'f', '--flow', 'A->B', '--duration', '10'], /--rate and --duration go together/],
+    [['bench', '--config', 'f', '--flow', 'A->B', '--rate', '10', '--duration', '5', '--records', '9'], /--records is for a flat-out run/],
+    [['bench', '--config', 'f', '--flow', 'A->B', '--size', '4'], /--size: expected a whole number from 8 to 1000000, got "4"/],
+    [['bench', '--config', 'f', '--flow', 'A->B', '--records', '1e6'], /--records: expected a whole number from 1 to 1000000000, got "1e6"/],
+    [['bench', '--config', 'f', '--flow', 'A->B', '--compression', 'brotli'], /--compression: expected one of none, gzip, snappy, lz4, zstd, got "brotli"/],
+    [['bench', '--config', 'f', '--flow', 'A->B', 'extra'], /unexpected argument "extra"/]
+  ]
+  for (const [argv, want] of cases) assert.throws(() => parseCli(argv), (err: Error) => err.name === 'UsageError' && want.test(err.message), argv.join(' '))
+})

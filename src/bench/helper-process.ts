@@ -1,0 +1,47 @@
+/**
+ * The bench process's side of a load or reader process (src/bench/bench-child.ts is the other
+ * side): forks the script with the same Node options, sends it its work over IPC, relays its
+ * messages, and turns its end into a promise. `stop()` kills it; a helper that ends before
+ * saying `done` fails the run with what it said.
+ */
+import { type ChildProcess, fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { KafkaError, KafkaMirrorError } from '../errors.ts'
+
+export interface HelperProcess<M extends { kind: string }, ToChild> {
+  on: (listener: (m: M) => void) => void
+  tell: (m: ToChild) => void
+  /** The `done` message; rejects if the process failed or ended first, or `signal` aborts. */
+  done: (signal?: AbortSignal) => Promise<Extract<M, { kind: 'done' }>>
+  stop: () => Promise<void>
+}
+
+export function startHelper<M extends { kind: string }, ToChild = never> (script: URL, role: string, work: unknown): HelperProcess<M, ToChild> {
+  const child: ChildProcess = fork(fileURLToPath(script), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const listeners: Array<(m: M) => void> = []
+  const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
+  const finished = new Promise<Extract<M, { kind: 'done' }>>((resolve, reject) => {
+    child.on('message', (m: M) => {
+      for (const l of listeners) l(m)
+      if (m.kind === 'done') resolve(m as Extract<M, { kind: 'done' }>)
+      if (m.kind === 'failed') reject(new KafkaError(`bench: the ${role}: ${(m as unknown as { message: string }).message}`, { retriable: false }))
+    })
+    child.once('error', reject)
+    child.once('exit', (code, signal) => { reject(new KafkaError(`bench: the ${role} process ended (${signal ?? `exit ${code}`})`, { retriable: false })) })
+  })
+  // Stopped helpers end this promise too; only a caller of done() hears about it.
+  finished.catch(() => {})
+  child.send({ work })
+  return {
+    on: l => { listeners.push(l) },
+    tell: m => { if (child.connected) child.send({ toChild: m }) },
+    done: async signal => await new Promise((resolve, reject) => {
+      finished.then(resolve, reject)
+      signal?.addEventListener('abort', () => { reject(new KafkaMirrorError('KM_USAGE', 'bench: interrupted')) }, { once: true })
+    }),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exited
+    }
+  }
+}

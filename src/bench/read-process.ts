@@ -1,0 +1,53 @@
+/**
+ * The reader process of `kafka-mirror bench`: reads the remote scratch topic on the target from its
+ * start (it exists once the mirror created it) and takes each record's end-to-end latency
+ * (receive time minus the send time stamped in the value) until told how many to expect and all
+ * arrived, or told to stop.
+ */
+import { loadConfig } from '../config/load.ts'
+import { PartitionReader } from '../kafka/partition-reader.ts'
+import { childOf } from './bench-child.ts'
+import type { FromReader, ReadWork, ToReader } from './bench-protocol.ts'
+import { LatencyHistogram } from './latency-histogram.ts'
+
+async function read (work: ReadWork, post: (m: FromReader) => void, onMessage: (listener: (m: ToReader) => void) => void): Promise<FromReader> {
+  let expected = Number.POSITIVE_INFINITY
+  let stop = false
+  onMessage(m => {
+    if (m.expected === undefined) stop = true
+    else expected = m.expected
+  })
+  const { config } = await loadConfig(work.config.path, { secretsDir: work.config.secretsDir, env: work.config.env })
+  const flow = config.flows.find(f => f.name === work.flow)
+  if (flow === undefined) throw new Error(`flow ${work.flow} is not in ${work.config.path}`)
+  const reader = new PartitionReader({ ...flow.clients.targetConsumer, props: { ...flow.clients.targetConsumer.props, 'isolation.level': 'read_uncommitted' } }, 'kafka-mirror-bench-reader', { maxWaitMs: 100 })
+  const histogram = new LatencyHistogram()
+  let bytes = 0
+  let firstAt: number | undefined
+  let lastAt: number | undefined
+  let reportedAt = 0
+  try {
+    for (let partition = 0; partition < work.partitions; partition++) reader.seek(work.topic, partition, 0n)
+    while (!stop && histogram.count < expected) {
+      const round = await reader.poll()
+      const now = Date.now()
+      for (const records of round.records.values()) {
+        for (const r of records) {
+          if (r.value === null || r.value.length < 8) continue
+          histogram.add(now - Number(r.value.readBigInt64BE(0)))
+          bytes += r.value.length
+          firstAt ??= now
+          lastAt = now
+        }
+      }
+      if (now - reportedAt >= 500) { post({ kind: 'progress', received: histogram.count }); reportedAt = now }
+      // Let the stop message in between rounds.
+      await new Promise(resolve => setImmediate(resolve))
+    }
+  } finally {
+    await reader.close()
+  }
+  return { kind: 'done', received: histogram.count, bytes, firstAt, lastAt, latency: histogram.summary() }
+}
+
+childOf<ReadWork, FromReader, ToReader>(read)
