@@ -32,7 +32,7 @@ function membersText (group: DescribedGroup): string {
   return `${n} member${n === 1 ? '' : 's'}: client ids ${listed(group.members.map(m => m.clientId))}; hosts ${listed(group.members.map(m => m.clientHost))}`
 }
 
-const RENAME_HINT = 'or give kafka-mirror another group id (`<target>.group.id` in mm2.properties, `target.groupId` in a KafkaMirrorMaker2 resource)'
+const RENAME_HINT = 'give kafka-mirror another group id (`<target>.group.id` in mm2.properties, `target.groupId` in a KafkaMirrorMaker2 resource)'
 
 /** The reason the group refused us, for logs, status and /readyz. */
 export function explainRefusal (group: DescribedGroup, place: GroupPlace): string {
@@ -44,13 +44,13 @@ export function explainRefusal (group: DescribedGroup, place: GroupPlace): strin
     case 'connect':
       // Connect names its client `<source>-><target>` in MM2's dedicated mode (MirrorMakerConfig), which points at the pair.
       return `Java MirrorMaker 2 (Kafka Connect protocol "connect", ${membersText(group)}) is running in ${where}; ` +
-        `stop it before starting kafka-mirror on this config, ${RENAME_HINT}`
+        `stop it before starting kafka-mirror on this config, or ${RENAME_HINT}`
     case 'consumer':
-      return `a consumer group (protocol type "consumer", ${membersText(group)}) already uses the id of ${where}; ${RENAME_HINT}`
+      return `a consumer group (protocol type "consumer", ${membersText(group)}) already uses the id of ${where}; kafka-mirror cannot share it: ${RENAME_HINT}`
     case place.protocolType:
       return `other kafka-mirror instances in ${where} speak protocol "${group.protocolName}", which this version does not (${membersText(group)}); ` +
         'run the same kafka-mirror version on every instance of a config'
     default:
-      return `${where} is used by another application (protocol type "${group.protocolType}", ${membersText(group)}); ${RENAME_HINT}`
+      return `${where} is used by another application (protocol type "${group.protocolType}", ${membersText(group)}); kafka-mirror cannot share it: ${RENAME_HINT}`
   }
 }
