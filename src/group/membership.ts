@@ -118,6 +118,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /** An assignment is in force (units may be running): losing the membership must be reported. */
   #holding = false
   #confirmed = false
+  /** Set while a JoinGroup is due: the reason it carries (brokers log it). */
   #joinReason: string | undefined = 'starting'
   #failures = 0
   #nextHeartbeatNs = 0n

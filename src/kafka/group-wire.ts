@@ -161,16 +161,24 @@ interface Api { readonly version: number, readonly async: (connection: unknown, 
 export class KafkaGroupWire implements GroupWire {
   readonly #client: Base
   readonly #cluster: string
+  readonly #shortTimeoutMs: number
 
   /**
-   * `clientId` names this client in broker logs and DescribeGroups. The request timeout is at
-   * least the rebalance timeout plus 5 s: the library destroys the connection of a request that
-   * times out, and a JoinGroup is legitimately held for the whole rebalance.
+   * `clientId` names this client in broker logs and DescribeGroups.
+   *
+   * Two timeouts. JoinGroup and SyncGroup are legitimately held by the coordinator for the whole
+   * rebalance, so the client's request timeout is at least the rebalance timeout plus 5 s (the
+   * library destroys the connection of a request that times out). Every other request gives up
+   * after `requestTimeoutMs` (default: the cluster's request.timeout.ms) and drops the
+   * connection, so a coordinator that went silent is looked up again instead of holding the
+   * next heartbeat back for a minute; pass the session timeout to behave like Java's heartbeat
+   * thread, which drops the coordinator once no heartbeat succeeded for a session timeout.
    */
-  constructor (cfg: ClientConfig, clientId: string, opts: { readonly rebalanceTimeoutMs: number }) {
+  constructor (cfg: ClientConfig, clientId: string, opts: { readonly rebalanceTimeoutMs: number, readonly requestTimeoutMs?: number }) {
     this.#cluster = cfg.cluster
     const options = clientOptions(cfg, clientId)
     const requestTimeout = Math.max(options.timeout, opts.rebalanceTimeoutMs + JOIN_TIMEOUT_LAPSE_MS)
+    this.#shortTimeoutMs = Math.min(opts.requestTimeoutMs ?? options.timeout, requestTimeout)
     this.#client = new Base({ ...options, requestTimeout } as never)
   }
 
@@ -181,7 +189,7 @@ export class KafkaGroupWire implements GroupWire {
     })
     // v4+ takes a list of keys; older versions read the first one only.
     const answer = await this.#call<{ coordinators: Array<{ nodeId: number, host: string, port: number, errorCode: number, errorMessage: string | null }> }>(
-      `finding the coordinator of group ${groupId}`, api, conn, GROUP_KEY_TYPE, [groupId])
+      `finding the coordinator of group ${groupId}`, this.#shortTimeoutMs, api, conn, GROUP_KEY_TYPE, [groupId])
     const found = answer.coordinators[0]
     if (found === undefined) return { errorCode: GroupErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'no coordinator in the answer' }
     if (found.errorCode !== GroupErrorCode.NONE) return { errorCode: found.errorCode, errorMessage: found.errorMessage }
@@ -191,7 +199,7 @@ export class KafkaGroupWire implements GroupWire {
   async join (coordinator: Coordinator, r: JoinRequest): Promise<JoinAnswer> {
     const api = await this.#api('JoinGroup')
     const answer = await this.#call<{ errorCode: number, generationId?: number, protocolName?: string | null, leader?: string, memberId?: string, members?: Array<{ memberId: string, metadata: Buffer }> }>(
-      `joining group ${r.groupId}`, api, await this.#connection(coordinator),
+      `joining group ${r.groupId}`, undefined, api, await this.#connection(coordinator),
       r.groupId, r.sessionTimeoutMs, r.rebalanceTimeoutMs, r.memberId, null, r.protocolType, r.protocols.map(p => ({ name: p.name, metadata: p.metadata })), r.reason)
     return {
       errorCode: answer.errorCode,
@@ -206,14 +214,14 @@ export class KafkaGroupWire implements GroupWire {
   async sync (coordinator: Coordinator, r: SyncRequest): Promise<SyncAnswer> {
     const api = await this.#api('SyncGroup')
     const answer = await this.#call<{ errorCode: number, assignment?: Buffer }>(
-      `syncing group ${r.groupId}`, api, await this.#connection(coordinator),
+      `syncing group ${r.groupId}`, undefined, api, await this.#connection(coordinator),
       r.groupId, r.generationId, r.memberId, null, r.protocolType, r.protocolName, r.assignments.map(a => ({ memberId: a.memberId, assignment: a.assignment })))
     return { errorCode: answer.errorCode, assignment: answer.assignment ?? Buffer.alloc(0) }
   }
 
   async heartbeat (coordinator: Coordinator, r: HeartbeatRequest): Promise<ErrorAnswer> {
     const api = await this.#api('Heartbeat')
-    const answer = await this.#call<{ errorCode: number }>(`heartbeat to group ${r.groupId}`, api, await this.#connection(coordinator), r.groupId, r.generationId, r.memberId, null)
+    const answer = await this.#call<{ errorCode: number }>(`heartbeat to group ${r.groupId}`, this.#shortTimeoutMs, api, await this.#connection(coordinator), r.groupId, r.generationId, r.memberId, null)
     return { errorCode: answer.errorCode }
   }
 
@@ -221,7 +229,7 @@ export class KafkaGroupWire implements GroupWire {
   async leave (coordinator: Coordinator, r: LeaveRequest): Promise<ErrorAnswer> {
     const api = await this.#api('LeaveGroup')
     const answer = await this.#call<{ errorCode: number, members?: Array<{ errorCode: number }> }>(
-      `leaving group ${r.groupId}`, api, await this.#connection(coordinator), r.groupId, [{ memberId: r.memberId, groupInstanceId: null, reason: r.reason }])
+      `leaving group ${r.groupId}`, this.#shortTimeoutMs, api, await this.#connection(coordinator), r.groupId, [{ memberId: r.memberId, groupInstanceId: null, reason: r.reason }])
     const memberError = answer.members?.find(m => m.errorCode !== GroupErrorCode.NONE)?.errorCode
     return { errorCode: answer.errorCode !== GroupErrorCode.NONE ? answer.errorCode : memberError ?? GroupErrorCode.NONE }
   }
@@ -234,7 +242,7 @@ export class KafkaGroupWire implements GroupWire {
   async describe (coordinator: Coordinator, groupId: string): Promise<DescribedGroup> {
     const api = await this.#api('DescribeGroups')
     const answer = await this.#call<{ groups: Array<{ errorCode: number, groupId: string, groupState: string, protocolType: string, protocolData: string, members: Array<{ memberId: string, clientId: string, clientHost: string, memberMetadata: Buffer, memberAssignment: Buffer }> }> }>(
-      `describing group ${groupId}`, api, await this.#connection(coordinator), [groupId], false)
+      `describing group ${groupId}`, this.#shortTimeoutMs, api, await this.#connection(coordinator), [groupId], false)
     const g = answer.groups.find(x => x.groupId === groupId) ?? answer.groups[0]
     if (g === undefined) return { errorCode: GroupErrorCode.GROUP_ID_NOT_FOUND, groupId, state: 'Dead', protocolType: '', protocolName: '', members: [] }
     return {
@@ -272,14 +280,29 @@ export class KafkaGroupWire implements GroupWire {
     })
   }
 
-  /** Sends one request; a broker error comes back as the parsed answer, a failed request throws. */
-  async #call<T> (doing: string, api: Api, conn: unknown, ...args: unknown[]): Promise<T> {
+  /**
+   * Sends one request; a broker error comes back as the parsed answer, a failed request throws.
+   * With `timeoutMs`, a request unanswered by then destroys its connection (which fails it, and
+   * anything queued behind it) and throws; without, the client's long timeout applies.
+   */
+  async #call<T> (doing: string, timeoutMs: number | undefined, api: Api, conn: unknown, ...args: unknown[]): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    let timedOut = false
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        timedOut = true
+        ;(conn as { socket?: { destroy (): void } }).socket?.destroy()
+      }, timeoutMs)
+    }
     try {
       return await api.async(conn, ...args) as T
     } catch (err) {
       const answer = err instanceof ResponseError ? (err as { response?: unknown }).response : undefined
       if (answer !== undefined && answer !== null) return answer as T
+      if (timedOut) throw new KafkaError(`${doing} on cluster ${this.#cluster}: no answer within ${timeoutMs} ms; connection dropped`, { retriable: true, kafkaCode: 'REQUEST_TIMED_OUT', cause: err })
       throw toKafkaError(`${doing} on cluster ${this.#cluster}`, err)
+    } finally {
+      clearTimeout(timer)
     }
   }
 }

@@ -12,6 +12,7 @@
  * - a Java consumer holds the group: the same with a message naming the consumer group.
  */
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -19,7 +20,7 @@ import { after, before, test, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { type Assignment, Membership } from '../../src/group/membership.ts'
 import { KafkaError } from '../../src/errors.ts'
-import { type Coordinator, type GroupWire, type HeartbeatRequest, type JoinRequest, KafkaGroupWire, type LeaveRequest, type SyncRequest } from '../../src/kafka/group-wire.ts'
+import { type Coordinator, GroupErrorCode, groupErrorName, type GroupWire, type HeartbeatRequest, type JoinRequest, KafkaGroupWire, type LeaveRequest, type SyncRequest } from '../../src/kafka/group-wire.ts'
 import { KafkaCluster } from '../harness/cluster.ts'
 import { clientConfig, createTopic, uniqueName, waitFor } from '../harness/helpers.ts'
 import { startJavaConnect } from '../harness/java-connect.ts'
@@ -107,13 +108,47 @@ async function bothIn (a: Member, b: Member, afterGeneration = 0): Promise<numbe
   }, { timeoutMs: 60_000, intervalMs: 50, what: `${a.name} and ${b.name} in one generation` })
 }
 
+const notReady = (code: number): boolean => code === GroupErrorCode.NOT_COORDINATOR || code === GroupErrorCode.COORDINATOR_LOAD_IN_PROGRESS || code === GroupErrorCode.COORDINATOR_NOT_AVAILABLE
+
+test('the wire: broker error codes come back as values (MEMBER_ID_REQUIRED, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID), never as exceptions', { timeout: 120_000 }, async t => {
+  const group = uniqueName('km-wire')
+  const wire = new KafkaGroupWire(clientConfig(B), 'km-test-wire', { rebalanceTimeoutMs: RT })
+  t.after(async () => { await wire.close() })
+  const found = await waitFor(async () => { const f = await wire.findCoordinator(group); return f.errorCode === 0 ? f : undefined }, { what: 'a coordinator' })
+  const coordinator = found.coordinator
+  assert.ok(coordinator !== undefined)
+  assert.equal(`${coordinator.host}:${coordinator.port}`, B.bootstrap())
+  const request = { groupId: group, sessionTimeoutMs: S, rebalanceTimeoutMs: RT, protocolType: 'kafka-mirror', protocols: [{ name: 'kafka-mirror-v1', metadata: Buffer.from('m') }], reason: 'test' }
+  // On a fresh broker the offsets topic partition may still be loading: NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a moment.
+  const first = await waitFor(async () => {
+    const answer = await wire.join(coordinator, { ...request, memberId: '' })
+    return notReady(answer.errorCode) ? undefined : answer
+  }, { what: 'the coordinator to be ready' })
+  assert.equal(first.errorCode, GroupErrorCode.MEMBER_ID_REQUIRED)
+  assert.match(first.memberId, /^km-test-wire-/, 'the id the coordinator generated')
+  const joined = await wire.join(coordinator, { ...request, memberId: first.memberId })
+  assert.equal(joined.errorCode, GroupErrorCode.NONE)
+  assert.equal(joined.leader, first.memberId)
+  assert.deepEqual(joined.members.map(m => [m.memberId, m.metadata.toString()]), [[first.memberId, 'm']])
+  const synced = await wire.sync(coordinator, { groupId: group, generationId: joined.generationId, memberId: first.memberId, protocolType: 'kafka-mirror', protocolName: 'kafka-mirror-v1', assignments: [{ memberId: first.memberId, assignment: Buffer.from('all of it') }] })
+  assert.deepEqual([synced.errorCode, synced.assignment.toString()], [0, 'all of it'])
+  const beat = { groupId: group, memberId: first.memberId }
+  assert.equal((await wire.heartbeat(coordinator, { ...beat, generationId: joined.generationId })).errorCode, GroupErrorCode.NONE)
+  assert.equal((await wire.heartbeat(coordinator, { ...beat, generationId: joined.generationId + 5 })).errorCode, GroupErrorCode.ILLEGAL_GENERATION)
+  assert.equal((await wire.leave(coordinator, { groupId: group, memberId: first.memberId, reason: 'test' })).errorCode, GroupErrorCode.NONE)
+  assert.equal((await wire.heartbeat(coordinator, { ...beat, generationId: joined.generationId })).errorCode, GroupErrorCode.UNKNOWN_MEMBER_ID)
+  assert.equal(groupErrorName(GroupErrorCode.UNKNOWN_MEMBER_ID), 'UNKNOWN_MEMBER_ID')
+  const described = await wire.describe(coordinator, group)
+  assert.deepEqual([described.state, described.members.length], ['Empty', 0])
+})
+
 test('two members join, the leader deals, one leaves with LeaveGroup and the other is in a new generation quickly', { timeout: 180_000 }, async t => {
   const group = uniqueName('km-group')
   const a = member(t, group, 'a')
   const b = member(t, group, 'b')
   const startedAt = nowMs()
   const generation = await bothIn(a, b)
-  t.diagnostic(`start -> both members in generation ${generation}: ${nowMs() - startedAt} ms (first group on a fresh broker: includes creating __consumer_offsets)`)
+  t.diagnostic(`start -> both members in generation ${generation}: ${nowMs() - startedAt} ms`)
   assert.equal([a, b].filter(m => m.membership.isLeader).length, 1, 'exactly one leader')
   assert.equal(a.assigned.at(-1)?.assignment.toString(), `a@${generation}`, 'a got what the leader dealt to a')
   assert.equal(b.assigned.at(-1)?.assignment.toString(), `b@${generation}`, 'b got what the leader dealt to b')
@@ -222,4 +257,30 @@ test('a Kafka Connect worker (Java MM2\'s runtime) in the group: our join is ref
   const joined = await waitFor(() => ours.assigned[0], { timeoutMs: 60_000, intervalMs: 50, what: 'our member to join once the Connect worker stopped' })
   t.diagnostic(`Connect worker stopped -> our first generation: ${joined.atMs - stoppedAt} ms (retry every 1000 ms)`)
   assert.equal((await describe(group)).protocolType, 'kafka-mirror')
+})
+
+/** The broker JVM of B (found by its own properties file, so no other process can match). */
+function brokerPid (): number {
+  const pid = Number(execFileSync('pgrep', ['-f', `${B.dir}/server.properties`]).toString().trim().split('\n')[0])
+  assert.ok(Number.isInteger(pid) && pid > 0, 'the broker pid')
+  return pid
+}
+
+test('the wire: a coordinator that stops answering costs requestTimeoutMs, not the rebalance timeout; the next request reconnects', { timeout: 120_000 }, async t => {
+  const group = uniqueName('km-silent')
+  const wire = new KafkaGroupWire(clientConfig(B), 'km-test-silent', { rebalanceTimeoutMs: RT, requestTimeoutMs: 1000 })
+  t.after(async () => { await wire.close() })
+  const found = await waitFor(async () => { const f = await wire.findCoordinator(group); return f.coordinator }, { what: 'a coordinator' })
+  await waitFor(async () => (await wire.describe(found, group)).errorCode === 0, { what: 'the coordinator to be ready' })
+  const pid = brokerPid()
+  process.kill(pid, 'SIGSTOP')
+  let startedAt = 0
+  try {
+    startedAt = nowMs()
+    await assert.rejects(wire.describe(found, group), (err: unknown) => err instanceof KafkaError && err.retriable && /no answer within 1000 ms; connection dropped/.test(err.message))
+  } finally { process.kill(pid, 'SIGCONT') }
+  const took = nowMs() - startedAt
+  t.diagnostic(`request to a silent coordinator failed after ${took} ms (requestTimeoutMs 1000, rebalance timeout ${RT})`)
+  assert.ok(took < 5000, `gave up after about requestTimeoutMs (${took} ms)`)
+  assert.equal((await wire.describe(found, group)).errorCode, 0, 'a new connection once the broker answers again')
 })

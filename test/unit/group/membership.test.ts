@@ -298,3 +298,72 @@ test('timeouts the lease argument cannot work with are refused', () => {
   assert.throws(() => harness({ rebalanceTimeoutMs: 5000 }), /rebalance.timeout.ms \(5000\) must be at least session.timeout.ms/)
   assert.throws(() => harness({ heartbeatIntervalMs: S }), /heartbeat.interval.ms/)
 })
+
+for (const [code, keepsId] of [[E.UNKNOWN_MEMBER_ID, false], [E.ILLEGAL_GENERATION, true]] as const) {
+  test(`sync answered ${code} after a rebalance: the units of the previous generation are lost, then a fresh join`, async () => {
+    const h = harness()
+    await stable(h)
+    h.wire.heartbeats.push({ errorCode: E.REBALANCE_IN_PROGRESS })
+    h.wire.syncs.push({ errorCode: code, assignment: Buffer.alloc(0) })
+    await h.clock.advance(H)
+    assert.deepEqual(h.events.slice(2), [`lost@${H}`, 'assigned:1', 'confirmed:1'])
+    assert.equal(h.wire.of<JoinRequest>('join')[3]?.memberId, keepsId ? 'me-1' : '')
+    await h.member.close()
+  })
+}
+
+test('join answered UNKNOWN_MEMBER_ID while holding units: lost, then a join as a new member', async () => {
+  const h = harness()
+  await stable(h)
+  h.member.requestRejoin('config changed')
+  h.wire.joins.push(joinAnswer({ errorCode: E.UNKNOWN_MEMBER_ID }))
+  await settle()
+  assert.deepEqual(h.events.slice(2, 3), ['lost@0'])
+  assert.deepEqual(h.wire.of<JoinRequest>('join').slice(2).map(j => j.memberId), ['me-1', '', 'me-1'])
+  await h.member.close()
+})
+
+test('join refusals a person must fix (INVALID_SESSION_TIMEOUT, GROUP_MAX_SIZE_REACHED, GROUP_AUTHORIZATION_FAILED) are reported and retried slowly', async () => {
+  for (const [code, name] of [[E.INVALID_SESSION_TIMEOUT, 'INVALID_SESSION_TIMEOUT'], [E.GROUP_MAX_SIZE_REACHED, 'GROUP_MAX_SIZE_REACHED'], [E.GROUP_AUTHORIZATION_FAILED, 'GROUP_AUTHORIZATION_FAILED']] as const) {
+    const h = harness({ refusedRetryMs: 5000 })
+    h.wire.joins.push(joinAnswer({ errorCode: code }))
+    h.member.start()
+    await settle()
+    assert.equal(h.member.state, 'refused', name)
+    assert.equal(h.member.refusal, `joining group A-mm2 on cluster B was refused: ${name}`)
+    await h.clock.advance(4999)
+    assert.equal(h.wire.of('join').length, 1, `${name}: no retry before refusedRetryMs`)
+    await h.clock.advance(1)
+    assert.equal(h.member.state, 'stable', name)
+    await h.member.close()
+  }
+})
+
+test('FindCoordinator: COORDINATOR_NOT_AVAILABLE is waited out with growing backoff; GROUP_AUTHORIZATION_FAILED is a refusal', async () => {
+  const h = harness()
+  for (let i = 0; i < 5; i++) h.wire.find.push({ errorCode: E.COORDINATOR_NOT_AVAILABLE, errorMessage: null })
+  h.member.start()
+  await h.clock.advance(5000)
+  assert.deepEqual(h.wire.sent.filter(s => s.kind === 'find').map(s => s.atMs), [0, 100, 300, 700, 1500, 2500])
+  assert.equal(h.member.state, 'stable')
+  await h.member.close()
+
+  const denied = harness()
+  denied.wire.find.push({ errorCode: E.GROUP_AUTHORIZATION_FAILED, errorMessage: null })
+  denied.member.start()
+  await settle()
+  assert.equal(denied.member.state, 'refused')
+  assert.match(denied.member.refusal ?? '', /not authorised to use group A-mm2 on cluster B/)
+  await denied.member.close()
+})
+
+test('a deal that throws is not sent: the leader joins again, which sends the others back to join', async () => {
+  let calls = 0
+  const h = harness({ assign: () => { if (++calls === 1) throw new Error('bad metadata'); return new Map([['me-1', Buffer.from('ok')]]) } })
+  h.member.start()
+  await h.clock.advance(200)
+  assert.deepEqual(h.wire.kinds().slice(0, 6), ['find', 'join', 'join', 'join', 'sync', 'heartbeat'])
+  assert.equal(h.wire.of<JoinRequest>('join')[2]?.reason, 'the leader could not deal')
+  assert.equal(h.assigned[0]?.assignment.toString(), 'ok')
+  await h.member.close()
+})
