@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { test } from 'node:test'
+import { Worker } from 'node:worker_threads'
 import { defaultLeaseMarginMs, Lease, LeaseExpiredError, LeaseView } from '../../../src/group/lease.ts'
 import { FakeClock } from './fakes.ts'
 
@@ -90,4 +92,25 @@ test('a view on the shared buffer (as a worker thread gets it) sees renewals and
 
 test('a margin that leaves no lease is refused', () => {
   assert.throws(() => lease(new FakeClock(), undefined, S), RangeError)
+})
+
+test('a worker thread reading the buffer on its own clock sees the deadline the main thread set (one time base per process)', async () => {
+  const l = new Lease({ groupId: 'A-mm2', sessionTimeoutMs: S })
+  const ask = async (): Promise<boolean> => {
+    // The worker compares the shared deadline with its own process.hrtime.bigint(), as a copier thread's LeaseView does.
+    const worker = new Worker(`
+      const { parentPort, workerData } = require('node:worker_threads')
+      const deadline = Atomics.load(new BigInt64Array(workerData, 0, 1), 0)
+      parentPort.postMessage(process.hrtime.bigint() < deadline)
+    `, { eval: true, workerData: l.buffer })
+    const [valid] = await once(worker, 'message') as [boolean]
+    await worker.terminate()
+    return valid
+  }
+  assert.equal(await ask(), false, 'never renewed')
+  l.renew(process.hrtime.bigint())
+  assert.equal(await ask(), true, 'renewed just now: valid for about 9 s')
+  l.fence()
+  assert.equal(await ask(), false, 'fenced')
+  l.close()
 })
