@@ -95,6 +95,7 @@ test('verify: clean, deleted on the target, written out of band, expired on the 
   assert.deepEqual([f0?.extra, f0?.matched, f0?.missing, f0?.differing, f0?.first?.kind, f0?.first?.targetOffset], [1, 150, 0, 0, 'extra', 100])
   assert.deepEqual([f1?.extra, f1?.matched], [0, 150])
   const text = await verify(file, foreign, false)
+  t.diagnostic(`verify's table for a record written on the target out of band:\n${text.out}`)
   assert.equal(text.code, 1)
   assert.match(text.out, /^topic\s+partition\s+source range\s+target range\s+copied\s+missing\s+extra\s+differing\s+duplicates\s+pending\s+syncs\s+first difference$/m)
   assert.match(text.out, new RegExp(`^${foreign}\\s+0\\s+0\\.\\.150\\s+0\\.\\.151\\s+150\\s+0\\s+1\\s+0\\s+0\\s+0\\s+\\d+ ok\\s+extra at source 100 / target 100$`, 'm'))
