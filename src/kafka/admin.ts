@@ -5,10 +5,10 @@
 import { AclOperations, AclPermissionTypes, Admin, ConfigResourceTypes, ConfigSources, IncrementalAlterConfigOperationTypes, ResourcePatternTypes, ResourceTypes, protocolErrors, protocolErrorsCodesById } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
 import { type AclBinding, fromLibrary as aclFromLibrary, toLibrary as aclToLibrary } from './acl.ts'
-import { type BaseClientOptions, clientOptions } from './client-options.ts'
+import { type BaseClientOptions, clientOptions } from './security/client-options.ts'
 import { KafkaError } from '../errors.ts'
 import { brokerErrorNames, errorTree, isUnknownTopicError, toKafkaError } from './errors.ts'
-import { explainClosedTls } from './tls-probe.ts'
+import { explainClosedTls } from './security/tls-probe.ts'
 import type { TopicPartition } from './types.ts'
 
 export interface TopicDescription {

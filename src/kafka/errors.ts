@@ -6,7 +6,7 @@
  */
 import { AuthenticationError, NetworkError, ProtocolError, TimeoutError } from '@platformatic/kafka'
 import { KafkaError } from '../errors.ts'
-import { explainSecurityFailure, failedAddress } from './security-errors.ts'
+import { explainSecurityFailure, failedAddress } from './security/security-errors.ts'
 
 /**
  * Every error in a library error tree (the error, its AggregateError members, its causes),

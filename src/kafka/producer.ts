@@ -9,7 +9,7 @@
  */
 import { type ClusterMetadata, Producer, ProduceAcks, protocolErrors, protocolErrorsCodesById } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
-import { clientOptions } from './client-options.ts'
+import { clientOptions } from './security/client-options.ts'
 import { KafkaError } from '../errors.ts'
 import { errorTree, isUnknownTopicError, toKafkaError } from './errors.ts'
 import { type Compression, producerSettings } from './producer-settings.ts'
