@@ -14,7 +14,7 @@
  * visible; the tracker keeps only the newest sample per (topic, heartbeat key).
  */
 import { decodeHeartbeat } from '../formats/heartbeat.ts'
-import type { ReplicationPolicy } from '../policy/replication-policy.ts'
+import type { ReplicationPolicy } from './replication-policy.ts'
 import { sourceChain } from './topology.ts'
 
 export interface HeartbeatSample {
