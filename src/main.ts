@@ -14,7 +14,7 @@ import { validateCommand } from './cli/validate.ts'
 import { verifyCommand } from './cli/verify.ts'
 import { loadConfig } from './config/load.ts'
 import { ConfigError, KafkaMirrorError, UsageError } from './errors.ts'
-import { checkConnectionSettings } from './kafka/security/client-options.ts'
+import { checkConnectionSettings } from './kafka/connection-check.ts'
 import { createLogger, LogLevel, watchLevelSignal } from './observe/logger.ts'
 
 function version (): string {
