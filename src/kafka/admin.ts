@@ -196,12 +196,6 @@ export class KafkaAdmin {
     }
   }
 
-  async deleteTopics (names: readonly string[]): Promise<void> {
-    try {
-      await this.#admin.deleteTopics({ topics: [...names] })
-    } catch (err) { throw toKafkaError(this.#doing(`deleting topics ${names.join(', ')}`), err) }
-  }
-
   async describeTopicConfigs (names: readonly string[]): Promise<Map<string, TopicConfigEntry[]>> {
     const result = new Map<string, TopicConfigEntry[]>()
     if (names.length === 0) return result
@@ -249,12 +243,6 @@ export class KafkaAdmin {
     } catch (err) { throw toKafkaError(this.#doing(`listing ${which} offsets`), err) }
   }
 
-  /** Deletes records below `offset` (as retention would). */
-  async deleteRecordsBefore (topic: string, partition: number, offset: bigint): Promise<void> {
-    try {
-      await this.#admin.deleteRecords({ topics: [{ name: topic, partitions: [{ partition, offset }] }] })
-    } catch (err) { throw toKafkaError(this.#doing(`deleting records of ${topic}-${partition} below ${offset}`), err) }
-  }
 
 
 
