@@ -11,7 +11,6 @@ export type ErrorCode =
   | 'KM_USAGE'
   | 'KM_KAFKA'
   | 'KM_FORMAT'
-  | 'KM_DATA_LOSS'
 
 export class KafkaMirrorError extends Error {
   readonly code: ErrorCode
