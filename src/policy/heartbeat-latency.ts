@@ -6,7 +6,7 @@
  * same difference (ack time - record timestamp) for every record.
  *
  * The running mirror feeds `HeartbeatLatencyTracker` with each heartbeat its copier got
- * acknowledged; it is the one place later metrics read the latency from. The pure functions also
+ * acknowledged; the flow's status carries its samples to /metrics and /status. The pure functions also
  * serve `topology`, which only has the records (and so reports the age of the newest heartbeat).
  *
  * Invariants: records that do not decode as heartbeats are skipped (as MM2 skips records that
