@@ -76,7 +76,14 @@ export default tseslint.config(
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] }
     },
     rules: {
-      'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: layerZones() }],
+      'import-x/no-restricted-paths': ['error', {
+        basePath: import.meta.dirname,
+        zones: [
+          ...layerZones(),
+          // The harness, the benchmarks and the scripts use src/, never the other way round.
+          { target: 'src', from: ['test', 'bench', 'scripts'], message: 'src/ does not import test, benchmark or script code.' }
+        ]
+      }],
       'import-x/no-cycle': 'error'
     }
   },

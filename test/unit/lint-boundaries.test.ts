@@ -115,6 +115,13 @@ const CASES: readonly Case[] = [
     allowed: "import { errorTree } from '../util/error-tree.ts'\nexport const x = errorTree\n"
   },
   {
+    boundary: 'src/ does not import test code (HarnessError lives in test/harness/)',
+    path: 'src/kafka/probe.ts',
+    crossing: "import { HarnessError } from '../../test/harness/errors.ts'\nexport const x = HarnessError\n",
+    rule: 'import-x/no-restricted-paths',
+    allowed: "import { KafkaError } from '../errors.ts'\nexport const x = KafkaError\n"
+  },
+  {
     boundary: 'only src/kafka/ imports the Kafka client library',
     path: 'src/source/probe.ts',
     crossing: "import { Admin } from '@platformatic/kafka'\nexport const x = Admin\n",
