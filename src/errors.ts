@@ -11,8 +11,6 @@ export type ErrorCode =
   | 'KM_USAGE'
   | 'KM_KAFKA'
   | 'KM_FORMAT'
-  | 'KM_HARNESS'
-  | 'KM_DATA_LOSS'
 
 export class KafkaMirrorError extends Error {
   readonly code: ErrorCode
@@ -67,13 +65,6 @@ export class KafkaError extends KafkaMirrorError {
 export class FormatError extends KafkaMirrorError {
   constructor (message: string) {
     super('KM_FORMAT', message)
-  }
-}
-
-/** The local Kafka harness could not do its job (Java missing, broker did not start, ...). */
-export class HarnessError extends KafkaMirrorError {
-  constructor (message: string, options?: { cause?: unknown }) {
-    super('KM_HARNESS', message, options)
   }
 }
 

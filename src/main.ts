@@ -15,7 +15,7 @@ import { verifyCommand } from './cli/verify.ts'
 import { benchCommand } from './cli/bench.ts'
 import { loadConfig } from './config/load.ts'
 import { ConfigError, KafkaMirrorError, UsageError } from './errors.ts'
-import { checkConnectionSettings } from './kafka/client-options.ts'
+import { checkConnectionSettings } from './kafka/connection-check.ts'
 import { createLogger, LogLevel, watchLevelSignal } from './observe/logger.ts'
 
 function version (): string {

@@ -1,5 +1,5 @@
 /** Filling source topics for the side-by-side bench before a mirror starts. */
-import { HarnessError } from '../../src/errors.ts'
+import { HarnessError } from '../../test/harness/errors.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { KafkaProducer } from '../../src/kafka/producer.ts'
 import type { KafkaCluster } from '../../test/harness/cluster.ts'

@@ -22,7 +22,7 @@ import { tpKey } from '../kafka/types.ts'
 import { createLogger } from '../observe/logger.ts'
 import { createFilters } from '../policy/filters.ts'
 import { createReplicationPolicy } from '../policy/replication-policy.ts'
-import { offsetSyncsLocation } from '../source/offset-syncs-topic.ts'
+import { offsetSyncsLocation } from '../config/offset-syncs-topic.ts'
 
 export interface OffsetsArgs {
   readonly group: string

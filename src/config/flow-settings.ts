@@ -8,7 +8,8 @@
 import {
   DEFAULT_CONFIG_PROPERTIES_EXCLUDE, DEFAULT_GROUPS, DEFAULT_GROUPS_EXCLUDE, DEFAULT_TOPICS, DEFAULT_TOPICS_EXCLUDE, compilePatternList
 } from '../policy/filters.ts'
-import type { FlowConfig, Interval, ReplicationPolicyConfig } from './model.ts'
+import type { ReplicationPolicyConfig } from '../policy/replication-policy.ts'
+import type { FlowConfig, Interval } from './model.ts'
 import { ALL_CONNECTOR_KEYS, MODELLED_CONNECTOR_KEYS, isClientKey, isClientOverrideKey, isConnectorKey } from './keys.ts'
 import { didYouMean } from './suggest.ts'
 import type { ConfigEntry, IntegerRule } from './values.ts'

@@ -7,6 +7,7 @@
  *
  * Durations are in milliseconds. A disabled periodic task has `enabled: false`.
  */
+import type { ReplicationPolicyConfig } from '../policy/replication-policy.ts'
 import type { MaybeSecret } from '../util/secret.ts'
 
 /** Kafka client properties by their Java names (`security.protocol`, `ssl.truststore.location`...). */
@@ -33,14 +34,6 @@ export interface Interval {
   readonly intervalMs: number
   /** True when the user set the interval; false when it is our default (which may differ from MM2's). */
   readonly explicit: boolean
-}
-
-export interface ReplicationPolicyConfig {
-  readonly kind: 'default' | 'identity'
-  /** The Java class name as written, for messages. */
-  readonly className: string
-  readonly separator: string
-  readonly internalTopicSeparatorEnabled: boolean
 }
 
 /** Names of the state kept on Kafka, chosen so Java MM2 and kafka-mirror can take over from each other. */

@@ -7,8 +7,8 @@ import type { ClientConfig, ClusterConfig, MirrorConfig } from '../config/model.
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { readTopic } from '../kafka/read-topic.ts'
 import { createReplicationPolicy, type ReplicationPolicy } from '../policy/replication-policy.ts'
-import { type HeartbeatSample, latestHeartbeats } from './latency.ts'
-import { heartbeatTopics, replicationHops, upstreamClusters } from './topology.ts'
+import { type HeartbeatSample, latestHeartbeats } from '../policy/heartbeat-latency.ts'
+import { heartbeatTopics, replicationHops, upstreamClusters } from '../policy/topology.ts'
 
 /** Heartbeats per topic we read: enough to see every emitter (one record per emitter per interval). */
 const TAIL_RECORDS = 500

@@ -5,10 +5,11 @@
 import { AclOperations, AclPermissionTypes, Admin, ConfigResourceTypes, ConfigSources, IncrementalAlterConfigOperationTypes, ResourcePatternTypes, ResourceTypes, protocolErrors, protocolErrorsCodesById } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
 import { type AclBinding, fromLibrary as aclFromLibrary, toLibrary as aclToLibrary } from './acl.ts'
-import { type BaseClientOptions, clientOptions } from './client-options.ts'
+import { type BaseClientOptions, clientOptions } from './security/client-options.ts'
 import { KafkaError } from '../errors.ts'
-import { brokerErrorNames, errorTree, isUnknownTopicError, toKafkaError } from './errors.ts'
-import { explainClosedTls } from './tls-probe.ts'
+import { errorTree } from '../util/error-tree.ts'
+import { brokerErrorNames, isUnknownTopicError, toKafkaError } from './errors.ts'
+import { explainClosedTls } from './security/tls-probe.ts'
 import type { TopicPartition } from './types.ts'
 
 export interface TopicDescription {
@@ -195,6 +196,7 @@ export class KafkaAdmin {
     }
   }
 
+  /** `bench` removes its scratch topics with this; the mirror itself never deletes a topic. */
   async deleteTopics (names: readonly string[]): Promise<void> {
     try {
       await this.#admin.deleteTopics({ topics: [...names] })
@@ -248,12 +250,6 @@ export class KafkaAdmin {
     } catch (err) { throw toKafkaError(this.#doing(`listing ${which} offsets`), err) }
   }
 
-  /** Deletes records below `offset` (as retention would). */
-  async deleteRecordsBefore (topic: string, partition: number, offset: bigint): Promise<void> {
-    try {
-      await this.#admin.deleteRecords({ topics: [{ name: topic, partitions: [{ partition, offset }] }] })
-    } catch (err) { throw toKafkaError(this.#doing(`deleting records of ${topic}-${partition} below ${offset}`), err) }
-  }
 
 
 

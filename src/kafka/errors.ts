@@ -6,19 +6,8 @@
  */
 import { AuthenticationError, NetworkError, ProtocolError, TimeoutError } from '@platformatic/kafka'
 import { KafkaError } from '../errors.ts'
-import { explainSecurityFailure, failedAddress } from './security-errors.ts'
-
-/**
- * Every error in a library error tree (the error, its AggregateError members, its causes),
- * depth first, with whether it is a leaf (no members, no Error cause).
- */
-export function * errorTree (err: unknown, depth = 0): Generator<{ error: Error, leaf: boolean }> {
-  if (depth > 6 || !(err instanceof Error)) return
-  const members = err instanceof AggregateError ? err.errors : []
-  yield { error: err, leaf: members.length === 0 && !(err.cause instanceof Error) }
-  for (const inner of members) yield * errorTree(inner, depth + 1)
-  if (err.cause !== undefined) yield * errorTree(err.cause, depth + 1)
-}
+import { errorTree } from '../util/error-tree.ts'
+import { explainSecurityFailure, failedAddress } from './security/security-errors.ts'
 
 /** Broker error names found anywhere in the error tree (e.g. `TOPIC_AUTHORIZATION_FAILED`). */
 export function brokerErrorNames (err: unknown): string[] {

@@ -20,7 +20,7 @@
 import { Base, kGetApi, kGetBootstrapConnection, kGetConnection, protocolErrorsCodesById, ResponseError } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
 import { KafkaError } from '../errors.ts'
-import { clientOptions } from './client-options.ts'
+import { clientOptions } from './security/client-options.ts'
 import { toKafkaError } from './errors.ts'
 
 /** The broker error codes the group protocol answers with (Apache Kafka's Errors enum). */

@@ -14,7 +14,7 @@
 import type { ClientConfig } from '../config/model.ts'
 import { ConfigError } from '../errors.ts'
 import { reveal } from '../util/secret.ts'
-import { clusterLabel } from './cluster-label.ts'
+import { clusterLabel } from './security/cluster-label.ts'
 
 /** Largest batch (bytes of keys, values and headers) one partition contributes to one send. */
 export const MAX_PARTITION_BATCH_BYTES = 900 * 1024

@@ -9,9 +9,10 @@
  */
 import { type ClusterMetadata, Producer, ProduceAcks, protocolErrors, protocolErrorsCodesById } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
-import { clientOptions } from './client-options.ts'
+import { clientOptions } from './security/client-options.ts'
 import { KafkaError } from '../errors.ts'
-import { errorTree, isUnknownTopicError, toKafkaError } from './errors.ts'
+import { errorTree } from '../util/error-tree.ts'
+import { isUnknownTopicError, toKafkaError } from './errors.ts'
 import { type Compression, producerSettings } from './producer-settings.ts'
 import { produceRaw } from './raw-protocol.ts'
 import type { BatchBytes } from './record-batch.ts'

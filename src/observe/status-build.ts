@@ -17,7 +17,7 @@ const RECENT_LOSSES = 20
 
 /**
  * The cluster a not-ready reason is about: the client errors name it as `cluster <alias> (...)`
- * (kafka/cluster-label.ts); otherwise, while starting, nothing is known yet.
+ * (kafka/security/cluster-label.ts); otherwise, while starting, nothing is known yet.
  */
 export function reasonCluster (reason: string | undefined, aliases: readonly string[]): string | null {
   if (reason === undefined) return null

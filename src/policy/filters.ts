@@ -11,7 +11,6 @@
  * - Exclusion wins over inclusion. Filters are pure and hold no I/O.
  */
 import { ConfigError } from '../errors.ts'
-import type { FlowConfig } from '../config/model.ts'
 import { translateJavaRegex } from './java-regex.ts'
 import { isCycle } from './replication-policy.ts'
 import type { ReplicationPolicy } from './replication-policy.ts'
@@ -144,9 +143,21 @@ export class DefaultConfigPropertyFilter implements ConfigPropertyFilter {
   }
 }
 
+/**
+ * The filter settings of a flow, named as its config names them (FlowConfig has these fields,
+ * already defaulted). Declared here rather than taken from config/, which imports this module.
+ */
+export interface FilterSettings {
+  readonly topics: readonly string[]
+  readonly topicsExclude: readonly string[]
+  readonly groups: readonly string[]
+  readonly groupsExclude: readonly string[]
+  readonly configPropertiesExclude: readonly string[]
+  readonly useDefaultsFrom: 'source' | 'target'
+}
+
 /** The three filters of a flow, from its (already defaulted) config. */
-export function createFilters (flow: Pick<FlowConfig, 'topics' | 'topicsExclude' | 'groups' | 'groupsExclude' |
-'configPropertiesExclude' | 'useDefaultsFrom'>): {
+export function createFilters (flow: FilterSettings): {
   topicFilter: DefaultTopicFilter
   groupFilter: DefaultGroupFilter
   configPropertyFilter: DefaultConfigPropertyFilter

@@ -17,7 +17,19 @@
  * - Pure functions of the name; no I/O.
  */
 import { ConfigError } from '../errors.ts'
-import type { ReplicationPolicyConfig } from '../config/model.ts'
+
+/**
+ * A flow's `replication.policy.*` settings as the config resolved them. Declared here rather than
+ * in config/, which imports this module (the policies are below the config in docs/DESIGN.md's
+ * layers).
+ */
+export interface ReplicationPolicyConfig {
+  readonly kind: 'default' | 'identity'
+  /** The Java class name as written, for messages. */
+  readonly className: string
+  readonly separator: string
+  readonly internalTopicSeparatorEnabled: boolean
+}
 
 export interface ReplicationPolicy {
   /** Name of `topic` from cluster `sourceAlias` once replicated (e.g. `A.orders`). */

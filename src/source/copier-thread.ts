@@ -12,7 +12,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import type { ConfigSource } from '../config/model.ts'
-import type { HeartbeatRecordLike } from '../heartbeat/latency.ts'
+import type { HeartbeatRecordLike } from '../policy/heartbeat-latency.ts'
 import type { Logger } from '../observe/logger.ts'
 import { newTaskIo } from '../observe/metrics-copy.ts'
 import { backoffMs } from '../util/abortable.ts'

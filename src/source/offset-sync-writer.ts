@@ -25,7 +25,7 @@ import type { KafkaProducer } from '../kafka/producer.ts'
 import { tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
 import type { ReplicationPolicy } from '../policy/replication-policy.ts'
-import { offsetSyncsLocation } from './offset-syncs-topic.ts'
+import { offsetSyncsLocation } from '../config/offset-syncs-topic.ts'
 
 const MAX_PENDING = 100_000
 /** Syncs per produce request: keeps a request well below the broker's 1 MB message.max.bytes. */

@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from 'node:os'
 import type { ConfigSource, FlowConfig } from '../config/model.ts'
-import { type HeartbeatRecordLike, HeartbeatLatencyTracker, type HeartbeatSample } from '../heartbeat/latency.ts'
+import { type HeartbeatRecordLike, HeartbeatLatencyTracker, type HeartbeatSample } from '../policy/heartbeat-latency.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import { KafkaProducer } from '../kafka/producer.ts'

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ensureKafkaJars, javaBinary } from '../../scripts/kafka-jars.ts'
-import { HarnessError } from '../../src/errors.ts'
+import { HarnessError } from './errors.ts'
 import { freePort } from './ports.ts'
 import { spawnTracked, type TrackedProcess } from './processes.ts'
 

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ensureKafkaJars, javaBinary } from '../../scripts/kafka-jars.ts'
-import { HarnessError } from '../../src/errors.ts'
+import { HarnessError } from './errors.ts'
 import { spawnTracked, type TrackedProcess } from './processes.ts'
 
 export interface JavaResult {

@@ -20,12 +20,12 @@ import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parse, stringify } from 'yaml'
 import { loadConfig } from '../../src/config/load.ts'
-import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { buildMirror } from '../../src/mirror.ts'
 import { startHttpServer } from '../../src/observe/http-server.ts'
 import { mirrorRoutes } from '../../src/observe/routes.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { clientConfig, commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { deleteRecordsBefore } from '../harness/operator.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 import { startMirror, testLogger } from '../harness/mirror-runner.ts'
 
@@ -206,8 +206,7 @@ test('every metric, matcher and label of examples/prometheus-rules.yaml is in a 
   await waitFor(async () => (await readAll(B, `A.${topic}`).catch(() => [])).length === 10, { timeoutMs: 90_000, what: 'the first 10 records on B' })
   await first.close()
   await produce(A, topic, Array.from({ length: 20 }, (_, i) => ({ value: `b${i}` })))
-  const admin = new KafkaAdmin(clientConfig(A), 'test-admin')
-  try { await admin.deleteRecordsBefore(topic, 0, 25n) } finally { await admin.close() }
+  await deleteRecordsBefore(A, topic, 0, 25n)
   await commitOffsets(A, group, [{ topic, partition: 0, offset: 30n }])
 
   const mirror = buildMirror((await loadConfig(file)).config, testLogger())

@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { loadConfig } from '../../src/config/load.ts'
-import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { buildMirror, type Mirror } from '../../src/mirror.ts'
 import { startHttpServer } from '../../src/observe/http-server.ts'
 import { mirrorRoutes } from '../../src/observe/routes.ts'
 import type { StatusReport } from '../../src/observe/status-report.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { clientConfig, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { deleteRecordsBefore } from '../harness/operator.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 import { testLogger } from '../harness/mirror-runner.ts'
 
@@ -61,8 +61,7 @@ test('records expired before they were copied: data-loss counters by cause with 
   // Positions of the first 10 are stored before the stop.
   await first.mirror.close()
   await produce(A, topic, Array.from({ length: 20 }, (_, i) => ({ value: `b${i}` })))
-  const admin = new KafkaAdmin(clientConfig(A), 'test-admin')
-  try { await admin.deleteRecordsBefore(topic, 0, 25n) } finally { await admin.close() }
+  await deleteRecordsBefore(A, topic, 0, 25n)
   const second = await served(t, topic)
   await waitFor(async () => await remoteCount(`A.${topic}`) === 15, { what: 'the 5 surviving records copied' })
   const labels = ['flow="A->B"', `topic="${topic}"`, 'partition="0"']

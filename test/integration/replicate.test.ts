@@ -13,6 +13,7 @@ import { buildMirror, type Mirror } from '../../src/mirror.ts'
 import { createLogger } from '../../src/observe/logger.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
 import { clientConfig, comparable, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { deleteRecordsBefore, deleteTopic } from '../harness/operator.ts'
 import { runJavaProgram } from '../harness/java-tools.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 
@@ -161,8 +162,7 @@ test('records that expired on the source before they were copied are reported as
   await first.close()
   // While the mirror is down, 20 more records arrive and 15 of them are deleted (as retention would).
   await produce(A, topic, Array.from({ length: 20 }, (_, i) => ({ value: `b${i}` })))
-  const admin = new KafkaAdmin(clientConfig(A), 'test-admin')
-  try { await admin.deleteRecordsBefore(topic, 0, 25n) } finally { await admin.close() }
+  await deleteRecordsBefore(A, topic, 0, 25n)
   const second = await mirrorFor(t, topic)
   await waitFor(async () => await remoteCount(`A.${topic}`) === 15, { what: 'the 5 surviving records copied' })
   const loss = second.status()[0]?.copier?.dataLoss.find(e => e.topic === topic)
@@ -178,11 +178,7 @@ test('a source topic deleted and re-created is reported, and its new records are
   await produce(A, topic, Array.from({ length: 5 }, (_, i) => ({ value: `old-${i}` })))
   const mirror = await mirrorFor(t, topic)
   await waitFor(async () => await remoteCount(`A.${topic}`) === 5, { what: 'old records copied' })
-  const admin = new KafkaAdmin(clientConfig(A), 'test-admin')
-  try {
-    await admin.deleteTopics([topic])
-    await waitFor(async () => !(await admin.listTopics()).includes(topic), { what: 'topic deleted' })
-  } finally { await admin.close() }
+  await deleteTopic(A, topic)
   await createTopic(A, topic, { partitions: 1 })
   await produce(A, topic, Array.from({ length: 3 }, (_, i) => ({ value: `new-${i}` })))
   await waitFor(async () => await remoteCount(`A.${topic}`) === 8, { timeoutMs: 30_000, what: 'new records copied after re-creation' })

@@ -12,6 +12,7 @@ import { tpKey } from '../../src/kafka/types.ts'
 import { runBinary } from '../harness/binary.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
 import { clientConfig, createTopic, produce, uniqueName, waitFor } from '../harness/helpers.ts'
+import { deleteRecordsBefore } from '../harness/operator.ts'
 import { writeCopyOnlyProperties } from '../harness/mirror-config.ts'
 import { startMirror } from '../harness/mirror-runner.ts'
 
@@ -54,9 +55,7 @@ test('verify: clean, deleted on the target, written out of band, expired on the 
   for (const topic of [clean, deleted, foreign, expired]) await createTopic(A, topic, { partitions: 2 })
   // Expired before any copy: 100 records, the first 20 of partition 0 deleted on the source.
   await produce(A, expired, records(100))
-  const sourceAdmin = new KafkaAdmin(clientConfig(A), 'test-admin')
-  t.after(async () => { await sourceAdmin.close() })
-  await sourceAdmin.deleteRecordsBefore(expired, 0, 20n)
+  await deleteRecordsBefore(A, expired, 0, 20n)
   await produce(A, clean, records(500))
   await produce(A, deleted, records(300))
   await produce(A, foreign, records(200))
@@ -76,9 +75,7 @@ test('verify: clean, deleted on the target, written out of band, expired on the 
   assert.ok(ok.report?.partitions.every(p => p.syncsConfirmed > 0 && p.syncsContradicted === 0), 'the offset syncs name pairs the alignment found')
 
   // Deleted on the target: the first 10 records of partition 0 are gone there.
-  const targetAdmin = new KafkaAdmin(clientConfig(B), 'test-admin')
-  t.after(async () => { await targetAdmin.close() })
-  await targetAdmin.deleteRecordsBefore(`A.${deleted}`, 0, 10n)
+  await deleteRecordsBefore(B, `A.${deleted}`, 0, 10n)
   const gone = await verify(file, deleted)
   assert.equal(gone.code, 1, gone.out)
   const [d0, d1] = gone.report?.partitions ?? []

@@ -122,7 +122,7 @@ test('createFilters builds the three filters from a flow', () => {
   assert.equal(f.configPropertyFilter.shouldReplicateSourceDefault('x'), true)
 })
 
-test('shouldReplicateTopic (spec §6.2) for flow A->B', () => {
+test('shouldReplicateTopic (MirrorSourceConnector.shouldReplicateTopic) for flow A->B', () => {
   const policy = new DefaultReplicationPolicy()
   const filter = new DefaultTopicFilter({ topics: ['orders.*'] })
   const sel = { filter, policy, targetAlias: 'B', heartbeatsReplicationEnabled: true }

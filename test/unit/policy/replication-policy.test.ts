@@ -8,7 +8,7 @@ import type { ReplicationPolicy } from '../../../src/policy/replication-policy.t
 import { DefaultTopicFilter, shouldReplicateTopic } from '../../../src/policy/filters.ts'
 import { golden } from '../formats/golden-fixture.ts'
 
-test('spec §5.1 edge cases with the default "." separator', () => {
+test('DefaultReplicationPolicy edge cases with the default "." separator (topicSource, upstreamTopic, originalTopic)', () => {
   const p = new DefaultReplicationPolicy()
   const cases: Array<[string, string | null, string | null, string]> = [
     // topic, topicSource, upstreamTopic, originalTopic
@@ -67,7 +67,7 @@ test('empty separator is refused', () => {
   assert.throws(() => new DefaultReplicationPolicy({ separator: '' }), ConfigError)
 })
 
-test('internal and heartbeat topic names (spec §3.1, Java 4.3.1)', () => {
+test('internal and heartbeat topic names (ReplicationPolicy interface defaults, Java 4.3.1)', () => {
   const p = new DefaultReplicationPolicy()
   assert.equal(p.heartbeatsTopic(), 'heartbeats')
   assert.equal(p.offsetSyncsTopic('B'), 'mm2-offset-syncs.B.internal')
@@ -105,7 +105,7 @@ test('identity policy: heartbeats keep the prefix, other topics keep their name'
   assert.equal(noAlias.topicSource('A.heartbeats'), 'A')
 })
 
-test('isCycle (spec §5.2), flow A->B', () => {
+test('isCycle (MirrorSourceConnector.isCycle), flow A->B', () => {
   const d = new DefaultReplicationPolicy()
   const id = new IdentityReplicationPolicy({ sourceClusterAlias: 'A' })
   const cases: Array<[string, ReplicationPolicy, Record<string, boolean>]> = [

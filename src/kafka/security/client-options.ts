@@ -11,13 +11,12 @@
 import { isIP } from 'node:net'
 import type { SASLOptions } from '@platformatic/kafka'
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import type { ClientConfig, MirrorConfig } from '../config/model.ts'
-import { ConfigError } from '../errors.ts'
-import { reveal } from '../util/secret.ts'
+import type { ClientConfig } from '../../config/model.ts'
+import { ConfigError } from '../../errors.ts'
+import { reveal } from '../../util/secret.ts'
 import { clusterLabel } from './cluster-label.ts'
-import { producerSettings } from './producer-settings.ts'
 import { saslOptions } from './sasl-options.ts'
-import { tlsOptions, touchTls } from './tls-options.ts'
+import { tlsOptions } from './tls-options.ts'
 
 export { parseJaasConfig } from './sasl-options.ts'
 
@@ -77,23 +76,4 @@ export function clientOptions (cfg: ClientConfig, clientId: string): BaseClientO
   }
   if (protocol.startsWith('SASL_')) options.sasl = saslOptions(prop, fail)
   return options
-}
-
-/**
- * Builds the options of every client of the enabled flows and reads their files once, so a
- * missing file, a wrong store password or an unsupported mechanism stops the command at start
- * (exit 2) instead of showing up as a flow that never connects.
- */
-export function checkConnectionSettings (config: MirrorConfig): void {
-  const seen = new Set<ClientConfig>()
-  for (const flow of config.flows.filter(f => f.enabled)) {
-    for (const cfg of Object.values(flow.clients)) {
-      if (seen.has(cfg)) continue
-      seen.add(cfg)
-      const options = clientOptions(cfg, 'check')
-      if (options.tls !== undefined) touchTls(options.tls)
-    }
-    producerSettings(flow.clients.targetProducer)
-    producerSettings(flow.clients.sourceProducer)
-  }
 }

@@ -7,7 +7,7 @@
  */
 import { isIP } from 'node:net'
 import { connect } from 'node:tls'
-import { KafkaError } from '../errors.ts'
+import { KafkaError } from '../../errors.ts'
 import type { BaseClientOptions } from './client-options.ts'
 import { explainSecurityFailure } from './security-errors.ts'
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { encodeHeartbeat } from '../../../src/formats/heartbeat.ts'
-import { HeartbeatLatencyTracker, heartbeatSample, latestHeartbeats } from '../../../src/heartbeat/latency.ts'
+import { HeartbeatLatencyTracker, heartbeatSample, latestHeartbeats } from '../../../src/policy/heartbeat-latency.ts'
 import { DefaultReplicationPolicy } from '../../../src/policy/replication-policy.ts'
 
 const policy = new DefaultReplicationPolicy()

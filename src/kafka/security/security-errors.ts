@@ -5,7 +5,7 @@
  * classes in the library's error tree; nothing from the request or the credentials is included.
  */
 import { AuthenticationError, ProtocolError } from '@platformatic/kafka'
-import { errorTree } from './errors.ts'
+import { errorTree } from '../../util/error-tree.ts'
 
 const UNTRUSTED = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',

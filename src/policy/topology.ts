@@ -6,7 +6,7 @@
  * count, because every replicated pair carries them whatever the topic filter says, and their
  * names keep the cluster prefixes even under the identity policy.
  */
-import type { ReplicationPolicy } from '../policy/replication-policy.ts'
+import type { ReplicationPolicy } from './replication-policy.ts'
 
 /** MirrorClient.heartbeatTopics: `heartbeats`, `A.heartbeats`, `B.A.heartbeats`... sorted. */
 export function heartbeatTopics (policy: ReplicationPolicy, topics: readonly string[]): string[] {

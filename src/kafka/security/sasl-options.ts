@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url'
 import type { SASLOptions } from '@platformatic/kafka'
 import { readFileSync } from 'node:fs'
-import { storeType, trustedCertificates } from '../tls/stores.ts'
+import { storeType, trustedCertificates } from '../../tls/stores.ts'
 import type { Fail } from './tls-options.ts'
 import { clientCredentialsProvider, fileTokenProvider, unsecuredTokenProvider } from './oauth-token.ts'
 

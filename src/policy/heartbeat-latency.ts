@@ -6,7 +6,7 @@
  * same difference (ack time - record timestamp) for every record.
  *
  * The running mirror feeds `HeartbeatLatencyTracker` with each heartbeat its copier got
- * acknowledged; it is the one place later metrics read the latency from. The pure functions also
+ * acknowledged; the flow's status carries its samples to /metrics and /status. The pure functions also
  * serve `topology`, which only has the records (and so reports the age of the newest heartbeat).
  *
  * Invariants: records that do not decode as heartbeats are skipped (as MM2 skips records that
@@ -14,7 +14,7 @@
  * visible; the tracker keeps only the newest sample per (topic, heartbeat key).
  */
 import { decodeHeartbeat } from '../formats/heartbeat.ts'
-import type { ReplicationPolicy } from '../policy/replication-policy.ts'
+import type { ReplicationPolicy } from './replication-policy.ts'
 import { sourceChain } from './topology.ts'
 
 export interface HeartbeatSample {

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { heartbeatTopics, hopsForTopic, immediateUpstreams, replicationHops, sourceChain, upstreamClusters } from '../../../src/heartbeat/topology.ts'
+import { heartbeatTopics, hopsForTopic, immediateUpstreams, replicationHops, sourceChain, upstreamClusters } from '../../../src/policy/topology.ts'
 import { DefaultReplicationPolicy, IdentityReplicationPolicy } from '../../../src/policy/replication-policy.ts'
 
 const dflt = new DefaultReplicationPolicy()

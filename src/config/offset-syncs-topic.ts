@@ -4,7 +4,7 @@
  * `offset-syncs.topic.location` names and is named after the other cluster of the pair
  * (`mm2-offset-syncs.<target>.internal` on the source by default, DefaultReplicationPolicy).
  */
-import type { FlowConfig } from '../config/model.ts'
+import type { FlowConfig } from './model.ts'
 import type { ReplicationPolicy } from '../policy/replication-policy.ts'
 
 export interface OffsetSyncsLocation {

@@ -6,8 +6,8 @@
  * certificates are picked up without rebuilding the client.
  */
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import { keystoreIdentity, pemCertificates, pemIdentity, storeType, StoreError, trustedCertificates } from '../tls/stores.ts'
-import type { Identity } from '../tls/stores.ts'
+import { keystoreIdentity, pemCertificates, pemIdentity, storeType, StoreError, trustedCertificates } from '../../tls/stores.ts'
+import type { Identity } from '../../tls/stores.ts'
 import { FileReadError, liveFile } from './live-file.ts'
 
 export type Fail = (message: string) => never

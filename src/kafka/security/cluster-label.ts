@@ -1,4 +1,4 @@
-import type { ClientConfig } from '../config/model.ts'
+import type { ClientConfig } from '../../config/model.ts'
 
 /** `cluster A (host:9093)`: how messages about a client's settings or connection name the cluster. */
 export function clusterLabel (cfg: ClientConfig): string {
