@@ -36,7 +36,7 @@
 import type { Buffer } from 'node:buffer'
 import { FormatError } from '../errors.ts'
 import { decodeMemberMetadata, encodeAssignment, type MemberAssignment, type MemberMetadata } from './group-codec.ts'
-import { compareUnits, copyUnitId, parseUnitId, singletonUnitId, sortUnitIds, type Unit } from './units.ts'
+import { compareUnits, copyUnitId, parseUnitId, singletonUnitId, type Unit } from './units.ts'
 
 export interface GroupMember {
   readonly memberId: string
@@ -137,15 +137,25 @@ export function dealUnits (members: readonly GroupMember[], context: DealContext
   const label = (id: string): string => `${instances.get(id) ?? '?'} (${id})`
   const warnings: string[] = []
 
+  const parsed = new ParsedUnits()
   const eligible = eligibleMembers(sorted, leader, label, warnings)
   const claims = new Map<string, string[]>()
   for (const m of sorted) {
-    for (const id of m.metadata.owned) claims.set(id, [...(claims.get(id) ?? []), m.memberId])
+    for (const id of m.metadata.owned) {
+      const owners = claims.get(id)
+      if (owners === undefined) claims.set(id, [m.memberId])
+      else owners.push(m.memberId)
+    }
   }
-  const pools = buildPools(sorted, leader, eligible, claims)
+  const pools = buildPools(sorted, leader, eligible, claims, parsed)
   const released = new Map<string, { by: string, position: bigint | null }>()
   for (const m of sorted) {
-    for (const [id, position] of m.metadata.released) if (!released.has(id)) released.set(id, { by: m.memberId, position })
+    for (const [id, position] of m.metadata.released) {
+      // Two releases of one unit follow a conflict: hand over the further position, below which
+      // one of them copied everything (the new owner also reads the stored positions).
+      const other = released.get(id)
+      if (other === undefined || (position !== null && (other.position === null || position > other.position))) released.set(id, { by: m.memberId, position })
+    }
   }
 
   const state = new Map(sorted.map(m => [m.memberId, new MemberDeal()]))
@@ -157,10 +167,10 @@ export function dealUnits (members: readonly GroupMember[], context: DealContext
   // Owned units: revoke what may not stay, collect the rest as candidates to keep.
   const candidates = new Map<Pool, Map<string, string[]>>()
   for (const m of sorted) {
-    for (const id of sortUnitIds(m.metadata.owned)) {
+    for (const id of parsed.sort(m.metadata.owned)) {
       const owners = claims.get(id) as string[]
       const pool = poolOf.get(id)
-      const flow = parseUnitId(id).flow
+      const flow = parsed.of(id).flow
       let reason: string | undefined
       if (pool === undefined) reason = 'no longer a unit of the group (its topic or flow is gone, or the leader does not run its flow)'
       else if (owners.length > 1) reason = `claimed by ${owners.map(label).join(' and ')}; dealt again once released`
@@ -170,9 +180,11 @@ export function dealUnits (members: readonly GroupMember[], context: DealContext
         if (!table.has(id)) table.set(id, { owner: m.memberId, instance: instances.get(m.memberId), state: 'revoking', reason })
         continue
       }
-      const byMember = candidates.get(pool as Pool) ?? new Map<string, string[]>()
-      byMember.set(m.memberId, [...(byMember.get(m.memberId) ?? []), id])
-      candidates.set(pool as Pool, byMember)
+      let byMember = candidates.get(pool as Pool)
+      if (byMember === undefined) candidates.set(pool as Pool, byMember = new Map())
+      const mine = byMember.get(m.memberId)
+      if (mine === undefined) byMember.set(m.memberId, [id])
+      else mine.push(id)
     }
   }
 
@@ -235,14 +247,14 @@ export function dealUnits (members: readonly GroupMember[], context: DealContext
     const d = memberDeal(m.memberId)
     assignments.set(m.memberId, {
       generation: context.generation,
-      units: new Set(sortUnitIds([...d.kept, ...d.given])),
-      revoked: new Set(sortUnitIds(d.revoked)),
+      units: new Set(parsed.sort([...d.kept, ...d.given])),
+      revoked: new Set(parsed.sort(d.revoked)),
       handOver: d.handOver,
       quiet: d.quiet,
       tasks: tasks.get(m.memberId) ?? new Map()
     })
   }
-  const sortedTable = new Map(sortUnitIds(table.keys()).map(id => [id, table.get(id) as UnitPlacement]))
+  const sortedTable = new Map(parsed.sort(table.keys()).map(id => [id, table.get(id) as UnitPlacement]))
   return { generation: context.generation, assignments, table: sortedTable, instances, warnings }
 }
 
@@ -294,7 +306,7 @@ function eligibleMembers (sorted: readonly GroupMember[], leader: GroupMember, l
 }
 
 /** One pool of copy units per flow with a topics job, then one pool of every singleton. */
-function buildPools (sorted: readonly GroupMember[], leader: GroupMember, eligible: ReadonlyMap<string, string[]>, claims: ReadonlyMap<string, string[]>): Pool[] {
+function buildPools (sorted: readonly GroupMember[], leader: GroupMember, eligible: ReadonlyMap<string, string[]>, claims: ReadonlyMap<string, string[]>, parsed: ParsedUnits): Pool[] {
   const pools: Pool[] = []
   const singletons: PoolUnit[] = []
   const singletonMembers = new Set<string>()
@@ -303,12 +315,12 @@ function buildPools (sorted: readonly GroupMember[], leader: GroupMember, eligib
     if (capability === undefined) continue
     for (const kind of capability.jobs) {
       const id = singletonUnitId(kind, flow)
-      singletons.push({ id, unit: parseUnitId(id) })
+      singletons.push({ id, unit: parsed.of(id) })
       for (const m of members) singletonMembers.add(m)
     }
     if (!capability.jobs.includes('topics')) continue
-    const ids = copyUnitsOf(flow, sorted, members, claims)
-    const units = ids.map(id => ({ id, unit: parseUnitId(id) })).sort((a, b) => compareUnits(a.unit, b.unit))
+    const ids = copyUnitsOf(flow, sorted, members, claims, parsed)
+    const units = ids.map(id => ({ id, unit: parsed.of(id) })).sort((a, b) => compareUnits(a.unit, b.unit))
     pools.push({ name: `copy units of ${flow}`, flow, units, members })
   }
   singletons.sort((a, b) => compareUnits(a.unit, b.unit))
@@ -321,7 +333,7 @@ function buildPools (sorted: readonly GroupMember[], leader: GroupMember, eligib
  * there is none, the union of the eligible members' views and of the copy units they own (so a
  * missing view never revokes anything).
  */
-function copyUnitsOf (flow: string, sorted: readonly GroupMember[], members: readonly string[], claims: ReadonlyMap<string, string[]>): string[] {
+function copyUnitsOf (flow: string, sorted: readonly GroupMember[], members: readonly string[], claims: ReadonlyMap<string, string[]>, parsed: ParsedUnits): string[] {
   const byId = new Map(sorted.map(m => [m.memberId, m.metadata]))
   const topicsOwners = claims.get(singletonUnitId('topics', flow)) ?? []
   const ownerView = topicsOwners.length === 1 && members.includes(topicsOwners[0] as string)
@@ -340,7 +352,7 @@ function copyUnitsOf (flow: string, sorted: readonly GroupMember[], members: rea
     const view = m.topics.get(flow)
     if (view !== undefined) addView(view)
     for (const owned of m.owned) {
-      const unit = parseUnitId(owned)
+      const unit = parsed.of(owned)
       if (unit.kind === 'copy' && unit.flow === flow) ids.add(owned)
     }
   }
@@ -397,6 +409,24 @@ function taskBudgets (pools: readonly Pool[], leader: GroupMember, eligible: Rea
     })
   }
   return budgets
+}
+
+/**
+ * Unit ids parsed once per deal: a deal looks at each id several times (pools, sorting, flows),
+ * and a group can have tens of thousands of units.
+ */
+class ParsedUnits {
+  readonly #units = new Map<string, Unit>()
+
+  of (id: string): Unit {
+    let unit = this.#units.get(id)
+    if (unit === undefined) this.#units.set(id, unit = parseUnitId(id))
+    return unit
+  }
+
+  sort (ids: Iterable<string>): string[] {
+    return [...ids].sort((a, b) => compareUnits(this.of(a), this.of(b)))
+  }
 }
 
 function compareText (a: string, b: string): number {
