@@ -3,9 +3,9 @@
  * next generation. Pure and deterministic: the same members and context give the same deal.
  *
  * Rules:
- * - Universe. The leader's own flows define what is dealt. A member gets a flow's units only if
- *   its digest for that flow equals the leader's (a rolling config change, or another config,
- *   gets none; the deal warns). Singletons are each flow's jobs; copy units are the partitions
+ * - Universe. The leader's own flows (its config) define what is dealt. A member gets a flow's
+ *   units only if its digest for that flow equals the leader's (a rolling config change, or
+ *   another config, gets none; the deal warns). Singletons are each flow's jobs; copy units are the partitions
  *   of the topics reported by the owner of the flow's `topics` unit, or, while it has no owner
  *   with a view, the union of the members' start-up views and of the copy units they own.
  * - Conflicts. A unit claimed by two members is revoked from both and dealt to nobody in this
@@ -23,7 +23,10 @@
  *   under their quota, the fewest of the pool first, then the least loaded overall, so new
  *   partitions spread without moving anything. A unit not cleanly released is `quiet` (its last
  *   owner may have been lost: the new owner waits the quiet period of plan §4 first), unless the
- *   leader's previous table shows nobody ran it.
+ *   leader's previous table shows nobody ran it. The units of a member that left with
+ *   LeaveGroup are quiet too: it stored their positions, but LeaveGroup carries no metadata, so
+ *   the leader cannot tell its exit from a crash (the cost is the short quiet period, not
+ *   duplicates).
  * - Task budget. A flow's `tasks.max` counts tasks across the whole group, as in MM2: split over
  *   the members whose quota of the flow is not zero, at least 1 and at most its quota each.
  *   Computed from the quotas, not the units held now, so it stays the same through both phases
@@ -35,7 +38,7 @@
  */
 import type { Buffer } from 'node:buffer'
 import { FormatError } from '../errors.ts'
-import { decodeMemberMetadata, encodeAssignment, type MemberAssignment, type MemberMetadata } from './group-codec.ts'
+import { decodeMemberMetadata, encodeAssignment, type FlowCapability, type MemberAssignment, type MemberMetadata } from './group-codec.ts'
 import { compareUnits, copyUnitId, parseUnitId, singletonUnitId, type Unit } from './units.ts'
 
 export interface GroupMember {
@@ -43,17 +46,11 @@ export interface GroupMember {
   readonly metadata: MemberMetadata
 }
 
-/** A JoinGroup response member as the leader receives it. */
-export interface EncodedMember {
-  readonly memberId: string
-  readonly metadata: Uint8Array
-}
-
 export interface DealContext {
   /** The generation the assignments are for (the JoinGroup response's generation id). */
   readonly generation: number
-  /** The leader's member id: its metadata defines the flows and their config digests. */
-  readonly leaderId: string
+  /** The leader's own flows (from its config): what is dealt, with the digests members must match. */
+  readonly flows: ReadonlyMap<string, FlowCapability>
   /**
    * The table of this leader's deal for the generation just before, when it made it. It tells a
    * unit nobody ran (not quiet) from one whose owner was lost; without it every unit given
@@ -96,19 +93,44 @@ export interface GroupAssignments {
   readonly deal: Deal
 }
 
+export interface LeaderAssignorOptions {
+  /** This instance's flows of the group, read at every deal (the config may be reloaded). */
+  readonly flows: () => ReadonlyMap<string, FlowCapability>
+  /** Called with every deal this instance makes, for logs and status. */
+  readonly onDeal?: (deal: Deal) => void
+}
+
 /**
- * The leader's entry point: the JoinGroup response's members (metadata as bytes) in, the
- * SyncGroup assignments (bytes) out, with the decoded deal for logs and status.
+ * What membership calls when this instance leads a rebalance: member id -> JoinGroup metadata
+ * in, member id -> SyncGroup assignment out. Remembers its last deal and passes it as the previous
+ * table when the next generation follows it directly (the classic protocol numbers generations
+ * one by one, Kafka's `ClassicGroup.initNextGeneration`); after a gap another member led, and the
+ * table would be stale.
  */
-export function assignGroup (members: readonly EncodedMember[], context: DealContext): GroupAssignments {
+export function createLeaderAssignor (options: LeaderAssignorOptions): (members: ReadonlyMap<string, Uint8Array>, generation: number) => Map<string, Buffer> {
+  let last: Deal | undefined
+  return (members, generation) => {
+    const previous = last !== undefined && last.generation === generation - 1 ? last.table : undefined
+    const { assignments, deal } = assignGroup(members, { generation, flows: options.flows(), previous })
+    last = deal
+    options.onDeal?.(deal)
+    return assignments
+  }
+}
+
+/**
+ * The deal from bytes to bytes: member id -> JoinGroup metadata in, member id -> SyncGroup
+ * assignment out (one for every member), with the decoded deal for logs and status.
+ */
+export function assignGroup (members: ReadonlyMap<string, Uint8Array>, context: DealContext): GroupAssignments {
   const decoded: GroupMember[] = []
   const undecodable = new Map<string, string>()
-  for (const m of members) {
+  for (const [memberId, metadata] of members) {
     try {
-      decoded.push({ memberId: m.memberId, metadata: decodeMemberMetadata(m.metadata) })
+      decoded.push({ memberId, metadata: decodeMemberMetadata(metadata) })
     } catch (err) {
       if (!(err instanceof FormatError)) throw err
-      undecodable.set(m.memberId, err.message)
+      undecodable.set(memberId, err.message)
     }
   }
   const blocked = undecodable.size === 0
@@ -131,14 +153,13 @@ export function assignGroup (members: readonly EncodedMember[], context: DealCon
  */
 export function dealUnits (members: readonly GroupMember[], context: DealContext, giveNothing?: string): Deal {
   const sorted = [...members].sort((a, b) => compareText(a.memberId, b.memberId))
-  const leader = sorted.find(m => m.memberId === context.leaderId)
-  if (leader === undefined) throw new Error(`the leader ${context.leaderId} is not among the members it deals to`)
+  const flows = context.flows
   const instances = new Map(sorted.map(m => [m.memberId, m.metadata.instance]))
   const label = (id: string): string => `${instances.get(id) ?? '?'} (${id})`
   const warnings: string[] = []
 
   const parsed = new ParsedUnits()
-  const eligible = eligibleMembers(sorted, leader, label, warnings)
+  const eligible = eligibleMembers(sorted, flows, label, warnings)
   const claims = new Map<string, string[]>()
   for (const m of sorted) {
     for (const id of m.metadata.owned) {
@@ -147,8 +168,8 @@ export function dealUnits (members: readonly GroupMember[], context: DealContext
       else owners.push(m.memberId)
     }
   }
-  const pools = buildPools(sorted, leader, eligible, claims, parsed)
-  const released = new Map<string, { by: string, position: bigint | null }>()
+  const pools = buildPools(sorted, flows, eligible, claims, parsed)
+  const released = new Map<string, Release>()
   for (const m of sorted) {
     for (const [id, position] of m.metadata.released) {
       // Two releases of one unit follow a conflict: hand over the further position, below which
@@ -168,13 +189,10 @@ export function dealUnits (members: readonly GroupMember[], context: DealContext
   const candidates = new Map<Pool, Map<string, string[]>>()
   for (const m of sorted) {
     for (const id of parsed.sort(m.metadata.owned)) {
-      const owners = claims.get(id) as string[]
       const pool = poolOf.get(id)
-      const flow = parsed.of(id).flow
-      let reason: string | undefined
-      if (pool === undefined) reason = 'no longer a unit of the group (its topic or flow is gone, or the leader does not run its flow)'
-      else if (owners.length > 1) reason = `claimed by ${owners.map(label).join(' and ')}; dealt again once released`
-      else if (!(eligible.get(flow) ?? []).includes(m.memberId)) reason = 'this member\'s config for the flow differs from the leader\'s'
+      const reason = pool === undefined
+        ? 'no longer a unit of the group (its topic or flow is gone, or the leader does not run its flow)'
+        : mayNotKeep(m.memberId, claims.get(id) as string[], eligible.get(parsed.of(id).flow) ?? [], label)
       if (reason !== undefined) {
         memberDeal(m.memberId).revoked.add(id)
         if (!table.has(id)) table.set(id, { owner: m.memberId, instance: instances.get(m.memberId), state: 'revoking', reason })
@@ -219,29 +237,16 @@ export function dealUnits (members: readonly GroupMember[], context: DealContext
       const to = leastLoaded(underQuota.length > 0 ? underQuota : members, held, load)
       held.set(to, (held.get(to) as number) + 1)
       load.set(to, (load.get(to) as number) + 1)
-      const handOver = released.get(u.id)
+      const start = howToStart(u.id, to, released.get(u.id), context.previous, label)
       const d = memberDeal(to)
       d.given.add(u.id)
-      let reason: string
-      if (handOver !== undefined) {
-        if (handOver.position !== null) d.handOver.set(u.id, handOver.position)
-        reason = handOver.by === to ? 'released and dealt back' : `released by ${label(handOver.by)}`
-      } else {
-        const before = context.previous?.get(u.id)
-        const nobodyRanIt = context.previous !== undefined && (before === undefined || before.state === 'unassigned')
-        if (nobodyRanIt) reason = 'new unit'
-        else {
-          d.quiet.add(u.id)
-          reason = before?.owner === undefined
-            ? 'not released by any member (new, or its owner was lost)'
-            : `its owner ${before.instance ?? '?'} (${before.owner}) left without releasing it`
-        }
-      }
-      table.set(u.id, { owner: to, instance: instances.get(to), state: 'starting', reason })
+      if (start.position !== undefined) d.handOver.set(u.id, start.position)
+      if (start.quiet) d.quiet.add(u.id)
+      table.set(u.id, { owner: to, instance: instances.get(to), state: 'starting', reason: start.reason })
     }
   }
 
-  const tasks = taskBudgets(pools, leader, eligible, memberDeal)
+  const tasks = taskBudgets(pools, flows, eligible, memberDeal)
   const assignments = new Map<string, MemberAssignment>()
   for (const m of sorted) {
     const d = memberDeal(m.memberId)
@@ -256,6 +261,35 @@ export function dealUnits (members: readonly GroupMember[], context: DealContext
   }
   const sortedTable = new Map(parsed.sort(table.keys()).map(id => [id, table.get(id) as UnitPlacement]))
   return { generation: context.generation, assignments, table: sortedTable, instances, warnings }
+}
+
+/** Why a member may not keep a unit of the group it owns, or undefined when it may. */
+function mayNotKeep (memberId: string, owners: readonly string[], eligible: readonly string[], label: (id: string) => string): string | undefined {
+  if (owners.length > 1) return `claimed by ${owners.map(label).join(' and ')}; dealt again once released`
+  if (!eligible.includes(memberId)) return 'this member\'s config for the flow differs from the leader\'s'
+  return undefined
+}
+
+/**
+ * How a unit given to a member starts: from the position its last owner released, or, when
+ * nobody released it, after the quiet period unless the previous table shows nobody ran it.
+ */
+function howToStart (id: string, to: string, release: Release | undefined, previous: DealTable | undefined, label: (id: string) => string): { position: bigint | undefined, quiet: boolean, reason: string } {
+  if (release !== undefined) {
+    return { position: release.position ?? undefined, quiet: false, reason: release.by === to ? 'released and dealt back' : `released by ${label(release.by)}` }
+  }
+  const before = previous?.get(id)
+  if (previous !== undefined && (before === undefined || before.state === 'unassigned')) return { position: undefined, quiet: false, reason: 'new unit' }
+  const reason = before?.owner === undefined
+    ? 'not released by any member (new, or its owner was lost)'
+    : `its owner ${before.instance ?? '?'} (${before.owner}) left without releasing it`
+  return { position: undefined, quiet: true, reason }
+}
+
+interface Release {
+  /** The member that released the unit. */
+  readonly by: string
+  readonly position: bigint | null
 }
 
 class MemberDeal {
@@ -285,9 +319,9 @@ interface Pool {
 }
 
 /** Flow -> members (sorted) whose digest for it equals the leader's. */
-function eligibleMembers (sorted: readonly GroupMember[], leader: GroupMember, label: (id: string) => string, warnings: string[]): Map<string, string[]> {
+function eligibleMembers (sorted: readonly GroupMember[], flows: ReadonlyMap<string, FlowCapability>, label: (id: string) => string, warnings: string[]): Map<string, string[]> {
   const eligible = new Map<string, string[]>()
-  for (const [flow, mine] of [...leader.metadata.flows].sort(([a], [b]) => compareText(a, b))) {
+  for (const [flow, mine] of [...flows].sort(([a], [b]) => compareText(a, b))) {
     const ids: string[] = []
     for (const m of sorted) {
       const theirs = m.metadata.flows.get(flow)
@@ -299,19 +333,19 @@ function eligibleMembers (sorted: readonly GroupMember[], leader: GroupMember, l
   }
   for (const m of sorted) {
     for (const flow of m.metadata.flows.keys()) {
-      if (!leader.metadata.flows.has(flow)) warnings.push(`${label(m.memberId)} runs flow ${flow}, which the leader ${label(leader.memberId)} does not; its units are not dealt`)
+      if (!flows.has(flow)) warnings.push(`${label(m.memberId)} runs flow ${flow}, which the leader does not; its units are not dealt`)
     }
   }
   return eligible
 }
 
 /** One pool of copy units per flow with a topics job, then one pool of every singleton. */
-function buildPools (sorted: readonly GroupMember[], leader: GroupMember, eligible: ReadonlyMap<string, string[]>, claims: ReadonlyMap<string, string[]>, parsed: ParsedUnits): Pool[] {
+function buildPools (sorted: readonly GroupMember[], flows: ReadonlyMap<string, FlowCapability>, eligible: ReadonlyMap<string, string[]>, claims: ReadonlyMap<string, string[]>, parsed: ParsedUnits): Pool[] {
   const pools: Pool[] = []
   const singletons: PoolUnit[] = []
   const singletonMembers = new Set<string>()
   for (const [flow, members] of eligible) {
-    const capability = leader.metadata.flows.get(flow)
+    const capability = flows.get(flow)
     if (capability === undefined) continue
     for (const kind of capability.jobs) {
       const id = singletonUnitId(kind, flow)
@@ -390,11 +424,11 @@ function leastLoaded (members: readonly string[], held: ReadonlyMap<string, numb
  * non-zero settled share of its copy units (larger shares get the extra tasks), each between 1
  * and its share.
  */
-function taskBudgets (pools: readonly Pool[], leader: GroupMember, eligible: ReadonlyMap<string, string[]>, memberDeal: (id: string) => MemberDeal): Map<string, Map<string, number>> {
+function taskBudgets (pools: readonly Pool[], flows: ReadonlyMap<string, FlowCapability>, eligible: ReadonlyMap<string, string[]>, memberDeal: (id: string) => MemberDeal): Map<string, Map<string, number>> {
   const budgets = new Map<string, Map<string, number>>()
   for (const pool of pools) {
     if (pool.flow === undefined) continue
-    const tasksMax = leader.metadata.flows.get(pool.flow)?.tasksMax ?? 1
+    const tasksMax = flows.get(pool.flow)?.tasksMax ?? 1
     const members = eligible.get(pool.flow) ?? []
     const share = (id: string): number => memberDeal(id).copyQuota.get(pool.flow as string) ?? 0
     const order = [...members].sort((a, b) => share(b) - share(a) || compareText(a, b))

@@ -153,11 +153,8 @@ class Group {
     this.leaderId ??= this.members.map(m => m.id).sort()[0] as string
     this.generation++
     const previous = this.previous?.leaderId === this.leaderId ? this.previous.table : undefined
-    const encoded = this.members.map(m => ({
-      memberId: m.id,
-      metadata: encodeMemberMetadata({ instance: `host-${m.id}`, flows: this.flows, owned: m.owned, released: m.released, topics: m.view })
-    }))
-    const { assignments, deal } = assignGroup(encoded, { generation: this.generation, leaderId: this.leaderId, previous })
+    const encoded = new Map(this.members.map(m => [m.id, encodeMemberMetadata({ instance: `host-${m.id}`, flows: this.flows, owned: m.owned, released: m.released, topics: m.view })]))
+    const { assignments, deal } = assignGroup(encoded, { generation: this.generation, flows: this.flows, previous })
     const decoded = new Map([...assignments].map(([id, bytes]) => [id, decodeAssignment(bytes)]))
     this.check(decoded)
     this.previous = { leaderId: this.leaderId, table: deal.table }
