@@ -34,8 +34,9 @@
  *   store positions) and leave out of its next JoinGroup; handOver: positions released by the
  *   previous owner of a unit given to it; quiet: units given to it whose last owner was lost (not
  *   cleanly released), which start only after the quiet period (plan §4); tasks: its copier task
- *   budget per flow; error: set when the leader could not deal to this member (then units is
- *   what it already owned and nothing is new).
+ *   budget per flow; error: set when the leader could not read this member's metadata (units
+ *   is then empty: the member releases whatever it runs and reports the error). Otherwise every
+ *   unit the member listed as owned is in units or in revoked.
  *
  * Invariants: encoding is deterministic (sorted lists and maps), so equal values give equal bytes
  * (the golden tests in test/fixtures/group/ pin them). Decoding checks every field and throws
@@ -46,7 +47,7 @@
  */
 import { Buffer } from 'node:buffer'
 import { FormatError } from '../errors.ts'
-import { compactUnitIds, expandUnitIds, isSingletonKind, parseUnitId, SINGLETON_KINDS, sortUnitIds, type SingletonKind } from './units.ts'
+import { compactUnitIds, expandUnitIds, isSingletonKind, isTopicName, parseUnitId, SINGLETON_KINDS, sortUnitIds, type SingletonKind } from './units.ts'
 
 export const GROUP_FORMAT_VERSION = 1
 
@@ -107,6 +108,7 @@ export function decodeMemberMetadata (bytes: Uint8Array): MemberMetadata {
   const flows = new Map<string, FlowCapability>()
   for (const [name, value] of objectEntries(body, 'flows', METADATA)) {
     const where = `flows[${JSON.stringify(name)}]`
+    if (name === '') throw new FormatError(`${METADATA}: flows: a flow without a name`)
     const f = asObject(value, where, METADATA)
     const jobs = stringArray(f, 'jobs', METADATA, where).map((kind, i) => {
       if (!isSingletonKind(kind)) throw fieldError(METADATA, `${where}.jobs[${i}]`, `one of ${SINGLETON_KINDS.join(', ')}`, kind)
@@ -125,6 +127,7 @@ export function decodeMemberMetadata (bytes: Uint8Array): MemberMetadata {
     const where = `topics[${JSON.stringify(flow)}]`
     const view = new Map<string, number>()
     for (const [topic, count] of Object.entries(asObject(value, where, METADATA))) {
+      if (!isTopicName(topic)) throw new FormatError(`${METADATA}: ${where}: ${JSON.stringify(topic)} is not a Kafka topic name`)
       view.set(topic, asInt(count, `${where}[${JSON.stringify(topic)}]`, METADATA, 0))
     }
     topics.set(flow, view)

@@ -55,6 +55,11 @@ export function unitId (unit: Unit): string {
   return unit.kind === 'copy' ? copyUnitId(unit.flow, unit.topic, unit.partition) : singletonUnitId(unit.kind, unit.flow)
 }
 
+/** Whether a name can be a Kafka topic's (so a copy unit id built from it parses back). */
+export function isTopicName (name: string): boolean {
+  return TOPIC_NAME.test(name)
+}
+
 export function isSingletonKind (kind: string): kind is SingletonKind {
   return (SINGLETON_KINDS as readonly string[]).includes(kind)
 }

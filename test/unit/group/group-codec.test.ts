@@ -79,7 +79,9 @@ test('decode errors say what is wrong', () => {
     [framed('{"instance":"x","flows":{},"owned":[],"released":{"topics:A->B":12}}'), /released\["topics:A->B"\]: expected an offset >= 0 as a decimal string, got 12/],
     [framed('{"instance":"x","flows":{},"owned":[],"released":{"nonsense":null}}'), /released key: expected copy:/],
     [framed('{"instance":"x","flows":{},"owned":[],"released":{"copy:A->B:t:1":"9223372036854775808"}}'), /expected an offset >= 0/],
-    [framed('{"instance":"x","flows":{},"owned":[],"released":{},"topics":{"A->B":{"t":-1}}}'), /topics\["A->B"\]\["t"\]: expected an integer >= 0, got -1/]
+    [framed('{"instance":"x","flows":{},"owned":[],"released":{},"topics":{"A->B":{"t":-1}}}'), /topics\["A->B"\]\["t"\]: expected an integer >= 0, got -1/],
+    [framed('{"instance":"x","flows":{},"owned":[],"released":{},"topics":{"A->B":{"a:b":1}}}'), /topics\["A->B"\]: "a:b" is not a Kafka topic name/],
+    [framed('{"instance":"x","flows":{"":{"digest":"d","tasksMax":1,"jobs":[]}}}'), /flows: a flow without a name/]
   ]
   for (const [bytes, message] of cases) {
     assert.throws(() => decodeMemberMetadata(bytes), (err: unknown) => err instanceof FormatError && message.test(err.message) && err.message.startsWith('kafka-mirror member metadata: '), message.source)
