@@ -38,10 +38,10 @@
  *   is then empty: the member releases whatever it runs and reports the error). Otherwise every
  *   unit the member listed as owned is in units or in revoked.
  *
- * Invariants: encoding is deterministic (sorted lists and maps), so equal values give equal bytes
- * (the golden tests in test/fixtures/group/ pin them). Decoding checks every field and throws
- * FormatError naming the field and what was wrong; unknown fields are ignored. A version other
- * than 1 is refused: a later format goes with a new protocol name (`kafka-mirror-v2`), which the
+ * Invariants: encoding is deterministic (sorted lists and maps), so equal values give equal
+ * bytes (the golden bytes in test/fixtures/group/golden.json pin them). Decoding checks every
+ * field and throws FormatError naming the field and what was wrong; unknown fields are ignored.
+ * A version other than 1 is refused: a later format goes with a new protocol name (`kafka-mirror-v2`), which the
  * coordinator only selects when every member supports it, as Kafka Connect does with its
  * `default`/`compatible`/`sessioned` protocols (ConnectProtocolCompatibility).
  */
