@@ -20,10 +20,11 @@ const args = process.argv.slice(2)
 // CPU when most allocations are short-lived records (a third more CPU per byte on the record
 // path); the raw-batch path allocates little, so they cost little there (docs/DESIGN.md,
 // "Memory bounded by settings", has the figures). KAFKA_MIRROR_HEAP_MB=0 keeps V8's defaults;
-// heap flags the user gives in node options are kept as they are.
+// heap flags the user gives in node options are kept as they are. `bench` gets the same flags:
+// the copy it measures must be run's.
 const heapMb = Number(process.env.KAFKA_MIRROR_HEAP_MB ?? 256)
 const semiMb = Number(process.env.KAFKA_MIRROR_SEMI_SPACE_MB ?? 4)
-const heapFlags = args.includes('run') && Number.isFinite(heapMb) && heapMb > 0 &&
+const heapFlags = (args.includes('run') || args.includes('bench')) && Number.isFinite(heapMb) && heapMb > 0 &&
   ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some(a => /^--max[-_](old|semi)[-_]space[-_]size/.test(a))
   ? [`--max-old-space-size=${Math.round(heapMb)}`, ...(Number.isFinite(semiMb) && semiMb > 0 ? [`--max-semi-space-size=${Math.round(semiMb)}`] : [])]
   : []

@@ -24,6 +24,8 @@ export interface ReadWork {
   /** The remote topic on the target. */
   readonly topic: string
   readonly partitions: number
+  /** Records the load will write: their sequence numbers are 0 .. records - 1. */
+  readonly records: number
 }
 
 export type FromLoad =
@@ -32,8 +34,10 @@ export type FromLoad =
   | { readonly kind: 'failed', readonly message: string }
 
 export type FromReader =
+  | { readonly kind: 'ready' }
   | { readonly kind: 'progress', readonly received: number }
-  | { readonly kind: 'done', readonly received: number, readonly bytes: number, readonly firstAt: number | undefined, readonly lastAt: number | undefined, readonly latency: LatencySummary | undefined }
+  /** `received` counts distinct records; `duplicates` the copies of records already received. */
+  | { readonly kind: 'done', readonly received: number, readonly duplicates: number, readonly bytes: number, readonly firstAt: number | undefined, readonly lastAt: number | undefined, readonly latency: LatencySummary | undefined }
   | { readonly kind: 'failed', readonly message: string }
 
 /** To the reader: stop once `expected` records were read (or now, with `expected` undefined). */

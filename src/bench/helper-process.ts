@@ -1,7 +1,8 @@
 /**
  * The bench process's side of a load or reader process (src/bench/bench-child.ts is the other
  * side): forks the script with the same Node options, sends it its work over IPC, relays its
- * messages, and turns its end into a promise. `stop()` kills it; a helper that ends before
+ * messages, and turns its end into a promise. Its stdout goes to our stderr, which keeps
+ * `--json` output clean. `stop()` kills it; a helper that ends before
  * saying `done` fails the run with what it said.
  */
 import { type ChildProcess, fork } from 'node:child_process'
@@ -17,9 +18,10 @@ export interface HelperProcess<M extends { kind: string }, ToChild> {
 }
 
 export function startHelper<M extends { kind: string }, ToChild = never> (script: URL, role: string, work: unknown): HelperProcess<M, ToChild> {
-  const child: ChildProcess = fork(fileURLToPath(script), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child: ChildProcess = fork(fileURLToPath(script), [], { serialization: 'advanced', stdio: ['ignore', 2, 2, 'ipc'] })
   const listeners: Array<(m: M) => void> = []
-  const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
+  // A fork that fails to start emits 'error' and never 'exit'.
+  const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }); child.once('error', () => { resolve() }) })
   const finished = new Promise<Extract<M, { kind: 'done' }>>((resolve, reject) => {
     child.on('message', (m: M) => {
       for (const l of listeners) l(m)
@@ -36,6 +38,7 @@ export function startHelper<M extends { kind: string }, ToChild = never> (script
     on: l => { listeners.push(l) },
     tell: m => { if (child.connected) child.send({ toChild: m }) },
     done: async signal => await new Promise((resolve, reject) => {
+      if (signal?.aborted === true) { reject(new KafkaMirrorError('KM_USAGE', 'bench: interrupted')); return }
       finished.then(resolve, reject)
       signal?.addEventListener('abort', () => { reject(new KafkaMirrorError('KM_USAGE', 'bench: interrupted')) }, { once: true })
     }),

@@ -1,12 +1,19 @@
 /**
- * Values for `kafka-mirror bench`: JSON-like order events after the 8-byte send-time stamp, so a
- * compressed run sees about the ratio real JSON gets (zero-filled values would compress a
- * hundredfold and flatter every codec). The text is made once; each value is a window of it at
+ * Values for `kafka-mirror bench`: JSON-like order events after the send time and a sequence
+ * number, so a compressed run sees about the ratio real JSON gets (zero-filled values would
+ * compress a hundredfold and flatter every codec). The text is made once; each value is a window of it at
  * a pseudo-random place, so consecutive values differ.
  */
 import { stampedValue } from './latency-histogram.ts'
 
 const CORPUS_BYTES = 1 << 20
+/** Send time (bytes 0-7), then the sequence number (bytes 8-15), then text. */
+export const SEQUENCE_END = 16
+
+/** The sequence number a value of SyntheticValues carries. */
+export function sequenceOf (value: Buffer): number {
+  return Number(value.readBigInt64BE(8))
+}
 
 export class SyntheticValues {
   readonly #corpus: Buffer
@@ -24,13 +31,17 @@ export class SyntheticValues {
     this.#corpus = Buffer.from(lines.join(''), 'utf8')
   }
 
-  /** A value of `size` bytes (at least 8) stamped with `sentAt`. */
-  next (size: number, sentAt: number): Buffer {
-    const value = stampedValue(size, sentAt)
-    const body = value.length - 8
+  /**
+   * A value of `size` bytes (at least 16) stamped with `sentAt`, then the record's sequence
+   * number (int64 at byte 8), by which the reader tells a duplicate from a new record.
+   */
+  next (size: number, sentAt: number, sequence: number): Buffer {
+    const value = stampedValue(Math.max(SEQUENCE_END, size), sentAt)
+    value.writeBigInt64BE(BigInt(sequence), 8)
+    const body = value.length - SEQUENCE_END
     let from = body < this.#corpus.length ? this.#next() % (this.#corpus.length - body + 1) : 0
     // A value longer than the text repeats it.
-    for (let at = 8; at < value.length; from = 0) at += this.#corpus.copy(value, at, from, Math.min(this.#corpus.length, from + value.length - at))
+    for (let at = SEQUENCE_END; at < value.length; from = 0) at += this.#corpus.copy(value, at, from, Math.min(this.#corpus.length, from + value.length - at))
     return value
   }
 

@@ -175,7 +175,7 @@ function benchOptions (values: { records?: string, size?: string, partitions?: s
   if (!(CODECS as readonly string[]).includes(compression)) throw new UsageError(`bench: --compression: expected one of ${CODECS.join(', ')}, got "${compression}"`)
   return {
     records: whole('records', values.records, 100_000, 1, 1_000_000_000) ?? 100_000,
-    size: whole('size', values.size, 1000, 8, 1_000_000) ?? 1000,
+    size: whole('size', values.size, 1000, 16, 1_000_000) ?? 1000,
     partitions: whole('partitions', values.partitions, 6, 1, 10_000) ?? 6,
     rate,
     durationS,

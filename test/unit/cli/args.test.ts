@@ -86,7 +86,7 @@ test('bench: defaults, a flat-out run or a paced one, and the mistakes it names'
     [['bench', '--config', 'f', '--flow', 'A->B', '--rate', '100'], /--rate and --duration go together/],
     [['bench', '--config', 'f', '--flow', 'A->B', '--duration', '10'], /--rate and --duration go together/],
     [['bench', '--config', 'f', '--flow', 'A->B', '--rate', '10', '--duration', '5', '--records', '9'], /--records is for a flat-out run/],
-    [['bench', '--config', 'f', '--flow', 'A->B', '--size', '4'], /--size: expected a whole number from 8 to 1000000, got "4"/],
+    [['bench', '--config', 'f', '--flow', 'A->B', '--size', '15'], /--size: expected a whole number from 16 to 1000000, got "15"/],
     [['bench', '--config', 'f', '--flow', 'A->B', '--records', '1e6'], /--records: expected a whole number from 1 to 1000000000, got "1e6"/],
     [['bench', '--config', 'f', '--flow', 'A->B', '--compression', 'brotli'], /--compression: expected one of none, gzip, snappy, lz4, zstd, got "brotli"/],
     [['bench', '--config', 'f', '--flow', 'A->B', 'extra'], /unexpected argument "extra"/]
