@@ -74,15 +74,6 @@ interface Clients {
   readonly follower: OffsetSyncFollower
 }
 
-/**
- * Whether a flow runs checkpoints: mm2.properties needs the flow enabled; a Strimzi mirror may run
- * only its checkpoint connector. Without offset syncs there is nothing to translate with (Java's
- * checkpoint connector fails validation then).
- */
-export function runsCheckpoints (flow: FlowConfig): boolean {
-  return flow.emitCheckpoints.enabled && flow.offsetSyncs.enabled && (flow.enabled || flow.naming.style === 'strimzi')
-}
-
 export class CheckpointFlow {
   readonly flow: FlowConfig
   readonly policy: ReplicationPolicy

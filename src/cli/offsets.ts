@@ -9,13 +9,13 @@
  * the source cluster is gone (the real disaster), use the checkpoints: consumers can read them
  * with Java's RemoteClusterUtils, or sync.group.offsets.enabled has already committed them.
  */
-import { runsCheckpoints } from '../checkpoint/checkpoint-flow.ts'
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts'
 import { forwardOnly } from '../checkpoint/group-offset-sync.ts'
 import { translateGroup, type TranslatedOffset } from '../checkpoint/group-translation.ts'
 import { OffsetSyncFollower } from '../checkpoint/offset-sync-follower.ts'
 import { OffsetSyncStore } from '../checkpoint/offset-translation.ts'
 import type { FlowConfig, LoadedConfig } from '../config/model.ts'
+import { hasOffsetSyncs } from '../config/what-runs.ts'
 import { UsageError } from '../errors.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { tpKey } from '../kafka/types.ts'
@@ -41,9 +41,9 @@ interface Row extends TranslatedOffset {
   readonly checkpoint: bigint | undefined
 }
 
-/** The flow from->to that replicates or checkpoints (a heartbeats-only flow has no offset syncs). */
+/** The pair from->to with offset syncs to translate with (a heartbeats-only pair has none). */
 function findFlow (loaded: LoadedConfig, from: string, to: string): FlowConfig {
-  const flows = loaded.config.flows.filter(f => f.enabled || runsCheckpoints(f))
+  const flows = loaded.config.flows.filter(hasOffsetSyncs)
   const flow = flows.find(f => f.source === from && f.target === to)
   if (flow !== undefined) return flow
   throw new UsageError(`no flow ${from}->${to} in the config (flows: ${flows.map(f => f.name).join(', ') || 'none'})`)

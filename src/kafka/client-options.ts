@@ -11,7 +11,8 @@
 import { isIP } from 'node:net'
 import type { SASLOptions } from '@platformatic/kafka'
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import type { ClientConfig, MirrorConfig } from '../config/model.ts'
+import type { ClientConfig } from '../config/model.ts'
+import type { ClientRole, ClientUse } from '../config/what-runs.ts'
 import { ConfigError } from '../errors.ts'
 import { reveal } from '../util/secret.ts'
 import { clusterLabel } from './cluster-label.ts'
@@ -80,20 +81,20 @@ export function clientOptions (cfg: ClientConfig, clientId: string): BaseClientO
 }
 
 /**
- * Builds the options of every client of the enabled flows and reads their files once, so a
- * missing file, a wrong store password or an unsupported mechanism stops the command at start
- * (exit 2) instead of showing up as a flow that never connects.
+ * Builds the options of every client a command will connect with (config/what-runs.ts says
+ * which) and reads their files once, so a missing file, a wrong store password or an
+ * unsupported mechanism stops the command at start (exit 2) instead of showing up as a
+ * component that never connects.
  */
-export function checkConnectionSettings (config: MirrorConfig): void {
+export function checkConnectionSettings (clients: readonly ClientUse[]): void {
   const seen = new Set<ClientConfig>()
-  for (const flow of config.flows.filter(f => f.enabled)) {
-    for (const cfg of Object.values(flow.clients)) {
-      if (seen.has(cfg)) continue
-      seen.add(cfg)
-      const options = clientOptions(cfg, 'check')
-      if (options.tls !== undefined) touchTls(options.tls)
-    }
-    producerSettings(flow.clients.targetProducer)
-    producerSettings(flow.clients.sourceProducer)
+  for (const { role, config } of clients) {
+    if (seen.has(config)) continue
+    seen.add(config)
+    const options = clientOptions(config, 'check')
+    if (options.tls !== undefined) touchTls(options.tls)
+    if (PRODUCER_ROLES.has(role)) producerSettings(config)
   }
 }
+
+const PRODUCER_ROLES: ReadonlySet<ClientRole> = new Set(['sourceProducer', 'targetProducer'])
