@@ -39,9 +39,14 @@ after(async () => { await Promise.all([A?.close(), B?.close()]) })
 async function cli (args: readonly string[]): Promise<{ code: number | string, out: string }> {
   const proc = spawnTracked('kafka-mirror', process.execPath, [bin, ...args], {})
   let out = ''
+  let stopping = false
   const onData = (d: Buffer): void => {
     out += d.toString()
-    if (args[0] === 'run' && /replicating/.test(out)) void proc.stop()
+    // One SIGTERM only: a second one would find run's handler gone and kill it.
+    if (!stopping && args[0] === 'run' && /replicating/.test(out)) {
+      stopping = true
+      void proc.stop()
+    }
   }
   proc.child.stdout?.on('data', onData)
   proc.child.stderr?.on('data', onData)
