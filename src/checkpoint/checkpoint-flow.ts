@@ -12,14 +12,15 @@
  * back; nothing is translated before the offset syncs were read to their end; the checkpoints
  * topic is read at start so a restart continues from what is there.
  */
+import { flowRules } from '../config/flow-rules.ts'
 import type { FlowConfig } from '../config/model.ts'
 import { encodeCheckpoint, type Checkpoint } from '../formats/checkpoint.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
 import { newWindow, observe, type SampledWindow } from '../observe/metrics-window.ts'
-import { createFilters, type GroupFilter, type TopicFilter } from '../policy/filters.ts'
-import { createReplicationPolicy, type ReplicationPolicy } from '../policy/replication-policy.ts'
+import type { GroupFilter, TopicFilter } from '../policy/filters.ts'
+import type { ReplicationPolicy } from '../policy/replication-policy.ts'
 import { offsetSyncsLocation } from '../source/offset-syncs-topic.ts'
 import { Lifecycle, type LifecycleState } from '../util/lifecycle.ts'
 import { CheckpointStore } from './checkpoint-store.ts'
@@ -93,8 +94,8 @@ export class CheckpointFlow {
 
   constructor (flow: FlowConfig, log: Logger) {
     this.flow = flow
-    this.policy = createReplicationPolicy(flow.replicationPolicy, flow.source)
-    const { topicFilter, groupFilter } = createFilters(flow)
+    const { policy, topicFilter, groupFilter } = flowRules(flow)
+    this.policy = policy
     this.#topicFilter = topicFilter
     this.#groupFilter = groupFilter
     this.#log = log.child(`${flow.name} checkpoints`)

@@ -14,14 +14,13 @@ import { forwardOnly } from '../checkpoint/group-offset-sync.ts'
 import { translateGroup, type TranslatedOffset } from '../checkpoint/group-translation.ts'
 import { OffsetSyncFollower } from '../checkpoint/offset-sync-follower.ts'
 import { OffsetSyncStore } from '../checkpoint/offset-translation.ts'
+import { flowRules } from '../config/flow-rules.ts'
 import type { FlowConfig, LoadedConfig } from '../config/model.ts'
 import { hasOffsetSyncs } from '../config/what-runs.ts'
 import { UsageError } from '../errors.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { tpKey } from '../kafka/types.ts'
 import { createLogger } from '../observe/logger.ts'
-import { createFilters } from '../policy/filters.ts'
-import { createReplicationPolicy } from '../policy/replication-policy.ts'
 import { offsetSyncsLocation } from '../source/offset-syncs-topic.ts'
 
 export interface OffsetsArgs {
@@ -51,8 +50,7 @@ function findFlow (loaded: LoadedConfig, from: string, to: string): FlowConfig {
 
 /** The group's offsets translated now, with the latest checkpoint of each partition. */
 async function translateNow (flow: FlowConfig, group: string): Promise<Row[]> {
-  const policy = createReplicationPolicy(flow.replicationPolicy, flow.source)
-  const { topicFilter } = createFilters(flow)
+  const { policy, topicFilter } = flowRules(flow)
   const { topic: syncsTopic, cluster: syncsCluster, onSource } = offsetSyncsLocation(flow, policy)
   const id = (role: string): string => `${flow.name}|offsets-${role}`
   const sourceAdmin = new KafkaAdmin(flow.clients.sourceAdmin, id('source-admin'))

@@ -11,12 +11,12 @@
  * topic cannot be created or written, the status is `not-ready` with the reason and it retries
  * with backoff, recovering by itself. `close()` is idempotent.
  */
+import { flowRules } from '../config/flow-rules.ts'
 import type { FlowConfig } from '../config/model.ts'
 import { encodeHeartbeat } from '../formats/heartbeat.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
-import { createReplicationPolicy } from '../policy/replication-policy.ts'
 import { Lifecycle, type LifecycleState } from '../util/lifecycle.ts'
 
 export type EmitterState = LifecycleState
@@ -44,7 +44,7 @@ export class HeartbeatEmitter {
 
   constructor (flow: FlowConfig, log: Logger) {
     this.flow = flow
-    this.topic = createReplicationPolicy(flow.replicationPolicy, flow.source).heartbeatsTopic()
+    this.topic = flowRules(flow).policy.heartbeatsTopic()
     this.#log = log.child(`${flow.name} heartbeats`)
     this.#life = new Lifecycle({ log: this.#log, what: 'heartbeats', logRetryIn: true })
   }

@@ -15,6 +15,7 @@
  * one resumes from the stored positions).
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads'
+import { flowRules } from '../config/flow-rules.ts'
 import { loadConfig } from '../config/load.ts'
 import type { FlowConfig } from '../config/model.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
@@ -22,7 +23,6 @@ import { PartitionReader } from '../kafka/partition-reader.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import { tpKey } from '../kafka/types.ts'
 import { type Level, type Logger, safeValue } from '../observe/logger.ts'
-import { createReplicationPolicy } from '../policy/replication-policy.ts'
 import { RecordCopier, TASK_QUEUE_BYTES } from './copier.ts'
 import type { CopierWorkerData, FromWorker, Position, ToWorker } from './copier-protocol.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
@@ -118,12 +118,12 @@ async function build (): Promise<Built> {
     if (flow.offsetSyncs.enabled) {
       const onSource = flow.offsetSyncs.location === 'source'
       const syncProducer = onSource ? own(new KafkaProducer(flow.clients.sourceProducer, id('offset-syncs-source-producer'))) : producer
-      offsetSyncs = new OffsetSyncWriter(flow, createReplicationPolicy(flow.replicationPolicy, flow.source), onSource ? sourceAdmin : targetAdmin, syncProducer, log)
+      offsetSyncs = new OffsetSyncWriter(flow, flowRules(flow).policy, onSource ? sourceAdmin : targetAdmin, syncProducer, log)
     }
     // As on the main thread: per partition what one send carries, per fetch answer at most what a task queues.
     const readerOptions = { partitionMaxBytes: producer.partitionBatchBytes, maxBytes: TASK_QUEUE_BYTES }
     const reader = own(new PartitionReader(flow.clients.sourceConsumer, flow.tasksMax > 1 ? id(`replication-consumer-${data.task}`) : id('replication-consumer'), readerOptions))
-    const policy = createReplicationPolicy(flow.replicationPolicy, flow.source)
+    const { policy } = flowRules(flow)
     const copier = new RecordCopier(flow, {
       reader,
       producer,
