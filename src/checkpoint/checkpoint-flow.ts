@@ -12,6 +12,7 @@
  * back; nothing is translated before the offset syncs were read to their end; the checkpoints
  * topic is read at start so a restart continues from what is there.
  */
+import { connectorClientIds } from '../config/client-ids.ts'
 import { flowRules } from '../config/flow-rules.ts'
 import type { FlowConfig } from '../config/model.ts'
 import { encodeCheckpoint, type Checkpoint } from '../formats/checkpoint.ts'
@@ -152,7 +153,7 @@ export class CheckpointFlow {
 
   async #build (): Promise<Clients> {
     const flow = this.flow
-    const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.checkpointConnectorName}|${role}`
+    const id = connectorClientIds(flow, 'checkpoint')
     const sourceAdmin = this.#life.own(new KafkaAdmin(flow.clients.sourceAdmin, id('checkpoint-source-admin')))
     const targetAdmin = this.#life.own(new KafkaAdmin(flow.clients.targetAdmin, id('checkpoint-target-admin')))
     const producer = this.#life.own(new KafkaProducer(flow.clients.targetProducer, id('checkpoint-producer')))

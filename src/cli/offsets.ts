@@ -14,6 +14,7 @@ import { forwardOnly } from '../checkpoint/group-offset-sync.ts'
 import { translateGroup, type TranslatedOffset } from '../checkpoint/group-translation.ts'
 import { OffsetSyncFollower } from '../checkpoint/offset-sync-follower.ts'
 import { OffsetSyncStore } from '../checkpoint/offset-translation.ts'
+import { pairClientId } from '../config/client-ids.ts'
 import { flowRules } from '../config/flow-rules.ts'
 import type { FlowConfig, LoadedConfig } from '../config/model.ts'
 import { hasOffsetSyncs } from '../config/what-runs.ts'
@@ -52,7 +53,7 @@ function findFlow (loaded: LoadedConfig, from: string, to: string): FlowConfig {
 async function translateNow (flow: FlowConfig, group: string): Promise<Row[]> {
   const { policy, topicFilter } = flowRules(flow)
   const { topic: syncsTopic, cluster: syncsCluster, onSource } = offsetSyncsLocation(flow, policy)
-  const id = (role: string): string => `${flow.name}|offsets-${role}`
+  const id = (role: string): string => pairClientId(flow, `offsets-${role}`)
   const sourceAdmin = new KafkaAdmin(flow.clients.sourceAdmin, id('source-admin'))
   const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, id('target-admin'))
   const store = new OffsetSyncStore()
@@ -117,7 +118,7 @@ export async function translateCommand (loaded: LoadedConfig, args: OffsetsArgs,
 
 export async function failoverCommand (loaded: LoadedConfig, args: OffsetsArgs, io: Io): Promise<number> {
   const flow = findFlow(loaded, args.from, args.to)
-  const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, `${flow.name}|failover-target-admin`)
+  const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, pairClientId(flow, 'failover-target-admin'))
   try {
     const activity = await targetAdmin.groupActivity(args.group)
     if (activity.active) {

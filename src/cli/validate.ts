@@ -4,6 +4,7 @@
  * connects to every cluster a running part of a pair uses (config/what-runs.ts), heartbeat-only
  * and checkpoint-only pairs included, so a bad credential fails here and not later in `run`.
  */
+import { pairClientId } from '../config/client-ids.ts'
 import { describeConfig } from '../config/load.ts'
 import type { ClientConfig, FlowConfig, LoadedConfig } from '../config/model.ts'
 import { pairParts, runPlan, sidesInUse } from '../config/what-runs.ts'
@@ -30,7 +31,7 @@ export async function validateCommand (loaded: LoadedConfig, opts: { offline: bo
 /** The source topics a copying pair selects now; 1 when the source cannot be listed. */
 async function listTopics (flow: FlowConfig, out: (line: string) => void): Promise<number> {
   const selection = new TopicSelection(flow)
-  const admin = new KafkaAdmin(flow.clients.sourceAdmin, `${flow.name}|validate`)
+  const admin = new KafkaAdmin(flow.clients.sourceAdmin, pairClientId(flow, 'validate'))
   try {
     const topics = selection.select(await admin.listTopics())
     out(`\n${flow.name}: ${topics.length} source topic(s) match now`)
@@ -47,7 +48,7 @@ async function listTopics (flow: FlowConfig, out: (line: string) => void): Promi
 /** The cluster must accept the mirror's connection too (TLS trust, credentials); 1 when it does not. */
 async function checkCluster (flow: FlowConfig, side: 'source' | 'target', out: (line: string) => void): Promise<number> {
   const cfg: ClientConfig = side === 'source' ? flow.clients.sourceAdmin : flow.clients.targetAdmin
-  const admin = new KafkaAdmin(cfg, `${flow.name}|validate`)
+  const admin = new KafkaAdmin(cfg, pairClientId(flow, 'validate'))
   try {
     await admin.clusterId()
     return 0

@@ -11,6 +11,7 @@
  * topic cannot be created or written, the status is `not-ready` with the reason and it retries
  * with backoff, recovering by itself. `close()` is idempotent.
  */
+import { connectorClientIds } from '../config/client-ids.ts'
 import { flowRules } from '../config/flow-rules.ts'
 import type { FlowConfig } from '../config/model.ts'
 import { encodeHeartbeat } from '../formats/heartbeat.ts'
@@ -81,7 +82,7 @@ export class HeartbeatEmitter {
   }
 
   #ensureClients (): { admin: KafkaAdmin, producer: KafkaProducer } {
-    const id = (role: string): string => `${this.flow.source}->${this.flow.target}|${this.flow.naming.heartbeatConnectorName}|${role}`
+    const id = connectorClientIds(this.flow, 'heartbeat')
     this.#clients ??= {
       admin: this.#life.own(new KafkaAdmin(this.flow.clients.targetAdmin, id('heartbeats-admin'))),
       producer: this.#life.own(new KafkaProducer(this.flow.clients.targetProducer, id('heartbeats-producer')))

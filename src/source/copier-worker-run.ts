@@ -15,6 +15,7 @@
  * one resumes from the stored positions).
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads'
+import { connectorClientIds } from '../config/client-ids.ts'
 import { flowRules } from '../config/flow-rules.ts'
 import { loadConfig } from '../config/load.ts'
 import type { FlowConfig } from '../config/model.ts'
@@ -108,7 +109,7 @@ async function build (): Promise<Built> {
   const own = <T extends { close: () => Promise<void> }>(c: T): T => { closeables.push(c); return c }
   try {
     // The same client ids as the flow's clients on the main thread had (quotas and ACLs by client id keep applying).
-    const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.sourceConnectorName}|${role}`
+    const id = connectorClientIds(flow, 'source')
     const sourceAdmin = own(new KafkaAdmin(flow.clients.sourceAdmin, id('replication-source-admin')))
     const targetAdmin = own(new KafkaAdmin(flow.clients.targetAdmin, id('replication-target-admin')))
     const producer = own(new KafkaProducer(flow.clients.targetProducer, id('replication-producer')))

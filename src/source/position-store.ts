@@ -6,6 +6,7 @@
  *
  * The copier hands positions here only after the target acknowledged every record up to them.
  */
+import { pairClientId } from '../config/client-ids.ts'
 import type { FlowConfig } from '../config/model.ts'
 import { decodeOffsetValue, decodeSourceOffsetKey, encodeOffsetValue, encodeSourceOffsetKey, javaPartition } from '../formats/connect-offsets.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
@@ -51,7 +52,7 @@ export class PositionStore {
       }
     }
     this.#partitions = description?.partitions ?? OFFSETS_TOPIC_PARTITIONS
-    const records = await readTopic(this.#admin, this.#flow.clients.targetConsumer, topic, `${this.#flow.name}|positions-reader`)
+    const records = await readTopic(this.#admin, this.#flow.clients.targetConsumer, topic, pairClientId(this.#flow, 'positions-reader'))
     for (const r of records ?? []) this.#apply(r.key, r.value)
     this.#log.info('loaded positions', { topic, partitions: this.#stored.size })
   }

@@ -8,6 +8,7 @@
  * and closes the clients; it is idempotent.
  */
 import { availableParallelism } from 'node:os'
+import { connectorClientIds } from '../config/client-ids.ts'
 import type { ConfigSource, FlowConfig } from '../config/model.ts'
 import { type HeartbeatRecordLike, HeartbeatLatencyTracker, type HeartbeatSample } from '../heartbeat/latency.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
@@ -125,7 +126,7 @@ export class SourceFlow {
   /** Clients, state topics, first topic sync; throws while a cluster cannot be reached. */
   async #build (): Promise<{ copier: CopierTasks, topicSync: TopicSync, aclSync: AclSync }> {
     const flow = this.flow
-    const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.sourceConnectorName}|${role}`
+    const id = connectorClientIds(flow, 'source')
     const threads = this.#threads
     let copier: CopierTasks | undefined
     if (threads !== undefined) {

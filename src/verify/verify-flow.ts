@@ -6,6 +6,7 @@
  */
 import { OffsetSyncFollower } from '../checkpoint/offset-sync-follower.ts'
 import { OffsetSyncStore } from '../checkpoint/offset-translation.ts'
+import { pairClientId } from '../config/client-ids.ts'
 import type { ClientConfig, FlowConfig } from '../config/model.ts'
 import { KafkaError } from '../errors.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
@@ -39,7 +40,7 @@ const STALL_MS = 30_000
 
 export async function verifyFlow (flow: FlowConfig, opts: { topics?: RegExp, log: Logger }): Promise<PartitionReport[]> {
   const selection = new TopicSelection(flow)
-  const id = (role: string): string => `${flow.name}|verify-${role}`
+  const id = (role: string): string => pairClientId(flow, `verify-${role}`)
   const sourceAdmin = new KafkaAdmin(flow.clients.sourceAdmin, id('source-admin'))
   const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, id('target-admin'))
   const syncs = new OffsetSyncStore()
