@@ -27,7 +27,7 @@ import { Lifecycle, type LifecycleState } from '../util/lifecycle.ts'
 import { CheckpointStore } from './checkpoint-store.ts'
 import { syncGroupOffsets, type GroupSyncResult } from './group-offset-sync.ts'
 import { isMoreRecent, toCheckpoint, translateGroup } from './group-translation.ts'
-import { OffsetSyncFollower } from './offset-sync-follower.ts'
+import { followOffsetSyncs, type OffsetSyncFollower } from './offset-sync-follower.ts'
 import { OffsetSyncStore } from './offset-translation.ts'
 
 /** Groups per OffsetFetch request. */
@@ -168,9 +168,7 @@ export class CheckpointFlow {
       // Java goes on with an empty store (MM2 may only be allowed to write that topic).
       this.#log.warn('could not read existing checkpoints; starting without them', { topic: this.checkpointsTopic, error: err as Error })
     }
-    const onSource = flow.offsetSyncs.location === 'source'
-    const syncAdmin = onSource ? sourceAdmin : targetAdmin
-    const follower = this.#life.own(new OffsetSyncFollower(onSource ? flow.clients.sourceConsumer : flow.clients.targetConsumer, syncAdmin, this.offsetSyncsTopic, this.#syncs, id('offset-syncs-reader'), this.#log))
+    const follower = this.#life.own(followOffsetSyncs(flow, this.policy, { source: sourceAdmin, target: targetAdmin }, this.#syncs, id('offset-syncs-reader'), this.#log))
     await this.#discover(sourceAdmin)
     return { sourceAdmin, targetAdmin, producer, follower }
   }

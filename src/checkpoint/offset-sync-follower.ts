@@ -7,15 +7,27 @@
  * `caughtUp` turns true once the end offset seen at start has been read: before that, a store
  * would translate from partial history, so callers wait (Java: readToEnd).
  */
-import type { ClientConfig } from '../config/model.ts'
+import type { ClientConfig, FlowConfig } from '../config/model.ts'
+import { offsetSyncsRoles } from '../config/what-runs.ts'
 import { findSyncLink } from '../formats/offset-sync-chain.ts'
 import { decodeOffsetSync } from '../formats/offset-sync.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import { tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
+import type { ReplicationPolicy } from '../policy/replication-policy.ts'
+import { offsetSyncsLocation, onSyncsSide } from '../source/offset-syncs-topic.ts'
 import { sleep } from '../util/abortable.ts'
 import type { OffsetSyncStore } from './offset-translation.ts'
+
+/**
+ * A follower of a flow's offset syncs, reading them with the pair's consumer and admin on the
+ * cluster they live on (the checkpoint flow, `verify` and the `offsets` commands all start one).
+ */
+export function followOffsetSyncs (flow: FlowConfig, policy: ReplicationPolicy, admins: { readonly source: KafkaAdmin, readonly target: KafkaAdmin }, store: OffsetSyncStore, clientId: string, log: Logger): OffsetSyncFollower {
+  const location = offsetSyncsLocation(flow, policy)
+  return new OffsetSyncFollower(flow.clients[offsetSyncsRoles(flow).reader], onSyncsSide(location, admins), location.topic, store, clientId, log)
+}
 
 export class OffsetSyncFollower {
   readonly topic: string

@@ -12,7 +12,7 @@
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts'
 import { forwardOnly } from '../checkpoint/group-offset-sync.ts'
 import { translateGroup, type TranslatedOffset } from '../checkpoint/group-translation.ts'
-import { OffsetSyncFollower } from '../checkpoint/offset-sync-follower.ts'
+import { followOffsetSyncs } from '../checkpoint/offset-sync-follower.ts'
 import { OffsetSyncStore } from '../checkpoint/offset-translation.ts'
 import { pairClientId } from '../config/client-ids.ts'
 import { flowRules } from '../config/flow-rules.ts'
@@ -52,12 +52,12 @@ function findFlow (loaded: LoadedConfig, from: string, to: string): FlowConfig {
 /** The group's offsets translated now, with the latest checkpoint of each partition. */
 async function translateNow (flow: FlowConfig, group: string): Promise<Row[]> {
   const { policy, topicFilter } = flowRules(flow)
-  const { topic: syncsTopic, cluster: syncsCluster, onSource } = offsetSyncsLocation(flow, policy)
+  const { topic: syncsTopic, cluster: syncsCluster } = offsetSyncsLocation(flow, policy)
   const id = (role: string): string => pairClientId(flow, `offsets-${role}`)
   const sourceAdmin = new KafkaAdmin(flow.clients.sourceAdmin, id('source-admin'))
   const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, id('target-admin'))
   const store = new OffsetSyncStore()
-  const follower = new OffsetSyncFollower(onSource ? flow.clients.sourceConsumer : flow.clients.targetConsumer, onSource ? sourceAdmin : targetAdmin, syncsTopic, store, id('syncs-reader'), createLogger('offsets', () => {}))
+  const follower = followOffsetSyncs(flow, policy, { source: sourceAdmin, target: targetAdmin }, store, id('syncs-reader'), createLogger('offsets', () => {}))
   try {
     const [committed, found] = await Promise.all([sourceAdmin.listGroupOffsets(group), follower.catchUp()])
     if (!found) throw new UsageError(`offset syncs topic ${syncsTopic} does not exist on ${syncsCluster}: has ${flow.name} replicated anything yet?`)

@@ -84,6 +84,16 @@ export function runPlan (config: MirrorConfig, targets: readonly string[] = []):
 export type ClientRole = keyof FlowConfig['clients']
 
 /**
+ * The roles that reach a pair's offset syncs: its consumer and producer on the cluster
+ * `offset-syncs.topic.location` names (source/offset-syncs-topic.ts names the topic).
+ */
+export function offsetSyncsRoles (flow: FlowConfig): { readonly reader: ClientRole, readonly writer: ClientRole } {
+  return flow.offsetSyncs.location === 'source'
+    ? { reader: 'sourceConsumer', writer: 'sourceProducer' }
+    : { reader: 'targetConsumer', writer: 'targetProducer' }
+}
+
+/**
  * The client roles a pair's running parts connect with, as the components build them: the copy
  * reads the source, writes the target, keeps positions on the target and writes offset syncs
  * with the producer of the side they live on; checkpoints read groups on the source, the
@@ -93,15 +103,12 @@ export type ClientRole = keyof FlowConfig['clients']
 export function clientRoles (flow: FlowConfig): ReadonlySet<ClientRole> {
   const parts = pairParts(flow)
   const roles = new Set<ClientRole>()
-  const syncsOnSource = flow.offsetSyncs.location === 'source'
+  const syncs = offsetSyncsRoles(flow)
   if (parts.copy) {
     roles.add('sourceAdmin').add('sourceConsumer').add('targetAdmin').add('targetProducer').add('targetConsumer')
-    if (flow.offsetSyncs.enabled && syncsOnSource) roles.add('sourceProducer')
+    if (flow.offsetSyncs.enabled) roles.add(syncs.writer)
   }
-  if (parts.checkpoints) {
-    roles.add('sourceAdmin').add('targetAdmin').add('targetProducer').add('targetConsumer')
-    if (syncsOnSource) roles.add('sourceConsumer')
-  }
+  if (parts.checkpoints) roles.add('sourceAdmin').add('targetAdmin').add('targetProducer').add('targetConsumer').add(syncs.reader)
   if (parts.heartbeats) roles.add('targetAdmin').add('targetProducer')
   return roles
 }

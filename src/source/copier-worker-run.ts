@@ -19,6 +19,7 @@ import { connectorClientIds } from '../config/client-ids.ts'
 import { flowRules } from '../config/flow-rules.ts'
 import { loadConfig } from '../config/load.ts'
 import type { FlowConfig } from '../config/model.ts'
+import { offsetSyncsRoles } from '../config/what-runs.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
@@ -27,6 +28,7 @@ import { type Level, type Logger, safeValue } from '../observe/logger.ts'
 import { RecordCopier, TASK_QUEUE_BYTES } from './copier.ts'
 import type { CopierWorkerData, FromWorker, Position, ToWorker } from './copier-protocol.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
+import { offsetSyncsLocation, onSyncsSide } from './offset-syncs-topic.ts'
 import { PositionStore } from './position-store.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
 
@@ -117,9 +119,9 @@ async function build (): Promise<Built> {
     await positions.load()
     let offsetSyncs: OffsetSyncWriter | undefined
     if (flow.offsetSyncs.enabled) {
-      const onSource = flow.offsetSyncs.location === 'source'
-      const syncProducer = onSource ? own(new KafkaProducer(flow.clients.sourceProducer, id('offset-syncs-source-producer'))) : producer
-      offsetSyncs = new OffsetSyncWriter(flow, flowRules(flow).policy, onSource ? sourceAdmin : targetAdmin, syncProducer, log)
+      const syncs = offsetSyncsLocation(flow, flowRules(flow).policy)
+      const syncProducer = syncs.side === 'source' ? own(new KafkaProducer(flow.clients[offsetSyncsRoles(flow).writer], id('offset-syncs-source-producer'))) : producer
+      offsetSyncs = new OffsetSyncWriter(flow, flowRules(flow).policy, onSyncsSide(syncs, { source: sourceAdmin, target: targetAdmin }), syncProducer, log)
     }
     // As on the main thread: per partition what one send carries, per fetch answer at most what a task queues.
     const readerOptions = { partitionMaxBytes: producer.partitionBatchBytes, maxBytes: TASK_QUEUE_BYTES }

@@ -10,6 +10,7 @@
 import { availableParallelism } from 'node:os'
 import { connectorClientIds } from '../config/client-ids.ts'
 import type { ConfigSource, FlowConfig } from '../config/model.ts'
+import { offsetSyncsRoles } from '../config/what-runs.ts'
 import { type HeartbeatRecordLike, HeartbeatLatencyTracker, type HeartbeatSample } from '../heartbeat/latency.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
@@ -21,6 +22,7 @@ import { type AckedListener, type CopierStats, TASK_QUEUE_BYTES } from './copier
 import { type CopierTask, CopierTasks, inThreadTask } from './copier-tasks.ts'
 import { CopierThread, processHeapLimitMb } from './copier-thread.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
+import { offsetSyncsLocation, onSyncsSide } from './offset-syncs-topic.ts'
 import { PositionStore } from './position-store.ts'
 import { TopicSelection } from './topic-selection.ts'
 import { TopicSync, type ReplicatedTopic } from './topic-sync.ts'
@@ -145,10 +147,10 @@ export class SourceFlow {
     await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()])
     let offsetSyncs: (() => OffsetSyncWriter) | undefined
     if (flow.offsetSyncs.enabled) {
-      const onSource = flow.offsetSyncs.location === 'source'
+      const syncs = offsetSyncsLocation(flow, this.selection.policy)
       // Worker threads have their own producers; here the writer only creates the topic.
-      const syncProducer = onSource && threads === undefined ? this.#life.own(new KafkaProducer(flow.clients.sourceProducer, id('offset-syncs-source-producer'))) : targetProducer
-      offsetSyncs = () => new OffsetSyncWriter(flow, this.selection.policy, onSource ? sourceAdmin : targetAdmin, syncProducer, this.#log)
+      const syncProducer = syncs.side === 'source' && threads === undefined ? this.#life.own(new KafkaProducer(flow.clients[offsetSyncsRoles(flow).writer], id('offset-syncs-source-producer'))) : targetProducer
+      offsetSyncs = () => new OffsetSyncWriter(flow, this.selection.policy, onSyncsSide(syncs, { source: sourceAdmin, target: targetAdmin }), syncProducer, this.#log)
       await offsetSyncs().ensureTopic()
     }
     const topicSync = new TopicSync(flow, this.selection, sourceAdmin, targetAdmin, this.#log)

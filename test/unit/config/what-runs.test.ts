@@ -4,17 +4,19 @@
  * this one rule, so the table below is what every one of them sees.
  */
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
+import { flowRules } from '../../../src/config/flow-rules.ts'
 import { loadMm2Properties } from '../../../src/config/mm2-properties.ts'
 import type { MirrorConfig } from '../../../src/config/model.ts'
 import { loadStrimzi } from '../../../src/config/strimzi.ts'
-import { clientRoles, clientsInUse, hasOffsetSyncs, runPlan } from '../../../src/config/what-runs.ts'
+import { clientRoles, clientsInUse, hasOffsetSyncs, offsetSyncsRoles, runPlan } from '../../../src/config/what-runs.ts'
 import { ConfigError, UsageError } from '../../../src/errors.ts'
 import { checkConnectionSettings } from '../../../src/kafka/client-options.ts'
 import { buildMirror } from '../../../src/mirror.ts'
 import { createLogger } from '../../../src/observe/logger.ts'
+import { offsetSyncsLocation, onSyncsSide } from '../../../src/source/offset-syncs-topic.ts'
 import { strimziV1 } from './config-fixture.ts'
 
 const opts = { env: {}, secretsDir: undefined }
@@ -155,4 +157,15 @@ test('the start-up settings check reads the clients of a heartbeats-only pair: a
   assert.doesNotThrow(() => { checkConnectionSettings(clientsInUse(runPlan(onlyFromC))) })
   // --clusters B leaves A->C out: its target's settings are not read either.
   assert.doesNotThrow(() => { checkConnectionSettings(clientsInUse(runPlan(config, ['B']))) })
+})
+
+test('offset syncs: read and written with the pair\'s clients on the cluster offset-syncs.topic.location names, in a topic named after the other', () => {
+  const config = props('A->B.enabled = true\nB->C.enabled = true\nB->C.offset-syncs.topic.location = target\n')
+  const ab = config.flows.find(f => f.name === 'A->B')!
+  const bc = config.flows.find(f => f.name === 'B->C')!
+  assert.deepEqual(offsetSyncsRoles(ab), { reader: 'sourceConsumer', writer: 'sourceProducer' })
+  assert.deepEqual(offsetSyncsRoles(bc), { reader: 'targetConsumer', writer: 'targetProducer' })
+  assert.deepEqual(offsetSyncsLocation(ab, flowRules(ab).policy), { topic: 'mm2-offset-syncs.B.internal', cluster: 'A', side: 'source' })
+  assert.deepEqual(offsetSyncsLocation(bc, flowRules(bc).policy), { topic: 'mm2-offset-syncs.B.internal', cluster: 'C', side: 'target' })
+  assert.equal(onSyncsSide(offsetSyncsLocation(bc, flowRules(bc).policy), { source: 'admin of B', target: 'admin of C' }), 'admin of C')
 })
