@@ -18,6 +18,7 @@ import type { FlowConfig } from '../config/model.ts'
 import { encodeCheckpoint, type Checkpoint } from '../formats/checkpoint.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
+import { ensureCompactedTopic } from '../kafka/state-topic.ts'
 import type { Logger } from '../observe/logger.ts'
 import { newWindow, observe, type SampledWindow } from '../observe/metrics-window.ts'
 import type { GroupFilter, TopicFilter } from '../policy/filters.ts'
@@ -158,9 +159,8 @@ export class CheckpointFlow {
     const targetAdmin = this.#life.own(new KafkaAdmin(flow.clients.targetAdmin, id('checkpoint-target-admin')))
     const producer = this.#life.own(new KafkaProducer(flow.clients.targetProducer, id('checkpoint-producer')))
     await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()])
-    const created = await targetAdmin.createTopic({ name: this.checkpointsTopic, partitions: 1, replicationFactor: flow.checkpointsReplicationFactor, configs: { 'cleanup.policy': 'compact' } })
-    if (created.status === 'failed') throw created.error
-    if (created.status === 'created') this.#log.info('created checkpoints topic', { topic: this.checkpointsTopic })
+    const created = await ensureCompactedTopic(targetAdmin, { name: this.checkpointsTopic, partitions: 1, replicationFactor: flow.checkpointsReplicationFactor })
+    if (created === 'created') this.#log.info('created checkpoints topic', { topic: this.checkpointsTopic })
     try {
       const read = await this.#checkpoints.load(targetAdmin, flow.clients.targetConsumer, this.checkpointsTopic, id('checkpoints-reader'), g => this.#groupFilter.shouldReplicateGroup(g))
       this.#log.info('loaded checkpoints', { topic: this.checkpointsTopic, records: read, latest: this.#checkpoints.size })

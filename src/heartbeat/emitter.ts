@@ -17,6 +17,7 @@ import type { FlowConfig } from '../config/model.ts'
 import { encodeHeartbeat } from '../formats/heartbeat.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
+import { ensureCompactedTopic } from '../kafka/state-topic.ts'
 import type { Logger } from '../observe/logger.ts'
 import { Lifecycle, type LifecycleState } from '../util/lifecycle.ts'
 
@@ -90,12 +91,10 @@ export class HeartbeatEmitter {
     return this.#clients
   }
 
-  /** MM2 swallows "exists" and authorisation errors (assuming the topic exists); we check that it does. */
   async #ensureTopic (): Promise<void> {
     const { admin } = this.#ensureClients()
-    const outcome = await admin.createTopic({ name: this.topic, partitions: 1, replicationFactor: this.flow.heartbeatsReplicationFactor, configs: { 'cleanup.policy': 'compact' } })
-    if (outcome.status === 'created') this.#log.info('created heartbeats topic', { topic: this.topic, cluster: this.flow.target })
-    if (outcome.status === 'failed' && !(await admin.describeTopics([this.topic])).has(this.topic)) throw outcome.error
+    const outcome = await ensureCompactedTopic(admin, { name: this.topic, partitions: 1, replicationFactor: this.flow.heartbeatsReplicationFactor })
+    if (outcome === 'created') this.#log.info('created heartbeats topic', { topic: this.topic, cluster: this.flow.target })
   }
 
   async #emitOne (): Promise<void> {

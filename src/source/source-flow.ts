@@ -153,10 +153,10 @@ export class SourceFlow {
       offsetSyncs = () => new OffsetSyncWriter(flow, this.selection.policy, onSyncsSide(syncs, { source: sourceAdmin, target: targetAdmin }), syncProducer, this.#log)
       await offsetSyncs().ensureTopic()
     }
-    const topicSync = new TopicSync(flow, this.selection, sourceAdmin, targetAdmin, this.#log)
+    const topicSync = new TopicSync(flow, this.selection, sourceAdmin, targetAdmin, this.#log, this.#life.signal)
     if (copier === undefined) {
       const positions = new PositionStore(flow, targetAdmin, targetProducer, this.#log)
-      await positions.load()
+      await positions.load(this.#life.signal)
       // One reader per task, as each MirrorSourceTask has its own consumer; closed by the task set.
       // It fetches per partition what one send carries (the producer's batch bytes), so nothing
       // fetched is cut off and read again.
