@@ -142,7 +142,8 @@ export class CheckpointFlow {
     this.#log.info('checkpointing', { checkpoints: this.checkpointsTopic, offsetSyncs: `${this.offsetSyncsTopic} on ${this.flow.offsetSyncs.location}` })
     const flow = this.flow
     await Promise.all([
-      follower.run(life.signal, err => { life.notReady(err, 1) }),
+      // Tailing: the next step at once, after a failure the backoff.
+      life.every('offset syncs reading', 0, async () => { await follower.step(life.signal) }, { firstPassAtOnce: true }),
       // Each first pass comes one interval after the start (#build discovered the groups once).
       life.every('group discovery', flow.refreshGroups.enabled ? flow.refreshGroups.intervalMs : -1, async () => { await this.#discover(sourceAdmin) }),
       life.every('checkpoint emission', flow.emitCheckpoints.intervalMs, async () => { await this.#emit(sourceAdmin, producer, follower) }),

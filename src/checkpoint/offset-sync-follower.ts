@@ -29,6 +29,9 @@ export function followOffsetSyncs (flow: FlowConfig, policy: ReplicationPolicy, 
   return new OffsetSyncFollower(flow.clients[offsetSyncsRoles(flow).reader], onSyncsSide(location, admins), location.topic, store, clientId, log)
 }
 
+/** How long to wait before looking again for an offset-syncs topic that does not exist yet. */
+const NO_TOPIC_WAIT_MS = 1000
+
 export class OffsetSyncFollower {
   readonly topic: string
   readonly #admin: KafkaAdmin
@@ -76,20 +79,21 @@ export class OffsetSyncFollower {
     return true
   }
 
-  /** Reads to the end once, then keeps tailing until the signal aborts. Retries on errors. */
-  async run (signal: AbortSignal, onError: (err: Error) => void): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        if (!this.#caughtUp) {
-          if (!(await this.catchUp(signal))) { await sleep(1000, signal); continue }
-          this.#log.info('offset syncs read', { topic: this.topic, syncs: this.#store.count })
-        }
-        await this.pollOnce(signal)
-      } catch (err) {
-        onError(err as Error)
-        await sleep(2000, signal)
-      }
+  /**
+   * One step of following: reads to the end first (waiting a second while the topic does not
+   * exist yet), then one poll of the tail. The owner repeats it (Lifecycle.every) and retries
+   * with backoff when it throws.
+   */
+  async step (signal: AbortSignal): Promise<void> {
+    if (this.#caughtUp) {
+      await this.pollOnce(signal)
+      return
     }
+    if (!(await this.catchUp(signal))) {
+      await sleep(NO_TOPIC_WAIT_MS, signal)
+      return
+    }
+    this.#log.info('offset syncs read', { topic: this.topic, syncs: this.#store.count })
   }
 
   async pollOnce (signal?: AbortSignal): Promise<void> {

@@ -118,7 +118,7 @@ export class SourceFlow {
       await topicSync.syncConfigsOnce(this.#topics)
     }, loop)
     // First pass at start, as MM2; failures are logged and never stop the flow.
-    const acls = flow.syncTopicAcls.enabled ? aclSync.run(signal) : undefined
+    const acls = life.every('topic ACL sync', flow.syncTopicAcls.enabled ? flow.syncTopicAcls.intervalMs : -1, async () => { await aclSync.syncOnce() }, { firstPassAtOnce: true, sideTask: true })
     life.running()
     this.#log.info('replicating', { from: flow.source, to: flow.target, topics: this.#topics.size })
     await copier.run(signal)
