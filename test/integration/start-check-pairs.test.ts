@@ -42,15 +42,16 @@ async function cli (args: readonly string[]): Promise<{ code: number | string, o
   let stopping = false
   const onData = (d: Buffer): void => {
     out += d.toString()
-    // One SIGTERM only: a second one would find run's handler gone and kill it.
+    // One SIGTERM only: a second one would find run's handler gone and kill it. The grace is
+    // run's own shutdown limit and more: a heartbeat pass still connecting to C delays the close.
     if (!stopping && args[0] === 'run' && /replicating/.test(out)) {
       stopping = true
-      void proc.stop()
+      void proc.stop(40_000)
     }
   }
   proc.child.stdout?.on('data', onData)
   proc.child.stderr?.on('data', onData)
-  const timer = setTimeout(() => { void proc.stop() }, 90_000)
+  const timer = setTimeout(() => { void proc.stop(40_000) }, 90_000)
   const code = await proc.exited
   clearTimeout(timer)
   return { code, out }
