@@ -14,6 +14,7 @@ import { validateCommand } from './cli/validate.ts'
 import { verifyCommand } from './cli/verify.ts'
 import { benchCommand } from './cli/bench.ts'
 import { loadConfig } from './config/load.ts'
+import { clientsInUse, runPlan } from './config/what-runs.ts'
 import { ConfigError, KafkaMirrorError, UsageError } from './errors.ts'
 import { checkConnectionSettings } from './kafka/connection-check.ts'
 import { createLogger, LogLevel, watchLevelSignal } from './observe/logger.ts'
@@ -44,7 +45,8 @@ async function main (argv: readonly string[]): Promise<number> {
     const loaded = await loadConfig(args.config ?? '', { secretsDir: args.secretsDir })
     for (const w of loaded.warnings) log.warn(w)
     for (const i of loaded.infos) log.info(i)
-    checkConnectionSettings(loaded.config)
+    // The clients of every pair that runs (for `run`, of the pairs its --clusters keep).
+    checkConnectionSettings(clientsInUse(runPlan(loaded.config, args.command === 'run' ? args.clusters : [])))
     if (args.command === 'validate') return await validateCommand(loaded, { offline: args.offline, out: line => { process.stdout.write(line + '\n') } })
     if (args.command === 'topology') return await topologyCommand(loaded, { json: args.json, out: line => { process.stdout.write(line + '\n') } })
     if (args.command === 'offsets-translate' || args.command === 'failover') {

@@ -1,13 +1,13 @@
 /**
- * Builds the running mirror from a frozen config: one replication flow per enabled
- * source->target pair, and one heartbeat emitter per pair that emits heartbeats (MM2 runs its
- * heartbeat connector even for pairs that do not replicate), both restricted to the targets
- * given with --clusters, as MM2 does.
+ * Builds the running mirror from a frozen config: one replication flow, checkpoint flow and
+ * heartbeat emitter per pair that runs that part, as config/what-runs.ts decides (restricted to
+ * the targets given with --clusters, as MM2 does).
  * Building opens no connection; `start()` does; `close()` stops every flow in parallel and is
  * idempotent.
  */
-import { CheckpointFlow, type CheckpointFlowStatus, runsCheckpoints } from './checkpoint/checkpoint-flow.ts'
+import { CheckpointFlow, type CheckpointFlowStatus } from './checkpoint/checkpoint-flow.ts'
 import type { MirrorConfig } from './config/model.ts'
+import { runPlan } from './config/what-runs.ts'
 import { UsageError } from './errors.ts'
 import { HeartbeatEmitter, type HeartbeatEmitterStatus } from './heartbeat/emitter.ts'
 import type { Logger } from './observe/logger.ts'
@@ -28,16 +28,12 @@ export interface Mirror {
 }
 
 export function buildMirror (config: MirrorConfig, log: Logger, opts: { targets?: readonly string[] } = {}): Mirror {
-  for (const t of opts.targets ?? []) {
-    if (!config.clusters.has(t)) throw new UsageError(`--clusters ${t}: no cluster with that alias (known: ${[...config.clusters.keys()].join(', ')})`)
-  }
-  const targeted = config.flows.filter(f => opts.targets === undefined || opts.targets.length === 0 || opts.targets.includes(f.target))
-  const selected = targeted.filter(f => f.enabled)
-  const checkpoints = targeted.filter(runsCheckpoints).map(f => new CheckpointFlow(f, log))
-  const flows = selected.map(f => new SourceFlow(f, log, { configSource: config.loadedFrom }))
   // Like MM2, `--clusters A` on a config that only enables A->B still runs B->A's heartbeats.
-  const heartbeats = targeted.filter(f => f.emitHeartbeats.enabled).map(f => new HeartbeatEmitter(f, log))
-  if (flows.length === 0 && checkpoints.length === 0 && heartbeats.length === 0) throw new UsageError('No source->target replication flows: enable one (e.g. `A->B.enabled = true`, or a mirror with a sourceConnector) or check --clusters.')
+  const plan = runPlan(config, opts.targets)
+  const checkpoints = plan.checkpoints.map(f => new CheckpointFlow(f, log))
+  const flows = plan.copy.map(f => new SourceFlow(f, log, { configSource: config.loadedFrom }))
+  const heartbeats = plan.heartbeats.map(f => new HeartbeatEmitter(f, log))
+  if (plan.pairs.length === 0) throw new UsageError('No source->target replication flows: enable one (e.g. `A->B.enabled = true`, or a mirror with a sourceConnector) or check --clusters.')
   let closing: Promise<void> | undefined
   return {
     origin: config.origin,

@@ -11,6 +11,7 @@
  * bench itself holds.
  */
 import { randomBytes } from 'node:crypto'
+import { pairClientId } from '../config/client-ids.ts'
 import type { ConfigSource, FlowConfig, LoadedConfig } from '../config/model.ts'
 import { KafkaError, KafkaMirrorError, UsageError } from '../errors.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
@@ -73,8 +74,8 @@ export async function runBench (loaded: LoadedConfig, opts: BenchOptions, hooks:
   const topic = `kafka-mirror-bench-${randomBytes(4).toString('hex')}`
   if (selection.select([topic]).length === 0) throw new UsageError(`bench: flow ${flow.name} would not copy a topic named ${topic} (its topic filters exclude it, or the replication policy does)`)
   const scratch: Scratch = { flow, topic, remote: selection.remoteName(topic), source }
-  const sourceAdmin = new KafkaAdmin(flow.clients.sourceAdmin, `${flow.name}|bench-source-admin`)
-  const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, `${flow.name}|bench-target-admin`)
+  const sourceAdmin = new KafkaAdmin(flow.clients.sourceAdmin, pairClientId(flow, 'bench-source-admin'))
+  const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, pairClientId(flow, 'bench-target-admin'))
   try {
     let measured: Omit<BenchResult, 'scratchLeft'> | undefined
     let failure: unknown

@@ -7,6 +7,7 @@
  * request would write the partitions that succeeded twice. A batch whose answer was lost can
  * still land twice; the reader tells such copies apart by their sequence numbers.
  */
+import { pairClientId } from '../config/client-ids.ts'
 import { loadConfig } from '../config/load.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import { encodeBatch } from '../kafka/record-batch.ts'
@@ -25,7 +26,7 @@ async function load (work: LoadWork, post: (m: FromLoad) => void): Promise<FromL
   const { config } = await loadConfig(work.config.path, { secretsDir: work.config.secretsDir, env: work.config.env })
   const flow = config.flows.find(f => f.name === work.flow)
   if (flow === undefined) throw new Error(`flow ${work.flow} is not in ${work.config.path}`)
-  const producer = new KafkaProducer(flow.clients.sourceProducer, 'kafka-mirror-bench-producer')
+  const producer = new KafkaProducer(flow.clients.sourceProducer, pairClientId(flow, 'bench-producer'))
   const values = new SyntheticValues()
   const started = Date.now()
   let sent = 0

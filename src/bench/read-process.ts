@@ -4,6 +4,7 @@
  * (receive time minus the send time stamped in the value) until told how many to expect and all
  * arrived, or told to stop.
  */
+import { pairClientId } from '../config/client-ids.ts'
 import { loadConfig } from '../config/load.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import { childOf } from './bench-child.ts'
@@ -21,7 +22,7 @@ async function read (work: ReadWork, post: (m: FromReader) => void, onMessage: (
   const { config } = await loadConfig(work.config.path, { secretsDir: work.config.secretsDir, env: work.config.env })
   const flow = config.flows.find(f => f.name === work.flow)
   if (flow === undefined) throw new Error(`flow ${work.flow} is not in ${work.config.path}`)
-  const reader = new PartitionReader({ ...flow.clients.targetConsumer, props: { ...flow.clients.targetConsumer.props, 'isolation.level': 'read_uncommitted' } }, 'kafka-mirror-bench-reader', { maxWaitMs: 100 })
+  const reader = new PartitionReader({ ...flow.clients.targetConsumer, props: { ...flow.clients.targetConsumer.props, 'isolation.level': 'read_uncommitted' } }, pairClientId(flow, 'bench-reader'), { maxWaitMs: 100 })
   const histogram = new LatencyHistogram()
   // One bit per sequence number: a record seen again (a retried send, a re-copy) is a duplicate,
   // not progress, so the run ends only when every distinct record arrived.

@@ -12,20 +12,23 @@
  * back; nothing is translated before the offset syncs were read to their end; the checkpoints
  * topic is read at start so a restart continues from what is there.
  */
+import { connectorClientIds } from '../config/client-ids.ts'
+import { flowRules } from '../config/flow-rules.ts'
 import type { FlowConfig } from '../config/model.ts'
 import { encodeCheckpoint, type Checkpoint } from '../formats/checkpoint.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
+import { ensureCompactedTopic } from '../kafka/state-topic.ts'
 import type { Logger } from '../observe/logger.ts'
 import { newWindow, observe, type SampledWindow } from '../observe/metrics-window.ts'
-import { createFilters, type GroupFilter, type TopicFilter } from '../policy/filters.ts'
-import { createReplicationPolicy, type ReplicationPolicy } from '../policy/replication-policy.ts'
+import type { GroupFilter, TopicFilter } from '../policy/filters.ts'
+import type { ReplicationPolicy } from '../policy/replication-policy.ts'
 import { offsetSyncsLocation } from '../config/offset-syncs-topic.ts'
 import { Lifecycle, type LifecycleState } from '../util/lifecycle.ts'
 import { CheckpointStore } from './checkpoint-store.ts'
 import { syncGroupOffsets, type GroupSyncResult } from './group-offset-sync.ts'
 import { isMoreRecent, toCheckpoint, translateGroup } from './group-translation.ts'
-import { OffsetSyncFollower } from './offset-sync-follower.ts'
+import { followOffsetSyncs, type OffsetSyncFollower } from './offset-sync-follower.ts'
 import { OffsetSyncStore } from './offset-translation.ts'
 
 /** Groups per OffsetFetch request. */
@@ -74,15 +77,6 @@ interface Clients {
   readonly follower: OffsetSyncFollower
 }
 
-/**
- * Whether a flow runs checkpoints: mm2.properties needs the flow enabled; a Strimzi mirror may run
- * only its checkpoint connector. Without offset syncs there is nothing to translate with (Java's
- * checkpoint connector fails validation then).
- */
-export function runsCheckpoints (flow: FlowConfig): boolean {
-  return flow.emitCheckpoints.enabled && flow.offsetSyncs.enabled && (flow.enabled || flow.naming.style === 'strimzi')
-}
-
 export class CheckpointFlow {
   readonly flow: FlowConfig
   readonly policy: ReplicationPolicy
@@ -102,8 +96,8 @@ export class CheckpointFlow {
 
   constructor (flow: FlowConfig, log: Logger) {
     this.flow = flow
-    this.policy = createReplicationPolicy(flow.replicationPolicy, flow.source)
-    const { topicFilter, groupFilter } = createFilters(flow)
+    const { policy, topicFilter, groupFilter } = flowRules(flow)
+    this.policy = policy
     this.#topicFilter = topicFilter
     this.#groupFilter = groupFilter
     this.#log = log.child(`${flow.name} checkpoints`)
@@ -148,7 +142,8 @@ export class CheckpointFlow {
     this.#log.info('checkpointing', { checkpoints: this.checkpointsTopic, offsetSyncs: `${this.offsetSyncsTopic} on ${this.flow.offsetSyncs.location}` })
     const flow = this.flow
     await Promise.all([
-      follower.run(life.signal, err => { life.notReady(err, 1) }),
+      // Tailing: the next step at once, after a failure the backoff.
+      life.every('offset syncs reading', 0, async () => { await follower.step(life.signal) }, { firstPassAtOnce: true }),
       // Each first pass comes one interval after the start (#build discovered the groups once).
       life.every('group discovery', flow.refreshGroups.enabled ? flow.refreshGroups.intervalMs : -1, async () => { await this.#discover(sourceAdmin) }),
       life.every('checkpoint emission', flow.emitCheckpoints.intervalMs, async () => { await this.#emit(sourceAdmin, producer, follower) }),
@@ -160,14 +155,13 @@ export class CheckpointFlow {
 
   async #build (): Promise<Clients> {
     const flow = this.flow
-    const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.checkpointConnectorName}|${role}`
+    const id = connectorClientIds(flow, 'checkpoint')
     const sourceAdmin = this.#life.own(new KafkaAdmin(flow.clients.sourceAdmin, id('checkpoint-source-admin')))
     const targetAdmin = this.#life.own(new KafkaAdmin(flow.clients.targetAdmin, id('checkpoint-target-admin')))
     const producer = this.#life.own(new KafkaProducer(flow.clients.targetProducer, id('checkpoint-producer')))
     await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()])
-    const created = await targetAdmin.createTopic({ name: this.checkpointsTopic, partitions: 1, replicationFactor: flow.checkpointsReplicationFactor, configs: { 'cleanup.policy': 'compact' } })
-    if (created.status === 'failed') throw created.error
-    if (created.status === 'created') this.#log.info('created checkpoints topic', { topic: this.checkpointsTopic })
+    const created = await ensureCompactedTopic(targetAdmin, { name: this.checkpointsTopic, partitions: 1, replicationFactor: flow.checkpointsReplicationFactor })
+    if (created === 'created') this.#log.info('created checkpoints topic', { topic: this.checkpointsTopic })
     try {
       const read = await this.#checkpoints.load(targetAdmin, flow.clients.targetConsumer, this.checkpointsTopic, id('checkpoints-reader'), g => this.#groupFilter.shouldReplicateGroup(g))
       this.#log.info('loaded checkpoints', { topic: this.checkpointsTopic, records: read, latest: this.#checkpoints.size })
@@ -175,9 +169,7 @@ export class CheckpointFlow {
       // Java goes on with an empty store (MM2 may only be allowed to write that topic).
       this.#log.warn('could not read existing checkpoints; starting without them', { topic: this.checkpointsTopic, error: err as Error })
     }
-    const onSource = flow.offsetSyncs.location === 'source'
-    const syncAdmin = onSource ? sourceAdmin : targetAdmin
-    const follower = this.#life.own(new OffsetSyncFollower(onSource ? flow.clients.sourceConsumer : flow.clients.targetConsumer, syncAdmin, this.offsetSyncsTopic, this.#syncs, id('offset-syncs-reader'), this.#log))
+    const follower = this.#life.own(followOffsetSyncs(flow, this.policy, { source: sourceAdmin, target: targetAdmin }, this.#syncs, id('offset-syncs-reader'), this.#log))
     await this.#discover(sourceAdmin)
     return { sourceAdmin, targetAdmin, producer, follower }
   }

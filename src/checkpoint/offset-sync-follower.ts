@@ -7,15 +7,30 @@
  * `caughtUp` turns true once the end offset seen at start has been read: before that, a store
  * would translate from partial history, so callers wait (Java: readToEnd).
  */
-import type { ClientConfig } from '../config/model.ts'
+import type { ClientConfig, FlowConfig } from '../config/model.ts'
+import { offsetSyncsRoles } from '../config/what-runs.ts'
 import { findSyncLink } from '../formats/offset-sync-chain.ts'
 import { decodeOffsetSync } from '../formats/offset-sync.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import { tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
+import type { ReplicationPolicy } from '../policy/replication-policy.ts'
+import { offsetSyncsLocation, onSyncsSide } from '../config/offset-syncs-topic.ts'
 import { sleep } from '../util/abortable.ts'
 import type { OffsetSyncStore } from './offset-translation.ts'
+
+/**
+ * A follower of a flow's offset syncs, reading them with the pair's consumer and admin on the
+ * cluster they live on (the checkpoint flow, `verify` and the `offsets` commands all start one).
+ */
+export function followOffsetSyncs (flow: FlowConfig, policy: ReplicationPolicy, admins: { readonly source: KafkaAdmin, readonly target: KafkaAdmin }, store: OffsetSyncStore, clientId: string, log: Logger): OffsetSyncFollower {
+  const location = offsetSyncsLocation(flow, policy)
+  return new OffsetSyncFollower(flow.clients[offsetSyncsRoles(flow).reader], onSyncsSide(location, admins), location.topic, store, clientId, log)
+}
+
+/** How long to wait before looking again for an offset-syncs topic that does not exist yet. */
+const NO_TOPIC_WAIT_MS = 1000
 
 export class OffsetSyncFollower {
   readonly topic: string
@@ -64,20 +79,21 @@ export class OffsetSyncFollower {
     return true
   }
 
-  /** Reads to the end once, then keeps tailing until the signal aborts. Retries on errors. */
-  async run (signal: AbortSignal, onError: (err: Error) => void): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        if (!this.#caughtUp) {
-          if (!(await this.catchUp(signal))) { await sleep(1000, signal); continue }
-          this.#log.info('offset syncs read', { topic: this.topic, syncs: this.#store.count })
-        }
-        await this.pollOnce(signal)
-      } catch (err) {
-        onError(err as Error)
-        await sleep(2000, signal)
-      }
+  /**
+   * One step of following: reads to the end first (waiting a second while the topic does not
+   * exist yet), then one poll of the tail. The owner repeats it (Lifecycle.every) and retries
+   * with backoff when it throws.
+   */
+  async step (signal: AbortSignal): Promise<void> {
+    if (this.#caughtUp) {
+      await this.pollOnce(signal)
+      return
     }
+    if (!(await this.catchUp(signal))) {
+      await sleep(NO_TOPIC_WAIT_MS, signal)
+      return
+    }
+    this.#log.info('offset syncs read', { topic: this.topic, syncs: this.#store.count })
   }
 
   async pollOnce (signal?: AbortSignal): Promise<void> {

@@ -9,19 +9,19 @@
  * the source cluster is gone (the real disaster), use the checkpoints: consumers can read them
  * with Java's RemoteClusterUtils, or sync.group.offsets.enabled has already committed them.
  */
-import { runsCheckpoints } from '../checkpoint/checkpoint-flow.ts'
 import { CheckpointStore } from '../checkpoint/checkpoint-store.ts'
 import { forwardOnly } from '../checkpoint/group-offset-sync.ts'
 import { translateGroup, type TranslatedOffset } from '../checkpoint/group-translation.ts'
-import { OffsetSyncFollower } from '../checkpoint/offset-sync-follower.ts'
+import { followOffsetSyncs } from '../checkpoint/offset-sync-follower.ts'
 import { OffsetSyncStore } from '../checkpoint/offset-translation.ts'
+import { pairClientId } from '../config/client-ids.ts'
+import { flowRules } from '../config/flow-rules.ts'
 import type { FlowConfig, LoadedConfig } from '../config/model.ts'
+import { hasOffsetSyncs } from '../config/what-runs.ts'
 import { UsageError } from '../errors.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { tpKey } from '../kafka/types.ts'
 import { createLogger } from '../observe/logger.ts'
-import { createFilters } from '../policy/filters.ts'
-import { createReplicationPolicy } from '../policy/replication-policy.ts'
 import { offsetSyncsLocation } from '../config/offset-syncs-topic.ts'
 
 export interface OffsetsArgs {
@@ -41,9 +41,9 @@ interface Row extends TranslatedOffset {
   readonly checkpoint: bigint | undefined
 }
 
-/** The flow from->to that replicates or checkpoints (a heartbeats-only flow has no offset syncs). */
+/** The pair from->to with offset syncs to translate with (a heartbeats-only pair has none). */
 function findFlow (loaded: LoadedConfig, from: string, to: string): FlowConfig {
-  const flows = loaded.config.flows.filter(f => f.enabled || runsCheckpoints(f))
+  const flows = loaded.config.flows.filter(hasOffsetSyncs)
   const flow = flows.find(f => f.source === from && f.target === to)
   if (flow !== undefined) return flow
   throw new UsageError(`no flow ${from}->${to} in the config (flows: ${flows.map(f => f.name).join(', ') || 'none'})`)
@@ -51,14 +51,13 @@ function findFlow (loaded: LoadedConfig, from: string, to: string): FlowConfig {
 
 /** The group's offsets translated now, with the latest checkpoint of each partition. */
 async function translateNow (flow: FlowConfig, group: string): Promise<Row[]> {
-  const policy = createReplicationPolicy(flow.replicationPolicy, flow.source)
-  const { topicFilter } = createFilters(flow)
-  const { topic: syncsTopic, cluster: syncsCluster, onSource } = offsetSyncsLocation(flow, policy)
-  const id = (role: string): string => `${flow.name}|offsets-${role}`
+  const { policy, topicFilter } = flowRules(flow)
+  const { topic: syncsTopic, cluster: syncsCluster } = offsetSyncsLocation(flow, policy)
+  const id = (role: string): string => pairClientId(flow, `offsets-${role}`)
   const sourceAdmin = new KafkaAdmin(flow.clients.sourceAdmin, id('source-admin'))
   const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, id('target-admin'))
   const store = new OffsetSyncStore()
-  const follower = new OffsetSyncFollower(onSource ? flow.clients.sourceConsumer : flow.clients.targetConsumer, onSource ? sourceAdmin : targetAdmin, syncsTopic, store, id('syncs-reader'), createLogger('offsets', () => {}))
+  const follower = followOffsetSyncs(flow, policy, { source: sourceAdmin, target: targetAdmin }, store, id('syncs-reader'), createLogger('offsets', () => {}))
   try {
     const [committed, found] = await Promise.all([sourceAdmin.listGroupOffsets(group), follower.catchUp()])
     if (!found) throw new UsageError(`offset syncs topic ${syncsTopic} does not exist on ${syncsCluster}: has ${flow.name} replicated anything yet?`)
@@ -119,7 +118,7 @@ export async function translateCommand (loaded: LoadedConfig, args: OffsetsArgs,
 
 export async function failoverCommand (loaded: LoadedConfig, args: OffsetsArgs, io: Io): Promise<number> {
   const flow = findFlow(loaded, args.from, args.to)
-  const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, `${flow.name}|failover-target-admin`)
+  const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, pairClientId(flow, 'failover-target-admin'))
   try {
     const activity = await targetAdmin.groupActivity(args.group)
     if (activity.active) {

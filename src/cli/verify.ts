@@ -7,6 +7,7 @@
  * at-least-once copy and records not copied yet are shown but are not differences.
  */
 import type { FlowConfig, LoadedConfig } from '../config/model.ts'
+import { pairParts } from '../config/what-runs.ts'
 import { UsageError } from '../errors.ts'
 import { createLogger } from '../observe/logger.ts'
 import { differs } from '../verify/partition-alignment.ts'
@@ -23,8 +24,9 @@ export interface Io { out: (line: string) => void, err: (line: string) => void }
 function findFlow (loaded: LoadedConfig, name: string): FlowConfig {
   const m = /^(.+)->(.+)$/.exec(name)
   if (m === null) throw new UsageError(`verify: --flow ${name}: expected SOURCE->TARGET, e.g. --flow A->B`)
-  const flow = loaded.config.flows.find(f => f.source === m[1] && f.target === m[2] && f.enabled)
-  if (flow === undefined) throw new UsageError(`verify: no enabled flow ${name} in the config (flows: ${loaded.config.flows.filter(f => f.enabled).map(f => f.name).join(', ') || 'none'})`)
+  const copying = loaded.config.flows.filter(f => pairParts(f).copy)
+  const flow = copying.find(f => f.source === m[1] && f.target === m[2])
+  if (flow === undefined) throw new UsageError(`verify: no enabled flow ${name} in the config (flows: ${copying.map(f => f.name).join(', ') || 'none'})`)
   return flow
 }
 

@@ -4,6 +4,7 @@
  * bundles print as a count.
  */
 import type { ClientProps, FlowConfig, Interval, MirrorConfig } from './model.ts'
+import { pairParts } from './what-runs.ts'
 
 const list = (items: readonly string[]): string => items.length === 0 ? '(none)' : items.join(', ')
 
@@ -24,7 +25,9 @@ function props (p: ClientProps): string {
 
 function flow (f: FlowConfig): string[] {
   const p = f.replicationPolicy
-  const what = f.enabled ? 'replicating' : f.emitHeartbeats.enabled ? 'heartbeats only' : 'not replicating'
+  const parts = pairParts(f)
+  const only = [parts.checkpoints ? 'checkpoints' : '', parts.heartbeats ? 'heartbeats' : ''].filter(p => p !== '')
+  const what = parts.copy ? 'replicating' : only.length > 0 ? `${only.join(' and ')} only` : 'not replicating'
   return [
     `  ${f.name} (${what})`,
     `    topics: ${list(f.topics)}; exclude: ${list(f.topicsExclude)}`,

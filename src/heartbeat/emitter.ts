@@ -11,12 +11,14 @@
  * topic cannot be created or written, the status is `not-ready` with the reason and it retries
  * with backoff, recovering by itself. `close()` is idempotent.
  */
+import { connectorClientIds } from '../config/client-ids.ts'
+import { flowRules } from '../config/flow-rules.ts'
 import type { FlowConfig } from '../config/model.ts'
 import { encodeHeartbeat } from '../formats/heartbeat.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
+import { ensureCompactedTopic } from '../kafka/state-topic.ts'
 import type { Logger } from '../observe/logger.ts'
-import { createReplicationPolicy } from '../policy/replication-policy.ts'
 import { Lifecycle, type LifecycleState } from '../util/lifecycle.ts'
 
 export type EmitterState = LifecycleState
@@ -44,7 +46,7 @@ export class HeartbeatEmitter {
 
   constructor (flow: FlowConfig, log: Logger) {
     this.flow = flow
-    this.topic = createReplicationPolicy(flow.replicationPolicy, flow.source).heartbeatsTopic()
+    this.topic = flowRules(flow).policy.heartbeatsTopic()
     this.#log = log.child(`${flow.name} heartbeats`)
     this.#life = new Lifecycle({ log: this.#log, what: 'heartbeats', logRetryIn: true })
   }
@@ -81,7 +83,7 @@ export class HeartbeatEmitter {
   }
 
   #ensureClients (): { admin: KafkaAdmin, producer: KafkaProducer } {
-    const id = (role: string): string => `${this.flow.source}->${this.flow.target}|${this.flow.naming.heartbeatConnectorName}|${role}`
+    const id = connectorClientIds(this.flow, 'heartbeat')
     this.#clients ??= {
       admin: this.#life.own(new KafkaAdmin(this.flow.clients.targetAdmin, id('heartbeats-admin'))),
       producer: this.#life.own(new KafkaProducer(this.flow.clients.targetProducer, id('heartbeats-producer')))
@@ -89,12 +91,10 @@ export class HeartbeatEmitter {
     return this.#clients
   }
 
-  /** MM2 swallows "exists" and authorisation errors (assuming the topic exists); we check that it does. */
   async #ensureTopic (): Promise<void> {
     const { admin } = this.#ensureClients()
-    const outcome = await admin.createTopic({ name: this.topic, partitions: 1, replicationFactor: this.flow.heartbeatsReplicationFactor, configs: { 'cleanup.policy': 'compact' } })
-    if (outcome.status === 'created') this.#log.info('created heartbeats topic', { topic: this.topic, cluster: this.flow.target })
-    if (outcome.status === 'failed' && !(await admin.describeTopics([this.topic])).has(this.topic)) throw outcome.error
+    const outcome = await ensureCompactedTopic(admin, { name: this.topic, partitions: 1, replicationFactor: this.flow.heartbeatsReplicationFactor })
+    if (outcome === 'created') this.#log.info('created heartbeats topic', { topic: this.topic, cluster: this.flow.target })
   }
 
   async #emitOne (): Promise<void> {

@@ -6,6 +6,7 @@
  * matches `clientid=~".*replication-consumer\""` and `connector=~"\".*SourceConnector\""`), and
  * the client ids are the ones Java MM2 and Kafka Connect give their clients.
  */
+import { mirrorClientId } from '../config/client-ids.ts'
 
 /**
  * A tag value as Kafka's JmxReporter writes it into an ObjectName (Sanitizer.jmxSanitize): as it
@@ -22,7 +23,7 @@ export function jmxValue (value: string): string {
  * `<source>-><target>|<connector>-<task>|<role>`, e.g. `A->B|MirrorSourceConnector-0|replication-consumer`.
  */
 export function mirrorTaskClientId (source: string, target: string, connector: string, task: number, role: string): string {
-  return `${source}->${target}|${connector}-${task}|${role}`
+  return mirrorClientId(source, target, `${connector}-${task}`, role)
 }
 
 /** The producer Kafka Connect's worker runs for a source task (WorkerSourceTask): `connector-producer-<connector>-<task>`. */

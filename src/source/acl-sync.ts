@@ -12,7 +12,6 @@ import type { FlowConfig } from '../config/model.ts'
 import { type AclBinding, aclKey } from '../kafka/acl.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { Logger } from '../observe/logger.ts'
-import { sleep } from '../util/abortable.ts'
 
 /** What the mapping needs to know about the flow's topics. */
 export interface AclTopicNaming {
@@ -75,19 +74,6 @@ export class AclSync {
       this.#log.info('synced topic ACLs', { created: missing.length, topics: [...new Set(missing.map(b => b.resourceName))].slice(0, 10).join(',') })
     }
     return { status: 'synced', wanted: wanted.length, created: missing.length }
-  }
-
-  /** Syncs at once and then every `sync.topic.acls.interval.seconds` until the signal aborts; never throws. */
-  async run (signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        await this.syncOnce()
-      } catch (err) {
-        // Not fatal, as in MM2: records keep flowing; the next pass tries again.
-        this.#log.warn('topic ACL sync failed; retrying next interval', { inMs: this.#flow.syncTopicAcls.intervalMs, error: err as Error })
-      }
-      await sleep(this.#flow.syncTopicAcls.intervalMs, signal)
-    }
   }
 
   #noAuthorizer (cluster: 'source' | 'target'): AclSyncOutcome {

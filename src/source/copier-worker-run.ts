@@ -15,17 +15,20 @@
  * one resumes from the stored positions).
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads'
+import { connectorClientIds } from '../config/client-ids.ts'
+import { flowRules } from '../config/flow-rules.ts'
 import { loadConfig } from '../config/load.ts'
 import type { FlowConfig } from '../config/model.ts'
+import { offsetSyncsRoles } from '../config/what-runs.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import { tpKey } from '../kafka/types.ts'
 import { type Level, type Logger, safeValue } from '../observe/logger.ts'
-import { createReplicationPolicy } from '../policy/replication-policy.ts'
 import { RecordCopier, TASK_QUEUE_BYTES } from './copier.ts'
 import type { CopierWorkerData, FromWorker, Position, ToWorker } from './copier-protocol.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
+import { offsetSyncsLocation, onSyncsSide } from '../config/offset-syncs-topic.ts'
 import { PositionStore } from './position-store.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
 
@@ -108,7 +111,7 @@ async function build (): Promise<Built> {
   const own = <T extends { close: () => Promise<void> }>(c: T): T => { closeables.push(c); return c }
   try {
     // The same client ids as the flow's clients on the main thread had (quotas and ACLs by client id keep applying).
-    const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.sourceConnectorName}|${role}`
+    const id = connectorClientIds(flow, 'source')
     const sourceAdmin = own(new KafkaAdmin(flow.clients.sourceAdmin, id('replication-source-admin')))
     const targetAdmin = own(new KafkaAdmin(flow.clients.targetAdmin, id('replication-target-admin')))
     const producer = own(new KafkaProducer(flow.clients.targetProducer, id('replication-producer')))
@@ -116,14 +119,14 @@ async function build (): Promise<Built> {
     await positions.load()
     let offsetSyncs: OffsetSyncWriter | undefined
     if (flow.offsetSyncs.enabled) {
-      const onSource = flow.offsetSyncs.location === 'source'
-      const syncProducer = onSource ? own(new KafkaProducer(flow.clients.sourceProducer, id('offset-syncs-source-producer'))) : producer
-      offsetSyncs = new OffsetSyncWriter(flow, createReplicationPolicy(flow.replicationPolicy, flow.source), onSource ? sourceAdmin : targetAdmin, syncProducer, log)
+      const syncs = offsetSyncsLocation(flow, flowRules(flow).policy)
+      const syncProducer = syncs.side === 'source' ? own(new KafkaProducer(flow.clients[offsetSyncsRoles(flow).writer], id('offset-syncs-source-producer'))) : producer
+      offsetSyncs = new OffsetSyncWriter(flow, flowRules(flow).policy, onSyncsSide(syncs, { source: sourceAdmin, target: targetAdmin }), syncProducer, log)
     }
     // As on the main thread: per partition what one send carries, per fetch answer at most what a task queues.
     const readerOptions = { partitionMaxBytes: producer.partitionBatchBytes, maxBytes: TASK_QUEUE_BYTES }
     const reader = own(new PartitionReader(flow.clients.sourceConsumer, flow.tasksMax > 1 ? id(`replication-consumer-${data.task}`) : id('replication-consumer'), readerOptions))
-    const policy = createReplicationPolicy(flow.replicationPolicy, flow.source)
+    const { policy } = flowRules(flow)
     const copier = new RecordCopier(flow, {
       reader,
       producer,

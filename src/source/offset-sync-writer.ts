@@ -22,6 +22,7 @@ import { encodeSyncLink, PREV_SYNC_HEADER, type SyncLink } from '../formats/offs
 import { OffsetSyncRule } from '../formats/offset-sync-rule.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { KafkaProducer } from '../kafka/producer.ts'
+import { ensureCompactedTopic } from '../kafka/state-topic.ts'
 import { tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
 import type { ReplicationPolicy } from '../policy/replication-policy.ts'
@@ -66,9 +67,8 @@ export class OffsetSyncWriter {
   }
 
   async ensureTopic (): Promise<void> {
-    const outcome = await this.#admin.createTopic({ name: this.#topic, partitions: 1, replicationFactor: this.#flow.offsetSyncs.replicationFactor, configs: { 'cleanup.policy': 'compact' } })
-    if (outcome.status === 'failed') throw outcome.error
-    if (outcome.status === 'created') this.#log.info('created offset-syncs topic', { topic: this.#topic, cluster: this.#flow.offsetSyncs.location })
+    const outcome = await ensureCompactedTopic(this.#admin, { name: this.#topic, partitions: 1, replicationFactor: this.#flow.offsetSyncs.replicationFactor })
+    if (outcome === 'created') this.#log.info('created offset-syncs topic', { topic: this.#topic, cluster: this.#flow.offsetSyncs.location })
   }
 
   /**

@@ -6,12 +6,15 @@
  *
  * The copier hands positions here only after the target acknowledged every record up to them.
  */
+import { pairClientId } from '../config/client-ids.ts'
 import type { FlowConfig } from '../config/model.ts'
 import { decodeOffsetValue, decodeSourceOffsetKey, encodeOffsetValue, encodeSourceOffsetKey, javaPartition } from '../formats/connect-offsets.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { KafkaProducer } from '../kafka/producer.ts'
 import { readTopic } from '../kafka/read-topic.ts'
+import { ensureCompactedTopic } from '../kafka/state-topic.ts'
 import { tpKey } from '../kafka/types.ts'
+import { waitForPartitions } from '../kafka/wait-for-partitions.ts'
 import type { Logger } from '../observe/logger.ts'
 
 /** Connect's default partition count for the offsets topic (offset.storage.partitions). */
@@ -37,21 +40,17 @@ export class PositionStore {
     return this.#flow.naming.offsetsTopic
   }
 
-  /** Creates the offsets topic if needed and reads every position in it. */
-  async load (): Promise<void> {
+  /** Creates the offsets topic if needed and reads every position in it; `signal` ends the wait for a new topic early. */
+  async load (signal?: AbortSignal): Promise<void> {
     const topic = this.topic
     let description = (await this.#admin.describeTopics([topic])).get(topic)
     if (description === undefined) {
-      const outcome = await this.#admin.createTopic({ name: topic, partitions: OFFSETS_TOPIC_PARTITIONS, replicationFactor: -1, configs: { 'cleanup.policy': 'compact' } })
-      if (outcome.status === 'failed') throw outcome.error
-      if (outcome.status === 'created') this.#log.info('created positions topic', { topic, partitions: OFFSETS_TOPIC_PARTITIONS })
-      for (let i = 0; i < 50 && description === undefined; i++) {
-        description = (await this.#admin.describeTopics([topic])).get(topic)
-        if (description === undefined) await new Promise(resolve => setTimeout(resolve, 100))
-      }
+      const outcome = await ensureCompactedTopic(this.#admin, { name: topic, partitions: OFFSETS_TOPIC_PARTITIONS, replicationFactor: -1 })
+      if (outcome === 'created') this.#log.info('created positions topic', { topic, partitions: OFFSETS_TOPIC_PARTITIONS })
+      description = (await waitForPartitions(this.#admin, new Map([[topic, 1]]), { attempts: 50, signal })).get(topic)
     }
     this.#partitions = description?.partitions ?? OFFSETS_TOPIC_PARTITIONS
-    const records = await readTopic(this.#admin, this.#flow.clients.targetConsumer, topic, `${this.#flow.name}|positions-reader`)
+    const records = await readTopic(this.#admin, this.#flow.clients.targetConsumer, topic, pairClientId(this.#flow, 'positions-reader'))
     for (const r of records ?? []) this.#apply(r.key, r.value)
     this.#log.info('loaded positions', { topic, partitions: this.#stored.size })
   }

@@ -8,7 +8,9 @@
  * and closes the clients; it is idempotent.
  */
 import { availableParallelism } from 'node:os'
+import { connectorClientIds } from '../config/client-ids.ts'
 import type { ConfigSource, FlowConfig } from '../config/model.ts'
+import { offsetSyncsRoles } from '../config/what-runs.ts'
 import { type HeartbeatRecordLike, HeartbeatLatencyTracker, type HeartbeatSample } from '../policy/heartbeat-latency.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
@@ -20,6 +22,7 @@ import { type AckedListener, type CopierStats, TASK_QUEUE_BYTES } from './copier
 import { type CopierTask, CopierTasks, inThreadTask } from './copier-tasks.ts'
 import { CopierThread, processHeapLimitMb } from './copier-thread.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
+import { offsetSyncsLocation, onSyncsSide } from '../config/offset-syncs-topic.ts'
 import { PositionStore } from './position-store.ts'
 import { TopicSelection } from './topic-selection.ts'
 import { TopicSync, type ReplicatedTopic } from './topic-sync.ts'
@@ -115,7 +118,7 @@ export class SourceFlow {
       await topicSync.syncConfigsOnce(this.#topics)
     }, loop)
     // First pass at start, as MM2; failures are logged and never stop the flow.
-    const acls = flow.syncTopicAcls.enabled ? aclSync.run(signal) : undefined
+    const acls = life.every('topic ACL sync', flow.syncTopicAcls.enabled ? flow.syncTopicAcls.intervalMs : -1, async () => { await aclSync.syncOnce() }, { firstPassAtOnce: true, sideTask: true })
     life.running()
     this.#log.info('replicating', { from: flow.source, to: flow.target, topics: this.#topics.size })
     await copier.run(signal)
@@ -125,7 +128,7 @@ export class SourceFlow {
   /** Clients, state topics, first topic sync; throws while a cluster cannot be reached. */
   async #build (): Promise<{ copier: CopierTasks, topicSync: TopicSync, aclSync: AclSync }> {
     const flow = this.flow
-    const id = (role: string): string => `${flow.source}->${flow.target}|${flow.naming.sourceConnectorName}|${role}`
+    const id = connectorClientIds(flow, 'source')
     const threads = this.#threads
     let copier: CopierTasks | undefined
     if (threads !== undefined) {
@@ -144,16 +147,16 @@ export class SourceFlow {
     await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()])
     let offsetSyncs: (() => OffsetSyncWriter) | undefined
     if (flow.offsetSyncs.enabled) {
-      const onSource = flow.offsetSyncs.location === 'source'
+      const syncs = offsetSyncsLocation(flow, this.selection.policy)
       // Worker threads have their own producers; here the writer only creates the topic.
-      const syncProducer = onSource && threads === undefined ? this.#life.own(new KafkaProducer(flow.clients.sourceProducer, id('offset-syncs-source-producer'))) : targetProducer
-      offsetSyncs = () => new OffsetSyncWriter(flow, this.selection.policy, onSource ? sourceAdmin : targetAdmin, syncProducer, this.#log)
+      const syncProducer = syncs.side === 'source' && threads === undefined ? this.#life.own(new KafkaProducer(flow.clients[offsetSyncsRoles(flow).writer], id('offset-syncs-source-producer'))) : targetProducer
+      offsetSyncs = () => new OffsetSyncWriter(flow, this.selection.policy, onSyncsSide(syncs, { source: sourceAdmin, target: targetAdmin }), syncProducer, this.#log)
       await offsetSyncs().ensureTopic()
     }
-    const topicSync = new TopicSync(flow, this.selection, sourceAdmin, targetAdmin, this.#log)
+    const topicSync = new TopicSync(flow, this.selection, sourceAdmin, targetAdmin, this.#log, this.#life.signal)
     if (copier === undefined) {
       const positions = new PositionStore(flow, targetAdmin, targetProducer, this.#log)
-      await positions.load()
+      await positions.load(this.#life.signal)
       // One reader per task, as each MirrorSourceTask has its own consumer; closed by the task set.
       // It fetches per partition what one send carries (the producer's batch bytes), so nothing
       // fetched is cut off and read again.

@@ -1,11 +1,12 @@
 /**
  * Which source topics a flow copies and what they are called on the target: the flow's
- * replication policy and filters, built once from its config (MirrorSourceConnector, DefaultTopicFilter). Shared by the
+ * replication policy and filters (config/flow-rules.ts; MirrorSourceConnector, DefaultTopicFilter). Shared by the
  * running flow and by `validate`, so the plan shown is the plan run.
  */
+import { flowRules } from '../config/flow-rules.ts'
 import type { FlowConfig } from '../config/model.ts'
-import { type ConfigPropertyFilter, createFilters, shouldReplicateTopic, type TopicSelection as Selection } from '../policy/filters.ts'
-import { createReplicationPolicy, type ReplicationPolicy } from '../policy/replication-policy.ts'
+import { type ConfigPropertyFilter, shouldReplicateTopic, type TopicSelection as Selection } from '../policy/filters.ts'
+import type { ReplicationPolicy } from '../policy/replication-policy.ts'
 
 export class TopicSelection {
   readonly policy: ReplicationPolicy
@@ -14,9 +15,9 @@ export class TopicSelection {
   readonly #selection: Selection
 
   constructor (flow: FlowConfig) {
-    const { topicFilter, configPropertyFilter } = createFilters(flow)
+    const { policy, topicFilter, configPropertyFilter } = flowRules(flow)
     this.#flow = flow
-    this.policy = createReplicationPolicy(flow.replicationPolicy, flow.source)
+    this.policy = policy
     this.configFilter = configPropertyFilter
     this.#selection = { filter: topicFilter, policy: this.policy, targetAlias: flow.target, heartbeatsReplicationEnabled: flow.heartbeatsReplicationEnabled }
   }

@@ -14,6 +14,7 @@
  */
 import type { FlowConfig } from '../config/model.ts'
 import type { CreateTopicOutcome, KafkaAdmin, TopicConfigEntry } from '../kafka/admin.ts'
+import { waitForPartitions } from '../kafka/wait-for-partitions.ts'
 import type { Logger } from '../observe/logger.ts'
 import type { TopicSelection } from './topic-selection.ts'
 
@@ -37,8 +38,11 @@ export class TopicSync {
   readonly #source: KafkaAdmin
   readonly #target: KafkaAdmin
   readonly #log: Logger
+  readonly #signal: AbortSignal | undefined
 
-  constructor (flow: FlowConfig, selection: TopicSelection, sourceAdmin: KafkaAdmin, targetAdmin: KafkaAdmin, log: Logger) {
+  /** `signal` (the flow's, aborted on close) ends the wait for new topics to show early. */
+  constructor (flow: FlowConfig, selection: TopicSelection, sourceAdmin: KafkaAdmin, targetAdmin: KafkaAdmin, log: Logger, signal?: AbortSignal) {
+    this.#signal = signal
     this.#flow = flow
     this.#selection = selection
     this.#source = sourceAdmin
@@ -98,12 +102,7 @@ export class TopicSync {
    */
   async #waitVisible (remotes: readonly string[], ready: Map<string, ReplicatedTopic>): Promise<void> {
     const wanted = new Map([...ready.values()].filter(r => remotes.includes(r.remote)).map(r => [r.remote, r]))
-    let seen = new Map<string, { partitions: number }>()
-    for (let i = 0; i < 100; i++) {
-      seen = await this.#target.describeTopics([...wanted.keys()])
-      if ([...wanted.values()].every(r => (seen.get(r.remote)?.partitions ?? 0) >= r.partitions)) return
-      await new Promise(resolve => setTimeout(resolve, 100))
-    }
+    const seen = await waitForPartitions(this.#target, new Map([...wanted.values()].map(r => [r.remote, r.partitions])), { attempts: 100, signal: this.#signal })
     for (const r of wanted.values()) {
       const visible = seen.get(r.remote)?.partitions ?? 0
       if (visible >= r.partitions) continue

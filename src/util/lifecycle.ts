@@ -34,6 +34,12 @@ export interface EveryOptions {
   readonly logPasses?: boolean
   /** Logged (info) whenever a pass brings the component to running; replaces `<name> recovered`. */
   readonly announce?: { readonly message: string, readonly fields: Record<string, unknown> }
+  /**
+   * A side task, whose failure does not make the component not ready (MM2's ACL sync: records
+   * keep flowing): a failed pass is a warning and the next pass comes one interval later, and no
+   * pass changes the component's state.
+   */
+  readonly sideTask?: boolean
 }
 
 export class Lifecycle {
@@ -124,6 +130,10 @@ export class Lifecycle {
       wait = true
       if (signal.aborted) return
       const started = Date.now()
+      if (options.sideTask === true) {
+        await this.#sidePass(name, intervalMs, task)
+        continue
+      }
       try {
         await task()
         const down = this.#state === 'starting' || this.#state === 'not-ready'
@@ -138,6 +148,14 @@ export class Lifecycle {
         if (options.closeClientsOnFailure === true) await this.closeClients()
       }
       if (options.logPasses === true) this.#log.debug(`${name} pass`, { ms: Date.now() - started })
+    }
+  }
+
+  async #sidePass (name: string, intervalMs: number, task: () => Promise<void>): Promise<void> {
+    try {
+      await task()
+    } catch (err) {
+      this.#log.warn(`${name} failed; retrying next interval`, { inMs: intervalMs, error: err as Error })
     }
   }
 

@@ -4,15 +4,15 @@
  * adds pending records), digests each record, lines the two up (partition-alignment.ts) and checks
  * the flow's offset syncs against that alignment. Reads only; writes nothing anywhere.
  */
-import { OffsetSyncFollower } from '../checkpoint/offset-sync-follower.ts'
+import { followOffsetSyncs } from '../checkpoint/offset-sync-follower.ts'
 import { OffsetSyncStore } from '../checkpoint/offset-translation.ts'
+import { pairClientId } from '../config/client-ids.ts'
 import type { ClientConfig, FlowConfig } from '../config/model.ts'
 import { KafkaError } from '../errors.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import { type TopicPartition, tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
-import { offsetSyncsLocation } from '../config/offset-syncs-topic.ts'
 import { TopicSelection } from '../source/topic-selection.ts'
 import { alignPartition, type Digested, type PartitionAlignment } from './partition-alignment.ts'
 import { recordDigest } from './record-digest.ts'
@@ -39,12 +39,11 @@ const STALL_MS = 30_000
 
 export async function verifyFlow (flow: FlowConfig, opts: { topics?: RegExp, log: Logger }): Promise<PartitionReport[]> {
   const selection = new TopicSelection(flow)
-  const id = (role: string): string => `${flow.name}|verify-${role}`
+  const id = (role: string): string => pairClientId(flow, `verify-${role}`)
   const sourceAdmin = new KafkaAdmin(flow.clients.sourceAdmin, id('source-admin'))
   const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, id('target-admin'))
   const syncs = new OffsetSyncStore()
-  const { topic: syncsTopic, onSource } = offsetSyncsLocation(flow, selection.policy)
-  const follower = new OffsetSyncFollower(onSource ? flow.clients.sourceConsumer : flow.clients.targetConsumer, onSource ? sourceAdmin : targetAdmin, syncsTopic, syncs, id('syncs-reader'), opts.log)
+  const follower = followOffsetSyncs(flow, selection.policy, { source: sourceAdmin, target: targetAdmin }, syncs, id('syncs-reader'), opts.log)
   try {
     const topics = selection.select(await sourceAdmin.listTopics()).filter(t => opts.topics === undefined || opts.topics.test(t))
     if (topics.length === 0) return []
