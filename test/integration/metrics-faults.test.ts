@@ -5,27 +5,21 @@
  * with its offset in /status, the other partitions still copied).
  */
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { loadConfig } from '../../src/config/load.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { buildMirror, type Mirror } from '../../src/mirror.ts'
 import { startHttpServer } from '../../src/observe/http-server.ts'
 import { mirrorRoutes } from '../../src/observe/routes.ts'
 import type { StatusReport } from '../../src/observe/status-report.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { clientConfig, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clientConfig, clustersForFile, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 import { testLogger } from '../harness/mirror-runner.ts'
 
 let A: KafkaCluster
 let B: KafkaCluster
-before(async () => {
-  const [a, b] = await startClusters([{ name: 'A' }, { name: 'B' }])
-  assert.ok(a !== undefined && b !== undefined)
-  A = a
-  B = b
-})
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
+clustersForFile([{ name: 'A' }, { name: 'B' }], ([a, b]) => { A = a; B = b })
 
 /** A->B copying `topics`, served over HTTP on a free port; both stopped when the test ends. */
 async function served (t: { after: (fn: () => Promise<void>) => void }, topics: string, extra: Record<string, string> = {}): Promise<{ mirror: Mirror, get: (path: string) => Promise<{ status: number, body: string }> }> {

@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { dirname, join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { tpKey } from '../../src/kafka/types.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { clientConfig, createTopic, produce, uniqueName, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clientConfig, clustersForFile, createTopic, produce, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeCopyOnlyProperties } from '../harness/mirror-config.ts'
 import { startMirror } from '../harness/mirror-runner.ts'
 
@@ -22,13 +22,7 @@ const bin = join(root, 'bin', 'kafka-mirror.js')
 
 let A: KafkaCluster
 let B: KafkaCluster
-before(async () => {
-  const [a, b] = await startClusters([{ name: 'A' }, { name: 'B' }])
-  if (a === undefined || b === undefined) throw new Error('clusters did not start')
-  A = a
-  B = b
-})
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
+clustersForFile([{ name: 'A' }, { name: 'B' }], ([a, b]) => { A = a; B = b })
 
 interface VerifyJson {
   identical: boolean
