@@ -96,8 +96,12 @@ test('a record the target refuses: counted once, partition paused, lag stays abo
   assert.equal(value(text, 'kafka_consumer_fetch_manager_records_lag', [`topic="${big}"`, 'partition="0"']), 2)
   assert.equal(value(text, 'kafka_mirror_lag_records', ['flow="A->B"', `topic="${small}"`, 'partition="0"']), 0)
   assert.equal(value(text, 'kafka_mirror_partition_paused', ['flow="A->B"', `topic="${small}"`]), undefined)
-  // Retries of the same record do not count again.
-  await new Promise(resolve => setTimeout(resolve, 6_000))
+  // Retries of the same record do not count again: wait until one retry was refused (it moves the
+  // partition's retryAt in /status), rather than sleeping and hoping one came.
+  const retryAt = async (): Promise<number | undefined> => (JSON.parse((await get('/status')).body) as StatusReport).flows[0]?.topics.find(x => x.topic === big)?.partitions[0]?.lastError?.retryAt
+  const firstRetryAt = await retryAt()
+  assert.ok(firstRetryAt !== undefined, 'the refused partition has a retry time in /status')
+  await waitFor(async () => { const at = await retryAt(); return at !== undefined && at !== firstRetryAt }, { timeoutMs: 120_000, intervalMs: 250, what: 'a retry of the refused record' })
   assert.equal(value((await get('/metrics')).body, 'kafka_mirror_refused_records_total', bigLabels), 1)
   const status = JSON.parse((await get('/status')).body) as StatusReport
   const part = status.flows[0]?.topics.find(x => x.topic === big)?.partitions[0]
