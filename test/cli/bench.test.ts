@@ -6,24 +6,21 @@
  */
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { binaryPath as bin, runBinary } from '../harness/binary.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { clientConfig, createTopic, produce, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clientConfig, clustersForFile, createTopic, produce, waitFor } from '../harness/helpers.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 
 let A: KafkaCluster
 let B: KafkaCluster
 let file: string
-before(async () => {
-  const [a, b] = await startClusters([{ name: 'A' }, { name: 'B' }])
-  if (a === undefined || b === undefined) throw new Error('clusters did not start')
+clustersForFile([{ name: 'A' }, { name: 'B' }], ([a, b]) => {
   A = a
   B = b
   file = writeMm2Properties({ A, B }, { 'A->B.enabled': 'true', 'A->B.topics': '.*', 'B->A.enabled': 'false', 'emit.heartbeats.enabled': 'false', 'emit.checkpoints.enabled': 'false' })
 })
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
 
 async function topics (cluster: KafkaCluster): Promise<string[]> {
   const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')

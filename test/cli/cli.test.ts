@@ -7,11 +7,11 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { clientConfig, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clientConfig, clustersForFile, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { javaConsume, javaProduce, runJava } from '../harness/java-tools.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 import { spawnTracked } from '../harness/processes.ts'
@@ -64,13 +64,7 @@ test('the checked-in examples load (offline validate)', () => {
 
 let A: KafkaCluster
 let B: KafkaCluster
-before(async () => {
-  const [a, b] = await startClusters([{ name: 'cli-A' }, { name: 'cli-B' }])
-  if (a === undefined || b === undefined) throw new Error('clusters did not start')
-  A = a
-  B = b
-})
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
+clustersForFile([{ name: 'cli-A' }, { name: 'cli-B' }], ([a, b]) => { A = a; B = b })
 
 test('validate lists the matching topics and their remote names', async () => {
   const topic = uniqueName('plan')

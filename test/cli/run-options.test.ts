@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict'
 import { dirname, join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { decodeOffsetValue, decodeSourceOffsetKey } from '../../src/formats/connect-offsets.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { clientConfig, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clientConfig, clustersForFile, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 import { spawnTracked, type TrackedProcess } from '../harness/processes.ts'
 
@@ -20,13 +20,7 @@ const WAIT = { timeoutMs: 90_000, intervalMs: 250 }
 
 let A: KafkaCluster
 let B: KafkaCluster
-before(async () => {
-  const [a, b] = await startClusters([{ name: 'runopt-A' }, { name: 'runopt-B' }])
-  if (a === undefined || b === undefined) throw new Error('clusters did not start')
-  A = a
-  B = b
-})
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
+clustersForFile([{ name: 'runopt-A' }, { name: 'runopt-B' }], ([a, b]) => { A = a; B = b })
 
 function runBinary (args: string[]): { proc: TrackedProcess, stderr: () => string } {
   const proc = spawnTracked('kafka-mirror', process.execPath, [bin, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })

@@ -3,8 +3,9 @@
  * names, `waitFor` instead of sleeps, and produce / read-back / commit through our own Kafka
  * adapter (the Java tools in java-tools.ts give an independent second opinion).
  */
+import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import type { TestContext } from 'node:test'
+import { after, before, type TestContext } from 'node:test'
 import type { ClientConfig } from '../../src/config/model.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { KafkaProducer } from '../../src/kafka/producer.ts'
@@ -22,6 +23,22 @@ export async function clustersFor (t: TestContext, options: readonly ClusterOpti
   const clusters = await startClusters(options)
   t.after(async () => { await Promise.all(clusters.map(async c => { await c.close() })) })
   return clusters
+}
+
+/** How long a file's shared clusters may take to start: two or three brokers at once on a machine other test runs keep busy. */
+const FILE_CLUSTERS_START_MS = 180_000
+
+/**
+ * Clusters shared by every test of a file: started before its first test, stopped after its
+ * last, passed or failed. `use` receives them, in the order of `options`, once they are up.
+ */
+export function clustersForFile<const O extends readonly ClusterOptions[]> (options: O, use: (clusters: { -readonly [K in keyof O]: KafkaCluster }) => void): void {
+  let started: KafkaCluster[] = []
+  before(async () => {
+    started = await startClusters(options.map(o => ({ startTimeoutMs: FILE_CLUSTERS_START_MS, ...o })))
+    use(started as { -readonly [K in keyof O]: KafkaCluster })
+  })
+  after(async () => { await Promise.all(started.map(async c => { await c.close() })) })
 }
 
 export function clientConfig (cluster: KafkaCluster, props: Record<string, string> = {}): ClientConfig {
@@ -112,15 +129,59 @@ export async function commitOffsets (cluster: KafkaCluster, group: string, offse
   try { await admin.alterGroupOffsets(group, offsets) } finally { await admin.close() }
 }
 
-/** Record contents in a comparable form (for deepEqual between source and target). */
-export function comparable (r: ConsumedRecord): { partition: number, key: string | null, value: string | null, headers: Array<[string, string | null]>, timestamp: string } {
+/** Record contents in a form deepEqual can compare: what a record read back is, or what the test produced. */
+export interface Comparable {
+  readonly partition: number
+  readonly key: string | null
+  readonly value: string | null
+  readonly headers: Array<[string, string | null]>
+  readonly timestamp: string
+}
+
+const base64 = (b: Buffer | null): string | null => b === null ? null : b.toString('base64')
+
+/** A record read back, in comparable form. */
+export function comparable (r: ConsumedRecord): Comparable {
   return {
     partition: r.partition,
-    key: r.key === null ? null : r.key.toString('base64'),
-    value: r.value === null ? null : r.value.toString('base64'),
-    headers: r.headers.map(([k, v]) => [k.toString(), v === null ? null : v.toString('base64')]),
+    key: base64(r.key),
+    value: base64(r.value),
+    headers: r.headers.map(([k, v]) => [k.toString(), base64(v)]),
     timestamp: r.timestamp.toString()
   }
+}
+
+/**
+ * The records a test produced, in comparable form and in the order `readAll` returns a topic
+ * (partition, then offset: `produce` writes each partition's records in input order). What the
+ * target holds is compared with this, not with the source read back by the same reader, so a
+ * reading bug that hides a record on both sides cannot pass. Every record needs its timestamp.
+ */
+export function producedComparable (records: readonly TestRecord[]): Comparable[] {
+  const byPartition = Map.groupBy(records, r => r.partition ?? 0)
+  return [...byPartition.keys()].sort((a, b) => a - b).flatMap(p => (byPartition.get(p) ?? []).map(r => {
+    if (r.timestamp === undefined) throw new Error('producedComparable: give every record a timestamp')
+    return {
+      partition: p,
+      key: base64(toBuf(r.key)),
+      value: base64(toBuf(r.value)),
+      headers: (r.headers ?? []).map(([k, v]): [string, string | null] => [k, base64(toBuf(v))]),
+      timestamp: r.timestamp.toString()
+    }
+  }))
+}
+
+/**
+ * Asserts that `text` (a reason, a log line) names a cluster as kafka-mirror must: by its alias
+ * (`cluster B`) and by its exact bootstrap address (no other port that merely starts alike).
+ * `address: false` for a message that names a broker of the cluster rather than the bootstrap
+ * address (a send that lost its connection: `producing to broker 1 of cluster B`).
+ */
+export function assertNamesCluster (text: string, alias: string, cluster: KafkaCluster, opts: { address?: boolean } = {}): void {
+  const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  assert.match(text, new RegExp(`\\bcluster ${escape(alias)}\\b`), `names the cluster by its alias ${alias}`)
+  if (opts.address === false) return
+  assert.match(text, new RegExp(`(?<![\\d.])${escape(cluster.bootstrap())}(?!\\d)`), `names the cluster by its address ${cluster.bootstrap()}`)
 }
 
 /** A group's committed offsets on a cluster, by partition (the tests use one topic per group). */

@@ -5,21 +5,20 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { loadConfig } from '../../src/config/load.ts'
 import type { AclBinding } from '../../src/kafka/acl.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import { buildMirror } from '../../src/mirror.ts'
-import { createLogger } from '../../src/observe/logger.ts'
+import type { Logger } from '../../src/observe/logger.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
 import { clientConfig, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
+import { startMirror as startMirrorFrom, testLogger } from '../harness/mirror-runner.ts'
 
 /** The mirror, the tests and the KRaft controller all connect as User:ANONYMOUS over PLAINTEXT. */
 const AUTHORIZER = { 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'super.users': 'User:ANONYMOUS' }
 
-function capture (level: 'info' | 'debug' = 'info'): { lines: string[], log: ReturnType<typeof createLogger> } {
+function capture (level: 'info' | 'debug' = 'info'): { lines: string[], log: Logger } {
   const lines: string[] = []
-  return { lines, log: createLogger('test', line => { lines.push(line); if (process.env.KM_TEST_LOG !== undefined) process.stderr.write(line + '\n') }, level) }
+  return { lines, log: testLogger({ lines, level }) }
 }
 
 type After = { after: (fn: () => Promise<void>) => void }
@@ -34,11 +33,9 @@ async function clusterPair (t: After, brokerConfig?: Record<string, string>): Pr
   return { A, B, cleanup: fn => { fns.push(fn) } }
 }
 
-async function startMirror (cleanup: (fn: () => Promise<void>) => void, A: KafkaCluster, B: KafkaCluster, topics: string, log: ReturnType<typeof createLogger>): Promise<void> {
+async function startMirror (cleanup: (fn: () => Promise<void>) => void, A: KafkaCluster, B: KafkaCluster, topics: string, log: Logger): Promise<void> {
   const file = writeMm2Properties({ A, B }, { 'A->B.enabled': 'true', 'A->B.topics': topics, 'sync.topic.acls.interval.seconds': '1', 'B.offset.flush.interval.ms': '500' })
-  const mirror = buildMirror((await loadConfig(file)).config, log)
-  cleanup(async () => { await mirror.close() })
-  mirror.start()
+  await startMirrorFrom({ after: cleanup }, file, log)
 }
 
 const show = (b: AclBinding): string => `${b.patternType} ${b.resourceName} ${b.principal}@${b.host} ${b.permission} ${b.operation}`

@@ -16,15 +16,15 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parse, stringify } from 'yaml'
 import { loadConfig } from '../../src/config/load.ts'
 import { buildMirror } from '../../src/mirror.ts'
 import { startHttpServer } from '../../src/observe/http-server.ts'
 import { mirrorRoutes } from '../../src/observe/routes.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clustersForFile, commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { deleteRecordsBefore } from '../harness/operator.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 import { startMirror, testLogger } from '../harness/mirror-runner.ts'
@@ -173,13 +173,7 @@ test('exprParts reads metrics, matchers, grouping and joined labels', () => {
 
 let A: KafkaCluster
 let B: KafkaCluster
-before(async () => {
-  const [a, b] = await startClusters([{ name: 'alerts-A' }, { name: 'alerts-B' }])
-  if (a === undefined || b === undefined) throw new Error('clusters did not start')
-  A = a
-  B = b
-})
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
+clustersForFile([{ name: 'alerts-A' }, { name: 'alerts-B' }], ([a, b]) => { A = a; B = b })
 
 test('every metric, matcher and label of examples/prometheus-rules.yaml is in a real mirror\'s /metrics, with sensible values', { timeout: 400_000 }, async t => {
   const groups = ruleGroups(RULES)

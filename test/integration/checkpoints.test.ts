@@ -10,12 +10,12 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { type Checkpoint, decodeCheckpoint } from '../../src/formats/checkpoint.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { clientConfig, commitOffsets, groupOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clientConfig, clustersForFile, commitOffsets, createTopic, groupOffsets, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { runJavaProgram, startJavaMirrorMaker } from '../harness/java-tools.ts'
 import { writeCheckpointFlowProperties } from '../harness/mirror-config.ts'
 import { startMirror } from '../harness/mirror-runner.ts'
@@ -28,15 +28,9 @@ const WAIT = { timeoutMs: 90_000, intervalMs: 250 }
 
 let A: KafkaCluster
 let B: KafkaCluster
-before(async () => {
-  // A fast log cleaner, so the compaction test does not wait 15 s per pass.
-  const brokerConfig = { 'log.cleaner.backoff.ms': '300' }
-  const [a, b] = await startClusters([{ name: 'ckpt-A', brokerConfig }, { name: 'ckpt-B', brokerConfig }])
-  if (a === undefined || b === undefined) throw new Error('clusters did not start')
-  A = a
-  B = b
-})
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
+// A fast log cleaner, so the compaction test does not wait 15 s per pass.
+const brokerConfig = { 'log.cleaner.backoff.ms': '300' }
+clustersForFile([{ name: 'ckpt-A', brokerConfig }, { name: 'ckpt-B', brokerConfig }], ([a, b]) => { A = a; B = b })
 
 function properties (topic: string, extra: Record<string, string> = {}): string {
   return writeCheckpointFlowProperties({ A, B }, topic, extra)

@@ -79,8 +79,14 @@ test('a batch damaged on the source is never copied; its partition waits, report
   const reported = failure()
   assert.equal(reported?.offset, damaged.baseOffset, 'the report names the damaged batch\'s offset')
   assert.match(reported?.reason ?? '', /corrupt: stored CRC \d+ but computed \d+/)
-  // Still nothing of it or after it a while later: the damaged bytes are not sent, however often they come.
-  await new Promise(resolve => setTimeout(resolve, 3000))
+  // Still nothing of it or after it after three more fetches of the damaged bytes (each moves the
+  // report's retryAt): they are not sent, however often they come.
+  const retries = new Set<number>()
+  await waitFor(() => {
+    const at = mirror.status()[0]?.copier?.failures.get(tpKey(topic, 0))?.retryAt
+    if (at !== undefined) retries.add(at)
+    return retries.size >= 4
+  }, { timeoutMs: 60_000, intervalMs: 20, what: 'three more fetches of the damaged batch' })
   assert.deepEqual(await ends(), [damaged.baseOffset, BigInt(TOTAL)])
 
   flip()

@@ -8,15 +8,15 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { decodeCheckpoint } from '../../src/formats/checkpoint.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { clientConfig, commitOffsets, groupOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clientConfig, clustersForFile, commitOffsets, createTopic, groupOffsets, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { runJavaProgram } from '../harness/java-tools.ts'
 import { writeCheckpointFlowProperties } from '../harness/mirror-config.ts'
-import { startMirror } from '../harness/mirror-runner.ts'
+import { startMirror, testLogger } from '../harness/mirror-runner.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const WAIT = { timeoutMs: 90_000, intervalMs: 250 }
@@ -24,15 +24,7 @@ const SYNC_INTERVAL_S = 1
 
 let A: KafkaCluster
 let B: KafkaCluster
-before(async () => {
-  const [a, b] = await startClusters([{ name: 'gsync-A' }, { name: 'gsync-B' }])
-  if (a === undefined || b === undefined) throw new Error('clusters did not start')
-  A = a
-  B = b
-})
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
-
-
+clustersForFile([{ name: 'gsync-A' }, { name: 'gsync-B' }], ([a, b]) => { A = a; B = b })
 
 async function groupActive (cluster: KafkaCluster, group: string): Promise<boolean> {
   const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
@@ -49,7 +41,10 @@ async function checkpointOf (group: string, topic: string, partition: number): P
   return found
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+/** The sync logs (debug) each pass that leaves a group alone for its members on the target (src/checkpoint/group-offset-sync.ts). */
+function activeSkips (lines: readonly string[], group: string): number {
+  return lines.filter(l => l.includes('group has members on the target; not syncing its offsets') && l.includes(group)).length
+}
 
 test('sync.group.offsets leaves a group alone while it has an active member on the target, then commits the translated offsets forward only once it leaves', { timeout: 600_000 }, async t => {
   const topic = uniqueName('gsync')
@@ -59,7 +54,8 @@ test('sync.group.offsets leaves a group alone while it has an active member on t
   await produce(A, topic, Array.from({ length: 200 }, (_, i) => ({ partition: i % 2, value: `v${i}` })))
   await commitOffsets(A, group, [{ topic, partition: 0, offset: 10n }, { topic, partition: 1, offset: 5n }])
   const file = writeCheckpointFlowProperties({ A, B }, topic, { 'sync.group.offsets.enabled': 'true', 'sync.group.offsets.interval.seconds': String(SYNC_INTERVAL_S) })
-  const mirror = await startMirror(t, file)
+  const lines: string[] = []
+  const mirror = await startMirror(t, file, testLogger({ lines, level: 'debug' }))
 
   // Idle on B: the group gets its translated offsets (the remote topic starts empty, so target = source offsets).
   await waitFor(async () => {
@@ -82,7 +78,9 @@ test('sync.group.offsets leaves a group alone while it has an active member on t
   await commitOffsets(A, group, [{ topic, partition: 0, offset: 60n }, { topic, partition: 1, offset: 70n }])
   await waitFor(async () => await checkpointOf(group, remote, 0) === 60n && await checkpointOf(group, remote, 1) === 70n, { ...WAIT, what: 'checkpoints of the new position' })
   const skippedBefore = mirror.checkpointStatus()[0]?.stats.activeGroupsSkipped ?? 0
-  await sleep(4 * SYNC_INTERVAL_S * 1000) // several sync rounds with the member active
+  // Several sync passes that saw the member (each logs the skip), not a sleep that hopes they ran.
+  const skipsBefore = activeSkips(lines, group)
+  await waitFor(() => activeSkips(lines, group) >= skipsBefore + 4, { ...WAIT, what: 'four sync passes that skipped the active group' })
   assert.equal(await groupActive(B, group), true, 'the member was still in the group during the check')
   assert.deepEqual(await groupOffsets(B, group), new Map([[0, 10n], [1, 5n]]), 'an active group on the target was not touched by sync.group.offsets')
   const skipped = mirror.checkpointStatus()[0]?.stats.activeGroupsSkipped ?? 0
@@ -101,6 +99,12 @@ test('sync.group.offsets leaves a group alone while it has an active member on t
   // Forward only: G rewinds on A; the checkpoint follows, G on B stays where it is.
   await commitOffsets(A, group, [{ topic, partition: 0, offset: 20n }])
   await waitFor(async () => await checkpointOf(group, remote, 0) === 20n, { ...WAIT, what: 'checkpoint of the rewound position' })
-  await sleep(4 * SYNC_INTERVAL_S * 1000)
+  // Proof that sync passes ran with the rewound checkpoint in hand: an idle canary group, moved on
+  // A only now, reaches B twice, each time through a pass later than that checkpoint.
+  const canary = uniqueName('canary')
+  for (const offset of [30n, 40n]) {
+    await commitOffsets(A, canary, [{ topic, partition: 0, offset }])
+    await waitFor(async () => (await groupOffsets(B, canary)).get(0) === offset, { ...WAIT, what: `canary ${canary} synced to ${offset} on B` })
+  }
   assert.deepEqual(await groupOffsets(B, group), new Map([[0, 60n], [1, 70n]]), 'sync.group.offsets never rewinds the group on the target')
 })

@@ -13,14 +13,14 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { loadConfig } from '../../src/config/load.ts'
 import { buildMirror } from '../../src/mirror.ts'
 import { startHttpServer } from '../../src/observe/http-server.ts'
 import { mirrorRoutes } from '../../src/observe/routes.ts'
 import type { StatusReport } from '../../src/observe/status-report.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clustersForFile, commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 import { testLogger } from '../harness/mirror-runner.ts'
 import { freePort } from '../harness/ports.ts'
@@ -63,13 +63,7 @@ async function get (port: number, path: string): Promise<{ status: number, body:
 
 let A: KafkaCluster
 let B: KafkaCluster
-before(async () => {
-  const [a, b] = await startClusters([{ name: 'source' }, { name: 'target' }])
-  assert.ok(a !== undefined && b !== undefined)
-  A = a
-  B = b
-})
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
+clustersForFile([{ name: 'source' }, { name: 'target' }], ([a, b]) => { A = a; B = b })
 
 const SOURCE = 'my-cluster-source'
 const TARGET = 'my-cluster-target'

@@ -5,27 +5,21 @@
  * with its offset in /status, the other partitions still copied).
  */
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { loadConfig } from '../../src/config/load.ts'
 import { buildMirror, type Mirror } from '../../src/mirror.ts'
 import { startHttpServer } from '../../src/observe/http-server.ts'
 import { mirrorRoutes } from '../../src/observe/routes.ts'
 import type { StatusReport } from '../../src/observe/status-report.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clustersForFile, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { deleteRecordsBefore } from '../harness/operator.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 import { testLogger } from '../harness/mirror-runner.ts'
 
 let A: KafkaCluster
 let B: KafkaCluster
-before(async () => {
-  const [a, b] = await startClusters([{ name: 'A' }, { name: 'B' }])
-  assert.ok(a !== undefined && b !== undefined)
-  A = a
-  B = b
-})
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
+clustersForFile([{ name: 'A' }, { name: 'B' }], ([a, b]) => { A = a; B = b })
 
 /** A->B copying `topics`, served over HTTP on a free port; both stopped when the test ends. */
 async function served (t: { after: (fn: () => Promise<void>) => void }, topics: string, extra: Record<string, string> = {}): Promise<{ mirror: Mirror, get: (path: string) => Promise<{ status: number, body: string }> }> {
@@ -101,8 +95,12 @@ test('a record the target refuses: counted once, partition paused, lag stays abo
   assert.equal(value(text, 'kafka_consumer_fetch_manager_records_lag', [`topic="${big}"`, 'partition="0"']), 2)
   assert.equal(value(text, 'kafka_mirror_lag_records', ['flow="A->B"', `topic="${small}"`, 'partition="0"']), 0)
   assert.equal(value(text, 'kafka_mirror_partition_paused', ['flow="A->B"', `topic="${small}"`]), undefined)
-  // Retries of the same record do not count again.
-  await new Promise(resolve => setTimeout(resolve, 6_000))
+  // Retries of the same record do not count again: wait until one retry was refused (it moves the
+  // partition's retryAt in /status), rather than sleeping and hoping one came.
+  const retryAt = async (): Promise<number | undefined> => (JSON.parse((await get('/status')).body) as StatusReport).flows[0]?.topics.find(x => x.topic === big)?.partitions[0]?.lastError?.retryAt
+  const firstRetryAt = await retryAt()
+  assert.ok(firstRetryAt !== undefined, 'the refused partition has a retry time in /status')
+  await waitFor(async () => { const at = await retryAt(); return at !== undefined && at !== firstRetryAt }, { timeoutMs: 120_000, intervalMs: 250, what: 'a retry of the refused record' })
   assert.equal(value((await get('/metrics')).body, 'kafka_mirror_refused_records_total', bigLabels), 1)
   const status = JSON.parse((await get('/status')).body) as StatusReport
   const part = status.flows[0]?.topics.find(x => x.topic === big)?.partitions[0]

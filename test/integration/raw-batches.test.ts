@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { KafkaProducer } from '../../src/kafka/producer.ts'
 import type { Header } from '../../src/kafka/types.ts'
 import type { Mirror } from '../../src/mirror.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { clientConfig, comparable, createTopic, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clientConfig, clustersForFile, comparable, createTopic, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { javaConsume, runJava } from '../harness/java-tools.ts'
 import { writeCopyOnlyProperties } from '../harness/mirror-config.ts'
 import { startMirror } from '../harness/mirror-runner.ts'
@@ -24,13 +24,7 @@ const PARTITIONS = 2
 
 let A: KafkaCluster
 let B: KafkaCluster
-before(async () => {
-  const [a, b] = await startClusters([{ name: 'A' }, { name: 'B' }])
-  if (a === undefined || b === undefined) throw new Error('clusters did not start')
-  A = a
-  B = b
-})
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
+clustersForFile([{ name: 'A' }, { name: 'B' }], ([a, b]) => { A = a; B = b })
 
 /** Writes the topic's records with `codec`, 300 records per partition per send (one batch of ~60 KB each). */
 async function produceCompressed (topic: string, codec: string): Promise<void> {

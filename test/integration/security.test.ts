@@ -20,12 +20,12 @@ import { decodeCheckpoint } from '../../src/formats/checkpoint.ts'
 import { decodeConnectOffsetKey, decodeOffsetValue } from '../../src/formats/connect-offsets.ts'
 import { buildMirror, type Mirror } from '../../src/mirror.ts'
 import { startHttpServer } from '../../src/observe/http-server.ts'
-import { createLogger } from '../../src/observe/logger.ts'
 import { mirrorRoutes } from '../../src/observe/routes.ts'
 import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
 import { freePort } from '../harness/ports.ts'
 import { commitOffsets, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { runJava } from '../harness/java-tools.ts'
+import { testLogger } from '../harness/mirror-runner.ts'
 import { SECURE_USERS, secureClusterOptions, unsecuredJwt } from '../harness/secure-cluster.ts'
 import { writeSecretVolume } from '../harness/k8s-secrets.ts'
 import { createPki, type Pki } from '../harness/tls.ts'
@@ -37,7 +37,7 @@ let pkiT: Pki
 let dir: string
 const logLines: string[] = []
 // Debug level: the secret scan at the end sees every line the mirror can write.
-const log = createLogger('test', line => { logLines.push(line); if (process.env.KM_TEST_LOG !== undefined) process.stderr.write(line + '\n') }, 'debug')
+const log = testLogger({ lines: logLines, level: 'debug' })
 /** Secret values made by single tests (OAuth client secret and tokens, keystore passwords, key PEM lines), for the final scan. */
 const testSecrets: string[] = []
 

@@ -4,23 +4,15 @@
  * flow recovers by itself (no restart) and copies every record.
  */
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import { loadConfig } from '../../src/config/load.ts'
-import { buildMirror } from '../../src/mirror.ts'
-import { createLogger } from '../../src/observe/logger.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { test } from 'node:test'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { assertNamesCluster, clustersForFile, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
+import { startMirror, testLogger } from '../harness/mirror-runner.ts'
 
 let A: KafkaCluster
 let B: KafkaCluster
-before(async () => {
-  const [a, b] = await startClusters([{ name: 'unreach-A' }, { name: 'unreach-B' }])
-  if (a === undefined || b === undefined) throw new Error('clusters did not start')
-  A = a
-  B = b
-})
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
+clustersForFile([{ name: 'unreach-A' }, { name: 'unreach-B' }], ([a, b]) => { A = a; B = b })
 
 test('source unreachable at start: flow not ready with the reason, recovers when the source broker starts, every record copied', { timeout: 400_000 }, async t => {
   const topic = uniqueName('late-source')
@@ -40,16 +32,11 @@ test('source unreachable at start: flow not ready with the reason, recovers when
     'refresh.topics.interval.seconds': '1'
   })
   const lines: string[] = []
-  const mirror = buildMirror((await loadConfig(file)).config, createLogger('kafka-mirror', line => {
-    lines.push(line)
-    if (process.env.KM_TEST_LOG === '1') process.stderr.write(line + '\n')
-  }))
-  t.after(async () => { await mirror.close() })
-  mirror.start()
+  const mirror = await startMirror(t, file, testLogger({ lines }))
 
   const notReady = await waitFor(() => { const s = mirror.status()[0]; return s?.state === 'not-ready' ? s : undefined }, { timeoutMs: 60_000, what: 'flow not ready while the source is down' })
   t.diagnostic(`status while the source is down: ${notReady.reason ?? ''}`)
-  assert.match(notReady.reason ?? '', /cluster A|127\.0\.0\.1/, 'the reason names the cluster or its address')
+  assertNamesCluster(notReady.reason ?? '', 'A', A)
   await waitFor(() => lines.some(l => / (WARN|ERROR) /.test(l)), { timeoutMs: 30_000, what: 'a warning in the log' })
   t.diagnostic(`log while the source is down: ${lines.filter(l => / (WARN|ERROR) /.test(l)).slice(0, 2).join(' | ')}`)
   assert.equal((await readAll(B, `A.${topic}`).catch(() => [])).length, 0, 'nothing copied yet')

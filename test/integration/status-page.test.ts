@@ -12,15 +12,15 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { startHttpServer } from '../../src/observe/http-server.ts'
 import { createLogger } from '../../src/observe/logger.ts'
 import { pageRoutes } from '../../src/observe/page/page-routes.ts'
 import type { FlowReport, StatusReport } from '../../src/observe/status-report.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clustersForFile, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 import { freePort } from '../harness/ports.ts'
 import { spawnTracked } from '../harness/processes.ts'
@@ -34,13 +34,7 @@ const CHROMIUM = '/usr/bin/chromium'
 
 let A: KafkaCluster
 let B: KafkaCluster
-before(async () => {
-  const [a, b] = await startClusters([{ name: 'page-A' }, { name: 'page-B' }])
-  if (a === undefined || b === undefined) throw new Error('clusters did not start')
-  A = a
-  B = b
-})
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
+clustersForFile([{ name: 'page-A' }, { name: 'page-B' }], ([a, b]) => { A = a; B = b })
 
 /** Debian's Chromium, headless, with a fresh profile that is removed when the test ends. */
 async function openBrowser (t: { after: (fn: () => Promise<void>) => void }): Promise<BrowserContext> {

@@ -12,10 +12,11 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { loadConfig } from '../../src/config/load.ts'
 import { buildMirror } from '../../src/mirror.ts'
-import { createLogger } from '../../src/observe/logger.ts'
 import { startClusters } from '../harness/cluster.ts'
 import { comparable, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { startJavaConnect } from '../harness/java-connect.ts'
+import { testLogger } from '../harness/mirror-runner.ts'
+import { waitForStoredPositions } from '../harness/positions.ts'
 
 const SOURCE = 'my-cluster-source'
 const TARGET = 'my-cluster-target'
@@ -27,7 +28,7 @@ test('Strimzi naming: a Strimzi-run Connect reads the positions kafka-mirror sto
   const [A, B] = await startClusters([{ name: 'source' }, { name: 'target' }])
   assert.ok(A !== undefined && B !== undefined)
   fns.push(async () => { await Promise.all([A.close(), B.close()]) })
-  const log = createLogger('test', line => { if (process.env.KM_TEST_LOG !== undefined) process.stderr.write(line + '\n') })
+  const log = testLogger()
 
   const topic = uniqueName('strimzi')
   const remote = `${SOURCE}.${topic}`
@@ -107,6 +108,8 @@ spec:
   await produce(A, topic, Array.from({ length: 150 }, (_, i) => ({ partition: i % 3, key: `k${300 + i}`, value: `second-${i}` })))
   await connect.rest('PUT', `${path}/resume`)
   await waitFor(async () => (await readAll(B, remote)).length >= 450, { timeoutMs: 180_000, what: 'the later records copied by Java' })
-  await new Promise(resolve => setTimeout(resolve, 3000)) // a re-copy from the start would show here
+  // Connect stores its positions (under the connector's name, in Strimzi's offsets topic) only
+  // after the target acknowledged the records: a re-copy from the start is on B once they reach the end.
+  await waitForStoredPositions(A, [topic], B, { source: SOURCE, offsetsTopic: 'mirrormaker2-cluster-offsets', connector: CONNECTOR }, { timeoutMs: 120_000 })
   assert.deepEqual((await readAll(B, remote)).map(comparable), (await readAll(A, topic)).map(comparable), 'no gap, no duplicate')
 })

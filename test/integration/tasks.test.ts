@@ -7,10 +7,11 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { loadConfig } from '../../src/config/load.ts'
 import { buildMirror } from '../../src/mirror.ts'
-import { createLogger } from '../../src/observe/logger.ts'
 import { startClusters } from '../harness/cluster.ts'
 import { comparable, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
+import { testLogger } from '../harness/mirror-runner.ts'
+import { waitForStoredPositions } from '../harness/positions.ts'
 
 test('tasks.max=3: three tasks copy a 6-partition topic; a later topic re-deals without gap or duplicate', { timeout: 400_000 }, async t => {
   const fns: Array<() => Promise<void>> = []
@@ -19,7 +20,7 @@ test('tasks.max=3: three tasks copy a 6-partition topic; a later topic re-deals 
   assert.ok(A !== undefined && B !== undefined)
   fns.push(async () => { await Promise.all([A.close(), B.close()]) })
   const lines: string[] = []
-  const log = createLogger('test', line => { lines.push(line); if (process.env.KM_TEST_LOG !== undefined) process.stderr.write(line + '\n') })
+  const log = testLogger({ lines })
 
   const prefix = uniqueName('tasks')
   const single = `${prefix}-a`
@@ -44,7 +45,8 @@ test('tasks.max=3: three tasks copy a 6-partition topic; a later topic re-deals 
   assert.equal(status?.tasks, 3)
   assert.equal(status?.partitions, 7)
   assert.ok(lines.some(l => l.includes('copying with tasks') && l.includes('tasks=3') && l.includes('perTask=3,2,2')), lines.filter(l => l.includes('tasks')).join('\n'))
-  await new Promise(resolve => setTimeout(resolve, 1500)) // a duplicate from the re-deal would show here
+  // Positions stored up to each partition's last record: a duplicate from the re-deal is on B by then.
+  await waitForStoredPositions(A, [wide, single], B, { source: 'A' })
   assert.deepEqual((await readAll(B, `A.${wide}`)).map(comparable), (await readAll(A, wide)).map(comparable))
   assert.deepEqual((await readAll(B, `A.${single}`)).map(comparable), (await readAll(A, single)).map(comparable))
 })

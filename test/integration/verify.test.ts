@@ -6,12 +6,12 @@
  * were copied leave the two sides identical over what both hold (exit 0).
  */
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { tpKey } from '../../src/kafka/types.ts'
 import { runBinary } from '../harness/binary.ts'
-import { type KafkaCluster, startClusters } from '../harness/cluster.ts'
-import { clientConfig, createTopic, produce, uniqueName, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clientConfig, clustersForFile, createTopic, produce, uniqueName, waitFor } from '../harness/helpers.ts'
 import { deleteRecordsBefore } from '../harness/operator.ts'
 import { writeCopyOnlyProperties } from '../harness/mirror-config.ts'
 import { startMirror } from '../harness/mirror-runner.ts'
@@ -19,13 +19,7 @@ import { startMirror } from '../harness/mirror-runner.ts'
 
 let A: KafkaCluster
 let B: KafkaCluster
-before(async () => {
-  const [a, b] = await startClusters([{ name: 'A' }, { name: 'B' }])
-  if (a === undefined || b === undefined) throw new Error('clusters did not start')
-  A = a
-  B = b
-})
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
+clustersForFile([{ name: 'A' }, { name: 'B' }], ([a, b]) => { A = a; B = b })
 
 interface VerifyJson {
   identical: boolean

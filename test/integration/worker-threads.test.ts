@@ -8,14 +8,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decodeOffsetValue } from '../../src/formats/connect-offsets.ts'
-import { createLogger } from '../../src/observe/logger.ts'
 import { clustersFor, comparable, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
-import { startMirror } from '../harness/mirror-runner.ts'
-
-function collectingLogger (lines: string[]): ReturnType<typeof createLogger> {
-  return createLogger('kafka-mirror', line => { lines.push(line); if (process.env.KM_TEST_LOG !== undefined) process.stderr.write(line + '\n') })
-}
+import { startMirror, testLogger } from '../harness/mirror-runner.ts'
+import { waitForStoredPositions } from '../harness/positions.ts'
 
 test('tasks.max=2: two worker threads copy a 6-partition topic once and in order; a restart resumes without gap or duplicate', { timeout: 300_000 }, async t => {
   if (process.env.KAFKA_MIRROR_WORKER_THREADS === '0') { t.skip('KAFKA_MIRROR_WORKER_THREADS=0'); return }
@@ -28,7 +24,7 @@ test('tasks.max=2: two worker threads copy a 6-partition topic once and in order
   // the latency the flow reports shows the acknowledgements reached the main thread.
   const file = writeMm2Properties({ A, B }, { 'A->B.enabled': 'true', 'A->B.topics': topic, 'tasks.max': '2', 'B.offset.flush.interval.ms': '500', 'emit.heartbeats.interval.seconds': '1', 'emit.checkpoints.enabled': 'false', 'sync.topic.acls.enabled': 'false' })
   const lines: string[] = []
-  const first = await startMirror(t, file, collectingLogger(lines))
+  const first = await startMirror(t, file, testLogger({ lines }))
   await waitFor(async () => (await readAll(B, `A.${topic}`).catch(() => [])).length >= 6000, { timeoutMs: 90_000, what: 'the 6-partition topic copied' })
   const status = first.status()[0]
   assert.equal(status?.tasks, 2)
@@ -51,7 +47,7 @@ test('tasks.max=2: two worker threads copy a 6-partition topic once and in order
   await produce(A, topic, Array.from({ length: 600 }, (_, i) => ({ partition: i % 6, key: `k${6000 + i}`, value: `v${6000 + i}` })))
   const second = await startMirror(t, file)
   await waitFor(async () => (await readAll(B, `A.${topic}`)).length >= 6600, { timeoutMs: 90_000, what: 'the records produced while stopped' })
-  await new Promise(resolve => setTimeout(resolve, 1500)) // a duplicate would show here
+  await waitForStoredPositions(A, [topic], B, { source: 'A' }) // a duplicate is on B by then
   assert.equal(second.status()[0]?.threads, 2)
   assert.deepEqual((await readAll(B, `A.${topic}`)).map(comparable), (await readAll(A, topic)).map(comparable))
 })
@@ -67,7 +63,7 @@ test('worker threads: a later topic raises the task count; the old thread stores
   await produce(A, single, Array.from({ length: 2000 }, (_, i) => ({ value: `s${i}` })))
   const file = writeMm2Properties({ A, B }, { 'A->B.enabled': 'true', 'A->B.topics': `${prefix}.*`, 'tasks.max': '2', 'B.offset.flush.interval.ms': '500', 'refresh.topics.interval.seconds': '1', 'emit.heartbeats.enabled': 'false', 'emit.checkpoints.enabled': 'false', 'sync.topic.acls.enabled': 'false' })
   const lines: string[] = []
-  const mirror = await startMirror(t, file, collectingLogger(lines))
+  const mirror = await startMirror(t, file, testLogger({ lines }))
   await waitFor(async () => (await readAll(B, `A.${single}`).catch(() => [])).length === 2000, { timeoutMs: 90_000, what: 'the 1-partition topic copied' })
   assert.equal(mirror.status()[0]?.threads, 1)
 
@@ -87,7 +83,7 @@ test('worker threads: a later topic raises the task count; the old thread stores
   const expected = (await readAll(A, single)).length
   await waitFor(async () => (await readAll(B, `A.${wide}`).catch(() => [])).length >= 3000, { timeoutMs: 90_000, what: 'the 6-partition topic copied' })
   await waitFor(async () => (await readAll(B, `A.${single}`)).length >= expected, { timeoutMs: 60_000, what: 'the first topic copied to its end' })
-  await new Promise(resolve => setTimeout(resolve, 1500)) // a duplicate from the re-deal would show here
+  await waitForStoredPositions(A, [wide, single], B, { source: 'A' }) // a duplicate from the re-deal is on B by then
   assert.ok(lines.some(l => l.includes('copying with tasks') && l.includes('tasks=2') && l.includes('perTask=4,3')), lines.filter(l => l.includes('tasks')).join('\n'))
   assert.deepEqual((await readAll(B, `A.${wide}`)).map(comparable), (await readAll(A, wide)).map(comparable))
   assert.deepEqual((await readAll(B, `A.${single}`)).map(comparable), (await readAll(A, single)).map(comparable))
