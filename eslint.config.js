@@ -36,19 +36,22 @@ export const LAYERS = [
 const inside = (path, folder) => path.startsWith(`${folder}/`)
 
 /** One no-restricted-paths zone per unit: every unit of its layer and above is off limits. */
-function layerZones () {
+function layerZones() {
   const units = LAYERS.flatMap((layer, level) => layer.map(unit => ({ unit, level })))
-  return units.map(({ unit, level }) => {
-    const forbidden = units.filter(u => u.level >= level && u.unit !== unit && !inside(u.unit, unit))
-    // A folder of a higher layer still holds lower units (observe/ holds the logger): those stay allowed.
-    const allowedInside = from => units.filter(u => inside(u.unit, from) && !forbidden.includes(u)).map(u => `./${u.unit.slice(from.length + 1)}`)
-    return forbidden.map(({ unit: from }) => ({
-      target: unit,
-      from,
-      except: allowedInside(from),
-      message: `${unit} may import only its own files and lower layers (docs/DESIGN.md, "Layers").`
-    }))
-  }).flat()
+  return units
+    .map(({ unit, level }) => {
+      const forbidden = units.filter(u => u.level >= level && u.unit !== unit && !inside(u.unit, unit))
+      // A folder of a higher layer still holds lower units (observe/ holds the logger): those stay allowed.
+      const allowedInside = from =>
+        units.filter(u => inside(u.unit, from) && !forbidden.includes(u)).map(u => `./${u.unit.slice(from.length + 1)}`)
+      return forbidden.map(({ unit: from }) => ({
+        target: unit,
+        from,
+        except: allowedInside(from),
+        message: `${unit} may import only its own files and lower layers (docs/DESIGN.md, "Layers").`
+      }))
+    })
+    .flat()
 }
 
 const CLIENT_ONLY_IN_KAFKA = 'Only src/kafka/ may import the Kafka client; use its adapters.'
@@ -60,11 +63,26 @@ export default tseslint.config(
     files: ['**/*.ts'],
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
+      // prettier (prettier.config.js) wraps code at 120 columns but leaves comments as written.
+      'max-len': [
+        'error',
+        {
+          code: 120,
+          ignoreStrings: true,
+          ignoreTemplateLiterals: true,
+          ignoreRegExpLiterals: true,
+          ignoreUrls: true,
+          ignorePattern: 'eslint-disable'
+        }
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-imports': ['error', {
-        paths: [{ name: '@platformatic/kafka', message: CLIENT_ONLY_IN_KAFKA }],
-        patterns: [{ group: ['@platformatic/kafka/*'], message: CLIENT_ONLY_IN_KAFKA }]
-      }]
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@platformatic/kafka', message: CLIENT_ONLY_IN_KAFKA }],
+          patterns: [{ group: ['@platformatic/kafka/*'], message: CLIENT_ONLY_IN_KAFKA }]
+        }
+      ]
     }
   },
   {
@@ -77,14 +95,21 @@ export default tseslint.config(
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] }
     },
     rules: {
-      'import-x/no-restricted-paths': ['error', {
-        basePath: import.meta.dirname,
-        zones: [
-          ...layerZones(),
-          // The harness, the benchmarks and the scripts use src/, never the other way round.
-          { target: 'src', from: ['test', 'bench', 'scripts'], message: 'src/ does not import test, benchmark or script code.' }
-        ]
-      }],
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          basePath: import.meta.dirname,
+          zones: [
+            ...layerZones(),
+            // The harness, the benchmarks and the scripts use src/, never the other way round.
+            {
+              target: 'src',
+              from: ['test', 'bench', 'scripts'],
+              message: 'src/ does not import test, benchmark or script code.'
+            }
+          ]
+        }
+      ],
       'import-x/no-cycle': 'error'
     }
   },
@@ -103,7 +128,14 @@ export default tseslint.config(
     files: ['src/observe/page/**/*.js'],
     languageOptions: {
       sourceType: 'script',
-      globals: { document: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', AbortController: 'readonly', Intl: 'readonly' }
+      globals: {
+        document: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        AbortController: 'readonly',
+        Intl: 'readonly'
+      }
     },
     rules: { 'no-undef': 'error' }
   }

@@ -81,7 +81,7 @@ import { LiveMirror, MIRRORS, type MirrorName, type MirrorStats, POLL_MS } from 
 import { logSegmentBytes } from './lib/proc-stats.ts'
 
 const WORKLOADS = ['small-uncompressed', 'json-lz4', 'many-partitions', 'latency'] as const
-type WorkloadName = typeof WORKLOADS[number]
+type WorkloadName = (typeof WORKLOADS)[number]
 
 const { values } = parseArgs({
   options: {
@@ -104,8 +104,13 @@ const repeat = positive('repeat')
 const duration = positive('duration')
 const rateOption = values.rate === undefined ? undefined : positive('rate')
 const beforeDir = values.before
-const mirrors = listOption('only', values.only ?? MIRRORS.filter(m => m !== 'kafka-mirror-before' || beforeDir !== undefined).join(','), MIRRORS)
-if (mirrors.includes('kafka-mirror-before') && beforeDir === undefined) throw new Error('--only kafka-mirror-before needs --before DIR (another checkout of kafka-mirror)')
+const mirrors = listOption(
+  'only',
+  values.only ?? MIRRORS.filter(m => m !== 'kafka-mirror-before' || beforeDir !== undefined).join(','),
+  MIRRORS
+)
+if (mirrors.includes('kafka-mirror-before') && beforeDir === undefined)
+  throw new Error('--only kafka-mirror-before needs --before DIR (another checkout of kafka-mirror)')
 const asked = values.workload === 'all' ? WORKLOADS : listOption('workload', values.workload, WORKLOADS)
 /** In the bench's own order: latency takes its default rate from small-uncompressed. */
 const workloads = WORKLOADS.filter(w => asked.includes(w))
@@ -144,9 +149,9 @@ interface Workload {
   readonly bytesPerRecord: number
   readonly columns: readonly Column[]
   /** Creates (and fills) the run's source topic before the mirror starts. */
-  prepare (topic: string, firstRun: boolean): Promise<void>
+  prepare(topic: string, firstRun: boolean): Promise<void>
   /** From the spawn: until every record is on the target (endAt) or the limit passed (undefined). */
-  drive (mirror: LiveMirror, topic: string): Promise<{ endAt: number | undefined, latency?: LatencyFigures }>
+  drive(mirror: LiveMirror, topic: string): Promise<{ endAt: number | undefined; latency?: LatencyFigures }>
 }
 
 interface RunResult {
@@ -176,34 +181,77 @@ interface Column {
 const HEAD: readonly Column[] = [
   { header: 'run', cell: r => String(r.index) },
   { header: 'mirror', left: true, cell: r => r.name },
-  { header: 'records copied', cell: r => `${r.copied}${r.finished ? '' : ` (did not finish${r.exit !== undefined ? `, exit ${r.exit}` : ''})`}` },
+  {
+    header: 'records copied',
+    cell: r => `${r.copied}${r.finished ? '' : ` (did not finish${r.exit !== undefined ? `, exit ${r.exit}` : ''})`}`
+  },
   { header: 'first record (s)', cell: r => fmt(r.firstRecordS, 1) }
 ]
 const ALL_COPIED: Column = { header: 'all copied (s)', cell: r => fmt(r.allCopiedS, 1) }
 const THROUGHPUT: readonly Column[] = [
-  { header: 'records/s', cell: r => r.recordsPerS === undefined ? '-' : `${r.atLeast ? '≥' : ''}${Math.round(r.recordsPerS)}` },
-  { header: 'MB/s', cell: r => r.recordsPerS === undefined ? '-' : `${r.atLeast ? '≥' : ''}${(r.recordsPerS * r.workload.bytesPerRecord / MiB).toFixed(1)}` }
+  {
+    header: 'records/s',
+    cell: r => (r.recordsPerS === undefined ? '-' : `${r.atLeast ? '≥' : ''}${Math.round(r.recordsPerS)}`)
+  },
+  {
+    header: 'MB/s',
+    cell: r =>
+      r.recordsPerS === undefined
+        ? '-'
+        : `${r.atLeast ? '≥' : ''}${((r.recordsPerS * r.workload.bytesPerRecord) / MiB).toFixed(1)}`
+  }
 ]
 const COST: readonly Column[] = [
   { header: 'CPU-s', cell: r => fmt(r.stats.cpuS, 1) },
-  { header: 'of which kernel', cell: r => r.stats.cpuS === undefined || r.stats.sysS === undefined || r.stats.cpuS === 0 ? '-' : `${Math.round(100 * r.stats.sysS / r.stats.cpuS)}%` },
-  { header: 'CPU-s/GB', cell: r => fmt(r.stats.cpuS === undefined || r.copied === 0n ? undefined : r.stats.cpuS / (Number(r.copied) * r.workload.bytesPerRecord / GiB), 1) },
+  {
+    header: 'of which kernel',
+    cell: r =>
+      r.stats.cpuS === undefined || r.stats.sysS === undefined || r.stats.cpuS === 0
+        ? '-'
+        : `${Math.round((100 * r.stats.sysS) / r.stats.cpuS)}%`
+  },
+  {
+    header: 'CPU-s/GB',
+    cell: r =>
+      fmt(
+        r.stats.cpuS === undefined || r.copied === 0n
+          ? undefined
+          : r.stats.cpuS / ((Number(r.copied) * r.workload.bytesPerRecord) / GiB),
+        1
+      )
+  },
   { header: 'peak RSS (MB)', cell: r => fmt(r.stats.peakMb, 0) },
   { header: 'MB on target', cell: r => (r.targetBytes / MiB).toFixed(1) }
 ]
 const SOURCE_MB: Column = { header: 'MB on source', cell: r => (r.sourceBytes / MiB).toFixed(1) }
-const TARGET_PER_SOURCE: Column = { header: 'target/source', cell: r => r.sourceBytes === 0 ? '-' : (r.targetBytes / r.sourceBytes).toFixed(2) }
-const LATENCY_RATE: Column = { header: 'records/s asked / sent', cell: r => r.latency === undefined ? '-' : `${r.latency.asked} / ${fmt(r.latency.sentPerS, 0)}` }
-const LATENCY: readonly Column[] = (['p50', 'p95', 'p99', 'max'] as const).map(q => ({ header: `${q} (ms)`, cell: (r: RunResult) => fmt(r.latency?.summary?.[q], 0) }))
+const TARGET_PER_SOURCE: Column = {
+  header: 'target/source',
+  cell: r => (r.sourceBytes === 0 ? '-' : (r.targetBytes / r.sourceBytes).toFixed(2))
+}
+const LATENCY_RATE: Column = {
+  header: 'records/s asked / sent',
+  cell: r => (r.latency === undefined ? '-' : `${r.latency.asked} / ${fmt(r.latency.sentPerS, 0)}`)
+}
+const LATENCY: readonly Column[] = (['p50', 'p95', 'p99', 'max'] as const).map(q => ({
+  header: `${q} (ms)`,
+  cell: (r: RunResult) => fmt(r.latency?.summary?.[q], 0)
+}))
 
 // One cluster per option, or it throws.
-const [a, b] = await startClusters([{ name: 'sbs-A', heapMb: 768 }, { name: 'sbs-B', heapMb: 768 }]) as [KafkaCluster, KafkaCluster]
+const [a, b] = (await startClusters([
+  { name: 'sbs-A', heapMb: 768 },
+  { name: 'sbs-B', heapMb: 768 }
+])) as [KafkaCluster, KafkaCluster]
 let closed = false
 // Ctrl-C: processes.ts kills every child and exits; the brokers' data folders go too.
 process.once('exit', () => {
   if (closed || process.env.KAFKA_MIRROR_KEEP_LOGS !== undefined) return
   for (const c of [a, b]) {
-    try { rmSync(c.dir, { recursive: true, force: true }) } catch { /* the broker is still going down */ }
+    try {
+      rmSync(c.dir, { recursive: true, force: true })
+    } catch {
+      /* the broker is still going down */
+    }
   }
 })
 // Short retry backoff: the watch asks again every 100 ms anyway, and with the default (250 ms,
@@ -212,7 +260,9 @@ process.once('exit', () => {
 const target = new KafkaAdmin(clientConfig(b, { 'retry.backoff.ms': '10' }), 'bench-target-admin')
 const results = new Map<WorkloadName, RunResult[]>()
 try {
-  console.log(`workloads ${workloads.join(', ')}; mirrors ${mirrors.join(', ')}, ${repeat} time(s) each; tasks.max=${values.tasks}; mirror logs in ${logDir}`)
+  console.log(
+    `workloads ${workloads.join(', ')}; mirrors ${mirrors.join(', ')}, ${repeat} time(s) each; tasks.max=${values.tasks}; mirror logs in ${logDir}`
+  )
   let index = 0
   for (const name of workloads) {
     const workload = makeWorkload(name)
@@ -226,7 +276,12 @@ try {
         await workload.prepare(topic, runs.length === 0)
         const result = await mirrorRun(workload, index, mirror, topic)
         runs.push(result)
-        console.log(`run ${index} ${mirror}: ${workload.columns.slice(2).map(c => `${c.header} ${c.cell(result)}`).join(', ')}`)
+        console.log(
+          `run ${index} ${mirror}: ${workload.columns
+            .slice(2)
+            .map(c => `${c.header} ${c.cell(result)}`)
+            .join(', ')}`
+        )
       }
     }
   }
@@ -237,22 +292,29 @@ try {
   closed = true
 }
 
-function makeWorkload (name: WorkloadName): Workload {
+function makeWorkload(name: WorkloadName): Workload {
   switch (name) {
-    case 'small-uncompressed': return keyedWorkload(name, records, partitions, true)
-    case 'many-partitions': return keyedWorkload(name, WIDE_PARTITIONS * WIDE_PER_PARTITION, WIDE_PARTITIONS, false)
-    case 'json-lz4': return jsonLz4Workload()
-    case 'latency': return latencyWorkload()
+    case 'small-uncompressed':
+      return keyedWorkload(name, records, partitions, true)
+    case 'many-partitions':
+      return keyedWorkload(name, WIDE_PARTITIONS * WIDE_PER_PARTITION, WIDE_PARTITIONS, false)
+    case 'json-lz4':
+      return jsonLz4Workload()
+    case 'latency':
+      return latencyWorkload()
   }
 }
 
 /** Everything on the source before the spawn; the run ends when every record is on the target. */
-async function driveToEnd (workload: Workload, mirror: LiveMirror): Promise<{ endAt: number | undefined }> {
+async function driveToEnd(workload: Workload, mirror: LiveMirror): Promise<{ endAt: number | undefined }> {
   return { endAt: await mirror.waitCopied(BigInt(workload.records), mirror.spawnedAt + RUN_LIMIT_MS) }
 }
 
-/** `count` records of `size` bytes, key `k<i>`, round-robin over `topicPartitions`, uncompressed (small-uncompressed, many-partitions). */
-function keyedWorkload (name: WorkloadName, count: number, topicPartitions: number, loopback: boolean): Workload {
+/**
+ * `count` records of `size` bytes, key `k<i>`, round-robin over `topicPartitions`, uncompressed (small-uncompressed,
+ * many-partitions).
+ */
+function keyedWorkload(name: WorkloadName, count: number, topicPartitions: number, loopback: boolean): Workload {
   const recordBytes = keyedRecordBytes(count, size)
   const workload: Workload = {
     name,
@@ -261,7 +323,7 @@ function keyedWorkload (name: WorkloadName, count: number, topicPartitions: numb
     records: count,
     bytesPerRecord: recordBytes / count,
     columns: [...HEAD, ALL_COPIED, ...THROUGHPUT, ...COST],
-    async prepare (topic, firstRun) {
+    async prepare(topic, firstRun) {
       if (loopback && firstRun) await loopbackProducer()
       await createReadyTopic(a, topic, topicPartitions)
       const started = Date.now()
@@ -270,39 +332,53 @@ function keyedWorkload (name: WorkloadName, count: number, topicPartitions: numb
       // partitions answer NOT_LEADER_OR_FOLLOWER for a moment), writing the others twice: the run
       // must wait for what the source holds, not for what was meant.
       workload.records = Number(await recordCount(a, topic, topicPartitions))
-      console.log(`loaded ${topic} in ${seconds(started)} s${workload.records === count ? '' : `: the source holds ${workload.records} records (the loader's retries wrote ${workload.records - count} twice)`}`)
+      console.log(
+        `loaded ${topic} in ${seconds(started)} s${workload.records === count ? '' : `: the source holds ${workload.records} records (the loader's retries wrote ${workload.records - count} twice)`}`
+      )
       if (loopback && firstRun) await loopbackConsumer(topic)
     },
-    async drive (mirror) { return await driveToEnd(workload, mirror) }
+    async drive(mirror) {
+      return await driveToEnd(workload, mirror)
+    }
   }
   return workload
 }
 
-function jsonLz4Workload (): Workload {
+function jsonLz4Workload(): Workload {
   const payloads = join(logDir, 'json-payloads.txt')
   const workload: Workload = {
     name: 'json-lz4',
-    summary: `${records} JSON records of ${JSON_SIZE} B (null keys) in ${partitions} partitions per run, written lz4-compressed by ProducerPerformance; ${(records * JSON_SIZE / MiB).toFixed(1)} MiB of record bytes`,
+    summary: `${records} JSON records of ${JSON_SIZE} B (null keys) in ${partitions} partitions per run, written lz4-compressed by ProducerPerformance; ${((records * JSON_SIZE) / MiB).toFixed(1)} MiB of record bytes`,
     partitions,
     records,
     bytesPerRecord: JSON_SIZE,
     columns: [...HEAD, ALL_COPIED, ...THROUGHPUT, ...COST, SOURCE_MB, TARGET_PER_SOURCE],
-    async prepare (topic, firstRun) {
+    async prepare(topic, firstRun) {
       if (firstRun) writeJsonPayloads(payloads, JSON_DISTINCT, JSON_SIZE)
       await createReadyTopic(a, topic, partitions)
       const started = Date.now()
-      const summary = await loadWithProducerPerformance(a, topic, records, payloads, ['acks=all', 'compression.type=lz4', 'batch.size=131072', 'linger.ms=10'])
+      const summary = await loadWithProducerPerformance(a, topic, records, payloads, [
+        'acks=all',
+        'compression.type=lz4',
+        'batch.size=131072',
+        'linger.ms=10'
+      ])
       const loaded = await recordCount(a, topic, partitions)
-      if (loaded !== BigInt(records)) throw new HarnessError(`ProducerPerformance wrote ${loaded} records into ${topic}, not ${records}: ${summary}`)
+      if (loaded !== BigInt(records))
+        throw new HarnessError(`ProducerPerformance wrote ${loaded} records into ${topic}, not ${records}: ${summary}`)
       const logBytes = logSegmentBytes(a, topic, partitions)
-      console.log(`loaded ${topic} in ${seconds(started)} s (${summary}); source log ${(logBytes / MiB).toFixed(1)} MiB, ${(records * JSON_SIZE / logBytes).toFixed(2)}x smaller than the values`)
+      console.log(
+        `loaded ${topic} in ${seconds(started)} s (${summary}); source log ${(logBytes / MiB).toFixed(1)} MiB, ${((records * JSON_SIZE) / logBytes).toFixed(2)}x smaller than the values`
+      )
     },
-    async drive (mirror) { return await driveToEnd(workload, mirror) }
+    async drive(mirror) {
+      return await driveToEnd(workload, mirror)
+    }
   }
   return workload
 }
 
-function latencyWorkload (): Workload {
+function latencyWorkload(): Workload {
   const { rate, from } = latencyRate()
   const total = Math.round(rate * duration)
   return {
@@ -312,33 +388,44 @@ function latencyWorkload (): Workload {
     records: partitions + total,
     bytesPerRecord: Math.max(8, size),
     columns: [...HEAD, LATENCY_RATE, ...LATENCY, ...COST],
-    async prepare (topic, firstRun) {
+    async prepare(topic, firstRun) {
       if (firstRun) await loopbackLatency(rate, total)
       await createReadyTopic(a, topic, partitions)
     },
-    async drive (mirror, topic) {
+    async drive(mirror, topic) {
       await sendWarmUp(topic)
-      if (await mirror.waitCopied(BigInt(partitions), mirror.spawnedAt + RUN_LIMIT_MS) === undefined) return { endAt: undefined }
+      if ((await mirror.waitCopied(BigInt(partitions), mirror.spawnedAt + RUN_LIMIT_MS)) === undefined)
+        return { endAt: undefined }
       return await measureLatency(mirror, topic, rate, total)
     }
   }
 }
 
 /** --rate, or half of kafka-mirror's mean records/s in this bench's small-uncompressed runs. */
-function latencyRate (): { rate: number, from: string } {
+function latencyRate(): { rate: number; from: string } {
   if (rateOption !== undefined) return { rate: rateOption, from: '--rate' }
-  const measured = (results.get('small-uncompressed') ?? []).filter(r => r.name === 'kafka-mirror' && r.finished).map(r => r.recordsPerS ?? 0)
-  if (measured.length === 0) return { rate: FALLBACK_RATE, from: 'fixed: no kafka-mirror small-uncompressed run finished in this bench' }
+  const measured = (results.get('small-uncompressed') ?? [])
+    .filter(r => r.name === 'kafka-mirror' && r.finished)
+    .map(r => r.recordsPerS ?? 0)
+  if (measured.length === 0)
+    return { rate: FALLBACK_RATE, from: 'fixed: no kafka-mirror small-uncompressed run finished in this bench' }
   const mean = measured.reduce((x, y) => x + y, 0) / measured.length
-  return { rate: Math.max(1, Math.round(mean / 2)), from: `half of kafka-mirror's ${Math.round(mean)} records/s in small-uncompressed` }
+  return {
+    rate: Math.max(1, Math.round(mean / 2)),
+    from: `half of kafka-mirror's ${Math.round(mean)} records/s in small-uncompressed`
+  }
 }
 
 /** One stamped record per partition, so that "the mirror is copying" can be seen on the target. */
-async function sendWarmUp (topic: string): Promise<void> {
+async function sendWarmUp(topic: string): Promise<void> {
   const producer = new KafkaProducer(clientConfig(a), 'bench-warm-up')
   try {
-    await producer.send(roundRobinBatches(topic, partitions, 0, partitions, () => ({ key: null, value: stampedValue(size), headers: [] })))
-  } finally { await producer.close() }
+    await producer.send(
+      roundRobinBatches(topic, partitions, 0, partitions, () => ({ key: null, value: stampedValue(size), headers: [] }))
+    )
+  } finally {
+    await producer.close()
+  }
 }
 
 /**
@@ -346,46 +433,90 @@ async function sendWarmUp (topic: string): Promise<void> {
  * topic itself. What the bench's own producing, fetching and decoding add to every latency
  * figure of the mirrors (they share two cores with the brokers).
  */
-async function loopbackLatency (rate: number, total: number): Promise<void> {
+async function loopbackLatency(rate: number, total: number): Promise<void> {
   const topic = 'sbs-loopback-latency'
   await createReadyTopic(a, topic, partitions)
-  const reader = new PartitionReader(clientConfig(a, { 'isolation.level': 'read_uncommitted' }), 'bench-latency-reader', { maxWaitMs: 100 })
+  const reader = new PartitionReader(
+    clientConfig(a, { 'isolation.level': 'read_uncommitted' }),
+    'bench-latency-reader',
+    { maxWaitMs: 100 }
+  )
   const stopReading = new AbortController()
   try {
     for (let partition = 0; partition < partitions; partition++) reader.seek(topic, partition, 0n)
     const histogram = new LatencyHistogram()
     const reading = readLatencies(reader, histogram, total, stopReading.signal)
-    const produced = await producePaced({ bootstrap: a.bootstrap(), topic, partitions, rate, total, size, tickMs: TICK_MS }, new AbortController().signal)
-    const grace = setTimeout(() => { stopReading.abort() }, 30_000)
+    const produced = await producePaced(
+      { bootstrap: a.bootstrap(), topic, partitions, rate, total, size, tickMs: TICK_MS },
+      new AbortController().signal
+    )
+    const grace = setTimeout(() => {
+      stopReading.abort()
+    }, 30_000)
     await reading
     clearTimeout(grace)
     const q = histogram.summary()
-    console.log(`loopback latency (paced producer -> source -> the same reader, no mirror): ${produced === undefined ? '?' : Math.round(produced.sent / produced.seconds)} records/s, ${q === undefined ? 'no records read' : `p50 ${q.p50} ms, p95 ${q.p95} ms, p99 ${q.p99} ms, max ${q.max} ms over ${q.count} records`}`)
+    console.log(
+      `loopback latency (paced producer -> source -> the same reader, no mirror): ${produced === undefined ? '?' : Math.round(produced.sent / produced.seconds)} records/s, ${q === undefined ? 'no records read' : `p50 ${q.p50} ms, p95 ${q.p95} ms, p99 ${q.p99} ms, max ${q.max} ms over ${q.count} records`}`
+    )
   } finally {
     stopReading.abort()
     await reader.close()
   }
 }
 
-/** With the warm-up copied: paced production, a reader on the target from its current ends, and the watch until all is copied. */
-async function measureLatency (mirror: LiveMirror, topic: string, rate: number, total: number): Promise<{ endAt: number | undefined, latency: LatencyFigures }> {
-  const reader = new PartitionReader(clientConfig(b, { 'isolation.level': 'read_uncommitted' }), 'bench-latency-reader', { maxWaitMs: 100 })
+/**
+ * With the warm-up copied: paced production, a reader on the target from its current ends, and the watch until all is
+ * copied.
+ */
+async function measureLatency(
+  mirror: LiveMirror,
+  topic: string,
+  rate: number,
+  total: number
+): Promise<{ endAt: number | undefined; latency: LatencyFigures }> {
+  const reader = new PartitionReader(
+    clientConfig(b, { 'isolation.level': 'read_uncommitted' }),
+    'bench-latency-reader',
+    { maxWaitMs: 100 }
+  )
   const stopReading = new AbortController()
   const stopProducing = new AbortController()
-  void mirror.exited.then(() => { stopProducing.abort() })
+  void mirror.exited.then(() => {
+    stopProducing.abort()
+  })
   try {
     const tps = Array.from({ length: partitions }, (_, partition) => ({ topic: mirror.remote, partition }))
     const ends = await target.listOffsets(tps, 'latest')
-    for (const { topic: remote, partition } of tps) reader.seek(remote, partition, ends.get(tpKey(remote, partition)) ?? 0n)
+    for (const { topic: remote, partition } of tps)
+      reader.seek(remote, partition, ends.get(tpKey(remote, partition)) ?? 0n)
     const histogram = new LatencyHistogram()
     const reading = readLatencies(reader, histogram, total, stopReading.signal)
-    const produced = await producePaced({ bootstrap: a.bootstrap(), topic, partitions, rate, total, size, tickMs: TICK_MS }, stopProducing.signal)
-    const endAt = produced === undefined ? undefined : await mirror.waitCopied(BigInt(partitions + total), Date.now() + DRAIN_LIMIT_MS)
+    const produced = await producePaced(
+      { bootstrap: a.bootstrap(), topic, partitions, rate, total, size, tickMs: TICK_MS },
+      stopProducing.signal
+    )
+    const endAt =
+      produced === undefined
+        ? undefined
+        : await mirror.waitCopied(BigInt(partitions + total), Date.now() + DRAIN_LIMIT_MS)
     // Everything is on the target: the reader gets a moment to fetch the last of it.
-    const grace = setTimeout(() => { stopReading.abort() }, endAt === undefined ? 0 : 10_000)
+    const grace = setTimeout(
+      () => {
+        stopReading.abort()
+      },
+      endAt === undefined ? 0 : 10_000
+    )
     await reading
     clearTimeout(grace)
-    return { endAt, latency: { asked: rate, sentPerS: produced === undefined ? undefined : produced.sent / produced.seconds, summary: histogram.summary() } }
+    return {
+      endAt,
+      latency: {
+        asked: rate,
+        sentPerS: produced === undefined ? undefined : produced.sent / produced.seconds,
+        summary: histogram.summary()
+      }
+    }
   } finally {
     stopReading.abort()
     stopProducing.abort()
@@ -393,8 +524,13 @@ async function measureLatency (mirror: LiveMirror, topic: string, rate: number, 
   }
 }
 
-async function mirrorRun (workload: Workload, index: number, name: MirrorName, topic: string): Promise<RunResult> {
-  const mirror = LiveMirror.start({ A: a, B: b }, target, { index, name, beforeDir, topic, partitions: workload.partitions, tasks: values.tasks }, logDir)
+async function mirrorRun(workload: Workload, index: number, name: MirrorName, topic: string): Promise<RunResult> {
+  const mirror = LiveMirror.start(
+    { A: a, B: b },
+    target,
+    { index, name, beforeDir, topic, partitions: workload.partitions, tasks: values.tasks },
+    logDir
+  )
   let outcome: Awaited<ReturnType<Workload['drive']>>
   let stats: MirrorStats
   try {
@@ -416,7 +552,12 @@ async function mirrorRun (workload: Workload, index: number, name: MirrorName, t
     firstRecordS: firstAt === undefined ? undefined : (firstAt - spawnedAt) / 1000,
     allCopiedS: endAt === undefined ? undefined : (endAt - spawnedAt) / 1000,
     // Every record arrived within one poll: the rate is at least N per poll interval.
-    recordsPerS: endAt === undefined || firstAt === undefined ? undefined : steady ? Number(copied - firstCount) / ((endAt - firstAt) / 1000) : workload.records / (POLL_MS / 1000),
+    recordsPerS:
+      endAt === undefined || firstAt === undefined
+        ? undefined
+        : steady
+          ? Number(copied - firstCount) / ((endAt - firstAt) / 1000)
+          : workload.records / (POLL_MS / 1000),
     atLeast: finished && !steady,
     stats,
     targetBytes: logSegmentBytes(b, mirror.remote, workload.partitions),
@@ -425,50 +566,94 @@ async function mirrorRun (workload: Workload, index: number, name: MirrorName, t
   }
 }
 
-async function loopbackProducer (): Promise<void> {
+async function loopbackProducer(): Promise<void> {
   await createReadyTopic(a, 'sbs-loopback', partitions)
-  const perf = await runJava(['-XX:TieredStopAtLevel=4', 'org.apache.kafka.tools.ProducerPerformance', '--bootstrap-server', a.bootstrap(),
-    '--topic', 'sbs-loopback', '--num-records', String(records), '--record-size', String(size), '--throughput', '-1',
-    '--command-property', 'acks=all', 'batch.size=524288', 'linger.ms=10'], { timeoutMs: 600_000, label: 'java-producer-perf' })
-  console.log(`loopback, ProducerPerformance to the source: ${lastLine(perf.stdout) ?? `(no output; exit ${perf.code}) ${lastLine(perf.stderr) ?? ''}`}`)
+  const perf = await runJava(
+    [
+      '-XX:TieredStopAtLevel=4',
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--bootstrap-server',
+      a.bootstrap(),
+      '--topic',
+      'sbs-loopback',
+      '--num-records',
+      String(records),
+      '--record-size',
+      String(size),
+      '--throughput',
+      '-1',
+      '--command-property',
+      'acks=all',
+      'batch.size=524288',
+      'linger.ms=10'
+    ],
+    { timeoutMs: 600_000, label: 'java-producer-perf' }
+  )
+  console.log(
+    `loopback, ProducerPerformance to the source: ${lastLine(perf.stdout) ?? `(no output; exit ${perf.code}) ${lastLine(perf.stderr) ?? ''}`}`
+  )
 }
 
-async function loopbackConsumer (topic: string): Promise<void> {
-  const perf = await runJava(['-XX:TieredStopAtLevel=4', 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', a.bootstrap(),
-    '--topic', topic, '--num-records', String(records), '--timeout', '30000'], { timeoutMs: 600_000, label: 'java-consumer-perf' })
+async function loopbackConsumer(topic: string): Promise<void> {
+  const perf = await runJava(
+    [
+      '-XX:TieredStopAtLevel=4',
+      'org.apache.kafka.tools.ConsumerPerformance',
+      '--bootstrap-server',
+      a.bootstrap(),
+      '--topic',
+      topic,
+      '--num-records',
+      String(records),
+      '--timeout',
+      '30000'
+    ],
+    { timeoutMs: 600_000, label: 'java-consumer-perf' }
+  )
   const lines = perf.stdout.split('\n').filter(l => l.trim() !== '')
-  if (lines.length === 0) console.log(`loopback, ConsumerPerformance on ${topic}: (no output; exit ${perf.code}) ${lastLine(perf.stderr) ?? ''}`)
+  if (lines.length === 0)
+    console.log(
+      `loopback, ConsumerPerformance on ${topic}: (no output; exit ${perf.code}) ${lastLine(perf.stderr) ?? ''}`
+    )
   for (const l of lines) console.log(`loopback, ConsumerPerformance on ${topic}: ${l}`)
 }
 
-function printTable (name: WorkloadName, runs: readonly RunResult[]): void {
+function printTable(name: WorkloadName, runs: readonly RunResult[]): void {
   const columns = runs[0]?.workload.columns ?? []
   console.log(`\n${name}`)
   console.log(`| ${columns.map(c => c.header).join(' | ')} |`)
-  console.log(`|${columns.map(c => c.left === true ? '---' : '---:').join('|')}|`)
+  console.log(`|${columns.map(c => (c.left === true ? '---' : '---:')).join('|')}|`)
   for (const r of runs) console.log(`| ${columns.map(c => c.cell(r)).join(' | ')} |`)
 }
 
-function positive (name: 'records' | 'size' | 'partitions' | 'repeat' | 'duration' | 'rate'): number {
+function positive(name: 'records' | 'size' | 'partitions' | 'repeat' | 'duration' | 'rate'): number {
   const n = Number(values[name])
   if (!(n > 0) || !Number.isFinite(n)) throw new Error(`--${name}: expected a positive number, got ${values[name]}`)
   return n
 }
 
-function listOption<T extends string> (option: string, value: string, known: readonly T[]): T[] {
-  const names = value.split(',').map(s => s.trim()).filter(s => s !== '')
-  for (const n of names) if (!(known as readonly string[]).includes(n)) throw new Error(`--${option}: unknown ${n} (known: ${known.join(', ')})`)
+function listOption<T extends string>(option: string, value: string, known: readonly T[]): T[] {
+  const names = value
+    .split(',')
+    .map(s => s.trim())
+    .filter(s => s !== '')
+  for (const n of names)
+    if (!(known as readonly string[]).includes(n))
+      throw new Error(`--${option}: unknown ${n} (known: ${known.join(', ')})`)
   return names as T[]
 }
 
-function seconds (since: number): string {
+function seconds(since: number): string {
   return ((Date.now() - since) / 1000).toFixed(1)
 }
 
-function fmt (x: number | undefined, digits: number): string {
+function fmt(x: number | undefined, digits: number): string {
   return x === undefined ? '-' : x.toFixed(digits)
 }
 
-function lastLine (text: string): string | undefined {
-  return text.split('\n').filter(l => l.trim() !== '').at(-1)
+function lastLine(text: string): string | undefined {
+  return text
+    .split('\n')
+    .filter(l => l.trim() !== '')
+    .at(-1)
 }

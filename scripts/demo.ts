@@ -21,23 +21,30 @@ const once = process.argv.includes('--once')
 const ticksArg = process.argv.indexOf('--ticks')
 const maxTicks = ticksArg >= 0 ? Number(process.argv[ticksArg + 1]) : Infinity
 const tickMs = maxTicks === Infinity ? 5000 : 1000
-const say = (line: string): void => { process.stdout.write(`[demo] ${line}\n`) }
+const say = (line: string): void => {
+  process.stdout.write(`[demo] ${line}\n`)
+}
 
 say('starting two local Kafka clusters (my-cluster-source, my-cluster-target)...')
 const started = Date.now()
 const [source, target] = await startClusters([{ name: 'my-cluster-source' }, { name: 'my-cluster-target' }])
 if (source === undefined || target === undefined) throw new Error('clusters did not start')
-say(`clusters up in ${((Date.now() - started) / 1000).toFixed(1)} s: source ${source.bootstrap()}, target ${target.bootstrap()}`)
+say(
+  `clusters up in ${((Date.now() - started) / 1000).toFixed(1)} s: source ${source.bootstrap()}, target ${target.bootstrap()}`
+)
 
 const workDir = mkdtempSync(join(tmpdir(), 'kafka-mirror-demo-'))
 const configFile = join(workDir, 'kafka-mirror-maker-2.yaml')
-writeFileSync(configFile, readFileSync(join(root, 'examples', 'demo', 'kafka-mirror-maker-2.yaml'), 'utf8')
-  .replace('127.0.0.1:9092', source.bootstrap())
-  .replace('127.0.0.1:9093', target.bootstrap()))
+writeFileSync(
+  configFile,
+  readFileSync(join(root, 'examples', 'demo', 'kafka-mirror-maker-2.yaml'), 'utf8')
+    .replace('127.0.0.1:9092', source.bootstrap())
+    .replace('127.0.0.1:9093', target.bootstrap())
+)
 
 let mirror: ReturnType<typeof spawnTracked> | undefined
 let stopping = false
-async function cleanup (code: number): Promise<never> {
+async function cleanup(code: number): Promise<never> {
   if (stopping) process.exit(code)
   stopping = true
   say('stopping kafka-mirror and the clusters...')
@@ -47,44 +54,76 @@ async function cleanup (code: number): Promise<never> {
   say('done')
   process.exit(code)
 }
-process.on('SIGINT', () => { void cleanup(0) })
-process.on('SIGTERM', () => { void cleanup(0) })
+process.on('SIGINT', () => {
+  void cleanup(0)
+})
+process.on('SIGTERM', () => {
+  void cleanup(0)
+})
 
 try {
   await createTopic(source, 'mytopic', { partitions: 3 })
   say('created mytopic (3 partitions) on my-cluster-source')
   say(`running: kafka-mirror run --config ${configFile}`)
-  mirror = spawnTracked('kafka-mirror', process.execPath, [join(root, 'bin', 'kafka-mirror.js'), 'run', '--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] })
+  mirror = spawnTracked(
+    'kafka-mirror',
+    process.execPath,
+    [join(root, 'bin', 'kafka-mirror.js'), 'run', '--config', configFile],
+    { stdio: ['ignore', 'inherit', 'inherit'] }
+  )
 
-  const records = ['hello', 'from', 'my-cluster-source'].map((value, i) => ({ partition: i % 3, key: `key-${i}`, value, headers: [['demo', 'true']] as Array<[string, string]> }))
+  const records = ['hello', 'from', 'my-cluster-source'].map((value, i) => ({
+    partition: i % 3,
+    key: `key-${i}`,
+    value,
+    headers: [['demo', 'true']] as Array<[string, string]>
+  }))
   await produce(source, 'mytopic', records)
   say(`produced ${records.length} records to mytopic`)
-  const copied = await waitFor(async () => {
-    const r = await readAll(target, 'my-cluster-source.mytopic').catch(() => [])
-    return r.length >= records.length ? r : undefined
-  }, { timeoutMs: 60_000, what: 'records on my-cluster-source.mytopic' })
+  const copied = await waitFor(
+    async () => {
+      const r = await readAll(target, 'my-cluster-source.mytopic').catch(() => [])
+      return r.length >= records.length ? r : undefined
+    },
+    { timeoutMs: 60_000, what: 'records on my-cluster-source.mytopic' }
+  )
   say('read back from my-cluster-target, topic my-cluster-source.mytopic:')
   for (const r of copied) {
-    say(`  partition ${r.partition} offset ${r.offset} key=${r.key?.toString() ?? 'null'} value=${r.value?.toString() ?? 'null'} headers=${r.headers.map(([k, v]) => `${k.toString()}:${v?.toString() ?? 'null'}`).join(',')}`)
+    say(
+      `  partition ${r.partition} offset ${r.offset} key=${r.key?.toString() ?? 'null'} value=${r.value?.toString() ?? 'null'} headers=${r.headers.map(([k, v]) => `${k.toString()}:${v?.toString() ?? 'null'}`).join(',')}`
+    )
   }
   if (once) await cleanup(0)
   say('status page of the mirror: http://127.0.0.1:9404/ (metrics on /metrics, JSON on /status)')
-  say('what it can copy between your own clusters: kafka-mirror bench --config YOUR_FILE --flow SOURCE->TARGET (see README, "How much can it copy: bench")')
-  say(`mirroring continues; a new record every ${tickMs / 1000} s, printed when it reaches the target. Press Ctrl-C to stop.`)
+  say(
+    'what it can copy between your own clusters: kafka-mirror bench --config YOUR_FILE --flow SOURCE->TARGET (see README, "How much can it copy: bench")'
+  )
+  say(
+    `mirroring continues; a new record every ${tickMs / 1000} s, printed when it reaches the target. Press Ctrl-C to stop.`
+  )
   // Records already printed, by partition and offset: the read-back is ordered by partition, so
   // a new record is not simply the last one read.
   const printed = new Set(copied.map(r => `${r.partition}:${r.offset}`))
   for (let n = 1; n <= maxTicks && !stopping; n++) {
     await new Promise(resolve => setTimeout(resolve, tickMs))
     if (stopping) break
-    await produce(source, 'mytopic', [{ partition: n % 3, key: `tick-${n}`, value: `tick ${n} at ${new Date().toISOString()}` }])
-    const fresh = await waitFor(async () => {
-      const r = (await readAll(target, 'my-cluster-source.mytopic')).filter(x => !printed.has(`${x.partition}:${x.offset}`))
-      return r.length > 0 ? r : undefined
-    }, { timeoutMs: 30_000, what: 'the new record on the target' })
+    await produce(source, 'mytopic', [
+      { partition: n % 3, key: `tick-${n}`, value: `tick ${n} at ${new Date().toISOString()}` }
+    ])
+    const fresh = await waitFor(
+      async () => {
+        const r = (await readAll(target, 'my-cluster-source.mytopic')).filter(
+          x => !printed.has(`${x.partition}:${x.offset}`)
+        )
+        return r.length > 0 ? r : undefined
+      },
+      { timeoutMs: 30_000, what: 'the new record on the target' }
+    )
     for (const r of fresh) {
       printed.add(`${r.partition}:${r.offset}`)
-      say(`  mirrored: partition ${r.partition} offset ${r.offset} key=${r.key?.toString() ?? 'null'} value=${r.value?.toString() ?? 'null'}`)
+      say(
+        `  mirrored: partition ${r.partition} offset ${r.offset} key=${r.key?.toString() ?? 'null'} value=${r.value?.toString() ?? 'null'}`
+      )
     }
   }
   await cleanup(0)

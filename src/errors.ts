@@ -6,15 +6,11 @@
  * error can end up serialized in a log line.
  */
 
-export type ErrorCode =
-  | 'KM_CONFIG_INVALID'
-  | 'KM_USAGE'
-  | 'KM_KAFKA'
-  | 'KM_FORMAT'
+export type ErrorCode = 'KM_CONFIG_INVALID' | 'KM_USAGE' | 'KM_KAFKA' | 'KM_FORMAT'
 
 export class KafkaMirrorError extends Error {
   readonly code: ErrorCode
-  constructor (code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
     this.name = new.target.name
@@ -34,7 +30,7 @@ export interface ConfigLocation {
  */
 export class ConfigError extends KafkaMirrorError {
   readonly location: ConfigLocation | undefined
-  constructor (message: string, location?: ConfigLocation, options?: { cause?: unknown }) {
+  constructor(message: string, location?: ConfigLocation, options?: { cause?: unknown }) {
     super('KM_CONFIG_INVALID', formatLocated(message, location), options)
     this.location = location
   }
@@ -42,7 +38,7 @@ export class ConfigError extends KafkaMirrorError {
 
 /** Bad command-line arguments. */
 export class UsageError extends KafkaMirrorError {
-  constructor (message: string) {
+  constructor(message: string) {
     super('KM_USAGE', message)
   }
 }
@@ -54,7 +50,7 @@ export class UsageError extends KafkaMirrorError {
 export class KafkaError extends KafkaMirrorError {
   readonly retriable: boolean
   readonly kafkaCode: string | undefined
-  constructor (message: string, opts: { retriable: boolean, kafkaCode?: string, cause?: unknown }) {
+  constructor(message: string, opts: { retriable: boolean; kafkaCode?: string; cause?: unknown }) {
     super('KM_KAFKA', message, { cause: opts.cause })
     this.retriable = opts.retriable
     this.kafkaCode = opts.kafkaCode
@@ -63,12 +59,12 @@ export class KafkaError extends KafkaMirrorError {
 
 /** Bytes that do not decode as the MM2 format they claim to be. */
 export class FormatError extends KafkaMirrorError {
-  constructor (message: string) {
+  constructor(message: string) {
     super('KM_FORMAT', message)
   }
 }
 
-function formatLocated (message: string, location: ConfigLocation | undefined): string {
+function formatLocated(message: string, location: ConfigLocation | undefined): string {
   if (location === undefined) return message
   const where = location.line === undefined ? location.file : `${location.file}:${location.line}`
   return location.key === undefined ? `${where}: ${message}` : `${where} ${location.key}: ${message}`

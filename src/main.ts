@@ -19,12 +19,14 @@ import { ConfigError, KafkaMirrorError, UsageError } from './errors.ts'
 import { checkConnectionSettings } from './kafka/connection-check.ts'
 import { createLogger, LogLevel, watchLevelSignal } from './observe/logger.ts'
 
-function version (): string {
-  const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json'), 'utf8')) as { version: string }
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json'), 'utf8')) as {
+    version: string
+  }
   return pkg.version
 }
 
-async function main (argv: readonly string[]): Promise<number> {
+async function main(argv: readonly string[]): Promise<number> {
   let debug = argv.includes('--debug')
   /** The last word of a failed command on stderr: a line of text, or a JSON line with --log-format json. */
   let fail = (message: string, stack: string | undefined): void => {
@@ -36,10 +38,18 @@ async function main (argv: readonly string[]): Promise<number> {
     debug = args.debug
     if (args.logFormat === 'json') {
       const failLog = createLogger('kafka-mirror', undefined, { level: 'error', format: 'json' })
-      fail = (message, stack) => { failLog.error(message, { stack }) }
+      fail = (message, stack) => {
+        failLog.error(message, { stack })
+      }
     }
-    if (args.command === 'help') { process.stdout.write(HELP); return 0 }
-    if (args.command === 'version') { process.stdout.write(`kafka-mirror ${version()}\n`); return 0 }
+    if (args.command === 'help') {
+      process.stdout.write(HELP)
+      return 0
+    }
+    if (args.command === 'version') {
+      process.stdout.write(`kafka-mirror ${version()}\n`)
+      return 0
+    }
     const level = new LogLevel()
     const log = createLogger('kafka-mirror', undefined, { level, format: args.logFormat })
     const loaded = await loadConfig(args.config ?? '', { secretsDir: args.secretsDir })
@@ -47,29 +57,75 @@ async function main (argv: readonly string[]): Promise<number> {
     for (const i of loaded.infos) log.info(i)
     // The clients of every pair that runs (for `run`, of the pairs its --clusters keep).
     checkConnectionSettings(clientsInUse(runPlan(loaded.config, args.command === 'run' ? args.clusters : [])))
-    if (args.command === 'validate') return await validateCommand(loaded, { offline: args.offline, out: line => { process.stdout.write(line + '\n') } })
-    if (args.command === 'topology') return await topologyCommand(loaded, { json: args.json, out: line => { process.stdout.write(line + '\n') } })
+    if (args.command === 'validate')
+      return await validateCommand(loaded, {
+        offline: args.offline,
+        out: line => {
+          process.stdout.write(line + '\n')
+        }
+      })
+    if (args.command === 'topology')
+      return await topologyCommand(loaded, {
+        json: args.json,
+        out: line => {
+          process.stdout.write(line + '\n')
+        }
+      })
     if (args.command === 'offsets-translate' || args.command === 'failover') {
-      const offsetsArgs = { group: args.group ?? '', from: args.from ?? '', to: args.to ?? '', json: args.json === true, dryRun: args.dryRun === true }
-      const io = { out: (line: string) => { process.stdout.write(line + '\n') }, err: (line: string) => { process.stderr.write(line + '\n') } }
-      return args.command === 'failover' ? await failoverCommand(loaded, offsetsArgs, io) : await translateCommand(loaded, offsetsArgs, io)
+      const offsetsArgs = {
+        group: args.group ?? '',
+        from: args.from ?? '',
+        to: args.to ?? '',
+        json: args.json === true,
+        dryRun: args.dryRun === true
+      }
+      const io = {
+        out: (line: string) => {
+          process.stdout.write(line + '\n')
+        },
+        err: (line: string) => {
+          process.stderr.write(line + '\n')
+        }
+      }
+      return args.command === 'failover'
+        ? await failoverCommand(loaded, offsetsArgs, io)
+        : await translateCommand(loaded, offsetsArgs, io)
     }
     watchLevelSignal(level, log)
     if (args.command === 'bench' && args.bench !== undefined) {
-      return await benchCommand(loaded, { flow: args.flow ?? '', ...args.bench, json: args.json }, { out: line => { process.stdout.write(line + '\n') }, err: text => { process.stderr.write(text) }, tty: process.stderr.isTTY === true })
+      return await benchCommand(
+        loaded,
+        { flow: args.flow ?? '', ...args.bench, json: args.json },
+        {
+          out: line => {
+            process.stdout.write(line + '\n')
+          },
+          err: text => {
+            process.stderr.write(text)
+          },
+          tty: process.stderr.isTTY === true
+        }
+      )
     }
     if (args.command === 'verify') {
-      const io = { out: (line: string) => { process.stdout.write(line + '\n') }, err: (line: string) => { process.stderr.write(line + '\n') } }
+      const io = {
+        out: (line: string) => {
+          process.stdout.write(line + '\n')
+        },
+        err: (line: string) => {
+          process.stderr.write(line + '\n')
+        }
+      }
       return await verifyCommand(loaded, { flow: args.flow ?? '', topics: args.topics, json: args.json }, io)
     }
     return await runCommand(loaded, { clusters: args.clusters, log, metricsPort: args.metricsPort })
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
-      fail(err.message, debug ? err.stack ?? '' : undefined)
+      fail(err.message, debug ? (err.stack ?? '') : undefined)
       return 2
     }
     if (err instanceof KafkaMirrorError) {
-      fail(err.message, debug ? err.stack ?? '' : undefined)
+      fail(err.message, debug ? (err.stack ?? '') : undefined)
       return 1
     }
     fail(`unexpected error: ${(err as Error).message ?? String(err)}`, (err as Error).stack ?? '')

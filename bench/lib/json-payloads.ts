@@ -7,33 +7,89 @@
  */
 import { writeFileSync } from 'node:fs'
 
-const EVENT_TYPES = ['order.created', 'order.paid', 'order.shipped', 'order.delivered', 'order.cancelled', 'cart.updated']
+const EVENT_TYPES = [
+  'order.created',
+  'order.paid',
+  'order.shipped',
+  'order.delivered',
+  'order.cancelled',
+  'cart.updated'
+]
 const SEGMENTS = ['retail', 'business', 'marketplace', 'staff']
 const TIERS = ['none', 'silver', 'gold', 'platinum']
-const COUNTRIES = [['DE', 'Berlin', '10115'], ['FR', 'Lyon', '69002'], ['NL', 'Utrecht', '3511'], ['PL', 'Krakow', '30-001'], ['ES', 'Valencia', '46001'], ['IT', 'Torino', '10121']] as const
+const COUNTRIES = [
+  ['DE', 'Berlin', '10115'],
+  ['FR', 'Lyon', '69002'],
+  ['NL', 'Utrecht', '3511'],
+  ['PL', 'Krakow', '30-001'],
+  ['ES', 'Valencia', '46001'],
+  ['IT', 'Torino', '10121']
+] as const
 const CHANNELS = ['web', 'ios', 'android', 'store', 'partner-api']
 const PRODUCTS = [
-  'Stainless steel water bottle 750 ml', 'Merino wool running socks (3 pack)', 'USB-C charging cable 2 m braided',
-  'Ceramic pour-over coffee dripper', 'Noise cancelling wireless headphones', 'Organic cotton bath towel set',
-  'Cast iron skillet 28 cm pre-seasoned', 'LED desk lamp with wireless charger', 'Waterproof hiking backpack 30 l',
-  'Bamboo cutting board, large', 'Mechanical keyboard, brown switches', 'Yoga mat 6 mm non-slip',
-  'Glass food storage containers (5)', 'Smart plug with energy monitoring', 'Insulated lunch box, navy'
+  'Stainless steel water bottle 750 ml',
+  'Merino wool running socks (3 pack)',
+  'USB-C charging cable 2 m braided',
+  'Ceramic pour-over coffee dripper',
+  'Noise cancelling wireless headphones',
+  'Organic cotton bath towel set',
+  'Cast iron skillet 28 cm pre-seasoned',
+  'LED desk lamp with wireless charger',
+  'Waterproof hiking backpack 30 l',
+  'Bamboo cutting board, large',
+  'Mechanical keyboard, brown switches',
+  'Yoga mat 6 mm non-slip',
+  'Glass food storage containers (5)',
+  'Smart plug with energy monitoring',
+  'Insulated lunch box, navy'
 ]
 const TAGS = ['promo-spring', 'newsletter', 'first-order', 'gift', 'express', 'loyalty', 'b2b', 'retargeting']
-const WORDS = ['please', 'leave', 'the', 'parcel', 'with', 'neighbour', 'at', 'number', 'ring', 'twice', 'door', 'code',
-  'is', 'on', 'file', 'deliver', 'after', 'six', 'no', 'plastic', 'packaging', 'thanks', 'gift', 'wrap', 'requested']
+const WORDS = [
+  'please',
+  'leave',
+  'the',
+  'parcel',
+  'with',
+  'neighbour',
+  'at',
+  'number',
+  'ring',
+  'twice',
+  'door',
+  'code',
+  'is',
+  'on',
+  'file',
+  'deliver',
+  'after',
+  'six',
+  'no',
+  'plastic',
+  'packaging',
+  'thanks',
+  'gift',
+  'wrap',
+  'requested'
+]
 
 const APP_VERSIONS = ['5.12.3', '5.12.4', '5.13.0']
 
-function money (x: number): number { return Math.round(x * 100) / 100 }
+function money(x: number): number {
+  return Math.round(x * 100) / 100
+}
 
-function totals (items: ReadonlyArray<{ quantity: number, unitPrice: number, discount: number }>): { subtotal: number, tax: number, shipping: number, grandTotal: number } {
+function totals(items: ReadonlyArray<{ quantity: number; unitPrice: number; discount: number }>): {
+  subtotal: number
+  tax: number
+  shipping: number
+  grandTotal: number
+} {
   const subtotal = money(items.reduce((sum, it) => sum + it.quantity * it.unitPrice * (1 - it.discount), 0))
   return { subtotal, tax: money(subtotal * 0.19), shipping: 4.95, grandTotal: money(subtotal * 1.19 + 4.95) }
 }
 
 /** mulberry32: a small seeded PRNG, enough for test data. */
-function prng (seed: number): () => number {
+function prng(seed: number): () => number {
   let s = seed >>> 0
   return () => {
     s = (s + 0x6d2b79f5) >>> 0
@@ -45,7 +101,7 @@ function prng (seed: number): () => number {
 }
 
 /** The i-th order event, padded (its `note`) to exactly `size` bytes. */
-function orderEvent (i: number, size: number, random: () => number): string {
+function orderEvent(i: number, size: number, random: () => number): string {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T
   const hex = (n: number): string => Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join('')
   const occurred = Date.UTC(2025, 2, 14) + i * 37
@@ -65,7 +121,13 @@ function orderEvent (i: number, size: number, random: () => number): string {
     occurredAt: new Date(occurred).toISOString(),
     ingestedAt: new Date(occurred + Math.floor(random() * 900)).toISOString(),
     tenant: 'acme-eu',
-    customer: { id: `cus_${customer}`, email: `user${customer}@example.com`, segment: pick(SEGMENTS), loyaltyTier: pick(TIERS), country },
+    customer: {
+      id: `cus_${customer}`,
+      email: `user${customer}@example.com`,
+      segment: pick(SEGMENTS),
+      loyaltyTier: pick(TIERS),
+      country
+    },
     order: { id: `ord_${String(i).padStart(10, '0')}`, channel: pick(CHANNELS), currency: 'EUR', status: 'pending' },
     items,
     totals: totals(items),
@@ -91,7 +153,7 @@ function orderEvent (i: number, size: number, random: () => number): string {
 }
 
 /** `count` distinct order events of `size` bytes each, one per line (ProducerPerformance's --payload-file). */
-export function writeJsonPayloads (file: string, count: number, size: number): void {
+export function writeJsonPayloads(file: string, count: number, size: number): void {
   const random = prng(20_250_314)
   writeFileSync(file, Array.from({ length: count }, (_, i) => orderEvent(i, size, random)).join('\n') + '\n')
 }

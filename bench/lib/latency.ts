@@ -14,7 +14,12 @@ export { LatencyHistogram, type LatencySummary, stampedValue } from '../../src/b
  * Polls `reader` (positioned by the caller) and adds each record's latency to `histogram`, until
  * `expected` records were read or `signal` aborts.
  */
-export async function readLatencies (reader: PartitionReader, histogram: LatencyHistogram, expected: number, signal: AbortSignal): Promise<void> {
+export async function readLatencies(
+  reader: PartitionReader,
+  histogram: LatencyHistogram,
+  expected: number,
+  signal: AbortSignal
+): Promise<void> {
   while (histogram.count < expected && !signal.aborted) {
     let round
     try {
@@ -25,7 +30,8 @@ export async function readLatencies (reader: PartitionReader, histogram: Latency
     }
     const receivedAt = Date.now()
     for (const records of round.records.values()) {
-      for (const r of records) if (r.value !== null && r.value.length >= 8) histogram.add(receivedAt - Number(r.value.readBigInt64BE(0)))
+      for (const r of records)
+        if (r.value !== null && r.value.length >= 8) histogram.add(receivedAt - Number(r.value.readBigInt64BE(0)))
     }
   }
 }
@@ -55,14 +61,18 @@ export interface PacedResult {
  * uncompressed, our producer), round-robin over the partitions. Aborting stops it early
  * (undefined).
  */
-export async function producePaced (options: PacedOptions, signal: AbortSignal): Promise<PacedResult | undefined> {
+export async function producePaced(options: PacedOptions, signal: AbortSignal): Promise<PacedResult | undefined> {
   if (signal.aborted) return undefined
   const worker = new Worker(new URL('./paced-producer-worker.ts', import.meta.url), { workerData: options })
-  const stop = (): void => { void worker.terminate() }
+  const stop = (): void => {
+    void worker.terminate()
+  }
   signal.addEventListener('abort', stop, { once: true })
   try {
     return await new Promise<PacedResult | undefined>((resolve, reject) => {
-      worker.once('message', (result: PacedResult) => { resolve(result) })
+      worker.once('message', (result: PacedResult) => {
+        resolve(result)
+      })
       worker.once('error', reject)
       worker.once('exit', code => {
         if (signal.aborted) resolve(undefined)

@@ -19,9 +19,12 @@ import { cpuSplit, vmHwmKb } from './proc-stats.ts'
 
 /** `kafka-mirror-before` is another checkout's binary (--before DIR): before/after figures from one run. */
 export const MIRRORS = ['kafka-mirror', 'kafka-mirror-before', 'java-default', 'java-tuned'] as const
-export type MirrorName = typeof MIRRORS[number]
+export type MirrorName = (typeof MIRRORS)[number]
 
-/** What Java MM2 reads in dedicated mode: `<target>.producer.*` and `<source>.consumer.*` (MirrorMakerConfig.clusterProps). */
+/**
+ * What Java MM2 reads in dedicated mode: `<target>.producer.*` and `<source>.consumer.*`
+ * (MirrorMakerConfig.clusterProps).
+ */
 export const JAVA_TUNED: Readonly<Record<string, string>> = {
   'B.producer.batch.size': '524288',
   'B.producer.linger.ms': '10',
@@ -35,7 +38,7 @@ const BIN = fileURLToPath(new URL('../../bin/kafka-mirror.js', import.meta.url))
  * `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where a workload's CPU goes (NODE_OPTIONS refuses
  * --cpu-prof, and would profile the bench too).
  */
-function nodeFlags (): string[] {
+function nodeFlags(): string[] {
   return (process.env.KM_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(f => f !== '')
 }
 
@@ -81,7 +84,7 @@ export class LiveMirror {
   #peakKb = 0
   #stats: MirrorStats | undefined
 
-  private constructor (proc: TrackedProcess, log: WriteStream, target: KafkaAdmin, spec: MirrorSpec) {
+  private constructor(proc: TrackedProcess, log: WriteStream, target: KafkaAdmin, spec: MirrorSpec) {
     this.#proc = proc
     this.#log = log
     this.#target = target
@@ -90,11 +93,18 @@ export class LiveMirror {
     // Drain stdout/stderr into the file: a full pipe would stall the mirror (Java MM2 logs at INFO).
     proc.child.stdout?.on('data', (d: Buffer) => log.write(d))
     proc.child.stderr?.on('data', (d: Buffer) => log.write(d))
-    void proc.exited.then(code => { if (this.#stats === undefined) this.exit = String(code) })
+    void proc.exited.then(code => {
+      if (this.#stats === undefined) this.exit = String(code)
+    })
   }
 
   /** Spawns the mirror on a fresh mm2.properties copying `spec.topic` from A to B. */
-  static start (clusters: { A: KafkaCluster, B: KafkaCluster }, target: KafkaAdmin, spec: MirrorSpec, logDir: string): LiveMirror {
+  static start(
+    clusters: { A: KafkaCluster; B: KafkaCluster },
+    target: KafkaAdmin,
+    spec: MirrorSpec,
+    logDir: string
+  ): LiveMirror {
     const file = writeMm2Properties(clusters, {
       'A->B.enabled': 'true',
       'A->B.topics': spec.topic,
@@ -112,57 +122,72 @@ export class LiveMirror {
     })
     const bin = spec.name === 'kafka-mirror-before' ? join(spec.beforeDir ?? '', 'bin', 'kafka-mirror.js') : BIN
     const proc = spec.name.startsWith('kafka-mirror')
-      ? spawnTracked(spec.name, process.execPath, [...nodeFlags(), bin, 'run', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] })
+      ? spawnTracked(spec.name, process.execPath, [...nodeFlags(), bin, 'run', '--config', file], {
+          stdio: ['ignore', 'pipe', 'pipe']
+        })
       : startJavaMirrorMaker(file)
     return new LiveMirror(proc, createWriteStream(join(logDir, `${spec.index}-${spec.name}.log`)), target, spec)
   }
 
-  get exited (): Promise<unknown> { return this.#proc.exited }
+  get exited(): Promise<unknown> {
+    return this.#proc.exited
+  }
 
   /**
    * Polls the remote topic's end offsets every 100 ms until at least `count` records are there;
    * returns when they were seen, or undefined when `limitAt` passed or the mirror exited first.
    */
-  async waitCopied (count: bigint, limitAt: number): Promise<number | undefined> {
+  async waitCopied(count: bigint, limitAt: number): Promise<number | undefined> {
     while (this.exit === undefined && Date.now() < limitAt) {
       const pollStart = Date.now()
       await this.#poll()
       const now = Date.now()
-      if (this.copied > 0n && this.firstAt === undefined) { this.firstAt = now; this.firstCount = this.copied }
+      if (this.copied > 0n && this.firstAt === undefined) {
+        this.firstAt = now
+        this.firstCount = this.copied
+      }
       if (this.copied >= count) return now
       await sleep(POLL_MS - (now - pollStart))
     }
     return undefined
   }
 
-  async #poll (): Promise<void> {
+  async #poll(): Promise<void> {
     try {
       if (!this.#topicSeen) this.#topicSeen = (await this.#target.describeTopics([this.remote])).has(this.remote)
       if (this.#topicSeen) {
         for (const [key, end] of await listEnds(this.#target, this.#tps)) this.#ends.set(key, end)
         this.copied = [...this.#ends.values()].reduce((x, y) => x + y, 0n)
       }
-    } catch { /* the target did not answer: try again */ }
+    } catch {
+      /* the target did not answer: try again */
+    }
     this.#samplePeak()
   }
 
-  #samplePeak (): void {
+  #samplePeak(): void {
     this.#peakKb = Math.max(this.#peakKb, vmHwmKb(this.#proc.child.pid) ?? 0)
   }
 
   /** Reads CPU time and peak RSS, then stops the process (SIGTERM, SIGKILL after 15 s). Idempotent. */
-  async stop (): Promise<MirrorStats> {
+  async stop(): Promise<MirrorStats> {
     if (this.#stats !== undefined) return this.#stats
     const cpu = cpuSplit(this.#proc.child.pid)
     this.#samplePeak()
-    this.#stats = { cpuS: cpu === undefined ? undefined : cpu.user + cpu.system, sysS: cpu?.system, peakMb: this.#peakKb === 0 ? undefined : this.#peakKb / 1024 }
+    this.#stats = {
+      cpuS: cpu === undefined ? undefined : cpu.user + cpu.system,
+      sysS: cpu?.system,
+      peakMb: this.#peakKb === 0 ? undefined : this.#peakKb / 1024
+    }
     await this.#proc.stop()
     this.#log.end()
     return this.#stats
   }
 }
 
-type ListOffsetsResponse = { topics?: Array<{ name: string, partitions: Array<{ partitionIndex: number, errorCode: number, offset: bigint }> }> }
+type ListOffsetsResponse = {
+  topics?: Array<{ name: string; partitions: Array<{ partitionIndex: number; errorCode: number; offset: bigint }> }>
+}
 
 /**
  * End offsets by `topic:partition`, as many as the broker gave. One partition whose leader is
@@ -171,7 +196,7 @@ type ListOffsetsResponse = { topics?: Array<{ name: string, partitions: Array<{ 
  * others); the failure carries the broker's answer, whose other partitions are good. Partitions
  * it has no answer for keep their last known offset at the caller.
  */
-export async function listEnds (admin: KafkaAdmin, tps: readonly TopicPartition[]): Promise<Map<string, bigint>> {
+export async function listEnds(admin: KafkaAdmin, tps: readonly TopicPartition[]): Promise<Map<string, bigint>> {
   try {
     return await admin.listOffsets(tps, 'latest')
   } catch (err) {

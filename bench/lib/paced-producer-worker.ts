@@ -5,9 +5,15 @@ import { roundRobinBatches } from './batches.ts'
 import { type PacedOptions, stampedValue } from './latency.ts'
 
 const options = workerData as PacedOptions
-const producer = new KafkaProducer({ cluster: 'source', bootstrapServers: [options.bootstrap], props: {} }, 'bench-paced-producer')
+const producer = new KafkaProducer(
+  { cluster: 'source', bootstrapServers: [options.bootstrap], props: {} },
+  'bench-paced-producer'
+)
 
-/** Records per send at most: a producer that fell behind catches up in sends a broker accepts (1 MB default request limit). */
+/**
+ * Records per send at most: a producer that fell behind catches up in sends a broker accepts (1 MB default request
+ * limit).
+ */
 const MAX_PER_SEND = 4000
 
 const started = Date.now()
@@ -15,10 +21,15 @@ let sent = 0
 try {
   while (sent < options.total) {
     const tickStart = Date.now()
-    const count = Math.min(MAX_PER_SEND, Math.min(options.total, Math.floor(options.rate * (tickStart - started) / 1000)) - sent)
+    const count = Math.min(
+      MAX_PER_SEND,
+      Math.min(options.total, Math.floor((options.rate * (tickStart - started)) / 1000)) - sent
+    )
     if (count > 0) {
       const value = stampedValue(options.size)
-      await producer.send(roundRobinBatches(options.topic, options.partitions, sent, count, () => ({ key: null, value, headers: [] })))
+      await producer.send(
+        roundRobinBatches(options.topic, options.partitions, sent, count, () => ({ key: null, value, headers: [] }))
+      )
       sent += count
     }
     await new Promise(resolve => setTimeout(resolve, Math.max(0, options.tickMs - (Date.now() - tickStart))))

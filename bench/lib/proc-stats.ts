@@ -7,7 +7,7 @@ import type { KafkaCluster } from '../../test/harness/cluster.ts'
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
 
 /** utime + stime + cutime + cstime (fields 14-17 of /proc/<pid>/stat), in seconds. */
-export function cpuSeconds (pid: number | undefined): number | undefined {
+export function cpuSeconds(pid: number | undefined): number | undefined {
   const split = cpuSplit(pid)
   return split === undefined ? undefined : split.user + split.system
 }
@@ -16,7 +16,7 @@ export function cpuSeconds (pid: number | undefined): number | undefined {
  * The same CPU time as user and system (kernel) seconds: (c)utime and (c)stime. On loopback the
  * kernel's TCP work for both ends of a connection shows in the system time of whoever writes.
  */
-export function cpuSplit (pid: number | undefined): { user: number, system: number } | undefined {
+export function cpuSplit(pid: number | undefined): { user: number; system: number } | undefined {
   if (pid === undefined) return undefined
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -24,20 +24,24 @@ export function cpuSplit (pid: number | undefined): { user: number, system: numb
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     const ticks = (n: number): number => Number(fields[n - 3])
     return { user: (ticks(14) + ticks(16)) / CLK_TCK, system: (ticks(15) + ticks(17)) / CLK_TCK }
-  } catch { return undefined }
+  } catch {
+    return undefined
+  }
 }
 
 /** VmHWM (peak resident set) of a process in kB, from /proc/<pid>/status. */
-export function vmHwmKb (pid: number | undefined): number | undefined {
+export function vmHwmKb(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined
   try {
     const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
     return kb === undefined ? undefined : Number(kb)
-  } catch { return undefined }
+  } catch {
+    return undefined
+  }
 }
 
 /** Sum of the .log segment files of a topic's partition folders on a (single-broker) cluster. */
-export function logSegmentBytes (cluster: KafkaCluster, topic: string, partitions: number): number {
+export function logSegmentBytes(cluster: KafkaCluster, topic: string, partitions: number): number {
   let total = 0
   for (let p = 0; p < partitions; p++) {
     const dir = join(cluster.dir, 'data', `${topic}-${p}`)

@@ -29,16 +29,26 @@ export interface ReadWork {
 }
 
 export type FromLoad =
-  | { readonly kind: 'progress', readonly sent: number }
-  | { readonly kind: 'done', readonly sent: number, readonly seconds: number }
-  | { readonly kind: 'failed', readonly message: string }
+  | { readonly kind: 'progress'; readonly sent: number }
+  | { readonly kind: 'done'; readonly sent: number; readonly seconds: number }
+  | { readonly kind: 'failed'; readonly message: string }
 
 export type FromReader =
   | { readonly kind: 'ready' }
-  | { readonly kind: 'progress', readonly received: number }
+  | { readonly kind: 'progress'; readonly received: number }
   /** `received` counts distinct records; `duplicates` the copies of records already received. */
-  | { readonly kind: 'done', readonly received: number, readonly duplicates: number, readonly bytes: number, readonly firstAt: number | undefined, readonly lastAt: number | undefined, readonly latency: LatencySummary | undefined }
-  | { readonly kind: 'failed', readonly message: string }
+  | {
+      readonly kind: 'done'
+      readonly received: number
+      readonly duplicates: number
+      readonly bytes: number
+      readonly firstAt: number | undefined
+      readonly lastAt: number | undefined
+      readonly latency: LatencySummary | undefined
+    }
+  | { readonly kind: 'failed'; readonly message: string }
 
 /** To the reader: stop once `expected` records were read (or now, with `expected` undefined). */
-export interface ToReader { readonly expected: number | undefined }
+export interface ToReader {
+  readonly expected: number | undefined
+}

@@ -34,7 +34,12 @@ export interface BenchOptions {
   readonly compression: Codec
 }
 
-export interface BenchProgress { readonly sent: number, readonly received: number, readonly total: number, readonly elapsedS: number }
+export interface BenchProgress {
+  readonly sent: number
+  readonly received: number
+  readonly total: number
+  readonly elapsedS: number
+}
 
 export interface BenchResult {
   readonly flow: string
@@ -66,13 +71,21 @@ export interface BenchResult {
 /** How long the copy may take past the end of the load before the run gives up. */
 const DRAIN_LIMIT_MS = 120_000
 
-export async function runBench (loaded: LoadedConfig, opts: BenchOptions, hooks: { log: Logger, progress: (p: BenchProgress) => void, signal: AbortSignal }): Promise<BenchResult> {
+export async function runBench(
+  loaded: LoadedConfig,
+  opts: BenchOptions,
+  hooks: { log: Logger; progress: (p: BenchProgress) => void; signal: AbortSignal }
+): Promise<BenchResult> {
   const flow = findFlow(loaded, opts.flow)
   const source = loaded.config.loadedFrom
-  if (source === undefined) throw new UsageError('bench: the config must come from a file (its load and reader processes load it again)')
+  if (source === undefined)
+    throw new UsageError('bench: the config must come from a file (its load and reader processes load it again)')
   const selection = new TopicSelection(flow)
   const topic = `kafka-mirror-bench-${randomBytes(4).toString('hex')}`
-  if (selection.select([topic]).length === 0) throw new UsageError(`bench: flow ${flow.name} would not copy a topic named ${topic} (its topic filters exclude it, or the replication policy does)`)
+  if (selection.select([topic]).length === 0)
+    throw new UsageError(
+      `bench: flow ${flow.name} would not copy a topic named ${topic} (its topic filters exclude it, or the replication policy does)`
+    )
   const scratch: Scratch = { flow, topic, remote: selection.remoteName(topic), source }
   const sourceAdmin = new KafkaAdmin(flow.clients.sourceAdmin, pairClientId(flow, 'bench-source-admin'))
   const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, pairClientId(flow, 'bench-target-admin'))
@@ -85,9 +98,19 @@ export async function runBench (loaded: LoadedConfig, opts: BenchOptions, hooks:
       hooks.signal.throwIfAborted()
       maybeCreated = true
       // -1: the source cluster's default replication factor (the flow's replication.factor is the target's).
-      const outcome = await sourceAdmin.createTopic({ name: topic, partitions: opts.partitions, replicationFactor: -1, configs: {} })
+      const outcome = await sourceAdmin.createTopic({
+        name: topic,
+        partitions: opts.partitions,
+        replicationFactor: -1,
+        configs: {}
+      })
       if (outcome.status === 'failed') {
-        if (outcome.error instanceof KafkaError && outcome.error.kafkaCode !== undefined && outcome.error.kafkaCode !== 'REQUEST_TIMED_OUT') maybeCreated = false
+        if (
+          outcome.error instanceof KafkaError &&
+          outcome.error.kafkaCode !== undefined &&
+          outcome.error.kafkaCode !== 'REQUEST_TIMED_OUT'
+        )
+          maybeCreated = false
         throw refusal(flow, topic, outcome.error)
       }
       measured = await measure(scratch, opts, hooks)
@@ -96,7 +119,12 @@ export async function runBench (loaded: LoadedConfig, opts: BenchOptions, hooks:
     }
     const scratchLeft = maybeCreated ? await removeScratch(scratch, sourceAdmin, targetAdmin, hooks.log) : []
     if (measured === undefined) {
-      const cleanup = scratchLeft.length === 0 ? (maybeCreated ? 'the scratch topics were deleted' : 'no scratch topic was created') : `scratch topics left behind, delete them by hand: ${scratchLeft.join(', ')}`
+      const cleanup =
+        scratchLeft.length === 0
+          ? maybeCreated
+            ? 'the scratch topics were deleted'
+            : 'no scratch topic was created'
+          : `scratch topics left behind, delete them by hand: ${scratchLeft.join(', ')}`
       if (hooks.signal.aborted) throw new KafkaMirrorError('KM_USAGE', `bench: interrupted; ${cleanup}`)
       if (scratchLeft.length === 0) throw failure
       throw new KafkaError(`${(failure as Error).message}; ${cleanup}`, { retriable: false })
@@ -107,20 +135,46 @@ export async function runBench (loaded: LoadedConfig, opts: BenchOptions, hooks:
   }
 }
 
-interface Scratch { readonly flow: FlowConfig, readonly topic: string, readonly remote: string, readonly source: ConfigSource }
+interface Scratch {
+  readonly flow: FlowConfig
+  readonly topic: string
+  readonly remote: string
+  readonly source: ConfigSource
+}
 
 /** The copy of one run: the flow's engine on the scratch topic, the load and the reader. */
-async function measure ({ flow, topic, remote, source }: Scratch, opts: BenchOptions, hooks: { log: Logger, progress: (p: BenchProgress) => void, signal: AbortSignal }): Promise<Omit<BenchResult, 'scratchLeft'>> {
+async function measure(
+  { flow, topic, remote, source }: Scratch,
+  opts: BenchOptions,
+  hooks: { log: Logger; progress: (p: BenchProgress) => void; signal: AbortSignal }
+): Promise<Omit<BenchResult, 'scratchLeft'>> {
   const total = opts.rate === undefined ? opts.records : Math.round(opts.rate * (opts.durationS ?? 0))
   const helpers: Array<Pick<HelperProcess<{ kind: string }, never>, 'stop'>> = []
   // The copy engine of `run`, on the scratch topic only.
-  const scratchFlow: FlowConfig = { ...flow, topics: [escapeRegex(topic)], topicsExclude: [], heartbeatsReplicationEnabled: false, refreshTopics: { ...flow.refreshTopics, enabled: true, intervalMs: 1000 } }
+  const scratchFlow: FlowConfig = {
+    ...flow,
+    topics: [escapeRegex(topic)],
+    topicsExclude: [],
+    heartbeatsReplicationEnabled: false,
+    refreshTopics: { ...flow.refreshTopics, enabled: true, intervalMs: 1000 }
+  }
   const mirror = new SourceFlow(scratchFlow, hooks.log, { configSource: source })
   try {
     mirror.start()
-    await until(() => mirror.status().partitions >= opts.partitions, 60_000, hooks.signal, () => `flow ${flow.name} to pick up the scratch topic ${topic}${reasonOf(mirror)}`)
+    await until(
+      () => mirror.status().partitions >= opts.partitions,
+      60_000,
+      hooks.signal,
+      () => `flow ${flow.name} to pick up the scratch topic ${topic}${reasonOf(mirror)}`
+    )
 
-    const reader = startHelper<FromReader, ToReader>(new URL('./read-process.ts', import.meta.url), 'reader', { config: source, flow: flow.name, topic: remote, partitions: opts.partitions, records: total } satisfies ReadWork)
+    const reader = startHelper<FromReader, ToReader>(new URL('./read-process.ts', import.meta.url), 'reader', {
+      config: source,
+      flow: flow.name,
+      topic: remote,
+      partitions: opts.partitions,
+      records: total
+    } satisfies ReadWork)
     helpers.push(reader)
     const readerDone = reader.done(hooks.signal)
     readerDone.catch(() => {})
@@ -131,23 +185,47 @@ async function measure ({ flow, topic, remote, source }: Scratch, opts: BenchOpt
       if (m.kind === 'progress') received = m.received
       if (m.kind === 'ready') readerReady = true
     })
-    await until(() => readerReady, 60_000, hooks.signal, () => `the reader to read the remote scratch topic ${remote} on ${flow.target}${reasonOf(mirror)}`, readerDone)
+    await until(
+      () => readerReady,
+      60_000,
+      hooks.signal,
+      () => `the reader to read the remote scratch topic ${remote} on ${flow.target}${reasonOf(mirror)}`,
+      readerDone
+    )
 
     // The copy's CPU from here: the engine's start (loading positions, creating state topics) is not the copy.
     const cpuStart = process.cpuUsage()
-    const load = startHelper<FromLoad>(new URL('./load-process.ts', import.meta.url), 'load', { config: source, flow: flow.name, topic, partitions: opts.partitions, records: total, size: opts.size, rate: opts.rate, compression: opts.compression } satisfies LoadWork)
+    const load = startHelper<FromLoad>(new URL('./load-process.ts', import.meta.url), 'load', {
+      config: source,
+      flow: flow.name,
+      topic,
+      partitions: opts.partitions,
+      records: total,
+      size: opts.size,
+      rate: opts.rate,
+      compression: opts.compression
+    } satisfies LoadWork)
     helpers.push(load)
     const started = Date.now()
-    load.on(m => { if (m.kind === 'progress') sent = m.sent })
+    load.on(m => {
+      if (m.kind === 'progress') sent = m.sent
+    })
     const ticker = setInterval(() => {
       hooks.progress({ sent, received, total, elapsedS: (Date.now() - started) / 1000 })
     }, 1000)
-    const stopReading = (): void => { reader.tell({ expected: undefined }) }
+    const stopReading = (): void => {
+      reader.tell({ expected: undefined })
+    }
     const drained = setTimeout(stopReading, DRAIN_LIMIT_MS)
     drained.unref()
     try {
       // A reader that fails (no READ on the target, say) ends the run now, not after the load.
-      const produced = await Promise.race([load.done(hooks.signal), readerDone.then(() => { throw new KafkaError('bench: the reader stopped before the load ended', { retriable: false }) })])
+      const produced = await Promise.race([
+        load.done(hooks.signal),
+        readerDone.then(() => {
+          throw new KafkaError('bench: the reader stopped before the load ended', { retriable: false })
+        })
+      ])
       sent = produced.sent
       reader.tell({ expected: total })
       drained.refresh()
@@ -183,15 +261,29 @@ async function measure ({ flow, topic, remote, source }: Scratch, opts: BenchOpt
       clearTimeout(drained)
     }
   } finally {
-    await Promise.all(helpers.map(async h => { await h.stop() }))
-    await mirror.close().catch((err: unknown) => { hooks.log.warn('the copy engine did not close cleanly', { flow: flow.name, error: err as Error }) })
+    await Promise.all(
+      helpers.map(async h => {
+        await h.stop()
+      })
+    )
+    await mirror.close().catch((err: unknown) => {
+      hooks.log.warn('the copy engine did not close cleanly', { flow: flow.name, error: err as Error })
+    })
   }
 }
 
 /** Deletes both scratch topics; returns those that may still exist ("cluster/topic"). */
-async function removeScratch ({ flow, topic, remote }: Scratch, sourceAdmin: KafkaAdmin, targetAdmin: KafkaAdmin, log: Logger): Promise<string[]> {
+async function removeScratch(
+  { flow, topic, remote }: Scratch,
+  sourceAdmin: KafkaAdmin,
+  targetAdmin: KafkaAdmin,
+  log: Logger
+): Promise<string[]> {
   const left: string[] = []
-  for (const [admin, cluster, name] of [[sourceAdmin, flow.source, topic], [targetAdmin, flow.target, remote]] as const) {
+  for (const [admin, cluster, name] of [
+    [sourceAdmin, flow.source, topic],
+    [targetAdmin, flow.target, remote]
+  ] as const) {
     try {
       await admin.deleteTopics([name])
     } catch (err) {
@@ -204,45 +296,70 @@ async function removeScratch ({ flow, topic, remote }: Scratch, sourceAdmin: Kaf
   return left
 }
 
-function reasonOf (mirror: SourceFlow): string {
+function reasonOf(mirror: SourceFlow): string {
   const { state, reason } = mirror.status()
   return reason === undefined ? ` (flow ${state})` : ` (flow ${state}: ${reason})`
 }
 
-function findFlow (loaded: LoadedConfig, name: string): FlowConfig {
+function findFlow(loaded: LoadedConfig, name: string): FlowConfig {
   const m = /^(.+)->(.+)$/.exec(name)
   if (m === null) throw new UsageError(`bench: --flow ${name}: expected SOURCE->TARGET, e.g. --flow A->B`)
   const flow = loaded.config.flows.find(f => f.source === m[1] && f.target === m[2] && f.enabled)
-  if (flow === undefined) throw new UsageError(`bench: no enabled flow ${name} in the config (flows: ${loaded.config.flows.filter(f => f.enabled).map(f => f.name).join(', ') || 'none'})`)
+  if (flow === undefined)
+    throw new UsageError(
+      `bench: no enabled flow ${name} in the config (flows: ${
+        loaded.config.flows
+          .filter(f => f.enabled)
+          .map(f => f.name)
+          .join(', ') || 'none'
+      })`
+    )
   return flow
 }
 
 /** Why the scratch topic could not be created, with what the bench needs. */
-export function refusal (flow: Pick<FlowConfig, 'source' | 'target'>, topic: string, error: Error): KafkaMirrorError {
+export function refusal(flow: Pick<FlowConfig, 'source' | 'target'>, topic: string, error: Error): KafkaMirrorError {
   const code = error instanceof KafkaError ? error.kafkaCode : undefined
-  const need = code === 'TOPIC_AUTHORIZATION_FAILED' || code === 'CLUSTER_AUTHORIZATION_FAILED'
-    ? `the principal of cluster ${flow.source} lacks CREATE on topic ${topic} (bench needs CREATE, WRITE and DELETE on topics kafka-mirror-bench-* of ${flow.source}, and the same on ${flow.target} for the remote topic)`
-    : code === 'THROTTLING_QUOTA_EXCEEDED'
-      ? `a controller mutation quota (controller_mutation_rate) of cluster ${flow.source} refused ${topic}'s partitions: try fewer --partitions, or later`
-      : code === 'POLICY_VIOLATION' || code === 'INVALID_REPLICATION_FACTOR' || code === 'INVALID_PARTITIONS'
-        ? `cluster ${flow.source} refused the topic as asked (a create-topic policy, its default replication factor, or the partition count): try another --partitions`
-        : 'see the error'
-  return new KafkaError(`bench: cannot create the scratch topic ${topic} on cluster ${flow.source}: ${error.message}; ${need}`, { retriable: false, kafkaCode: code })
+  const need =
+    code === 'TOPIC_AUTHORIZATION_FAILED' || code === 'CLUSTER_AUTHORIZATION_FAILED'
+      ? `the principal of cluster ${flow.source} lacks CREATE on topic ${topic} (bench needs CREATE, WRITE and DELETE on topics kafka-mirror-bench-* of ${flow.source}, and the same on ${flow.target} for the remote topic)`
+      : code === 'THROTTLING_QUOTA_EXCEEDED'
+        ? `a controller mutation quota (controller_mutation_rate) of cluster ${flow.source} refused ${topic}'s partitions: try fewer --partitions, or later`
+        : code === 'POLICY_VIOLATION' || code === 'INVALID_REPLICATION_FACTOR' || code === 'INVALID_PARTITIONS'
+          ? `cluster ${flow.source} refused the topic as asked (a create-topic policy, its default replication factor, or the partition count): try another --partitions`
+          : 'see the error'
+  return new KafkaError(
+    `bench: cannot create the scratch topic ${topic} on cluster ${flow.source}: ${error.message}; ${need}`,
+    { retriable: false, kafkaCode: code }
+  )
 }
 
-function escapeRegex (s: string): string {
+function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
 
-async function until (condition: () => boolean, limitMs: number, signal: AbortSignal, what: () => string, failed?: Promise<unknown>): Promise<void> {
+async function until(
+  condition: () => boolean,
+  limitMs: number,
+  signal: AbortSignal,
+  what: () => string,
+  failed?: Promise<unknown>
+): Promise<void> {
   const deadline = Date.now() + limitMs
   let failure: unknown
   let hasFailed = false
-  failed?.then(() => {}, (err: unknown) => { failure = err; hasFailed = true })
+  failed?.then(
+    () => {},
+    (err: unknown) => {
+      failure = err
+      hasFailed = true
+    }
+  )
   while (!condition()) {
     signal.throwIfAborted()
     if (hasFailed) throw failure
-    if (Date.now() > deadline) throw new KafkaError(`bench: timed out after ${limitMs / 1000} s waiting for ${what()}`, { retriable: true })
+    if (Date.now() > deadline)
+      throw new KafkaError(`bench: timed out after ${limitMs / 1000} s waiting for ${what()}`, { retriable: true })
     await new Promise(resolve => setTimeout(resolve, 200))
   }
   signal.throwIfAborted()

@@ -17,31 +17,64 @@ export interface HelperProcess<M extends { kind: string }, ToChild> {
   stop: () => Promise<void>
 }
 
-export function startHelper<M extends { kind: string }, ToChild = never> (script: URL, role: string, work: unknown): HelperProcess<M, ToChild> {
-  const child: ChildProcess = fork(fileURLToPath(script), [], { serialization: 'advanced', stdio: ['ignore', 2, 2, 'ipc'] })
+export function startHelper<M extends { kind: string }, ToChild = never>(
+  script: URL,
+  role: string,
+  work: unknown
+): HelperProcess<M, ToChild> {
+  const child: ChildProcess = fork(fileURLToPath(script), [], {
+    serialization: 'advanced',
+    stdio: ['ignore', 2, 2, 'ipc']
+  })
   const listeners: Array<(m: M) => void> = []
   // A fork that fails to start emits 'error' and never 'exit'.
-  const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }); child.once('error', () => { resolve() }) })
+  const exited = new Promise<void>(resolve => {
+    child.once('exit', () => {
+      resolve()
+    })
+    child.once('error', () => {
+      resolve()
+    })
+  })
   const finished = new Promise<Extract<M, { kind: 'done' }>>((resolve, reject) => {
     child.on('message', (m: M) => {
       for (const l of listeners) l(m)
       if (m.kind === 'done') resolve(m as Extract<M, { kind: 'done' }>)
-      if (m.kind === 'failed') reject(new KafkaError(`bench: the ${role}: ${(m as unknown as { message: string }).message}`, { retriable: false }))
+      if (m.kind === 'failed')
+        reject(
+          new KafkaError(`bench: the ${role}: ${(m as unknown as { message: string }).message}`, { retriable: false })
+        )
     })
     child.once('error', reject)
-    child.once('exit', (code, signal) => { reject(new KafkaError(`bench: the ${role} process ended (${signal ?? `exit ${code}`})`, { retriable: false })) })
+    child.once('exit', (code, signal) => {
+      reject(new KafkaError(`bench: the ${role} process ended (${signal ?? `exit ${code}`})`, { retriable: false }))
+    })
   })
   // Stopped helpers end this promise too; only a caller of done() hears about it.
   finished.catch(() => {})
   child.send({ work })
   return {
-    on: l => { listeners.push(l) },
-    tell: m => { if (child.connected) child.send({ toChild: m }) },
-    done: async signal => await new Promise((resolve, reject) => {
-      if (signal?.aborted === true) { reject(new KafkaMirrorError('KM_USAGE', 'bench: interrupted')); return }
-      finished.then(resolve, reject)
-      signal?.addEventListener('abort', () => { reject(new KafkaMirrorError('KM_USAGE', 'bench: interrupted')) }, { once: true })
-    }),
+    on: l => {
+      listeners.push(l)
+    },
+    tell: m => {
+      if (child.connected) child.send({ toChild: m })
+    },
+    done: async signal =>
+      await new Promise((resolve, reject) => {
+        if (signal?.aborted === true) {
+          reject(new KafkaMirrorError('KM_USAGE', 'bench: interrupted'))
+          return
+        }
+        finished.then(resolve, reject)
+        signal?.addEventListener(
+          'abort',
+          () => {
+            reject(new KafkaMirrorError('KM_USAGE', 'bench: interrupted'))
+          },
+          { once: true }
+        )
+      }),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
       await exited

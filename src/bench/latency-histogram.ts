@@ -5,7 +5,7 @@
  */
 
 /** A value of `size` bytes (at least 8) carrying `sentAt` in its first 8 bytes. */
-export function stampedValue (size: number, sentAt = Date.now()): Buffer {
+export function stampedValue(size: number, sentAt = Date.now()): Buffer {
   const value = Buffer.alloc(Math.max(8, size))
   value.writeBigInt64BE(BigInt(sentAt))
   return value
@@ -25,7 +25,7 @@ export class LatencyHistogram {
   count = 0
   #max = 0
 
-  add (ms: number): void {
+  add(ms: number): void {
     const bucket = Math.min(LatencyHistogram.#LIMIT_MS, Math.max(0, Math.round(ms)))
     this.#buckets[bucket] = (this.#buckets[bucket] ?? 0) + 1
     this.#max = Math.max(this.#max, ms)
@@ -33,7 +33,7 @@ export class LatencyHistogram {
   }
 
   /** Nearest-rank percentile (q in 0..1), in ms; undefined with no samples. */
-  percentile (q: number): number | undefined {
+  percentile(q: number): number | undefined {
     if (this.count === 0) return undefined
     const rank = Math.max(1, Math.ceil(q * this.count))
     let seen = 0
@@ -44,8 +44,14 @@ export class LatencyHistogram {
     return this.#max
   }
 
-  summary (): LatencySummary | undefined {
+  summary(): LatencySummary | undefined {
     if (this.count === 0) return undefined
-    return { count: this.count, p50: this.percentile(0.5) ?? 0, p95: this.percentile(0.95) ?? 0, p99: this.percentile(0.99) ?? 0, max: this.#max }
+    return {
+      count: this.count,
+      p50: this.percentile(0.5) ?? 0,
+      p95: this.percentile(0.95) ?? 0,
+      p99: this.percentile(0.99) ?? 0,
+      max: this.#max
+    }
   }
 }

@@ -12,7 +12,11 @@ import type { FromReader, ReadWork, ToReader } from './bench-protocol.ts'
 import { LatencyHistogram } from './latency-histogram.ts'
 import { SEQUENCE_END, sequenceOf } from './synthetic-values.ts'
 
-async function read (work: ReadWork, post: (m: FromReader) => void, onMessage: (listener: (m: ToReader) => void) => void): Promise<FromReader> {
+async function read(
+  work: ReadWork,
+  post: (m: FromReader) => void,
+  onMessage: (listener: (m: ToReader) => void) => void
+): Promise<FromReader> {
   let expected = Number.POSITIVE_INFINITY
   let stop = false
   onMessage(m => {
@@ -22,7 +26,14 @@ async function read (work: ReadWork, post: (m: FromReader) => void, onMessage: (
   const { config } = await loadConfig(work.config.path, { secretsDir: work.config.secretsDir, env: work.config.env })
   const flow = config.flows.find(f => f.name === work.flow)
   if (flow === undefined) throw new Error(`flow ${work.flow} is not in ${work.config.path}`)
-  const reader = new PartitionReader({ ...flow.clients.targetConsumer, props: { ...flow.clients.targetConsumer.props, 'isolation.level': 'read_uncommitted' } }, pairClientId(flow, 'bench-reader'), { maxWaitMs: 100 })
+  const reader = new PartitionReader(
+    {
+      ...flow.clients.targetConsumer,
+      props: { ...flow.clients.targetConsumer.props, 'isolation.level': 'read_uncommitted' }
+    },
+    pairClientId(flow, 'bench-reader'),
+    { maxWaitMs: 100 }
+  )
   const histogram = new LatencyHistogram()
   // One bit per sequence number: a record seen again (a retried send, a re-copy) is a duplicate,
   // not progress, so the run ends only when every distinct record arrived.
@@ -38,7 +49,10 @@ async function read (work: ReadWork, post: (m: FromReader) => void, onMessage: (
     while (!stop && histogram.count < expected) {
       const round = await reader.poll()
       // The load starts only once the reader reads, so no record waits for the reader's start.
-      if (!ready) { post({ kind: 'ready' }); ready = true }
+      if (!ready) {
+        post({ kind: 'ready' })
+        ready = true
+      }
       const now = Date.now()
       for (const records of round.records.values()) {
         for (const r of records) {
@@ -47,7 +61,10 @@ async function read (work: ReadWork, post: (m: FromReader) => void, onMessage: (
           const bit = 1 << (sequence & 7)
           const at = sequence >>> 3
           if (sequence < 0 || sequence >= work.records) continue
-          if (((seen[at] ?? 0) & bit) !== 0) { duplicates++; continue }
+          if (((seen[at] ?? 0) & bit) !== 0) {
+            duplicates++
+            continue
+          }
           seen[at] = (seen[at] ?? 0) | bit
           histogram.add(now - Number(r.value.readBigInt64BE(0)))
           bytes += r.value.length
@@ -55,7 +72,10 @@ async function read (work: ReadWork, post: (m: FromReader) => void, onMessage: (
           lastAt = now
         }
       }
-      if (now - reportedAt >= 500) { post({ kind: 'progress', received: histogram.count }); reportedAt = now }
+      if (now - reportedAt >= 500) {
+        post({ kind: 'progress', received: histogram.count })
+        reportedAt = now
+      }
       // Let the stop message in between rounds.
       await new Promise(resolve => setImmediate(resolve))
     }

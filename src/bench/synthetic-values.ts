@@ -11,7 +11,7 @@ const CORPUS_BYTES = 1 << 20
 export const SEQUENCE_END = 16
 
 /** The sequence number a value of SyntheticValues carries. */
-export function sequenceOf (value: Buffer): number {
+export function sequenceOf(value: Buffer): number {
   return Number(value.readBigInt64BE(8))
 }
 
@@ -19,12 +19,22 @@ export class SyntheticValues {
   readonly #corpus: Buffer
   #seed: number
 
-  constructor (seed = 42) {
+  constructor(seed = 42) {
     this.#seed = seed >>> 0 || 1
     const lines: string[] = []
     let bytes = 0
     for (let seq = 0; bytes < CORPUS_BYTES; seq++) {
-      const line = JSON.stringify({ seq, customer: `c-${this.#next() % 50_000}`, sku: `sku-${(this.#next() % 9_000).toString(36)}`, qty: 1 + this.#next() % 9, price: (this.#next() % 100_000) / 100, currency: ['EUR', 'USD', 'GBP'][this.#next() % 3], status: ['new', 'paid', 'shipped', 'cancelled'][this.#next() % 4], at: 1_764_000_000_000 + seq * 37 }) + '\n'
+      const line =
+        JSON.stringify({
+          seq,
+          customer: `c-${this.#next() % 50_000}`,
+          sku: `sku-${(this.#next() % 9_000).toString(36)}`,
+          qty: 1 + (this.#next() % 9),
+          price: (this.#next() % 100_000) / 100,
+          currency: ['EUR', 'USD', 'GBP'][this.#next() % 3],
+          status: ['new', 'paid', 'shipped', 'cancelled'][this.#next() % 4],
+          at: 1_764_000_000_000 + seq * 37
+        }) + '\n'
       lines.push(line)
       bytes += line.length
     }
@@ -35,18 +45,19 @@ export class SyntheticValues {
    * A value of `size` bytes (at least 16) stamped with `sentAt`, then the record's sequence
    * number (int64 at byte 8), by which the reader tells a duplicate from a new record.
    */
-  next (size: number, sentAt: number, sequence: number): Buffer {
+  next(size: number, sentAt: number, sequence: number): Buffer {
     const value = stampedValue(Math.max(SEQUENCE_END, size), sentAt)
     value.writeBigInt64BE(BigInt(sequence), 8)
     const body = value.length - SEQUENCE_END
     let from = body < this.#corpus.length ? this.#next() % (this.#corpus.length - body + 1) : 0
     // A value longer than the text repeats it.
-    for (let at = SEQUENCE_END; at < value.length; from = 0) at += this.#corpus.copy(value, at, from, Math.min(this.#corpus.length, from + value.length - at))
+    for (let at = SEQUENCE_END; at < value.length; from = 0)
+      at += this.#corpus.copy(value, at, from, Math.min(this.#corpus.length, from + value.length - at))
     return value
   }
 
   /** xorshift32: cheap, deterministic, good enough to vary text. */
-  #next (): number {
+  #next(): number {
     let x = this.#seed
     x ^= x << 13
     x ^= x >>> 17

@@ -60,7 +60,10 @@ export interface CheckpointFlowStatus {
   readonly stats: Readonly<CheckpointStats>
 }
 
-/** MirrorCheckpointMetrics' checkpoint-latency-ms of one group's target partition: written minus when the group's offsets were read. */
+/**
+ * MirrorCheckpointMetrics' checkpoint-latency-ms of one group's target partition: written minus when the group's
+ * offsets were read.
+ */
 export interface CheckpointLatency {
   readonly group: string
   /** The target-side (renamed) topic. */
@@ -92,9 +95,17 @@ export class CheckpointFlow {
    * whose one shared sensor gives every group's metric the same values, each keeps its own.
    */
   readonly latency = new Map<string, CheckpointLatency>()
-  readonly stats: CheckpointStats = { groups: 0, checkpointsWritten: 0, exact: 0, fallback: 0, lastEmitAt: 0, groupOffsetsCommitted: 0, activeGroupsSkipped: 0 }
+  readonly stats: CheckpointStats = {
+    groups: 0,
+    checkpointsWritten: 0,
+    exact: 0,
+    fallback: 0,
+    lastEmitAt: 0,
+    groupOffsetsCommitted: 0,
+    activeGroupsSkipped: 0
+  }
 
-  constructor (flow: FlowConfig, log: Logger) {
+  constructor(flow: FlowConfig, log: Logger) {
     this.flow = flow
     const { policy, topicFilter, groupFilter } = flowRules(flow)
     this.policy = policy
@@ -104,15 +115,15 @@ export class CheckpointFlow {
     this.#life = new Lifecycle({ log: this.#log, what: 'checkpoints', logRetryIn: false })
   }
 
-  get checkpointsTopic (): string {
+  get checkpointsTopic(): string {
     return this.policy.checkpointsTopic(this.flow.source)
   }
 
-  get offsetSyncsTopic (): string {
+  get offsetSyncsTopic(): string {
     return offsetSyncsLocation(this.flow, this.policy).topic
   }
 
-  status (): CheckpointFlowStatus {
+  status(): CheckpointFlowStatus {
     return {
       flow: this.flow.name,
       state: this.#life.state,
@@ -125,68 +136,121 @@ export class CheckpointFlow {
   }
 
   /** The latest checkpoint written or loaded for a group's target partition. */
-  checkpoint (group: string, topic: string, partition: number): Checkpoint | undefined {
+  checkpoint(group: string, topic: string, partition: number): Checkpoint | undefined {
     return this.#checkpoints.get(group, topic, partition)
   }
 
-  start (): void {
-    this.#life.start(async () => { await this.#run() })
+  start(): void {
+    this.#life.start(async () => {
+      await this.#run()
+    })
   }
 
-  async #run (): Promise<void> {
+  async #run(): Promise<void> {
     const life = this.#life
     const clients = await life.retry(async () => await this.#build())
     if (clients === undefined) return
     const { sourceAdmin, targetAdmin, producer, follower } = clients
     life.running()
-    this.#log.info('checkpointing', { checkpoints: this.checkpointsTopic, offsetSyncs: `${this.offsetSyncsTopic} on ${this.flow.offsetSyncs.location}` })
+    this.#log.info('checkpointing', {
+      checkpoints: this.checkpointsTopic,
+      offsetSyncs: `${this.offsetSyncsTopic} on ${this.flow.offsetSyncs.location}`
+    })
     const flow = this.flow
     await Promise.all([
       // Tailing: the next step at once, after a failure the backoff.
-      life.every('offset syncs reading', 0, async () => { await follower.step(life.signal) }, { firstPassAtOnce: true }),
+      life.every(
+        'offset syncs reading',
+        0,
+        async () => {
+          await follower.step(life.signal)
+        },
+        { firstPassAtOnce: true }
+      ),
       // Each first pass comes one interval after the start (#build discovered the groups once).
-      life.every('group discovery', flow.refreshGroups.enabled ? flow.refreshGroups.intervalMs : -1, async () => { await this.#discover(sourceAdmin) }),
-      life.every('checkpoint emission', flow.emitCheckpoints.intervalMs, async () => { await this.#emit(sourceAdmin, producer, follower) }),
+      life.every('group discovery', flow.refreshGroups.enabled ? flow.refreshGroups.intervalMs : -1, async () => {
+        await this.#discover(sourceAdmin)
+      }),
+      life.every('checkpoint emission', flow.emitCheckpoints.intervalMs, async () => {
+        await this.#emit(sourceAdmin, producer, follower)
+      }),
       flow.syncGroupOffsets.enabled
-        ? life.every('group offset sync', flow.syncGroupOffsets.intervalMs, async () => { this.#recordSync(await syncGroupOffsets(targetAdmin, this.#checkpoints.byGroup(), this.#log)) })
+        ? life.every('group offset sync', flow.syncGroupOffsets.intervalMs, async () => {
+            this.#recordSync(await syncGroupOffsets(targetAdmin, this.#checkpoints.byGroup(), this.#log))
+          })
         : Promise.resolve()
     ])
   }
 
-  async #build (): Promise<Clients> {
+  async #build(): Promise<Clients> {
     const flow = this.flow
     const id = connectorClientIds(flow, 'checkpoint')
     const sourceAdmin = this.#life.own(new KafkaAdmin(flow.clients.sourceAdmin, id('checkpoint-source-admin')))
     const targetAdmin = this.#life.own(new KafkaAdmin(flow.clients.targetAdmin, id('checkpoint-target-admin')))
     const producer = this.#life.own(new KafkaProducer(flow.clients.targetProducer, id('checkpoint-producer')))
     await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()])
-    const created = await ensureCompactedTopic(targetAdmin, { name: this.checkpointsTopic, partitions: 1, replicationFactor: flow.checkpointsReplicationFactor })
+    const created = await ensureCompactedTopic(targetAdmin, {
+      name: this.checkpointsTopic,
+      partitions: 1,
+      replicationFactor: flow.checkpointsReplicationFactor
+    })
     if (created === 'created') this.#log.info('created checkpoints topic', { topic: this.checkpointsTopic })
     try {
-      const read = await this.#checkpoints.load(targetAdmin, flow.clients.targetConsumer, this.checkpointsTopic, id('checkpoints-reader'), g => this.#groupFilter.shouldReplicateGroup(g))
-      this.#log.info('loaded checkpoints', { topic: this.checkpointsTopic, records: read, latest: this.#checkpoints.size })
+      const read = await this.#checkpoints.load(
+        targetAdmin,
+        flow.clients.targetConsumer,
+        this.checkpointsTopic,
+        id('checkpoints-reader'),
+        g => this.#groupFilter.shouldReplicateGroup(g)
+      )
+      this.#log.info('loaded checkpoints', {
+        topic: this.checkpointsTopic,
+        records: read,
+        latest: this.#checkpoints.size
+      })
     } catch (err) {
       // Java goes on with an empty store (MM2 may only be allowed to write that topic).
-      this.#log.warn('could not read existing checkpoints; starting without them', { topic: this.checkpointsTopic, error: err as Error })
+      this.#log.warn('could not read existing checkpoints; starting without them', {
+        topic: this.checkpointsTopic,
+        error: err as Error
+      })
     }
-    const follower = this.#life.own(followOffsetSyncs(flow, this.policy, { source: sourceAdmin, target: targetAdmin }, this.#syncs, id('offset-syncs-reader'), this.#log))
+    const follower = this.#life.own(
+      followOffsetSyncs(
+        flow,
+        this.policy,
+        { source: sourceAdmin, target: targetAdmin },
+        this.#syncs,
+        id('offset-syncs-reader'),
+        this.#log
+      )
+    )
     await this.#discover(sourceAdmin)
     return { sourceAdmin, targetAdmin, producer, follower }
   }
 
   /** The groups on the source that pass the group filter (offsets are read at each emission). */
-  async #discover (sourceAdmin: KafkaAdmin): Promise<void> {
+  async #discover(sourceAdmin: KafkaAdmin): Promise<void> {
     const listed = await sourceAdmin.listConsumerGroups()
-    const groups = listed.map(g => g.group).filter(g => this.#groupFilter.shouldReplicateGroup(g)).sort()
+    const groups = listed
+      .map(g => g.group)
+      .filter(g => this.#groupFilter.shouldReplicateGroup(g))
+      .sort()
     const added = groups.filter(g => !this.#groups.includes(g))
-    if (added.length > 0) this.#log.info('following consumer groups', { added: added.slice(0, 20).join(','), total: groups.length })
+    if (added.length > 0)
+      this.#log.info('following consumer groups', { added: added.slice(0, 20).join(','), total: groups.length })
     this.#groups = groups
   }
 
-  async #emit (sourceAdmin: KafkaAdmin, producer: KafkaProducer, follower: OffsetSyncFollower): Promise<void> {
+  async #emit(sourceAdmin: KafkaAdmin, producer: KafkaProducer, follower: OffsetSyncFollower): Promise<void> {
     if (!follower.caughtUp) return
-    const ctx = { source: this.flow.source, target: this.flow.target, policy: this.policy, topicFilter: this.#topicFilter }
-    const records: Array<{ key: Buffer, value: Buffer, headers: [], timestamp: bigint }> = []
+    const ctx = {
+      source: this.flow.source,
+      target: this.flow.target,
+      policy: this.policy,
+      topicFilter: this.#topicFilter
+    }
+    const records: Array<{ key: Buffer; value: Buffer; headers: []; timestamp: bigint }> = []
     const emitted: Checkpoint[] = []
     /** When each emitted checkpoint's group offsets were read. */
     const readAt: number[] = []
@@ -195,7 +259,8 @@ export class CheckpointFlow {
       const chunk = this.#groups.slice(i, i + GROUPS_PER_FETCH)
       const now = BigInt(Date.now())
       const { offsets, failed } = await sourceAdmin.listGroupsOffsets(chunk)
-      for (const [group, error] of failed) this.#log.warn('cannot read group offsets; skipping the group this time', { group, error })
+      for (const [group, error] of failed)
+        this.#log.warn('cannot read group offsets; skipping the group this time', { group, error })
       for (const [group, committed] of offsets) {
         const translated = translateGroup(group, committed, this.#syncs, ctx)
         if (translated.length > 0) withOffsets++
@@ -216,7 +281,9 @@ export class CheckpointFlow {
     // Java writes every checkpoint to partition 0 and readers only read that one. Chunks keep a
     // request below the broker's 1 MB limit; each chunk counts as written once acknowledged.
     for (let i = 0; i < records.length; i += RECORDS_PER_SEND) {
-      await producer.send([{ topic: this.checkpointsTopic, partition: 0, records: records.slice(i, i + RECORDS_PER_SEND) }])
+      await producer.send([
+        { topic: this.checkpointsTopic, partition: 0, records: records.slice(i, i + RECORDS_PER_SEND) }
+      ])
       const writtenAt = Date.now()
       emitted.slice(i, i + RECORDS_PER_SEND).forEach((cp, j) => {
         this.#checkpoints.set(cp)
@@ -228,7 +295,7 @@ export class CheckpointFlow {
     this.#log.debug('checkpoints written', { count: records.length })
   }
 
-  #observeLatency (cp: Checkpoint, ms: number, now: number): void {
+  #observeLatency(cp: Checkpoint, ms: number, now: number): void {
     const key = `${cp.group}\0${cp.topic}\0${cp.partition}`
     let l = this.latency.get(key)
     if (l === undefined) {
@@ -239,12 +306,12 @@ export class CheckpointFlow {
     observe(l.window, now, 1, ms, ms, ms)
   }
 
-  #recordSync (r: GroupSyncResult): void {
+  #recordSync(r: GroupSyncResult): void {
     this.stats.groupOffsetsCommitted += r.committed
     this.stats.activeGroupsSkipped = r.activeSkipped.length
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     await this.#life.close()
   }
 }

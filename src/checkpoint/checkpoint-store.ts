@@ -14,30 +14,40 @@ const keyOf = (group: string, topic: string, partition: number): string => JSON.
 export class CheckpointStore {
   readonly #latest = new Map<string, Checkpoint>()
 
-  get size (): number {
+  get size(): number {
     return this.#latest.size
   }
 
-  get (group: string, topic: string, partition: number): Checkpoint | undefined {
+  get(group: string, topic: string, partition: number): Checkpoint | undefined {
     return this.#latest.get(keyOf(group, topic, partition))
   }
 
-  set (cp: Checkpoint): void {
+  set(cp: Checkpoint): void {
     this.#latest.set(keyOf(cp.group, cp.topic, cp.partition), cp)
   }
 
   /** Checkpoints grouped by consumer group. */
-  byGroup (): Map<string, Checkpoint[]> {
+  byGroup(): Map<string, Checkpoint[]> {
     return Map.groupBy(this.#latest.values(), cp => cp.group)
   }
 
   /** Reads the checkpoints topic once from the beginning; returns the records read (0 if it does not exist). */
-  async load (admin: KafkaAdmin, readerConfig: ClientConfig, topic: string, clientId: string, groups?: (group: string) => boolean): Promise<number> {
+  async load(
+    admin: KafkaAdmin,
+    readerConfig: ClientConfig,
+    topic: string,
+    clientId: string,
+    groups?: (group: string) => boolean
+  ): Promise<number> {
     const records = await readTopic(admin, readerConfig, topic, clientId)
     for (const r of records ?? []) {
       if (r.partition !== 0) continue
       let cp: Checkpoint
-      try { cp = decodeCheckpoint(r.key, r.value) } catch { continue }
+      try {
+        cp = decodeCheckpoint(r.key, r.value)
+      } catch {
+        continue
+      }
       if (groups === undefined || groups(cp.group)) this.set(cp)
     }
     return records?.length ?? 0

@@ -18,19 +18,32 @@ export interface GroupSyncResult {
   readonly activeSkipped: readonly string[]
 }
 
-export interface OffsetToCommit { readonly topic: string, readonly partition: number, readonly offset: bigint, readonly current: bigint | undefined }
+export interface OffsetToCommit {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: bigint
+  readonly current: bigint | undefined
+}
 
 /** The offsets that move the target group forward (pure). */
-export function forwardOnly (checkpoints: readonly Checkpoint[], current: ReadonlyMap<string, bigint>): OffsetToCommit[] {
+export function forwardOnly(
+  checkpoints: readonly Checkpoint[],
+  current: ReadonlyMap<string, bigint>
+): OffsetToCommit[] {
   const out: OffsetToCommit[] = []
   for (const cp of checkpoints) {
     const now = current.get(tpKey(cp.topic, cp.partition))
-    if (now === undefined || now < cp.downstreamOffset) out.push({ topic: cp.topic, partition: cp.partition, offset: cp.downstreamOffset, current: now })
+    if (now === undefined || now < cp.downstreamOffset)
+      out.push({ topic: cp.topic, partition: cp.partition, offset: cp.downstreamOffset, current: now })
   }
   return out
 }
 
-export async function syncGroupOffsets (targetAdmin: KafkaAdmin, byGroup: ReadonlyMap<string, readonly Checkpoint[]>, log: Logger): Promise<GroupSyncResult> {
+export async function syncGroupOffsets(
+  targetAdmin: KafkaAdmin,
+  byGroup: ReadonlyMap<string, readonly Checkpoint[]>,
+  log: Logger
+): Promise<GroupSyncResult> {
   let committed = 0
   const activeSkipped: string[] = []
   for (const [group, checkpoints] of byGroup) {
@@ -41,7 +54,9 @@ export async function syncGroupOffsets (targetAdmin: KafkaAdmin, byGroup: Readon
         log.debug('group has members on the target; not syncing its offsets', { group, state: activity.state })
         continue
       }
-      const current = new Map((await targetAdmin.listGroupOffsets(group)).map(o => [tpKey(o.topic, o.partition), o.offset]))
+      const current = new Map(
+        (await targetAdmin.listGroupOffsets(group)).map(o => [tpKey(o.topic, o.partition), o.offset])
+      )
       const todo = forwardOnly(checkpoints, current)
       if (todo.length === 0) continue
       await targetAdmin.alterGroupOffsets(group, todo)

@@ -31,12 +31,19 @@ export interface NamingContext {
 }
 
 /** Java's renameTopicPartition: a topic that came from the target gets its original name back. */
-export function remoteTopicName (ctx: NamingContext, sourceTopic: string): string {
-  return ctx.policy.topicSource(sourceTopic) === ctx.target ? ctx.policy.originalTopic(sourceTopic) : ctx.policy.formatRemoteTopic(ctx.source, sourceTopic)
+export function remoteTopicName(ctx: NamingContext, sourceTopic: string): string {
+  return ctx.policy.topicSource(sourceTopic) === ctx.target
+    ? ctx.policy.originalTopic(sourceTopic)
+    : ctx.policy.formatRemoteTopic(ctx.source, sourceTopic)
 }
 
 /** Every committed offset of the group whose topic passes the filter, sorted by topic and partition. */
-export function translateGroup (group: string, committed: readonly CommittedOffset[], store: OffsetSyncStore, ctx: NamingContext): TranslatedOffset[] {
+export function translateGroup(
+  group: string,
+  committed: readonly CommittedOffset[],
+  store: OffsetSyncStore,
+  ctx: NamingContext
+): TranslatedOffset[] {
   return committed
     .filter(c => ctx.topicFilter.shouldReplicateTopic(c.topic))
     .map(c => ({
@@ -48,11 +55,18 @@ export function translateGroup (group: string, committed: readonly CommittedOffs
       metadata: c.metadata,
       translation: store.translate(c.topic, c.partition, c.offset)
     }))
-    .sort((a, b) => a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition)
+    .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition))
 }
 
-export function toCheckpoint (t: TranslatedOffset & { translation: Translation }): Checkpoint {
-  return { group: t.group, topic: t.topic, partition: t.partition, upstreamOffset: t.upstreamOffset, downstreamOffset: t.translation.offset, metadata: t.metadata }
+export function toCheckpoint(t: TranslatedOffset & { translation: Translation }): Checkpoint {
+  return {
+    group: t.group,
+    topic: t.topic,
+    partition: t.partition,
+    upstreamOffset: t.upstreamOffset,
+    downstreamOffset: t.translation.offset,
+    metadata: t.metadata
+  }
 }
 
 /**
@@ -60,6 +74,10 @@ export function toCheckpoint (t: TranslatedOffset & { translation: Translation }
  * itself went back (upstream below the previous one), or when the target offset moves forward.
  * A repeat or an unintended rewind is dropped.
  */
-export function isMoreRecent (next: Checkpoint, previous: Checkpoint | undefined): boolean {
-  return previous === undefined || next.upstreamOffset < previous.upstreamOffset || next.downstreamOffset > previous.downstreamOffset
+export function isMoreRecent(next: Checkpoint, previous: Checkpoint | undefined): boolean {
+  return (
+    previous === undefined ||
+    next.upstreamOffset < previous.upstreamOffset ||
+    next.downstreamOffset > previous.downstreamOffset
+  )
 }

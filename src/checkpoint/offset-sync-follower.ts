@@ -24,9 +24,23 @@ import type { OffsetSyncStore } from './offset-translation.ts'
  * A follower of a flow's offset syncs, reading them with the pair's consumer and admin on the
  * cluster they live on (the checkpoint flow, `verify` and the `offsets` commands all start one).
  */
-export function followOffsetSyncs (flow: FlowConfig, policy: ReplicationPolicy, admins: { readonly source: KafkaAdmin, readonly target: KafkaAdmin }, store: OffsetSyncStore, clientId: string, log: Logger): OffsetSyncFollower {
+export function followOffsetSyncs(
+  flow: FlowConfig,
+  policy: ReplicationPolicy,
+  admins: { readonly source: KafkaAdmin; readonly target: KafkaAdmin },
+  store: OffsetSyncStore,
+  clientId: string,
+  log: Logger
+): OffsetSyncFollower {
   const location = offsetSyncsLocation(flow, policy)
-  return new OffsetSyncFollower(flow.clients[offsetSyncsRoles(flow).reader], onSyncsSide(location, admins), location.topic, store, clientId, log)
+  return new OffsetSyncFollower(
+    flow.clients[offsetSyncsRoles(flow).reader],
+    onSyncsSide(location, admins),
+    location.topic,
+    store,
+    clientId,
+    log
+  )
 }
 
 /** How long to wait before looking again for an offset-syncs topic that does not exist yet. */
@@ -44,7 +58,14 @@ export class OffsetSyncFollower {
   /** Wall-clock time the last sync was read. */
   lastReadAt = 0
 
-  constructor (readerConfig: ClientConfig, admin: KafkaAdmin, topic: string, store: OffsetSyncStore, clientId: string, log: Logger) {
+  constructor(
+    readerConfig: ClientConfig,
+    admin: KafkaAdmin,
+    topic: string,
+    store: OffsetSyncStore,
+    clientId: string,
+    log: Logger
+  ) {
     this.topic = topic
     this.#admin = admin
     this.#store = store
@@ -52,12 +73,12 @@ export class OffsetSyncFollower {
     this.#reader = new PartitionReader(readerConfig, clientId, { maxWaitMs: 250 })
   }
 
-  get caughtUp (): boolean {
+  get caughtUp(): boolean {
     return this.#caughtUp
   }
 
   /** Positions the reader at the earliest offset; false while the topic does not exist. */
-  async #start (): Promise<boolean> {
+  async #start(): Promise<boolean> {
     const tp = [{ topic: this.topic, partition: 0 }]
     if (!(await this.#admin.describeTopics([this.topic])).has(this.topic)) return false
     const earliest = await this.#admin.listOffsets(tp, 'earliest')
@@ -67,12 +88,14 @@ export class OffsetSyncFollower {
   }
 
   /** Reads up to the end offset the topic has now. Returns false if the topic does not exist. */
-  async catchUp (signal?: AbortSignal, timeoutMs = 120_000): Promise<boolean> {
+  async catchUp(signal?: AbortSignal, timeoutMs = 120_000): Promise<boolean> {
     if (!this.#started && !(await this.#start())) return false
-    const end = (await this.#admin.listOffsets([{ topic: this.topic, partition: 0 }], 'latest')).get(tpKey(this.topic, 0)) ?? 0n
+    const end =
+      (await this.#admin.listOffsets([{ topic: this.topic, partition: 0 }], 'latest')).get(tpKey(this.topic, 0)) ?? 0n
     const deadline = Date.now() + timeoutMs
     while ((this.#reader.position(this.topic, 0) ?? 0n) < end && signal?.aborted !== true) {
-      if (Date.now() > deadline) throw new Error(`reading offset syncs from ${this.topic} did not reach offset ${end} in ${timeoutMs} ms`)
+      if (Date.now() > deadline)
+        throw new Error(`reading offset syncs from ${this.topic} did not reach offset ${end} in ${timeoutMs} ms`)
       await this.pollOnce(signal)
     }
     this.#caughtUp = true
@@ -84,7 +107,7 @@ export class OffsetSyncFollower {
    * exist yet), then one poll of the tail. The owner repeats it (Lifecycle.every) and retries
    * with backoff when it throws.
    */
-  async step (signal: AbortSignal): Promise<void> {
+  async step(signal: AbortSignal): Promise<void> {
     if (this.#caughtUp) {
       await this.pollOnce(signal)
       return
@@ -96,7 +119,7 @@ export class OffsetSyncFollower {
     this.#log.info('offset syncs read', { topic: this.topic, syncs: this.#store.count })
   }
 
-  async pollOnce (signal?: AbortSignal): Promise<void> {
+  async pollOnce(signal?: AbortSignal): Promise<void> {
     const round = await this.#reader.poll(signal)
     for (const e of round.events) {
       if (e.kind === 'out-of-range' || e.kind === 'recreated') {
@@ -110,17 +133,27 @@ export class OffsetSyncFollower {
     for (const records of round.records.values()) {
       for (const r of records) {
         let sync
-        try { sync = decodeOffsetSync(r.key, r.value) } catch {
-          if (this.#skipped++ === 0) this.#log.warn('skipping an offset-sync record that does not decode', { topic: this.topic, offset: r.offset })
+        try {
+          sync = decodeOffsetSync(r.key, r.value)
+        } catch {
+          if (this.#skipped++ === 0)
+            this.#log.warn('skipping an offset-sync record that does not decode', {
+              topic: this.topic,
+              offset: r.offset
+            })
           continue
         }
-        this.#store.add(sync.topic, sync.partition, { upstream: sync.upstreamOffset, downstream: sync.downstreamOffset, link: findSyncLink(r.headers) })
+        this.#store.add(sync.topic, sync.partition, {
+          upstream: sync.upstreamOffset,
+          downstream: sync.downstreamOffset,
+          link: findSyncLink(r.headers)
+        })
         this.lastReadAt = Date.now()
       }
     }
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     await this.#reader.close()
   }
 }

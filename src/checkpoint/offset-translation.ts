@@ -48,23 +48,23 @@ export class PartitionSyncs {
   #syncs: StoredSync[] = []
   readonly #max: number
 
-  constructor (max = MAX_SYNCS_PER_PARTITION) {
+  constructor(max = MAX_SYNCS_PER_PARTITION) {
     this.#max = Math.max(4, max)
   }
 
-  get size (): number {
+  get size(): number {
     return this.#syncs.length
   }
 
-  get latest (): StoredSync | undefined {
+  get latest(): StoredSync | undefined {
     return this.#syncs[this.#syncs.length - 1]
   }
 
-  all (): readonly StoredSync[] {
+  all(): readonly StoredSync[] {
     return this.#syncs
   }
 
-  add (sync: StoredSync): void {
+  add(sync: StoredSync): void {
     const syncs = this.#syncs
     const last = syncs[syncs.length - 1]
     if (last !== undefined) {
@@ -83,7 +83,7 @@ export class PartitionSyncs {
   }
 
   /** Index of the first sync with upstream >= u (syncs.length if none). */
-  #firstAtOrAbove (u: bigint): number {
+  #firstAtOrAbove(u: bigint): number {
     let lo = 0
     let hi = this.#syncs.length
     while (lo < hi) {
@@ -94,22 +94,27 @@ export class PartitionSyncs {
     return lo
   }
 
-  #thin (): void {
+  #thin(): void {
     const half = this.#syncs.length >> 1
     const older = this.#syncs.slice(0, half).filter((_, i) => i % 2 === 1)
     this.#syncs = [...older, ...this.#syncs.slice(half)]
   }
 
   /** Translation of committed upstream offset `u`, or undefined when no sync is at or below it. */
-  translate (u: bigint): Translation | undefined {
+  translate(u: bigint): Translation | undefined {
     const i = this.#firstAtOrAbove(u + 1n) - 1 // last sync with upstream <= u
     const s1 = this.#syncs[i]
     if (s1 === undefined) return undefined
     if (u === s1.upstream) return { offset: s1.downstream, exact: true }
     const s2 = this.#syncs[i + 1]
     const link = s2?.link
-    if (s2 !== undefined && link !== undefined && link.prevUpstream === s1.upstream && link.prevDownstream === s1.downstream &&
-      link.runEndUpstream < s2.upstream) {
+    if (
+      s2 !== undefined &&
+      link !== undefined &&
+      link.prevUpstream === s1.upstream &&
+      link.prevDownstream === s1.downstream &&
+      link.runEndUpstream < s2.upstream
+    ) {
       if (u <= link.runEndUpstream) return { offset: s1.downstream + (u - s1.upstream), exact: true }
       return { offset: s2.downstream, exact: true }
     }
@@ -125,16 +130,16 @@ export class OffsetSyncStore {
   readonly #max: number
   #count = 0
 
-  constructor (maxPerPartition = MAX_SYNCS_PER_PARTITION) {
+  constructor(maxPerPartition = MAX_SYNCS_PER_PARTITION) {
     this.#max = maxPerPartition
   }
 
   /** Syncs read so far (including ones later replaced or dropped). */
-  get count (): number {
+  get count(): number {
     return this.#count
   }
 
-  add (topic: string, partition: number, sync: StoredSync): void {
+  add(topic: string, partition: number, sync: StoredSync): void {
     const k = tpKey(topic, partition)
     let p = this.#partitions.get(k)
     if (p === undefined) {
@@ -145,11 +150,11 @@ export class OffsetSyncStore {
     this.#count++
   }
 
-  partition (topic: string, partition: number): PartitionSyncs | undefined {
+  partition(topic: string, partition: number): PartitionSyncs | undefined {
     return this.#partitions.get(tpKey(topic, partition))
   }
 
-  translate (topic: string, partition: number, upstream: bigint): Translation | undefined {
+  translate(topic: string, partition: number, upstream: bigint): Translation | undefined {
     return this.partition(topic, partition)?.translate(upstream)
   }
 }

@@ -67,7 +67,8 @@ Signals (run): SIGINT/SIGTERM stop; SIGUSR2 toggles debug logging (and back to t
 `
 
 export interface CliArgs {
-  readonly command: 'run' | 'validate' | 'topology' | 'help' | 'version' | 'offsets-translate' | 'failover' | 'verify' | 'bench'
+  readonly command:
+    'run' | 'validate' | 'topology' | 'help' | 'version' | 'offsets-translate' | 'failover' | 'verify' | 'bench'
   readonly config: string | undefined
   readonly secretsDir: string | undefined
   readonly clusters: readonly string[]
@@ -82,14 +83,21 @@ export interface CliArgs {
   /** verify, bench */
   readonly flow?: string | undefined
   /** bench */
-  readonly bench?: { readonly records: number, readonly size: number, readonly partitions: number, readonly rate: number | undefined, readonly durationS: number | undefined, readonly compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' }
+  readonly bench?: {
+    readonly records: number
+    readonly size: number
+    readonly partitions: number
+    readonly rate: number | undefined
+    readonly durationS: number | undefined
+    readonly compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
+  }
   readonly topics?: string | undefined
   /** run: the observability HTTP port, 0 = off */
   readonly metricsPort: number
   readonly logFormat: LogFormat
 }
 
-export function parseCli (argv: readonly string[]): CliArgs {
+export function parseCli(argv: readonly string[]): CliArgs {
   let parsed
   try {
     parsed = parseArgs({
@@ -127,7 +135,10 @@ export function parseCli (argv: readonly string[]): CliArgs {
   const base = {
     config: values.config,
     secretsDir: values['secrets-dir'] ?? process.env.KAFKA_MIRROR_SECRETS_DIR,
-    clusters: (values.clusters ?? []).flatMap(c => c.split(',')).map(c => c.trim()).filter(c => c !== ''),
+    clusters: (values.clusters ?? [])
+      .flatMap(c => c.split(','))
+      .map(c => c.trim())
+      .filter(c => c !== ''),
     offline: values.offline === true,
     debug: values.debug === true,
     json: values.json === true,
@@ -138,21 +149,29 @@ export function parseCli (argv: readonly string[]): CliArgs {
   if (values.version === true) return { ...base, command: 'version' }
   const [command, ...rest] = positionals
   // MM2's own form: `connect-mirror-maker.sh mm2.properties --clusters B`
-  if (command === undefined) throw new UsageError('missing command: run, validate, topology, offsets translate, failover, verify or bench. Run `kafka-mirror --help` for usage.')
+  if (command === undefined)
+    throw new UsageError(
+      'missing command: run, validate, topology, offsets translate, failover, verify or bench. Run `kafka-mirror --help` for usage.'
+    )
   if (command === 'offsets' || command === 'failover') return groupCommand(command, rest, base, values)
   if (command === 'verify') {
-    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
+    if (rest.length > 0)
+      throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
     if (base.config === undefined) throw new UsageError('verify: --config FILE is required')
     if (values.flow === undefined || values.flow === '') throw new UsageError('verify: --flow A->B is required')
     return { ...base, command, flow: values.flow, topics: values.topics }
   }
   if (command === 'bench') {
-    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
+    if (rest.length > 0)
+      throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
     if (base.config === undefined) throw new UsageError('bench: --config FILE is required')
     if (values.flow === undefined || values.flow === '') throw new UsageError('bench: --flow A->B is required')
     return { ...base, command, flow: values.flow, bench: benchOptions(values) }
   }
-  if (command !== 'run' && command !== 'validate' && command !== 'topology') throw new UsageError(`unknown command "${command}": expected run, validate, topology, offsets translate, failover, verify or bench. Run \`kafka-mirror --help\` for usage.`)
+  if (command !== 'run' && command !== 'validate' && command !== 'topology')
+    throw new UsageError(
+      `unknown command "${command}": expected run, validate, topology, offsets translate, failover, verify or bench. Run \`kafka-mirror --help\` for usage.`
+    )
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
   if (base.config === undefined) throw new UsageError(`${command}: --config FILE is required`)
   return { ...base, command }
@@ -160,19 +179,36 @@ export function parseCli (argv: readonly string[]): CliArgs {
 
 const CODECS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const
 
-function benchOptions (values: { records?: string, size?: string, partitions?: string, rate?: string, duration?: string, compression?: string }): NonNullable<CliArgs['bench']> {
-  const whole = (flag: string, value: string | undefined, fallback: number | undefined, min: number, max: number): number | undefined => {
+function benchOptions(values: {
+  records?: string
+  size?: string
+  partitions?: string
+  rate?: string
+  duration?: string
+  compression?: string
+}): NonNullable<CliArgs['bench']> {
+  const whole = (
+    flag: string,
+    value: string | undefined,
+    fallback: number | undefined,
+    min: number,
+    max: number
+  ): number | undefined => {
     if (value === undefined) return fallback
     const n = /^\d+$/.test(value) ? Number(value) : NaN
-    if (!(n >= min && n <= max)) throw new UsageError(`bench: --${flag}: expected a whole number from ${min} to ${max}, got "${value}"`)
+    if (!(n >= min && n <= max))
+      throw new UsageError(`bench: --${flag}: expected a whole number from ${min} to ${max}, got "${value}"`)
     return n
   }
   const rate = whole('rate', values.rate, undefined, 1, 10_000_000)
   const durationS = whole('duration', values.duration, undefined, 1, 86_400)
-  if ((rate === undefined) !== (durationS === undefined)) throw new UsageError('bench: --rate and --duration go together (R records/s for S seconds)')
-  if (rate !== undefined && values.records !== undefined) throw new UsageError('bench: --records is for a flat-out run; with --rate the run sends rate x duration records')
+  if ((rate === undefined) !== (durationS === undefined))
+    throw new UsageError('bench: --rate and --duration go together (R records/s for S seconds)')
+  if (rate !== undefined && values.records !== undefined)
+    throw new UsageError('bench: --records is for a flat-out run; with --rate the run sends rate x duration records')
   const compression = values.compression ?? 'none'
-  if (!(CODECS as readonly string[]).includes(compression)) throw new UsageError(`bench: --compression: expected one of ${CODECS.join(', ')}, got "${compression}"`)
+  if (!(CODECS as readonly string[]).includes(compression))
+    throw new UsageError(`bench: --compression: expected one of ${CODECS.join(', ')}, got "${compression}"`)
   return {
     records: whole('records', values.records, 100_000, 1, 1_000_000_000) ?? 100_000,
     size: whole('size', values.size, 1000, 16, 1_000_000) ?? 1000,
@@ -185,15 +221,17 @@ function benchOptions (values: { records?: string, size?: string, partitions?: s
 
 export const DEFAULT_METRICS_PORT = 9404
 
-function metricsPort (value: string | undefined): number {
+function metricsPort(value: string | undefined): number {
   if (value === undefined) return DEFAULT_METRICS_PORT
   const port = /^\d+$/.test(value) ? Number(value) : NaN
-  if (!(port >= 0 && port <= 65535)) throw new UsageError(`--metrics-port: expected a port number from 0 (no HTTP server) to 65535, got "${value}"`)
+  if (!(port >= 0 && port <= 65535))
+    throw new UsageError(`--metrics-port: expected a port number from 0 (no HTTP server) to 65535, got "${value}"`)
   return port
 }
 
-function logFormat (value: string | undefined): LogFormat {
-  const [given, from] = value !== undefined ? [value, '--log-format'] : [process.env.KAFKA_MIRROR_LOG_FORMAT, 'KAFKA_MIRROR_LOG_FORMAT']
+function logFormat(value: string | undefined): LogFormat {
+  const [given, from] =
+    value !== undefined ? [value, '--log-format'] : [process.env.KAFKA_MIRROR_LOG_FORMAT, 'KAFKA_MIRROR_LOG_FORMAT']
   if (given === undefined || (given === '' && value === undefined)) return 'text'
   const found = LOG_FORMATS.find(f => f === given)
   if (found === undefined) throw new UsageError(`${from}: expected ${LOG_FORMATS.join(' or ')}, got "${given}"`)
@@ -201,20 +239,34 @@ function logFormat (value: string | undefined): LogFormat {
 }
 
 /** `offsets translate` and `failover`: --config, --group, --from and --to are all required. */
-function groupCommand (command: 'offsets' | 'failover', rest: readonly string[], base: Omit<CliArgs, 'command'>,
-  values: { group?: string, from?: string, to?: string, json?: boolean, 'dry-run'?: boolean }): CliArgs {
+function groupCommand(
+  command: 'offsets' | 'failover',
+  rest: readonly string[],
+  base: Omit<CliArgs, 'command'>,
+  values: { group?: string; from?: string; to?: string; json?: boolean; 'dry-run'?: boolean }
+): CliArgs {
   let sub = rest
   if (command === 'offsets') {
-    if (rest[0] !== 'translate') throw new UsageError(`offsets: expected the subcommand translate${rest[0] === undefined ? '' : `, got "${rest[0]}"`}. Run \`kafka-mirror --help\` for usage.`)
+    if (rest[0] !== 'translate')
+      throw new UsageError(
+        `offsets: expected the subcommand translate${rest[0] === undefined ? '' : `, got "${rest[0]}"`}. Run \`kafka-mirror --help\` for usage.`
+      )
     sub = rest.slice(1)
   }
   const name = command === 'offsets' ? 'offsets translate' : 'failover'
   if (sub.length > 0) throw new UsageError(`unexpected argument "${sub[0]}". Run \`kafka-mirror --help\` for usage.`)
-  for (const [flag, v] of [['--config FILE', base.config], ['--group G', values.group], ['--from A', values.from], ['--to B', values.to]] as const) {
+  for (const [flag, v] of [
+    ['--config FILE', base.config],
+    ['--group G', values.group],
+    ['--from A', values.from],
+    ['--to B', values.to]
+  ] as const) {
     if (v === undefined || v === '') throw new UsageError(`${name}: ${flag} is required`)
   }
-  if (command === 'failover' && values.json === true) throw new UsageError('failover: --json is only for offsets translate')
-  if (command === 'offsets' && values['dry-run'] === true) throw new UsageError('offsets translate: --dry-run is only for failover (translate never writes)')
+  if (command === 'failover' && values.json === true)
+    throw new UsageError('failover: --json is only for offsets translate')
+  if (command === 'offsets' && values['dry-run'] === true)
+    throw new UsageError('offsets translate: --dry-run is only for failover (translate never writes)')
   return {
     ...base,
     command: command === 'offsets' ? 'offsets-translate' : 'failover',

@@ -42,7 +42,7 @@ interface Row extends TranslatedOffset {
 }
 
 /** The pair from->to with offset syncs to translate with (a heartbeats-only pair has none). */
-function findFlow (loaded: LoadedConfig, from: string, to: string): FlowConfig {
+function findFlow(loaded: LoadedConfig, from: string, to: string): FlowConfig {
   const flows = loaded.config.flows.filter(hasOffsetSyncs)
   const flow = flows.find(f => f.source === from && f.target === to)
   if (flow !== undefined) return flow
@@ -50,97 +50,165 @@ function findFlow (loaded: LoadedConfig, from: string, to: string): FlowConfig {
 }
 
 /** The group's offsets translated now, with the latest checkpoint of each partition. */
-async function translateNow (flow: FlowConfig, group: string): Promise<Row[]> {
+async function translateNow(flow: FlowConfig, group: string): Promise<Row[]> {
   const { policy, topicFilter } = flowRules(flow)
   const { topic: syncsTopic, cluster: syncsCluster } = offsetSyncsLocation(flow, policy)
   const id = (role: string): string => pairClientId(flow, `offsets-${role}`)
   const sourceAdmin = new KafkaAdmin(flow.clients.sourceAdmin, id('source-admin'))
   const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, id('target-admin'))
   const store = new OffsetSyncStore()
-  const follower = followOffsetSyncs(flow, policy, { source: sourceAdmin, target: targetAdmin }, store, id('syncs-reader'), createLogger('offsets', () => {}))
+  const follower = followOffsetSyncs(
+    flow,
+    policy,
+    { source: sourceAdmin, target: targetAdmin },
+    store,
+    id('syncs-reader'),
+    createLogger('offsets', () => {})
+  )
   try {
     const [committed, found] = await Promise.all([sourceAdmin.listGroupOffsets(group), follower.catchUp()])
-    if (!found) throw new UsageError(`offset syncs topic ${syncsTopic} does not exist on ${syncsCluster}: has ${flow.name} replicated anything yet?`)
+    if (!found)
+      throw new UsageError(
+        `offset syncs topic ${syncsTopic} does not exist on ${syncsCluster}: has ${flow.name} replicated anything yet?`
+      )
     const checkpoints = new CheckpointStore()
-    await checkpoints.load(targetAdmin, flow.clients.targetConsumer, policy.checkpointsTopic(flow.source), id('checkpoints-reader'), g => g === group)
-    return translateGroup(group, committed, store, { source: flow.source, target: flow.target, policy, topicFilter })
-      .map(t => ({ ...t, checkpoint: checkpoints.get(group, t.topic, t.partition)?.downstreamOffset }))
+    await checkpoints.load(
+      targetAdmin,
+      flow.clients.targetConsumer,
+      policy.checkpointsTopic(flow.source),
+      id('checkpoints-reader'),
+      g => g === group
+    )
+    return translateGroup(group, committed, store, {
+      source: flow.source,
+      target: flow.target,
+      policy,
+      topicFilter
+    }).map(t => ({ ...t, checkpoint: checkpoints.get(group, t.topic, t.partition)?.downstreamOffset }))
   } finally {
     await Promise.all([follower.close(), sourceAdmin.close(), targetAdmin.close()])
   }
 }
 
-function how (r: Row): string {
+function how(r: Row): string {
   if (r.translation === undefined) return `no offset sync at or below ${r.upstreamOffset} yet`
   return r.translation.exact ? 'exact' : 'safe (+1 rule: may re-read records after the last sync)'
 }
 
-function table (header: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {
+function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
-  const line = (cells: readonly string[]): string => cells.map((c, i) => i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)).join('  ')
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')
   return [line(header), ...rows.map(line)]
 }
 
-const num = (v: bigint | undefined): number | null => v === undefined ? null : Number(v)
-const show = (v: bigint | undefined): string => v === undefined ? '-' : String(v)
+const num = (v: bigint | undefined): number | null => (v === undefined ? null : Number(v))
+const show = (v: bigint | undefined): string => (v === undefined ? '-' : String(v))
 
-function noOffsets (flow: FlowConfig, group: string, io: Io): number {
-  io.err(`kafka-mirror: group ${group} has no committed offsets on ${flow.source} for topics that ${flow.name} replicates`)
+function noOffsets(flow: FlowConfig, group: string, io: Io): number {
+  io.err(
+    `kafka-mirror: group ${group} has no committed offsets on ${flow.source} for topics that ${flow.name} replicates`
+  )
   return 1
 }
 
-export async function translateCommand (loaded: LoadedConfig, args: OffsetsArgs, io: Io): Promise<number> {
+export async function translateCommand(loaded: LoadedConfig, args: OffsetsArgs, io: Io): Promise<number> {
   const flow = findFlow(loaded, args.from, args.to)
   const rows = await translateNow(flow, args.group)
   if (args.json) {
-    io.out(JSON.stringify({
-      group: args.group,
-      from: flow.source,
-      to: flow.target,
-      partitions: rows.map(r => ({
-        topic: r.topic,
-        sourceTopic: r.sourceTopic,
-        partition: r.partition,
-        sourceOffset: num(r.upstreamOffset),
-        targetOffset: num(r.translation?.offset),
-        exact: r.translation?.exact ?? false,
-        checkpoint: num(r.checkpoint)
-      }))
-    }, null, 2))
+    io.out(
+      JSON.stringify(
+        {
+          group: args.group,
+          from: flow.source,
+          to: flow.target,
+          partitions: rows.map(r => ({
+            topic: r.topic,
+            sourceTopic: r.sourceTopic,
+            partition: r.partition,
+            sourceOffset: num(r.upstreamOffset),
+            targetOffset: num(r.translation?.offset),
+            exact: r.translation?.exact ?? false,
+            checkpoint: num(r.checkpoint)
+          }))
+        },
+        null,
+        2
+      )
+    )
     return rows.length === 0 ? 1 : 0
   }
   if (rows.length === 0) return noOffsets(flow, args.group, io)
-  io.out(`group ${args.group}, ${flow.source} -> ${flow.target} (translated now from the offset syncs and the group's offsets on ${flow.source})`)
-  for (const l of table(['TOPIC', 'PARTITION', 'SOURCE-OFFSET', 'TARGET-OFFSET', 'CHECKPOINT', 'TRANSLATION'],
-    rows.map(r => [r.topic, String(r.partition), String(r.upstreamOffset), show(r.translation?.offset), show(r.checkpoint), how(r)]))) io.out(l)
+  io.out(
+    `group ${args.group}, ${flow.source} -> ${flow.target} (translated now from the offset syncs and the group's offsets on ${flow.source})`
+  )
+  for (const l of table(
+    ['TOPIC', 'PARTITION', 'SOURCE-OFFSET', 'TARGET-OFFSET', 'CHECKPOINT', 'TRANSLATION'],
+    rows.map(r => [
+      r.topic,
+      String(r.partition),
+      String(r.upstreamOffset),
+      show(r.translation?.offset),
+      show(r.checkpoint),
+      how(r)
+    ])
+  ))
+    io.out(l)
   return 0
 }
 
-export async function failoverCommand (loaded: LoadedConfig, args: OffsetsArgs, io: Io): Promise<number> {
+export async function failoverCommand(loaded: LoadedConfig, args: OffsetsArgs, io: Io): Promise<number> {
   const flow = findFlow(loaded, args.from, args.to)
   const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, pairClientId(flow, 'failover-target-admin'))
   try {
     const activity = await targetAdmin.groupActivity(args.group)
     if (activity.active) {
       const members = activity.members >= 0 ? `${activity.members} active member(s)` : 'active members'
-      io.err(`kafka-mirror: group ${args.group} has ${members} on ${flow.target} (state ${activity.state}); stop its consumers on ${flow.target} first, nothing was committed`)
+      io.err(
+        `kafka-mirror: group ${args.group} has ${members} on ${flow.target} (state ${activity.state}); stop its consumers on ${flow.target} first, nothing was committed`
+      )
       return 1
     }
     const rows = await translateNow(flow, args.group)
     if (rows.length === 0) return noOffsets(flow, args.group, io)
-    const current = new Map((await targetAdmin.listGroupOffsets(args.group)).map(o => [tpKey(o.topic, o.partition), o.offset]))
+    const current = new Map(
+      (await targetAdmin.listGroupOffsets(args.group)).map(o => [tpKey(o.topic, o.partition), o.offset])
+    )
     const known = rows.filter(r => r.translation !== undefined)
-    const todo = forwardOnly(known.map(r => ({ group: r.group, topic: r.topic, partition: r.partition, upstreamOffset: r.upstreamOffset, downstreamOffset: r.translation?.offset ?? 0n, metadata: r.metadata })), current)
+    const todo = forwardOnly(
+      known.map(r => ({
+        group: r.group,
+        topic: r.topic,
+        partition: r.partition,
+        upstreamOffset: r.upstreamOffset,
+        downstreamOffset: r.translation?.offset ?? 0n,
+        metadata: r.metadata
+      })),
+      current
+    )
     const commits = new Set(todo.map(t => tpKey(t.topic, t.partition)))
     const action = (r: Row): string => {
       if (r.translation === undefined) return `skip: ${how(r)}`
       const k = tpKey(r.topic, r.partition)
-      if (commits.has(k)) return `${args.dryRun ? 'would commit' : 'commit'} (${r.translation.exact ? 'exact' : 'safe +1 rule'})`
+      if (commits.has(k))
+        return `${args.dryRun ? 'would commit' : 'commit'} (${r.translation.exact ? 'exact' : 'safe +1 rule'})`
       return `keep: the target group is already at ${show(current.get(k))}`
     }
-    io.out(`group ${args.group}, ${flow.source} -> ${flow.target}${args.dryRun ? ' (dry run: nothing is written)' : ''}`)
-    for (const l of table(['TOPIC', 'PARTITION', 'SOURCE-OFFSET', 'TARGET-OFFSET', 'TARGET-NOW', 'ACTION'],
-      rows.map(r => [r.topic, String(r.partition), String(r.upstreamOffset), show(r.translation?.offset), show(current.get(tpKey(r.topic, r.partition))), action(r)]))) io.out(l)
+    io.out(
+      `group ${args.group}, ${flow.source} -> ${flow.target}${args.dryRun ? ' (dry run: nothing is written)' : ''}`
+    )
+    for (const l of table(
+      ['TOPIC', 'PARTITION', 'SOURCE-OFFSET', 'TARGET-OFFSET', 'TARGET-NOW', 'ACTION'],
+      rows.map(r => [
+        r.topic,
+        String(r.partition),
+        String(r.upstreamOffset),
+        show(r.translation?.offset),
+        show(current.get(tpKey(r.topic, r.partition))),
+        action(r)
+      ])
+    ))
+      io.out(l)
     if (args.dryRun) return 0
     if (todo.length > 0) {
       // Re-check right before writing: the broker refuses a commit for an active group anyway,

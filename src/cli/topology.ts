@@ -10,14 +10,18 @@ import { type ClusterView, readClusterView } from '../heartbeat/cluster-view.ts'
 export interface TopologyReport {
   readonly at: string
   /** Direct replication edges: `from` replicates into `to` (from heartbeats topics `from.heartbeats...`). */
-  readonly edges: ReadonlyArray<{ readonly from: string, readonly to: string }>
-  readonly clusters: ReadonlyArray<ClusterView & { readonly heartbeats: ReadonlyArray<ClusterView['heartbeats'][number] & { readonly ageMs: number }> }>
+  readonly edges: ReadonlyArray<{ readonly from: string; readonly to: string }>
+  readonly clusters: ReadonlyArray<
+    ClusterView & { readonly heartbeats: ReadonlyArray<ClusterView['heartbeats'][number] & { readonly ageMs: number }> }
+  >
 }
 
-export async function topologyReport (loaded: LoadedConfig, now = Date.now): Promise<TopologyReport> {
-  const views = await Promise.all([...loaded.config.clusters.values()].map(async c => await readClusterView(loaded.config, c)))
+export async function topologyReport(loaded: LoadedConfig, now = Date.now): Promise<TopologyReport> {
+  const views = await Promise.all(
+    [...loaded.config.clusters.values()].map(async c => await readClusterView(loaded.config, c))
+  )
   const t = now()
-  const edges = new Map<string, { from: string, to: string }>()
+  const edges = new Map<string, { from: string; to: string }>()
   for (const v of views) {
     for (const u of v.upstreams) if (u.hops === 1) edges.set(`${u.alias}->${v.alias}`, { from: u.alias, to: v.alias })
   }
@@ -30,13 +34,16 @@ export async function topologyReport (loaded: LoadedConfig, now = Date.now): Pro
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
 
-export function renderTopology (r: TopologyReport): string[] {
+export function renderTopology(r: TopologyReport): string[] {
   const lines = [`Replication graph from heartbeats (${r.at})`]
   if (r.edges.length === 0) lines.push('  (none: no replicated heartbeats on the clusters that could be read)')
   for (const e of r.edges) lines.push(`  ${e.from} -> ${e.to}`)
   for (const c of r.clusters) {
     lines.push('', `${c.alias} (${c.bootstrapServers.join(',')})`)
-    if (c.error !== undefined) { lines.push(`  cannot read: ${c.error}`); continue }
+    if (c.error !== undefined) {
+      lines.push(`  cannot read: ${c.error}`)
+      continue
+    }
     lines.push(`  heartbeats topics: ${c.heartbeatTopics.length === 0 ? '(none)' : c.heartbeatTopics.join(', ')}`)
     const ups = c.upstreams.map(u => `${u.alias} (${u.hops} hop${u.hops === 1 ? '' : 's'})`)
     lines.push(`  upstream clusters: ${ups.length === 0 ? '(none)' : ups.join(', ')}`)
@@ -50,7 +57,10 @@ export function renderTopology (r: TopologyReport): string[] {
   return lines
 }
 
-export async function topologyCommand (loaded: LoadedConfig, opts: { json: boolean, out: (line: string) => void }): Promise<number> {
+export async function topologyCommand(
+  loaded: LoadedConfig,
+  opts: { json: boolean; out: (line: string) => void }
+): Promise<number> {
   const report = await topologyReport(loaded)
   if (opts.json) opts.out(JSON.stringify(report, null, 2))
   else for (const line of renderTopology(report)) opts.out(line)

@@ -11,7 +11,10 @@ import { pairParts, runPlan, sidesInUse } from '../config/what-runs.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { TopicSelection } from '../source/topic-selection.ts'
 
-export async function validateCommand (loaded: LoadedConfig, opts: { offline: boolean, out: (line: string) => void }): Promise<number> {
+export async function validateCommand(
+  loaded: LoadedConfig,
+  opts: { offline: boolean; out: (line: string) => void }
+): Promise<number> {
   const { config } = loaded
   opts.out(describeConfig(config))
   if (opts.offline) {
@@ -29,7 +32,7 @@ export async function validateCommand (loaded: LoadedConfig, opts: { offline: bo
 }
 
 /** The source topics a copying pair selects now; 1 when the source cannot be listed. */
-async function listTopics (flow: FlowConfig, out: (line: string) => void): Promise<number> {
+async function listTopics(flow: FlowConfig, out: (line: string) => void): Promise<number> {
   const selection = new TopicSelection(flow)
   const admin = new KafkaAdmin(flow.clients.sourceAdmin, pairClientId(flow, 'validate'))
   try {
@@ -38,7 +41,9 @@ async function listTopics (flow: FlowConfig, out: (line: string) => void): Promi
     for (const t of topics) out(`  ${t} -> ${selection.remoteName(t)}`)
     return 0
   } catch (err) {
-    out(`\n${flow.name}: cannot list topics of ${flow.source} (${flow.clients.sourceAdmin.bootstrapServers.join(',')}): ${(err as Error).message}`)
+    out(
+      `\n${flow.name}: cannot list topics of ${flow.source} (${flow.clients.sourceAdmin.bootstrapServers.join(',')}): ${(err as Error).message}`
+    )
     return 1
   } finally {
     await admin.close()
@@ -46,14 +51,16 @@ async function listTopics (flow: FlowConfig, out: (line: string) => void): Promi
 }
 
 /** The cluster must accept the mirror's connection too (TLS trust, credentials); 1 when it does not. */
-async function checkCluster (flow: FlowConfig, side: 'source' | 'target', out: (line: string) => void): Promise<number> {
+async function checkCluster(flow: FlowConfig, side: 'source' | 'target', out: (line: string) => void): Promise<number> {
   const cfg: ClientConfig = side === 'source' ? flow.clients.sourceAdmin : flow.clients.targetAdmin
   const admin = new KafkaAdmin(cfg, pairClientId(flow, 'validate'))
   try {
     await admin.clusterId()
     return 0
   } catch (err) {
-    out(`\n${flow.name}: cannot connect to ${side} ${cfg.cluster} (${cfg.bootstrapServers.join(',')}): ${(err as Error).message}`)
+    out(
+      `\n${flow.name}: cannot connect to ${side} ${cfg.cluster} (${cfg.bootstrapServers.join(',')}): ${(err as Error).message}`
+    )
     return 1
   } finally {
     await admin.close()

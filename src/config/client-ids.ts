@@ -12,25 +12,30 @@ import type { FlowConfig } from './model.ts'
 export type Connector = 'source' | 'checkpoint' | 'heartbeat'
 
 /** `<source>-><target>|<connector>|<role>`; `connector` as the name (with a task suffix where one applies). */
-export function mirrorClientId (source: string, target: string, connector: string, role: string): string {
+export function mirrorClientId(source: string, target: string, connector: string, role: string): string {
   return `${source}->${target}|${connector}|${role}`
 }
 
-function connectorName (flow: FlowConfig, connector: Connector): string {
+function connectorName(flow: FlowConfig, connector: Connector): string {
   switch (connector) {
-    case 'source': return flow.naming.sourceConnectorName
-    case 'checkpoint': return flow.naming.checkpointConnectorName
-    case 'heartbeat': return flow.naming.heartbeatConnectorName
+    case 'source':
+      return flow.naming.sourceConnectorName
+    case 'checkpoint':
+      return flow.naming.checkpointConnectorName
+    case 'heartbeat':
+      return flow.naming.heartbeatConnectorName
   }
 }
 
 /** The ids of one connector's clients of a pair, by role (`replication-producer`, `heartbeats-admin`...). */
-export function connectorClientIds (flow: FlowConfig, connector: Connector): (role: string) => string {
+export function connectorClientIds(flow: FlowConfig, connector: Connector): (role: string) => string {
   const name = connectorName(flow, connector)
   return role => mirrorClientId(flow.source, flow.target, name, role)
 }
 
-/** `<source>-><target>|<use>`: a client of a pair opened outside the connectors (`offsets-source-admin`, `validate`...). */
-export function pairClientId (flow: FlowConfig, use: string): string {
+/**
+ * `<source>-><target>|<use>`: a client of a pair opened outside the connectors (`offsets-source-admin`, `validate`...).
+ */
+export function pairClientId(flow: FlowConfig, use: string): string {
   return `${flow.source}->${flow.target}|${use}`
 }

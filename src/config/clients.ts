@@ -14,7 +14,12 @@ import { splitList } from './values.ts'
 type Side = 'source' | 'target'
 type Role = 'consumer' | 'producer' | 'admin'
 
-function stripped (map: ConnectorMap, prefix: string, into: Record<string, MaybeSecret>, keep: (k: string) => boolean = () => true): void {
+function stripped(
+  map: ConnectorMap,
+  prefix: string,
+  into: Record<string, MaybeSecret>,
+  keep: (k: string) => boolean = () => true
+): void {
   for (const [key, e] of map) {
     if (!key.startsWith(prefix)) continue
     const k = key.slice(prefix.length)
@@ -22,9 +27,12 @@ function stripped (map: ConnectorMap, prefix: string, into: Record<string, Maybe
   }
 }
 
-interface ClusterRef { readonly alias: string, readonly bootstrapServers: readonly string[] }
+interface ClusterRef {
+  readonly alias: string
+  readonly bootstrapServers: readonly string[]
+}
 
-function client (map: ConnectorMap, side: Side, role: Role, cluster: ClusterRef): ClientConfig {
+function client(map: ConnectorMap, side: Side, role: Role, cluster: ClusterRef): ClientConfig {
   const props: Record<string, MaybeSecret> = {}
   stripped(map, `${side}.cluster.`, props, isClientKey)
   // `consumer.override.*` is Connect's, not a client key; `consumer.poll.timeout.ms` is a connector key
@@ -44,7 +52,7 @@ function client (map: ConnectorMap, side: Side, role: Role, cluster: ClusterRef)
   }
 }
 
-export function buildClients (map: ConnectorMap, source: ClusterRef, target: ClusterRef): FlowConfig['clients'] {
+export function buildClients(map: ConnectorMap, source: ClusterRef, target: ClusterRef): FlowConfig['clients'] {
   return {
     sourceConsumer: client(map, 'source', 'consumer', source),
     sourceAdmin: client(map, 'source', 'admin', source),

@@ -6,15 +6,15 @@
 import type { ClientProps, FlowConfig, Interval, MirrorConfig } from './model.ts'
 import { pairParts } from './what-runs.ts'
 
-const list = (items: readonly string[]): string => items.length === 0 ? '(none)' : items.join(', ')
+const list = (items: readonly string[]): string => (items.length === 0 ? '(none)' : items.join(', '))
 
-function every (i: Interval): string {
+function every(i: Interval): string {
   if (!i.enabled) return 'off'
   const s = i.intervalMs % 1000 === 0 ? `${i.intervalMs / 1000} s` : `${i.intervalMs} ms`
   return `every ${s}${i.explicit ? '' : ' (default)'}`
 }
 
-function props (p: ClientProps): string {
+function props(p: ClientProps): string {
   const parts = Object.entries(p).map(([k, v]) => {
     if (typeof v !== 'string') return `${k}=${String(v)}` // a Secret prints as [redacted] (or its public summary)
     if (v.includes('-----BEGIN')) return `${k}=<${(v.match(/-----BEGIN/g) ?? []).length} PEM block(s)>`
@@ -23,7 +23,7 @@ function props (p: ClientProps): string {
   return list(parts)
 }
 
-function flow (f: FlowConfig): string[] {
+function flow(f: FlowConfig): string[] {
   const p = f.replicationPolicy
   const parts = pairParts(f)
   const only = [parts.checkpoints ? 'checkpoints' : '', parts.heartbeats ? 'heartbeats' : ''].filter(p => p !== '')
@@ -42,9 +42,12 @@ function flow (f: FlowConfig): string[] {
   ]
 }
 
-export function describeConfig (config: MirrorConfig): string {
+export function describeConfig(config: MirrorConfig): string {
   const o = config.origin
-  const head = o.format === 'strimzi' ? `${o.file} (Strimzi ${o.apiVersion ?? ''} KafkaMirrorMaker2 ${o.name ?? ''})` : `${o.file} (mm2.properties)`
+  const head =
+    o.format === 'strimzi'
+      ? `${o.file} (Strimzi ${o.apiVersion ?? ''} KafkaMirrorMaker2 ${o.name ?? ''})`
+      : `${o.file} (mm2.properties)`
   const lines = [head, 'clusters:']
   for (const c of config.clusters.values()) {
     lines.push(`  ${c.alias}: ${c.bootstrapServers.join(', ')}`, `    ${props(c.connection)}`)

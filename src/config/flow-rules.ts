@@ -19,7 +19,7 @@ export interface FlowRules {
 
 const built = new WeakMap<FlowConfig, FlowRules>()
 
-export function flowRules (flow: FlowConfig): FlowRules {
+export function flowRules(flow: FlowConfig): FlowRules {
   let rules = built.get(flow)
   if (rules === undefined) {
     rules = { policy: createReplicationPolicy(flow.replicationPolicy, flow.source), ...createFilters(flow) }

@@ -4,9 +4,11 @@
  */
 import { Secret } from '../util/secret.ts'
 
-const refuse = (): never => { throw new TypeError('the loaded config is frozen') }
+const refuse = (): never => {
+  throw new TypeError('the loaded config is frozen')
+}
 
-export function deepFreeze<T> (value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (value === null || typeof value !== 'object' || value instanceof Secret || Object.isFrozen(value)) return value
   if (value instanceof Map) {
     for (const [k, v] of value) {

@@ -8,7 +8,7 @@ import type { FlowConfig, MirrorConfig } from './model.ts'
 import { located } from './where.ts'
 
 /** One warning per loop that contains an identity flow, naming the loop. */
-export function identityCycleWarnings (config: MirrorConfig): string[] {
+export function identityCycleWarnings(config: MirrorConfig): string[] {
   const enabled = config.flows.filter(f => f.enabled)
   const next = Map.groupBy(enabled, f => f.source)
   const warnings: string[] = []
@@ -22,13 +22,18 @@ export function identityCycleWarnings (config: MirrorConfig): string[] {
     if (reported.has(id)) continue
     reported.add(id)
     const identity = loop.filter(f => f.replicationPolicy.kind === 'identity').map(f => f.name)
-    warnings.push(located({ file: config.origin.file }, `flows ${names.join(', ')} form a loop and ${identity.join(', ')} ${identity.length === 1 ? 'uses' : 'use'} IdentityReplicationPolicy, which cannot detect cycles: records would be replicated back and forth forever. Use DefaultReplicationPolicy for active/active, or make topics/topics.exclude break the loop.`))
+    warnings.push(
+      located(
+        { file: config.origin.file },
+        `flows ${names.join(', ')} form a loop and ${identity.join(', ')} ${identity.length === 1 ? 'uses' : 'use'} IdentityReplicationPolicy, which cannot detect cycles: records would be replicated back and forth forever. Use DefaultReplicationPolicy for active/active, or make topics/topics.exclude break the loop.`
+      )
+    )
   }
   return warnings
 }
 
 /** The shortest chain of enabled flows start, ..., X->start.source (breadth-first), if any. */
-function pathBack (start: FlowConfig, next: ReadonlyMap<string, readonly FlowConfig[]>): FlowConfig[] | undefined {
+function pathBack(start: FlowConfig, next: ReadonlyMap<string, readonly FlowConfig[]>): FlowConfig[] | undefined {
   const home = start.source
   let frontier: FlowConfig[][] = [[start]]
   const seen = new Set<string>([start.target])

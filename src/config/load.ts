@@ -28,13 +28,18 @@ type Format = 'resource' | 'properties'
  * The name is the user's statement of intent, so it wins over the content: a .yaml file that
  * does not parse gets a YAML error, never an mm2.properties one.
  */
-const BY_EXTENSION: Readonly<Record<string, Format>> = { '.yaml': 'resource', '.yml': 'resource', '.json': 'resource', '.properties': 'properties' }
+const BY_EXTENSION: Readonly<Record<string, Format>> = {
+  '.yaml': 'resource',
+  '.yml': 'resource',
+  '.json': 'resource',
+  '.properties': 'properties'
+}
 
-function formatOfName (path: string): Format | undefined {
+function formatOfName(path: string): Format | undefined {
   return BY_EXTENSION[extname(path).toLowerCase()]
 }
 
-function expected (format: Format | undefined): string {
+function expected(format: Format | undefined): string {
   if (format === 'resource') return EXPECTED_RESOURCE
   if (format === 'properties') return EXPECTED_PROPERTIES
   return `${EXPECTED_PROPERTIES} or ${EXPECTED_RESOURCE}`
@@ -44,14 +49,15 @@ function expected (format: Format | undefined): string {
  * The line showing a file is a Kubernetes resource: a first `---` marker or JSON object, or an
  * `apiVersion:`/`kind:` key; none of those is a sensible line of a .properties file.
  */
-export function resourceMarker (text: string): { line: number, marker: string } | undefined {
+export function resourceMarker(text: string): { line: number; marker: string } | undefined {
   let first = true
   let n = 0
   for (const raw of text.split(/\r\n|\r|\n/)) {
     n++
     const line = raw.trim()
     if (line === '' || line.startsWith('#')) continue
-    if (first && (line.startsWith('---') || line.startsWith('{'))) return { line: n, marker: line.startsWith('---') ? '---' : '{' }
+    if (first && (line.startsWith('---') || line.startsWith('{')))
+      return { line: n, marker: line.startsWith('---') ? '---' : '{' }
     first = false
     const key = /^(apiVersion|kind)\s*:/.exec(raw)?.[1]
     if (key !== undefined) return { line: n, marker: `${key}:` }
@@ -59,7 +65,7 @@ export function resourceMarker (text: string): { line: number, marker: string } 
   return undefined
 }
 
-export function looksLikeResource (text: string): boolean {
+export function looksLikeResource(text: string): boolean {
   return resourceMarker(text) !== undefined
 }
 
@@ -70,7 +76,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true })
  * or another encoding; decoding leniently would turn it into replacement characters and a misleading error
  * further on, so the error names the first such byte.
  */
-function decodeText (bytes: Buffer, file: string, format: Format | undefined): string {
+function decodeText(bytes: Buffer, file: string, format: Format | undefined): string {
   let text: string | undefined
   try {
     text = UTF8.decode(bytes)
@@ -85,14 +91,17 @@ function decodeText (bytes: Buffer, file: string, format: Format | undefined): s
   const at = Math.min(...[nul, text === undefined ? firstInvalidUtf8(bytes) : -1].filter(o => o >= 0))
   const line = bytes.subarray(0, at).filter(b => b === 0x0a).length + 1
   const byte = (bytes[at] ?? 0).toString(16).padStart(2, '0')
-  throw configError({ file, line }, `not a UTF-8 text file (byte 0x${byte} at offset ${at}); expected ${expected(format)}`)
+  throw configError(
+    { file, line },
+    `not a UTF-8 text file (byte 0x${byte} at offset ${at}); expected ${expected(format)}`
+  )
 }
 
 /**
  * The offset where the first ill-formed UTF-8 sequence starts. The lenient decoder puts one U+FFFD
  * there; a U+FFFD that is really in the file stands on its own three bytes.
  */
-function firstInvalidUtf8 (bytes: Buffer): number {
+function firstInvalidUtf8(bytes: Buffer): number {
   const lenient = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes)
   for (let i = lenient.indexOf('\ufffd'); i >= 0; i = lenient.indexOf('\ufffd', i + 1)) {
     const at = Buffer.byteLength(lenient.slice(0, i))
@@ -105,7 +114,7 @@ function firstInvalidUtf8 (bytes: Buffer): number {
 const NOTHING: Readonly<Record<Format, RegExp>> = { resource: /^(---|\.\.\.)?\s*(#.*)?$/, properties: /^([#!].*)?$/ }
 
 /** An empty file would otherwise fail on its first missing key, which says nothing about the format. */
-function checkHasContent (text: string, file: string, format: Format | undefined): void {
+function checkHasContent(text: string, file: string, format: Format | undefined): void {
   const formats: readonly Format[] = format === undefined ? ['resource', 'properties'] : [format]
   const blank = (line: string): boolean => formats.some(f => NOTHING[f].test(line.trim()))
   if (!text.split(/\r\n|\r|\n/).every(blank)) return
@@ -114,18 +123,25 @@ function checkHasContent (text: string, file: string, format: Format | undefined
 }
 
 /** A resource named .properties would fail as properties on `clusters`; say it was misnamed. */
-function checkNotAResource (text: string, file: string): void {
+function checkNotAResource(text: string, file: string): void {
   const m = resourceMarker(text)
   if (m === undefined) return
-  throw configError({ file, line: m.line }, `expected ${EXPECTED_PROPERTIES}, but this looks like a Kubernetes resource (\`${m.marker}\` on line ${m.line}): name the file .yaml to load it as a KafkaMirrorMaker2 resource`)
+  throw configError(
+    { file, line: m.line },
+    `expected ${EXPECTED_PROPERTIES}, but this looks like a Kubernetes resource (\`${m.marker}\` on line ${m.line}): name the file .yaml to load it as a KafkaMirrorMaker2 resource`
+  )
 }
 
-export async function loadConfig (path: string, opts: LoadConfigOptions = {}): Promise<LoadedConfig> {
+export async function loadConfig(path: string, opts: LoadConfigOptions = {}): Promise<LoadedConfig> {
   let bytes: Buffer
   try {
     bytes = await readFile(path)
   } catch (err) {
-    throw configError({ file: path }, `cannot read the config file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, err)
+    throw configError(
+      { file: path },
+      `cannot read the config file (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      err
+    )
   }
   const named = formatOfName(path)
   const text = decodeText(bytes, path, named)
@@ -138,8 +154,14 @@ export async function loadConfig (path: string, opts: LoadConfigOptions = {}): P
   return deepFreeze({ ...loaded, config, warnings: [...loaded.warnings, ...identityCycleWarnings(config)] })
 }
 
-/** What loading `path` again needs: a relative path made absolute (a worker may not share the cwd's meaning later), the env copied only when one was given. */
-function configSource (path: string, opts: LoadConfigOptions): ConfigSource {
-  const env = opts.env === undefined ? undefined : Object.fromEntries(Object.entries(opts.env).filter((e): e is [string, string] => e[1] !== undefined))
+/**
+ * What loading `path` again needs: a relative path made absolute (a worker may not share the cwd's meaning later), the
+ * env copied only when one was given.
+ */
+function configSource(path: string, opts: LoadConfigOptions): ConfigSource {
+  const env =
+    opts.env === undefined
+      ? undefined
+      : Object.fromEntries(Object.entries(opts.env).filter((e): e is [string, string] => e[1] !== undefined))
   return { path: resolve(path), secretsDir: opts.secretsDir === undefined ? undefined : resolve(opts.secretsDir), env }
 }

@@ -9,8 +9,14 @@ import type { MaybeSecret } from '../util/secret.ts'
 import { buildClients } from './clients.ts'
 import { interpretConnectorKeys, offsetFlushIntervalMs } from './flow-settings.ts'
 import {
-  ALL_CONNECTOR_KEYS, DRIVER_KEYS, FLOW_ONLY_KEYS, MODELLED_CONNECTOR_KEYS, TOP_LEVEL_WORKER_PREFIXES, WORKER_KEYS,
-  isClientKey, isConnectorKey
+  ALL_CONNECTOR_KEYS,
+  DRIVER_KEYS,
+  FLOW_ONLY_KEYS,
+  MODELLED_CONNECTOR_KEYS,
+  TOP_LEVEL_WORKER_PREFIXES,
+  WORKER_KEYS,
+  isClientKey,
+  isConnectorKey
 } from './keys.ts'
 import { parseProperties } from './properties.ts'
 import type { ProviderContext } from './providers.ts'
@@ -29,14 +35,15 @@ export interface LoadOptions {
 type Entries = Map<string, ConfigEntry>
 
 /** What an mm2.properties file must hold at least; said when a file meant as one holds nothing or something else. */
-export const EXPECTED_PROPERTIES = 'an mm2.properties file (at least `clusters = A, B` and each cluster\'s `A.bootstrap.servers = host:port`)'
+export const EXPECTED_PROPERTIES =
+  "an mm2.properties file (at least `clusters = A, B` and each cluster's `A.bootstrap.servers = host:port`)"
 
 /**
  * Where a file shows itself as mm2.properties, for a hint when it was named as YAML: a `clusters`
  * key with a value, or a first line `key = value` (YAML reads such lines as one string). Only the
  * key is returned: a value may be a secret.
  */
-export function propertiesMarker (text: string): { line: number, key: string } | undefined {
+export function propertiesMarker(text: string): { line: number; key: string } | undefined {
   const lines = text.split(/\r\n|\r|\n/)
   const clusters = lines.findIndex(l => /^clusters\s*(=|:\s*\S)/.test(l))
   if (clusters >= 0) return { line: clusters + 1, key: 'clusters' }
@@ -45,7 +52,7 @@ export function propertiesMarker (text: string): { line: number, key: string } |
   return key === undefined ? undefined : { line: first + 1, key }
 }
 
-export function loadMm2Properties (text: string, opts: LoadOptions): LoadedConfig {
+export function loadMm2Properties(text: string, opts: LoadOptions): LoadedConfig {
   const { file } = opts
   const warnings: string[] = []
   const infos: string[] = []
@@ -66,9 +73,14 @@ export function loadMm2Properties (text: string, opts: LoadOptions): LoadedConfi
   }
 
   const clustersEntry = all.get('clusters')
-  if (clustersEntry === undefined) throw configError({ file, key: 'clusters' }, 'required key is missing (list the cluster aliases, e.g. clusters = A, B)')
+  if (clustersEntry === undefined)
+    throw configError(
+      { file, key: 'clusters' },
+      'required key is missing (list the cluster aliases, e.g. clusters = A, B)'
+    )
   const aliases = [...new Set(parseList(clustersEntry))]
-  if (aliases.length === 0 || aliases.some(a => a === '')) throw configError(clustersEntry.where, 'expected a comma-separated list of cluster aliases')
+  if (aliases.length === 0 || aliases.some(a => a === ''))
+    throw configError(clustersEntry.where, 'expected a comma-separated list of cluster aliases')
   const byLength = [...aliases].sort((a, b) => b.length - a.length)
 
   const top: Entries = new Map()
@@ -107,7 +119,13 @@ export function loadMm2Properties (text: string, opts: LoadOptions): LoadedConfi
       const heartbeats = hbEntry === undefined ? true : parseBoolean(hbEntry)
       if (!herderEnabled && !heartbeats) {
         const unused = [...flowKeys.keys()].filter(k => k !== 'enabled' && k !== 'emit.heartbeats.enabled')
-        if (unused.length > 0) warnings.push(located({ file }, `${name}: not enabled and emits no heartbeats, so MM2 runs nothing for it; unused: ${unused.join(', ')}`))
+        if (unused.length > 0)
+          warnings.push(
+            located(
+              { file },
+              `${name}: not enabled and emits no heartbeats, so MM2 runs nothing for it; unused: ${unused.join(', ')}`
+            )
+          )
         continue
       }
       used.add(s)
@@ -115,7 +133,11 @@ export function loadMm2Properties (text: string, opts: LoadOptions): LoadedConfi
       flows.push(buildFlow(s, t, flowKeys, connectorDefaults, workerTop, props, file, warnings))
     }
   }
-  if (flows.length === 0) throw configError({ file }, `no source->target replication flows (clusters = ${aliases.join(', ')}); set <source>-><target>.enabled = true`)
+  if (flows.length === 0)
+    throw configError(
+      { file },
+      `no source->target replication flows (clusters = ${aliases.join(', ')}); set <source>-><target>.enabled = true`
+    )
 
   const clusters = new Map<string, ClusterConfig>()
   for (const a of aliases) {
@@ -127,53 +149,87 @@ export function loadMm2Properties (text: string, opts: LoadOptions): LoadedConfi
 }
 
 /** `S->T.rest` with S and T matched against the declared aliases (aliases may contain dots). */
-function splitFlowKey (key: string, byLength: readonly string[], aliases: readonly string[], e: ConfigEntry): { source: string, target: string, rest: string } | undefined {
+function splitFlowKey(
+  key: string,
+  byLength: readonly string[],
+  aliases: readonly string[],
+  e: ConfigEntry
+): { source: string; target: string; rest: string } | undefined {
   const arrow = key.indexOf('->')
   if (arrow <= 0) return undefined
   const source = byLength.find(a => key.startsWith(`${a}->`))
   const after = source === undefined ? key.slice(arrow + 2) : key.slice(source.length + 2)
   const target = byLength.find(a => after.startsWith(`${a}.`))
   if (source === undefined || target === undefined) {
-    const unknown = source === undefined ? key.slice(0, arrow) : after.split('.')[0] ?? after
+    const unknown = source === undefined ? key.slice(0, arrow) : (after.split('.')[0] ?? after)
     if (!after.includes('.')) throw configError(e.where, 'expected <source>-><target>.<key>')
-    throw configError(e.where, `unknown cluster alias "${unknown}"${didYouMean(unknown, aliases)} (clusters = ${aliases.join(', ')})`)
+    throw configError(
+      e.where,
+      `unknown cluster alias "${unknown}"${didYouMean(unknown, aliases)} (clusters = ${aliases.join(', ')})`
+    )
   }
   return { source, target, rest: after.slice(target.length + 1) }
 }
 
 /** Sorts top-level keys: connector defaults, worker keys MM2 copies, driver keys; warns about the rest. */
-function classifyTopLevel (top: Entries, aliases: readonly string[], warnings: string[]): { connectorDefaults: Entries, workerTop: Entries } {
+function classifyTopLevel(
+  top: Entries,
+  aliases: readonly string[],
+  warnings: string[]
+): { connectorDefaults: Entries; workerTop: Entries } {
   const connectorDefaults: Entries = new Map()
   const workerTop: Entries = new Map()
   const example = `${aliases[0] ?? 'A'}->${aliases[1] ?? 'B'}`
   for (const [key, e] of top) {
     if (DRIVER_KEYS.includes(key) || key.startsWith('config.providers.') || isClientKey(key)) continue
     if (FLOW_ONLY_KEYS.includes(key)) {
-      warnings.push(located(e.where, `ignored at top level (Java MM2 only copies connector ConfigDef keys); set it per flow, e.g. ${example}.${key}`))
+      warnings.push(
+        located(
+          e.where,
+          `ignored at top level (Java MM2 only copies connector ConfigDef keys); set it per flow, e.g. ${example}.${key}`
+        )
+      )
     } else if (isConnectorKey(key)) {
       connectorDefaults.set(key, e)
       if (TOP_LEVEL_WORKER_PREFIXES.some(p => key.startsWith(p))) workerTop.set(key, e)
     } else if (TOP_LEVEL_WORKER_PREFIXES.some(p => key.startsWith(p))) {
       workerTop.set(key, e)
     } else if (WORKER_KEYS.includes(key)) {
-      warnings.push(located(e.where, `ignored at top level (MM2 only copies offset.storage*, config.storage*, status.storage*, *converter*, task*, worker*); set it per target cluster, e.g. ${aliases[1] ?? 'B'}.${key}`))
+      warnings.push(
+        located(
+          e.where,
+          `ignored at top level (MM2 only copies offset.storage*, config.storage*, status.storage*, *converter*, task*, worker*); set it per target cluster, e.g. ${aliases[1] ?? 'B'}.${key}`
+        )
+      )
     } else if (/^(consumer|producer|admin)\./.test(key)) {
-      warnings.push(located(e.where, `ignored at top level by MM2; set it per cluster (${aliases[0] ?? 'A'}.${key}) or per flow (${example}.${key})`))
+      warnings.push(
+        located(
+          e.where,
+          `ignored at top level by MM2; set it per cluster (${aliases[0] ?? 'A'}.${key}) or per flow (${example}.${key})`
+        )
+      )
     } else {
-      warnings.push(located(e.where, `unknown key${didYouMean(key, [...DRIVER_KEYS, ...ALL_CONNECTOR_KEYS, ...WORKER_KEYS])}`))
+      warnings.push(
+        located(e.where, `unknown key${didYouMean(key, [...DRIVER_KEYS, ...ALL_CONNECTOR_KEYS, ...WORKER_KEYS])}`)
+      )
     }
   }
   return { connectorDefaults, workerTop }
 }
 
 /** MirrorMakerConfig.clusterProps: `A.consumer.k` > `A.k` > top-level `k`. */
-function clusterProps (own: Entries, topClient: Entries, alias: string, warnings: string[]): Entries {
+function clusterProps(own: Entries, topClient: Entries, alias: string, warnings: string[]): Entries {
   const out: Entries = new Map(own)
   for (const [k, e] of own) {
     if (isClientKey(k)) {
       for (const r of ['producer', 'consumer', 'admin']) if (!out.has(`${r}.${k}`)) out.set(`${r}.${k}`, e)
     } else if (MODELLED_CONNECTOR_KEYS.includes(k)) {
-      warnings.push(located(e.where, `connector keys are not read per cluster; set it per flow (${alias}-><target>.${k}) or at top level`))
+      warnings.push(
+        located(
+          e.where,
+          `connector keys are not read per cluster; set it per flow (${alias}-><target>.${k}) or at top level`
+        )
+      )
     } else if (!/^(consumer|producer|admin)\./.test(k) && !WORKER_KEYS.includes(k)) {
       // Any Kafka client or Connect worker key is legal here, so only flag near-misses of the important ones.
       const near = closest(k, ['bootstrap.servers', 'security.protocol', ...WORKER_KEYS])
@@ -186,26 +242,39 @@ function clusterProps (own: Entries, topClient: Entries, alias: string, warnings
   return out
 }
 
-function bootstrapOf (alias: string, props: Entries, file: string): string[] {
+function bootstrapOf(alias: string, props: Entries, file: string): string[] {
   const e = props.get('bootstrap.servers')
-  if (e === undefined) throw configError({ file, key: `${alias}.bootstrap.servers` }, `required for cluster "${alias}", which a flow uses`)
+  if (e === undefined)
+    throw configError({ file, key: `${alias}.bootstrap.servers` }, `required for cluster "${alias}", which a flow uses`)
   return parseBootstrapServers(e)
 }
 
-function connectionOf (props: Entries): Record<string, MaybeSecret> {
+function connectionOf(props: Entries): Record<string, MaybeSecret> {
   const out: Record<string, MaybeSecret> = {}
   for (const [k, e] of props) if (isClientKey(k) && k !== 'bootstrap.servers') out[k] = e.value
   return out
 }
 
 /** MirrorMakerConfig.connectorBaseConfig, then interpreted. */
-function buildFlow (s: string, t: string, flowKeys: Entries, connectorDefaults: Entries, workerTop: Entries, props: Map<string, Entries>, file: string, warnings: string[]): FlowConfig {
+function buildFlow(
+  s: string,
+  t: string,
+  flowKeys: Entries,
+  connectorDefaults: Entries,
+  workerTop: Entries,
+  props: Map<string, Entries>,
+  file: string,
+  warnings: string[]
+): FlowConfig {
   const sp = props.get(s) ?? new Map()
   const tp = props.get(t) ?? new Map()
   const source = { alias: s, bootstrapServers: bootstrapOf(s, sp, file) }
   const target = { alias: t, bootstrapServers: bootstrapOf(t, tp, file) }
   const map = new Map<string, ConfigEntry>(connectorDefaults)
-  for (const [side, p] of [['source', sp], ['target', tp]] as const) {
+  for (const [side, p] of [
+    ['source', sp],
+    ['target', tp]
+  ] as const) {
     for (const [k, e] of p) map.set(/^(consumer|producer|admin)\./.test(k) ? `${side}.${k}` : `${side}.cluster.${k}`, e)
   }
   for (const [k, e] of flowKeys) map.set(k, e)
@@ -221,7 +290,8 @@ function buildFlow (s: string, t: string, flowKeys: Entries, connectorDefaults: 
     naming: {
       style: 'dedicated',
       // Worker config: clusterProps(T), then the copied top-level offset.storage* keys, then defaults.
-      offsetsTopic: plain(workerTop.get('offset.storage.topic') ?? tp.get('offset.storage.topic')) ?? `mm2-offsets.${s}.internal`,
+      offsetsTopic:
+        plain(workerTop.get('offset.storage.topic') ?? tp.get('offset.storage.topic')) ?? `mm2-offsets.${s}.internal`,
       workerGroupId: plain(tp.get('group.id')) ?? `${s}-mm2`,
       sourceConnectorName: 'MirrorSourceConnector',
       checkpointConnectorName: 'MirrorCheckpointConnector',
@@ -230,14 +300,21 @@ function buildFlow (s: string, t: string, flowKeys: Entries, connectorDefaults: 
   }
 }
 
-function plain (e: ConfigEntry | undefined): string | undefined {
+function plain(e: ConfigEntry | undefined): string | undefined {
   return e === undefined ? undefined : plainText(e).trim()
 }
 
-function warnNonAscii (text: string, file: string, warnings: string[]): void {
+function warnNonAscii(text: string, file: string, warnings: string[]): void {
   const lines: number[] = []
-  text.split(/\r\n|\r|\n/).forEach((l, i) => { if (/[^\x00-\x7F]/.test(l)) lines.push(i + 1) })
+  text.split(/\r\n|\r|\n/).forEach((l, i) => {
+    if (/[^\x00-\x7F]/.test(l)) lines.push(i + 1)
+  })
   if (lines.length > 0) {
-    warnings.push(located({ file, line: lines[0] }, `non-ASCII characters on line(s) ${lines.join(', ')}: kafka-mirror reads the file as UTF-8 but Java MM2 reads .properties as ISO-8859-1 and would see other characters; write them as \\uXXXX escapes`))
+    warnings.push(
+      located(
+        { file, line: lines[0] },
+        `non-ASCII characters on line(s) ${lines.join(', ')}: kafka-mirror reads the file as UTF-8 but Java MM2 reads .properties as ISO-8859-1 and would see other characters; write them as \\uXXXX escapes`
+      )
+    )
   }
 }

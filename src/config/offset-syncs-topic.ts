@@ -16,12 +16,16 @@ export interface OffsetSyncsLocation {
   readonly side: 'source' | 'target'
 }
 
-export function offsetSyncsLocation (flow: FlowConfig, policy: ReplicationPolicy): OffsetSyncsLocation {
+export function offsetSyncsLocation(flow: FlowConfig, policy: ReplicationPolicy): OffsetSyncsLocation {
   const side = flow.offsetSyncs.location
-  return { topic: policy.offsetSyncsTopic(side === 'source' ? flow.target : flow.source), cluster: side === 'source' ? flow.source : flow.target, side }
+  return {
+    topic: policy.offsetSyncsTopic(side === 'source' ? flow.target : flow.source),
+    cluster: side === 'source' ? flow.source : flow.target,
+    side
+  }
 }
 
 /** Of a source/target pair of things (admins, producers), the one on the offset syncs' cluster. */
-export function onSyncsSide<T> (location: OffsetSyncsLocation, either: { readonly source: T, readonly target: T }): T {
+export function onSyncsSide<T>(location: OffsetSyncsLocation, either: { readonly source: T; readonly target: T }): T {
   return either[location.side]
 }

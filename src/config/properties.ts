@@ -15,24 +15,24 @@ export interface PropertyEntry {
 // Properties.load treats only these as blanks; other Unicode spaces are ordinary characters.
 const isBlank = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\f'
 
-function skipBlanks (s: string, from = 0): number {
+function skipBlanks(s: string, from = 0): number {
   let i = from
   while (i < s.length && isBlank(s[i])) i++
   return i
 }
 
-function withoutLeadingBlanks (s: string): string {
+function withoutLeadingBlanks(s: string): string {
   return s.slice(skipBlanks(s))
 }
 
-function endsWithOddBackslashes (s: string): boolean {
+function endsWithOddBackslashes(s: string): boolean {
   let n = 0
   for (let i = s.length - 1; i >= 0 && s[i] === '\\'; i--) n++
   return n % 2 === 1
 }
 
 /** Every entry in file order; a key written twice appears twice. */
-export function parsePropertyEntries (text: string, file: string): PropertyEntry[] {
+export function parsePropertyEntries(text: string, file: string): PropertyEntry[] {
   const lines = text.split(/\r\n|\r|\n/)
   const entries: PropertyEntry[] = []
   let i = 0
@@ -60,7 +60,7 @@ export function parsePropertyEntries (text: string, file: string): PropertyEntry
 }
 
 /** The map `Properties` ends up with: a later key replaces an earlier one (and its line). */
-export function parseProperties (text: string, file: string): Map<string, PropertyEntry> {
+export function parseProperties(text: string, file: string): Map<string, PropertyEntry> {
   const map = new Map<string, PropertyEntry>()
   for (const e of parsePropertyEntries(text, file)) {
     map.delete(e.key)
@@ -69,7 +69,7 @@ export function parseProperties (text: string, file: string): Map<string, Proper
   return map
 }
 
-function splitEntry (logical: string, file: string, line: number): PropertyEntry {
+function splitEntry(logical: string, file: string, line: number): PropertyEntry {
   let keyEnd = logical.length
   let valueStart = logical.length
   let hasSeparator = false
@@ -105,7 +105,7 @@ function splitEntry (logical: string, file: string, line: number): PropertyEntry
   }
 }
 
-function unescape (s: string, file: string, line: number): string {
+function unescape(s: string, file: string, line: number): string {
   if (!s.includes('\\')) return s
   let out = ''
   for (let k = 0; k < s.length; k++) {

@@ -19,8 +19,13 @@ export type ProviderKind = 'file' | 'env' | 'directory' | 'secrets'
 
 /** Names usable without declaring them: Kafka's usual names and the ones Strimzi always registers. */
 const BUILT_IN: ReadonlyMap<string, ProviderKind> = new Map([
-  ['file', 'file'], ['env', 'env'], ['directory', 'directory'],
-  ['strimzifile', 'file'], ['strimzienv', 'env'], ['strimzidir', 'directory'], ['strimzisecrets', 'secrets']
+  ['file', 'file'],
+  ['env', 'env'],
+  ['directory', 'directory'],
+  ['strimzifile', 'file'],
+  ['strimzienv', 'env'],
+  ['strimzidir', 'directory'],
+  ['strimzisecrets', 'secrets']
 ])
 
 const BY_CLASS: ReadonlyMap<string, ProviderKind> = new Map([
@@ -46,18 +51,30 @@ const REFERENCE = /\$\{([^}]*?):(?:([^}]*?):)?([^}]*?)\}/g
  * Reads `config.providers=a,b` and `config.providers.a.class=...` so user-chosen names map to a
  * provider we implement. Unknown classes give a warning; their references then fail when used.
  */
-export function declaredProviders (props: ReadonlyMap<string, { value: string, line: number }>, file: string, warnings: string[]): Map<string, ProviderKind> {
+export function declaredProviders(
+  props: ReadonlyMap<string, { value: string; line: number }>,
+  file: string,
+  warnings: string[]
+): Map<string, ProviderKind> {
   const out = new Map<string, ProviderKind>()
   const list = props.get('config.providers')
   if (list === undefined) return out
-  for (const name of list.value.split(',').map(s => s.trim()).filter(s => s !== '')) {
+  for (const name of list.value
+    .split(',')
+    .map(s => s.trim())
+    .filter(s => s !== '')) {
     const cls = props.get(`config.providers.${name}.class`)
     const kind = cls === undefined ? undefined : BY_CLASS.get(cls.value.trim())
     if (kind !== undefined) {
       out.set(name, kind)
     } else if (!BUILT_IN.has(name)) {
       const where = { file, line: cls?.line ?? list.line, key: `config.providers.${name}.class` }
-      warnings.push(located(where, `config provider class ${JSON.stringify(cls?.value ?? '')} is not one kafka-mirror implements (FileConfigProvider, EnvVarConfigProvider, DirectoryConfigProvider, KubernetesSecretConfigProvider); \${${name}:...} references will fail`))
+      warnings.push(
+        located(
+          where,
+          `config provider class ${JSON.stringify(cls?.value ?? '')} is not one kafka-mirror implements (FileConfigProvider, EnvVarConfigProvider, DirectoryConfigProvider, KubernetesSecretConfigProvider); \${${name}:...} references will fail`
+        )
+      )
     }
   }
   return out
@@ -67,12 +84,13 @@ export function declaredProviders (props: ReadonlyMap<string, { value: string, l
  * Replaces every reference in `raw`. `key` is the config key the value belongs to; it decides
  * whether a plain value is sensitive.
  */
-export function resolveValue (raw: string, key: string, where: Where, ctx: ProviderContext): MaybeSecret {
+export function resolveValue(raw: string, key: string, where: Where, ctx: ProviderContext): MaybeSecret {
   let referenced = false
-  const resolve = (c: ProviderContext): string => raw.replace(REFERENCE, (whole, provider: string, path: string | undefined, name: string) => {
-    referenced = true
-    return lookup(whole, provider, path, name, where, c)
-  })
+  const resolve = (c: ProviderContext): string =>
+    raw.replace(REFERENCE, (whole, provider: string, path: string | undefined, name: string) => {
+      referenced = true
+      return lookup(whole, provider, path, name, where, c)
+    })
   const resolved = resolve(ctx)
   if (!referenced) return isSensitiveKey(key) ? new Secret(resolved) : resolved
   // Re-resolved (files read afresh, no cache) whenever the client reads it: mounted secrets rotate.
@@ -80,9 +98,18 @@ export function resolveValue (raw: string, key: string, where: Where, ctx: Provi
   return new Secret(resolved, () => resolve(fresh))
 }
 
-function lookup (ref: string, provider: string, path: string | undefined, name: string, where: Where, ctx: ProviderContext): string {
+function lookup(
+  ref: string,
+  provider: string,
+  path: string | undefined,
+  name: string,
+  where: Where,
+  ctx: ProviderContext
+): string {
   const kind = ctx.providers?.get(provider) ?? BUILT_IN.get(provider)
-  const fail = (why: string): never => { throw configError(where, `cannot resolve ${ref}: ${why}`) }
+  const fail = (why: string): never => {
+    throw configError(where, `cannot resolve ${ref}: ${why}`)
+  }
   if (kind === undefined) return fail(`unknown config provider "${provider}"`)
   switch (kind) {
     case 'env': {
@@ -107,14 +134,15 @@ function lookup (ref: string, provider: string, path: string | undefined, name: 
     }
     case 'secrets': {
       const parts = (path ?? '').split('/')
-      if (parts.length !== 2 || parts[0] === '' || parts[1] === '') return fail('expected ${' + provider + ':<namespace>/<secret>:<key>}')
+      if (parts.length !== 2 || parts[0] === '' || parts[1] === '')
+        return fail('expected ${' + provider + ':<namespace>/<secret>:<key>}')
       const r = findSecretKey(ctx.secretsDir, { namespace: parts[0], secretName: parts[1] ?? '', key: name })
       return 'problem' in r ? fail(r.problem) : r.value
     }
   }
 }
 
-function readPropsFile (path: string, ctx: ProviderContext, fail: (why: string) => never): Map<string, PropertyEntry> {
+function readPropsFile(path: string, ctx: ProviderContext, fail: (why: string) => never): Map<string, PropertyEntry> {
   const cached = ctx.fileCache?.get(path)
   if (cached !== undefined) return cached
   let text: string

@@ -14,16 +14,17 @@ export interface SecretRef {
   readonly namespace?: string | undefined
 }
 
-function candidateDirs (dir: string, secretName: string, namespace: string | undefined): string[] {
+function candidateDirs(dir: string, secretName: string, namespace: string | undefined): string[] {
   const dirs = namespace === undefined || namespace === '' ? [] : [join(dir, namespace, secretName)]
   dirs.push(join(dir, secretName))
   return dirs
 }
 
 /** The secret's value, or why it could not be read (a sentence naming secret, key and paths). */
-export function findSecretKey (dir: string | undefined, ref: SecretRef): { value: string } | { problem: string } {
+export function findSecretKey(dir: string | undefined, ref: SecretRef): { value: string } | { problem: string } {
   const what = `secret "${ref.secretName}" key "${ref.key}"`
-  if (dir === undefined || dir === '') return { problem: `${what} is needed but no secrets directory was given (--secrets-dir)` }
+  if (dir === undefined || dir === '')
+    return { problem: `${what} is needed but no secrets directory was given (--secrets-dir)` }
   if (ref.key.includes('/') || ref.key.includes('\\') || ref.key === '..' || ref.key === '.') {
     return { problem: `${what}: a key must be a file name, not a path` }
   }
@@ -33,13 +34,14 @@ export function findSecretKey (dir: string | undefined, ref: SecretRef): { value
       return { value: readFileSync(path, 'utf8') }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') return { problem: `${what}: cannot read ${path} (${code ?? 'error'})` }
+      if (code !== 'ENOENT' && code !== 'ENOTDIR')
+        return { problem: `${what}: cannot read ${path} (${code ?? 'error'})` }
     }
   }
   return { problem: `${what} not found (tried ${tried.join(', ')})` }
 }
 
-export function readSecretKey (dir: string | undefined, ref: SecretRef, where: Where): string {
+export function readSecretKey(dir: string | undefined, ref: SecretRef, where: Where): string {
   const r = findSecretKey(dir, ref)
   if ('problem' in r) throw configError(where, r.problem)
   return r.value
@@ -49,9 +51,15 @@ export function readSecretKey (dir: string | undefined, ref: SecretRef, where: W
  * The key names of a secret, sorted. Kubernetes volumes also hold `..data` and timestamped
  * `..2024_...` entries for atomic updates; those are not keys.
  */
-export function listSecretKeys (dir: string | undefined, secretName: string, namespace: string | undefined, where: Where): string[] {
+export function listSecretKeys(
+  dir: string | undefined,
+  secretName: string,
+  namespace: string | undefined,
+  where: Where
+): string[] {
   const what = `secret "${secretName}"`
-  if (dir === undefined || dir === '') throw configError(where, `${what} is needed but no secrets directory was given (--secrets-dir)`)
+  if (dir === undefined || dir === '')
+    throw configError(where, `${what} is needed but no secrets directory was given (--secrets-dir)`)
   const tried = candidateDirs(dir, secretName, namespace)
   for (const d of tried) {
     let names: string[]

@@ -3,7 +3,7 @@
  * only when it is close enough to be a plausible typo rather than a different setting.
  */
 
-function editDistance (a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
   for (let i = 1; i <= a.length; i++) {
     const cur = [i]
@@ -20,7 +20,7 @@ function editDistance (a: string, b: string): number {
  * The nearest candidate within max(2, a third of the name's length) edits, and fewer edits than
  * half the name (so `C` does not suggest `A`), else undefined.
  */
-export function closest (name: string, candidates: Iterable<string>): string | undefined {
+export function closest(name: string, candidates: Iterable<string>): string | undefined {
   const limit = Math.max(2, Math.floor(name.length / 3))
   let best: string | undefined
   let bestDistance = Infinity
@@ -35,7 +35,7 @@ export function closest (name: string, candidates: Iterable<string>): string | u
 }
 
 /** ` (did you mean "x"?)` or nothing. */
-export function didYouMean (name: string, candidates: Iterable<string>): string {
+export function didYouMean(name: string, candidates: Iterable<string>): string {
   const c = closest(name, candidates)
   return c === undefined ? '' : ` (did you mean "${c}"?)`
 }

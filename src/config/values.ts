@@ -18,12 +18,12 @@ export interface ConfigEntry {
 export const INT_MAX = 2147483647
 const SHORT_MAX = 32767
 
-export function text (e: ConfigEntry): string {
+export function text(e: ConfigEntry): string {
   return reveal(e.value)
 }
 
 /** ConfigDef BOOLEAN: `true`/`false` in any case, surrounding blanks ignored; anything else is an error. */
-export function parseBoolean (e: ConfigEntry): boolean {
+export function parseBoolean(e: ConfigEntry): boolean {
   const v = text(e).trim().toLowerCase()
   if (v === 'true') return true
   if (v === 'false') return false
@@ -31,7 +31,7 @@ export function parseBoolean (e: ConfigEntry): boolean {
 }
 
 /** `Boolean.parseBoolean`: only a case-insensitive "true" is true. Used where Java uses it (`A->B.enabled`). */
-export function parseLenientBoolean (e: ConfigEntry): boolean {
+export function parseLenientBoolean(e: ConfigEntry): boolean {
   return text(e).trim().toLowerCase() === 'true'
 }
 
@@ -43,7 +43,7 @@ export interface IntegerRule {
 }
 
 /** Java's parseInt/parseLong syntax (optional sign, decimal digits), with a range check. */
-export function parseInteger (e: ConfigEntry, rule: IntegerRule): number {
+export function parseInteger(e: ConfigEntry, rule: IntegerRule): number {
   const raw = text(e).trim()
   const { what } = rule
   if (!/^[+-]?\d+$/.test(raw)) throw configError(e.where, `expected ${what}, got ${shown(e.value)}`)
@@ -57,24 +57,28 @@ export function parseInteger (e: ConfigEntry, rule: IntegerRule): number {
 }
 
 /** A replication factor: -1 (broker default) or 1..32767. */
-export function parseReplicationFactor (e: ConfigEntry, max = SHORT_MAX): number {
+export function parseReplicationFactor(e: ConfigEntry, max = SHORT_MAX): number {
   const n = parseInteger(e, { what: 'a replication factor (-1 for the broker default, or at least 1)', min: -1, max })
-  if (n === 0) throw configError(e.where, `expected a replication factor (-1 for the broker default, or at least 1), got ${shown(e.value)}`)
+  if (n === 0)
+    throw configError(
+      e.where,
+      `expected a replication factor (-1 for the broker default, or at least 1), got ${shown(e.value)}`
+    )
   return n
 }
 
 /** ConfigDef LIST: trim, then split on commas with any surrounding blanks; "" is the empty list. */
-export function parseList (e: ConfigEntry): string[] {
+export function parseList(e: ConfigEntry): string[] {
   return splitList(text(e))
 }
 
-export function splitList (value: string): string[] {
+export function splitList(value: string): string[] {
   const t = value.trim()
   return t === '' ? [] : t.split(/\s*,\s*/)
 }
 
 /** One of a few words, case-insensitively; returns the canonical spelling. */
-export function parseChoice<T extends string> (e: ConfigEntry, choices: readonly T[]): T {
+export function parseChoice<T extends string>(e: ConfigEntry, choices: readonly T[]): T {
   const v = text(e).trim().toLowerCase()
   const hit = choices.find(c => c.toLowerCase() === v)
   if (hit === undefined) throw configError(e.where, `expected one of ${choices.join(', ')}, got ${shown(e.value)}`)
@@ -82,12 +86,12 @@ export function parseChoice<T extends string> (e: ConfigEntry, choices: readonly
 }
 
 /** One `bootstrap.servers` entry: `host:port`, an IPv6 host in brackets. */
-export function isHostPort (s: string): boolean {
+export function isHostPort(s: string): boolean {
   return /^(?:\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(s)
 }
 
 /** `bootstrap.servers`: a list of `host:port`. */
-export function parseBootstrapServers (e: ConfigEntry): string[] {
+export function parseBootstrapServers(e: ConfigEntry): string[] {
   const list = parseList(e)
   if (list.length === 0 || !list.every(isHostPort)) {
     throw configError(e.where, `expected host:port entries separated by commas, got ${shown(e.value)}`)

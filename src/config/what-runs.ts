@@ -27,20 +27,21 @@ export interface PairParts {
   readonly heartbeats: boolean
 }
 
-export function pairParts (flow: FlowConfig): PairParts {
+export function pairParts(flow: FlowConfig): PairParts {
   return {
     copy: flow.enabled,
-    checkpoints: flow.emitCheckpoints.enabled && flow.offsetSyncs.enabled && (flow.enabled || flow.naming.style === 'strimzi'),
+    checkpoints:
+      flow.emitCheckpoints.enabled && flow.offsetSyncs.enabled && (flow.enabled || flow.naming.style === 'strimzi'),
     heartbeats: flow.emitHeartbeats.enabled
   }
 }
 
-export function runsCheckpoints (flow: FlowConfig): boolean {
+export function runsCheckpoints(flow: FlowConfig): boolean {
   return pairParts(flow).checkpoints
 }
 
 /** Whether the pair runs anything at all. */
-export function runsAnything (flow: FlowConfig): boolean {
+export function runsAnything(flow: FlowConfig): boolean {
   const parts = pairParts(flow)
   return parts.copy || parts.checkpoints || parts.heartbeats
 }
@@ -49,7 +50,7 @@ export function runsAnything (flow: FlowConfig): boolean {
  * Whether the pair has offset syncs that `offsets translate` and `failover` can read: its copy
  * writes them, or its checkpoints read them (written by whichever mirror copies the pair).
  */
-export function hasOffsetSyncs (flow: FlowConfig): boolean {
+export function hasOffsetSyncs(flow: FlowConfig): boolean {
   const parts = pairParts(flow)
   return flow.offsetSyncs.enabled && (parts.copy || parts.checkpoints)
 }
@@ -68,9 +69,12 @@ export interface RunPlan {
  * as MM2's `--clusters`), each with the parts pairParts says. An alias that names no cluster is
  * a UsageError.
  */
-export function runPlan (config: MirrorConfig, targets: readonly string[] = []): RunPlan {
+export function runPlan(config: MirrorConfig, targets: readonly string[] = []): RunPlan {
   for (const t of targets) {
-    if (!config.clusters.has(t)) throw new UsageError(`--clusters ${t}: no cluster with that alias (known: ${[...config.clusters.keys()].join(', ')})`)
+    if (!config.clusters.has(t))
+      throw new UsageError(
+        `--clusters ${t}: no cluster with that alias (known: ${[...config.clusters.keys()].join(', ')})`
+      )
   }
   const targeted = config.flows.filter(f => targets.length === 0 || targets.includes(f.target))
   return {
@@ -87,7 +91,7 @@ export type ClientRole = keyof FlowConfig['clients']
  * The roles that reach a pair's offset syncs: its consumer and producer on the cluster
  * `offset-syncs.topic.location` names (config/offset-syncs-topic.ts names the topic).
  */
-export function offsetSyncsRoles (flow: FlowConfig): { readonly reader: ClientRole, readonly writer: ClientRole } {
+export function offsetSyncsRoles(flow: FlowConfig): { readonly reader: ClientRole; readonly writer: ClientRole } {
   return flow.offsetSyncs.location === 'source'
     ? { reader: 'sourceConsumer', writer: 'sourceProducer' }
     : { reader: 'targetConsumer', writer: 'targetProducer' }
@@ -100,7 +104,7 @@ export function offsetSyncsRoles (flow: FlowConfig): { readonly reader: ClientRo
  * offset syncs on their side and the checkpoints topic on the target, and write to the target;
  * heartbeats only write to the target.
  */
-export function clientRoles (flow: FlowConfig): ReadonlySet<ClientRole> {
+export function clientRoles(flow: FlowConfig): ReadonlySet<ClientRole> {
   const parts = pairParts(flow)
   const roles = new Set<ClientRole>()
   const syncs = offsetSyncsRoles(flow)
@@ -108,7 +112,8 @@ export function clientRoles (flow: FlowConfig): ReadonlySet<ClientRole> {
     roles.add('sourceAdmin').add('sourceConsumer').add('targetAdmin').add('targetProducer').add('targetConsumer')
     if (flow.offsetSyncs.enabled) roles.add(syncs.writer)
   }
-  if (parts.checkpoints) roles.add('sourceAdmin').add('targetAdmin').add('targetProducer').add('targetConsumer').add(syncs.reader)
+  if (parts.checkpoints)
+    roles.add('sourceAdmin').add('targetAdmin').add('targetProducer').add('targetConsumer').add(syncs.reader)
   if (parts.heartbeats) roles.add('targetAdmin').add('targetProducer')
   return roles
 }
@@ -121,12 +126,12 @@ export interface ClientUse {
 }
 
 /** Every client the plan's pairs connect with, pair by pair in config order. */
-export function clientsInUse (plan: RunPlan): ClientUse[] {
+export function clientsInUse(plan: RunPlan): ClientUse[] {
   return plan.pairs.flatMap(flow => [...clientRoles(flow)].map(role => ({ flow, role, config: flow.clients[role] })))
 }
 
 /** The clusters a pair's running parts connect to: `source` only when a part reads or writes it. */
-export function sidesInUse (flow: FlowConfig): { readonly source: boolean, readonly target: boolean } {
+export function sidesInUse(flow: FlowConfig): { readonly source: boolean; readonly target: boolean } {
   const roles = [...clientRoles(flow)]
   return { source: roles.some(r => r.startsWith('source')), target: roles.some(r => r.startsWith('target')) }
 }

@@ -11,20 +11,20 @@ export interface Where {
   readonly key?: string | undefined
 }
 
-export function located (where: Where, message: string): string {
+export function located(where: Where, message: string): string {
   const place = where.line === undefined ? where.file : `${where.file}:${where.line}`
   return where.key === undefined ? `${place}: ${message}` : `${place} ${where.key}: ${message}`
 }
 
-export function configError (where: Where, message: string, cause?: unknown): ConfigError {
+export function configError(where: Where, message: string, cause?: unknown): ConfigError {
   // ConfigError wants an exactOptionalPropertyTypes-friendly location: drop undefined members.
-  const loc: { file: string, line?: number, key?: string } = { file: where.file }
+  const loc: { file: string; line?: number; key?: string } = { file: where.file }
   if (where.line !== undefined) loc.line = where.line
   if (where.key !== undefined) loc.key = where.key
   return new ConfigError(message, loc, cause === undefined ? undefined : { cause })
 }
 
 /** Quotes a value for a message; secrets print as [redacted] through their own toString. */
-export function shown (value: unknown): string {
+export function shown(value: unknown): string {
   return JSON.stringify(String(value))
 }

@@ -21,12 +21,12 @@ export interface Shape {
 export class YamlSource {
   readonly file: string
   readonly #lines: LineCounter
-  constructor (file: string, lines: LineCounter) {
+  constructor(file: string, lines: LineCounter) {
     this.file = file
     this.#lines = lines
   }
 
-  lineOf (node: Node | null | undefined, fallback?: number): number | undefined {
+  lineOf(node: Node | null | undefined, fallback?: number): number | undefined {
     const offset = node?.range?.[0]
     return offset === undefined ? fallback : this.#lines.linePos(offset).line
   }
@@ -41,11 +41,19 @@ interface Field {
 const isNothing = (node: Node | null): boolean => node === null || (isScalar(node) && node.value === null)
 
 const describe = (node: Node | null): string =>
-  isNothing(node) ? 'nothing' : isMap(node) ? 'a mapping' : isSeq(node) ? 'a list' : JSON.stringify(isScalar(node) ? node.value : '?')
+  isNothing(node)
+    ? 'nothing'
+    : isMap(node)
+      ? 'a mapping'
+      : isSeq(node)
+        ? 'a list'
+        : JSON.stringify(isScalar(node) ? node.value : '?')
 
 /** `a mapping` or `a mapping with a, b` (the shape's required fields). */
 const mappingOf = (shape: Shape | undefined): string =>
-  shape?.required !== undefined && shape.required.length > 0 ? `a mapping with ${shape.required.join(', ')}` : 'a mapping'
+  shape?.required !== undefined && shape.required.length > 0
+    ? `a mapping with ${shape.required.join(', ')}`
+    : 'a mapping'
 
 /** A YAML mapping at a known path (`spec.clusters[0]`). */
 export class YamlObject {
@@ -54,37 +62,43 @@ export class YamlObject {
   readonly line: number | undefined
   readonly #fields = new Map<string, Field>()
 
-  constructor (src: YamlSource, map: YAMLMap, path: string, line: number | undefined) {
+  constructor(src: YamlSource, map: YAMLMap, path: string, line: number | undefined) {
     this.src = src
     this.path = path
     this.line = line
     for (const pair of map.items) {
       const keyNode = pair.key as Node | null
       const name = isScalar(keyNode) ? String(keyNode.value) : ''
-      if (!isScalar(keyNode)) throw configError({ file: src.file, line: src.lineOf(keyNode, line), key: path }, 'expected plain field names, got a complex key')
+      if (!isScalar(keyNode))
+        throw configError(
+          { file: src.file, line: src.lineOf(keyNode, line), key: path },
+          'expected plain field names, got a complex key'
+        )
       this.#fields.set(name, { name, line: src.lineOf(keyNode, line), value: (pair.value ?? null) as Node | null })
     }
   }
 
-  static from (src: YamlSource, node: Node | null, path: string, line: number | undefined, shape?: Shape): YamlObject {
-    if (!isMap(node)) throw configError({ file: src.file, line, key: path }, `expected ${mappingOf(shape)}, got ${describe(node)}`)
+  static from(src: YamlSource, node: Node | null, path: string, line: number | undefined, shape?: Shape): YamlObject {
+    if (!isMap(node))
+      throw configError({ file: src.file, line, key: path }, `expected ${mappingOf(shape)}, got ${describe(node)}`)
     return new YamlObject(src, node, path, line)
   }
 
-  names (): string[] {
+  names(): string[] {
     return [...this.#fields.keys()]
   }
 
-  has (name: string): boolean {
+  has(name: string): boolean {
     return this.#fields.has(name)
   }
 
-  child (name: string): string {
+  child(name: string): string {
     return this.path === '' ? name : `${this.path}.${name}`
   }
 
-  where (name?: string): Where {
-    if (name === undefined) return { file: this.src.file, line: this.line, key: this.path === '' ? undefined : this.path }
+  where(name?: string): Where {
+    if (name === undefined)
+      return { file: this.src.file, line: this.line, key: this.path === '' ? undefined : this.path }
     return { file: this.src.file, line: this.#fields.get(name)?.line ?? this.line, key: this.child(name) }
   }
 
@@ -93,47 +107,61 @@ export class YamlObject {
    * belongs under an empty sibling (`metadata:` then `name:` at the same indent) is reported as
    * the indentation mistake it is.
    */
-  check (shape: Shape, nested: Readonly<Record<string, Shape>> = {}): void {
+  check(shape: Shape, nested: Readonly<Record<string, Shape>> = {}): void {
     for (const f of this.#fields.values()) {
       if (shape.fields.includes(f.name) || shape.ignored?.includes(f.name) === true) continue
-      const owner = [...this.#fields.values()].find(s => isNothing(s.value) && nested[s.name]?.fields.includes(f.name) === true)
+      const owner = [...this.#fields.values()].find(
+        s => isNothing(s.value) && nested[s.name]?.fields.includes(f.name) === true
+      )
       if (owner !== undefined) {
-        throw configError(this.where(owner.name), `expected ${mappingOf(nested[owner.name])}, got nothing — is \`${f.name}:\` indented under it?`)
+        throw configError(
+          this.where(owner.name),
+          `expected ${mappingOf(nested[owner.name])}, got nothing — is \`${f.name}:\` indented under it?`
+        )
       }
       const hint = shape.elsewhere?.[f.name]
       if (hint !== undefined) throw configError(this.where(f.name), hint)
       const near = closest(f.name, [...shape.fields, ...(shape.ignored ?? [])])
-      throw configError(this.where(f.name), near === undefined
-        ? `unknown field (expected one of: ${shape.fields.join(', ')})`
-        : `unknown field (did you mean "${near}"?)`)
+      throw configError(
+        this.where(f.name),
+        near === undefined
+          ? `unknown field (expected one of: ${shape.fields.join(', ')})`
+          : `unknown field (did you mean "${near}"?)`
+      )
     }
     for (const name of shape.required ?? []) {
       if (!this.#fields.has(name)) throw this.#missing(name)
     }
   }
 
-  #missing (name: string): Error {
-    return configError({ ...this.where(), key: this.child(name) }, `required field is missing${this.path === '' ? '' : ` in ${this.path}`}`)
+  #missing(name: string): Error {
+    return configError(
+      { ...this.where(), key: this.child(name) },
+      `required field is missing${this.path === '' ? '' : ` in ${this.path}`}`
+    )
   }
 
-  node (name: string): Node | null | undefined {
+  node(name: string): Node | null | undefined {
     return this.#fields.get(name)?.value
   }
 
   /** A nested mapping; `field:` with nothing after it is an error (use `field: {}`). */
-  obj (name: string, shape: Shape, nested: Readonly<Record<string, Shape>> = {}): YamlObject | undefined {
+  obj(name: string, shape: Shape, nested: Readonly<Record<string, Shape>> = {}): YamlObject | undefined {
     const f = this.#fields.get(name)
     if (f === undefined) return undefined
     if (isNothing(f.value)) {
       // In Kubernetes a null field is dropped, so `sourceConnector:` alone would mean "absent".
-      throw configError(this.where(name), `expected ${mappingOf(shape)}, got nothing (write \`${name}: {}\` for an empty one)`)
+      throw configError(
+        this.where(name),
+        `expected ${mappingOf(shape)}, got nothing (write \`${name}: {}\` for an empty one)`
+      )
     }
     const o = YamlObject.from(this.src, f.value, this.child(name), f.line, shape)
     o.check(shape, nested)
     return o
   }
 
-  str (name: string, required = false): string | undefined {
+  str(name: string, required = false): string | undefined {
     const f = this.#fields.get(name)
     if (f === undefined || (isNothing(f.value) && !required)) {
       if (required) throw this.#missing(name)
@@ -145,15 +173,16 @@ export class YamlObject {
     return f.value.value
   }
 
-  int (name: string, min: number): number | undefined {
+  int(name: string, min: number): number | undefined {
     const f = this.#fields.get(name)
     if (f === undefined) return undefined
     const v = isScalar(f.value) ? f.value.value : undefined
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw configError(this.where(name), `expected an integer of at least ${min}, got ${describe(f.value)}`)
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+      throw configError(this.where(name), `expected an integer of at least ${min}, got ${describe(f.value)}`)
     return v
   }
 
-  bool (name: string): boolean | undefined {
+  bool(name: string): boolean | undefined {
     const f = this.#fields.get(name)
     if (f === undefined) return undefined
     const v = isScalar(f.value) ? f.value.value : undefined
@@ -162,7 +191,7 @@ export class YamlObject {
   }
 
   /** A list of mappings, each checked against `shape`. */
-  list (name: string, shape: Shape, nested: Readonly<Record<string, Shape>> = {}): YamlObject[] | undefined {
+  list(name: string, shape: Shape, nested: Readonly<Record<string, Shape>> = {}): YamlObject[] | undefined {
     const f = this.#fields.get(name)
     if (f === undefined) return undefined
     if (!isSeq(f.value)) throw configError(this.where(name), `expected a list, got ${describe(f.value)}`)
@@ -175,10 +204,11 @@ export class YamlObject {
   }
 
   /** A map of scalars (Strimzi `config`): values as strings, each with its own location. */
-  scalars (name: string): Array<{ key: string, value: string, where: Where }> {
+  scalars(name: string): Array<{ key: string; value: string; where: Where }> {
     const f = this.#fields.get(name)
     if (f === undefined || isNothing(f.value)) return []
-    if (!isMap(f.value)) throw configError(this.where(name), `expected a mapping of keys to values, got ${describe(f.value)}`)
+    if (!isMap(f.value))
+      throw configError(this.where(name), `expected a mapping of keys to values, got ${describe(f.value)}`)
     const inner = new YamlObject(this.src, f.value, this.child(name), f.line)
     return inner.names().map(k => {
       const node = inner.node(k) ?? null

@@ -34,7 +34,7 @@ export interface Checkpoint {
  *   partition  INT32
  * e.g. g1/A.orders/3 -> 00 02 67 31 | 00 08 41 2e 6f 72 64 65 72 73 | 00 00 00 03
  */
-export function encodeCheckpointKey (cp: Pick<Checkpoint, 'group' | 'topic' | 'partition'>): Buffer {
+export function encodeCheckpointKey(cp: Pick<Checkpoint, 'group' | 'topic' | 'partition'>): Buffer {
   return new StructWriter('Checkpoint key')
     .string('group', cp.group)
     .string('topic', cp.topic)
@@ -50,7 +50,9 @@ export function encodeCheckpointKey (cp: Pick<Checkpoint, 'group' | 'topic' | 'p
  *   metadata        STRING
  * e.g. 1000/991/"" -> 00 00 | 00 00 00 00 00 00 03 e8 | 00 00 00 00 00 00 03 df | 00 00
  */
-export function encodeCheckpointValue (cp: Pick<Checkpoint, 'upstreamOffset' | 'downstreamOffset' | 'metadata'>): Buffer {
+export function encodeCheckpointValue(
+  cp: Pick<Checkpoint, 'upstreamOffset' | 'downstreamOffset' | 'metadata'>
+): Buffer {
   return new StructWriter('Checkpoint value')
     .int16('version', CHECKPOINT_VERSION)
     .int64('upstreamOffset', cp.upstreamOffset)
@@ -59,12 +61,12 @@ export function encodeCheckpointValue (cp: Pick<Checkpoint, 'upstreamOffset' | '
     .toBuffer()
 }
 
-export function encodeCheckpoint (cp: Checkpoint): { key: Buffer, value: Buffer } {
+export function encodeCheckpoint(cp: Checkpoint): { key: Buffer; value: Buffer } {
   return { key: encodeCheckpointKey(cp), value: encodeCheckpointValue(cp) }
 }
 
 /** Decodes any version as v0, like Java. Throws FormatError on truncated or null input. */
-export function decodeCheckpoint (key: Uint8Array | null | undefined, value: Uint8Array | null | undefined): Checkpoint {
+export function decodeCheckpoint(key: Uint8Array | null | undefined, value: Uint8Array | null | undefined): Checkpoint {
   const k = new StructReader('Checkpoint key', key)
   const group = k.string('group')
   const topic = k.string('topic')
@@ -78,7 +80,9 @@ export function decodeCheckpoint (key: Uint8Array | null | undefined, value: Uin
 }
 
 /** Java's `Checkpoint.toString()` (what the console CheckpointFormatter prints). */
-export function formatCheckpoint (c: Checkpoint): string {
-  return `Checkpoint{consumerGroupId=${c.group}, topicPartition=${c.topic}-${c.partition}, ` +
+export function formatCheckpoint(c: Checkpoint): string {
+  return (
+    `Checkpoint{consumerGroupId=${c.group}, topicPartition=${c.topic}-${c.partition}, ` +
     `upstreamOffset=${c.upstreamOffset}, downstreamOffset=${c.downstreamOffset}, metadata=${c.metadata}}`
+  )
 }

@@ -23,7 +23,7 @@ export interface Heartbeat {
  *   targetClusterAlias  STRING
  * e.g. A/B -> 00 01 41 | 00 01 42
  */
-export function encodeHeartbeatKey (hb: Pick<Heartbeat, 'sourceClusterAlias' | 'targetClusterAlias'>): Buffer {
+export function encodeHeartbeatKey(hb: Pick<Heartbeat, 'sourceClusterAlias' | 'targetClusterAlias'>): Buffer {
   return new StructWriter('Heartbeat key')
     .string('sourceClusterAlias', hb.sourceClusterAlias)
     .string('targetClusterAlias', hb.targetClusterAlias)
@@ -36,18 +36,18 @@ export function encodeHeartbeatKey (hb: Pick<Heartbeat, 'sourceClusterAlias' | '
  *   timestamp  INT64
  * e.g. 1700000000000 -> 00 00 | 00 00 01 8b cf e5 68 00
  */
-export function encodeHeartbeatValue (hb: Pick<Heartbeat, 'timestamp'>): Buffer {
+export function encodeHeartbeatValue(hb: Pick<Heartbeat, 'timestamp'>): Buffer {
   return new StructWriter('Heartbeat value')
     .int16('version', HEARTBEAT_VERSION)
     .int64('timestamp', hb.timestamp)
     .toBuffer()
 }
 
-export function encodeHeartbeat (hb: Heartbeat): { key: Buffer, value: Buffer } {
+export function encodeHeartbeat(hb: Heartbeat): { key: Buffer; value: Buffer } {
   return { key: encodeHeartbeatKey(hb), value: encodeHeartbeatValue(hb) }
 }
 
-export function decodeHeartbeat (key: Uint8Array | null | undefined, value: Uint8Array | null | undefined): Heartbeat {
+export function decodeHeartbeat(key: Uint8Array | null | undefined, value: Uint8Array | null | undefined): Heartbeat {
   const k = new StructReader('Heartbeat key', key)
   const sourceClusterAlias = k.string('sourceClusterAlias')
   const targetClusterAlias = k.string('targetClusterAlias')
@@ -58,6 +58,6 @@ export function decodeHeartbeat (key: Uint8Array | null | undefined, value: Uint
 }
 
 /** Java's `Heartbeat.toString()` (what the console HeartbeatFormatter prints). */
-export function formatHeartbeat (h: Heartbeat): string {
+export function formatHeartbeat(h: Heartbeat): string {
   return `Heartbeat{sourceClusterAlias=${h.sourceClusterAlias}, targetClusterAlias=${h.targetClusterAlias}, timestamp=${h.timestamp}}`
 }

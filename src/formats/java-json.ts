@@ -12,12 +12,18 @@ import { Buffer } from 'node:buffer'
 import { FormatError } from '../errors.ts'
 
 const SHORT_ESCAPES: Readonly<Record<number, string>> = {
-  0x08: '\\b', 0x09: '\\t', 0x0a: '\\n', 0x0c: '\\f', 0x0d: '\\r', 0x22: '\\"', 0x5c: '\\\\'
+  0x08: '\\b',
+  0x09: '\\t',
+  0x0a: '\\n',
+  0x0c: '\\f',
+  0x0d: '\\r',
+  0x22: '\\"',
+  0x5c: '\\\\'
 }
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
 
 /** A JSON string literal exactly as Jackson writes it. */
-export function jacksonString (s: string): string {
+export function jacksonString(s: string): string {
   if (!NEEDS_ESCAPE.test(s)) return `"${s}"`
   let out = '"'
   for (let i = 0; i < s.length; i++) {
@@ -31,7 +37,8 @@ export function jacksonString (s: string): string {
 }
 
 /** A JSON value as parsed by {@link parseJsonExact}: integers are bigint, other numbers number. */
-export type JsonValue = null | boolean | string | number | bigint | readonly JsonValue[] | { readonly [k: string]: JsonValue }
+export type JsonValue =
+  null | boolean | string | number | bigint | readonly JsonValue[] | { readonly [k: string]: JsonValue }
 
 type Reviver = (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown
 
@@ -43,7 +50,7 @@ const keepIntegersExact: Reviver = (_key, value, context) => {
 }
 
 /** JSON.parse of UTF-8 bytes that keeps integers exact (as bigint); throws FormatError naming `what`. */
-export function parseJsonExact (bytes: Uint8Array, what: string): JsonValue {
+export function parseJsonExact(bytes: Uint8Array, what: string): JsonValue {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
   try {
     return JSON.parse(text, keepIntegersExact as (this: unknown, key: string, value: unknown) => unknown) as JsonValue

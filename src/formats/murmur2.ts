@@ -12,13 +12,13 @@ const M = 0x5bd1e995
 const R = 24
 
 /** Java `Utils.murmur2(byte[])`: a signed 32-bit hash. */
-export function murmur2 (data: Uint8Array): number {
+export function murmur2(data: Uint8Array): number {
   const length = data.length
   let h = (SEED ^ length) | 0
   const length4 = length >>> 2
   for (let i = 0; i < length4; i++) {
     const i4 = i * 4
-    let k = (data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24)) | 0
+    let k = data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24) | 0
     k = Math.imul(k, M)
     k ^= k >>> R
     k = Math.imul(k, M)
@@ -41,12 +41,12 @@ export function murmur2 (data: Uint8Array): number {
 }
 
 /** Java `Utils.toPositive`: clears the sign bit (not Math.abs). */
-export function toPositive (n: number): number {
+export function toPositive(n: number): number {
   return n & 0x7fffffff
 }
 
 /** The partition Java's default producer partitioner picks for a non-null key. */
-export function javaPartition (keyBytes: Uint8Array, numPartitions: number): number {
+export function javaPartition(keyBytes: Uint8Array, numPartitions: number): number {
   if (!Number.isInteger(numPartitions) || numPartitions < 1) {
     throw new RangeError(`numPartitions must be a positive integer, got ${numPartitions}`)
   }

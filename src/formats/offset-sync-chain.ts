@@ -25,23 +25,27 @@ export interface SyncLink {
   readonly runEndUpstream: bigint
 }
 
-export function encodeSyncLink (link: SyncLink): Buffer {
+export function encodeSyncLink(link: SyncLink): Buffer {
   return Buffer.from(`${link.prevUpstream} ${link.prevDownstream} ${link.runEndUpstream}`, 'ascii')
 }
 
 const LINK = /^(\d{1,19}) (\d{1,19}) (\d{1,19})$/
 
-export function decodeSyncLink (value: Uint8Array | null | undefined): SyncLink | undefined {
+export function decodeSyncLink(value: Uint8Array | null | undefined): SyncLink | undefined {
   if (value === null || value === undefined) return undefined
   const m = LINK.exec(Buffer.from(value).toString('ascii'))
   if (m === null) return undefined
-  const [prevUpstream, prevDownstream, runEndUpstream] = [BigInt(m[1] as string), BigInt(m[2] as string), BigInt(m[3] as string)]
+  const [prevUpstream, prevDownstream, runEndUpstream] = [
+    BigInt(m[1] as string),
+    BigInt(m[2] as string),
+    BigInt(m[3] as string)
+  ]
   if (runEndUpstream < prevUpstream) return undefined
   return { prevUpstream, prevDownstream, runEndUpstream }
 }
 
 /** The link among a record's headers (the last one wins if repeated), or undefined. */
-export function findSyncLink (headers: ReadonlyArray<readonly [Uint8Array, Uint8Array | null]>): SyncLink | undefined {
+export function findSyncLink(headers: ReadonlyArray<readonly [Uint8Array, Uint8Array | null]>): SyncLink | undefined {
   let link: SyncLink | undefined
   for (const [k, v] of headers) {
     if (Buffer.from(k).toString('utf8') === PREV_SYNC_HEADER) link = decodeSyncLink(v)

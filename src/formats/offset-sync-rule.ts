@@ -18,13 +18,14 @@ export class OffsetSyncRule {
   #prevDown = -1n
   #lastSyncDown = -1n
 
-  constructor (offsetLagMax: bigint | number) {
+  constructor(offsetLagMax: bigint | number) {
     this.offsetLagMax = BigInt(offsetLagMax)
   }
 
   /** Records one acked pair; true when an offset sync for it is due now. */
-  update (upstreamOffset: bigint, downstreamOffset: bigint): boolean {
-    const due = this.#lastSyncDown === -1n ||
+  update(upstreamOffset: bigint, downstreamOffset: bigint): boolean {
+    const due =
+      this.#lastSyncDown === -1n ||
       downstreamOffset - (this.#lastSyncDown + 1n) >= this.offsetLagMax ||
       upstreamOffset - this.#prevUp !== 1n ||
       downstreamOffset < this.#prevDown
@@ -34,7 +35,7 @@ export class OffsetSyncRule {
     return due
   }
 
-  get state (): { readonly prevUp: bigint, readonly prevDown: bigint, readonly lastSyncDown: bigint } {
+  get state(): { readonly prevUp: bigint; readonly prevDown: bigint; readonly lastSyncDown: bigint } {
     return { prevUp: this.#prevUp, prevDown: this.#prevDown, lastSyncDown: this.#lastSyncDown }
   }
 }

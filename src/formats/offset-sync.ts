@@ -25,11 +25,8 @@ export interface OffsetSync {
  *   partition  INT32
  * e.g. orders/3 -> 00 06 6f 72 64 65 72 73 | 00 00 00 03
  */
-export function encodeOffsetSyncKey (sync: Pick<OffsetSync, 'topic' | 'partition'>): Buffer {
-  return new StructWriter('OffsetSync key')
-    .string('topic', sync.topic)
-    .int32('partition', sync.partition)
-    .toBuffer()
+export function encodeOffsetSyncKey(sync: Pick<OffsetSync, 'topic' | 'partition'>): Buffer {
+  return new StructWriter('OffsetSync key').string('topic', sync.topic).int32('partition', sync.partition).toBuffer()
 }
 
 /**
@@ -38,18 +35,18 @@ export function encodeOffsetSyncKey (sync: Pick<OffsetSync, 'topic' | 'partition
  *   offset          INT64  (the downstream offset)
  * e.g. 1000/990 -> 00 00 00 00 00 00 03 e8 | 00 00 00 00 00 00 03 de
  */
-export function encodeOffsetSyncValue (sync: Pick<OffsetSync, 'upstreamOffset' | 'downstreamOffset'>): Buffer {
+export function encodeOffsetSyncValue(sync: Pick<OffsetSync, 'upstreamOffset' | 'downstreamOffset'>): Buffer {
   return new StructWriter('OffsetSync value')
     .int64('upstreamOffset', sync.upstreamOffset)
     .int64('offset', sync.downstreamOffset)
     .toBuffer()
 }
 
-export function encodeOffsetSync (sync: OffsetSync): { key: Buffer, value: Buffer } {
+export function encodeOffsetSync(sync: OffsetSync): { key: Buffer; value: Buffer } {
   return { key: encodeOffsetSyncKey(sync), value: encodeOffsetSyncValue(sync) }
 }
 
-export function decodeOffsetSync (key: Uint8Array | null | undefined, value: Uint8Array | null | undefined): OffsetSync {
+export function decodeOffsetSync(key: Uint8Array | null | undefined, value: Uint8Array | null | undefined): OffsetSync {
   const k = new StructReader('OffsetSync key', key)
   const topic = k.string('topic')
   const partition = k.int32('partition')
@@ -60,6 +57,6 @@ export function decodeOffsetSync (key: Uint8Array | null | undefined, value: Uin
 }
 
 /** Java's `OffsetSync.toString()` (what the console OffsetSyncFormatter prints). */
-export function formatOffsetSync (s: OffsetSync): string {
+export function formatOffsetSync(s: OffsetSync): string {
   return `OffsetSync{topicPartition=${s.topic}-${s.partition}, upstreamOffset=${s.upstreamOffset}, downstreamOffset=${s.downstreamOffset}}`
 }

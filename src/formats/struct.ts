@@ -21,18 +21,21 @@ const STRING_MAX_BYTES = 32767
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
 
 /** UTF-8 bytes exactly as Java's `String.getBytes(StandardCharsets.UTF_8)` produces them. */
-export function javaUtf8 (s: string): Buffer {
+export function javaUtf8(s: string): Buffer {
   return Buffer.from(s.isWellFormed() ? s : s.replace(LONE_SURROGATE, '?'), 'utf8')
 }
 
 /** Java `Utils.utf8Length`: the size Java reserves for a string (differs only for unpaired surrogates). */
-export function javaUtf8Length (s: string): number {
+export function javaUtf8Length(s: string): number {
   let count = 0
   for (let i = 0; i < s.length; i++) {
     const ch = s.charCodeAt(i)
     if (ch <= 0x7f) count++
     else if (ch <= 0x7ff) count += 2
-    else if (ch >= 0xd800 && ch <= 0xdbff) { count += 4; i++ } // counts 4 and skips the next unit, paired or not
+    else if (ch >= 0xd800 && ch <= 0xdbff) {
+      count += 4
+      i++
+    } // counts 4 and skips the next unit, paired or not
     else count += 3
   }
   return count
@@ -47,25 +50,25 @@ export class StructWriter {
   #javaPadding = 0
 
   /** `what` names the record being written, for error messages (e.g. `OffsetSync key`). */
-  constructor (what: string) {
+  constructor(what: string) {
     this.#what = what
   }
 
-  int16 (field: string, v: number): this {
+  int16(field: string, v: number): this {
     this.#checkInt(field, v, -0x8000, 0x7fff, 'INT16')
     const at = this.#take(2)
     this.#buf.writeInt16BE(v, at)
     return this
   }
 
-  int32 (field: string, v: number): this {
+  int32(field: string, v: number): this {
     this.#checkInt(field, v, -0x80000000, 0x7fffffff, 'INT32')
     const at = this.#take(4)
     this.#buf.writeInt32BE(v, at)
     return this
   }
 
-  int64 (field: string, v: bigint): this {
+  int64(field: string, v: bigint): this {
     if (typeof v !== 'bigint' || v < INT64_MIN || v > INT64_MAX) {
       throw new FormatError(`${this.#what}: field ${field} must be an INT64 bigint, got ${String(v)}`)
     }
@@ -74,13 +77,15 @@ export class StructWriter {
     return this
   }
 
-  string (field: string, s: string): this {
+  string(field: string, s: string): this {
     if (typeof s !== 'string') {
       throw new FormatError(`${this.#what}: field ${field} is a non-nullable STRING, got ${String(s)}`)
     }
     const bytes = javaUtf8(s)
     if (bytes.length > STRING_MAX_BYTES) {
-      throw new FormatError(`${this.#what}: field ${field} is ${bytes.length} UTF-8 bytes, the maximum is ${STRING_MAX_BYTES}`)
+      throw new FormatError(
+        `${this.#what}: field ${field} is ${bytes.length} UTF-8 bytes, the maximum is ${STRING_MAX_BYTES}`
+      )
     }
     const at = this.#take(2 + bytes.length)
     this.#buf.writeInt16BE(bytes.length, at)
@@ -90,14 +95,14 @@ export class StructWriter {
   }
 
   /** The record: a view of the fields written so far, plus Java's trailing zeros. */
-  toBuffer (): Buffer {
+  toBuffer(): Buffer {
     const end = this.#pos + this.#javaPadding
     this.#reserve(end)
     return this.#buf.fill(0, this.#pos, end).subarray(0, end)
   }
 
   /** Reserves the next `n` bytes; returns where they start. Call it before reading #buf: it may replace it. */
-  #take (n: number): number {
+  #take(n: number): number {
     const at = this.#pos
     this.#reserve(at + n)
     this.#pos = at + n
@@ -105,14 +110,14 @@ export class StructWriter {
   }
 
   /** Grows the buffer to hold at least `size` bytes, keeping what was written. */
-  #reserve (size: number): void {
+  #reserve(size: number): void {
     if (size <= this.#buf.length) return
     const bigger = Buffer.allocUnsafe(Math.max(size, 2 * this.#buf.length))
     this.#buf.copy(bigger, 0, 0, this.#pos)
     this.#buf = bigger
   }
 
-  #checkInt (field: string, v: number, min: number, max: number, type: string): void {
+  #checkInt(field: string, v: number, min: number, max: number, type: string): void {
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new FormatError(`${this.#what}: field ${field} must be an ${type} in [${min}, ${max}], got ${String(v)}`)
     }
@@ -125,25 +130,25 @@ export class StructReader {
   readonly #buf: Buffer
   #pos = 0
 
-  constructor (what: string, bytes: Uint8Array | null | undefined) {
+  constructor(what: string, bytes: Uint8Array | null | undefined) {
     this.#what = what
     if (bytes === null || bytes === undefined) throw new FormatError(`${what}: is null`)
     this.#buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   }
 
-  int16 (field: string): number {
+  int16(field: string): number {
     return this.#buf.readInt16BE(this.#take(field, 'INT16', 2))
   }
 
-  int32 (field: string): number {
+  int32(field: string): number {
     return this.#buf.readInt32BE(this.#take(field, 'INT32', 4))
   }
 
-  int64 (field: string): bigint {
+  int64(field: string): bigint {
     return this.#buf.readBigInt64BE(this.#take(field, 'INT64', 8))
   }
 
-  string (field: string): string {
+  string(field: string): string {
     const len = this.#buf.readInt16BE(this.#take(field, 'STRING length', 2))
     if (len < 0) throw new FormatError(`${this.#what}: field ${field} has negative STRING length ${len}`)
     const at = this.#take(field, 'STRING', len)
@@ -151,16 +156,18 @@ export class StructReader {
   }
 
   /** Bytes not consumed yet (trailing bytes are allowed and ignored by decoders). */
-  get remaining (): number {
+  get remaining(): number {
     return this.#buf.length - this.#pos
   }
 
   /** Consumes the next `n` bytes, or throws if fewer are left; returns where they start. */
-  #take (field: string, type: string, n: number): number {
+  #take(field: string, type: string, n: number): number {
     const at = this.#pos
     const left = this.#buf.length - at
     if (left < n) {
-      throw new FormatError(`${this.#what}: truncated reading field ${field} (${type}) at byte ${at}: need ${n} bytes, ${left} left`)
+      throw new FormatError(
+        `${this.#what}: truncated reading field ${field} (${type}) at byte ${at}: need ${n} bytes, ${left} left`
+      )
     }
     this.#pos += n
     return at

@@ -38,7 +38,13 @@
  */
 import type { Buffer } from 'node:buffer'
 import { FormatError } from '../errors.ts'
-import { decodeMemberMetadata, encodeAssignment, type FlowCapability, type MemberAssignment, type MemberMetadata } from './group-codec.ts'
+import {
+  decodeMemberMetadata,
+  encodeAssignment,
+  type FlowCapability,
+  type MemberAssignment,
+  type MemberMetadata
+} from './group-codec.ts'
 import { compareUnits, copyUnitId, parseUnitId, singletonUnitId, type Unit } from './units.ts'
 
 export interface GroupMember {
@@ -107,7 +113,9 @@ export interface LeaderAssignorOptions {
  * one by one, Kafka's `ClassicGroup.initNextGeneration`); after a gap another member led, and the
  * table would be stale.
  */
-export function createLeaderAssignor (options: LeaderAssignorOptions): (members: ReadonlyMap<string, Uint8Array>, generation: number) => Map<string, Buffer> {
+export function createLeaderAssignor(
+  options: LeaderAssignorOptions
+): (members: ReadonlyMap<string, Uint8Array>, generation: number) => Map<string, Buffer> {
   let last: Deal | undefined
   return (members, generation) => {
     const previous = last !== undefined && last.generation === generation - 1 ? last.table : undefined
@@ -122,7 +130,7 @@ export function createLeaderAssignor (options: LeaderAssignorOptions): (members:
  * The deal from bytes to bytes: member id -> JoinGroup metadata in, member id -> SyncGroup
  * assignment out (one for every member), with the decoded deal for logs and status.
  */
-export function assignGroup (members: ReadonlyMap<string, Uint8Array>, context: DealContext): GroupAssignments {
+export function assignGroup(members: ReadonlyMap<string, Uint8Array>, context: DealContext): GroupAssignments {
   const decoded: GroupMember[] = []
   const undecodable = new Map<string, string>()
   for (const [memberId, metadata] of members) {
@@ -133,13 +141,22 @@ export function assignGroup (members: ReadonlyMap<string, Uint8Array>, context: 
       undecodable.set(memberId, err.message)
     }
   }
-  const blocked = undecodable.size === 0
-    ? undefined
-    : `the metadata of member${undecodable.size > 1 ? 's' : ''} ${[...undecodable.keys()].sort().join(', ')} cannot be read, so nothing new is dealt`
+  const blocked =
+    undecodable.size === 0
+      ? undefined
+      : `the metadata of member${undecodable.size > 1 ? 's' : ''} ${[...undecodable.keys()].sort().join(', ')} cannot be read, so nothing new is dealt`
   const deal = dealUnits(decoded, context, blocked)
   const assignments = new Map<string, MemberAssignment>(deal.assignments)
   for (const [memberId, error] of undecodable) {
-    assignments.set(memberId, { generation: context.generation, units: new Set(), revoked: new Set(), handOver: new Map(), quiet: new Set(), tasks: new Map(), error })
+    assignments.set(memberId, {
+      generation: context.generation,
+      units: new Set(),
+      revoked: new Set(),
+      handOver: new Map(),
+      quiet: new Set(),
+      tasks: new Map(),
+      error
+    })
   }
   const warnings = [...deal.warnings, ...[...undecodable].map(([id, error]) => `member ${id}: ${error}`)]
   const bytes = new Map<string, Buffer>()
@@ -151,7 +168,7 @@ export function assignGroup (members: ReadonlyMap<string, Uint8Array>, context: 
  * The deal on decoded metadata. `giveNothing`, when set, is the reason no unit may be given to
  * anyone in this generation (owned units are still kept or revoked as usual).
  */
-export function dealUnits (members: readonly GroupMember[], context: DealContext, giveNothing?: string): Deal {
+export function dealUnits(members: readonly GroupMember[], context: DealContext, giveNothing?: string): Deal {
   const sorted = [...members].sort((a, b) => compareText(a.memberId, b.memberId))
   const flows = context.flows
   const instances = new Map(sorted.map(m => [m.memberId, m.metadata.instance]))
@@ -175,7 +192,8 @@ export function dealUnits (members: readonly GroupMember[], context: DealContext
       // Two releases of one unit follow a conflict: hand over the further position, below which
       // one of them copied everything (the new owner also reads the stored positions).
       const other = released.get(id)
-      if (other === undefined || (position !== null && (other.position === null || position > other.position))) released.set(id, { by: m.memberId, position })
+      if (other === undefined || (position !== null && (other.position === null || position > other.position)))
+        released.set(id, { by: m.memberId, position })
     }
   }
 
@@ -190,16 +208,18 @@ export function dealUnits (members: readonly GroupMember[], context: DealContext
   for (const m of sorted) {
     for (const id of parsed.sort(m.metadata.owned)) {
       const pool = poolOf.get(id)
-      const reason = pool === undefined
-        ? 'no longer a unit of the group (its topic or flow is gone, or the leader does not run its flow)'
-        : mayNotKeep(m.memberId, claims.get(id) as string[], eligible.get(parsed.of(id).flow) ?? [], label)
+      const reason =
+        pool === undefined
+          ? 'no longer a unit of the group (its topic or flow is gone, or the leader does not run its flow)'
+          : mayNotKeep(m.memberId, claims.get(id) as string[], eligible.get(parsed.of(id).flow) ?? [], label)
       if (reason !== undefined) {
         memberDeal(m.memberId).revoked.add(id)
-        if (!table.has(id)) table.set(id, { owner: m.memberId, instance: instances.get(m.memberId), state: 'revoking', reason })
+        if (!table.has(id))
+          table.set(id, { owner: m.memberId, instance: instances.get(m.memberId), state: 'revoking', reason })
         continue
       }
       let byMember = candidates.get(pool as Pool)
-      if (byMember === undefined) candidates.set(pool as Pool, byMember = new Map())
+      if (byMember === undefined) candidates.set(pool as Pool, (byMember = new Map()))
       const mine = byMember.get(m.memberId)
       if (mine === undefined) byMember.set(m.memberId, [id])
       else mine.push(id)
@@ -219,7 +239,12 @@ export function dealUnits (members: readonly GroupMember[], context: DealContext
           table.set(id, { owner: memberId, instance: instances.get(memberId), state: 'running', reason: undefined })
         } else {
           memberDeal(memberId).revoked.add(id)
-          table.set(id, { owner: memberId, instance: instances.get(memberId), state: 'revoking', reason: `balance: ${label(memberId)} runs more than its share of ${pool.name} (${quota})` })
+          table.set(id, {
+            owner: memberId,
+            instance: instances.get(memberId),
+            state: 'revoking',
+            reason: `balance: ${label(memberId)} runs more than its share of ${pool.name} (${quota})`
+          })
         }
       })
       const kept = Math.min(mine.length, quota)
@@ -230,7 +255,12 @@ export function dealUnits (members: readonly GroupMember[], context: DealContext
       if (claims.has(u.id)) continue
       const members = (eligible.get(u.unit.flow) ?? []).filter(id => quotas.has(id))
       if (giveNothing !== undefined || members.length === 0) {
-        table.set(u.id, { owner: undefined, instance: undefined, state: 'unassigned', reason: giveNothing ?? `no member runs flow ${u.unit.flow} with the leader's config` })
+        table.set(u.id, {
+          owner: undefined,
+          instance: undefined,
+          state: 'unassigned',
+          reason: giveNothing ?? `no member runs flow ${u.unit.flow} with the leader's config`
+        })
         continue
       }
       const underQuota = members.filter(id => (held.get(id) as number) < (quotas.get(id) as number))
@@ -264,9 +294,14 @@ export function dealUnits (members: readonly GroupMember[], context: DealContext
 }
 
 /** Why a member may not keep a unit of the group it owns, or undefined when it may. */
-function mayNotKeep (memberId: string, owners: readonly string[], eligible: readonly string[], label: (id: string) => string): string | undefined {
+function mayNotKeep(
+  memberId: string,
+  owners: readonly string[],
+  eligible: readonly string[],
+  label: (id: string) => string
+): string | undefined {
   if (owners.length > 1) return `claimed by ${owners.map(label).join(' and ')}; dealt again once released`
-  if (!eligible.includes(memberId)) return 'this member\'s config for the flow differs from the leader\'s'
+  if (!eligible.includes(memberId)) return "this member's config for the flow differs from the leader's"
   return undefined
 }
 
@@ -274,15 +309,27 @@ function mayNotKeep (memberId: string, owners: readonly string[], eligible: read
  * How a unit given to a member starts: from the position its last owner released, or, when
  * nobody released it, after the quiet period unless the previous table shows nobody ran it.
  */
-function howToStart (id: string, to: string, release: Release | undefined, previous: DealTable | undefined, label: (id: string) => string): { position: bigint | undefined, quiet: boolean, reason: string } {
+function howToStart(
+  id: string,
+  to: string,
+  release: Release | undefined,
+  previous: DealTable | undefined,
+  label: (id: string) => string
+): { position: bigint | undefined; quiet: boolean; reason: string } {
   if (release !== undefined) {
-    return { position: release.position ?? undefined, quiet: false, reason: release.by === to ? 'released and dealt back' : `released by ${label(release.by)}` }
+    return {
+      position: release.position ?? undefined,
+      quiet: false,
+      reason: release.by === to ? 'released and dealt back' : `released by ${label(release.by)}`
+    }
   }
   const before = previous?.get(id)
-  if (previous !== undefined && (before === undefined || before.state === 'unassigned')) return { position: undefined, quiet: false, reason: 'new unit' }
-  const reason = before?.owner === undefined
-    ? 'not released by any member (new, or its owner was lost)'
-    : `its owner ${before.instance ?? '?'} (${before.owner}) left without releasing it`
+  if (previous !== undefined && (before === undefined || before.state === 'unassigned'))
+    return { position: undefined, quiet: false, reason: 'new unit' }
+  const reason =
+    before?.owner === undefined
+      ? 'not released by any member (new, or its owner was lost)'
+      : `its owner ${before.instance ?? '?'} (${before.owner}) left without releasing it`
   return { position: undefined, quiet: true, reason }
 }
 
@@ -319,28 +366,44 @@ interface Pool {
 }
 
 /** Flow -> members (sorted) whose digest for it equals the leader's. */
-function eligibleMembers (sorted: readonly GroupMember[], flows: ReadonlyMap<string, FlowCapability>, label: (id: string) => string, warnings: string[]): Map<string, string[]> {
+function eligibleMembers(
+  sorted: readonly GroupMember[],
+  flows: ReadonlyMap<string, FlowCapability>,
+  label: (id: string) => string,
+  warnings: string[]
+): Map<string, string[]> {
   const eligible = new Map<string, string[]>()
   for (const [flow, mine] of [...flows].sort(([a], [b]) => compareText(a, b))) {
     const ids: string[] = []
     for (const m of sorted) {
       const theirs = m.metadata.flows.get(flow)
-      if (theirs === undefined) warnings.push(`${label(m.memberId)} does not run flow ${flow}; it gets none of its units`)
-      else if (theirs.digest !== mine.digest) warnings.push(`${label(m.memberId)} runs flow ${flow} with another config (digest ${theirs.digest}, the leader's ${mine.digest}); it gets none of its units until the configs agree`)
+      if (theirs === undefined)
+        warnings.push(`${label(m.memberId)} does not run flow ${flow}; it gets none of its units`)
+      else if (theirs.digest !== mine.digest)
+        warnings.push(
+          `${label(m.memberId)} runs flow ${flow} with another config (digest ${theirs.digest}, the leader's ${mine.digest}); it gets none of its units until the configs agree`
+        )
       else ids.push(m.memberId)
     }
     eligible.set(flow, ids)
   }
   for (const m of sorted) {
     for (const flow of m.metadata.flows.keys()) {
-      if (!flows.has(flow)) warnings.push(`${label(m.memberId)} runs flow ${flow}, which the leader does not; its units are not dealt`)
+      if (!flows.has(flow))
+        warnings.push(`${label(m.memberId)} runs flow ${flow}, which the leader does not; its units are not dealt`)
     }
   }
   return eligible
 }
 
 /** One pool of copy units per flow with a topics job, then one pool of every singleton. */
-function buildPools (sorted: readonly GroupMember[], flows: ReadonlyMap<string, FlowCapability>, eligible: ReadonlyMap<string, string[]>, claims: ReadonlyMap<string, string[]>, parsed: ParsedUnits): Pool[] {
+function buildPools(
+  sorted: readonly GroupMember[],
+  flows: ReadonlyMap<string, FlowCapability>,
+  eligible: ReadonlyMap<string, string[]>,
+  claims: ReadonlyMap<string, string[]>,
+  parsed: ParsedUnits
+): Pool[] {
   const pools: Pool[] = []
   const singletons: PoolUnit[] = []
   const singletonMembers = new Set<string>()
@@ -358,7 +421,12 @@ function buildPools (sorted: readonly GroupMember[], flows: ReadonlyMap<string, 
     pools.push({ name: `copy units of ${flow}`, flow, units, members })
   }
   singletons.sort((a, b) => compareUnits(a.unit, b.unit))
-  pools.push({ name: 'singletons', flow: undefined, units: singletons, members: [...singletonMembers].sort(compareText) })
+  pools.push({
+    name: 'singletons',
+    flow: undefined,
+    units: singletons,
+    members: [...singletonMembers].sort(compareText)
+  })
   return pools
 }
 
@@ -367,12 +435,19 @@ function buildPools (sorted: readonly GroupMember[], flows: ReadonlyMap<string, 
  * there is none, the union of the eligible members' views and of the copy units they own (so a
  * missing view never revokes anything).
  */
-function copyUnitsOf (flow: string, sorted: readonly GroupMember[], members: readonly string[], claims: ReadonlyMap<string, string[]>, parsed: ParsedUnits): string[] {
+function copyUnitsOf(
+  flow: string,
+  sorted: readonly GroupMember[],
+  members: readonly string[],
+  claims: ReadonlyMap<string, string[]>,
+  parsed: ParsedUnits
+): string[] {
   const byId = new Map(sorted.map(m => [m.memberId, m.metadata]))
   const topicsOwners = claims.get(singletonUnitId('topics', flow)) ?? []
-  const ownerView = topicsOwners.length === 1 && members.includes(topicsOwners[0] as string)
-    ? byId.get(topicsOwners[0] as string)?.topics.get(flow)
-    : undefined
+  const ownerView =
+    topicsOwners.length === 1 && members.includes(topicsOwners[0] as string)
+      ? byId.get(topicsOwners[0] as string)?.topics.get(flow)
+      : undefined
   const ids = new Set<string>()
   const addView = (view: ReadonlyMap<string, number>): void => {
     for (const [topic, count] of view) for (let p = 0; p < count; p++) ids.add(copyUnitId(flow, topic, p))
@@ -397,23 +472,35 @@ function copyUnitsOf (flow: string, sorted: readonly GroupMember[], members: rea
  * Member id -> how many units of the pool it runs once settled: ⌊P/M⌋, plus one for the
  * P mod M members owning the most of the pool now (then the least loaded, then by id).
  */
-function poolQuotas (pool: Pool, candidates: ReadonlyMap<string, readonly string[]>, load: ReadonlyMap<string, number>): Map<string, number> {
+function poolQuotas(
+  pool: Pool,
+  candidates: ReadonlyMap<string, readonly string[]>,
+  load: ReadonlyMap<string, number>
+): Map<string, number> {
   const quotas = new Map<string, number>()
   const m = pool.members.length
   if (m === 0) return quotas
   const base = Math.floor(pool.units.length / m)
   const extra = pool.units.length % m
   const owning = (id: string): number => candidates.get(id)?.length ?? 0
-  const order = [...pool.members].sort((a, b) =>
-    owning(b) - owning(a) || (load.get(a) as number) - (load.get(b) as number) || compareText(a, b))
+  const order = [...pool.members].sort(
+    (a, b) => owning(b) - owning(a) || (load.get(a) as number) - (load.get(b) as number) || compareText(a, b)
+  )
   order.forEach((id, i) => quotas.set(id, base + (i < extra ? 1 : 0)))
   return quotas
 }
 
-function leastLoaded (members: readonly string[], held: ReadonlyMap<string, number>, load: ReadonlyMap<string, number>): string {
+function leastLoaded(
+  members: readonly string[],
+  held: ReadonlyMap<string, number>,
+  load: ReadonlyMap<string, number>
+): string {
   let best = members[0] as string
   for (const id of members.slice(1)) {
-    const d = (held.get(id) as number) - (held.get(best) as number) || (load.get(id) as number) - (load.get(best) as number) || compareText(id, best)
+    const d =
+      (held.get(id) as number) - (held.get(best) as number) ||
+      (load.get(id) as number) - (load.get(best) as number) ||
+      compareText(id, best)
     if (d < 0) best = id
   }
   return best
@@ -424,7 +511,12 @@ function leastLoaded (members: readonly string[], held: ReadonlyMap<string, numb
  * non-zero settled share of its copy units (larger shares get the extra tasks), each between 1
  * and its share.
  */
-function taskBudgets (pools: readonly Pool[], flows: ReadonlyMap<string, FlowCapability>, eligible: ReadonlyMap<string, string[]>, memberDeal: (id: string) => MemberDeal): Map<string, Map<string, number>> {
+function taskBudgets(
+  pools: readonly Pool[],
+  flows: ReadonlyMap<string, FlowCapability>,
+  eligible: ReadonlyMap<string, string[]>,
+  memberDeal: (id: string) => MemberDeal
+): Map<string, Map<string, number>> {
   const budgets = new Map<string, Map<string, number>>()
   for (const pool of pools) {
     if (pool.flow === undefined) continue
@@ -452,17 +544,17 @@ function taskBudgets (pools: readonly Pool[], flows: ReadonlyMap<string, FlowCap
 class ParsedUnits {
   readonly #units = new Map<string, Unit>()
 
-  of (id: string): Unit {
+  of(id: string): Unit {
     let unit = this.#units.get(id)
-    if (unit === undefined) this.#units.set(id, unit = parseUnitId(id))
+    if (unit === undefined) this.#units.set(id, (unit = parseUnitId(id)))
     return unit
   }
 
-  sort (ids: Iterable<string>): string[] {
+  sort(ids: Iterable<string>): string[] {
     return [...ids].sort((a, b) => compareUnits(this.of(a), this.of(b)))
   }
 }
 
-function compareText (a: string, b: string): number {
+function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }

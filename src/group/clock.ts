@@ -7,23 +7,27 @@
  * written by the main thread means the same instant to a copier thread.
  */
 export interface Clock {
-  nowNs (): bigint
-  setTimer (ms: number, fn: () => void): TimerHandle
-  clearTimer (handle: TimerHandle): void
+  nowNs(): bigint
+  setTimer(ms: number, fn: () => void): TimerHandle
+  clearTimer(handle: TimerHandle): void
 }
 
-export interface TimerHandle { readonly id: unknown }
+export interface TimerHandle {
+  readonly id: unknown
+}
 
 export const systemClock: Clock = {
   nowNs: () => process.hrtime.bigint(),
   setTimer: (ms, fn) => {
     return { id: setTimeout(fn, Math.max(0, ms)) }
   },
-  clearTimer: handle => { clearTimeout(handle.id as NodeJS.Timeout) }
+  clearTimer: handle => {
+    clearTimeout(handle.id as NodeJS.Timeout)
+  }
 }
 
 export const NS_PER_MS = 1_000_000n
 
-export function msToNs (ms: number): bigint {
+export function msToNs(ms: number): bigint {
   return BigInt(Math.round(ms)) * NS_PER_MS
 }

@@ -47,7 +47,16 @@
  */
 import { Buffer } from 'node:buffer'
 import { FormatError } from '../errors.ts'
-import { compactUnitIds, expandUnitIds, isSingletonKind, isTopicName, parseUnitId, SINGLETON_KINDS, sortUnitIds, type SingletonKind } from './units.ts'
+import {
+  compactUnitIds,
+  expandUnitIds,
+  isSingletonKind,
+  isTopicName,
+  parseUnitId,
+  SINGLETON_KINDS,
+  sortUnitIds,
+  type SingletonKind
+} from './units.ts'
 
 export const GROUP_FORMAT_VERSION = 1
 
@@ -86,7 +95,7 @@ export interface MemberAssignment {
 const METADATA = 'kafka-mirror member metadata'
 const ASSIGNMENT = 'kafka-mirror assignment'
 
-export function encodeMemberMetadata (m: MemberMetadata): Buffer {
+export function encodeMemberMetadata(m: MemberMetadata): Buffer {
   const flows: Record<string, unknown> = {}
   for (const name of sortedKeys(m.flows)) {
     const f = m.flows.get(name) as FlowCapability
@@ -102,7 +111,7 @@ export function encodeMemberMetadata (m: MemberMetadata): Buffer {
   return frame({ instance: m.instance, flows, owned: compactUnitIds(m.owned), released, topics })
 }
 
-export function decodeMemberMetadata (bytes: Uint8Array): MemberMetadata {
+export function decodeMemberMetadata(bytes: Uint8Array): MemberMetadata {
   const body = unframe(bytes, METADATA)
   const instance = stringField(body, 'instance', METADATA)
   const flows = new Map<string, FlowCapability>()
@@ -111,10 +120,15 @@ export function decodeMemberMetadata (bytes: Uint8Array): MemberMetadata {
     if (name === '') throw new FormatError(`${METADATA}: flows: a flow without a name`)
     const f = asObject(value, where, METADATA)
     const jobs = stringArray(f, 'jobs', METADATA, where).map((kind, i) => {
-      if (!isSingletonKind(kind)) throw fieldError(METADATA, `${where}.jobs[${i}]`, `one of ${SINGLETON_KINDS.join(', ')}`, kind)
+      if (!isSingletonKind(kind))
+        throw fieldError(METADATA, `${where}.jobs[${i}]`, `one of ${SINGLETON_KINDS.join(', ')}`, kind)
       return kind
     })
-    flows.set(name, { digest: stringField(f, 'digest', METADATA, where), tasksMax: intField(f, 'tasksMax', METADATA, 1, where), jobs })
+    flows.set(name, {
+      digest: stringField(f, 'digest', METADATA, where),
+      tasksMax: intField(f, 'tasksMax', METADATA, 1, where),
+      jobs
+    })
   }
   const owned = new Set(expandUnitIds(stringArray(body, 'owned', METADATA), `${METADATA}: owned`))
   const released = new Map<string, bigint | null>()
@@ -127,7 +141,8 @@ export function decodeMemberMetadata (bytes: Uint8Array): MemberMetadata {
     const where = `topics[${JSON.stringify(flow)}]`
     const view = new Map<string, number>()
     for (const [topic, count] of Object.entries(asObject(value, where, METADATA))) {
-      if (!isTopicName(topic)) throw new FormatError(`${METADATA}: ${where}: ${JSON.stringify(topic)} is not a Kafka topic name`)
+      if (!isTopicName(topic))
+        throw new FormatError(`${METADATA}: ${where}: ${JSON.stringify(topic)} is not a Kafka topic name`)
       view.set(topic, asInt(count, `${where}[${JSON.stringify(topic)}]`, METADATA, 0))
     }
     topics.set(flow, view)
@@ -135,7 +150,7 @@ export function decodeMemberMetadata (bytes: Uint8Array): MemberMetadata {
   return { instance, flows, owned, released, topics }
 }
 
-export function encodeAssignment (a: MemberAssignment): Buffer {
+export function encodeAssignment(a: MemberAssignment): Buffer {
   const handOver: Record<string, string> = {}
   for (const id of sortUnitIds(a.handOver.keys())) handOver[id] = positionText(a.handOver.get(id) as bigint) as string
   const body: Record<string, unknown> = {
@@ -150,7 +165,7 @@ export function encodeAssignment (a: MemberAssignment): Buffer {
   return frame(body)
 }
 
-export function decodeAssignment (bytes: Uint8Array): MemberAssignment {
+export function decodeAssignment(bytes: Uint8Array): MemberAssignment {
   const body = unframe(bytes, ASSIGNMENT)
   const generation = intField(body, 'generation', ASSIGNMENT, 0)
   const units = new Set(expandUnitIds(stringArray(body, 'units', ASSIGNMENT), `${ASSIGNMENT}: units`))
@@ -168,14 +183,17 @@ export function decodeAssignment (bytes: Uint8Array): MemberAssignment {
     if (!units.has(id)) throw new FormatError(`${ASSIGNMENT}: quiet names ${id}, which is not in units`)
   }
   const tasks = new Map<string, number>()
-  for (const [flow, value] of objectEntries(body, 'tasks', ASSIGNMENT)) tasks.set(flow, asInt(value, `tasks[${JSON.stringify(flow)}]`, ASSIGNMENT, 0))
+  for (const [flow, value] of objectEntries(body, 'tasks', ASSIGNMENT))
+    tasks.set(flow, asInt(value, `tasks[${JSON.stringify(flow)}]`, ASSIGNMENT, 0))
   const error = body.error === undefined ? undefined : stringField(body, 'error', ASSIGNMENT)
-  return error === undefined ? { generation, units, revoked, handOver, quiet, tasks } : { generation, units, revoked, handOver, quiet, tasks, error }
+  return error === undefined
+    ? { generation, units, revoked, handOver, quiet, tasks }
+    : { generation, units, revoked, handOver, quiet, tasks, error }
 }
 
 type JsonObject = Readonly<Record<string, unknown>>
 
-function frame (body: JsonObject): Buffer {
+function frame(body: JsonObject): Buffer {
   const json = Buffer.from(JSON.stringify(body), 'utf8')
   const out = Buffer.alloc(2 + json.length)
   out.writeInt16BE(GROUP_FORMAT_VERSION, 0)
@@ -183,14 +201,19 @@ function frame (body: JsonObject): Buffer {
   return out
 }
 
-function unframe (bytes: Uint8Array, what: string): JsonObject {
+function unframe(bytes: Uint8Array, what: string): JsonObject {
   if (bytes.length < 2) throw new FormatError(`${what}: ${bytes.length} bytes, too short for the INT16 version`)
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const version = b.readInt16BE(0)
   if (version > GROUP_FORMAT_VERSION) {
-    throw new FormatError(`${what}: format version ${version} is newer than this kafka-mirror reads (${GROUP_FORMAT_VERSION}); run the same kafka-mirror version on every instance of the group`)
+    throw new FormatError(
+      `${what}: format version ${version} is newer than this kafka-mirror reads (${GROUP_FORMAT_VERSION}); run the same kafka-mirror version on every instance of the group`
+    )
   }
-  if (version < 1) throw new FormatError(`${what}: format version ${version} is not a kafka-mirror format (expected ${GROUP_FORMAT_VERSION})`)
+  if (version < 1)
+    throw new FormatError(
+      `${what}: format version ${version} is not a kafka-mirror format (expected ${GROUP_FORMAT_VERSION})`
+    )
   let body: unknown
   try {
     body = JSON.parse(b.toString('utf8', 2))
@@ -200,30 +223,33 @@ function unframe (bytes: Uint8Array, what: string): JsonObject {
   return asObject(body, 'body', what)
 }
 
-function fieldError (what: string, field: string, expected: string, got: unknown): FormatError {
-  return new FormatError(`${what}: ${field}: expected ${expected}, got ${got === undefined ? 'nothing' : JSON.stringify(got)}`)
+function fieldError(what: string, field: string, expected: string, got: unknown): FormatError {
+  return new FormatError(
+    `${what}: ${field}: expected ${expected}, got ${got === undefined ? 'nothing' : JSON.stringify(got)}`
+  )
 }
 
-function path (parent: string | undefined, field: string): string {
+function path(parent: string | undefined, field: string): string {
   return parent === undefined ? field : `${parent}.${field}`
 }
 
-function asObject (value: unknown, field: string, what: string): JsonObject {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fieldError(what, field, 'an object', value)
+function asObject(value: unknown, field: string, what: string): JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw fieldError(what, field, 'an object', value)
   return value as JsonObject
 }
 
-function objectEntries (o: JsonObject, field: string, what: string, parent?: string): Array<[string, unknown]> {
+function objectEntries(o: JsonObject, field: string, what: string, parent?: string): Array<[string, unknown]> {
   return Object.entries(asObject(o[field], path(parent, field), what))
 }
 
-function stringField (o: JsonObject, field: string, what: string, parent?: string): string {
+function stringField(o: JsonObject, field: string, what: string, parent?: string): string {
   const v = o[field]
   if (typeof v !== 'string') throw fieldError(what, path(parent, field), 'a string', v)
   return v
 }
 
-function stringArray (o: JsonObject, field: string, what: string, parent?: string): string[] {
+function stringArray(o: JsonObject, field: string, what: string, parent?: string): string[] {
   const v = o[field]
   if (!Array.isArray(v)) throw fieldError(what, path(parent, field), 'an array of strings', v)
   return v.map((s: unknown, i) => {
@@ -232,26 +258,27 @@ function stringArray (o: JsonObject, field: string, what: string, parent?: strin
   })
 }
 
-function intField (o: JsonObject, field: string, what: string, min: number, parent?: string): number {
+function intField(o: JsonObject, field: string, what: string, min: number, parent?: string): number {
   return asInt(o[field], path(parent, field), what, min)
 }
 
-function asInt (v: unknown, field: string, what: string, min: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw fieldError(what, field, `an integer >= ${min}`, v)
+function asInt(v: unknown, field: string, what: string, min: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+    throw fieldError(what, field, `an integer >= ${min}`, v)
   return v
 }
 
-function positionText (p: bigint | null): string | null {
+function positionText(p: bigint | null): string | null {
   return p === null ? null : p.toString()
 }
 
-function parsePosition (v: unknown, field: string, what: string): bigint {
+function parsePosition(v: unknown, field: string, what: string): bigint {
   if (typeof v !== 'string' || !/^(0|[1-9]\d{0,18})$/.test(v) || BigInt(v) > 2n ** 63n - 1n) {
     throw fieldError(what, field, 'an offset >= 0 as a decimal string', v)
   }
   return BigInt(v)
 }
 
-function sortedKeys (m: ReadonlyMap<string, unknown>): string[] {
+function sortedKeys(m: ReadonlyMap<string, unknown>): string[] {
   return [...m.keys()].sort()
 }

@@ -21,13 +21,18 @@ import { type Clock, msToNs, systemClock, type TimerHandle } from './clock.ts'
 
 /** A write refused because the lease ended: never retried as is, the unit is stopped or re-dealt. */
 export class LeaseExpiredError extends KafkaError {
-  constructor (what: string, groupId: string) {
-    super(`${what} refused: this instance's lease in group ${groupId} has ended (its membership is not confirmed; another instance may own the unit now)`, { retriable: false, kafkaCode: 'LEASE_EXPIRED' })
+  constructor(what: string, groupId: string) {
+    super(
+      `${what} refused: this instance's lease in group ${groupId} has ended (its membership is not confirmed; another instance may own the unit now)`,
+      { retriable: false, kafkaCode: 'LEASE_EXPIRED' }
+    )
   }
 }
 
-/** The margin when none is configured: 10% of the session timeout, at least 1 s (clock-rate drift and request transit). */
-export function defaultLeaseMarginMs (sessionTimeoutMs: number): number {
+/**
+ * The margin when none is configured: 10% of the session timeout, at least 1 s (clock-rate drift and request transit).
+ */
+export function defaultLeaseMarginMs(sessionTimeoutMs: number): number {
   return Math.max(1000, Math.round(sessionTimeoutMs / 10))
 }
 
@@ -38,7 +43,7 @@ export class LeaseView {
   readonly #deadline: BigInt64Array
   readonly #clock: Clock
 
-  constructor (buffer: SharedArrayBuffer, groupId: string, clock: Clock = systemClock) {
+  constructor(buffer: SharedArrayBuffer, groupId: string, clock: Clock = systemClock) {
     this.buffer = buffer
     this.groupId = groupId
     this.#deadline = new BigInt64Array(buffer, 0, 1)
@@ -46,22 +51,22 @@ export class LeaseView {
   }
 
   /** The deadline in clock nanoseconds; 0 when fenced or never granted. */
-  get deadlineNs (): bigint {
+  get deadlineNs(): bigint {
     return Atomics.load(this.#deadline, 0)
   }
 
-  valid (nowNs: bigint = this.#clock.nowNs()): boolean {
+  valid(nowNs: bigint = this.#clock.nowNs()): boolean {
     return nowNs < this.deadlineNs
   }
 
   /** Milliseconds left (0 when expired). */
-  remainingMs (nowNs: bigint = this.#clock.nowNs()): number {
+  remainingMs(nowNs: bigint = this.#clock.nowNs()): number {
     const left = this.deadlineNs - nowNs
     return left > 0n ? Number(left / 1000n) / 1000 : 0
   }
 
   /** Throws LeaseExpiredError unless the lease is valid right now. */
-  assertValid (what: string): void {
+  assertValid(what: string): void {
     if (!this.valid()) throw new LeaseExpiredError(what, this.groupId)
   }
 }
@@ -83,12 +88,13 @@ export class Lease extends LeaseView {
   #timer: TimerHandle | undefined
   readonly #cells: BigInt64Array
 
-  constructor (opts: LeaseOptions) {
+  constructor(opts: LeaseOptions) {
     const buffer = new SharedArrayBuffer(8)
     const clock = opts.clock ?? systemClock
     super(buffer, opts.groupId, clock)
     const margin = opts.marginMs ?? defaultLeaseMarginMs(opts.sessionTimeoutMs)
-    if (margin >= opts.sessionTimeoutMs) throw new RangeError(`lease margin ${margin} ms must be below the session timeout ${opts.sessionTimeoutMs} ms`)
+    if (margin >= opts.sessionTimeoutMs)
+      throw new RangeError(`lease margin ${margin} ms must be below the session timeout ${opts.sessionTimeoutMs} ms`)
     this.#lengthNs = msToNs(opts.sessionTimeoutMs - margin)
     this.#clockRef = clock
     this.#onExpire = opts.onExpire ?? (() => {})
@@ -100,7 +106,7 @@ export class Lease extends LeaseView {
    * the deadline back (answers can be handled out of send order). Returns whether the lease was
    * expired before (so the caller can report a resume).
    */
-  renew (sentAtNs: bigint): boolean {
+  renew(sentAtNs: bigint): boolean {
     const now = this.#clockRef.nowNs()
     const wasValid = this.valid(now)
     const next = sentAtNs + this.#lengthNs
@@ -112,18 +118,18 @@ export class Lease extends LeaseView {
   }
 
   /** Ends the lease now (membership lost, or closing): writes stop at once. No onExpire call. */
-  fence (): void {
+  fence(): void {
     Atomics.store(this.#cells, 0, 0n)
     this.#disarm()
   }
 
   /** Stops the timer; the deadline is left as it is. */
-  close (): void {
+  close(): void {
     this.#disarm()
   }
 
   /** One timer at the deadline; if it fires early (the deadline moved), it re-arms. */
-  #arm (now: bigint): void {
+  #arm(now: bigint): void {
     this.#disarm()
     const left = this.deadlineNs - now
     if (left <= 0n) return
@@ -131,12 +137,15 @@ export class Lease extends LeaseView {
       this.#timer = undefined
       const at = this.#clockRef.nowNs()
       if (this.deadlineNs === 0n) return
-      if (this.valid(at)) { this.#arm(at); return }
+      if (this.valid(at)) {
+        this.#arm(at)
+        return
+      }
       this.#onExpire()
     })
   }
 
-  #disarm (): void {
+  #disarm(): void {
     if (this.#timer !== undefined) this.#clockRef.clearTimer(this.#timer)
     this.#timer = undefined
   }

@@ -37,7 +37,13 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Logger } from '../observe/logger.ts'
-import { type Coordinator, GroupErrorCode as E, groupErrorName, type GroupWire, type JoinAnswer } from '../kafka/group-wire.ts'
+import {
+  type Coordinator,
+  GroupErrorCode as E,
+  groupErrorName,
+  type GroupWire,
+  type JoinAnswer
+} from '../kafka/group-wire.ts'
 import { type Clock, msToNs, NS_PER_MS, systemClock, type TimerHandle } from './clock.ts'
 import { explainRefusal } from './java-member.ts'
 import { Lease } from './lease.ts'
@@ -90,16 +96,24 @@ interface MembershipEvents {
   refused: [string]
 }
 
-const quiet: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'> = { debug () {}, info () {}, warn () {}, error () {} }
+const quiet: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'> = { debug() {}, info() {}, warn() {}, error() {} }
 
 /** Checks what the coordinator and the lease argument need of the three timeouts. */
-export function checkGroupTimeouts (o: { sessionTimeoutMs: number, rebalanceTimeoutMs: number, heartbeatIntervalMs: number }): void {
+export function checkGroupTimeouts(o: {
+  sessionTimeoutMs: number
+  rebalanceTimeoutMs: number
+  heartbeatIntervalMs: number
+}): void {
   if (!(o.heartbeatIntervalMs > 0 && o.heartbeatIntervalMs < o.sessionTimeoutMs)) {
-    throw new RangeError(`heartbeat.interval.ms (${o.heartbeatIntervalMs}) must be above 0 and below session.timeout.ms (${o.sessionTimeoutMs})`)
+    throw new RangeError(
+      `heartbeat.interval.ms (${o.heartbeatIntervalMs}) must be above 0 and below session.timeout.ms (${o.sessionTimeoutMs})`
+    )
   }
   // The lease argument (lease.ts) needs a member to be removable no earlier than its session timeout.
   if (o.rebalanceTimeoutMs < o.sessionTimeoutMs) {
-    throw new RangeError(`rebalance.timeout.ms (${o.rebalanceTimeoutMs}) must be at least session.timeout.ms (${o.sessionTimeoutMs})`)
+    throw new RangeError(
+      `rebalance.timeout.ms (${o.rebalanceTimeoutMs}) must be at least session.timeout.ms (${o.sessionTimeoutMs})`
+    )
   }
 }
 
@@ -127,7 +141,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   #running: Promise<void> | undefined
   #wake: (() => void) | undefined
 
-  constructor (options: MembershipOptions) {
+  constructor(options: MembershipOptions) {
     super()
     checkGroupTimeouts(options)
     this.#o = options
@@ -140,20 +154,34 @@ export class Membership extends EventEmitter<MembershipEvents> {
       sessionTimeoutMs: options.sessionTimeoutMs,
       marginMs: options.leaseMarginMs,
       clock: this.#clock,
-      onExpire: () => { this.#onLeaseExpired() }
+      onExpire: () => {
+        this.#onLeaseExpired()
+      }
     })
   }
 
-  get state (): MembershipState { return this.#state }
-  get memberId (): string { return this.#memberId }
-  get generation (): number { return this.#generation }
-  get leaderId (): string { return this.#leaderId }
-  get isLeader (): boolean { return this.#leaderId !== '' && this.#leaderId === this.#memberId }
+  get state(): MembershipState {
+    return this.#state
+  }
+  get memberId(): string {
+    return this.#memberId
+  }
+  get generation(): number {
+    return this.#generation
+  }
+  get leaderId(): string {
+    return this.#leaderId
+  }
+  get isLeader(): boolean {
+    return this.#leaderId !== '' && this.#leaderId === this.#memberId
+  }
   /** Why the group cannot be joined, while it cannot. */
-  get refusal (): string | undefined { return this.#refusal }
+  get refusal(): string | undefined {
+    return this.#refusal
+  }
 
   /** Starts joining; the membership then runs until close(). */
-  start (): void {
+  start(): void {
     if (this.#running !== undefined || this.#closing) return
     this.#running = this.#run()
   }
@@ -162,7 +190,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
    * Asks for a new generation (a release finished, the config changed, new partitions were
    * found): the next JoinGroup carries fresh metadata. Units keep running meanwhile.
    */
-  requestRejoin (reason: string): void {
+  requestRejoin(reason: string): void {
     if (this.#closing) return
     this.#joinReason ??= reason
     this.#wake?.()
@@ -173,23 +201,39 @@ export class Membership extends EventEmitter<MembershipEvents> {
    * before the LeaveGroup is sent: once the coordinator has it, another member may be handed
    * the units right away. A join in progress is waited for at most `waitMs`.
    */
-  async close (reason = 'shutting down', waitMs = 5000): Promise<void> {
-    if (this.#closing) { await this.#running; return }
+  async close(reason = 'shutting down', waitMs = 5000): Promise<void> {
+    if (this.#closing) {
+      await this.#running
+      return
+    }
     this.#closing = true
     this.lease.fence()
     this.#wake?.()
     const running = this.#running ?? Promise.resolve()
     let timer: TimerHandle | undefined
-    await Promise.race([running, new Promise<void>(resolve => { timer = this.#clock.setTimer(waitMs, resolve) })])
+    await Promise.race([
+      running,
+      new Promise<void>(resolve => {
+        timer = this.#clock.setTimer(waitMs, resolve)
+      })
+    ])
     if (timer !== undefined) this.#clock.clearTimer(timer)
     const coordinator = this.#coordinator
     if (coordinator !== undefined && this.#memberId !== '') {
       try {
-        const answer = await this.#o.wire.leave(coordinator, { groupId: this.#o.groupId, memberId: this.#memberId, reason })
-        if (answer.errorCode !== E.NONE) this.#log.warn('leaving the group', { group: this.#o.groupId, error: groupErrorName(answer.errorCode) })
+        const answer = await this.#o.wire.leave(coordinator, {
+          groupId: this.#o.groupId,
+          memberId: this.#memberId,
+          reason
+        })
+        if (answer.errorCode !== E.NONE)
+          this.#log.warn('leaving the group', { group: this.#o.groupId, error: groupErrorName(answer.errorCode) })
         else this.#log.info('left the group', { group: this.#o.groupId, member: this.#memberId, reason })
       } catch (err) {
-        this.#log.warn('leaving the group failed; the coordinator drops this member after the session timeout', { group: this.#o.groupId, error: err as Error })
+        this.#log.warn('leaving the group failed; the coordinator drops this member after the session timeout', {
+          group: this.#o.groupId,
+          error: err as Error
+        })
       }
     }
     this.#holding = false
@@ -199,7 +243,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     await running.catch(() => {})
   }
 
-  async #run (): Promise<void> {
+  async #run(): Promise<void> {
     while (!this.#closing) {
       try {
         if (this.#coordinator === undefined) await this.#findCoordinator()
@@ -217,15 +261,21 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
-  async #findCoordinator (): Promise<void> {
+  async #findCoordinator(): Promise<void> {
     const answer = await this.#o.wire.findCoordinator(this.#o.groupId)
     if (answer.errorCode === E.NONE && answer.coordinator !== undefined) {
       this.#coordinator = answer.coordinator
-      this.#log.debug('group coordinator found', { group: this.#o.groupId, host: answer.coordinator.host, port: answer.coordinator.port })
+      this.#log.debug('group coordinator found', {
+        group: this.#o.groupId,
+        host: answer.coordinator.host,
+        port: answer.coordinator.port
+      })
       return
     }
     if (answer.errorCode === E.GROUP_AUTHORIZATION_FAILED) {
-      await this.#refuse(`not authorised to use group ${this.#o.groupId} on cluster ${this.#o.cluster} (GROUP_AUTHORIZATION_FAILED)`)
+      await this.#refuse(
+        `not authorised to use group ${this.#o.groupId} on cluster ${this.#o.cluster} (GROUP_AUTHORIZATION_FAILED)`
+      )
       return
     }
     // COORDINATOR_NOT_AVAILABLE while the offsets topic is being created or moved: wait and ask again.
@@ -233,7 +283,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     await this.#pause(this.#backoff())
   }
 
-  async #joinAndSync (): Promise<void> {
+  async #joinAndSync(): Promise<void> {
     const coordinator = this.#coordinator
     if (coordinator === undefined) return
     const reason = this.#joinReason ?? 'rejoin'
@@ -268,7 +318,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
         return
       case E.UNKNOWN_MEMBER_ID:
       case E.FENCED_INSTANCE_ID:
-        this.#lose(`the coordinator does not know member ${this.#memberId} any more (${groupErrorName(join.errorCode)})`, true)
+        this.#lose(
+          `the coordinator does not know member ${this.#memberId} any more (${groupErrorName(join.errorCode)})`,
+          true
+        )
         return
       case E.ILLEGAL_GENERATION:
         this.#lose(`generation ${this.#generation} is over (ILLEGAL_GENERATION)`, false)
@@ -292,20 +345,29 @@ export class Membership extends EventEmitter<MembershipEvents> {
         // INVALID_SESSION_TIMEOUT, GROUP_AUTHORIZATION_FAILED, GROUP_MAX_SIZE_REACHED, INVALID_GROUP_ID:
         // a person must act; keep trying slowly so the group is joined once they did.
         this.#joinReason = reason
-        await this.#refuse(`joining group ${this.#o.groupId} on cluster ${this.#o.cluster} was refused: ${groupErrorName(join.errorCode)}`)
+        await this.#refuse(
+          `joining group ${this.#o.groupId} on cluster ${this.#o.cluster} was refused: ${groupErrorName(join.errorCode)}`
+        )
     }
   }
 
-  async #sync (coordinator: Coordinator, join: JoinAnswer): Promise<void> {
+  async #sync(coordinator: Coordinator, join: JoinAnswer): Promise<void> {
     this.#state = 'syncing'
-    let assignments: Array<{ memberId: string, assignment: Buffer }> = []
+    let assignments: Array<{ memberId: string; assignment: Buffer }> = []
     if (join.leader === join.memberId) {
       try {
         const dealt = this.#o.assign(new Map(join.members.map(m => [m.memberId, m.metadata])), join.generationId)
-        assignments = join.members.map(m => ({ memberId: m.memberId, assignment: dealt.get(m.memberId) ?? Buffer.alloc(0) }))
+        assignments = join.members.map(m => ({
+          memberId: m.memberId,
+          assignment: dealt.get(m.memberId) ?? Buffer.alloc(0)
+        }))
       } catch (err) {
         // A join from the leader sends the others' pending SyncGroups back with REBALANCE_IN_PROGRESS.
-        this.#log.error('the deal failed; rejoining to try again', { group: this.#o.groupId, generation: join.generationId, error: err as Error })
+        this.#log.error('the deal failed; rejoining to try again', {
+          group: this.#o.groupId,
+          generation: join.generationId,
+          error: err as Error
+        })
         this.#joinReason = 'the leader could not deal'
         await this.#pause(this.#backoff())
         return
@@ -327,15 +389,29 @@ export class Membership extends EventEmitter<MembershipEvents> {
         this.#confirmed = false
         // The first heartbeat goes out at once: it confirms the generation (and the lease) for new units.
         this.#nextHeartbeatNs = this.#clock.nowNs()
-        this.#log.info('group generation joined', { group: this.#o.groupId, generation: join.generationId, member: join.memberId, leader: join.leader === join.memberId, members: join.members.length })
-        this.emit('assigned', { generation: join.generationId, memberId: join.memberId, leaderId: join.leader, assignment: sync.assignment })
+        this.#log.info('group generation joined', {
+          group: this.#o.groupId,
+          generation: join.generationId,
+          member: join.memberId,
+          leader: join.leader === join.memberId,
+          members: join.members.length
+        })
+        this.emit('assigned', {
+          generation: join.generationId,
+          memberId: join.memberId,
+          leaderId: join.leader,
+          assignment: sync.assignment
+        })
         return
       case E.REBALANCE_IN_PROGRESS:
         this.#joinReason = 'the group rebalanced again during sync'
         return
       case E.UNKNOWN_MEMBER_ID:
       case E.FENCED_INSTANCE_ID:
-        this.#lose(`the coordinator does not know member ${join.memberId} any more (${groupErrorName(sync.errorCode)})`, true)
+        this.#lose(
+          `the coordinator does not know member ${join.memberId} any more (${groupErrorName(sync.errorCode)})`,
+          true
+        )
         return
       case E.ILLEGAL_GENERATION:
         this.#lose(`generation ${join.generationId} is over (ILLEGAL_GENERATION)`, false)
@@ -352,7 +428,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
-  async #heartbeat (): Promise<void> {
+  async #heartbeat(): Promise<void> {
     const waitNs = this.#nextHeartbeatNs - this.#clock.nowNs()
     if (waitNs > 0n) {
       await this.#pause(Number((waitNs + NS_PER_MS - 1n) / NS_PER_MS))
@@ -362,7 +438,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (coordinator === undefined) return
     const sentAt = this.#clock.nowNs()
     this.#nextHeartbeatNs = sentAt + msToNs(this.#o.heartbeatIntervalMs)
-    const answer = await this.#o.wire.heartbeat(coordinator, { groupId: this.#o.groupId, generationId: this.#generation, memberId: this.#memberId })
+    const answer = await this.#o.wire.heartbeat(coordinator, {
+      groupId: this.#o.groupId,
+      generationId: this.#generation,
+      memberId: this.#memberId
+    })
     if (this.#closing) return
     switch (answer.errorCode) {
       case E.NONE: {
@@ -373,7 +453,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
           this.emit('confirmed', this.#generation)
         }
         if (resumed) {
-          this.#log.info('lease renewed after it had run out; writes resume', { group: this.#o.groupId, generation: this.#generation })
+          this.#log.info('lease renewed after it had run out; writes resume', {
+            group: this.#o.groupId,
+            generation: this.#generation
+          })
           this.emit('resumed')
         }
         return
@@ -384,7 +467,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
         return
       case E.UNKNOWN_MEMBER_ID:
       case E.FENCED_INSTANCE_ID:
-        this.#lose(`the coordinator does not know member ${this.#memberId} any more (${groupErrorName(answer.errorCode)})`, true)
+        this.#lose(
+          `the coordinator does not know member ${this.#memberId} any more (${groupErrorName(answer.errorCode)})`,
+          true
+        )
         return
       case E.ILLEGAL_GENERATION:
         this.#lose(`generation ${this.#generation} is over (ILLEGAL_GENERATION)`, false)
@@ -403,7 +489,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   /** The membership is gone: writes end now, units are dropped without storing, then join afresh. */
-  #lose (reason: string, resetMemberId: boolean): void {
+  #lose(reason: string, resetMemberId: boolean): void {
     this.lease.fence()
     if (resetMemberId) this.#memberId = ''
     this.#generation = -1
@@ -416,14 +502,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.emit('lost', reason)
   }
 
-  #onLeaseExpired (): void {
+  #onLeaseExpired(): void {
     if (this.#closing) return
     const reason = `no heartbeat of group ${this.#o.groupId} answered for ${this.#o.sessionTimeoutMs} ms less the margin; writes stop`
     this.#log.warn('write lease expired', { group: this.#o.groupId, generation: this.#generation })
     this.emit('fenced', reason)
   }
 
-  async #whoHoldsTheGroup (coordinator: Coordinator): Promise<string> {
+  async #whoHoldsTheGroup(coordinator: Coordinator): Promise<string> {
     const place = { groupId: this.#o.groupId, cluster: this.#o.cluster, protocolType: this.#protocolType }
     try {
       return explainRefusal(await this.#o.wire.describe(coordinator, this.#o.groupId), place)
@@ -432,7 +518,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
-  async #refuse (reason: string): Promise<void> {
+  async #refuse(reason: string): Promise<void> {
     const first = this.#refusal !== reason
     this.#refusal = reason
     this.#state = 'refused'
@@ -441,14 +527,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
     await this.#pause(this.#o.refusedRetryMs ?? 30_000)
   }
 
-  #backoff (): number {
+  #backoff(): number {
     this.#failures++
     const first = this.#o.retryBackoffMs ?? 100
     return Math.min(this.#o.maxRetryBackoffMs ?? 1000, first * 2 ** (this.#failures - 1))
   }
 
   /** Waits `ms`, or less when requestRejoin/close wakes the loop. */
-  async #pause (ms: number): Promise<void> {
+  async #pause(ms: number): Promise<void> {
     if (this.#closing) return
     await new Promise<void>(resolve => {
       const done = (): void => {

@@ -19,32 +19,67 @@ export interface ClusterView {
   /** Why the cluster could not be read; the other fields are then empty. */
   readonly error: string | undefined
   readonly heartbeatTopics: readonly string[]
-  readonly upstreams: ReadonlyArray<{ readonly alias: string, readonly hops: number }>
+  readonly upstreams: ReadonlyArray<{ readonly alias: string; readonly hops: number }>
   readonly heartbeats: readonly HeartbeatSample[]
 }
 
-/** Admin and reader settings for a cluster, from a flow that uses it (so security settings apply), and that flow's policy. */
-export function clusterAccess (config: MirrorConfig, cluster: ClusterConfig): { admin: ClientConfig, reader: ClientConfig, policy: ReplicationPolicy } {
+/**
+ * Admin and reader settings for a cluster, from a flow that uses it (so security settings apply), and that flow's
+ * policy.
+ */
+export function clusterAccess(
+  config: MirrorConfig,
+  cluster: ClusterConfig
+): { admin: ClientConfig; reader: ClientConfig; policy: ReplicationPolicy } {
   const asTarget = config.flows.find(f => f.target === cluster.alias)
   const asSource = config.flows.find(f => f.source === cluster.alias)
   // Like MirrorClient, no source alias: names alone decide where a topic came from.
-  if (asTarget !== undefined) return { admin: asTarget.clients.targetAdmin, reader: asTarget.clients.targetConsumer, policy: createReplicationPolicy(asTarget.replicationPolicy) }
-  if (asSource !== undefined) return { admin: asSource.clients.sourceAdmin, reader: asSource.clients.sourceConsumer, policy: createReplicationPolicy(asSource.replicationPolicy) }
+  if (asTarget !== undefined)
+    return {
+      admin: asTarget.clients.targetAdmin,
+      reader: asTarget.clients.targetConsumer,
+      policy: createReplicationPolicy(asTarget.replicationPolicy)
+    }
+  if (asSource !== undefined)
+    return {
+      admin: asSource.clients.sourceAdmin,
+      reader: asSource.clients.sourceConsumer,
+      policy: createReplicationPolicy(asSource.replicationPolicy)
+    }
   const plain = { cluster: cluster.alias, bootstrapServers: cluster.bootstrapServers, props: cluster.connection }
-  return { admin: plain, reader: plain, policy: createReplicationPolicy({ kind: 'default', className: 'DefaultReplicationPolicy', separator: '.', internalTopicSeparatorEnabled: true }) }
+  return {
+    admin: plain,
+    reader: plain,
+    policy: createReplicationPolicy({
+      kind: 'default',
+      className: 'DefaultReplicationPolicy',
+      separator: '.',
+      internalTopicSeparatorEnabled: true
+    })
+  }
 }
 
-export async function readClusterView (config: MirrorConfig, cluster: ClusterConfig, opts: { timeoutMs?: number } = {}): Promise<ClusterView> {
+export async function readClusterView(
+  config: MirrorConfig,
+  cluster: ClusterConfig,
+  opts: { timeoutMs?: number } = {}
+): Promise<ClusterView> {
   const { admin: adminConfig, reader, policy } = clusterAccess(config, cluster)
   const admin = new KafkaAdmin(adminConfig, `topology|${cluster.alias}`)
   const base = { alias: cluster.alias, bootstrapServers: cluster.bootstrapServers }
   try {
     const topics = await admin.listTopics()
     const hbTopics = heartbeatTopics(policy, topics)
-    const upstreams = upstreamClusters(policy, topics).map(alias => ({ alias, hops: replicationHops(policy, topics, alias) }))
+    const upstreams = upstreamClusters(policy, topics).map(alias => ({
+      alias,
+      hops: replicationHops(policy, topics, alias)
+    }))
     const heartbeats: HeartbeatSample[] = []
     for (const topic of hbTopics) {
-      const records = await readTopic(admin, reader, topic, `topology|${cluster.alias}|reader`, { last: TAIL_RECORDS, timeoutMs: opts.timeoutMs ?? 30_000 })
+      const records = await readTopic(admin, reader, topic, `topology|${cluster.alias}|reader`, {
+        last: TAIL_RECORDS,
+        timeoutMs: opts.timeoutMs ?? 30_000
+      })
       heartbeats.push(...latestHeartbeats(policy, topic, records ?? []))
     }
     return { ...base, error: undefined, heartbeatTopics: hbTopics, upstreams, heartbeats }

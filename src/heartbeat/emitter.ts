@@ -42,47 +42,65 @@ export class HeartbeatEmitter {
   readonly #life: Lifecycle
   #emitted = 0
   #lastEmittedAt = 0
-  #clients: { admin: KafkaAdmin, producer: KafkaProducer } | undefined
+  #clients: { admin: KafkaAdmin; producer: KafkaProducer } | undefined
 
-  constructor (flow: FlowConfig, log: Logger) {
+  constructor(flow: FlowConfig, log: Logger) {
     this.flow = flow
     this.topic = flowRules(flow).policy.heartbeatsTopic()
     this.#log = log.child(`${flow.name} heartbeats`)
     this.#life = new Lifecycle({ log: this.#log, what: 'heartbeats', logRetryIn: true })
   }
 
-  status (): HeartbeatEmitterStatus {
-    return { flow: this.flow.name, state: this.#life.state, reason: this.#life.reason, topic: this.topic, cluster: this.flow.target, emitted: this.#emitted, lastEmittedAt: this.#lastEmittedAt }
+  status(): HeartbeatEmitterStatus {
+    return {
+      flow: this.flow.name,
+      state: this.#life.state,
+      reason: this.#life.reason,
+      topic: this.topic,
+      cluster: this.flow.target,
+      emitted: this.#emitted,
+      lastEmittedAt: this.#lastEmittedAt
+    }
   }
 
-  start (): void {
-    this.#life.start(async () => { await this.#run() })
-  }
-
-  /** Emits at once, then every interval; no separate build, so the first emission also connects. */
-  async #run (): Promise<void> {
-    const intervalMs = this.flow.emitHeartbeats.intervalMs
-    let topicReady = false
-    await this.#life.every('heartbeat emission', intervalMs, async () => {
-      try {
-        if (!topicReady) {
-          await this.#ensureTopic()
-          topicReady = true
-        }
-        await this.#emitOne()
-      } catch (err) {
-        // The lifecycle closes the clients after this failure (fresh connections next time).
-        this.#clients = undefined
-        throw err
-      }
-    }, {
-      firstPassAtOnce: true,
-      closeClientsOnFailure: true,
-      announce: { message: 'emitting heartbeats', fields: { topic: this.topic, cluster: this.flow.target, everyMs: intervalMs } }
+  start(): void {
+    this.#life.start(async () => {
+      await this.#run()
     })
   }
 
-  #ensureClients (): { admin: KafkaAdmin, producer: KafkaProducer } {
+  /** Emits at once, then every interval; no separate build, so the first emission also connects. */
+  async #run(): Promise<void> {
+    const intervalMs = this.flow.emitHeartbeats.intervalMs
+    let topicReady = false
+    await this.#life.every(
+      'heartbeat emission',
+      intervalMs,
+      async () => {
+        try {
+          if (!topicReady) {
+            await this.#ensureTopic()
+            topicReady = true
+          }
+          await this.#emitOne()
+        } catch (err) {
+          // The lifecycle closes the clients after this failure (fresh connections next time).
+          this.#clients = undefined
+          throw err
+        }
+      },
+      {
+        firstPassAtOnce: true,
+        closeClientsOnFailure: true,
+        announce: {
+          message: 'emitting heartbeats',
+          fields: { topic: this.topic, cluster: this.flow.target, everyMs: intervalMs }
+        }
+      }
+    )
+  }
+
+  #ensureClients(): { admin: KafkaAdmin; producer: KafkaProducer } {
     const id = connectorClientIds(this.flow, 'heartbeat')
     this.#clients ??= {
       admin: this.#life.own(new KafkaAdmin(this.flow.clients.targetAdmin, id('heartbeats-admin'))),
@@ -91,22 +109,33 @@ export class HeartbeatEmitter {
     return this.#clients
   }
 
-  async #ensureTopic (): Promise<void> {
+  async #ensureTopic(): Promise<void> {
     const { admin } = this.#ensureClients()
-    const outcome = await ensureCompactedTopic(admin, { name: this.topic, partitions: 1, replicationFactor: this.flow.heartbeatsReplicationFactor })
-    if (outcome === 'created') this.#log.info('created heartbeats topic', { topic: this.topic, cluster: this.flow.target })
+    const outcome = await ensureCompactedTopic(admin, {
+      name: this.topic,
+      partitions: 1,
+      replicationFactor: this.flow.heartbeatsReplicationFactor
+    })
+    if (outcome === 'created')
+      this.#log.info('created heartbeats topic', { topic: this.topic, cluster: this.flow.target })
   }
 
-  async #emitOne (): Promise<void> {
+  async #emitOne(): Promise<void> {
     const { producer } = this.#ensureClients()
     const now = Date.now()
-    const { key, value } = encodeHeartbeat({ sourceClusterAlias: this.flow.source, targetClusterAlias: this.flow.target, timestamp: BigInt(now) })
-    await producer.send([{ topic: this.topic, partition: 0, records: [{ key, value, headers: [], timestamp: BigInt(now) }] }])
+    const { key, value } = encodeHeartbeat({
+      sourceClusterAlias: this.flow.source,
+      targetClusterAlias: this.flow.target,
+      timestamp: BigInt(now)
+    })
+    await producer.send([
+      { topic: this.topic, partition: 0, records: [{ key, value, headers: [], timestamp: BigInt(now) }] }
+    ])
     this.#emitted++
     this.#lastEmittedAt = now
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     await this.#life.close()
   }
 }

@@ -22,13 +22,16 @@ export interface AclBinding {
   readonly permission: AclPermission
 }
 
-function labelOf<T extends Record<string, number>> (values: T, n: number): keyof T {
+function labelOf<T extends Record<string, number>>(values: T, n: number): keyof T {
   for (const [label, value] of Object.entries(values)) if (value === n) return label
   return 'UNKNOWN'
 }
 
 /** Converts a described resource + entry from the library to our binding. */
-export function fromLibrary (resource: { resourceType: number, resourceName: string, resourcePatternType: number }, entry: { principal: string, host: string, operation: number, permissionType: number }): AclBinding {
+export function fromLibrary(
+  resource: { resourceType: number; resourceName: string; resourcePatternType: number },
+  entry: { principal: string; host: string; operation: number; permissionType: number }
+): AclBinding {
   return {
     resourceType: labelOf(ResourceTypes, resource.resourceType),
     resourceName: resource.resourceName,
@@ -40,7 +43,7 @@ export function fromLibrary (resource: { resourceType: number, resourceName: str
   }
 }
 
-export function toLibrary (b: AclBinding): {
+export function toLibrary(b: AclBinding): {
   resourceType: (typeof ResourceTypes)[AclResourceType]
   resourceName: string
   resourcePatternType: (typeof ResourcePatternTypes)[AclPatternType]
@@ -61,6 +64,6 @@ export function toLibrary (b: AclBinding): {
 }
 
 /** A stable text form of a binding, for sets and log lines. */
-export function aclKey (b: AclBinding): string {
+export function aclKey(b: AclBinding): string {
   return `${b.resourceType}:${b.patternType}:${b.resourceName}|${b.principal}|${b.host}|${b.permission}|${b.operation}`
 }

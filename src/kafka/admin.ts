@@ -2,7 +2,18 @@
  * Admin operations kafka-mirror needs, with our own types. Batch calls report per-item
  * results so one bad topic never hides the others.
  */
-import { AclOperations, AclPermissionTypes, Admin, ConfigResourceTypes, ConfigSources, IncrementalAlterConfigOperationTypes, ResourcePatternTypes, ResourceTypes, protocolErrors, protocolErrorsCodesById } from '@platformatic/kafka'
+import {
+  AclOperations,
+  AclPermissionTypes,
+  Admin,
+  ConfigResourceTypes,
+  ConfigSources,
+  IncrementalAlterConfigOperationTypes,
+  ResourcePatternTypes,
+  ResourceTypes,
+  protocolErrors,
+  protocolErrorsCodesById
+} from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
 import { type AclBinding, fromLibrary as aclFromLibrary, toLibrary as aclToLibrary } from './acl.ts'
 import { type BaseClientOptions, clientOptions } from './security/client-options.ts'
@@ -36,7 +47,8 @@ export interface NewTopic {
   readonly configs: Readonly<Record<string, string>>
 }
 
-export type CreateTopicOutcome = { readonly status: 'created' } | { readonly status: 'exists' } | { readonly status: 'failed', readonly error: Error }
+export type CreateTopicOutcome =
+  { readonly status: 'created' } | { readonly status: 'exists' } | { readonly status: 'failed'; readonly error: Error }
 
 export interface CommittedOffset {
   readonly topic: string
@@ -57,13 +69,17 @@ const sourceNames = new Map<number, ConfigSource>([
  * Per-topic results of a CreateTopics response that failed for some topics (the response rides
  * on the library's error); undefined when the error carries no response (nothing was answered).
  */
-function topicResults (err: unknown): Map<string, { code: number, name: string, message: string, retriable: boolean }> | undefined {
-  let results: Map<string, { code: number, name: string, message: string, retriable: boolean }> | undefined
+function topicResults(
+  err: unknown
+): Map<string, { code: number; name: string; message: string; retriable: boolean }> | undefined {
+  let results: Map<string, { code: number; name: string; message: string; retriable: boolean }> | undefined
   // The client's retries each leave a response in the tree, oldest first: a later answer
   // replaces an earlier one (a timeout, then "already exists" from our own first attempt), but
   // a topic created in any attempt stays created.
   for (const { error } of errorTree(err)) {
-    const topics = (error as { response?: { topics?: Array<{ name?: string, errorCode?: number, errorMessage?: string | null }> } }).response?.topics
+    const topics = (
+      error as { response?: { topics?: Array<{ name?: string; errorCode?: number; errorMessage?: string | null }> } }
+    ).response?.topics
     if (!Array.isArray(topics)) continue
     results ??= new Map()
     for (const t of topics) {
@@ -73,16 +89,25 @@ function topicResults (err: unknown): Map<string, { code: number, name: string, 
       const before = results.get(t.name)
       if (before?.code === 0) continue
       const timedOutBefore = before?.name === 'REQUEST_TIMED_OUT'
-      results.set(t.name, timedOutBefore && name === 'TOPIC_ALREADY_EXISTS' ? { code: 0, name: 'NONE', message: '', retriable: false } : { code, name, message: t.errorMessage ?? '', retriable: protocolErrors[name]?.canRetry === true })
+      results.set(
+        t.name,
+        timedOutBefore && name === 'TOPIC_ALREADY_EXISTS'
+          ? { code: 0, name: 'NONE', message: '', retriable: false }
+          : { code, name, message: t.errorMessage ?? '', retriable: protocolErrors[name]?.canRetry === true }
+      )
     }
   }
   return results
 }
 
-function descriptions (names: readonly string[], md: { topics: ReadonlyMap<string, { id: string, partitionsCount: number }> }): Map<string, TopicDescription> {
+function descriptions(
+  names: readonly string[],
+  md: { topics: ReadonlyMap<string, { id: string; partitionsCount: number }> }
+): Map<string, TopicDescription> {
   const wanted = new Set(names)
   const result = new Map<string, TopicDescription>()
-  for (const [name, t] of md.topics) if (wanted.has(name)) result.set(name, { name, id: t.id, partitions: t.partitionsCount })
+  for (const [name, t] of md.topics)
+    if (wanted.has(name)) result.set(name, { name, id: t.id, partitions: t.partitionsCount })
   return result
 }
 
@@ -91,28 +116,32 @@ export class KafkaAdmin {
   readonly #cluster: string
   readonly #options: BaseClientOptions
 
-  constructor (cfg: ClientConfig, clientId: string) {
+  constructor(cfg: ClientConfig, clientId: string) {
     this.#cluster = cfg.cluster
     this.#options = clientOptions(cfg, clientId)
     this.#admin = new Admin(this.#options)
   }
 
-  #doing (what: string): string {
+  #doing(what: string): string {
     return `${what} on cluster ${this.#cluster}`
   }
 
-  async clusterId (): Promise<string> {
+  async clusterId(): Promise<string> {
     try {
       const md = await this.#admin.metadata({ topics: [] })
       return md.id
-    } catch (err) { throw await explainClosedTls(this.#options, toKafkaError(this.#doing('reading cluster metadata'), err)) }
+    } catch (err) {
+      throw await explainClosedTls(this.#options, toKafkaError(this.#doing('reading cluster metadata'), err))
+    }
   }
 
   /** Topic names, internal ones (`__consumer_offsets`...) excluded. */
-  async listTopics (): Promise<string[]> {
+  async listTopics(): Promise<string[]> {
     try {
       return await this.#admin.listTopics({ includeInternals: false })
-    } catch (err) { throw await explainClosedTls(this.#options, toKafkaError(this.#doing('listing topics'), err)) }
+    } catch (err) {
+      throw await explainClosedTls(this.#options, toKafkaError(this.#doing('listing topics'), err))
+    }
   }
 
   /**
@@ -122,19 +151,23 @@ export class KafkaAdmin {
    * remote topic cost that much) or the request failed, the topics are listed and only the
    * existing ones described.
    */
-  async describeTopics (names: readonly string[]): Promise<Map<string, TopicDescription>> {
+  async describeTopics(names: readonly string[]): Promise<Map<string, TopicDescription>> {
     if (names.length === 0) return new Map()
     try {
       return descriptions(names, await this.#admin.metadata({ topics: [...names], forceUpdate: true, retries: 0 }))
-    } catch { /* a missing name, or a transient failure: the careful way below */ }
+    } catch {
+      /* a missing name, or a transient failure: the careful way below */
+    }
     let existing: Set<string>
     try {
       existing = new Set(await this.#admin.listTopics({ includeInternals: true }))
-    } catch (err) { throw toKafkaError(this.#doing('listing topics'), err) }
+    } catch (err) {
+      throw toKafkaError(this.#doing('listing topics'), err)
+    }
     return await this.#describeExisting(names.filter(n => existing.has(n)))
   }
 
-  async #describeExisting (names: readonly string[]): Promise<Map<string, TopicDescription>> {
+  async #describeExisting(names: readonly string[]): Promise<Map<string, TopicDescription>> {
     const result = new Map<string, TopicDescription>()
     if (names.length === 0) return result
     try {
@@ -154,8 +187,13 @@ export class KafkaAdmin {
     }
   }
 
-  async createTopic (topic: NewTopic): Promise<CreateTopicOutcome> {
-    return (await this.createTopics([topic])).get(topic.name) ?? { status: 'failed', error: new KafkaError(`${this.#doing(`creating topic ${topic.name}`)}: no answer`, { retriable: true }) }
+  async createTopic(topic: NewTopic): Promise<CreateTopicOutcome> {
+    return (
+      (await this.createTopics([topic])).get(topic.name) ?? {
+        status: 'failed',
+        error: new KafkaError(`${this.#doing(`creating topic ${topic.name}`)}: no answer`, { retriable: true })
+      }
+    )
   }
 
   /**
@@ -163,31 +201,50 @@ export class KafkaAdmin {
    * config list for all its topics in this client), so a hundred new remote topics cost one
    * round trip instead of a hundred. Each topic's own outcome is returned, by name.
    */
-  async createTopics (topics: readonly NewTopic[]): Promise<Map<string, CreateTopicOutcome>> {
+  async createTopics(topics: readonly NewTopic[]): Promise<Map<string, CreateTopicOutcome>> {
     const outcomes = new Map<string, CreateTopicOutcome>()
-    const byConfigs = Map.groupBy(topics, t => JSON.stringify(Object.entries(t.configs).sort(([a], [b]) => a.localeCompare(b))))
-    await Promise.all([...byConfigs.values()].map(async group => {
-      try {
-        await this.#admin.createTopics({
-          topics: group.map(t => ({ topic: t.name, partitions: t.partitions, replicas: t.replicationFactor })),
-          configs: Object.entries(group[0]?.configs ?? {}).map(([name, value]) => ({ name, value }))
-        })
-        for (const t of group) outcomes.set(t.name, { status: 'created' })
-      } catch (err) {
-        const perTopic = topicResults(err)
-        for (const t of group) {
-          const result = perTopic?.get(t.name)
-          if (result?.code === 0) outcomes.set(t.name, { status: 'created' })
-          else if (result?.name === 'TOPIC_ALREADY_EXISTS' || (perTopic === undefined && brokerErrorNames(err).includes('TOPIC_ALREADY_EXISTS') && group.length === 1)) outcomes.set(t.name, { status: 'exists' })
-          else if (result !== undefined) outcomes.set(t.name, { status: 'failed', error: new KafkaError(`${this.#doing(`creating topic ${t.name}`)}: ${result.name}${result.message === '' ? '' : ` (${result.message})`}`, { retriable: result.retriable, kafkaCode: result.name }) })
-          else outcomes.set(t.name, { status: 'failed', error: toKafkaError(this.#doing(`creating topic ${t.name}`), err) })
+    const byConfigs = Map.groupBy(topics, t =>
+      JSON.stringify(Object.entries(t.configs).sort(([a], [b]) => a.localeCompare(b)))
+    )
+    await Promise.all(
+      [...byConfigs.values()].map(async group => {
+        try {
+          await this.#admin.createTopics({
+            topics: group.map(t => ({ topic: t.name, partitions: t.partitions, replicas: t.replicationFactor })),
+            configs: Object.entries(group[0]?.configs ?? {}).map(([name, value]) => ({ name, value }))
+          })
+          for (const t of group) outcomes.set(t.name, { status: 'created' })
+        } catch (err) {
+          const perTopic = topicResults(err)
+          for (const t of group) {
+            const result = perTopic?.get(t.name)
+            if (result?.code === 0) outcomes.set(t.name, { status: 'created' })
+            else if (
+              result?.name === 'TOPIC_ALREADY_EXISTS' ||
+              (perTopic === undefined && brokerErrorNames(err).includes('TOPIC_ALREADY_EXISTS') && group.length === 1)
+            )
+              outcomes.set(t.name, { status: 'exists' })
+            else if (result !== undefined)
+              outcomes.set(t.name, {
+                status: 'failed',
+                error: new KafkaError(
+                  `${this.#doing(`creating topic ${t.name}`)}: ${result.name}${result.message === '' ? '' : ` (${result.message})`}`,
+                  { retriable: result.retriable, kafkaCode: result.name }
+                )
+              })
+            else
+              outcomes.set(t.name, {
+                status: 'failed',
+                error: toKafkaError(this.#doing(`creating topic ${t.name}`), err)
+              })
+          }
         }
-      }
-    }))
+      })
+    )
     return outcomes
   }
 
-  async createPartitions (topic: string, totalCount: number): Promise<void> {
+  async createPartitions(topic: string, totalCount: number): Promise<void> {
     try {
       await this.#admin.createPartitions({ topics: [{ name: topic, count: totalCount, assignments: null }] })
     } catch (err) {
@@ -197,88 +254,129 @@ export class KafkaAdmin {
   }
 
   /** `bench` removes its scratch topics with this; the mirror itself never deletes a topic. */
-  async deleteTopics (names: readonly string[]): Promise<void> {
+  async deleteTopics(names: readonly string[]): Promise<void> {
     try {
       await this.#admin.deleteTopics({ topics: [...names] })
-    } catch (err) { throw toKafkaError(this.#doing(`deleting topics ${names.join(', ')}`), err) }
+    } catch (err) {
+      throw toKafkaError(this.#doing(`deleting topics ${names.join(', ')}`), err)
+    }
   }
 
-  async describeTopicConfigs (names: readonly string[]): Promise<Map<string, TopicConfigEntry[]>> {
+  async describeTopicConfigs(names: readonly string[]): Promise<Map<string, TopicConfigEntry[]>> {
     const result = new Map<string, TopicConfigEntry[]>()
     if (names.length === 0) return result
     try {
       const described = await this.#admin.describeConfigs({
-        resources: names.map(name => ({ resourceType: ConfigResourceTypes.TOPIC, resourceName: name, configurationKeys: [] }))
+        resources: names.map(name => ({
+          resourceType: ConfigResourceTypes.TOPIC,
+          resourceName: name,
+          configurationKeys: []
+        }))
       })
       for (const d of described) {
-        result.set(d.resourceName, d.configs.map(c => ({
-          name: c.name,
-          value: c.value ?? null,
-          source: sourceNames.get(c.configSource) ?? 'other',
-          readOnly: c.readOnly,
-          sensitive: c.isSensitive
-        })))
+        result.set(
+          d.resourceName,
+          d.configs.map(c => ({
+            name: c.name,
+            value: c.value ?? null,
+            source: sourceNames.get(c.configSource) ?? 'other',
+            readOnly: c.readOnly,
+            sensitive: c.isSensitive
+          }))
+        )
       }
       return result
-    } catch (err) { throw toKafkaError(this.#doing(`describing configs of ${names.slice(0, 5).join(', ')}`), err) }
+    } catch (err) {
+      throw toKafkaError(this.#doing(`describing configs of ${names.slice(0, 5).join(', ')}`), err)
+    }
   }
 
   /** Sets and deletes topic config keys, one topic at a time so a failure names its topic. */
-  async alterTopicConfigs (topic: string, set: Readonly<Record<string, string>>, remove: readonly string[]): Promise<void> {
+  async alterTopicConfigs(
+    topic: string,
+    set: Readonly<Record<string, string>>,
+    remove: readonly string[]
+  ): Promise<void> {
     const configs = [
-      ...Object.entries(set).map(([name, value]) => ({ name, value, configOperation: IncrementalAlterConfigOperationTypes.SET })),
+      ...Object.entries(set).map(([name, value]) => ({
+        name,
+        value,
+        configOperation: IncrementalAlterConfigOperationTypes.SET
+      })),
       ...remove.map(name => ({ name, value: null, configOperation: IncrementalAlterConfigOperationTypes.DELETE }))
     ]
     if (configs.length === 0) return
     try {
-      await this.#admin.incrementalAlterConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configs }] })
-    } catch (err) { throw toKafkaError(this.#doing(`altering configs of topic ${topic}`), err) }
+      await this.#admin.incrementalAlterConfigs({
+        resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configs }]
+      })
+    } catch (err) {
+      throw toKafkaError(this.#doing(`altering configs of topic ${topic}`), err)
+    }
   }
 
   /** Earliest or latest offset of each partition. */
-  async listOffsets (partitions: readonly TopicPartition[], which: 'earliest' | 'latest'): Promise<Map<string, bigint>> {
+  async listOffsets(partitions: readonly TopicPartition[], which: 'earliest' | 'latest'): Promise<Map<string, bigint>> {
     const result = new Map<string, bigint>()
     if (partitions.length === 0) return result
     const byTopic = Map.groupBy(partitions, p => p.topic)
     const timestamp = which === 'earliest' ? -2n : -1n
     try {
       const listed = await this.#admin.listOffsets({
-        topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps.map(p => ({ partitionIndex: p.partition, timestamp })) }))
+        topics: [...byTopic].map(([name, ps]) => ({
+          name,
+          partitions: ps.map(p => ({ partitionIndex: p.partition, timestamp }))
+        }))
       })
       for (const t of listed) for (const p of t.partitions) result.set(`${t.name}:${p.partitionIndex}`, p.offset)
       return result
-    } catch (err) { throw toKafkaError(this.#doing(`listing ${which} offsets`), err) }
+    } catch (err) {
+      throw toKafkaError(this.#doing(`listing ${which} offsets`), err)
+    }
   }
 
-
-
-
-  async listGroupOffsets (group: string): Promise<CommittedOffset[]> {
+  async listGroupOffsets(group: string): Promise<CommittedOffset[]> {
     try {
       const listed = await this.#admin.listConsumerGroupOffsets({ groups: [group] })
       const out: CommittedOffset[] = []
       for (const g of listed) {
         for (const t of g.topics) {
           for (const p of t.partitions) {
-            if (p.committedOffset >= 0n) out.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata ?? '' })
+            if (p.committedOffset >= 0n)
+              out.push({
+                topic: t.name,
+                partition: p.partitionIndex,
+                offset: p.committedOffset,
+                metadata: p.metadata ?? ''
+              })
           }
         }
       }
       return out
-    } catch (err) { throw toKafkaError(this.#doing(`reading offsets of group ${group}`), err) }
+    } catch (err) {
+      throw toKafkaError(this.#doing(`reading offsets of group ${group}`), err)
+    }
   }
 
-  async alterGroupOffsets (group: string, offsets: ReadonlyArray<{ topic: string, partition: number, offset: bigint }>): Promise<void> {
+  async alterGroupOffsets(
+    group: string,
+    offsets: ReadonlyArray<{ topic: string; partition: number; offset: bigint }>
+  ): Promise<void> {
     const byTopic = Map.groupBy(offsets, o => o.topic)
     try {
       await this.#admin.alterConsumerGroupOffsets({
         groupId: group,
-        topics: [...byTopic].map(([name, os]) => ({ name, partitionOffsets: os.map(({ partition, offset }) => ({ partition, offset })) }))
+        topics: [...byTopic].map(([name, os]) => ({
+          name,
+          partitionOffsets: os.map(({ partition, offset }) => ({ partition, offset }))
+        }))
       })
-    } catch (err) { throw toKafkaError(this.#doing(`committing offsets of group ${group}`), err) }
+    } catch (err) {
+      throw toKafkaError(this.#doing(`committing offsets of group ${group}`), err)
+    }
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     await this.#admin.close().catch(() => {})
   }
 
@@ -286,10 +384,18 @@ export class KafkaAdmin {
    * Every TOPIC ACL binding, whatever its pattern type. `undefined` when the cluster has no
    * authorizer (SECURITY_DISABLED): a normal setup, not a failure.
    */
-  async describeTopicAcls (): Promise<AclBinding[] | undefined> {
+  async describeTopicAcls(): Promise<AclBinding[] | undefined> {
     try {
       const resources = await this.#admin.describeAcls({
-        filter: { resourceType: ResourceTypes.TOPIC, resourceName: null, resourcePatternType: ResourcePatternTypes.ANY, principal: null, host: null, operation: AclOperations.ANY, permissionType: AclPermissionTypes.ANY }
+        filter: {
+          resourceType: ResourceTypes.TOPIC,
+          resourceName: null,
+          resourcePatternType: ResourcePatternTypes.ANY,
+          principal: null,
+          host: null,
+          operation: AclOperations.ANY,
+          permissionType: AclPermissionTypes.ANY
+        }
       })
       return resources.flatMap(r => r.acls.map(a => aclFromLibrary(r, a)))
     } catch (err) {
@@ -299,20 +405,26 @@ export class KafkaAdmin {
   }
 
   /** Creates ACL bindings (existing ones are left as they are by the broker). */
-  async createAcls (bindings: readonly AclBinding[]): Promise<void> {
+  async createAcls(bindings: readonly AclBinding[]): Promise<void> {
     if (bindings.length === 0) return
     try {
       await this.#admin.createAcls({ creations: bindings.map(aclToLibrary) })
-    } catch (err) { throw toKafkaError(this.#doing(`creating ${bindings.length} ACL bindings`), err) }
+    } catch (err) {
+      throw toKafkaError(this.#doing(`creating ${bindings.length} ACL bindings`), err)
+    }
   }
 
   /** Consumer groups (classic and KIP-848) with their state, as Java's listConsumerGroups sees them. */
-  async listConsumerGroups (): Promise<GroupListing[]> {
+  async listConsumerGroups(): Promise<GroupListing[]> {
     try {
       const groups = await this.#admin.listGroups({ types: ['classic', 'consumer'] })
       // Connect workers' groups (protocol type "connect") are not consumer groups; simple groups have "".
-      return [...groups.values()].filter(g => g.protocolType === '' || g.protocolType === 'consumer').map(g => ({ group: g.id, state: String(g.state) }))
-    } catch (err) { throw toKafkaError(this.#doing('listing consumer groups'), err) }
+      return [...groups.values()]
+        .filter(g => g.protocolType === '' || g.protocolType === 'consumer')
+        .map(g => ({ group: g.id, state: String(g.state) }))
+    } catch (err) {
+      throw toKafkaError(this.#doing('listing consumer groups'), err)
+    }
   }
 
   /**
@@ -321,19 +433,20 @@ export class KafkaAdmin {
    * DescribeGroups does not describe) and DescribeGroups (member count of classic groups) must
    * agree that it is idle.
    */
-  async groupActivity (group: string): Promise<GroupActivity> {
+  async groupActivity(group: string): Promise<GroupActivity> {
     const listedState = (await this.listConsumerGroups()).find(g => g.group === group)?.state
-    let described: { state: string, members: number } | undefined
+    let described: { state: string; members: number } | undefined
     try {
       const d = (await this.#admin.describeGroups({ groups: [group] })).get(group)
       if (d !== undefined) described = { state: String(d.state), members: d.members.size }
     } catch {
       // A group that does not exist, or a KIP-848 group, fails DescribeGroups on new brokers: the listing decides.
     }
-    const busy = (state: string | undefined): boolean => state !== undefined && !IDLE_GROUP_STATES.has(state.toUpperCase())
+    const busy = (state: string | undefined): boolean =>
+      state !== undefined && !IDLE_GROUP_STATES.has(state.toUpperCase())
     const members = described?.members ?? 0
     const active = busy(listedState) || members > 0 || busy(described?.state)
-    const state = (busy(listedState) ? listedState : described?.state ?? listedState) ?? 'Dead'
+    const state = (busy(listedState) ? listedState : (described?.state ?? listedState)) ?? 'Dead'
     return { state, members: members > 0 ? members : active ? -1 : 0, active }
   }
 
@@ -341,7 +454,9 @@ export class KafkaAdmin {
    * Committed offsets of many groups in one OffsetFetch per coordinator (as Java 4.0 batches it);
    * if the batch fails, group by group, and a group that still fails is left out (and reported).
    */
-  async listGroupsOffsets (groups: readonly string[]): Promise<{ offsets: Map<string, CommittedOffset[]>, failed: Map<string, Error> }> {
+  async listGroupsOffsets(
+    groups: readonly string[]
+  ): Promise<{ offsets: Map<string, CommittedOffset[]>; failed: Map<string, Error> }> {
     const offsets = new Map<string, CommittedOffset[]>()
     const failed = new Map<string, Error>()
     if (groups.length === 0) return { offsets, failed }
@@ -351,14 +466,24 @@ export class KafkaAdmin {
         const out: CommittedOffset[] = []
         for (const t of g.topics) {
           for (const p of t.partitions) {
-            if (p.committedOffset >= 0n) out.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, metadata: p.metadata ?? '' })
+            if (p.committedOffset >= 0n)
+              out.push({
+                topic: t.name,
+                partition: p.partitionIndex,
+                offset: p.committedOffset,
+                metadata: p.metadata ?? ''
+              })
           }
         }
         offsets.set(g.groupId, out)
       }
     } catch {
       for (const g of groups) {
-        try { offsets.set(g, await this.listGroupOffsets(g)) } catch (err) { failed.set(g, err as Error) }
+        try {
+          offsets.set(g, await this.listGroupOffsets(g))
+        } catch (err) {
+          failed.set(g, err as Error)
+        }
       }
     }
     return { offsets, failed }

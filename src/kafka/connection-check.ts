@@ -15,7 +15,7 @@ import { touchTls } from './security/tls-options.ts'
  * file, a wrong store password or an unsupported mechanism stops the command at start (exit 2)
  * instead of showing up as a component that never connects.
  */
-export function checkConnectionSettings (clients: readonly ClientUse[]): void {
+export function checkConnectionSettings(clients: readonly ClientUse[]): void {
   const seen = new Set<ClientConfig>()
   for (const { role, config } of clients) {
     if (seen.has(config)) continue

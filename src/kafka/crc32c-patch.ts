@@ -20,7 +20,7 @@ const POLY = 0x82f63b78
 const ONE = 0x80000000
 
 /** a(x) * b(x) modulo P. */
-function multModP (a: number, b: number): number {
+function multModP(a: number, b: number): number {
   let m = ONE
   let p = 0
   for (;;) {
@@ -42,7 +42,7 @@ const X2N: number[] = (() => {
 })()
 
 /** x^(8 * bytes) mod P: the operator of `bytes` zero bytes. */
-function zeroBytesOperator (bytes: number): number {
+function zeroBytesOperator(bytes: number): number {
   let p = ONE
   let k = 3 // 8 = 2^3 bits per byte
   for (let n = bytes; n > 0; n = Math.floor(n / 2), k++) {
@@ -66,9 +66,10 @@ const TABLE: Uint32Array = (() => {
  * is replaced by `replacement`, given `oldCrc`, the CRC of `covered` as it is. `covered` is read,
  * never written.
  */
-export function patchedCrc32c (oldCrc: number, covered: Buffer, from: number, replacement: Buffer): number {
+export function patchedCrc32c(oldCrc: number, covered: Buffer, from: number, replacement: Buffer): number {
   const end = from + replacement.length
-  if (from < 0 || end > covered.length) throw new RangeError(`patchedCrc32c: bytes ${from}..${end} lie outside the ${covered.length} covered bytes`)
+  if (from < 0 || end > covered.length)
+    throw new RangeError(`patchedCrc32c: bytes ${from}..${end} lie outside the ${covered.length} covered bytes`)
   let reg = 0
   for (let i = from; i < end; i++) {
     reg = (TABLE[(reg ^ (covered[i] as number) ^ (replacement[i - from] as number)) & 0xff] as number) ^ (reg >>> 8)

@@ -10,7 +10,7 @@ import { errorTree } from '../util/error-tree.ts'
 import { explainSecurityFailure, failedAddress } from './security/security-errors.ts'
 
 /** Broker error names found anywhere in the error tree (e.g. `TOPIC_AUTHORIZATION_FAILED`). */
-export function brokerErrorNames (err: unknown): string[] {
+export function brokerErrorNames(err: unknown): string[] {
   const names = new Set<string>()
   for (const { error } of errorTree(err)) {
     const apiId = (error as { apiId?: unknown }).apiId
@@ -19,8 +19,10 @@ export function brokerErrorNames (err: unknown): string[] {
   return [...names]
 }
 
-/** Retriable when something in the tree says so (network, timeout, retriable broker error) and nothing says it is fatal. */
-function isRetriableTree (err: unknown): boolean {
+/**
+ * Retriable when something in the tree says so (network, timeout, retriable broker error) and nothing says it is fatal.
+ */
+function isRetriableTree(err: unknown): boolean {
   let retriable = false
   for (const { error } of errorTree(err)) {
     if (error instanceof AuthenticationError) return false
@@ -33,19 +35,22 @@ function isRetriableTree (err: unknown): boolean {
   return retriable
 }
 
-function rootMessage (err: unknown): string {
+function rootMessage(err: unknown): string {
   const messages = new Set<string>()
   for (const { error, leaf } of errorTree(err)) if (leaf) messages.add(error.message)
   return [...messages].slice(0, 3).join('; ') || String(err)
 }
 
 /** Wraps any error from the client as KafkaError('<doing>: <broker error names or root cause>'). */
-export function toKafkaError (doing: string, err: unknown): KafkaError {
+export function toKafkaError(doing: string, err: unknown): KafkaError {
   if (err instanceof KafkaError) return err
   const security = explainSecurityFailure(err)
   if (security !== undefined) {
     const address = failedAddress(err)
-    return new KafkaError(`${doing}: ${security}${address === undefined ? '' : ` (connecting to ${address})`}`, { retriable: false, cause: err })
+    return new KafkaError(`${doing}: ${security}${address === undefined ? '' : ` (connecting to ${address})`}`, {
+      retriable: false,
+      cause: err
+    })
   }
   const names = brokerErrorNames(err)
   const detail = names.length > 0 ? `${names.join(', ')} (${rootMessage(err)})` : rootMessage(err)
@@ -53,7 +58,7 @@ export function toKafkaError (doing: string, err: unknown): KafkaError {
 }
 
 /** The client reports a missing topic as a broker error or as its own "Unknown topic" error. */
-export function isUnknownTopicError (err: unknown): boolean {
+export function isUnknownTopicError(err: unknown): boolean {
   if (brokerErrorNames(err).includes('UNKNOWN_TOPIC_OR_PARTITION')) return true
   for (const { error } of errorTree(err)) if (/Unknown topic/i.test(error.message)) return true
   return false

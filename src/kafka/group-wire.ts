@@ -17,7 +17,14 @@
  * negotiation). JoinGroup must be v4 or newer: v4 added the MEMBER_ID_REQUIRED handshake that
  * the membership relies on (KIP-394).
  */
-import { Base, kGetApi, kGetBootstrapConnection, kGetConnection, protocolErrorsCodesById, ResponseError } from '@platformatic/kafka'
+import {
+  Base,
+  kGetApi,
+  kGetBootstrapConnection,
+  kGetConnection,
+  protocolErrorsCodesById,
+  ResponseError
+} from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
 import { KafkaError } from '../errors.ts'
 import { clientOptions } from './security/client-options.ts'
@@ -43,8 +50,8 @@ export const GroupErrorCode = {
 } as const
 
 /** `UNKNOWN_MEMBER_ID` for 25; `error code N` for a code the library does not know. */
-export function groupErrorName (code: number): string {
-  return code === 0 ? 'NONE' : protocolErrorsCodesById[code] ?? `error code ${code}`
+export function groupErrorName(code: number): string {
+  return code === 0 ? 'NONE' : (protocolErrorsCodesById[code] ?? `error code ${code}`)
 }
 
 export interface Coordinator {
@@ -67,7 +74,7 @@ export interface JoinRequest {
   /** "" for a new member. */
   readonly memberId: string
   readonly protocolType: string
-  readonly protocols: ReadonlyArray<{ readonly name: string, readonly metadata: Buffer }>
+  readonly protocols: ReadonlyArray<{ readonly name: string; readonly metadata: Buffer }>
   /** Why this member (re)joins; brokers log it (JoinGroup v8+, KIP-800). */
   readonly reason: string
 }
@@ -80,7 +87,7 @@ export interface JoinAnswer {
   /** The member id the coordinator knows this member by (also set with MEMBER_ID_REQUIRED). */
   readonly memberId: string
   /** Every member's metadata; only the leader gets them. */
-  readonly members: ReadonlyArray<{ readonly memberId: string, readonly metadata: Buffer }>
+  readonly members: ReadonlyArray<{ readonly memberId: string; readonly metadata: Buffer }>
 }
 
 export interface SyncRequest {
@@ -90,7 +97,7 @@ export interface SyncRequest {
   readonly protocolType: string
   readonly protocolName: string
   /** The leader sends every member's assignment; the others send none. */
-  readonly assignments: ReadonlyArray<{ readonly memberId: string, readonly assignment: Buffer }>
+  readonly assignments: ReadonlyArray<{ readonly memberId: string; readonly assignment: Buffer }>
 }
 
 export interface SyncAnswer {
@@ -139,13 +146,13 @@ export interface DescribedGroup {
  * a scripted coordinator and the real one is this file's KafkaGroupWire.
  */
 export interface GroupWire {
-  findCoordinator (groupId: string): Promise<FindCoordinatorAnswer>
-  join (coordinator: Coordinator, request: JoinRequest): Promise<JoinAnswer>
-  sync (coordinator: Coordinator, request: SyncRequest): Promise<SyncAnswer>
-  heartbeat (coordinator: Coordinator, request: HeartbeatRequest): Promise<ErrorAnswer>
-  leave (coordinator: Coordinator, request: LeaveRequest): Promise<ErrorAnswer>
-  describe (coordinator: Coordinator, groupId: string): Promise<DescribedGroup>
-  close (): Promise<void>
+  findCoordinator(groupId: string): Promise<FindCoordinatorAnswer>
+  join(coordinator: Coordinator, request: JoinRequest): Promise<JoinAnswer>
+  sync(coordinator: Coordinator, request: SyncRequest): Promise<SyncAnswer>
+  heartbeat(coordinator: Coordinator, request: HeartbeatRequest): Promise<ErrorAnswer>
+  leave(coordinator: Coordinator, request: LeaveRequest): Promise<ErrorAnswer>
+  describe(coordinator: Coordinator, groupId: string): Promise<DescribedGroup>
+  close(): Promise<void>
 }
 
 /** Lowest versions the membership can work with; higher ones are used when both sides have them. */
@@ -156,7 +163,10 @@ const GROUP_KEY_TYPE = 0
 const JOIN_TIMEOUT_LAPSE_MS = 5000
 
 type Connection = Parameters<Parameters<Base[typeof kGetConnection]>[1]>[1]
-interface Api { readonly version: number, readonly async: (connection: unknown, ...args: unknown[]) => Promise<unknown> }
+interface Api {
+  readonly version: number
+  readonly async: (connection: unknown, ...args: unknown[]) => Promise<unknown>
+}
 
 export class KafkaGroupWire implements GroupWire {
   readonly #client: Base
@@ -174,7 +184,11 @@ export class KafkaGroupWire implements GroupWire {
    * next heartbeat back for a minute; pass the session timeout to behave like Java's heartbeat
    * thread, which drops the coordinator once no heartbeat succeeded for a session timeout.
    */
-  constructor (cfg: ClientConfig, clientId: string, opts: { readonly rebalanceTimeoutMs: number, readonly requestTimeoutMs?: number }) {
+  constructor(
+    cfg: ClientConfig,
+    clientId: string,
+    opts: { readonly rebalanceTimeoutMs: number; readonly requestTimeoutMs?: number }
+  ) {
     this.#cluster = cfg.cluster
     const options = clientOptions(cfg, clientId)
     const requestTimeout = Math.max(options.timeout, opts.rebalanceTimeoutMs + JOIN_TIMEOUT_LAPSE_MS)
@@ -182,25 +196,58 @@ export class KafkaGroupWire implements GroupWire {
     this.#client = new Base({ ...options, requestTimeout } as never)
   }
 
-  async findCoordinator (groupId: string): Promise<FindCoordinatorAnswer> {
+  async findCoordinator(groupId: string): Promise<FindCoordinatorAnswer> {
     const api = await this.#api('FindCoordinator')
     const conn = await new Promise<NonNullable<Connection>>((resolve, reject) => {
-      this.#client[kGetBootstrapConnection]((error, c) => { if (error != null || c == null) reject(error ?? new Error('no connection')); else resolve(c) })
+      this.#client[kGetBootstrapConnection]((error, c) => {
+        if (error != null || c == null) reject(error ?? new Error('no connection'))
+        else resolve(c)
+      })
     })
     // v4+ takes a list of keys; older versions read the first one only.
-    const answer = await this.#call<{ coordinators: Array<{ nodeId: number, host: string, port: number, errorCode: number, errorMessage: string | null }> }>(
-      `finding the coordinator of group ${groupId}`, this.#shortTimeoutMs, api, conn, GROUP_KEY_TYPE, [groupId])
+    const answer = await this.#call<{
+      coordinators: Array<{
+        nodeId: number
+        host: string
+        port: number
+        errorCode: number
+        errorMessage: string | null
+      }>
+    }>(`finding the coordinator of group ${groupId}`, this.#shortTimeoutMs, api, conn, GROUP_KEY_TYPE, [groupId])
     const found = answer.coordinators[0]
-    if (found === undefined) return { errorCode: GroupErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'no coordinator in the answer' }
+    if (found === undefined)
+      return { errorCode: GroupErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'no coordinator in the answer' }
     if (found.errorCode !== GroupErrorCode.NONE) return { errorCode: found.errorCode, errorMessage: found.errorMessage }
-    return { errorCode: GroupErrorCode.NONE, errorMessage: null, coordinator: { nodeId: found.nodeId, host: found.host, port: found.port } }
+    return {
+      errorCode: GroupErrorCode.NONE,
+      errorMessage: null,
+      coordinator: { nodeId: found.nodeId, host: found.host, port: found.port }
+    }
   }
 
-  async join (coordinator: Coordinator, r: JoinRequest): Promise<JoinAnswer> {
+  async join(coordinator: Coordinator, r: JoinRequest): Promise<JoinAnswer> {
     const api = await this.#api('JoinGroup')
-    const answer = await this.#call<{ errorCode: number, generationId?: number, protocolName?: string | null, leader?: string, memberId?: string, members?: Array<{ memberId: string, metadata: Buffer }> }>(
-      `joining group ${r.groupId}`, undefined, api, await this.#connection(coordinator),
-      r.groupId, r.sessionTimeoutMs, r.rebalanceTimeoutMs, r.memberId, null, r.protocolType, r.protocols.map(p => ({ name: p.name, metadata: p.metadata })), r.reason)
+    const answer = await this.#call<{
+      errorCode: number
+      generationId?: number
+      protocolName?: string | null
+      leader?: string
+      memberId?: string
+      members?: Array<{ memberId: string; metadata: Buffer }>
+    }>(
+      `joining group ${r.groupId}`,
+      undefined,
+      api,
+      await this.#connection(coordinator),
+      r.groupId,
+      r.sessionTimeoutMs,
+      r.rebalanceTimeoutMs,
+      r.memberId,
+      null,
+      r.protocolType,
+      r.protocols.map(p => ({ name: p.name, metadata: p.metadata })),
+      r.reason
+    )
     return {
       errorCode: answer.errorCode,
       generationId: answer.generationId ?? -1,
@@ -211,27 +258,54 @@ export class KafkaGroupWire implements GroupWire {
     }
   }
 
-  async sync (coordinator: Coordinator, r: SyncRequest): Promise<SyncAnswer> {
+  async sync(coordinator: Coordinator, r: SyncRequest): Promise<SyncAnswer> {
     const api = await this.#api('SyncGroup')
-    const answer = await this.#call<{ errorCode: number, assignment?: Buffer }>(
-      `syncing group ${r.groupId}`, undefined, api, await this.#connection(coordinator),
-      r.groupId, r.generationId, r.memberId, null, r.protocolType, r.protocolName, r.assignments.map(a => ({ memberId: a.memberId, assignment: a.assignment })))
+    const answer = await this.#call<{ errorCode: number; assignment?: Buffer }>(
+      `syncing group ${r.groupId}`,
+      undefined,
+      api,
+      await this.#connection(coordinator),
+      r.groupId,
+      r.generationId,
+      r.memberId,
+      null,
+      r.protocolType,
+      r.protocolName,
+      r.assignments.map(a => ({ memberId: a.memberId, assignment: a.assignment }))
+    )
     return { errorCode: answer.errorCode, assignment: answer.assignment ?? Buffer.alloc(0) }
   }
 
-  async heartbeat (coordinator: Coordinator, r: HeartbeatRequest): Promise<ErrorAnswer> {
+  async heartbeat(coordinator: Coordinator, r: HeartbeatRequest): Promise<ErrorAnswer> {
     const api = await this.#api('Heartbeat')
-    const answer = await this.#call<{ errorCode: number }>(`heartbeat to group ${r.groupId}`, this.#shortTimeoutMs, api, await this.#connection(coordinator), r.groupId, r.generationId, r.memberId, null)
+    const answer = await this.#call<{ errorCode: number }>(
+      `heartbeat to group ${r.groupId}`,
+      this.#shortTimeoutMs,
+      api,
+      await this.#connection(coordinator),
+      r.groupId,
+      r.generationId,
+      r.memberId,
+      null
+    )
     return { errorCode: answer.errorCode }
   }
 
   /** The group's error, or else this member's own (v3+ answers per member). */
-  async leave (coordinator: Coordinator, r: LeaveRequest): Promise<ErrorAnswer> {
+  async leave(coordinator: Coordinator, r: LeaveRequest): Promise<ErrorAnswer> {
     const api = await this.#api('LeaveGroup')
-    const answer = await this.#call<{ errorCode: number, members?: Array<{ errorCode: number }> }>(
-      `leaving group ${r.groupId}`, this.#shortTimeoutMs, api, await this.#connection(coordinator), r.groupId, [{ memberId: r.memberId, groupInstanceId: null, reason: r.reason }])
+    const answer = await this.#call<{ errorCode: number; members?: Array<{ errorCode: number }> }>(
+      `leaving group ${r.groupId}`,
+      this.#shortTimeoutMs,
+      api,
+      await this.#connection(coordinator),
+      r.groupId,
+      [{ memberId: r.memberId, groupInstanceId: null, reason: r.reason }]
+    )
     const memberError = answer.members?.find(m => m.errorCode !== GroupErrorCode.NONE)?.errorCode
-    return { errorCode: answer.errorCode !== GroupErrorCode.NONE ? answer.errorCode : memberError ?? GroupErrorCode.NONE }
+    return {
+      errorCode: answer.errorCode !== GroupErrorCode.NONE ? answer.errorCode : (memberError ?? GroupErrorCode.NONE)
+    }
   }
 
   /**
@@ -239,42 +313,84 @@ export class KafkaGroupWire implements GroupWire {
    * Admin.describeGroups decodes them as consumer-protocol bytes, which a `connect` or
    * `kafka-mirror` group does not hold).
    */
-  async describe (coordinator: Coordinator, groupId: string): Promise<DescribedGroup> {
+  async describe(coordinator: Coordinator, groupId: string): Promise<DescribedGroup> {
     const api = await this.#api('DescribeGroups')
-    const answer = await this.#call<{ groups: Array<{ errorCode: number, groupId: string, groupState: string, protocolType: string, protocolData: string, members: Array<{ memberId: string, clientId: string, clientHost: string, memberMetadata: Buffer, memberAssignment: Buffer }> }> }>(
-      `describing group ${groupId}`, this.#shortTimeoutMs, api, await this.#connection(coordinator), [groupId], false)
+    const answer = await this.#call<{
+      groups: Array<{
+        errorCode: number
+        groupId: string
+        groupState: string
+        protocolType: string
+        protocolData: string
+        members: Array<{
+          memberId: string
+          clientId: string
+          clientHost: string
+          memberMetadata: Buffer
+          memberAssignment: Buffer
+        }>
+      }>
+    }>(`describing group ${groupId}`, this.#shortTimeoutMs, api, await this.#connection(coordinator), [groupId], false)
     const g = answer.groups.find(x => x.groupId === groupId) ?? answer.groups[0]
-    if (g === undefined) return { errorCode: GroupErrorCode.GROUP_ID_NOT_FOUND, groupId, state: 'Dead', protocolType: '', protocolName: '', members: [] }
+    if (g === undefined)
+      return {
+        errorCode: GroupErrorCode.GROUP_ID_NOT_FOUND,
+        groupId,
+        state: 'Dead',
+        protocolType: '',
+        protocolName: '',
+        members: []
+      }
     return {
       errorCode: g.errorCode,
       groupId: g.groupId,
       state: g.groupState,
       protocolType: g.protocolType,
       protocolName: g.protocolData,
-      members: g.members.map(m => ({ memberId: m.memberId, clientId: m.clientId, clientHost: m.clientHost, metadata: m.memberMetadata, assignment: m.memberAssignment }))
+      members: g.members.map(m => ({
+        memberId: m.memberId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        metadata: m.memberMetadata,
+        assignment: m.memberAssignment
+      }))
     }
   }
 
   /** Closes the connections. No LeaveGroup is sent here: that is the membership's decision. */
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     await this.#client.close()
   }
 
-  async #api (name: string): Promise<Api> {
+  async #api(name: string): Promise<Api> {
     const api = await new Promise<Api>((resolve, reject) => {
-      this.#client[kGetApi](name as never, (error, found) => { if (error != null || found == null) reject(error ?? new Error(`no ${name} API`)); else resolve(found as unknown as Api) })
-    }).catch((err: unknown) => { throw toKafkaError(`negotiating ${name} with cluster ${this.#cluster}`, err) })
+      this.#client[kGetApi](name as never, (error, found) => {
+        if (error != null || found == null) reject(error ?? new Error(`no ${name} API`))
+        else resolve(found as unknown as Api)
+      })
+    }).catch((err: unknown) => {
+      throw toKafkaError(`negotiating ${name} with cluster ${this.#cluster}`, err)
+    })
     const min = MIN_VERSIONS[name] ?? 0
     if (api.version < min) {
-      throw new KafkaError(`cluster ${this.#cluster} offers ${name} version ${api.version}; kafka-mirror's group membership needs ${min} or newer (Apache Kafka 2.2 or newer)`, { retriable: false, kafkaCode: 'UNSUPPORTED_VERSION' })
+      throw new KafkaError(
+        `cluster ${this.#cluster} offers ${name} version ${api.version}; kafka-mirror's group membership needs ${min} or newer (Apache Kafka 2.2 or newer)`,
+        { retriable: false, kafkaCode: 'UNSUPPORTED_VERSION' }
+      )
     }
     return api
   }
 
-  async #connection (coordinator: Coordinator): Promise<NonNullable<Connection>> {
+  async #connection(coordinator: Coordinator): Promise<NonNullable<Connection>> {
     return await new Promise((resolve, reject) => {
       this.#client[kGetConnection]({ host: coordinator.host, port: coordinator.port } as never, (error, conn) => {
-        if (error != null || conn == null) reject(toKafkaError(`connecting to the group coordinator ${coordinator.host}:${coordinator.port} of cluster ${this.#cluster}`, error ?? new Error('no connection')))
+        if (error != null || conn == null)
+          reject(
+            toKafkaError(
+              `connecting to the group coordinator ${coordinator.host}:${coordinator.port} of cluster ${this.#cluster}`,
+              error ?? new Error('no connection')
+            )
+          )
         else resolve(conn)
       })
     })
@@ -285,21 +401,31 @@ export class KafkaGroupWire implements GroupWire {
    * With `timeoutMs`, a request unanswered by then destroys its connection (which fails it, and
    * anything queued behind it) and throws; without, the client's long timeout applies.
    */
-  async #call<T> (doing: string, timeoutMs: number | undefined, api: Api, conn: unknown, ...args: unknown[]): Promise<T> {
+  async #call<T>(
+    doing: string,
+    timeoutMs: number | undefined,
+    api: Api,
+    conn: unknown,
+    ...args: unknown[]
+  ): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     let timedOut = false
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => {
         timedOut = true
-        ;(conn as { socket?: { destroy (): void } }).socket?.destroy()
+        ;(conn as { socket?: { destroy(): void } }).socket?.destroy()
       }, timeoutMs)
     }
     try {
-      return await api.async(conn, ...args) as T
+      return (await api.async(conn, ...args)) as T
     } catch (err) {
       const answer = err instanceof ResponseError ? (err as { response?: unknown }).response : undefined
       if (answer !== undefined && answer !== null) return answer as T
-      if (timedOut) throw new KafkaError(`${doing} on cluster ${this.#cluster}: no answer within ${timeoutMs} ms; connection dropped`, { retriable: true, kafkaCode: 'REQUEST_TIMED_OUT', cause: err })
+      if (timedOut)
+        throw new KafkaError(
+          `${doing} on cluster ${this.#cluster}: no answer within ${timeoutMs} ms; connection dropped`,
+          { retriable: true, kafkaCode: 'REQUEST_TIMED_OUT', cause: err }
+        )
       throw toKafkaError(`${doing} on cluster ${this.#cluster}`, err)
     } finally {
       clearTimeout(timer)

@@ -38,16 +38,16 @@ const FIRST_FETCH_PARTITION_BYTES = 64 * 1024
 
 export type PartitionEvent =
   /** The requested offset is outside the partition's log (retention, truncation, re-creation). */
-  | { readonly kind: 'out-of-range', readonly topic: string, readonly partition: number, readonly requested: bigint }
+  | { readonly kind: 'out-of-range'; readonly topic: string; readonly partition: number; readonly requested: bigint }
   /** The topic (or partition) does not exist (now). */
-  | { readonly kind: 'topic-gone', readonly topic: string, readonly partition: number, readonly error: KafkaError }
+  | { readonly kind: 'topic-gone'; readonly topic: string; readonly partition: number; readonly error: KafkaError }
   /**
    * The topic was deleted and re-created (its id changed): the position belongs to the old
    * topic, so the reader dropped the partition; the caller decides where to start again.
    */
-  | { readonly kind: 'recreated', readonly topic: string, readonly partition: number, readonly previous: bigint }
+  | { readonly kind: 'recreated'; readonly topic: string; readonly partition: number; readonly previous: bigint }
   /** Any other partition-level failure (not authorised, ...); the partition is retried next poll. */
-  | { readonly kind: 'error', readonly topic: string, readonly partition: number, readonly error: KafkaError }
+  | { readonly kind: 'error'; readonly topic: string; readonly partition: number; readonly error: KafkaError }
 
 export interface FetchRound {
   /** Records per `topic:partition`, in offset order. */
@@ -57,7 +57,10 @@ export interface FetchRound {
   readonly events: PartitionEvent[]
 }
 
-/** One record batch of a fetch; `skip`: a transaction marker or an aborted transaction's batch (nothing to copy, the position moves past it). */
+/**
+ * One record batch of a fetch; `skip`: a transaction marker or an aborted transaction's batch (nothing to copy, the
+ * position moves past it).
+ */
 export interface FetchedBatch {
   readonly batch: RawBatch
   readonly skip: boolean
@@ -85,7 +88,7 @@ export interface PartitionReaderOptions {
   readonly maxBytes?: number
 }
 
-type FetchPartition = TopicPartition & { readonly offset: bigint, readonly topicId: string, readonly leader: number }
+type FetchPartition = TopicPartition & { readonly offset: bigint; readonly topicId: string; readonly leader: number }
 
 interface TopicMeta {
   readonly id: string
@@ -98,7 +101,7 @@ interface InFlight {
   readonly done: Promise<void>
 }
 
-function emptyRound (): BatchRound {
+function emptyRound(): BatchRound {
   return { fetched: new Map(), endOffsets: new Map(), events: [] }
 }
 
@@ -118,9 +121,9 @@ export class PartitionReader {
   #partitionFetchBytes: number
   /** The fetch in flight per leader (at most one: a broker answers one connection's requests in order). */
   readonly #inFlight = new Map<number, InFlight>()
-  readonly #brokers = new Map<number, { host: string, port: number }>()
+  readonly #brokers = new Map<number, { host: string; port: number }>()
 
-  constructor (cfg: ClientConfig, clientId: string, options: PartitionReaderOptions = {}) {
+  constructor(cfg: ClientConfig, clientId: string, options: PartitionReaderOptions = {}) {
     this.#cluster = cfg.cluster
     const isolation = cfg.props['isolation.level']
     this.#readCommitted = isolation === undefined || reveal(isolation) !== 'read_uncommitted'
@@ -139,29 +142,35 @@ export class PartitionReader {
   }
 
   /** Starts (or moves) reading a partition at `offset`; an answer to a fetch in flight for it is then ignored. */
-  seek (topic: string, partition: number, offset: bigint): void {
+  seek(topic: string, partition: number, offset: bigint): void {
     const meta = this.#meta.get(topic)
     if (meta === undefined || partition >= meta.leaders.length) this.#metaStale = true
     this.#positions.set(tpKey(topic, partition), { topic, partition, offset })
   }
 
-  remove (topic: string, partition: number): void {
+  remove(topic: string, partition: number): void {
     this.#positions.delete(tpKey(topic, partition))
   }
 
-  position (topic: string, partition: number): bigint | undefined {
+  position(topic: string, partition: number): bigint | undefined {
     return this.#positions.get(tpKey(topic, partition))?.offset
   }
 
-  assigned (): TopicPartition[] {
+  assigned(): TopicPartition[] {
     return [...this.#positions.values()].map(({ topic, partition }) => ({ topic, partition }))
   }
 
   /** Reloads leaders and ids; partitions of re-created topics are dropped and reported in `events`. */
-  async #refreshMetadata (events: PartitionEvent[]): Promise<void> {
+  async #refreshMetadata(events: PartitionEvent[]): Promise<void> {
     const topics = [...new Set([...this.#positions.values()].map(p => p.topic))]
     const meta = new Map<string, TopicMeta>()
-    const keep = (md: { brokers: ReadonlyMap<number, { host: string, port: number }>, topics: ReadonlyMap<string, { id: string, partitions: ReadonlyArray<{ leader: number }> } | undefined> }, names: readonly string[]): void => {
+    const keep = (
+      md: {
+        brokers: ReadonlyMap<number, { host: string; port: number }>
+        topics: ReadonlyMap<string, { id: string; partitions: ReadonlyArray<{ leader: number }> } | undefined>
+      },
+      names: readonly string[]
+    ): void => {
       for (const [node, b] of md.brokers) this.#brokers.set(node, { host: b.host, port: b.port })
       for (const topic of names) {
         const t = md.topics.get(topic)
@@ -173,17 +182,19 @@ export class PartitionReader {
       // it (as may a transient failure), then each is asked alone, with retries.
       keep(await this.#consumer.metadata({ topics, forceUpdate: true, retries: 0 }), topics)
     } catch {
-      await Promise.all(topics.map(async topic => {
-        try {
-          keep(await this.#consumer.metadata({ topics: [topic], forceUpdate: true }), [topic])
-        } catch (err) {
-          // Missing topic: its partitions report 'topic-gone' in poll(). An unreachable cluster
-          // (network or timeout, no broker answer) fails the round, so it is not taken for a
-          // deleted topic and the caller reports the cluster.
-          const error = toKafkaError(`reading metadata of ${topic} on cluster ${this.#cluster}`, err)
-          if (error.retriable && error.kafkaCode === undefined) throw error
-        }
-      }))
+      await Promise.all(
+        topics.map(async topic => {
+          try {
+            keep(await this.#consumer.metadata({ topics: [topic], forceUpdate: true }), [topic])
+          } catch (err) {
+            // Missing topic: its partitions report 'topic-gone' in poll(). An unreachable cluster
+            // (network or timeout, no broker answer) fails the round, so it is not taken for a
+            // deleted topic and the caller reports the cluster.
+            const error = toKafkaError(`reading metadata of ${topic} on cluster ${this.#cluster}`, err)
+            if (error.retriable && error.kafkaCode === undefined) throw error
+          }
+        })
+      )
     }
     for (const [topic, { id }] of meta) {
       const known = this.#knownIds.get(topic)
@@ -201,7 +212,7 @@ export class PartitionReader {
   }
 
   /** One fetch round, decoded into records (everyone but the copier). Waits up to maxWaitMs when there is no data. */
-  async poll (signal?: AbortSignal): Promise<FetchRound> {
+  async poll(signal?: AbortSignal): Promise<FetchRound> {
     const round = await this.pollBatches(signal)
     const records = new Map<string, ConsumedRecord[]>()
     for (const [key, f] of round.fetched) {
@@ -222,7 +233,7 @@ export class PartitionReader {
    * answers; fetches to the other leaders stay in flight for the next call. Positions move past
    * what is returned. Waits up to maxWaitMs when there is no data.
    */
-  async pollBatches (signal?: AbortSignal, accept?: (key: string) => boolean): Promise<BatchRound> {
+  async pollBatches(signal?: AbortSignal, accept?: (key: string) => boolean): Promise<BatchRound> {
     const round = emptyRound()
     if (this.#positions.size === 0 && this.#inFlight.size === 0) {
       await sleep(this.#options.maxWaitMs, signal)
@@ -238,10 +249,18 @@ export class PartitionReader {
       const leader = meta?.leaders[p.partition]
       if (meta === undefined || leader === undefined) {
         this.#metaStale = true
-        round.events.push({ kind: 'topic-gone', topic: p.topic, partition: p.partition, error: this.#partitionFailure(p, 'UNKNOWN_TOPIC_OR_PARTITION', true) })
+        round.events.push({
+          kind: 'topic-gone',
+          topic: p.topic,
+          partition: p.partition,
+          error: this.#partitionFailure(p, 'UNKNOWN_TOPIC_OR_PARTITION', true)
+        })
         continue
       }
-      if (leader < 0) { this.#metaStale = true; continue } // leader election in progress; try next round
+      if (leader < 0) {
+        this.#metaStale = true
+        continue
+      } // leader election in progress; try next round
       fetchable.push({ ...p, topicId: meta.id, leader })
     }
     for (const [node, parts] of Map.groupBy(fetchable, p => p.leader)) {
@@ -249,7 +268,9 @@ export class PartitionReader {
       const entry: InFlight = {
         keys: new Set(parts.map(p => tpKey(p.topic, p.partition))),
         result: undefined,
-        done: this.#fetchFrom(node, parts).then(r => { entry.result = r })
+        done: this.#fetchFrom(node, parts).then(r => {
+          entry.result = r
+        })
       }
       this.#inFlight.set(node, entry)
     }
@@ -266,17 +287,19 @@ export class PartitionReader {
       for (const [k, v] of f.result.endOffsets) round.endOffsets.set(k, v)
       round.events.push(...f.result.events)
     }
-    if (round.fetched.size > 0) this.#partitionFetchBytes = Math.min(this.#partitionFetchBytes * 4, this.#options.partitionMaxBytes)
+    if (round.fetched.size > 0)
+      this.#partitionFetchBytes = Math.min(this.#partitionFetchBytes * 4, this.#options.partitionMaxBytes)
     return round
   }
 
-  async #fetchFrom (node: number, parts: FetchPartition[]): Promise<BatchRound> {
+  async #fetchFrom(node: number, parts: FetchPartition[]): Promise<BatchRound> {
     const round = emptyRound()
     const byTopicId = Map.groupBy(parts, p => p.topicId)
     let response: RawFetchResponse
     try {
       const broker = this.#brokers.get(node)
-      if (broker === undefined) throw new KafkaError(`broker ${node} is not in the metadata of cluster ${this.#cluster}`, { retriable: true })
+      if (broker === undefined)
+        throw new KafkaError(`broker ${node} is not in the metadata of cluster ${this.#cluster}`, { retriable: true })
       response = await fetchRaw(this.#consumer as never, broker, {
         maxWaitMs: this.#options.maxWaitMs,
         minBytes: 1,
@@ -284,7 +307,11 @@ export class PartitionReader {
         readCommitted: this.#readCommitted,
         topics: [...byTopicId].map(([topicId, ps]) => ({
           topicId,
-          partitions: ps.map(p => ({ partition: p.partition, fetchOffset: p.offset, partitionMaxBytes: this.#partitionFetchBytes }))
+          partitions: ps.map(p => ({
+            partition: p.partition,
+            fetchOffset: p.offset,
+            partitionMaxBytes: this.#partitionFetchBytes
+          }))
         }))
       })
     } catch (err) {
@@ -296,7 +323,13 @@ export class PartitionReader {
     if (response.errorCode !== 0) {
       const name = protocolErrorsCodesById[response.errorCode] ?? `error code ${response.errorCode}`
       this.#metaStale = true
-      for (const p of parts) round.events.push({ kind: 'error', topic: p.topic, partition: p.partition, error: this.#partitionFailure(p, name, protocolErrors[name]?.canRetry === true) })
+      for (const p of parts)
+        round.events.push({
+          kind: 'error',
+          topic: p.topic,
+          partition: p.partition,
+          error: this.#partitionFailure(p, name, protocolErrors[name]?.canRetry === true)
+        })
       return round
     }
     for (const topicResponse of response.topics) {
@@ -311,18 +344,29 @@ export class PartitionReader {
           this.#partitionError(p, pr.errorCode, round)
           continue
         }
-        round.endOffsets.set(key, this.#readCommitted && pr.lastStableOffset >= 0n ? pr.lastStableOffset : pr.highWatermark)
+        round.endOffsets.set(
+          key,
+          this.#readCommitted && pr.lastStableOffset >= 0n ? pr.lastStableOffset : pr.highWatermark
+        )
         try {
           this.#walk(p, pr, round)
         } catch (err) {
-          round.events.push({ kind: 'error', topic: p.topic, partition: p.partition, error: new KafkaError(`reading ${p.topic}-${p.partition} at offset ${p.offset} on cluster ${this.#cluster}: ${(err as Error).message}`, { retriable: false, kafkaCode: 'CORRUPT_MESSAGE' }) })
+          round.events.push({
+            kind: 'error',
+            topic: p.topic,
+            partition: p.partition,
+            error: new KafkaError(
+              `reading ${p.topic}-${p.partition} at offset ${p.offset} on cluster ${this.#cluster}: ${(err as Error).message}`,
+              { retriable: false, kafkaCode: 'CORRUPT_MESSAGE' }
+            )
+          })
         }
       }
     }
     return round
   }
 
-  #partitionError (p: TopicPartition & { offset: bigint }, code: number, round: BatchRound): void {
+  #partitionError(p: TopicPartition & { offset: bigint }, code: number, round: BatchRound): void {
     const name = protocolErrorsCodesById[code] ?? `error code ${code}`
     if (name === 'OFFSET_OUT_OF_RANGE') {
       round.events.push({ kind: 'out-of-range', topic: p.topic, partition: p.partition, requested: p.offset })
@@ -330,12 +374,16 @@ export class PartitionReader {
     }
     if (STALE_METADATA.has(name)) this.#metaStale = true
     const error = this.#partitionFailure(p, name, protocolErrors[name]?.canRetry === true || STALE_METADATA.has(name))
-    const gone = name === 'UNKNOWN_TOPIC_ID' || name === 'UNKNOWN_TOPIC_OR_PARTITION' || name === 'INCONSISTENT_TOPIC_ID'
+    const gone =
+      name === 'UNKNOWN_TOPIC_ID' || name === 'UNKNOWN_TOPIC_OR_PARTITION' || name === 'INCONSISTENT_TOPIC_ID'
     round.events.push({ kind: gone ? 'topic-gone' : 'error', topic: p.topic, partition: p.partition, error })
   }
 
-  #partitionFailure (p: TopicPartition, name: string, retriable: boolean): KafkaError {
-    return new KafkaError(`reading ${p.topic}-${p.partition} on cluster ${this.#cluster}: ${name}`, { retriable, kafkaCode: name })
+  #partitionFailure(p: TopicPartition, name: string, retriable: boolean): KafkaError {
+    return new KafkaError(`reading ${p.topic}-${p.partition} on cluster ${this.#cluster}: ${name}`, {
+      retriable,
+      kafkaCode: name
+    })
   }
 
   /**
@@ -343,9 +391,11 @@ export class PartitionReader {
    * read_committed) aborted transactions' batches marked to skip, using the response's aborted
    * list and the abort markers (Kafka's consumer Fetcher does the same). Moves the position.
    */
-  #walk (p: TopicPartition & { offset: bigint }, pr: RawFetchPartition, round: BatchRound): void {
+  #walk(p: TopicPartition & { offset: bigint }, pr: RawFetchPartition, round: BatchRound): void {
     const key = tpKey(p.topic, p.partition)
-    const pendingAborts = [...pr.abortedTransactions].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0))
+    const pendingAborts = [...pr.abortedTransactions].sort((a, b) =>
+      a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0
+    )
     const abortedProducers = new Set<bigint>()
     const batches: FetchedBatch[] = []
     let next = p.offset
@@ -359,7 +409,10 @@ export class PartitionReader {
         if (controlType(batch) === CONTROL_TYPE_ABORT) abortedProducers.delete(batch.producerId)
         batches.push({ batch, skip: true })
       } else {
-        batches.push({ batch, skip: this.#readCommitted && batch.transactional && abortedProducers.has(batch.producerId) })
+        batches.push({
+          batch,
+          skip: this.#readCommitted && batch.transactional && abortedProducers.has(batch.producerId)
+        })
       }
       next = batch.nextOffset
     }
@@ -369,21 +422,43 @@ export class PartitionReader {
     }
   }
 
-  async close (): Promise<void> {
-    await Promise.all([...this.#inFlight.values()].map(async f => { await f.done }))
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.#inFlight.values()].map(async f => {
+        await f.done
+      })
+    )
     this.#inFlight.clear()
     await this.#consumer.close(true).catch(() => {})
   }
 }
 
 /** Resolves when the promise settles or the signal aborts, whichever comes first. */
-async function abortable (promise: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) { await promise; return }
+async function abortable(promise: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) {
+    await promise
+    return
+  }
   if (signal.aborted) return
   let onAbort: (() => void) | undefined
-  await Promise.race([promise, new Promise<void>(resolve => { onAbort = resolve; signal.addEventListener('abort', onAbort, { once: true }) })])
+  await Promise.race([
+    promise,
+    new Promise<void>(resolve => {
+      onAbort = resolve
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  ])
   if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
 }
 
 /** Errors after which leaders or topic ids must be looked up again before the next fetch. */
-const STALE_METADATA = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'UNKNOWN_TOPIC_ID', 'INCONSISTENT_TOPIC_ID', 'KAFKA_STORAGE_ERROR'])
+const STALE_METADATA = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_OR_FOLLOWER',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+  'UNKNOWN_TOPIC_ID',
+  'INCONSISTENT_TOPIC_ID',
+  'KAFKA_STORAGE_ERROR'
+])

@@ -31,22 +31,31 @@ export interface ProducerSettings {
   readonly partitionBatchBytes: number
 }
 
-export function producerSettings (cfg: ClientConfig): ProducerSettings {
+export function producerSettings(cfg: ClientConfig): ProducerSettings {
   const prop = (key: string): string | undefined => {
     const v = cfg.props[key]
     return v === undefined ? undefined : reveal(v).trim()
   }
   const fail = (key: string, value: string, expected: string): never => {
-    throw new ConfigError(`${clusterLabel(cfg)}: producer ${key}=${JSON.stringify(value)} is not supported; expected ${expected}`)
+    throw new ConfigError(
+      `${clusterLabel(cfg)}: producer ${key}=${JSON.stringify(value)} is not supported; expected ${expected}`
+    )
   }
 
   const compressionValue = prop('compression.type')?.toLowerCase() ?? 'none'
-  const compression = COMPRESSIONS.find(c => c === compressionValue) ?? fail('compression.type', compressionValue, COMPRESSIONS.join(', '))
+  const compression =
+    COMPRESSIONS.find(c => c === compressionValue) ??
+    fail('compression.type', compressionValue, COMPRESSIONS.join(', '))
 
   const acks = prop('acks') ?? 'all'
   let acksAll = true
   if (acks === '1') acksAll = false
-  else if (acks === '0') fail('acks', acks, 'all (or -1) or 1: with acks=0 the target never confirms a write, so no copied position could be stored safely')
+  else if (acks === '0')
+    fail(
+      'acks',
+      acks,
+      'all (or -1) or 1: with acks=0 the target never confirms a write, so no copied position could be stored safely'
+    )
   else if (acks !== 'all' && acks !== '-1') fail('acks', acks, 'all, -1 or 1')
 
   const batch = prop('batch.size')
@@ -59,7 +68,8 @@ export function producerSettings (cfg: ClientConfig): ProducerSettings {
   }
 
   const linger = prop('linger.ms')
-  if (linger !== undefined && !(Number.isFinite(Number(linger)) && Number(linger) >= 0)) fail('linger.ms', linger, 'a number of milliseconds (0 or more)')
+  if (linger !== undefined && !(Number.isFinite(Number(linger)) && Number(linger) >= 0))
+    fail('linger.ms', linger, 'a number of milliseconds (0 or more)')
 
   return { compression, compressionSet: prop('compression.type') !== undefined, acksAll, partitionBatchBytes }
 }

@@ -12,8 +12,19 @@
  *   (base offset or error code), never as one error for the whole request.
  * Request layouts: Apache Kafka's FetchRequest.json / ProduceRequest.json message definitions.
  */
-import type { Reader} from '@platformatic/kafka';
-import { type Base, createAPI, fetchV13, fetchV14, fetchV15, fetchV16, fetchV17, kGetApi, kGetConnection, Writer } from '@platformatic/kafka'
+import type { Reader } from '@platformatic/kafka'
+import {
+  type Base,
+  createAPI,
+  fetchV13,
+  fetchV14,
+  fetchV15,
+  fetchV16,
+  fetchV17,
+  kGetApi,
+  kGetConnection,
+  Writer
+} from '@platformatic/kafka'
 import { KafkaError } from '../errors.ts'
 import { type BatchBytes, batchLength } from './record-batch.ts'
 
@@ -38,7 +49,7 @@ export interface RawFetchRequest {
   readonly minBytes: number
   readonly maxBytes: number
   readonly readCommitted: boolean
-  readonly topics: ReadonlyArray<{ readonly topicId: string, readonly partitions: readonly RawFetchPartitionRequest[] }>
+  readonly topics: ReadonlyArray<{ readonly topicId: string; readonly partitions: readonly RawFetchPartitionRequest[] }>
 }
 
 export interface RawFetchPartition {
@@ -47,7 +58,7 @@ export interface RawFetchPartition {
   readonly highWatermark: bigint
   readonly lastStableOffset: bigint
   readonly logStartOffset: bigint
-  readonly abortedTransactions: ReadonlyArray<{ readonly producerId: bigint, readonly firstOffset: bigint }>
+  readonly abortedTransactions: ReadonlyArray<{ readonly producerId: bigint; readonly firstOffset: bigint }>
   /**
    * Record batches as the broker sent them (the last one may be cut short), as views into the
    * socket chunks the answer arrived in (not copied into one Buffer); empty when none.
@@ -57,7 +68,7 @@ export interface RawFetchPartition {
 
 export interface RawFetchResponse {
   readonly errorCode: number
-  readonly topics: ReadonlyArray<{ readonly topicId: string, readonly partitions: readonly RawFetchPartition[] }>
+  readonly topics: ReadonlyArray<{ readonly topicId: string; readonly partitions: readonly RawFetchPartition[] }>
 }
 
 export interface ProducePartitionAnswer {
@@ -69,21 +80,35 @@ export interface ProducePartitionAnswer {
 }
 
 type Connection = Parameters<Parameters<Base[typeof kGetConnection]>[1]>[1]
-interface Broker { readonly host: string, readonly port: number }
+interface Broker {
+  readonly host: string
+  readonly port: number
+}
 
-async function connection (client: Base, broker: Broker): Promise<NonNullable<Connection>> {
+async function connection(client: Base, broker: Broker): Promise<NonNullable<Connection>> {
   return await new Promise((resolve, reject) => {
-    client[kGetConnection](broker as never, (error, conn) => { if (error != null || conn == null) reject(error ?? new Error('no connection')); else resolve(conn) })
+    client[kGetConnection](broker as never, (error, conn) => {
+      if (error != null || conn == null) reject(error ?? new Error('no connection'))
+      else resolve(conn)
+    })
   })
 }
 
-async function negotiatedVersion (client: Base, name: string): Promise<number> {
+async function negotiatedVersion(client: Base, name: string): Promise<number> {
   return await new Promise((resolve, reject) => {
-    client[kGetApi](name as never, (error, api) => { if (error != null || api == null) reject(error ?? new Error(`no ${name} API`)); else resolve((api as unknown as { version: number }).version) })
+    client[kGetApi](name as never, (error, api) => {
+      if (error != null || api == null) reject(error ?? new Error(`no ${name} API`))
+      else resolve((api as unknown as { version: number }).version)
+    })
   })
 }
 
-function parseFetch (_correlationId: number, _apiKey: number, _apiVersion: number, r: InstanceType<typeof Reader>): RawFetchResponse {
+function parseFetch(
+  _correlationId: number,
+  _apiKey: number,
+  _apiVersion: number,
+  r: InstanceType<typeof Reader>
+): RawFetchResponse {
   r.readInt32() // throttle_time_ms
   const errorCode = r.readInt16()
   r.readInt32() // session_id
@@ -95,7 +120,8 @@ function parseFetch (_correlationId: number, _apiKey: number, _apiVersion: numbe
       const highWatermark = p.readInt64()
       const lastStableOffset = p.readInt64()
       const logStartOffset = p.readInt64()
-      const abortedTransactions = p.readNullableArray(a => ({ producerId: a.readInt64(), firstOffset: a.readInt64() })) ?? []
+      const abortedTransactions =
+        p.readNullableArray(a => ({ producerId: a.readInt64(), firstOffset: a.readInt64() })) ?? []
       p.readInt32() // preferred_read_replica
       const size = p.readUnsignedVarInt()
       let records: readonly Buffer[] = NONE
@@ -103,7 +129,15 @@ function parseFetch (_correlationId: number, _apiKey: number, _apiVersion: numbe
         records = p.buffer.subarray(p.position, p.position + size - 1).buffers
         p.skip(size - 1)
       }
-      return { partition, errorCode: code, highWatermark, lastStableOffset, logStartOffset, abortedTransactions, records }
+      return {
+        partition,
+        errorCode: code,
+        highWatermark,
+        lastStableOffset,
+        logStartOffset,
+        abortedTransactions,
+        records
+      }
     })
   }))
   r.readTaggedFields()
@@ -113,39 +147,74 @@ function parseFetch (_correlationId: number, _apiKey: number, _apiVersion: numbe
 const NONE: readonly Buffer[] = []
 
 /** One session-less Fetch to `broker`. Partition errors come back in the answer; a failed request throws. */
-export async function fetchRaw (client: Base, broker: Broker, request: RawFetchRequest): Promise<RawFetchResponse> {
+export async function fetchRaw(client: Base, broker: Broker, request: RawFetchRequest): Promise<RawFetchResponse> {
   const version = await negotiatedVersion(client, 'Fetch')
   const createRequest = FETCH_REQUESTS[version]
   if (createRequest === undefined) {
-    throw new KafkaError(`broker ${broker.host}:${broker.port} offers Fetch version ${version}; kafka-mirror needs 13 to 17 (Apache Kafka 3.1 or newer)`, { retriable: false, kafkaCode: 'UNSUPPORTED_VERSION' })
+    throw new KafkaError(
+      `broker ${broker.host}:${broker.port} offers Fetch version ${version}; kafka-mirror needs 13 to 17 (Apache Kafka 3.1 or newer)`,
+      { retriable: false, kafkaCode: 'UNSUPPORTED_VERSION' }
+    )
   }
   const api = createAPI(1, version, createRequest as never, parseFetch as never)
   const conn = await connection(client, broker)
   const topics = request.topics.map(t => ({
     topicId: t.topicId,
-    partitions: t.partitions.map(p => ({ partition: p.partition, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }))
+    partitions: t.partitions.map(p => ({
+      partition: p.partition,
+      fetchOffset: p.fetchOffset,
+      partitionMaxBytes: p.partitionMaxBytes,
+      currentLeaderEpoch: -1,
+      lastFetchedEpoch: -1
+    }))
   }))
   // session id 0 with epoch -1: a full fetch that opens no session on the broker.
-  return await (api.async as (...args: unknown[]) => Promise<RawFetchResponse>)(conn, request.maxWaitMs, request.minBytes, request.maxBytes, request.readCommitted ? 1 : 0, 0, -1, topics, [], '')
+  return await (api.async as (...args: unknown[]) => Promise<RawFetchResponse>)(
+    conn,
+    request.maxWaitMs,
+    request.minBytes,
+    request.maxBytes,
+    request.readCommitted ? 1 : 0,
+    0,
+    -1,
+    topics,
+    [],
+    ''
+  )
 }
 
-function produceRequest (acks: number, timeoutMs: number, topics: ReadonlyArray<{ topic: string, partitions: ReadonlyArray<{ partition: number, batch: BatchBytes }> }>): InstanceType<typeof Writer> {
+function produceRequest(
+  acks: number,
+  timeoutMs: number,
+  topics: ReadonlyArray<{ topic: string; partitions: ReadonlyArray<{ partition: number; batch: BatchBytes }> }>
+): InstanceType<typeof Writer> {
   const w = Writer.create()
     .appendString(null as never) // transactional_id
     .appendInt16(acks)
     .appendInt32(timeoutMs)
-    .appendArray(topics as never[], (w, t: { topic: string, partitions: ReadonlyArray<{ partition: number, batch: BatchBytes }> }) => {
-      w.appendString(t.topic).appendArray(t.partitions as never[], (w, p: { partition: number, batch: BatchBytes }) => {
-        w.appendInt32(p.partition).appendUnsignedVarInt(batchLength(p.batch) + 1)
-        if (Buffer.isBuffer(p.batch)) w.append(p.batch)
-        else for (const piece of p.batch) w.append(piece)
-      })
-    })
+    .appendArray(
+      topics as never[],
+      (w, t: { topic: string; partitions: ReadonlyArray<{ partition: number; batch: BatchBytes }> }) => {
+        w.appendString(t.topic).appendArray(
+          t.partitions as never[],
+          (w, p: { partition: number; batch: BatchBytes }) => {
+            w.appendInt32(p.partition).appendUnsignedVarInt(batchLength(p.batch) + 1)
+            if (Buffer.isBuffer(p.batch)) w.append(p.batch)
+            else for (const piece of p.batch) w.append(piece)
+          }
+        )
+      }
+    )
     .appendTaggedFields()
   return w
 }
 
-function parseProduce (_correlationId: number, _apiKey: number, _apiVersion: number, r: InstanceType<typeof Reader>): ProducePartitionAnswer[] {
+function parseProduce(
+  _correlationId: number,
+  _apiKey: number,
+  _apiVersion: number,
+  r: InstanceType<typeof Reader>
+): ProducePartitionAnswer[] {
   const answers: ProducePartitionAnswer[] = []
   r.readArray(t => {
     const topic = t.readString()
@@ -171,10 +240,19 @@ function parseProduce (_correlationId: number, _apiKey: number, _apiVersion: num
  * (at most one per partition). Returns every partition's answer; a failed request (network,
  * timeout) throws, and then nothing is known about what was written.
  */
-export async function produceRaw (client: Base, broker: Broker, acks: number, timeoutMs: number, topics: ReadonlyArray<{ topic: string, partitions: ReadonlyArray<{ partition: number, batch: BatchBytes }> }>): Promise<ProducePartitionAnswer[]> {
+export async function produceRaw(
+  client: Base,
+  broker: Broker,
+  acks: number,
+  timeoutMs: number,
+  topics: ReadonlyArray<{ topic: string; partitions: ReadonlyArray<{ partition: number; batch: BatchBytes }> }>
+): Promise<ProducePartitionAnswer[]> {
   const offered = await negotiatedVersion(client, 'Produce')
   if (offered < MIN_PRODUCE_VERSION) {
-    throw new KafkaError(`broker ${broker.host}:${broker.port} offers Produce version ${offered}; kafka-mirror needs ${MIN_PRODUCE_VERSION} or newer (Apache Kafka 2.8 or newer)`, { retriable: false, kafkaCode: 'UNSUPPORTED_VERSION' })
+    throw new KafkaError(
+      `broker ${broker.host}:${broker.port} offers Produce version ${offered}; kafka-mirror needs ${MIN_PRODUCE_VERSION} or newer (Apache Kafka 2.8 or newer)`,
+      { retriable: false, kafkaCode: 'UNSUPPORTED_VERSION' }
+    )
   }
   const api = createAPI(0, Math.min(offered, MAX_PRODUCE_VERSION), produceRequest as never, parseProduce as never)
   const conn = await connection(client, broker)

@@ -13,11 +13,20 @@ import { type ConsumedRecord, tpKey } from './types.ts'
  * `readerConfig` may set `isolation.level` (read_committed by default). `last`: only the last N
  * offsets of each partition (a tail, e.g. the newest heartbeats).
  */
-export async function readTopic (admin: KafkaAdmin, readerConfig: ClientConfig, topic: string, clientId: string, opts: { timeoutMs?: number, last?: number } = {}): Promise<ConsumedRecord[] | undefined> {
+export async function readTopic(
+  admin: KafkaAdmin,
+  readerConfig: ClientConfig,
+  topic: string,
+  clientId: string,
+  opts: { timeoutMs?: number; last?: number } = {}
+): Promise<ConsumedRecord[] | undefined> {
   const description = (await admin.describeTopics([topic])).get(topic)
   if (description === undefined) return undefined
   const partitions = Array.from({ length: description.partitions }, (_, partition) => ({ topic, partition }))
-  const [start, end] = await Promise.all([admin.listOffsets(partitions, 'earliest'), admin.listOffsets(partitions, 'latest')])
+  const [start, end] = await Promise.all([
+    admin.listOffsets(partitions, 'earliest'),
+    admin.listOffsets(partitions, 'latest')
+  ])
   const endOf = (partition: number): bigint => end.get(tpKey(topic, partition)) ?? 0n
   const reader = new PartitionReader(readerConfig, clientId, { maxWaitMs: 100 })
   const byPartition: ConsumedRecord[][] = partitions.map(() => [])
@@ -30,10 +39,16 @@ export async function readTopic (admin: KafkaAdmin, readerConfig: ClientConfig, 
     }
     const deadline = Date.now() + (opts.timeoutMs ?? 60_000)
     while (reader.assigned().length > 0) {
-      if (Date.now() > deadline) throw new Error(`reading ${topic} on cluster ${readerConfig.cluster} did not reach its end offsets in ${opts.timeoutMs ?? 60_000} ms`)
+      if (Date.now() > deadline)
+        throw new Error(
+          `reading ${topic} on cluster ${readerConfig.cluster} did not reach its end offsets in ${opts.timeoutMs ?? 60_000} ms`
+        )
       const round = await reader.poll()
       for (const e of round.events) {
-        if (e.kind !== 'error' || !e.error.retriable) throw new Error(`reading ${topic} on cluster ${readerConfig.cluster}: ${e.kind}${'error' in e ? ` (${e.error.message})` : ''}`)
+        if (e.kind !== 'error' || !e.error.retriable)
+          throw new Error(
+            `reading ${topic} on cluster ${readerConfig.cluster}: ${e.kind}${'error' in e ? ` (${e.error.message})` : ''}`
+          )
       }
       for (const records of round.records.values()) for (const r of records) byPartition[r.partition]?.push(r)
       for (const { partition } of reader.assigned()) {

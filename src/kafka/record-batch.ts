@@ -7,7 +7,8 @@
  * Invariants:
  * - No copies and no per-record work on the raw path: splitBatches reads the fixed 61-byte
  *   header of each batch and hands out views into the fetch answer's chunks (copying only a
- *   batch that straddles two); forTarget writes a new header and keeps the rest as a view. Decoded keys, values and headers of an uncompressed batch are
+ * batch that straddles two); forTarget writes a new header and keeps the rest as a view. Decoded keys, values and
+ * headers of an uncompressed batch are
  *   views into the fetch buffer too, so they keep it alive as long as they live.
  * - What leaves this module has a valid CRC: forTarget and decodeBatch check the batch's CRC-32C
  *   first (the Java consumer does so with its default check.crcs=true), so bytes damaged on the
@@ -68,7 +69,7 @@ export interface EncodableRecord {
 /** One record batch as bytes: whole, or in pieces sent one after the other (forTarget). */
 export type BatchBytes = Buffer | readonly Buffer[]
 
-export function batchLength (batch: BatchBytes): number {
+export function batchLength(batch: BatchBytes): number {
   return Buffer.isBuffer(batch) ? batch.length : batch.reduce((n, b) => n + b.length, 0)
 }
 
@@ -107,7 +108,7 @@ const EMPTY = Buffer.alloc(0)
  * next fetch starts at the last batch's nextOffset and gets it whole. A complete batch with magic
  * other than 2, an impossible length or compression bits that name no codec throws.
  */
-export function splitBatches (chunks: Buffer | readonly Buffer[]): RawBatch[] {
+export function splitBatches(chunks: Buffer | readonly Buffer[]): RawBatch[] {
   const bytes = new ChunkedBytes(Buffer.isBuffer(chunks) ? [chunks] : chunks)
   const batches: RawBatch[] = []
   let pos = 0
@@ -121,16 +122,25 @@ export function splitBatches (chunks: Buffer | readonly Buffer[]): RawBatch[] {
     const baseOffset = start.readBigInt64BE(0)
     const magic = start.readInt8(MAGIC_OFFSET)
     if (magic !== 2) {
-      throw new KafkaError(`record batch at offset ${baseOffset} has magic ${magic}: ${magic < 2 ? 'message formats v0 and v1 (Kafka before 0.11) are not supported; Kafka 4 brokers store only v2 (KIP-724)' : 'a record format newer than v2, which this mirror does not know'}`, { retriable: false, kafkaCode: 'UNSUPPORTED_FOR_MESSAGE_FORMAT' })
+      throw new KafkaError(
+        `record batch at offset ${baseOffset} has magic ${magic}: ${magic < 2 ? 'message formats v0 and v1 (Kafka before 0.11) are not supported; Kafka 4 brokers store only v2 (KIP-724)' : 'a record format newer than v2, which this mirror does not know'}`,
+        { retriable: false, kafkaCode: 'UNSUPPORTED_FOR_MESSAGE_FORMAT' }
+      )
     }
     if (batchLength < RECORD_BATCH_OVERHEAD - LOG_OVERHEAD) {
-      throw corrupt(baseOffset, `its length field says ${batchLength} bytes, less than the ${RECORD_BATCH_OVERHEAD - LOG_OVERHEAD} of a v2 header`)
+      throw corrupt(
+        baseOffset,
+        `its length field says ${batchLength} bytes, less than the ${RECORD_BATCH_OVERHEAD - LOG_OVERHEAD} of a v2 header`
+      )
     }
     const batch = bytes.view(pos, end)
     const attributes = batch.readInt16BE(ATTRIBUTES_OFFSET)
     const codec = CODECS[attributes & ATTR_CODEC_MASK]
     if (codec === undefined) {
-      throw new KafkaError(`record batch at offset ${baseOffset} has compression codec id ${attributes & ATTR_CODEC_MASK} in its attributes (bits 0-2), which Kafka does not define (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)`, { retriable: false, kafkaCode: 'UNSUPPORTED_COMPRESSION_TYPE' })
+      throw new KafkaError(
+        `record batch at offset ${baseOffset} has compression codec id ${attributes & ATTR_CODEC_MASK} in its attributes (bits 0-2), which Kafka does not define (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)`,
+        { retriable: false, kafkaCode: 'UNSUPPORTED_COMPRESSION_TYPE' }
+      )
     }
     const lastOffsetDelta = batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET)
     batches.push({
@@ -162,14 +172,17 @@ class ChunkedBytes {
   readonly length: number
   #at = 0
 
-  constructor (chunks: readonly Buffer[]) {
+  constructor(chunks: readonly Buffer[]) {
     this.#chunks = chunks
     let length = 0
-    for (const c of chunks) { this.#starts.push(length); length += c.length }
+    for (const c of chunks) {
+      this.#starts.push(length)
+      length += c.length
+    }
     this.length = length
   }
 
-  view (from: number, to: number): Buffer {
+  view(from: number, to: number): Buffer {
     // Ranges are asked for in increasing order: move forward to the chunk holding `from`.
     while (this.#at > 0 && (this.#starts[this.#at] as number) > from) this.#at--
     while (this.#at < this.#chunks.length - 1 && (this.#starts[this.#at + 1] as number) <= from) this.#at++
@@ -193,7 +206,7 @@ class ChunkedBytes {
  * range ... and count of records", LogValidator.validateBatch). An empty batch (count 0, kept by
  * the log cleaner for producer state) is not contiguous either.
  */
-export function isContiguous (b: RawBatch): boolean {
+export function isContiguous(b: RawBatch): boolean {
   return b.count === b.lastOffsetDelta + 1
 }
 
@@ -205,10 +218,12 @@ export function isContiguous (b: RawBatch): boolean {
  * CreateTime and show each record's original delta timestamp instead; the record path writes the
  * timestamps consumers saw.
  */
-export function rawCopyRefusal (b: RawBatch): string | undefined {
+export function rawCopyRefusal(b: RawBatch): string | undefined {
   if (b.control) return 'it is a control batch (transaction marker)'
-  if (!isContiguous(b)) return `its offsets have gaps (records count ${b.count}, last offset delta ${b.lastOffsetDelta}; compacted)`
-  if (b.logAppendTime) return 'its timestamps are LogAppendTime, which the target would turn back into the records\' CreateTime'
+  if (!isContiguous(b))
+    return `its offsets have gaps (records count ${b.count}, last offset delta ${b.lastOffsetDelta}; compacted)`
+  if (b.logAppendTime)
+    return "its timestamps are LogAppendTime, which the target would turn back into the records' CreateTime"
   return undefined
 }
 
@@ -224,9 +239,12 @@ export function rawCopyRefusal (b: RawBatch): string | undefined {
  * Throws when the source CRC does not match (damaged bytes) or rawCopyRefusal names a reason.
  * A Produce request (v3+) takes one batch per partition (ProduceRequest.validateRecords).
  */
-export function forTarget (b: RawBatch): Buffer[] {
+export function forTarget(b: RawBatch): Buffer[] {
   const refusal = rawCopyRefusal(b)
-  if (refusal !== undefined) throw new KafkaError(`record batch at offset ${b.baseOffset} cannot be copied as bytes: ${refusal}`, { retriable: false })
+  if (refusal !== undefined)
+    throw new KafkaError(`record batch at offset ${b.baseOffset} cannot be copied as bytes: ${refusal}`, {
+      retriable: false
+    })
   const crc = ensureValid(b)
   const header = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD)
   b.bytes.copy(header, 0, 0, RECORD_BATCH_OVERHEAD)
@@ -237,7 +255,10 @@ export function forTarget (b: RawBatch): Buffer[] {
   header.writeInt16BE(-1, PRODUCER_EPOCH_OFFSET)
   header.writeInt32BE(-1, BASE_SEQUENCE_OFFSET)
   const covered = b.bytes.subarray(ATTRIBUTES_OFFSET)
-  header.writeUInt32BE(patchedCrc32c(crc, covered, 0, header.subarray(ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD)), CRC_OFFSET)
+  header.writeUInt32BE(
+    patchedCrc32c(crc, covered, 0, header.subarray(ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD)),
+    CRC_OFFSET
+  )
   return [header, b.bytes.subarray(RECORD_BATCH_OVERHEAD)]
 }
 
@@ -248,7 +269,7 @@ export function forTarget (b: RawBatch): Buffer[] {
  * A control batch's records (markers) come back too; the caller skips them. Throws on a CRC
  * mismatch or records that do not decode.
  */
-export function decodeBatch (b: RawBatch): DecodedRecord[] {
+export function decodeBatch(b: RawBatch): DecodedRecord[] {
   ensureValid(b)
   return decodeRecords(b)
 }
@@ -258,7 +279,7 @@ export function decodeBatch (b: RawBatch): DecodedRecord[] {
  * producerEpoch -1, baseSequence -1, non-transactional, CreateTime, records compressed with
  * `codec`. Every header is kept in order, duplicates and null values too.
  */
-export async function encodeBatch (records: ReadonlyArray<EncodableRecord>, codec: Codec): Promise<Buffer> {
+export async function encodeBatch(records: ReadonlyArray<EncodableRecord>, codec: Codec): Promise<Buffer> {
   if (records.length === 0) throw new Error('encodeBatch: a record batch needs at least one record')
   const messages = records.map(r => {
     // The library takes headers as a Map; a Map keys by identity, so a repeated key gets its own
@@ -270,7 +291,12 @@ export async function encodeBatch (records: ReadonlyArray<EncodableRecord>, code
   // producerEpoch and partitionLeaderEpoch default to 0 in the library; baseSequence it takes
   // only from a per-partition sequence table (its firstSequence option is ignored) and otherwise
   // writes 0, which is patched below.
-  const writer = await createRecordsBatchAsync(messages as never, { compression: codec, producerId: -1n, producerEpoch: -1, partitionLeaderEpoch: -1 })
+  const writer = await createRecordsBatchAsync(messages as never, {
+    compression: codec,
+    producerId: -1n,
+    producerEpoch: -1,
+    partitionLeaderEpoch: -1
+  })
   // Buffer.concat always copies, so the patch below never writes into a caller's key or value
   // (the writer holds those Buffers as they are).
   const out = Buffer.concat(writer.buffers, writer.length)
@@ -284,41 +310,49 @@ export async function encodeBatch (records: ReadonlyArray<EncodableRecord>, code
  * records (org.apache.kafka.common.record.ControlRecordType; the key is version int16, type
  * int16). Undefined for a batch that is not a control batch or holds no record.
  */
-export function controlType (b: RawBatch): number | undefined {
+export function controlType(b: RawBatch): number | undefined {
   if (!b.control) return undefined
   const key = decodeRecords(b)[0]?.key
   if (key === undefined) return undefined
-  if (key === null || key.length < 4) throw corrupt(b.baseOffset, `its control record key has ${key?.length ?? 'no'} bytes, fewer than the 4 of version and type`)
+  if (key === null || key.length < 4)
+    throw corrupt(
+      b.baseOffset,
+      `its control record key has ${key?.length ?? 'no'} bytes, fewer than the 4 of version and type`
+    )
   return key.readInt16BE(2)
 }
 
 /** Whether the stored CRC-32C matches the bytes from attributes to the end. */
-export function hasValidCrc (b: RawBatch): boolean {
+export function hasValidCrc(b: RawBatch): boolean {
   return b.bytes.readUInt32BE(CRC_OFFSET) === batchCrc(b.bytes)
 }
 
 /** The batch's CRC-32C, once checked against the bytes. */
-function ensureValid (b: RawBatch): number {
+function ensureValid(b: RawBatch): number {
   const stored = b.bytes.readUInt32BE(CRC_OFFSET)
   const computed = batchCrc(b.bytes)
   // CorruptRecordException is retriable in Kafka: a fetch again may bring undamaged bytes.
-  if (stored !== computed) throw corrupt(b.baseOffset, `stored CRC ${stored} but computed ${computed} (DefaultRecordBatch.ensureValid)`)
+  if (stored !== computed)
+    throw corrupt(b.baseOffset, `stored CRC ${stored} but computed ${computed} (DefaultRecordBatch.ensureValid)`)
   return stored
 }
 
-function batchCrc (batch: Buffer): number {
+function batchCrc(batch: Buffer): number {
   // Handed a Buffer, the library's crc32c copies it before hashing (its native binding gets
   // `new Uint8Array(data)`), which made a 1 MiB batch 3.5 times slower to hash when measured;
   // wrapped in the library's DynamicBuffer (a Reader's) the same bytes are hashed in place.
   return crc32c(Reader.from(batch.subarray(ATTRIBUTES_OFFSET)).buffer)
 }
 
-function decodeRecords (b: RawBatch): DecodedRecord[] {
+function decodeRecords(b: RawBatch): DecodedRecord[] {
   let batch: ReturnType<typeof readRecordsBatch>
   try {
     batch = readRecordsBatch(Reader.from(b.bytes))
   } catch (err) {
-    throw new KafkaError(`record batch at offset ${b.baseOffset} (${b.codec}): its records do not decode: ${(err as Error).message}`, { retriable: false, kafkaCode: 'CORRUPT_MESSAGE', cause: err })
+    throw new KafkaError(
+      `record batch at offset ${b.baseOffset} (${b.codec}): its records do not decode: ${(err as Error).message}`,
+      { retriable: false, kafkaCode: 'CORRUPT_MESSAGE', cause: err }
+    )
   }
   return batch.records.map(r => ({
     offset: b.baseOffset + BigInt(r.offsetDelta),
@@ -329,6 +363,9 @@ function decodeRecords (b: RawBatch): DecodedRecord[] {
   }))
 }
 
-function corrupt (baseOffset: bigint, why: string): KafkaError {
-  return new KafkaError(`record batch at offset ${baseOffset} is corrupt: ${why}`, { retriable: true, kafkaCode: 'CORRUPT_MESSAGE' })
+function corrupt(baseOffset: bigint, why: string): KafkaError {
+  return new KafkaError(`record batch at offset ${baseOffset} is corrupt: ${why}`, {
+    retriable: true,
+    kafkaCode: 'CORRUPT_MESSAGE'
+  })
 }

@@ -16,7 +16,7 @@ export interface StateTopic {
 }
 
 /** 'created' when this call created the topic, 'exists' when it was there already. */
-export async function ensureCompactedTopic (admin: KafkaAdmin, topic: StateTopic): Promise<'created' | 'exists'> {
+export async function ensureCompactedTopic(admin: KafkaAdmin, topic: StateTopic): Promise<'created' | 'exists'> {
   const outcome = await admin.createTopic({ ...topic, configs: { 'cleanup.policy': 'compact' } })
   if (outcome.status !== 'failed') return outcome.status
   if ((await admin.describeTopics([topic.name])).has(topic.name)) return 'exists'

@@ -35,6 +35,6 @@ export interface PartitionBatch {
   readonly records: readonly OutgoingRecord[]
 }
 
-export function tpKey (topic: string, partition: number): string {
+export function tpKey(topic: string, partition: number): string {
   return `${topic}:${partition}`
 }

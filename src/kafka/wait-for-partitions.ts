@@ -14,7 +14,11 @@ const POLL_MS = 100
  * Describes `wanted` (topic -> partitions it must show) until each shows at least that many, at
  * most `attempts` times; returns the last descriptions (the caller decides about a topic still short).
  */
-export async function waitForPartitions (admin: KafkaAdmin, wanted: ReadonlyMap<string, number>, opts: { readonly attempts: number, readonly signal?: AbortSignal | undefined }): Promise<Map<string, TopicDescription>> {
+export async function waitForPartitions(
+  admin: KafkaAdmin,
+  wanted: ReadonlyMap<string, number>,
+  opts: { readonly attempts: number; readonly signal?: AbortSignal | undefined }
+): Promise<Map<string, TopicDescription>> {
   let seen = new Map<string, TopicDescription>()
   for (let i = 0; i < opts.attempts && opts.signal?.aborted !== true; i++) {
     seen = await admin.describeTopics([...wanted.keys()])

@@ -25,7 +25,7 @@ export interface LoopWatch {
   stop: () => void
 }
 
-export function watchEventLoop (): LoopWatch {
+export function watchEventLoop(): LoopWatch {
   let expected = Date.now() + TICK_MS
   let worst = { delay: 0, at: 0 }
   const timer = setInterval(() => {
@@ -37,20 +37,30 @@ export function watchEventLoop (): LoopWatch {
   // The watchdog must never keep a finished process alive.
   timer.unref()
   return {
-    worstDelayMs: () => Date.now() - worst.at > STALL_REMEMBERED_MS ? 0 : worst.delay,
-    stop: () => { clearInterval(timer) }
+    worstDelayMs: () => (Date.now() - worst.at > STALL_REMEMBERED_MS ? 0 : worst.delay),
+    stop: () => {
+      clearInterval(timer)
+    }
   }
 }
 
-const json = (status: number, body: unknown): RouteResponse => ({ status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) + '\n' })
+const json = (status: number, body: unknown): RouteResponse => ({
+  status,
+  contentType: 'application/json; charset=utf-8',
+  body: JSON.stringify(body) + '\n'
+})
 
-export function healthz (watch: LoopWatch, stallMs = LOOP_STALL_MS): RouteResponse {
+export function healthz(watch: LoopWatch, stallMs = LOOP_STALL_MS): RouteResponse {
   const delay = watch.worstDelayMs()
   const ok = delay < stallMs
-  return json(ok ? 200 : 503, { status: ok ? 'ok' : 'event loop stalled', eventLoopDelayMs: delay, uptimeMs: Math.round(process.uptime() * 1000) })
+  return json(ok ? 200 : 503, {
+    status: ok ? 'ok' : 'event loop stalled',
+    eventLoopDelayMs: delay,
+    uptimeMs: Math.round(process.uptime() * 1000)
+  })
 }
 
-export function readyz (mirror: Mirror): RouteResponse {
+export function readyz(mirror: Mirror): RouteResponse {
   const report = buildStatusReport(mirror)
   return json(report.ready ? 200 : 503, { ready: report.ready, notReady: report.notReady })
 }

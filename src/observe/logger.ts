@@ -22,16 +22,16 @@ export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json']
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 }
 
 export interface Logger {
-  debug (message: string, fields?: Record<string, unknown>): void
-  info (message: string, fields?: Record<string, unknown>): void
-  warn (message: string, fields?: Record<string, unknown>): void
-  error (message: string, fields?: Record<string, unknown>): void
-  child (scope: string): Logger
+  debug(message: string, fields?: Record<string, unknown>): void
+  info(message: string, fields?: Record<string, unknown>): void
+  warn(message: string, fields?: Record<string, unknown>): void
+  error(message: string, fields?: Record<string, unknown>): void
+  child(scope: string): Logger
 }
 
 type Sink = (line: string) => void
 
-export function isLevel (value: string | undefined): value is Level {
+export function isLevel(value: string | undefined): value is Level {
   return value !== undefined && Object.hasOwn(ORDER, value)
 }
 
@@ -41,36 +41,44 @@ export class LogLevel {
   /** The level set at start (environment or default), the one toggleDebug() returns to. */
   readonly initial: Level
 
-  constructor (initial: Level = fromEnv()) {
+  constructor(initial: Level = fromEnv()) {
     this.#current = initial
     this.initial = initial
   }
 
-  get current (): Level { return this.#current }
-  set (level: Level): void { this.#current = level }
-  enabled (level: Level): boolean { return ORDER[level] >= ORDER[this.#current] }
+  get current(): Level {
+    return this.#current
+  }
+  set(level: Level): void {
+    this.#current = level
+  }
+  enabled(level: Level): boolean {
+    return ORDER[level] >= ORDER[this.#current]
+  }
 
   /** debug when not at debug, otherwise back to the start level (or info if that was debug). */
-  toggleDebug (): Level {
-    this.#current = this.#current !== 'debug' ? 'debug' : (this.initial === 'debug' ? 'info' : this.initial)
+  toggleDebug(): Level {
+    this.#current = this.#current !== 'debug' ? 'debug' : this.initial === 'debug' ? 'info' : this.initial
     return this.#current
   }
 }
 
-function fromEnv (): Level {
+function fromEnv(): Level {
   const env = process.env.KAFKA_MIRROR_LOG_LEVEL
   return isLevel(env) ? env : 'info'
 }
 
 /** A field value as it may be written: kept when it cannot hide anything, otherwise its String() form. */
-export function safeValue (v: unknown): string | number | boolean | null {
+export function safeValue(v: unknown): string | number | boolean | null {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v
   if (typeof v === 'number') return Number.isFinite(v) ? v : String(v)
   if (v instanceof Error) return v.message
   return String(v)
 }
 
-function safeFields (fields: Record<string, unknown> | undefined): Record<string, string | number | boolean | null> | undefined {
+function safeFields(
+  fields: Record<string, unknown> | undefined
+): Record<string, string | number | boolean | null> | undefined {
   if (fields === undefined) return undefined
   const out: Record<string, string | number | boolean | null> = {}
   let any = false
@@ -82,7 +90,7 @@ function safeFields (fields: Record<string, unknown> | undefined): Record<string
   return any ? out : undefined
 }
 
-function textFields (fields: Record<string, string | number | boolean | null> | undefined): string {
+function textFields(fields: Record<string, string | number | boolean | null> | undefined): string {
   if (fields === undefined) return ''
   const parts: string[] = []
   for (const [k, v] of Object.entries(fields)) {
@@ -93,32 +101,48 @@ function textFields (fields: Record<string, string | number | boolean | null> | 
 }
 
 export interface LoggerOptions {
-  /** A fixed level, or a LogLevel shared with other loggers (and changed at run time). Default: KAFKA_MIRROR_LOG_LEVEL, else info. */
+  /**
+   * A fixed level, or a LogLevel shared with other loggers (and changed at run time). Default: KAFKA_MIRROR_LOG_LEVEL,
+   * else info.
+   */
   readonly level?: Level | LogLevel | undefined
   readonly format?: LogFormat | undefined
 }
 
-type Emit = (level: Level, scope: string, message: string, fields: Record<string, string | number | boolean | null> | undefined) => void
+type Emit = (
+  level: Level,
+  scope: string,
+  message: string,
+  fields: Record<string, string | number | boolean | null> | undefined
+) => void
 
-function textEmitter (sink: Sink): Emit {
+function textEmitter(sink: Sink): Emit {
   return (level, scope, message, fields) => {
     sink(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${scope}] ${message}${textFields(fields)}`)
   }
 }
 
-function jsonEmitter (sink: Sink | undefined): Emit {
+function jsonEmitter(sink: Sink | undefined): Emit {
   // pino filters nothing (the LogLevel does); it only writes. To stderr synchronously, so the
   // lines before an exit are not lost; to the sink (tests) through a minimal stream.
-  const stream = sink === undefined
-    ? pino.destination({ dest: 2, sync: true })
-    : { write: (chunk: string) => { sink(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk) } }
-  const root = pino({
-    level: 'debug',
-    base: undefined,
-    messageKey: 'message',
-    timestamp: stdTimeFunctions.isoTime,
-    formatters: { level: label => ({ level: label }) }
-  }, stream)
+  const stream =
+    sink === undefined
+      ? pino.destination({ dest: 2, sync: true })
+      : {
+          write: (chunk: string) => {
+            sink(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk)
+          }
+        }
+  const root = pino(
+    {
+      level: 'debug',
+      base: undefined,
+      messageKey: 'message',
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: label => ({ level: label }) }
+    },
+    stream
+  )
   const byScope = new Map<string, pino.Logger>()
   return (level, scope, message, fields) => {
     let scoped = byScope.get(scope)
@@ -131,22 +155,38 @@ function jsonEmitter (sink: Sink | undefined): Emit {
   }
 }
 
-export function createLogger (scope = 'kafka-mirror', sink?: Sink, options?: Level | LoggerOptions): Logger {
+export function createLogger(scope = 'kafka-mirror', sink?: Sink, options?: Level | LoggerOptions): Logger {
   const opts: LoggerOptions = typeof options === 'string' ? { level: options } : (options ?? {})
   const level = opts.level instanceof LogLevel ? opts.level : new LogLevel(opts.level ?? fromEnv())
-  const emit = opts.format === 'json' ? jsonEmitter(sink) : textEmitter(sink ?? (line => { process.stderr.write(line + '\n') }))
+  const emit =
+    opts.format === 'json'
+      ? jsonEmitter(sink)
+      : textEmitter(
+          sink ??
+            (line => {
+              process.stderr.write(line + '\n')
+            })
+        )
   return scopedLogger(scope, level, emit)
 }
 
-function scopedLogger (scope: string, level: LogLevel, emit: Emit): Logger {
+function scopedLogger(scope: string, level: LogLevel, emit: Emit): Logger {
   const log = (lvl: Level, message: string, fields?: Record<string, unknown>): void => {
     if (level.enabled(lvl)) emit(lvl, scope, message, safeFields(fields))
   }
   return {
-    debug: (m, f) => { log('debug', m, f) },
-    info: (m, f) => { log('info', m, f) },
-    warn: (m, f) => { log('warn', m, f) },
-    error: (m, f) => { log('error', m, f) },
+    debug: (m, f) => {
+      log('debug', m, f)
+    },
+    info: (m, f) => {
+      log('info', m, f)
+    },
+    warn: (m, f) => {
+      log('warn', m, f)
+    },
+    error: (m, f) => {
+      log('error', m, f)
+    },
     child: (s: string) => scopedLogger(`${scope === 'kafka-mirror' ? '' : scope + ' '}${s}`.trim(), level, emit)
   }
 }
@@ -155,11 +195,13 @@ function scopedLogger (scope: string, level: LogLevel, emit: Emit): Logger {
  * SIGUSR2 toggles debug logging (and back to the start level) while the process runs; the
  * change is logged at warn so it shows at any level. Returns the function that stops listening.
  */
-export function watchLevelSignal (level: LogLevel, log: Logger): () => void {
+export function watchLevelSignal(level: LogLevel, log: Logger): () => void {
   const onSignal = (): void => {
     const now = level.toggleDebug()
     log.warn('log level changed (SIGUSR2 toggles debug)', { level: now })
   }
   process.on('SIGUSR2', onSignal)
-  return () => { process.off('SIGUSR2', onSignal) }
+  return () => {
+    process.off('SIGUSR2', onSignal)
+  }
 }

@@ -62,7 +62,7 @@ export interface TaskIo {
   stores: number
 }
 
-export function newPartitionStats (topic: string, partition: number, remote: string, start: bigint): PartitionStats {
+export function newPartitionStats(topic: string, partition: number, remote: string, start: bigint): PartitionStats {
   return {
     topic,
     partition,
@@ -83,24 +83,35 @@ export function newPartitionStats (topic: string, partition: number, remote: str
   }
 }
 
-export function newTaskIo (): TaskIo {
+export function newTaskIo(): TaskIo {
   return { fetchedBytes: 0, fetchedRecords: 0, sentBytes: 0, queuedBytes: 0, storeWindow: newWindow(), stores: 0 }
 }
 
-/** Observes `now - timestamp` of one batch's records into `w`: the youngest record's value, or NaN when the batch has no timestamp. */
-function observeBatch (w: SampledWindow, b: RawBatch, now: number): number {
+/**
+ * Observes `now - timestamp` of one batch's records into `w`: the youngest record's value, or NaN when the batch has no
+ * timestamp.
+ */
+function observeBatch(w: SampledWindow, b: RawBatch, now: number): number {
   if (b.control || b.count === 0) return NaN
   const newest = Number(b.maxTimestamp)
   const oldest = b.logAppendTime ? newest : Number(b.baseTimestamp)
   if (newest < 0 || oldest < 0) return NaN
   const min = now - newest
   const max = now - Math.min(oldest, newest)
-  observe(w, now, b.count, b.count * (min + max) / 2, min, max)
+  observe(w, now, b.count, (b.count * (min + max)) / 2, min, max)
   return min
 }
 
-/** Batches fetched for the partition (skipped ones: aborted records, markers): bytes in, and their records' age (MM2 records it at poll). */
-export function countFetched (p: PartitionStats, io: TaskIo, fetched: ReadonlyArray<{ readonly batch: RawBatch, readonly skip: boolean }>, now: number): void {
+/**
+ * Batches fetched for the partition (skipped ones: aborted records, markers): bytes in, and their records' age (MM2
+ * records it at poll).
+ */
+export function countFetched(
+  p: PartitionStats,
+  io: TaskIo,
+  fetched: ReadonlyArray<{ readonly batch: RawBatch; readonly skip: boolean }>,
+  now: number
+): void {
   for (const { batch, skip } of fetched) {
     io.fetchedBytes += batch.bytes.length
     if (skip) continue
@@ -111,7 +122,11 @@ export function countFetched (p: PartitionStats, io: TaskIo, fetched: ReadonlyAr
 }
 
 /** A unit the target acknowledged: counts, rates and replication latency (from its batches' headers). */
-export function countAcked (p: PartitionStats, unit: { records: number, bytes: number, raw: boolean, batches: readonly RawBatch[], copiedTo: bigint }, now: number): void {
+export function countAcked(
+  p: PartitionStats,
+  unit: { records: number; bytes: number; raw: boolean; batches: readonly RawBatch[]; copiedTo: bigint },
+  now: number
+): void {
   p.records += unit.records
   p.bytes += unit.bytes
   if (unit.raw) p.rawBytes += unit.bytes
@@ -124,7 +139,7 @@ export function countAcked (p: PartitionStats, unit: { records: number, bytes: n
 }
 
 /** Several tasks' counters as one (a flow's total); their store windows' samples side by side. */
-export function mergeIo (all: readonly TaskIo[]): TaskIo {
+export function mergeIo(all: readonly TaskIo[]): TaskIo {
   const out = newTaskIo()
   for (const io of all) {
     out.fetchedBytes += io.fetchedBytes

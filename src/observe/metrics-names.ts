@@ -13,7 +13,7 @@ import { mirrorClientId } from '../config/client-ids.ts'
  * is when it only has word characters, `-`, `%`, `.`, space and tab, otherwise quoted the way
  * javax.management.ObjectName.quote does (`"`, `*`, `?` and `\` escaped with `\`, a newline as `\n`).
  */
-export function jmxValue (value: string): string {
+export function jmxValue(value: string): string {
   if (/^[\w\-%. \t]*$/.test(value)) return value
   return `"${value.replace(/[\\"*?]/g, c => `\\${c}`).replace(/\n/g, '\\n')}"`
 }
@@ -22,12 +22,21 @@ export function jmxValue (value: string): string {
  * The client id Java MM2 (3.5+, KAFKA-14838) gives a task-side client:
  * `<source>-><target>|<connector>-<task>|<role>`, e.g. `A->B|MirrorSourceConnector-0|replication-consumer`.
  */
-export function mirrorTaskClientId (source: string, target: string, connector: string, task: number, role: string): string {
+export function mirrorTaskClientId(
+  source: string,
+  target: string,
+  connector: string,
+  task: number,
+  role: string
+): string {
   return mirrorClientId(source, target, `${connector}-${task}`, role)
 }
 
-/** The producer Kafka Connect's worker runs for a source task (WorkerSourceTask): `connector-producer-<connector>-<task>`. */
-export function connectProducerClientId (connector: string, task: number): string {
+/**
+ * The producer Kafka Connect's worker runs for a source task (WorkerSourceTask):
+ * `connector-producer-<connector>-<task>`.
+ */
+export function connectProducerClientId(connector: string, task: number): string {
   return `connector-producer-${connector}-${task}`
 }
 
@@ -45,6 +54,11 @@ export interface StrimziPodLabels {
  * win (Prometheus keeps ours as exported_*), and they carry the same values there.
  * `cluster`: the KafkaMirrorMaker2 resource's name; for an mm2.properties, the file's name without extension.
  */
-export function strimziPodLabels (cluster: string, podName: string): StrimziPodLabels {
-  return { strimzi_io_kind: 'KafkaMirrorMaker2', strimzi_io_cluster: cluster, strimzi_io_name: `${cluster}-mirrormaker2`, kubernetes_pod_name: podName }
+export function strimziPodLabels(cluster: string, podName: string): StrimziPodLabels {
+  return {
+    strimzi_io_kind: 'KafkaMirrorMaker2',
+    strimzi_io_cluster: cluster,
+    strimzi_io_name: `${cluster}-mirrormaker2`,
+    kubernetes_pod_name: podName
+  }
 }

@@ -28,7 +28,7 @@ export interface SampledWindow {
   readonly samples: WindowSample[]
 }
 
-export function newWindow (): SampledWindow {
+export function newWindow(): SampledWindow {
   return { samples: [] }
 }
 
@@ -36,7 +36,7 @@ export function newWindow (): SampledWindow {
  * Adds `count` observations whose total is `sum` and whose extremes are `min` and `max` (for a
  * plain counter, as in a rate, `sum` is the amount and min/max are unused).
  */
-export function observe (w: SampledWindow, now: number, count: number, sum: number, min: number, max: number): void {
+export function observe(w: SampledWindow, now: number, count: number, sum: number, min: number, max: number): void {
   const samples = w.samples
   let current = samples[samples.length - 1]
   if (current === undefined || now >= current.start + SAMPLE_MS) {
@@ -51,38 +51,47 @@ export function observe (w: SampledWindow, now: number, count: number, sum: numb
 }
 
 /** The samples still inside the window at `now` (a sample older than the whole window is obsolete, as in Kafka). */
-function live (w: SampledWindow, now: number): WindowSample[] {
+function live(w: SampledWindow, now: number): WindowSample[] {
   return w.samples.filter(s => now - s.start < SAMPLES * SAMPLE_MS)
 }
 
-export function windowMin (w: SampledWindow, now: number): number {
+export function windowMin(w: SampledWindow, now: number): number {
   const s = live(w, now).filter(x => x.n > 0)
   return s.length === 0 ? NaN : Math.min(...s.map(x => x.min))
 }
 
-export function windowMax (w: SampledWindow, now: number): number {
+export function windowMax(w: SampledWindow, now: number): number {
   const s = live(w, now).filter(x => x.n > 0)
   return s.length === 0 ? NaN : Math.max(...s.map(x => x.max))
 }
 
-export function windowAvg (w: SampledWindow, now: number): number {
+export function windowAvg(w: SampledWindow, now: number): number {
   let n = 0
   let sum = 0
-  for (const s of live(w, now)) { n += s.n; sum += s.sum }
+  for (const s of live(w, now)) {
+    n += s.n
+    sum += s.sum
+  }
   return n === 0 ? NaN : sum / n
 }
 
-/** Sum per second over the window (Kafka's Rate: elapsed time since the oldest sample, at least SAMPLES - 1 full samples). */
-export function windowRate (w: SampledWindow, now: number): number {
+/**
+ * Sum per second over the window (Kafka's Rate: elapsed time since the oldest sample, at least SAMPLES - 1 full
+ * samples).
+ */
+export function windowRate(w: SampledWindow, now: number): number {
   return perSecond(w, now, x => x.sum)
 }
 
-/** Observations per second over the window (a window counting records as observations and bytes as their sum gives both rates). */
-export function windowCountRate (w: SampledWindow, now: number): number {
+/**
+ * Observations per second over the window (a window counting records as observations and bytes as their sum gives both
+ * rates).
+ */
+export function windowCountRate(w: SampledWindow, now: number): number {
   return perSecond(w, now, x => x.n)
 }
 
-function perSecond (w: SampledWindow, now: number, of: (s: WindowSample) => number): number {
+function perSecond(w: SampledWindow, now: number, of: (s: WindowSample) => number): number {
   const s = live(w, now)
   let sum = 0
   for (const x of s) sum += of(x)

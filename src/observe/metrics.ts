@@ -46,7 +46,9 @@ export interface MirrorMetricsOptions {
   /** strimzi_io_cluster: defaults to the resource's name, or the config file's name without extension. */
   readonly cluster?: string
   readonly podName?: string
-  /** prom-client's process_* and nodejs_* metrics (process_cpu_seconds_total is what Strimzi's newer dashboard plots). */
+  /**
+   * prom-client's process_* and nodejs_* metrics (process_cpu_seconds_total is what Strimzi's newer dashboard plots).
+   */
   readonly defaultMetrics?: boolean
 }
 
@@ -54,13 +56,16 @@ const LOSS_CAUSES = ['expired', 'recreated', 'truncated'] as const
 
 type Labels<K extends string> = Partial<Record<K, string | number>>
 
-export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}): MirrorMetrics {
+export function mirrorMetrics(mirror: Mirror, opts: MirrorMetricsOptions = {}): MirrorMetrics {
   const registry = new Registry()
   const cluster = opts.cluster ?? mirror.origin.name ?? basename(mirror.origin.file, extname(mirror.origin.file))
   registry.setDefaultLabels(strimziPodLabels(cluster, opts.podName ?? hostname()))
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry })
   const registers = [registry]
-  /** The metrics read from the mirror, emptied before each scrape so a partition or flow that went away disappears (the GC summary and prom-client's own keep counting). */
+  /**
+   * The metrics read from the mirror, emptied before each scrape so a partition or flow that went away disappears (the
+   * GC summary and prom-client's own keep counting).
+   */
   const fromMirror: Array<{ reset: () => void }> = []
   const gauge = <K extends string>(name: string, help: string, labelNames: readonly K[]): Gauge<K> => {
     const g = new Gauge({ name, help, labelNames, registers })
@@ -75,7 +80,12 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
 
   // MirrorSourceConnector (kafka.connect.mirror:type=MirrorSourceConnector,source,target,topic,partition).
   const tpLabels = ['source', 'target', 'topic', 'partition'] as const
-  const src = (attr: string, help: string): Gauge<typeof tpLabels[number]> => gauge(`kafka_connect_mirror_mirrorsourceconnector_${attr}`, `${help} (MM2 MirrorSourceConnector ${attr.replaceAll('_', '-')}; topic is the remote topic)`, tpLabels)
+  const src = (attr: string, help: string): Gauge<(typeof tpLabels)[number]> =>
+    gauge(
+      `kafka_connect_mirror_mirrorsourceconnector_${attr}`,
+      `${help} (MM2 MirrorSourceConnector ${attr.replaceAll('_', '-')}; topic is the remote topic)`,
+      tpLabels
+    )
   const recordCount = src('record_count', 'Records replicated to the target (acknowledged)')
   const recordRate = src('record_rate', 'Records replicated per second')
   const byteCount = src('byte_count', 'Bytes replicated: record values, or whole batches when copied as bytes')
@@ -87,70 +97,210 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
   const latency = src('replication_latency_ms', 'Record timestamp to target acknowledgement, newest record')
   const latencyMin = src('replication_latency_ms_min', 'Min replication latency, from batch header timestamps')
   const latencyMax = src('replication_latency_ms_max', 'Max replication latency, from batch header timestamps')
-  const latencyAvg = src('replication_latency_ms_avg', 'Average replication latency (batch midpoints weighted by records)')
+  const latencyAvg = src(
+    'replication_latency_ms_avg',
+    'Average replication latency (batch midpoints weighted by records)'
+  )
 
-  // MirrorCheckpointConnector (kafka.connect.mirror:type=MirrorCheckpointConnector,source,target,group,topic,partition).
+  // MirrorCheckpointConnector
+  // (kafka.connect.mirror:type=MirrorCheckpointConnector,source,target,group,topic,partition).
   const cpLabels = ['source', 'target', 'group', 'topic', 'partition'] as const
-  const cp = (attr: string, help: string): Gauge<typeof cpLabels[number]> => gauge(`kafka_connect_mirror_mirrorcheckpointconnector_${attr}`, `${help} (MM2 MirrorCheckpointConnector ${attr.replaceAll('_', '-')})`, cpLabels)
+  const cp = (attr: string, help: string): Gauge<(typeof cpLabels)[number]> =>
+    gauge(
+      `kafka_connect_mirror_mirrorcheckpointconnector_${attr}`,
+      `${help} (MM2 MirrorCheckpointConnector ${attr.replaceAll('_', '-')})`,
+      cpLabels
+    )
   const cpLatency = cp('checkpoint_latency_ms', 'Group offsets read to checkpoint written, latest')
   const cpLatencyMin = cp('checkpoint_latency_ms_min', 'Min checkpoint latency')
   const cpLatencyMax = cp('checkpoint_latency_ms_max', 'Max checkpoint latency')
   const cpLatencyAvg = cp('checkpoint_latency_ms_avg', 'Average checkpoint latency')
 
-  // Kafka Connect worker and task metrics (kafka.connect:type=connect-worker-metrics, connector-task-metrics, source-task-metrics, ...).
-  const connectorCount = gauge('kafka_connect_worker_connector_count', 'Connectors this worker runs: a source, checkpoint and heartbeat connector per flow that runs them (connect-worker-metrics)', [])
-  const taskCount = gauge('kafka_connect_worker_task_count', 'Tasks this worker runs: copier tasks, one checkpoint and one heartbeat task per flow that runs them (connect-worker-metrics)', [])
-  const runningTasks = gauge('kafka_connect_worker_connector_running_task_count', 'Running tasks of a connector (connect-worker-metrics,connector)', ['connector'])
-  const failedTasks = gauge('kafka_connect_worker_connector_failed_task_count', 'Tasks of a connector not running because of an error (connect-worker-metrics,connector)', ['connector'])
-  const status = gauge('kafka_connect_connector_status', 'A task\'s state, 1 for the state it is in: running, unassigned (starting) or failed (not ready: retrying a cluster; cleared when it recovers) (connector-task-metrics status)', ['connector', 'task', 'status'])
-  const commitAvg = gauge('kafka_connect_connector_task_offset_commit_avg_time_ms', 'Average time to store the task\'s positions in the offsets topic (connector-task-metrics)', ['connector', 'task'])
-  const commitMax = gauge('kafka_connect_connector_task_offset_commit_max_time_ms', 'Max time to store the task\'s positions (connector-task-metrics)', ['connector', 'task'])
-  const active = gauge('kafka_connect_source_task_source_record_active_count', 'Records fetched and not yet acknowledged by the target (source-task-metrics)', ['connector', 'task'])
-  const pollTotal = counter('kafka_connect_source_task_source_record_poll_total', 'Records fetched from the source (source-task-metrics)', ['connector', 'task'])
-  const writeTotal = counter('kafka_connect_source_task_source_record_write_total', 'Records acknowledged by the target (source-task-metrics)', ['connector', 'task'])
-  const assignedConnectors = gauge('kafka_connect_coordinator_assigned_connectors', 'Connectors assigned to this worker (connect-coordinator-metrics)', ['clientid'])
-  const assignedTasks = gauge('kafka_connect_coordinator_assigned_tasks', 'Tasks assigned to this worker (connect-coordinator-metrics)', ['clientid'])
-  const rebalancing = gauge('kafka_connect_worker_rebalance_rebalancing', 'Whether the worker is rebalancing: always 0, a kafka-mirror process deals its tasks itself (connect-worker-rebalance-metrics)', [])
+  // Kafka Connect worker and task metrics (kafka.connect:type=connect-worker-metrics, connector-task-metrics,
+  // source-task-metrics, ...).
+  const connectorCount = gauge(
+    'kafka_connect_worker_connector_count',
+    'Connectors this worker runs: a source, checkpoint and heartbeat connector per flow that runs them (connect-worker-metrics)',
+    []
+  )
+  const taskCount = gauge(
+    'kafka_connect_worker_task_count',
+    'Tasks this worker runs: copier tasks, one checkpoint and one heartbeat task per flow that runs them (connect-worker-metrics)',
+    []
+  )
+  const runningTasks = gauge(
+    'kafka_connect_worker_connector_running_task_count',
+    'Running tasks of a connector (connect-worker-metrics,connector)',
+    ['connector']
+  )
+  const failedTasks = gauge(
+    'kafka_connect_worker_connector_failed_task_count',
+    'Tasks of a connector not running because of an error (connect-worker-metrics,connector)',
+    ['connector']
+  )
+  const status = gauge(
+    'kafka_connect_connector_status',
+    "A task's state, 1 for the state it is in: running, unassigned (starting) or failed (not ready: retrying a cluster; cleared when it recovers) (connector-task-metrics status)",
+    ['connector', 'task', 'status']
+  )
+  const commitAvg = gauge(
+    'kafka_connect_connector_task_offset_commit_avg_time_ms',
+    "Average time to store the task's positions in the offsets topic (connector-task-metrics)",
+    ['connector', 'task']
+  )
+  const commitMax = gauge(
+    'kafka_connect_connector_task_offset_commit_max_time_ms',
+    "Max time to store the task's positions (connector-task-metrics)",
+    ['connector', 'task']
+  )
+  const active = gauge(
+    'kafka_connect_source_task_source_record_active_count',
+    'Records fetched and not yet acknowledged by the target (source-task-metrics)',
+    ['connector', 'task']
+  )
+  const pollTotal = counter(
+    'kafka_connect_source_task_source_record_poll_total',
+    'Records fetched from the source (source-task-metrics)',
+    ['connector', 'task']
+  )
+  const writeTotal = counter(
+    'kafka_connect_source_task_source_record_write_total',
+    'Records acknowledged by the target (source-task-metrics)',
+    ['connector', 'task']
+  )
+  const assignedConnectors = gauge(
+    'kafka_connect_coordinator_assigned_connectors',
+    'Connectors assigned to this worker (connect-coordinator-metrics)',
+    ['clientid']
+  )
+  const assignedTasks = gauge(
+    'kafka_connect_coordinator_assigned_tasks',
+    'Tasks assigned to this worker (connect-coordinator-metrics)',
+    ['clientid']
+  )
+  const rebalancing = gauge(
+    'kafka_connect_worker_rebalance_rebalancing',
+    'Whether the worker is rebalancing: always 0, a kafka-mirror process deals its tasks itself (connect-worker-rebalance-metrics)',
+    []
+  )
 
   // Client metrics (kafka.consumer / kafka.producer, tagged by client-id).
-  const recordsLag = gauge('kafka_consumer_fetch_manager_records_lag', 'Records on the source not yet on the target: source end offset minus copied-to (consumer-fetch-manager-metrics records-lag of the replication consumer)', ['clientid', 'topic', 'partition'])
-  const incoming = counter('kafka_consumer_incoming_byte_total', 'Record batch bytes fetched by the replication consumer (consumer-metrics)', ['clientid'])
-  const outgoing = counter('kafka_producer_outgoing_byte_total', 'Record batch bytes sent to the target, retries included (producer-metrics)', ['clientid'])
-  const bufferAvailable = gauge('kafka_producer_buffer_available_bytes', 'Bytes the task can still queue before fetching waits (its queue limit minus what is queued; producer-metrics buffer-available-bytes)', ['clientid'])
+  const recordsLag = gauge(
+    'kafka_consumer_fetch_manager_records_lag',
+    'Records on the source not yet on the target: source end offset minus copied-to (consumer-fetch-manager-metrics records-lag of the replication consumer)',
+    ['clientid', 'topic', 'partition']
+  )
+  const incoming = counter(
+    'kafka_consumer_incoming_byte_total',
+    'Record batch bytes fetched by the replication consumer (consumer-metrics)',
+    ['clientid']
+  )
+  const outgoing = counter(
+    'kafka_producer_outgoing_byte_total',
+    'Record batch bytes sent to the target, retries included (producer-metrics)',
+    ['clientid']
+  )
+  const bufferAvailable = gauge(
+    'kafka_producer_buffer_available_bytes',
+    'Bytes the task can still queue before fetching waits (its queue limit minus what is queued; producer-metrics buffer-available-bytes)',
+    ['clientid']
+  )
 
   // The dashboard's JVM row, from Node.
-  const memory = gauge('jvm_memory_used_bytes', 'Main thread memory: V8 heap used (area heap), memory outside the heap such as buffers (area nonheap)', ['area'])
-  const threads = gauge('jvm_threads_current', 'Threads running JavaScript: the main thread plus copier worker threads', [])
-  const gcTime = new Summary({ name: 'jvm_gc_collection_seconds', help: 'Time spent in V8 garbage collection on the main thread, by kind', labelNames: ['gc'], percentiles: [], registers })
-  const gcKinds: Record<number, string> = { 1: 'scavenge', 2: 'mark-sweep-compact', 4: 'incremental-marking', 8: 'weak-callbacks' }
+  const memory = gauge(
+    'jvm_memory_used_bytes',
+    'Main thread memory: V8 heap used (area heap), memory outside the heap such as buffers (area nonheap)',
+    ['area']
+  )
+  const threads = gauge(
+    'jvm_threads_current',
+    'Threads running JavaScript: the main thread plus copier worker threads',
+    []
+  )
+  const gcTime = new Summary({
+    name: 'jvm_gc_collection_seconds',
+    help: 'Time spent in V8 garbage collection on the main thread, by kind',
+    labelNames: ['gc'],
+    percentiles: [],
+    registers
+  })
+  const gcKinds: Record<number, string> = {
+    1: 'scavenge',
+    2: 'mark-sweep-compact',
+    4: 'incremental-marking',
+    8: 'weak-callbacks'
+  }
   const gcObserver = new PerformanceObserver(list => {
     for (const e of list.getEntries()) {
-      const kind = ((e as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind ?? 0
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0
       gcTime.observe({ gc: gcKinds[kind] ?? 'other' }, e.duration / 1000)
     }
   })
   gcObserver.observe({ entryTypes: ['gc'] })
 
   // Our own.
-  const flowReady = gauge('kafka_mirror_flow_ready', '1 when the component of the flow is ready (replication, checkpoints, heartbeats), 0 otherwise', ['flow', 'component'])
-  const lossRecords = counter('kafka_mirror_data_loss_records_total', 'Records lost before they could be copied (expired on the source, topic re-created, partition truncated; a loss of unknown size adds 0, see kafka_mirror_data_loss_events_total)', ['flow', 'topic', 'partition', 'cause'])
-  const lossEvents = counter('kafka_mirror_data_loss_events_total', 'Data-loss events (each is a DATA LOSS log line)', ['flow', 'topic', 'partition', 'cause'])
-  const refused = counter('kafka_mirror_refused_records_total', 'Distinct records the target refused (the partition is paused on each and retried)', ['flow', 'topic', 'partition'])
-  const paused = gauge('kafka_mirror_partition_paused', '1 while a partition cannot be copied (a record refused by the target, or the partition not readable)', ['flow', 'topic', 'partition'])
-  const lag = gauge('kafka_mirror_lag_records', 'Records on the source not yet on the target, per source partition', ['flow', 'topic', 'partition'])
+  const flowReady = gauge(
+    'kafka_mirror_flow_ready',
+    '1 when the component of the flow is ready (replication, checkpoints, heartbeats), 0 otherwise',
+    ['flow', 'component']
+  )
+  const lossRecords = counter(
+    'kafka_mirror_data_loss_records_total',
+    'Records lost before they could be copied (expired on the source, topic re-created, partition truncated; a loss of unknown size adds 0, see kafka_mirror_data_loss_events_total)',
+    ['flow', 'topic', 'partition', 'cause']
+  )
+  const lossEvents = counter('kafka_mirror_data_loss_events_total', 'Data-loss events (each is a DATA LOSS log line)', [
+    'flow',
+    'topic',
+    'partition',
+    'cause'
+  ])
+  const refused = counter(
+    'kafka_mirror_refused_records_total',
+    'Distinct records the target refused (the partition is paused on each and retried)',
+    ['flow', 'topic', 'partition']
+  )
+  const paused = gauge(
+    'kafka_mirror_partition_paused',
+    '1 while a partition cannot be copied (a record refused by the target, or the partition not readable)',
+    ['flow', 'topic', 'partition']
+  )
+  const lag = gauge('kafka_mirror_lag_records', 'Records on the source not yet on the target, per source partition', [
+    'flow',
+    'topic',
+    'partition'
+  ])
   const copiedRecords = counter('kafka_mirror_copied_records_total', 'Records the target acknowledged', ['flow'])
-  const copiedBytes = counter('kafka_mirror_copied_bytes_total', 'Bytes copied: path raw = record batches copied as bytes, record = record values re-encoded record by record', ['flow', 'path'])
-  const heartbeatLatency = gauge('kafka_mirror_heartbeat_replication_latency_ms', 'Emission to target acknowledgement of the newest heartbeat copied, per heartbeats topic and emitting cluster', ['flow', 'topic', 'origin'])
-  const translations = counter('kafka_mirror_offset_translations_total', 'Consumer group offsets translated into checkpoints: exact (the offset syncs prove the mapping) or fallback (MM2\'s rounding down)', ['flow', 'exactness'])
-  const checkpointAge = gauge('kafka_mirror_checkpoint_age_seconds', 'Seconds since the flow last wrote checkpoints (NaN before the first)', ['flow'])
+  const copiedBytes = counter(
+    'kafka_mirror_copied_bytes_total',
+    'Bytes copied: path raw = record batches copied as bytes, record = record values re-encoded record by record',
+    ['flow', 'path']
+  )
+  const heartbeatLatency = gauge(
+    'kafka_mirror_heartbeat_replication_latency_ms',
+    'Emission to target acknowledgement of the newest heartbeat copied, per heartbeats topic and emitting cluster',
+    ['flow', 'topic', 'origin']
+  )
+  const translations = counter(
+    'kafka_mirror_offset_translations_total',
+    "Consumer group offsets translated into checkpoints: exact (the offset syncs prove the mapping) or fallback (MM2's rounding down)",
+    ['flow', 'exactness']
+  )
+  const checkpointAge = gauge(
+    'kafka_mirror_checkpoint_age_seconds',
+    'Seconds since the flow last wrote checkpoints (NaN before the first)',
+    ['flow']
+  )
 
   /** A counter set to a total read from the mirror (reset before each scrape; equal labels add up). */
-  const setCounter = <K extends string>(c: Counter<K>, labels: Labels<K>, value: number): void => { c.inc(labels, value) }
+  const setCounter = <K extends string>(c: Counter<K>, labels: Labels<K>, value: number): void => {
+    c.inc(labels, value)
+  }
 
   /** Partitions between two yields to the event loop while the values are read. */
   const PARTITIONS_PER_SLICE = 100
 
-  async function refresh (): Promise<void> {
+  async function refresh(): Promise<void> {
     for (const m of fromMirror) m.reset()
     const now = Date.now()
     let connectors = 0
@@ -184,9 +334,11 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
           setCounter(lossEvents, l, 1)
           setCounter(lossRecords, l, e.lost > 0n ? Number(e.lost) : 0)
         }
-        for (const fail of copier.failures.values()) paused.set({ flow: f.name, topic: fail.topic, partition: fail.partition }, 1)
+        for (const fail of copier.failures.values())
+          paused.set({ flow: f.name, topic: fail.topic, partition: fail.partition }, 1)
       }
-      if (st.tasks === 0) status.set({ connector: conn, task: 0, status: st.state === 'not-ready' ? 'failed' : 'unassigned' }, 1)
+      if (st.tasks === 0)
+        status.set({ connector: conn, task: 0, status: st.state === 'not-ready' ? 'failed' : 'unassigned' }, 1)
       for (const { task, stats } of st.perTask) {
         const state = st.state === 'running' ? 'running' : st.state === 'not-ready' ? 'failed' : 'unassigned'
         status.set({ connector: conn, task, status: state }, 1)
@@ -223,12 +375,14 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
           lag.set({ flow: f.name, topic: p.topic, partition: p.partition }, behind)
           // At 0 from the start: increase() and rate() only see a counter's first rise when its series existed before.
           setCounter(refused, { flow: f.name, topic: p.topic, partition: p.partition }, p.refusedRecords)
-          for (const cause of LOSS_CAUSES) setCounter(lossRecords, { flow: f.name, topic: p.topic, partition: p.partition, cause }, 0)
+          for (const cause of LOSS_CAUSES)
+            setCounter(lossRecords, { flow: f.name, topic: p.topic, partition: p.partition, cause }, 0)
         }
         active.inc(ct, activeRecords)
         setCounter(writeTotal, ct, written)
       }
-      for (const h of st.heartbeats) heartbeatLatency.set({ flow: f.name, topic: h.topic, origin: h.origin ?? h.emitter }, h.latencyMs)
+      for (const h of st.heartbeats)
+        heartbeatLatency.set({ flow: f.name, topic: h.topic, origin: h.origin ?? h.emitter }, h.latencyMs)
     }
     for (const c of mirror.checkpoints) {
       const st = c.status()
@@ -240,7 +394,10 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
       flowReady.set({ flow: f.name, component: 'checkpoints' }, ready ? 1 : 0)
       runningTasks.inc({ connector: conn }, ready ? 1 : 0)
       failedTasks.inc({ connector: conn }, st.state === 'not-ready' ? 1 : 0)
-      status.set({ connector: conn, task: 0, status: ready ? 'running' : st.state === 'not-ready' ? 'failed' : 'unassigned' }, 1)
+      status.set(
+        { connector: conn, task: 0, status: ready ? 'running' : st.state === 'not-ready' ? 'failed' : 'unassigned' },
+        1
+      )
       setCounter(translations, { flow: f.name, exactness: 'exact' }, st.stats.exact)
       setCounter(translations, { flow: f.name, exactness: 'fallback' }, st.stats.fallback)
       checkpointAge.set({ flow: f.name }, st.stats.lastEmitAt > 0 ? (now - st.stats.lastEmitAt) / 1000 : NaN)
@@ -262,7 +419,10 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
       flowReady.set({ flow: h.flow.name, component: 'heartbeats' }, ready ? 1 : 0)
       runningTasks.inc({ connector: conn }, ready ? 1 : 0)
       failedTasks.inc({ connector: conn }, st.state === 'not-ready' ? 1 : 0)
-      status.set({ connector: conn, task: 0, status: ready ? 'running' : st.state === 'not-ready' ? 'failed' : 'unassigned' }, 1)
+      status.set(
+        { connector: conn, task: 0, status: ready ? 'running' : st.state === 'not-ready' ? 'failed' : 'unassigned' },
+        1
+      )
     }
     connectorCount.set(connectors)
     taskCount.set(tasks)
@@ -280,7 +440,7 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
    * between: with many partitions a scrape takes a few hundred ms, which would otherwise hold up
    * a copier task on the main thread. Scrapes run one after the other (they share the metrics).
    */
-  async function renderNow (): Promise<string> {
+  async function renderNow(): Promise<string> {
     await refresh()
     const parts: string[] = []
     for (const m of registry.getMetricsAsArray()) {
@@ -293,11 +453,13 @@ export function mirrorMetrics (mirror: Mirror, opts: MirrorMetricsOptions = {}):
 
   return {
     contentType: registry.contentType,
-    async render () {
+    async render() {
       const next = queue.then(renderNow, renderNow)
       queue = next
       return await next
     },
-    close () { gcObserver.disconnect() }
+    close() {
+      gcObserver.disconnect()
+    }
   }
 }

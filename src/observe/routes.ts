@@ -8,7 +8,7 @@ import type { Logger } from './logger.ts'
 import { pageRoutes } from './page/page-routes.ts'
 import { statusRoutes } from './status-routes.ts'
 
-export function mirrorRoutes (mirror: Mirror, _log: Logger): Map<string, Route> {
+export function mirrorRoutes(mirror: Mirror, _log: Logger): Map<string, Route> {
   const routes = new Map<string, Route>([...pageRoutes(), ...statusRoutes(mirror)])
   return routes
 }

@@ -9,9 +9,22 @@ import { tpKey } from '../kafka/types.ts'
 import type { Mirror } from '../mirror.ts'
 import type { SourceFlowStatus } from '../source/source-flow.ts'
 import { windowAvg, windowCountRate, windowMax, windowMin, windowRate } from './metrics-window.ts'
-import type { CheckpointReport, ComponentState, DataLossCause, DataLossReport, FlowReport, HeartbeatEmitterReport, NotReadyReason, PartitionReport, StatusReport, TopicReport } from './status-report.ts'
+import type {
+  CheckpointReport,
+  ComponentState,
+  DataLossCause,
+  DataLossReport,
+  FlowReport,
+  HeartbeatEmitterReport,
+  NotReadyReason,
+  PartitionReport,
+  StatusReport,
+  TopicReport
+} from './status-report.ts'
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version
 const STARTED_AT = Date.now() - Math.round(process.uptime() * 1000)
 const RECENT_LOSSES = 20
 
@@ -19,7 +32,7 @@ const RECENT_LOSSES = 20
  * The cluster a not-ready reason is about: the client errors name it as `cluster <alias> (...)`
  * (kafka/security/cluster-label.ts); otherwise, while starting, nothing is known yet.
  */
-export function reasonCluster (reason: string | undefined, aliases: readonly string[]): string | null {
+export function reasonCluster(reason: string | undefined, aliases: readonly string[]): string | null {
   if (reason === undefined) return null
   for (const m of reason.matchAll(/cluster ([^\s:,()]+)/g)) {
     const alias = m[1]
@@ -28,17 +41,23 @@ export function reasonCluster (reason: string | undefined, aliases: readonly str
   return null
 }
 
-function notReadyReason (component: string, flow: string, aliases: readonly string[], state: ComponentState, reason: string | undefined): NotReadyReason | undefined {
+function notReadyReason(
+  component: string,
+  flow: string,
+  aliases: readonly string[],
+  state: ComponentState,
+  reason: string | undefined
+): NotReadyReason | undefined {
   if (state === 'running') return undefined
   const why = reason ?? (state === 'starting' ? `starting: connecting to clusters ${aliases.join(' and ')}` : state)
   return { component: `${component} ${flow}`, flow, cluster: reasonCluster(reason, aliases), state, reason: why }
 }
 
 const num = (n: bigint): number => Number(n)
-const orNull = (at: number): number | null => at > 0 ? at : null
-const finite = (n: number): number | null => Number.isFinite(n) ? n : null
+const orNull = (at: number): number | null => (at > 0 ? at : null)
+const finite = (n: number): number | null => (Number.isFinite(n) ? n : null)
 
-function flowReport (st: SourceFlowStatus, source: string, target: string, now: number): FlowReport {
+function flowReport(st: SourceFlowStatus, source: string, target: string, now: number): FlowReport {
   const copier = st.copier
   const losses = copier?.dataLoss ?? []
   const byCause: Record<DataLossCause, number> = { expired: 0, recreated: 0, truncated: 0 }
@@ -47,13 +66,24 @@ function flowReport (st: SourceFlowStatus, source: string, target: string, now: 
   let unknown = 0
   for (const e of losses) {
     byCause[e.reason]++
-    if (e.lost < 0n) { unknown++; continue }
+    if (e.lost < 0n) {
+      unknown++
+      continue
+    }
     lostRecords += num(e.lost)
     const k = `${e.topic}\0${e.partition}`
     lostByPartition.set(k, (lostByPartition.get(k) ?? 0) + num(e.lost))
   }
-  const recent: DataLossReport[] = losses.slice(-RECENT_LOSSES).map(e => ({ topic: e.topic, partition: e.partition, cause: e.reason, lost: e.lost < 0n ? null : num(e.lost), from: num(e.from), resumedAt: num(e.resumedAt), at: e.at }))
-  const topics = new Map<string, { remote: string, partitions: PartitionReport[] }>()
+  const recent: DataLossReport[] = losses.slice(-RECENT_LOSSES).map(e => ({
+    topic: e.topic,
+    partition: e.partition,
+    cause: e.reason,
+    lost: e.lost < 0n ? null : num(e.lost),
+    from: num(e.from),
+    resumedAt: num(e.resumedAt),
+    at: e.at
+  }))
+  const topics = new Map<string, { remote: string; partitions: PartitionReport[] }>()
   let recordRate = 0
   let byteRate = 0
   let lag = 0
@@ -78,19 +108,32 @@ function flowReport (st: SourceFlowStatus, source: string, target: string, now: 
         bytesCopied: p.bytes,
         recordRate: rate,
         byteRate: bytesRate,
-        replicationLatencyMs: Number.isNaN(latencyAvg) ? null : { min: windowMin(p.latencyWindow, now), avg: latencyAvg, max: windowMax(p.latencyWindow, now) },
+        replicationLatencyMs: Number.isNaN(latencyAvg)
+          ? null
+          : { min: windowMin(p.latencyWindow, now), avg: latencyAvg, max: windowMax(p.latencyWindow, now) },
         dataLossRecords: lostByPartition.get(`${p.topic}\0${p.partition}`) ?? 0,
-        lastError: failure === undefined ? null : { offset: num(failure.offset), reason: failure.reason, since: failure.since, retryAt: failure.retryAt }
+        lastError:
+          failure === undefined
+            ? null
+            : { offset: num(failure.offset), reason: failure.reason, since: failure.since, retryAt: failure.retryAt }
       }
       const t = topics.get(p.topic) ?? { remote: p.remote, partitions: [] }
       t.partitions.push(report)
       topics.set(p.topic, t)
     }
   }
-  const topicReports: TopicReport[] = [...topics].sort(([a], [b]) => a.localeCompare(b)).map(([topic, t]) => {
-    const partitions = t.partitions.sort((a, b) => a.partition - b.partition)
-    return { topic, remoteTopic: t.remote, lag: partitions.reduce((n, p) => n + (p.lag ?? 0), 0), recordRate: partitions.reduce((n, p) => n + p.recordRate, 0), partitions }
-  })
+  const topicReports: TopicReport[] = [...topics]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([topic, t]) => {
+      const partitions = t.partitions.sort((a, b) => a.partition - b.partition)
+      return {
+        topic,
+        remoteTopic: t.remote,
+        lag: partitions.reduce((n, p) => n + (p.lag ?? 0), 0),
+        recordRate: partitions.reduce((n, p) => n + p.recordRate, 0),
+        partitions
+      }
+    })
   return {
     flow: st.flow,
     source,
@@ -109,12 +152,19 @@ function flowReport (st: SourceFlowStatus, source: string, target: string, now: 
     lastCopyAt: orNull(copier?.lastCopyAt ?? 0),
     dataLoss: { records: lostRecords, events: losses.length, unknownEvents: unknown, byCause, recent },
     failingPartitions: copier?.failures.size ?? 0,
-    heartbeats: st.heartbeats.map(h => ({ topic: h.topic, origin: h.origin ?? null, hops: h.hops, latencyMs: h.latencyMs, emittedAt: h.emittedAt, landedAt: h.landedAt })),
+    heartbeats: st.heartbeats.map(h => ({
+      topic: h.topic,
+      origin: h.origin ?? null,
+      hops: h.hops,
+      latencyMs: h.latencyMs,
+      emittedAt: h.emittedAt,
+      landedAt: h.landedAt
+    })),
     topics: topicReports
   }
 }
 
-export function buildStatusReport (mirror: Mirror, now = Date.now()): StatusReport {
+export function buildStatusReport(mirror: Mirror, now = Date.now()): StatusReport {
   const notReady: NotReadyReason[] = []
   const statuses = mirror.status()
   const flows = mirror.flows.flatMap((flow, i) => {
@@ -152,12 +202,27 @@ export function buildStatusReport (mirror: Mirror, now = Date.now()): StatusRepo
     const st = h.status()
     const why = notReadyReason('heartbeats', h.flow.name, [h.flow.target], st.state, st.reason)
     if (why !== undefined) notReady.push(why)
-    return { flow: st.flow, state: st.state, ready: st.state === 'running', reason: st.reason ?? null, cluster: st.cluster, topic: st.topic, emitted: st.emitted, lastEmittedAt: orNull(st.lastEmittedAt) }
+    return {
+      flow: st.flow,
+      state: st.state,
+      ready: st.state === 'running',
+      reason: st.reason ?? null,
+      cluster: st.cluster,
+      topic: st.topic,
+      emitted: st.emitted,
+      lastEmittedAt: orNull(st.lastEmittedAt)
+    }
   })
   return {
     version: 1,
     generatedAt: now,
-    instance: { id: `${hostname()}:${process.pid}`, pid: process.pid, startedAt: STARTED_AT, uptimeMs: now - STARTED_AT, version: VERSION },
+    instance: {
+      id: `${hostname()}:${process.pid}`,
+      pid: process.pid,
+      startedAt: STARTED_AT,
+      uptimeMs: now - STARTED_AT,
+      version: VERSION
+    },
     ready: notReady.length === 0,
     notReady,
     flows,

@@ -134,7 +134,9 @@ export interface PartitionReport {
   readonly bytesCopied: number
   readonly recordRate: number
   readonly byteRate: number
-  /** Milliseconds from a record's timestamp to the target's acknowledgement, over the last minute; null without samples. */
+  /**
+   * Milliseconds from a record's timestamp to the target's acknowledgement, over the last minute; null without samples.
+   */
   readonly replicationLatencyMs: LatencyReport | null
   readonly dataLossRecords: number
   /** Why this partition cannot be copied now, or null. */

@@ -8,13 +8,16 @@ import type { Route } from './http-server.ts'
 import { mirrorMetrics } from './metrics.ts'
 import { buildStatusReport } from './status-build.ts'
 
-export function statusRoutes (mirror: Mirror): Array<[string, Route]> {
+export function statusRoutes(mirror: Mirror): Array<[string, Route]> {
   const metrics = mirrorMetrics(mirror)
   const loop = watchEventLoop()
   return [
     ['/metrics', async () => ({ contentType: metrics.contentType, body: await metrics.render() })],
     ['/healthz', () => healthz(loop)],
     ['/readyz', () => readyz(mirror)],
-    ['/status', () => ({ contentType: 'application/json; charset=utf-8', body: JSON.stringify(buildStatusReport(mirror)) + '\n' })]
+    [
+      '/status',
+      () => ({ contentType: 'application/json; charset=utf-8', body: JSON.stringify(buildStatusReport(mirror)) + '\n' })
+    ]
   ]
 }

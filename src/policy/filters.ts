@@ -1,5 +1,6 @@
 /**
- * Topic, group and topic-config-property filters (DefaultTopicFilter, DefaultGroupFilter, MirrorSourceConnector, DefaultConfigPropertyFilter), with Java MM2
+ * Topic, group and topic-config-property filters (DefaultTopicFilter, DefaultGroupFilter, MirrorSourceConnector,
+ * DefaultConfigPropertyFilter), with Java MM2
  * 4.3.1's default lists, and the source connector's topic selection rule.
  *
  * Invariants:
@@ -43,13 +44,13 @@ export interface PatternList {
   readonly patterns: readonly string[]
   /** The anchored JS regex, or null for an empty list (which matches nothing). */
   readonly regex: RegExp | null
-  matches (name: string): boolean
+  matches(name: string): boolean
 }
 
 /**
  * Compiles a Java regex list (`topics`, `groups.exclude`, ...). `what` names the list in errors.
  */
-export function compilePatternList (patterns: readonly string[], what = 'pattern list'): PatternList {
+export function compilePatternList(patterns: readonly string[], what = 'pattern list'): PatternList {
   const frozen = Object.freeze([...patterns])
   if (frozen.length === 0) return { patterns: frozen, regex: null, matches: () => false }
   let regex: RegExp
@@ -66,27 +67,27 @@ export function compilePatternList (patterns: readonly string[], what = 'pattern
     }
     throw new ConfigError(`${what}: ${describe(err, frozen.join('|'))}`)
   }
-  return { patterns: frozen, regex, matches: (name) => regex.test(name) }
+  return { patterns: frozen, regex, matches: name => regex.test(name) }
 }
 
-function describe (err: unknown, pattern: string): string {
+function describe(err: unknown, pattern: string): string {
   if (err instanceof ConfigError) return err.message
   return `regular expression "${pattern}" is not valid: ${(err as Error).message}`
 }
 
 export interface TopicFilter {
-  shouldReplicateTopic (topic: string): boolean
+  shouldReplicateTopic(topic: string): boolean
 }
 
 export interface GroupFilter {
-  shouldReplicateGroup (group: string): boolean
+  shouldReplicateGroup(group: string): boolean
 }
 
 export interface ConfigPropertyFilter {
   /** False for topic config properties that are never synced. */
-  shouldReplicateConfigProperty (name: string): boolean
+  shouldReplicateConfigProperty(name: string): boolean
   /** Whether a property that is a default on the source is copied (true only with use.defaults.from=source). */
-  shouldReplicateSourceDefault (name: string): boolean
+  shouldReplicateSourceDefault(name: string): boolean
 }
 
 /** A name passes when some entry of the include list matches it and no entry of the exclude list does. */
@@ -95,32 +96,32 @@ class IncludeExcludeFilter {
   readonly exclude: PatternList
 
   /** `key` names the include list (`topics`); the exclude list is `<key>.exclude`. */
-  constructor (key: string, include: readonly string[], exclude: readonly string[]) {
+  constructor(key: string, include: readonly string[], exclude: readonly string[]) {
     this.include = compilePatternList(include, key)
     this.exclude = compilePatternList(exclude, `${key}.exclude`)
   }
 
-  protected passes (name: string): boolean {
+  protected passes(name: string): boolean {
     return this.include.matches(name) && !this.exclude.matches(name)
   }
 }
 
 export class DefaultTopicFilter extends IncludeExcludeFilter implements TopicFilter {
-  constructor (opts: { topics?: readonly string[], topicsExclude?: readonly string[] } = {}) {
+  constructor(opts: { topics?: readonly string[]; topicsExclude?: readonly string[] } = {}) {
     super('topics', opts.topics ?? DEFAULT_TOPICS, opts.topicsExclude ?? DEFAULT_TOPICS_EXCLUDE)
   }
 
-  shouldReplicateTopic (topic: string): boolean {
+  shouldReplicateTopic(topic: string): boolean {
     return this.passes(topic)
   }
 }
 
 export class DefaultGroupFilter extends IncludeExcludeFilter implements GroupFilter {
-  constructor (opts: { groups?: readonly string[], groupsExclude?: readonly string[] } = {}) {
+  constructor(opts: { groups?: readonly string[]; groupsExclude?: readonly string[] } = {}) {
     super('groups', opts.groups ?? DEFAULT_GROUPS, opts.groupsExclude ?? DEFAULT_GROUPS_EXCLUDE)
   }
 
-  shouldReplicateGroup (group: string): boolean {
+  shouldReplicateGroup(group: string): boolean {
     return this.passes(group)
   }
 }
@@ -129,16 +130,19 @@ export class DefaultConfigPropertyFilter implements ConfigPropertyFilter {
   readonly exclude: PatternList
   readonly useDefaultsFrom: 'source' | 'target'
 
-  constructor (opts: { configPropertiesExclude?: readonly string[], useDefaultsFrom?: 'source' | 'target' } = {}) {
-    this.exclude = compilePatternList(opts.configPropertiesExclude ?? DEFAULT_CONFIG_PROPERTIES_EXCLUDE, 'config.properties.exclude')
+  constructor(opts: { configPropertiesExclude?: readonly string[]; useDefaultsFrom?: 'source' | 'target' } = {}) {
+    this.exclude = compilePatternList(
+      opts.configPropertiesExclude ?? DEFAULT_CONFIG_PROPERTIES_EXCLUDE,
+      'config.properties.exclude'
+    )
     this.useDefaultsFrom = opts.useDefaultsFrom ?? 'target'
   }
 
-  shouldReplicateConfigProperty (name: string): boolean {
+  shouldReplicateConfigProperty(name: string): boolean {
     return !this.exclude.matches(name)
   }
 
-  shouldReplicateSourceDefault (_name: string): boolean {
+  shouldReplicateSourceDefault(_name: string): boolean {
     return this.useDefaultsFrom === 'source'
   }
 }
@@ -157,7 +161,7 @@ export interface FilterSettings {
 }
 
 /** The three filters of a flow, from its (already defaulted) config. */
-export function createFilters (flow: FilterSettings): {
+export function createFilters(flow: FilterSettings): {
   topicFilter: DefaultTopicFilter
   groupFilter: DefaultGroupFilter
   configPropertyFilter: DefaultConfigPropertyFilter
@@ -182,8 +186,11 @@ export interface TopicSelection {
  * MirrorSourceConnector.shouldReplicateTopic (DefaultTopicFilter):
  * (filter OR (heartbeats replication on AND a heartbeats topic)) AND NOT internal AND NOT a cycle.
  */
-export function shouldReplicateTopic (topic: string, sel: TopicSelection): boolean {
-  return (sel.filter.shouldReplicateTopic(topic) || (sel.heartbeatsReplicationEnabled && sel.policy.isHeartbeatsTopic(topic))) &&
+export function shouldReplicateTopic(topic: string, sel: TopicSelection): boolean {
+  return (
+    (sel.filter.shouldReplicateTopic(topic) ||
+      (sel.heartbeatsReplicationEnabled && sel.policy.isHeartbeatsTopic(topic))) &&
     !sel.policy.isInternalTopic(topic) &&
     !isCycle(sel.policy, topic, sel.targetAlias)
+  )
 }

@@ -47,7 +47,12 @@ export interface HeartbeatRecordLike {
  * One sample from a heartbeat record in `topic`, landed at `landedAt` (epoch ms); undefined when
  * the record is not a heartbeat.
  */
-export function heartbeatSample (policy: ReplicationPolicy, topic: string, record: HeartbeatRecordLike, landedAt: number): HeartbeatSample | undefined {
+export function heartbeatSample(
+  policy: ReplicationPolicy,
+  topic: string,
+  record: HeartbeatRecordLike,
+  landedAt: number
+): HeartbeatSample | undefined {
   let hb
   try {
     hb = decodeHeartbeat(record.key, record.value)
@@ -74,7 +79,11 @@ export function heartbeatSample (policy: ReplicationPolicy, topic: string, recor
  * timestamp, which only differs from the emission time when the topic uses LogAppendTime: then
  * latencyMs is the real latency, otherwise 0 and only `now - emittedAt` (the age) says anything.
  */
-export function latestHeartbeats (policy: ReplicationPolicy, topic: string, records: readonly HeartbeatRecordLike[]): HeartbeatSample[] {
+export function latestHeartbeats(
+  policy: ReplicationPolicy,
+  topic: string,
+  records: readonly HeartbeatRecordLike[]
+): HeartbeatSample[] {
   const byEmitter = new Map<string, HeartbeatSample>()
   for (const r of records) {
     const s = heartbeatSample(policy, topic, r, Number(r.timestamp))
@@ -90,12 +99,12 @@ export class HeartbeatLatencyTracker {
   readonly #policy: ReplicationPolicy
   readonly #latest = new Map<string, HeartbeatSample>()
 
-  constructor (policy: ReplicationPolicy) {
+  constructor(policy: ReplicationPolicy) {
     this.#policy = policy
   }
 
   /** Heartbeat records of `topic` (the name on the cluster they landed on) acknowledged at `landedAt`. */
-  observe (topic: string, records: readonly HeartbeatRecordLike[], landedAt: number): void {
+  observe(topic: string, records: readonly HeartbeatRecordLike[], landedAt: number): void {
     for (const r of records) {
       const s = heartbeatSample(this.#policy, topic, r, landedAt)
       if (s === undefined) continue
@@ -106,17 +115,20 @@ export class HeartbeatLatencyTracker {
   }
 
   /** Newest sample of each (topic, emitter), sorted by topic then emitter. */
-  samples (): HeartbeatSample[] {
-    return [...this.#latest.values()].sort((a, b) => a.topic.localeCompare(b.topic) || a.emitter.localeCompare(b.emitter))
+  samples(): HeartbeatSample[] {
+    return [...this.#latest.values()].sort(
+      (a, b) => a.topic.localeCompare(b.topic) || a.emitter.localeCompare(b.emitter)
+    )
   }
 
   /** Newest latency per origin cluster (the freshest heartbeat from it, any emitter or path). */
-  byOrigin (): Map<string, HeartbeatSample> {
+  byOrigin(): Map<string, HeartbeatSample> {
     const out = new Map<string, HeartbeatSample>()
     for (const s of this.#latest.values()) {
       if (s.origin === undefined) continue
       const seen = out.get(s.origin)
-      if (seen === undefined || s.landedAt > seen.landedAt || (s.landedAt === seen.landedAt && s.hops < seen.hops)) out.set(s.origin, s)
+      if (seen === undefined || s.landedAt > seen.landedAt || (s.landedAt === seen.landedAt && s.hops < seen.hops))
+        out.set(s.origin, s)
     }
     return out
   }

@@ -46,9 +46,44 @@ const POSIX: Readonly<Record<string, string>> = {
 }
 
 const CATEGORIES = new Set([
-  'L', 'LC', 'Lu', 'Ll', 'Lt', 'Lm', 'Lo', 'M', 'Mn', 'Mc', 'Me', 'N', 'Nd', 'Nl', 'No',
-  'P', 'Pc', 'Pd', 'Ps', 'Pe', 'Pi', 'Pf', 'Po', 'S', 'Sm', 'Sc', 'Sk', 'So',
-  'Z', 'Zs', 'Zl', 'Zp', 'C', 'Cc', 'Cf', 'Cs', 'Co', 'Cn'
+  'L',
+  'LC',
+  'Lu',
+  'Ll',
+  'Lt',
+  'Lm',
+  'Lo',
+  'M',
+  'Mn',
+  'Mc',
+  'Me',
+  'N',
+  'Nd',
+  'Nl',
+  'No',
+  'P',
+  'Pc',
+  'Pd',
+  'Ps',
+  'Pe',
+  'Pi',
+  'Pf',
+  'Po',
+  'S',
+  'Sm',
+  'Sc',
+  'Sk',
+  'So',
+  'Z',
+  'Zs',
+  'Zl',
+  'Zp',
+  'C',
+  'Cc',
+  'Cf',
+  'Cs',
+  'Co',
+  'Cn'
 ])
 
 interface Frame {
@@ -80,11 +115,11 @@ class Translator {
   #lastAtom: Atom | null = null
   readonly #frames: Frame[] = [{ outStart: 0, capturesBefore: 0, atomicGroup: 0, modifiers: [] }]
 
-  constructor (src: string) {
+  constructor(src: string) {
     this.#src = src
   }
 
-  run (): string {
+  run(): string {
     while (this.#i < this.#src.length) this.#step()
     if (this.#frames.length > 1) this.#fail('has an unclosed group "("')
     this.#closeModifiers(this.#frames[0]!)
@@ -94,54 +129,82 @@ class Translator {
     return this.#out
   }
 
-  #fail (what: string): never {
-    throw new ConfigError(`regular expression "${this.#src}" ${what}, which kafka-mirror cannot translate from Java regex syntax`)
+  #fail(what: string): never {
+    throw new ConfigError(
+      `regular expression "${this.#src}" ${what}, which kafka-mirror cannot translate from Java regex syntax`
+    )
   }
 
-  #peek (offset = 0): string | undefined {
+  #peek(offset = 0): string | undefined {
     return this.#src[this.#i + offset]
   }
 
   /** The code point at the cursor, as a string (one or two UTF-16 units). */
-  #codePoint (): string {
+  #codePoint(): string {
     return String.fromCodePoint(this.#src.codePointAt(this.#i)!)
   }
 
-  #atom (text: string): void {
+  #atom(text: string): void {
     this.#lastAtom = { start: this.#out.length, capturesBefore: this.#captures }
     this.#out += text
   }
 
   /** Emits a zero-width assertion; a quantifier right after it is refused as dangling. */
-  #anchor (text: string): void {
+  #anchor(text: string): void {
     this.#lastAtom = null
     this.#out += text
   }
 
-  #step (): void {
+  #step(): void {
     const c = this.#codePoint()
     switch (c) {
-      case '\\': this.#escape(); return
-      case '[': this.#charClass(); return
-      case '(': this.#openGroup(); return
-      case ')': this.#closeGroup(); return
-      case '|': this.#alternation(); return
-      case '*': case '+': case '?': this.#i++; this.#quantifier(c); return
-      case '{': this.#braces(); return
-      case '^': case '$': this.#i++; this.#anchor(c); return
-      case '.': this.#i++; this.#atom('.'); return
-      default: this.#i += c.length; this.#atom(literal(c))
+      case '\\':
+        this.#escape()
+        return
+      case '[':
+        this.#charClass()
+        return
+      case '(':
+        this.#openGroup()
+        return
+      case ')':
+        this.#closeGroup()
+        return
+      case '|':
+        this.#alternation()
+        return
+      case '*':
+      case '+':
+      case '?':
+        this.#i++
+        this.#quantifier(c)
+        return
+      case '{':
+        this.#braces()
+        return
+      case '^':
+      case '$':
+        this.#i++
+        this.#anchor(c)
+        return
+      case '.':
+        this.#i++
+        this.#atom('.')
+        return
+      default:
+        this.#i += c.length
+        this.#atom(literal(c))
     }
   }
 
-  #braces (): void {
+  #braces(): void {
     const m = /^\{(\d+)(?:(,)(\d*))?\}/.exec(this.#src.slice(this.#i))
     if (m === null) this.#fail('has a "{" that is not a repetition like {n}, {n,} or {n,m} (escape it as \\{)')
     this.#i += m[0].length
     this.#quantifier(m[0])
   }
 
-  #quantifier (q: string): void {
+  #quantifier(q: string): void {
     const atom = this.#lastAtom
     if (atom === null) this.#fail(`has a dangling quantifier "${q}"`)
     this.#lastAtom = null
@@ -163,10 +226,14 @@ class Translator {
     }
   }
 
-  #openGroup (): void {
+  #openGroup(): void {
     const rest = this.#src.slice(this.#i)
-    const frame = (atomicGroup = 0): Frame =>
-      ({ outStart: this.#out.length, capturesBefore: this.#captures, atomicGroup, modifiers: [] })
+    const frame = (atomicGroup = 0): Frame => ({
+      outStart: this.#out.length,
+      capturesBefore: this.#captures,
+      atomicGroup,
+      modifiers: []
+    })
     this.#lastAtom = null
     if (!rest.startsWith('(?')) {
       this.#frames.push(frame())
@@ -220,7 +287,7 @@ class Translator {
   }
 
   /** Java inline flags -> JS modifier text (`i`, `i-s`, ...), or "" when nothing is left. */
-  #modifier (on: string, off: string): string {
+  #modifier(on: string, off: string): string {
     const keep = (flags: string): string => {
       let out = ''
       for (const f of flags) {
@@ -237,11 +304,11 @@ class Translator {
     return remove === '' ? add : `${add}-${remove}`
   }
 
-  #closeModifiers (f: Frame): void {
+  #closeModifiers(f: Frame): void {
     this.#out += ')'.repeat(f.modifiers.length)
   }
 
-  #closeGroup (): void {
+  #closeGroup(): void {
     if (this.#frames.length === 1) this.#fail('has an unmatched ")"')
     const f = this.#frames.pop()!
     this.#i++
@@ -250,7 +317,7 @@ class Translator {
     this.#lastAtom = { start: f.outStart, capturesBefore: f.capturesBefore }
   }
 
-  #alternation (): void {
+  #alternation(): void {
     const f = this.#frames[this.#frames.length - 1]!
     this.#i++
     this.#closeModifiers(f)
@@ -260,7 +327,7 @@ class Translator {
   }
 
   /** Reads `\Q...\E` (the cursor is after `\Q`); returns the quoted code points. */
-  #quoted (): string[] {
+  #quoted(): string[] {
     const end = this.#src.indexOf('\\E', this.#i)
     const text = end === -1 ? this.#src.slice(this.#i) : this.#src.slice(this.#i, end)
     this.#i = end === -1 ? this.#src.length : end + 2
@@ -268,12 +335,21 @@ class Translator {
   }
 
   /** Escapes with the same meaning inside and outside a class; returns null if not one of them. */
-  #commonEscape (c: string): string | null {
+  #commonEscape(c: string): string | null {
     switch (c) {
-      case 't': case 'n': case 'r': case 'f': case 'd': case 'D': case 'w': case 'W':
+      case 't':
+      case 'n':
+      case 'r':
+      case 'f':
+      case 'd':
+      case 'D':
+      case 'w':
+      case 'W':
         return '\\' + c
-      case 'a': return '\\x07'
-      case 'e': return '\\x1B'
+      case 'a':
+        return '\\x07'
+      case 'e':
+        return '\\x1B'
       case 'u': {
         const m = /^[0-9a-fA-F]{4}/.exec(this.#src.slice(this.#i))
         if (m === null) this.#fail('has a malformed \\u escape')
@@ -300,12 +376,13 @@ class Translator {
         this.#i++
         return codePointEscape(x.charCodeAt(0) ^ 64)
       }
-      default: return null
+      default:
+        return null
     }
   }
 
   /** Reads the code point after a backslash (the cursor is on the backslash). */
-  #escaped (): string {
+  #escaped(): string {
     this.#i++
     if (this.#i >= this.#src.length) this.#fail('ends with a lone backslash')
     const c = this.#codePoint()
@@ -313,27 +390,56 @@ class Translator {
     return c
   }
 
-  #escape (): void {
+  #escape(): void {
     const c = this.#escaped()
     const common = this.#commonEscape(c)
-    if (common !== null) { this.#atom(common); return }
+    if (common !== null) {
+      this.#atom(common)
+      return
+    }
     switch (c) {
-      case 'Q': for (const q of this.#quoted()) this.#atom(literal(q)); return
-      case 's': this.#atom(`[${WHITESPACE}]`); return
-      case 'S': this.#atom(`[^${WHITESPACE}]`); return
-      case 'h': this.#atom(`[${HSPACE}]`); return
-      case 'H': this.#atom(`[^${HSPACE}]`); return
-      case 'v': this.#atom(`[${VSPACE}]`); return
-      case 'V': this.#atom(`[^${VSPACE}]`); return
-      case 'R': this.#atom(`(?:\\r\\n|[${VSPACE}])`); return
-      case 'b': case 'B':
+      case 'Q':
+        for (const q of this.#quoted()) this.#atom(literal(q))
+        return
+      case 's':
+        this.#atom(`[${WHITESPACE}]`)
+        return
+      case 'S':
+        this.#atom(`[^${WHITESPACE}]`)
+        return
+      case 'h':
+        this.#atom(`[${HSPACE}]`)
+        return
+      case 'H':
+        this.#atom(`[^${HSPACE}]`)
+        return
+      case 'v':
+        this.#atom(`[${VSPACE}]`)
+        return
+      case 'V':
+        this.#atom(`[^${VSPACE}]`)
+        return
+      case 'R':
+        this.#atom(`(?:\\r\\n|[${VSPACE}])`)
+        return
+      case 'b':
+      case 'B':
         if (this.#peek() === '{') this.#fail('uses \\b{...} boundaries')
         this.#anchor('\\' + c)
         return
-      case 'A': this.#anchor('(?<![\\s\\S])'); return
-      case 'z': this.#anchor('(?![\\s\\S])'); return
-      case 'Z': this.#anchor(`(?=${LINE_TERMINATOR}?(?![\\s\\S]))`); return
-      case 'p': case 'P': this.#atom(this.#property(c === 'P', false)); return
+      case 'A':
+        this.#anchor('(?<![\\s\\S])')
+        return
+      case 'z':
+        this.#anchor('(?![\\s\\S])')
+        return
+      case 'Z':
+        this.#anchor(`(?=${LINE_TERMINATOR}?(?![\\s\\S]))`)
+        return
+      case 'p':
+      case 'P':
+        this.#atom(this.#property(c === 'P', false))
+        return
       case 'k': {
         const m = /^<([a-zA-Z][a-zA-Z0-9]*)>/.exec(this.#src.slice(this.#i))
         if (m === null) this.#fail('has a malformed \\k<name> back-reference')
@@ -345,7 +451,11 @@ class Translator {
     if (c >= '1' && c <= '9') {
       // Java takes more digits only while the number still names an existing group.
       let n = Number(c)
-      for (let d = this.#peek(); d !== undefined && d >= '0' && d <= '9' && n * 10 + Number(d) <= this.#javaCaptures; d = this.#peek()) {
+      for (
+        let d = this.#peek();
+        d !== undefined && d >= '0' && d <= '9' && n * 10 + Number(d) <= this.#javaCaptures;
+        d = this.#peek()
+      ) {
         n = n * 10 + Number(d)
         this.#i++
       }
@@ -358,7 +468,7 @@ class Translator {
   }
 
   /** `\p{..}` / `\P{..}` / `\pL` (the cursor is after the p). Returns a class or class contents. */
-  #property (negated: boolean, inClass: boolean): string {
+  #property(negated: boolean, inClass: boolean): string {
     let name: string
     if (this.#peek() === '{') {
       const end = this.#src.indexOf('}', this.#i)
@@ -383,30 +493,59 @@ class Translator {
     this.#fail(`uses the Unicode property \\${negated ? 'P' : 'p'}{${name}}`)
   }
 
-  #charClass (): void {
+  #charClass(): void {
     const start = this.#out.length
     const capturesBefore = this.#captures
     this.#i++
     let out = '['
-    if (this.#peek() === '^') { out += '^'; this.#i++ }
-    if (this.#peek() === ']') { out += '\\]'; this.#i++ }
+    if (this.#peek() === '^') {
+      out += '^'
+      this.#i++
+    }
+    if (this.#peek() === ']') {
+      out += '\\]'
+      this.#i++
+    }
     for (;;) {
       if (this.#i >= this.#src.length) this.#fail('has an unclosed character class "["')
       const c = this.#codePoint()
-      if (c === ']') { this.#i++; break }
+      if (c === ']') {
+        this.#i++
+        break
+      }
       if (c === '[') this.#fail('uses a nested character class (union)')
       if (c === '&' && this.#peek(1) === '&') this.#fail('uses a character class intersection "&&"')
-      if (c !== '\\') { this.#i += c.length; out += c; continue }
+      if (c !== '\\') {
+        this.#i += c.length
+        out += c
+        continue
+      }
       const e = this.#escaped()
       const common = this.#commonEscape(e)
-      if (common !== null) { out += common; continue }
+      if (common !== null) {
+        out += common
+        continue
+      }
       switch (e) {
-        case 'Q': for (const q of this.#quoted()) out += classLiteral(q); continue
-        case 's': out += WHITESPACE; continue
-        case 'S': out += '\\S'; continue
-        case 'h': out += HSPACE; continue
-        case 'v': out += VSPACE; continue
-        case 'p': case 'P': out += this.#property(e === 'P', true); continue
+        case 'Q':
+          for (const q of this.#quoted()) out += classLiteral(q)
+          continue
+        case 's':
+          out += WHITESPACE
+          continue
+        case 'S':
+          out += '\\S'
+          continue
+        case 'h':
+          out += HSPACE
+          continue
+        case 'v':
+          out += VSPACE
+          continue
+        case 'p':
+        case 'P':
+          out += this.#property(e === 'P', true)
+          continue
       }
       if (/^[a-zA-Z0-9]$/.test(e)) this.#fail(`uses the escape \\${e} inside a character class`)
       out += classLiteral(e)
@@ -416,15 +555,15 @@ class Translator {
   }
 }
 
-function literal (c: string): string {
+function literal(c: string): string {
   return SYNTAX_CHARS.has(c) ? '\\' + c : c
 }
 
-function classLiteral (c: string): string {
+function classLiteral(c: string): string {
   return CLASS_SYNTAX_CHARS.has(c) ? '\\' + c : c
 }
 
-function codePointEscape (cp: number): string {
+function codePointEscape(cp: number): string {
   return `\\u{${cp.toString(16).toUpperCase()}}`
 }
 
@@ -432,6 +571,6 @@ function codePointEscape (cp: number): string {
  * The JS (`u` flag) source equivalent to a Java regex. Throws ConfigError naming the pattern when
  * it uses Java syntax that has no faithful JS translation.
  */
-export function translateJavaRegex (pattern: string): string {
+export function translateJavaRegex(pattern: string): string {
   return new Translator(pattern).run()
 }

@@ -33,27 +33,27 @@ export interface ReplicationPolicyConfig {
 
 export interface ReplicationPolicy {
   /** Name of `topic` from cluster `sourceAlias` once replicated (e.g. `A.orders`). */
-  formatRemoteTopic (sourceAlias: string, topic: string): string
+  formatRemoteTopic(sourceAlias: string, topic: string): string
   /** Alias of the cluster a remote topic came from, or null if the name is not a remote topic. */
-  topicSource (topic: string): string | null
+  topicSource(topic: string): string | null
   /** The topic's name one hop upstream, or null if not a remote topic. */
-  upstreamTopic (topic: string): string | null
+  upstreamTopic(topic: string): string | null
   /** The name at the first cluster of the chain (`B.A.x` -> `x`). */
-  originalTopic (topic: string): string
-  heartbeatsTopic (): string
-  offsetSyncsTopic (clusterAlias: string): string
-  checkpointsTopic (clusterAlias: string): string
-  isHeartbeatsTopic (topic: string): boolean
-  isCheckpointsTopic (topic: string): boolean
-  isMM2InternalTopic (topic: string): boolean
-  isInternalTopic (topic: string): boolean
+  originalTopic(topic: string): string
+  heartbeatsTopic(): string
+  offsetSyncsTopic(clusterAlias: string): string
+  checkpointsTopic(clusterAlias: string): string
+  isHeartbeatsTopic(topic: string): boolean
+  isCheckpointsTopic(topic: string): boolean
+  isMM2InternalTopic(topic: string): boolean
+  isInternalTopic(topic: string): boolean
 }
 
 const HEARTBEATS_TOPIC = 'heartbeats'
 const OFFSET_SYNCS_TOPIC_PREFIX = 'mm2-offset-syncs'
 
 /** Java `String.split(Pattern.quote(sep))` with limit 0, for a non-empty literal separator. */
-export function javaSplit (s: string, sep: string): string[] {
+export function javaSplit(s: string, sep: string): string[] {
   const parts = s.split(sep)
   if (parts.length === 1) return parts
   while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop()
@@ -71,28 +71,28 @@ export class DefaultReplicationPolicy implements ReplicationPolicy {
   readonly separator: string
   readonly internalTopicSeparatorEnabled: boolean
 
-  constructor (opts: DefaultReplicationPolicyOptions = {}) {
+  constructor(opts: DefaultReplicationPolicyOptions = {}) {
     const separator = opts.separator ?? '.'
     if (separator === '') throw new ConfigError('replication.policy.separator must not be empty')
     this.separator = separator
     this.internalTopicSeparatorEnabled = opts.internalTopicSeparatorEnabled ?? true
   }
 
-  formatRemoteTopic (sourceAlias: string, topic: string): string {
+  formatRemoteTopic(sourceAlias: string, topic: string): string {
     return sourceAlias + this.separator + topic
   }
 
-  topicSource (topic: string): string | null {
+  topicSource(topic: string): string | null {
     const parts = javaSplit(topic, this.separator)
     return parts.length < 2 ? null : parts[0]!
   }
 
-  upstreamTopic (topic: string): string | null {
+  upstreamTopic(topic: string): string | null {
     const source = this.topicSource(topic)
     return source === null ? null : topic.substring(source.length + this.separator.length)
   }
 
-  originalTopic (topic: string): string {
+  originalTopic(topic: string): string {
     let t = topic
     for (;;) {
       const up = this.upstreamTopic(t)
@@ -101,41 +101,43 @@ export class DefaultReplicationPolicy implements ReplicationPolicy {
     }
   }
 
-  heartbeatsTopic (): string {
+  heartbeatsTopic(): string {
     return HEARTBEATS_TOPIC
   }
 
   /** The separator used inside internal topic names. */
-  get internalSeparator (): string {
+  get internalSeparator(): string {
     return this.internalTopicSeparatorEnabled ? this.separator : '.'
   }
 
-  offsetSyncsTopic (clusterAlias: string): string {
+  offsetSyncsTopic(clusterAlias: string): string {
     const isep = this.internalSeparator
     return OFFSET_SYNCS_TOPIC_PREFIX + isep + clusterAlias + isep + 'internal'
   }
 
-  checkpointsTopic (clusterAlias: string): string {
+  checkpointsTopic(clusterAlias: string): string {
     return clusterAlias + this.#checkpointsSuffix()
   }
 
-  isHeartbeatsTopic (topic: string): boolean {
+  isHeartbeatsTopic(topic: string): boolean {
     return this.originalTopic(topic) === this.heartbeatsTopic()
   }
 
-  isCheckpointsTopic (topic: string): boolean {
+  isCheckpointsTopic(topic: string): boolean {
     return topic.endsWith(this.#checkpointsSuffix())
   }
 
-  isMM2InternalTopic (topic: string): boolean {
-    return (topic.startsWith('mm2') && topic.endsWith(this.internalSeparator + 'internal')) || this.isCheckpointsTopic(topic)
+  isMM2InternalTopic(topic: string): boolean {
+    return (
+      (topic.startsWith('mm2') && topic.endsWith(this.internalSeparator + 'internal')) || this.isCheckpointsTopic(topic)
+    )
   }
 
-  isInternalTopic (topic: string): boolean {
+  isInternalTopic(topic: string): boolean {
     return topic.startsWith('__') || topic.startsWith('.') || this.isMM2InternalTopic(topic)
   }
 
-  #checkpointsSuffix (): string {
+  #checkpointsSuffix(): string {
     const isep = this.internalSeparator
     return isep + 'checkpoints' + isep + 'internal'
   }
@@ -149,35 +151,39 @@ export interface IdentityReplicationPolicyOptions extends DefaultReplicationPoli
 export class IdentityReplicationPolicy extends DefaultReplicationPolicy {
   readonly sourceClusterAlias: string | null
 
-  constructor (opts: IdentityReplicationPolicyOptions = {}) {
+  constructor(opts: IdentityReplicationPolicyOptions = {}) {
     super(opts)
     this.sourceClusterAlias = opts.sourceClusterAlias ?? null
   }
 
-  override formatRemoteTopic (sourceAlias: string, topic: string): string {
+  override formatRemoteTopic(sourceAlias: string, topic: string): string {
     return this.#looksLikeHeartbeat(topic) ? super.formatRemoteTopic(sourceAlias, topic) : topic
   }
 
-  override topicSource (topic: string): string | null {
+  override topicSource(topic: string): string | null {
     return this.#looksLikeHeartbeat(topic) ? super.topicSource(topic) : this.sourceClusterAlias
   }
 
-  override upstreamTopic (topic: string): string | null {
+  override upstreamTopic(topic: string): string | null {
     return this.#looksLikeHeartbeat(topic) ? super.upstreamTopic(topic) : topic
   }
 
   /** A plain suffix test, as in Java: `myheartbeats` qualifies too. */
-  #looksLikeHeartbeat (topic: string): boolean {
+  #looksLikeHeartbeat(topic: string): boolean {
     return topic.endsWith(this.heartbeatsTopic())
   }
 }
 
 /** The policy a flow uses. `sourceAlias` is the flow's source (needed by the identity policy). */
-export function createReplicationPolicy (cfg: ReplicationPolicyConfig, sourceAlias?: string): ReplicationPolicy {
+export function createReplicationPolicy(cfg: ReplicationPolicyConfig, sourceAlias?: string): ReplicationPolicy {
   const opts = { separator: cfg.separator, internalTopicSeparatorEnabled: cfg.internalTopicSeparatorEnabled }
   switch (cfg.kind) {
-    case 'default': return new DefaultReplicationPolicy(opts)
-    case 'identity': return new IdentityReplicationPolicy(sourceAlias === undefined ? opts : { ...opts, sourceClusterAlias: sourceAlias })
+    case 'default':
+      return new DefaultReplicationPolicy(opts)
+    case 'identity':
+      return new IdentityReplicationPolicy(
+        sourceAlias === undefined ? opts : { ...opts, sourceClusterAlias: sourceAlias }
+      )
   }
 }
 
@@ -186,7 +192,7 @@ export function createReplicationPolicy (cfg: ReplicationPolicyConfig, sourceAli
  * `targetAlias`, i.e. replicating it from S to T would send T's own data back to T. The walk stops
  * when the source is null or the upstream name is null or unchanged (identity policy).
  */
-export function isCycle (policy: ReplicationPolicy, topic: string, targetAlias: string): boolean {
+export function isCycle(policy: ReplicationPolicy, topic: string, targetAlias: string): boolean {
   let t = topic
   for (;;) {
     const source = policy.topicSource(t)

@@ -9,7 +9,7 @@
 import type { ReplicationPolicy } from './replication-policy.ts'
 
 /** MirrorClient.heartbeatTopics: `heartbeats`, `A.heartbeats`, `B.A.heartbeats`... sorted. */
-export function heartbeatTopics (policy: ReplicationPolicy, topics: readonly string[]): string[] {
+export function heartbeatTopics(policy: ReplicationPolicy, topics: readonly string[]): string[] {
   return topics.filter(t => policy.isHeartbeatsTopic(t)).sort()
 }
 
@@ -17,7 +17,7 @@ export function heartbeatTopics (policy: ReplicationPolicy, topics: readonly str
  * The aliases a topic passed through, nearest first: `B.A.heartbeats` -> [B, A]. Stops when the
  * name has no source, the upstream name does not change (identity policy), or an alias repeats.
  */
-export function sourceChain (policy: ReplicationPolicy, topic: string): string[] {
+export function sourceChain(policy: ReplicationPolicy, topic: string): string[] {
   const chain: string[] = []
   let t = topic
   for (;;) {
@@ -34,13 +34,13 @@ export function sourceChain (policy: ReplicationPolicy, topic: string): string[]
  * Hops from `upstream` to this cluster through one topic (1 = immediate source), or -1 when the
  * topic did not come from there (MirrorClient.countHopsForTopic, with its visited-set guard).
  */
-export function hopsForTopic (policy: ReplicationPolicy, topic: string, upstream: string): number {
+export function hopsForTopic(policy: ReplicationPolicy, topic: string, upstream: string): number {
   const i = sourceChain(policy, topic).indexOf(upstream)
   return i < 0 ? -1 : i + 1
 }
 
 /** MirrorClient.replicationHops: the fewest hops over all heartbeats topics; -1 if unreachable. */
-export function replicationHops (policy: ReplicationPolicy, topics: readonly string[], upstream: string): number {
+export function replicationHops(policy: ReplicationPolicy, topics: readonly string[], upstream: string): number {
   let best = -1
   for (const t of heartbeatTopics(policy, topics)) {
     const hops = hopsForTopic(policy, t, upstream)
@@ -50,14 +50,14 @@ export function replicationHops (policy: ReplicationPolicy, topics: readonly str
 }
 
 /** MirrorClient.upstreamClusters: every alias on the source chain of any heartbeats topic, sorted. */
-export function upstreamClusters (policy: ReplicationPolicy, topics: readonly string[]): string[] {
+export function upstreamClusters(policy: ReplicationPolicy, topics: readonly string[]): string[] {
   const all = new Set<string>()
   for (const t of heartbeatTopics(policy, topics)) for (const a of sourceChain(policy, t)) all.add(a)
   return [...all].sort()
 }
 
 /** The clusters that replicate directly into this one (first alias of each heartbeats topic). */
-export function immediateUpstreams (policy: ReplicationPolicy, topics: readonly string[]): string[] {
+export function immediateUpstreams(policy: ReplicationPolicy, topics: readonly string[]): string[] {
   const all = new Set<string>()
   for (const t of heartbeatTopics(policy, topics)) {
     const first = sourceChain(policy, t)[0]

@@ -16,12 +16,12 @@ import type { Logger } from '../observe/logger.ts'
 /** What the mapping needs to know about the flow's topics. */
 export interface AclTopicNaming {
   /** The flow's topic selection (filters, default excludes, no cycles). */
-  accepts (sourceTopic: string): boolean
-  remoteName (sourceTopic: string): string
+  accepts(sourceTopic: string): boolean
+  remoteName(sourceTopic: string): string
 }
 
 /** Source bindings → the bindings the target should have (deduplicated, input order kept). */
-export function mapTopicAcls (source: readonly AclBinding[], naming: AclTopicNaming): AclBinding[] {
+export function mapTopicAcls(source: readonly AclBinding[], naming: AclTopicNaming): AclBinding[] {
   const out = new Map<string, AclBinding>()
   for (const b of source) {
     // Prefixed and match patterns would name other topics on the target: never copied.
@@ -39,8 +39,8 @@ export function mapTopicAcls (source: readonly AclBinding[], naming: AclTopicNam
 }
 
 export type AclSyncOutcome =
-  | { readonly status: 'synced', readonly wanted: number, readonly created: number }
-  | { readonly status: 'no-authorizer', readonly cluster: 'source' | 'target' }
+  | { readonly status: 'synced'; readonly wanted: number; readonly created: number }
+  | { readonly status: 'no-authorizer'; readonly cluster: 'source' | 'target' }
 
 export class AclSync {
   readonly #flow: FlowConfig
@@ -51,7 +51,7 @@ export class AclSync {
   /** Clusters already reported without an authorizer: said once at info (warn for the target), then at debug. */
   readonly #toldNoAuthorizer = new Set<'source' | 'target'>()
 
-  constructor (flow: FlowConfig, naming: AclTopicNaming, sourceAdmin: KafkaAdmin, targetAdmin: KafkaAdmin, log: Logger) {
+  constructor(flow: FlowConfig, naming: AclTopicNaming, sourceAdmin: KafkaAdmin, targetAdmin: KafkaAdmin, log: Logger) {
     this.#flow = flow
     this.#naming = naming
     this.#source = sourceAdmin
@@ -60,7 +60,7 @@ export class AclSync {
   }
 
   /** One pass. Throws on Kafka errors (the caller logs them and tries again next interval). */
-  async syncOnce (): Promise<AclSyncOutcome> {
+  async syncOnce(): Promise<AclSyncOutcome> {
     const source = await this.#source.describeTopicAcls()
     if (source === undefined) return this.#noAuthorizer('source')
     const wanted = mapTopicAcls(source, this.#naming)
@@ -71,22 +71,30 @@ export class AclSync {
     const missing = wanted.filter(b => !have.has(aclKey(b)))
     if (missing.length > 0) {
       await this.#target.createAcls(missing)
-      this.#log.info('synced topic ACLs', { created: missing.length, topics: [...new Set(missing.map(b => b.resourceName))].slice(0, 10).join(',') })
+      this.#log.info('synced topic ACLs', {
+        created: missing.length,
+        topics: [...new Set(missing.map(b => b.resourceName))].slice(0, 10).join(',')
+      })
     }
     return { status: 'synced', wanted: wanted.length, created: missing.length }
   }
 
-  #noAuthorizer (cluster: 'source' | 'target'): AclSyncOutcome {
+  #noAuthorizer(cluster: 'source' | 'target'): AclSyncOutcome {
     const name = cluster === 'source' ? this.#flow.source : this.#flow.target
     if (this.#toldNoAuthorizer.has(cluster)) {
       this.#log.debug(`topic ACL sync skipped: ${cluster} cluster has no authorizer`, { cluster: name })
     } else if (cluster === 'source') {
       this.#toldNoAuthorizer.add(cluster)
-      this.#log.info('topic ACLs are not synced: the source cluster has no authorizer (SECURITY_DISABLED)', { cluster: name })
+      this.#log.info('topic ACLs are not synced: the source cluster has no authorizer (SECURITY_DISABLED)', {
+        cluster: name
+      })
     } else {
       // The source has ACLs that the target cannot enforce: worth a warning, once.
       this.#toldNoAuthorizer.add(cluster)
-      this.#log.warn('topic ACLs are not synced: the target cluster has no authorizer (SECURITY_DISABLED) to hold them', { cluster: name })
+      this.#log.warn(
+        'topic ACLs are not synced: the target cluster has no authorizer (SECURITY_DISABLED) to hold them',
+        { cluster: name }
+      )
     }
     return { status: 'no-authorizer', cluster }
   }

@@ -31,17 +31,38 @@ export type ToWorker =
    * newest positions the main thread knows were stored (from earlier tasks' `stopped`), used when
    * the offsets topic read at start did not show them yet.
    */
-  | { readonly type: 'assign', readonly id: number, readonly topics: readonly ReplicatedTopic[], readonly partitions: ReadonlyArray<readonly [topic: string, partition: number]>, readonly positions: readonly Position[] }
+  | {
+      readonly type: 'assign'
+      readonly id: number
+      readonly topics: readonly ReplicatedTopic[]
+      readonly partitions: ReadonlyArray<readonly [topic: string, partition: number]>
+      readonly positions: readonly Position[]
+    }
   | { readonly type: 'run' }
   | { readonly type: 'stop' }
 
 export type FromWorker =
-  | { readonly type: 'ready', readonly threadId: number }
-  | { readonly type: 'assigned', readonly id: number, readonly assigned: number, readonly error?: string }
-  | { readonly type: 'stats', readonly stats: CopierStats, readonly assigned: number }
+  | { readonly type: 'ready'; readonly threadId: number }
+  | { readonly type: 'assigned'; readonly id: number; readonly assigned: number; readonly error?: string }
+  | { readonly type: 'stats'; readonly stats: CopierStats; readonly assigned: number }
   /** Acknowledged records of a heartbeats topic (`topic`: its name on the target), for the flow's latency tracker. */
-  | { readonly type: 'heartbeats', readonly topic: string, readonly records: ReadonlyArray<{ readonly key: Uint8Array | null, readonly value: Uint8Array | null, readonly timestamp: bigint }>, readonly ackedAt: number }
+  | {
+      readonly type: 'heartbeats'
+      readonly topic: string
+      readonly records: ReadonlyArray<{
+        readonly key: Uint8Array | null
+        readonly value: Uint8Array | null
+        readonly timestamp: bigint
+      }>
+      readonly ackedAt: number
+    }
   /** A log line of the worker, fields already reduced by the logger's safeValue (a Secret prints as [redacted]). */
-  | { readonly type: 'log', readonly level: Level, readonly scope: string | undefined, readonly message: string, readonly fields: Readonly<Record<string, string | number | boolean | null>> | undefined }
-  | { readonly type: 'stopped', readonly stats: CopierStats, readonly positions: readonly Position[] }
-  | { readonly type: 'error', readonly message: string, readonly fatal: boolean }
+  | {
+      readonly type: 'log'
+      readonly level: Level
+      readonly scope: string | undefined
+      readonly message: string
+      readonly fields: Readonly<Record<string, string | number | boolean | null>> | undefined
+    }
+  | { readonly type: 'stopped'; readonly stats: CopierStats; readonly positions: readonly Position[] }
+  | { readonly type: 'error'; readonly message: string; readonly fatal: boolean }

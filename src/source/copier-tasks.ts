@@ -28,10 +28,12 @@ import type { PositionStore } from './position-store.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
 
 /** Round-robin deal: item i goes to task i mod min(tasksMax, items); no items, no tasks. */
-export function dealPartitions<T> (items: readonly T[], tasksMax: number): T[][] {
+export function dealPartitions<T>(items: readonly T[], tasksMax: number): T[][] {
   const n = Math.min(Math.max(1, tasksMax), items.length)
   const tasks: T[][] = Array.from({ length: n }, () => [])
-  items.forEach((item, i) => { tasks[i % n]?.push(item) })
+  items.forEach((item, i) => {
+    tasks[i % n]?.push(item)
+  })
   return tasks
 }
 
@@ -45,7 +47,10 @@ export interface CopierTask {
   readonly stats: CopierStats
   /** The worker thread's id; undefined for a task on the main thread. */
   readonly threadId: number | undefined
-  /** These partitions from now on (a superset of the earlier ones); `handOver`: positions just stored by the tasks this one replaces. */
+  /**
+   * These partitions from now on (a superset of the earlier ones); `handOver`: positions just stored by the tasks this
+   * one replaces.
+   */
   assign: (partitions: readonly DealtPartition[], handOver: readonly Position[]) => Promise<void>
   start: (signal: AbortSignal) => void
   /** Stops copying, lets in-flight sends finish, stores positions, closes the task's clients; the positions stored. */
@@ -72,32 +77,44 @@ export interface InThreadTaskDeps {
 }
 
 /** A task on the main thread: its own reader and offset-sync writer, the flow's producer and position store. */
-export function inThreadTask (flow: FlowConfig, deps: InThreadTaskDeps, index: number, log: Logger): CopierTask {
+export function inThreadTask(flow: FlowConfig, deps: InThreadTaskDeps, index: number, log: Logger): CopierTask {
   const reader = deps.newReader(index)
-  const copier = new RecordCopier(flow, { reader, producer: deps.producer, sourceAdmin: deps.sourceAdmin, positions: deps.positions, offsetSyncs: deps.newOffsetSyncs?.(), log, onAcked: deps.onAcked })
+  const copier = new RecordCopier(flow, {
+    reader,
+    producer: deps.producer,
+    sourceAdmin: deps.sourceAdmin,
+    positions: deps.positions,
+    offsetSyncs: deps.newOffsetSyncs?.(),
+    log,
+    onAcked: deps.onAcked
+  })
   const abort = new AbortController()
   let running: Promise<void> | undefined
   return {
     index,
-    get assignedCount () { return copier.assignedCount },
-    get stats () { return copier.stats },
+    get assignedCount() {
+      return copier.assignedCount
+    },
+    get stats() {
+      return copier.stats
+    },
     threadId: undefined,
-    async assign (partitions) {
+    async assign(partitions) {
       const mine = new Set(partitions.map(p => tpKey(p.topic, p.partition)))
       const topics = new Map(partitions.map(p => [p.topic, p.replicated]))
       await copier.assign(topics, (topic, partition) => mine.has(tpKey(topic, partition)))
     },
-    start (signal) {
+    start(signal) {
       running ??= copier.run(AbortSignal.any([signal, abort.signal]))
     },
-    async stop () {
+    async stop() {
       abort.abort()
       if (running !== undefined) await running
       else await copier.flush()
       await reader.close()
       return []
     },
-    async close () {
+    async close() {
       await reader.close()
     }
   }
@@ -116,33 +133,40 @@ export class CopierTasks {
   /** Set while run() is active: new tasks start at once. */
   #signal: AbortSignal | undefined
   /** Counters and data-loss history of tasks that were replaced, so status never goes back. */
-  readonly #retired = { recordsCopied: 0, bytesCopied: 0, rawBytesCopied: 0, batches: 0, lastCopyAt: 0, dataLoss: [] as CopierStats['dataLoss'] }
+  readonly #retired = {
+    recordsCopied: 0,
+    bytesCopied: 0,
+    rawBytesCopied: 0,
+    batches: 0,
+    lastCopyAt: 0,
+    dataLoss: [] as CopierStats['dataLoss']
+  }
 
-  constructor (flow: FlowConfig, deps: CopierTasksDeps) {
+  constructor(flow: FlowConfig, deps: CopierTasksDeps) {
     this.#flow = flow
     this.#deps = deps
   }
 
-  get count (): number {
+  get count(): number {
     return this.#tasks.length
   }
 
-  get assignedCount (): number {
+  get assignedCount(): number {
     return this.#tasks.reduce((n, t) => n + t.assignedCount, 0)
   }
 
   /** Partitions per task, for status and logs. */
-  get partitionsPerTask (): number[] {
+  get partitionsPerTask(): number[] {
     return this.#tasks.map(t => t.assignedCount)
   }
 
   /** Ids of the worker threads running the tasks (none when tasks run on the main thread). */
-  get threadIds (): number[] {
-    return this.#tasks.flatMap(t => t.threadId === undefined ? [] : [t.threadId])
+  get threadIds(): number[] {
+    return this.#tasks.flatMap(t => (t.threadId === undefined ? [] : [t.threadId]))
   }
 
   /** All tasks' stats as one. */
-  get stats (): CopierStats {
+  get stats(): CopierStats {
     const all = this.#tasks.map(t => t.stats)
     return {
       recordsCopied: this.#retired.recordsCopied + all.reduce((n, s) => n + s.recordsCopied, 0),
@@ -160,7 +184,7 @@ export class CopierTasks {
   }
 
   /** Each task's own stats (the metrics label client ids and Connect tasks by task index). */
-  get perTask (): Array<{ readonly task: number, readonly stats: CopierStats }> {
+  get perTask(): Array<{ readonly task: number; readonly stats: CopierStats }> {
     return this.#tasks.map(t => ({ task: t.index, stats: t.stats }))
   }
 
@@ -170,13 +194,15 @@ export class CopierTasks {
    * takes the ones it needs and stops the others. Only before the first deal: no task has run,
    * so nothing stored can be newer than what they read at start.
    */
-  warmUp (count: number): void {
+  warmUp(count: number): void {
     if (this.#tasks.length > 0 || this.#warm.length > 0 || this.#order.length > 0) return
     for (let index = 0; index < count; index++) this.#warm.push(this.#deps.newTask(index, count))
   }
 
-  /** Adds the partitions of `topics` not seen yet; deals them, or deals everything again when the task count changes. */
-  async assign (topics: ReadonlyMap<string, ReplicatedTopic>): Promise<void> {
+  /**
+   * Adds the partitions of `topics` not seen yet; deals them, or deals everything again when the task count changes.
+   */
+  async assign(topics: ReadonlyMap<string, ReplicatedTopic>): Promise<void> {
     const known = new Set(this.#order.map(p => tpKey(p.topic, p.partition)))
     const before = this.#order.length
     for (const t of topics.values()) {
@@ -188,15 +214,24 @@ export class CopierTasks {
     const deal = dealPartitions(this.#order, this.#flow.tasksMax)
     if (deal.length !== this.#tasks.length) {
       await this.#replaceTasks(deal.length)
-      this.#deps.log.info('copying with tasks', { tasks: deal.length, tasksMax: this.#flow.tasksMax, partitions: this.#order.length, perTask: deal.map(d => d.length).join(',') })
+      this.#deps.log.info('copying with tasks', {
+        tasks: deal.length,
+        tasksMax: this.#flow.tasksMax,
+        partitions: this.#order.length,
+        perTask: deal.map(d => d.length).join(',')
+      })
     }
-    await Promise.all(this.#tasks.map(async (task, i) => { await task.assign(deal[i] ?? [], this.#handOver) }))
+    await Promise.all(
+      this.#tasks.map(async (task, i) => {
+        await task.assign(deal[i] ?? [], this.#handOver)
+      })
+    )
     this.#handOver = []
     for (const task of this.#tasks) this.#start(task)
   }
 
   /** Stops every task (each stores its positions) and creates `count` fresh ones. */
-  async #replaceTasks (count: number): Promise<void> {
+  async #replaceTasks(count: number): Promise<void> {
     const old = this.#tasks
     this.#tasks = []
     this.#handOver = await this.#stopAll(old)
@@ -211,33 +246,48 @@ export class CopierTasks {
     }
     const warm = this.#warm.splice(0)
     for (let index = 0; index < count; index++) this.#tasks.push(warm[index] ?? this.#deps.newTask(index, count))
-    await Promise.all(warm.slice(count).map(async t => { await t.close() }))
+    await Promise.all(
+      warm.slice(count).map(async t => {
+        await t.close()
+      })
+    )
   }
 
-  #start (task: CopierTask): void {
+  #start(task: CopierTask): void {
     const signal = this.#signal
     if (signal === undefined) return
     task.start(signal)
   }
 
   /** Stops the tasks; the positions they stored. */
-  async #stopAll (tasks: readonly CopierTask[]): Promise<Position[]> {
+  async #stopAll(tasks: readonly CopierTask[]): Promise<Position[]> {
     const stored = await Promise.all(tasks.map(async t => await t.stop()))
     return stored.flat()
   }
 
   /** Releases the tasks' clients and threads (after run() ended, or when the flow could not start). */
-  async close (): Promise<void> {
-    await Promise.all([...this.#tasks, ...this.#warm.splice(0)].map(async t => { await t.close() }))
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.#tasks, ...this.#warm.splice(0)].map(async t => {
+        await t.close()
+      })
+    )
   }
 
   /** Runs the tasks until the signal aborts; each stores its positions on the way out. */
-  async run (signal: AbortSignal): Promise<void> {
+  async run(signal: AbortSignal): Promise<void> {
     this.#signal = signal
     for (const task of this.#tasks) this.#start(task)
     await new Promise<void>(resolve => {
       if (signal.aborted) resolve()
-      else signal.addEventListener('abort', () => { resolve() }, { once: true })
+      else
+        signal.addEventListener(
+          'abort',
+          () => {
+            resolve()
+          },
+          { once: true }
+        )
     })
     await this.#stopAll(this.#tasks)
   }

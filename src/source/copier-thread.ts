@@ -32,14 +32,19 @@ export interface CopierThreadOptions {
   readonly log: Logger
   /** Acknowledged heartbeat records (topic = their name on the target). */
   readonly onHeartbeats?: (topic: string, records: readonly HeartbeatRecordLike[], ackedAt: number) => void
-  /** Old-space limit of the worker's heap (Node applies the process's --max-old-space-size instead when one is given). */
+  /**
+   * Old-space limit of the worker's heap (Node applies the process's --max-old-space-size instead when one is given).
+   */
   readonly heapLimitMb?: number | undefined
   readonly stopLimitMs?: number
   readonly restartBackoffMs?: (attempt: number) => number
 }
 
 /** The old-space limit the main thread was given (launcher or NODE_OPTIONS), which every thread gets. */
-export function processHeapLimitMb (execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): number | undefined {
+export function processHeapLimitMb(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions = process.env.NODE_OPTIONS ?? ''
+): number | undefined {
   let mb: number | undefined
   for (const a of [...nodeOptions.split(/\s+/), ...execArgv]) {
     const m = /^--max[-_]old[-_]space[-_]size=(\d+)$/.exec(a)
@@ -55,7 +60,7 @@ interface Incarnation {
   exitCode: number | undefined
   stats: CopierStats | undefined
   error: string | undefined
-  readonly pending: Map<number, { resolve: () => void, reject: (err: Error) => void }>
+  readonly pending: Map<number, { resolve: () => void; reject: (err: Error) => void }>
   onStopped: ((positions: readonly Position[] | undefined) => void) | undefined
   readonly exited: Promise<void>
 }
@@ -80,25 +85,32 @@ export class CopierThread {
   /** Set while the thread is down after a failure; cleared when a new one is ready. */
   #lastError: string | undefined
   /** Counters of earlier incarnations of this task, so its stats never go back. */
-  readonly #retired = { recordsCopied: 0, bytesCopied: 0, rawBytesCopied: 0, batches: 0, lastCopyAt: 0, dataLoss: [] as CopierStats['dataLoss'] }
+  readonly #retired = {
+    recordsCopied: 0,
+    bytesCopied: 0,
+    rawBytesCopied: 0,
+    batches: 0,
+    lastCopyAt: 0,
+    dataLoss: [] as CopierStats['dataLoss']
+  }
 
-  constructor (opts: CopierThreadOptions) {
+  constructor(opts: CopierThreadOptions) {
     this.index = opts.task
     this.#opts = opts
     this.#spawn()
   }
 
   /** The running worker's thread id; undefined while none runs (stopped, or waiting to restart). */
-  get threadId (): number | undefined {
+  get threadId(): number | undefined {
     const inc = this.#current
     return inc === undefined || inc.exitCode !== undefined ? undefined : inc.threadId
   }
 
-  get assignedCount (): number {
+  get assignedCount(): number {
     return this.#assigned
   }
 
-  get stats (): CopierStats {
+  get stats(): CopierStats {
     const r = this.#retired
     const s = this.#current?.stats
     return {
@@ -122,72 +134,117 @@ export class CopierThread {
    * their stored positions, or at once while the worker is down (its restart gets them).
    * `handOver`: positions just stored by the tasks this one replaces.
    */
-  async assign (dealt: readonly DealtPartition[], handOver: readonly Position[] = []): Promise<void> {
-    const topics = [...new Map(dealt.map(p => [p.topic, { source: p.replicated.source, remote: p.replicated.remote, partitions: p.replicated.partitions }])).values()]
+  async assign(dealt: readonly DealtPartition[], handOver: readonly Position[] = []): Promise<void> {
+    const topics = [
+      ...new Map(
+        dealt.map(p => [
+          p.topic,
+          { source: p.replicated.source, remote: p.replicated.remote, partitions: p.replicated.partitions }
+        ])
+      ).values()
+    ]
     this.#assignment = { topics, partitions: dealt.map(p => [p.topic, p.partition] as const) }
     const inc = this.#current
     if (inc === undefined || this.#stopped) return
     await this.#sendAssign(inc, handOver)
   }
 
-  async #sendAssign (inc: Incarnation, handOver: readonly Position[]): Promise<void> {
+  async #sendAssign(inc: Incarnation, handOver: readonly Position[]): Promise<void> {
     const a = this.#assignment
     if (a === undefined) return
     const id = this.#nextId++
-    const done = new Promise<void>((resolve, reject) => { inc.pending.set(id, { resolve, reject }) })
+    const done = new Promise<void>((resolve, reject) => {
+      inc.pending.set(id, { resolve, reject })
+    })
     this.#post(inc, { type: 'assign', id, topics: a.topics, partitions: a.partitions, positions: handOver })
     await done
   }
 
   /** Starts copying (now, and in every restarted worker); the task stops on stop(), not on the signal. */
-  start (_signal?: AbortSignal): void {
+  start(_signal?: AbortSignal): void {
     if (this.#running) return
     this.#running = true
     if (this.#current !== undefined) this.#post(this.#current, { type: 'run' })
   }
 
-  /** Stops the worker after it stored its positions (or after the stop limit), terminates it; the positions it stored last. Idempotent. */
-  async stop (): Promise<readonly Position[]> {
+  /**
+   * Stops the worker after it stored its positions (or after the stop limit), terminates it; the positions it stored
+   * last. Idempotent.
+   */
+  async stop(): Promise<readonly Position[]> {
     this.#stopping ??= this.#stop()
     return await this.#stopping
   }
 
-  async #stop (): Promise<readonly Position[]> {
+  async #stop(): Promise<readonly Position[]> {
     this.#stopped = true
     clearTimeout(this.#restartTimer)
     const inc = this.#current
     if (inc === undefined) return []
-    const stopped = new Promise<readonly Position[] | undefined>(resolve => { inc.onStopped = resolve })
+    const stopped = new Promise<readonly Position[] | undefined>(resolve => {
+      inc.onStopped = resolve
+    })
     this.#post(inc, { type: 'stop' })
     let timer: NodeJS.Timeout | undefined
     const limitMs = this.#opts.stopLimitMs ?? STOP_LIMIT_MS
-    const outcome = await Promise.race([stopped, new Promise<'timeout'>(resolve => { timer = setTimeout(() => { resolve('timeout') }, limitMs) })])
+    const outcome = await Promise.race([
+      stopped,
+      new Promise<'timeout'>(resolve => {
+        timer = setTimeout(() => {
+          resolve('timeout')
+        }, limitMs)
+      })
+    ])
     clearTimeout(timer)
-    if (outcome === 'timeout') this.#opts.log.error('copier task thread did not stop in time; terminating it (positions acknowledged since its last store will be copied again)', { task: this.index, limitMs })
+    if (outcome === 'timeout')
+      this.#opts.log.error(
+        'copier task thread did not stop in time; terminating it (positions acknowledged since its last store will be copied again)',
+        { task: this.index, limitMs }
+      )
     await inc.worker.terminate()
     await inc.exited
     return outcome === 'timeout' || outcome === undefined ? [] : outcome
   }
 
   /** Stops and terminates the worker if it still runs (the flow could not start, or closes). */
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     await this.stop()
   }
 
-  #post (inc: Incarnation, message: ToWorker): void {
+  #post(inc: Incarnation, message: ToWorker): void {
     inc.worker.postMessage(message)
   }
 
-  #spawn (): void {
+  #spawn(): void {
     const opts = this.#opts
     const workerData: CopierWorkerData = { config: opts.config, flow: opts.flow, task: opts.task }
     const resourceLimits = opts.heapLimitMb === undefined ? undefined : { maxOldGenerationSizeMb: opts.heapLimitMb }
-    const worker = new Worker(new URL('./copier-worker.ts', import.meta.url), { workerData, resourceLimits, name: `copier ${opts.flow} task ${opts.task}` })
+    const worker = new Worker(new URL('./copier-worker.ts', import.meta.url), {
+      workerData,
+      resourceLimits,
+      name: `copier ${opts.flow} task ${opts.task}`
+    })
     let exited: () => void = () => {}
-    const inc: Incarnation = { worker, startedAt: Date.now(), threadId: worker.threadId, exitCode: undefined, stats: undefined, error: undefined, pending: new Map(), onStopped: undefined, exited: new Promise(resolve => { exited = resolve }) }
+    const inc: Incarnation = {
+      worker,
+      startedAt: Date.now(),
+      threadId: worker.threadId,
+      exitCode: undefined,
+      stats: undefined,
+      error: undefined,
+      pending: new Map(),
+      onStopped: undefined,
+      exited: new Promise(resolve => {
+        exited = resolve
+      })
+    }
     this.#current = inc
-    worker.on('message', (m: FromWorker) => { this.#onMessage(inc, m) })
-    worker.on('error', err => { inc.error ??= err.message })
+    worker.on('message', (m: FromWorker) => {
+      this.#onMessage(inc, m)
+    })
+    worker.on('error', err => {
+      inc.error ??= err.message
+    })
     worker.on('exit', code => {
       inc.exitCode = code
       exited()
@@ -197,8 +254,11 @@ export class CopierThread {
     if (this.#running) this.#post(inc, { type: 'run' })
   }
 
-  /** A restarted worker gets its partitions again, retried with backoff (the source may still be unreachable) while it is the current one. */
-  async #reassign (inc: Incarnation): Promise<void> {
+  /**
+   * A restarted worker gets its partitions again, retried with backoff (the source may still be unreachable) while it
+   * is the current one.
+   */
+  async #reassign(inc: Incarnation): Promise<void> {
     for (let attempt = 1; this.#current === inc && !this.#stopped && inc.exitCode === undefined; attempt++) {
       try {
         await this.#sendAssign(inc, [])
@@ -206,13 +266,20 @@ export class CopierThread {
       } catch (err) {
         if (this.#current !== inc || inc.exitCode !== undefined) return
         const retryInMs = (this.#opts.restartBackoffMs ?? backoffMs)(attempt)
-        this.#opts.log.warn('assigning partitions to a restarted copier task failed; retrying', { task: this.index, attempt, retryInMs, error: err as Error })
-        await new Promise(resolve => { setTimeout(resolve, retryInMs).unref() })
+        this.#opts.log.warn('assigning partitions to a restarted copier task failed; retrying', {
+          task: this.index,
+          attempt,
+          retryInMs,
+          error: err as Error
+        })
+        await new Promise(resolve => {
+          setTimeout(resolve, retryInMs).unref()
+        })
       }
     }
   }
 
-  #onMessage (inc: Incarnation, m: FromWorker): void {
+  #onMessage(inc: Incarnation, m: FromWorker): void {
     const log = this.#opts.log
     switch (m.type) {
       case 'ready':
@@ -251,7 +318,7 @@ export class CopierThread {
     }
   }
 
-  #onExit (inc: Incarnation, code: number): void {
+  #onExit(inc: Incarnation, code: number): void {
     const reason = inc.error ?? `its thread exited with code ${code}`
     for (const p of inc.pending.values()) p.reject(new Error(`copier task ${this.index}: ${reason}`))
     inc.pending.clear()
@@ -274,7 +341,12 @@ export class CopierThread {
     this.#restarts++
     const retryInMs = (this.#opts.restartBackoffMs ?? backoffMs)(this.#restarts)
     this.#lastError = `copier task ${this.index} failed: ${reason}`
-    this.#opts.log.error('copier task thread stopped unexpectedly; starting it again', { task: this.index, reason, attempt: this.#restarts, retryInMs })
+    this.#opts.log.error('copier task thread stopped unexpectedly; starting it again', {
+      task: this.index,
+      reason,
+      attempt: this.#restarts,
+      retryInMs
+    })
     this.#restartTimer = setTimeout(() => {
       if (!this.#stopped) this.#spawn()
     }, retryInMs)

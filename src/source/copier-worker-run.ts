@@ -32,7 +32,9 @@ import { offsetSyncsLocation, onSyncsSide } from '../config/offset-syncs-topic.t
 import { PositionStore } from './position-store.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
 
-/** Stats go to the main thread this often, and within WATCH_MS when data loss, a partition failure or an error appears. */
+/**
+ * Stats go to the main thread this often, and within WATCH_MS when data loss, a partition failure or an error appears.
+ */
 const STATS_EVERY_MS = 500
 const WATCH_MS = 100
 /** Closing the clients after a stop must not hold up the hand-over to the next task for long. */
@@ -42,7 +44,7 @@ const port = parentPort
 if (port === null) throw new Error('copier-worker-run.ts runs only as a worker thread')
 const data = workerData as CopierWorkerData
 
-function post (message: FromWorker): void {
+function post(message: FromWorker): void {
   port?.postMessage(message)
 }
 
@@ -51,18 +53,31 @@ function post (message: FromWorker): void {
  * changes, and text or JSON format): values are reduced as the logger reduces them (numbers and
  * booleans kept, the rest as text), so a Secret arrives as [redacted].
  */
-function workerLogger (scope: string | undefined): Logger {
+function workerLogger(scope: string | undefined): Logger {
   const emit = (level: Level, message: string, fields?: Record<string, unknown>): void => {
-    const safe = fields === undefined
-      ? undefined
-      : Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => [k, safeValue(v)]))
+    const safe =
+      fields === undefined
+        ? undefined
+        : Object.fromEntries(
+            Object.entries(fields)
+              .filter(([, v]) => v !== undefined)
+              .map(([k, v]) => [k, safeValue(v)])
+          )
     post({ type: 'log', level, scope, message, fields: safe })
   }
   return {
-    debug: (m, f) => { emit('debug', m, f) },
-    info: (m, f) => { emit('info', m, f) },
-    warn: (m, f) => { emit('warn', m, f) },
-    error: (m, f) => { emit('error', m, f) },
+    debug: (m, f) => {
+      emit('debug', m, f)
+    },
+    info: (m, f) => {
+      emit('info', m, f)
+    },
+    warn: (m, f) => {
+      emit('warn', m, f)
+    },
+    error: (m, f) => {
+      emit('error', m, f)
+    },
     child: s => workerLogger(scope === undefined ? s : `${scope} ${s}`)
   }
 }
@@ -77,18 +92,20 @@ class TaskPositions extends PositionStore {
   readonly #handedOver = new Map<string, bigint>()
   readonly stored = new Map<string, Position>()
 
-  handOver (positions: readonly Position[]): void {
+  handOver(positions: readonly Position[]): void {
     for (const [topic, partition, offset] of positions) this.#handedOver.set(tpKey(topic, partition), offset)
   }
 
-  override resumeOffset (topic: string, partition: number): bigint | undefined {
+  override resumeOffset(topic: string, partition: number): bigint | undefined {
     const loaded = super.resumeOffset(topic, partition)
     const handed = this.#handedOver.get(tpKey(topic, partition))
     if (handed === undefined || handed < 0n) return loaded
     return loaded === undefined || handed + 1n > loaded ? handed + 1n : loaded
   }
 
-  override async store (lastCopied: ReadonlyMap<string, { topic: string, partition: number, offset: bigint }>): Promise<number> {
+  override async store(
+    lastCopied: ReadonlyMap<string, { topic: string; partition: number; offset: bigint }>
+  ): Promise<number> {
     const n = await super.store(lastCopied)
     for (const [k, p] of lastCopied) this.stored.set(k, [p.topic, p.partition, p.offset])
     return n
@@ -103,12 +120,15 @@ interface Built {
 
 const log = workerLogger(undefined)
 
-async function build (): Promise<Built> {
+async function build(): Promise<Built> {
   const { config } = await loadConfig(data.config.path, { secretsDir: data.config.secretsDir, env: data.config.env })
   const flow: FlowConfig | undefined = config.flows.find(f => f.name === data.flow)
   if (flow === undefined) throw new Error(`the config ${data.config.path} no longer has the flow ${data.flow}`)
   const closeables: Array<{ close: () => Promise<void> }> = []
-  const own = <T extends { close: () => Promise<void> }>(c: T): T => { closeables.push(c); return c }
+  const own = <T extends { close: () => Promise<void> }>(c: T): T => {
+    closeables.push(c)
+    return c
+  }
   try {
     // The same client ids as the flow's clients on the main thread had (quotas and ACLs by client id keep applying).
     const id = connectorClientIds(flow, 'source')
@@ -120,12 +140,27 @@ async function build (): Promise<Built> {
     let offsetSyncs: OffsetSyncWriter | undefined
     if (flow.offsetSyncs.enabled) {
       const syncs = offsetSyncsLocation(flow, flowRules(flow).policy)
-      const syncProducer = syncs.side === 'source' ? own(new KafkaProducer(flow.clients[offsetSyncsRoles(flow).writer], id('offset-syncs-source-producer'))) : producer
-      offsetSyncs = new OffsetSyncWriter(flow, flowRules(flow).policy, onSyncsSide(syncs, { source: sourceAdmin, target: targetAdmin }), syncProducer, log)
+      const syncProducer =
+        syncs.side === 'source'
+          ? own(new KafkaProducer(flow.clients[offsetSyncsRoles(flow).writer], id('offset-syncs-source-producer')))
+          : producer
+      offsetSyncs = new OffsetSyncWriter(
+        flow,
+        flowRules(flow).policy,
+        onSyncsSide(syncs, { source: sourceAdmin, target: targetAdmin }),
+        syncProducer,
+        log
+      )
     }
     // As on the main thread: per partition what one send carries, per fetch answer at most what a task queues.
     const readerOptions = { partitionMaxBytes: producer.partitionBatchBytes, maxBytes: TASK_QUEUE_BYTES }
-    const reader = own(new PartitionReader(flow.clients.sourceConsumer, flow.tasksMax > 1 ? id(`replication-consumer-${data.task}`) : id('replication-consumer'), readerOptions))
+    const reader = own(
+      new PartitionReader(
+        flow.clients.sourceConsumer,
+        flow.tasksMax > 1 ? id(`replication-consumer-${data.task}`) : id('replication-consumer'),
+        readerOptions
+      )
+    )
     const { policy } = flowRules(flow)
     const copier = new RecordCopier(flow, {
       reader,
@@ -136,7 +171,12 @@ async function build (): Promise<Built> {
       log,
       onAcked: (topic, records, ackedAt) => {
         if (!policy.isHeartbeatsTopic(topic.source)) return
-        post({ type: 'heartbeats', topic: topic.remote, records: records().map(r => ({ key: copy(r.key), value: copy(r.value), timestamp: r.timestamp })), ackedAt })
+        post({
+          type: 'heartbeats',
+          topic: topic.remote,
+          records: records().map(r => ({ key: copy(r.key), value: copy(r.value), timestamp: r.timestamp })),
+          ackedAt
+        })
       }
     })
     return { copier, positions, closeables }
@@ -146,34 +186,45 @@ async function build (): Promise<Built> {
   }
 }
 
-/** Its own bytes: a record's Buffer is often a view of a whole fetch response, which cloning the view would copy entirely. */
-function copy (bytes: Uint8Array | null): Uint8Array | null {
+/**
+ * Its own bytes: a record's Buffer is often a view of a whole fetch response, which cloning the view would copy
+ * entirely.
+ */
+function copy(bytes: Uint8Array | null): Uint8Array | null {
   return bytes === null ? null : new Uint8Array(bytes)
 }
 
-async function closeAll (closeables: ReadonlyArray<{ close: () => Promise<void> }>): Promise<void> {
+async function closeAll(closeables: ReadonlyArray<{ close: () => Promise<void> }>): Promise<void> {
   let timer: NodeJS.Timeout | undefined
   await Promise.race([
-    Promise.all(closeables.map(async c => { await c.close().catch(() => {}) })),
-    new Promise<void>(resolve => { timer = setTimeout(resolve, CLOSE_LIMIT_MS) })
+    Promise.all(
+      closeables.map(async c => {
+        await c.close().catch(() => {})
+      })
+    ),
+    new Promise<void>(resolve => {
+      timer = setTimeout(resolve, CLOSE_LIMIT_MS)
+    })
   ])
   clearTimeout(timer)
 }
 
-function fatal (err: unknown): never {
+function fatal(err: unknown): never {
   post({ type: 'error', message: (err as Error).message ?? String(err), fatal: true })
   process.exit(1)
 }
 
 const lastStats = { at: 0, notable: '' }
 
-/** What status readers must see at once: a new data-loss event, a partition failing or recovering, a task-wide error. */
-function notable (copier: RecordCopier): string {
+/**
+ * What status readers must see at once: a new data-loss event, a partition failing or recovering, a task-wide error.
+ */
+function notable(copier: RecordCopier): string {
   const s = copier.stats
   return `${s.dataLoss.length}|${s.dataLoss[s.dataLoss.length - 1]?.at ?? 0}|${[...s.failures.keys()].join(',')}|${s.lastError ?? ''}`
 }
 
-function postStats (copier: RecordCopier): void {
+function postStats(copier: RecordCopier): void {
   lastStats.at = Date.now()
   lastStats.notable = notable(copier)
   post({ type: 'stats', stats: copier.stats, assigned: copier.assignedCount })
@@ -184,7 +235,7 @@ let running: Promise<void> | undefined
 let statsTimer: NodeJS.Timeout | undefined
 let stopping = false
 
-async function handle (built: Built, message: ToWorker): Promise<void> {
+async function handle(built: Built, message: ToWorker): Promise<void> {
   const { copier } = built
   if (message.type === 'assign') {
     built.positions.handOver(message.positions)
@@ -203,7 +254,9 @@ async function handle (built: Built, message: ToWorker): Promise<void> {
     statsTimer = setInterval(() => {
       if (Date.now() - lastStats.at >= STATS_EVERY_MS || notable(copier) !== lastStats.notable) postStats(copier)
     }, WATCH_MS)
-    running = copier.run(abort.signal).catch(err => { fatal(err) })
+    running = copier.run(abort.signal).catch(err => {
+      fatal(err)
+    })
   } else {
     stopping = true
     abort.abort()
@@ -217,9 +270,22 @@ async function handle (built: Built, message: ToWorker): Promise<void> {
 }
 
 const building = build()
-building.then(() => { post({ type: 'ready', threadId }) }, err => { fatal(err) })
+building.then(
+  () => {
+    post({ type: 'ready', threadId })
+  },
+  err => {
+    fatal(err)
+  }
+)
 let queue: Promise<void> = Promise.resolve()
 port.on('message', (message: ToWorker) => {
   // One message at a time, in order, after the build (an assign must not overtake the previous one).
-  queue = queue.then(async () => { await handle(await building, message) }).catch(err => { fatal(err) })
+  queue = queue
+    .then(async () => {
+      await handle(await building, message)
+    })
+    .catch(err => {
+      fatal(err)
+    })
 })

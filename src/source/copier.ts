@@ -33,10 +33,26 @@ import { KafkaError } from '../errors.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { FetchedPartition, PartitionEvent, PartitionReader } from '../kafka/partition-reader.ts'
 import type { BatchOutcome, EncodedBatch, KafkaProducer } from '../kafka/producer.ts'
-import { type BatchBytes, batchLength, type DecodedRecord, decodeBatch, encodeBatch, forTarget, type RawBatch, rawCopyRefusal } from '../kafka/record-batch.ts'
+import {
+  type BatchBytes,
+  batchLength,
+  type DecodedRecord,
+  decodeBatch,
+  encodeBatch,
+  forTarget,
+  type RawBatch,
+  rawCopyRefusal
+} from '../kafka/record-batch.ts'
 import { tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
-import { countAcked, countFetched, newPartitionStats, newTaskIo, type PartitionStats, type TaskIo } from '../observe/metrics-copy.ts'
+import {
+  countAcked,
+  countFetched,
+  newPartitionStats,
+  newTaskIo,
+  type PartitionStats,
+  type TaskIo
+} from '../observe/metrics-copy.ts'
 import { observe } from '../observe/metrics-window.ts'
 import { sleep } from '../util/abortable.ts'
 import type { OffsetSyncWriter } from './offset-sync-writer.ts'
@@ -45,9 +61,13 @@ import { DEFAULT_FLUSH_THRESHOLDS, PositionFlushPolicy } from './position-flush-
 import type { PositionStore } from './position-store.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
 
-/** A raw batch smaller than this is coalesced with its neighbours through the record path, unless compressed or alone. */
+/**
+ * A raw batch smaller than this is coalesced with its neighbours through the record path, unless compressed or alone.
+ */
 const RAW_MIN_BYTES = 16 * 1024
-/** A partition whose fetch failed (transiently) or whose bytes came damaged waits this long before it is fetched again. */
+/**
+ * A partition whose fetch failed (transiently) or whose bytes came damaged waits this long before it is fetched again.
+ */
 const READ_RETRY_BACKOFF = { firstMs: 100, maxMs: 2_000 } as const
 /** A whole fetch round that failed (the source unreachable) waits this long before the next. */
 const SOURCE_FAILED_BACKOFF = { firstMs: 1_000, maxMs: 30_000 } as const
@@ -56,15 +76,20 @@ const SOURCE_FAILED_BACKOFF = { firstMs: 1_000, maxMs: 30_000 } as const
 const DAMAGED_REPORTED = 5
 
 /** Bytes that failed a CRC check (ours or the target broker's): fetching them again may bring them whole. */
-function isDamaged (err: unknown): boolean {
+function isDamaged(err: unknown): boolean {
   return err instanceof KafkaError && err.kafkaCode === 'CORRUPT_MESSAGE' && err.retriable
 }
 
-/** Larger raw batches go through the record path, which cuts them to the producer's batch size (a target's default max.message.bytes is 1 MB). */
+/**
+ * Larger raw batches go through the record path, which cuts them to the producer's batch size (a target's default
+ * max.message.bytes is 1 MB).
+ */
 const RAW_MAX_BYTES = 1_000_000
 /** Units (of up to the producer's batch size) queued per partition before its fetching waits for the sender. */
 const PARTITION_QUEUE_UNITS = 2
-/** Fetched bytes queued per task before all fetching waits for the sender (with one fetch in flight per leader on top). */
+/**
+ * Fetched bytes queued per task before all fetching waits for the sender (with one fetch in flight per leader on top).
+ */
 export const TASK_QUEUE_BYTES = 4 * 1024 * 1024
 /** Produce requests of one task in flight at once (each to every leader that has free partitions). */
 const SENDS_IN_FLIGHT = 4
@@ -139,7 +164,10 @@ interface Assigned {
   damaged: number
 }
 
-/** Told about every run of records the target acknowledged (the heartbeat latency tracker listens); `records` decodes on demand. */
+/**
+ * Told about every run of records the target acknowledged (the heartbeat latency tracker listens); `records` decodes on
+ * demand.
+ */
 export type AckedListener = (topic: ReplicatedTopic, records: () => readonly DecodedRecord[], ackedAt: number) => void
 
 export class RecordCopier {
@@ -164,9 +192,32 @@ export class RecordCopier {
   #syncFlush: Promise<void> | undefined
   #syncFlushAgain = false
   #consecutiveFailedRounds = 0
-  readonly stats: CopierStats = { recordsCopied: 0, bytesCopied: 0, rawBytesCopied: 0, batches: 0, lastCopyAt: 0, dataLoss: [], failures: new Map(), lag: new Map(), lastError: undefined, partitions: new Map(), io: newTaskIo() }
+  readonly stats: CopierStats = {
+    recordsCopied: 0,
+    bytesCopied: 0,
+    rawBytesCopied: 0,
+    batches: 0,
+    lastCopyAt: 0,
+    dataLoss: [],
+    failures: new Map(),
+    lag: new Map(),
+    lastError: undefined,
+    partitions: new Map(),
+    io: newTaskIo()
+  }
 
-  constructor (flow: FlowConfig, deps: { reader: PartitionReader, producer: KafkaProducer, sourceAdmin: KafkaAdmin, positions: PositionStore, offsetSyncs: OffsetSyncWriter | undefined, log: Logger, onAcked?: AckedListener }) {
+  constructor(
+    flow: FlowConfig,
+    deps: {
+      reader: PartitionReader
+      producer: KafkaProducer
+      sourceAdmin: KafkaAdmin
+      positions: PositionStore
+      offsetSyncs: OffsetSyncWriter | undefined
+      log: Logger
+      onAcked?: AckedListener
+    }
+  ) {
     this.#flow = flow
     this.#reader = deps.reader
     this.#producer = deps.producer
@@ -175,16 +226,22 @@ export class RecordCopier {
     this.#syncs = deps.offsetSyncs
     this.#log = deps.log
     this.#onAcked = deps.onAcked
-    this.#flushPolicy = new PositionFlushPolicy({ intervalMs: flow.offsetFlushIntervalMs, ...DEFAULT_FLUSH_THRESHOLDS }, Date.now())
+    this.#flushPolicy = new PositionFlushPolicy(
+      { intervalMs: flow.offsetFlushIntervalMs, ...DEFAULT_FLUSH_THRESHOLDS },
+      Date.now()
+    )
   }
 
-  get assignedCount (): number {
+  get assignedCount(): number {
     return this.#assigned.size
   }
 
   /** Adds partitions of topics ready on the target (those `only` accepts); starts each at its stored position. */
-  async assign (topics: ReadonlyMap<string, ReplicatedTopic>, only?: (topic: string, partition: number) => boolean): Promise<void> {
-    const fresh: Array<{ t: ReplicatedTopic, partition: number }> = []
+  async assign(
+    topics: ReadonlyMap<string, ReplicatedTopic>,
+    only?: (topic: string, partition: number) => boolean
+  ): Promise<void> {
+    const fresh: Array<{ t: ReplicatedTopic; partition: number }> = []
     for (const t of topics.values()) {
       for (let partition = 0; partition < t.partitions; partition++) {
         if (only !== undefined && !only(t.source, partition)) continue
@@ -194,7 +251,10 @@ export class RecordCopier {
     if (fresh.length === 0) return
     const tps = fresh.map(f => ({ topic: f.t.source, partition: f.partition }))
     const resetLatest = String(this.#flow.clients.sourceConsumer.props['auto.offset.reset'] ?? 'earliest') === 'latest'
-    const [earliest, latest] = await Promise.all([this.#sourceAdmin.listOffsets(tps, 'earliest'), this.#sourceAdmin.listOffsets(tps, 'latest')])
+    const [earliest, latest] = await Promise.all([
+      this.#sourceAdmin.listOffsets(tps, 'earliest'),
+      this.#sourceAdmin.listOffsets(tps, 'latest')
+    ])
     for (const { t, partition } of fresh) {
       const k = tpKey(t.source, partition)
       const first = earliest.get(k) ?? 0n
@@ -202,16 +262,42 @@ export class RecordCopier {
       const stored = this.#positions.resumeOffset(t.source, partition)
       let start = stored ?? (resetLatest ? end : first)
       if (stored !== undefined && stored < first) {
-        this.#reportLoss({ topic: t.source, partition, reason: 'expired', lost: first - stored, from: stored, resumedAt: first, at: Date.now() })
+        this.#reportLoss({
+          topic: t.source,
+          partition,
+          reason: 'expired',
+          lost: first - stored,
+          from: stored,
+          resumedAt: first,
+          at: Date.now()
+        })
         start = first
       } else if (stored !== undefined && stored > end) {
-        this.#reportLoss({ topic: t.source, partition, reason: 'truncated', lost: -1n, from: stored, resumedAt: first, at: Date.now() })
+        this.#reportLoss({
+          topic: t.source,
+          partition,
+          reason: 'truncated',
+          lost: -1n,
+          from: stored,
+          resumedAt: first,
+          at: Date.now()
+        })
         start = first
       }
       const metrics = newPartitionStats(t.source, partition, t.remote, start)
       metrics.endOffset = Number(end)
       this.stats.partitions.set(k, metrics)
-      this.#assigned.set(k, { key: k, topic: t, partition, progress: new PartitionProgress(start), metrics, endOffset: end, readRetryAt: 0, readFailures: 0, damaged: 0 })
+      this.#assigned.set(k, {
+        key: k,
+        topic: t,
+        partition,
+        progress: new PartitionProgress(start),
+        metrics,
+        endOffset: end,
+        readRetryAt: 0,
+        readFailures: 0,
+        damaged: 0
+      })
       this.#reader.seek(t.source, partition, start)
       this.#syncs?.reset(t.source, partition)
       this.#log.debug('assigned partition', { topic: t.source, partition, start, stored })
@@ -220,18 +306,32 @@ export class RecordCopier {
     this.#wakeUp()
   }
 
-  #reportLoss (e: DataLossEvent): void {
+  #reportLoss(e: DataLossEvent): void {
     this.stats.dataLoss.push(e)
     if (this.stats.dataLoss.length > 1000) this.stats.dataLoss.shift()
-    const what = e.reason === 'expired'
-      ? 'records expired on the source before they were copied'
-      : e.reason === 'recreated' ? 'source topic was deleted and re-created; records of the old topic were not copied' : 'source partition was truncated below the stored position'
-    this.#log.error(`DATA LOSS: ${what}`, { flow: this.#flow.name, topic: e.topic, partition: e.partition, lost: e.lost < 0n ? 'unknown' : e.lost, from: e.from, resumedAt: e.resumedAt })
+    const what =
+      e.reason === 'expired'
+        ? 'records expired on the source before they were copied'
+        : e.reason === 'recreated'
+          ? 'source topic was deleted and re-created; records of the old topic were not copied'
+          : 'source partition was truncated below the stored position'
+    this.#log.error(`DATA LOSS: ${what}`, {
+      flow: this.#flow.name,
+      topic: e.topic,
+      partition: e.partition,
+      lost: e.lost < 0n ? 'unknown' : e.lost,
+      from: e.from,
+      resumedAt: e.resumedAt
+    })
   }
 
-  /** Runs until the signal aborts; then lets the sends in flight finish and stores positions of everything acknowledged. */
-  async run (signal: AbortSignal): Promise<void> {
-    const onAbort = (): void => { this.#wakeUp() }
+  /**
+   * Runs until the signal aborts; then lets the sends in flight finish and stores positions of everything acknowledged.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const onAbort = (): void => {
+      this.#wakeUp()
+    }
     signal.addEventListener('abort', onAbort, { once: true })
     try {
       await Promise.all([this.#fetchLoop(signal), this.#sendLoop(signal)])
@@ -244,11 +344,14 @@ export class RecordCopier {
 
   // ---- fetching ------------------------------------------------------------------------
 
-  async #fetchLoop (signal: AbortSignal): Promise<void> {
+  async #fetchLoop(signal: AbortSignal): Promise<void> {
     let failures = 0
     while (!signal.aborted) {
       try {
-        if (this.#queuedBytes() >= TASK_QUEUE_BYTES) { await this.#waitForWork(signal, 1000); continue }
+        if (this.#queuedBytes() >= TASK_QUEUE_BYTES) {
+          await this.#waitForWork(signal, 1000)
+          continue
+        }
         const limit = PARTITION_QUEUE_UNITS * this.#producer.partitionBatchBytes
         const now = Date.now()
         const round = await this.#reader.pollBatches(signal, key => {
@@ -274,7 +377,11 @@ export class RecordCopier {
       } catch (err) {
         failures++
         this.stats.lastError = (err as Error).message
-        this.#log.warn('reading the source failed; retrying', { flow: this.#flow.name, attempt: failures, error: err as Error })
+        this.#log.warn('reading the source failed; retrying', {
+          flow: this.#flow.name,
+          attempt: failures,
+          error: err as Error
+        })
         await sleep(backoff(failures, SOURCE_FAILED_BACKOFF), signal)
       }
     }
@@ -285,17 +392,23 @@ export class RecordCopier {
    * one batch per partition), runs of other batches together up to the producer's batch size,
    * markers and aborted batches folded into the unit next to them.
    */
-  #enqueue (a: Assigned, f: FetchedPartition): void {
+  #enqueue(a: Assigned, f: FetchedPartition): void {
     const progress = a.progress
     // A fetch answered for a position the progress no longer expects (a restart came in between) is dropped.
     if (f.from !== progress.end) return
     const rawAllowed = this.#flow.rawBatches
     const wanted = f.batches.filter(b => !b.skip).length
-    let open: { first: bigint, batches: RawBatch[], bytes: number, hasRecords: boolean } | undefined
+    let open: { first: bigint; batches: RawBatch[]; bytes: number; hasRecords: boolean } | undefined
     let at = f.from
     const close = (next: bigint): void => {
       if (open === undefined) return
-      progress.enqueue({ first: open.first, next, bytes: open.hasRecords ? open.bytes : 0, empty: !open.hasRecords, payload: { kind: open.hasRecords ? 'records' : 'skip', batches: open.batches } })
+      progress.enqueue({
+        first: open.first,
+        next,
+        bytes: open.hasRecords ? open.bytes : 0,
+        empty: !open.hasRecords,
+        payload: { kind: open.hasRecords ? 'records' : 'skip', batches: open.batches }
+      })
       open = undefined
     }
     for (const { batch, skip } of f.batches) {
@@ -303,12 +416,31 @@ export class RecordCopier {
         // Offsets before it that no batch holds (compaction removed whole batches) belong to the
         // unit before it, or are stepped over.
         if (open !== undefined) close(batch.baseOffset)
-        else if (batch.baseOffset > at) progress.enqueue({ first: at, next: batch.baseOffset, bytes: 0, empty: true, payload: { kind: 'skip', batches: [] } })
-        progress.enqueue({ first: batch.baseOffset, next: batch.nextOffset, bytes: batch.bytes.length, empty: false, payload: { kind: 'raw', batches: [batch] } })
+        else if (batch.baseOffset > at)
+          progress.enqueue({
+            first: at,
+            next: batch.baseOffset,
+            bytes: 0,
+            empty: true,
+            payload: { kind: 'skip', batches: [] }
+          })
+        progress.enqueue({
+          first: batch.baseOffset,
+          next: batch.nextOffset,
+          bytes: batch.bytes.length,
+          empty: false,
+          payload: { kind: 'raw', batches: [batch] }
+        })
         at = batch.nextOffset
         continue
       }
-      if (open !== undefined && open.hasRecords && !skip && open.bytes + batch.bytes.length > this.#producer.partitionBatchBytes) close(at)
+      if (
+        open !== undefined &&
+        open.hasRecords &&
+        !skip &&
+        open.bytes + batch.bytes.length > this.#producer.partitionBatchBytes
+      )
+        close(at)
       open ??= { first: at, batches: [], bytes: 0, hasRecords: false }
       if (!skip) {
         open.batches.push(batch)
@@ -320,10 +452,12 @@ export class RecordCopier {
     close(f.next)
   }
 
-  #rawEligible (b: RawBatch, batchesInFetch: number): boolean {
+  #rawEligible(b: RawBatch, batchesInFetch: number): boolean {
     let reason = rawCopyRefusal(b)
-    if (reason === undefined && this.#producer.compressionSet && b.codec !== this.#producer.compression) reason = `its compression (${b.codec}) is not the target producer's compression.type (${this.#producer.compression})`
-    if (reason === undefined && b.bytes.length > RAW_MAX_BYTES) reason = `it is larger (${b.bytes.length} bytes) than a target topic takes by default`
+    if (reason === undefined && this.#producer.compressionSet && b.codec !== this.#producer.compression)
+      reason = `its compression (${b.codec}) is not the target producer's compression.type (${this.#producer.compression})`
+    if (reason === undefined && b.bytes.length > RAW_MAX_BYTES)
+      reason = `it is larger (${b.bytes.length} bytes) than a target topic takes by default`
     if (reason !== undefined) {
       const kind = reason.replace(/\d+/g, 'N')
       if (!this.#fallbacksLogged.has(kind)) {
@@ -337,7 +471,7 @@ export class RecordCopier {
   }
 
   /** Fetched bytes waiting in this task's queues. */
-  #queuedBytes (): number {
+  #queuedBytes(): number {
     let n = 0
     for (const a of this.#assigned.values()) n += a.progress.queuedBytes
     return n
@@ -348,7 +482,7 @@ export class RecordCopier {
    * every fetch answer carries, so lag costs no request of its own; an idle partition's fetch
    * still answers (with no records) at least every fetch wait, so its end offset stays fresh.
    */
-  #updateLag (): void {
+  #updateLag(): void {
     let queued = 0
     for (const [k, a] of this.#assigned) {
       const done = a.progress.ackedTo
@@ -362,7 +496,7 @@ export class RecordCopier {
 
   // ---- sending -------------------------------------------------------------------------
 
-  async #sendLoop (signal: AbortSignal): Promise<void> {
+  async #sendLoop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const now = Date.now()
       if (this.#sendsInFlight < SENDS_IN_FLIGHT) {
@@ -378,8 +512,8 @@ export class RecordCopier {
   }
 
   /** The head unit of every partition that may send now, up to SEND_ROUND_BYTES. */
-  #takeRound (now: number): Array<{ a: Assigned, unit: CopyUnit, epoch: number }> {
-    const round: Array<{ a: Assigned, unit: CopyUnit, epoch: number }> = []
+  #takeRound(now: number): Array<{ a: Assigned; unit: CopyUnit; epoch: number }> {
+    const round: Array<{ a: Assigned; unit: CopyUnit; epoch: number }> = []
     let bytes = 0
     for (const a of this.#assigned.values()) {
       const unit = a.progress.next(now)
@@ -392,22 +526,24 @@ export class RecordCopier {
     return round
   }
 
-  #startSend (round: Array<{ a: Assigned, unit: CopyUnit, epoch: number }>): void {
+  #startSend(round: Array<{ a: Assigned; unit: CopyUnit; epoch: number }>): void {
     this.#sendsInFlight++
-    const p = this.#send(round).catch((err: unknown) => {
-      // Only a bug gets here (send outcomes are values): the units go back to be sent again.
-      this.#log.error('sending failed unexpectedly; will retry', { flow: this.#flow.name, error: err as Error })
-      for (const { a, unit } of round) a.progress.failed(unit, Date.now())
-    }).finally(() => {
-      this.#sendsInFlight--
-      this.#inFlight.delete(p)
-      this.#wakeUp()
-    })
+    const p = this.#send(round)
+      .catch((err: unknown) => {
+        // Only a bug gets here (send outcomes are values): the units go back to be sent again.
+        this.#log.error('sending failed unexpectedly; will retry', { flow: this.#flow.name, error: err as Error })
+        for (const { a, unit } of round) a.progress.failed(unit, Date.now())
+      })
+      .finally(() => {
+        this.#sendsInFlight--
+        this.#inFlight.delete(p)
+        this.#wakeUp()
+      })
     this.#inFlight.add(p)
   }
 
-  async #send (round: Array<{ a: Assigned, unit: CopyUnit, epoch: number }>): Promise<void> {
-    const ready: Array<{ a: Assigned, unit: CopyUnit, epoch: number, batch: EncodedBatch }> = []
+  async #send(round: Array<{ a: Assigned; unit: CopyUnit; epoch: number }>): Promise<void> {
+    const ready: Array<{ a: Assigned; unit: CopyUnit; epoch: number; batch: EncodedBatch }> = []
     for (const item of round) {
       try {
         const encoded = await this.#encode(item.unit)
@@ -448,13 +584,21 @@ export class RecordCopier {
       this.stats.lastError = error.message
       // Said once per streak, then every 20th time: a cluster away for minutes must not flood the log.
       if (this.#consecutiveFailedRounds === 1 || this.#consecutiveFailedRounds % 20 === 0) {
-        this.#log.warn('sending to the target failed; will retry the same records', { flow: this.#flow.name, partitions: ready.length, attempt: this.#consecutiveFailedRounds, error })
+        this.#log.warn('sending to the target failed; will retry the same records', {
+          flow: this.#flow.name,
+          partitions: ready.length,
+          attempt: this.#consecutiveFailedRounds,
+          error
+        })
       }
     }
   }
 
-  /** The bytes to produce for a unit: the raw batch rewritten, or its records encoded (split first when too many for one batch). */
-  async #encode (unit: CopyUnit): Promise<BatchBytes> {
+  /**
+   * The bytes to produce for a unit: the raw batch rewritten, or its records encoded (split first when too many for one
+   * batch).
+   */
+  async #encode(unit: CopyUnit): Promise<BatchBytes> {
     const payload = unit.payload
     if (payload.encoded !== undefined) return payload.encoded
     if (payload.kind === 'raw') {
@@ -466,7 +610,7 @@ export class RecordCopier {
   }
 
   /** A record-path unit's records (decoded once; the first batch may start below the unit). */
-  #records (unit: CopyUnit): readonly DecodedRecord[] {
+  #records(unit: CopyUnit): readonly DecodedRecord[] {
     const payload = unit.payload
     if (payload.records !== undefined) return payload.records
     const out: DecodedRecord[] = []
@@ -477,7 +621,7 @@ export class RecordCopier {
     return out
   }
 
-  #acknowledged (a: Assigned, unit: CopyUnit, epoch: number, base: bigint): void {
+  #acknowledged(a: Assigned, unit: CopyUnit, epoch: number, base: bigint): void {
     if (!a.progress.acked(unit, epoch)) return
     const payload = unit.payload
     const now = Date.now()
@@ -499,14 +643,19 @@ export class RecordCopier {
     this.#onAcked?.(a.topic, () => this.#records(unit), now)
     this.#flushPolicy.acknowledged(records, unit.bytes)
     a.damaged = 0
-    if (this.stats.failures.delete(a.key)) this.#log.info('partition recovered', { topic: a.topic.source, partition: a.partition })
+    if (this.stats.failures.delete(a.key))
+      this.#log.info('partition recovered', { topic: a.topic.source, partition: a.partition })
     this.stats.recordsCopied += records
     this.stats.bytesCopied += bytes
     this.stats.batches++
     this.stats.lastCopyAt = now
     const lag = a.endOffset - a.progress.ackedTo
     this.stats.lag.set(a.key, lag > 0n ? lag : 0n)
-    countAcked(a.metrics, { records, bytes, raw: payload.kind === 'raw', batches: payload.batches, copiedTo: a.progress.ackedTo }, now)
+    countAcked(
+      a.metrics,
+      { records, bytes, raw: payload.kind === 'raw', batches: payload.batches, copiedTo: a.progress.ackedTo },
+      now
+    )
     a.metrics.active = Number(a.progress.end - a.progress.ackedTo)
     this.#flushSyncs()
     // Drop what the unit held: its bytes are on the target.
@@ -519,10 +668,14 @@ export class RecordCopier {
    * records before the refused one are copied and the report names its offset. One record: the
    * partition pauses and tries it again later (growing pause), the others go on.
    */
-  #refused (a: Assigned, unit: CopyUnit, error: KafkaError): void {
+  #refused(a: Assigned, unit: CopyUnit, error: KafkaError): void {
     const progress = a.progress
     let records: readonly DecodedRecord[] | undefined
-    try { records = this.#records(unit) } catch { records = undefined }
+    try {
+      records = this.#records(unit)
+    } catch {
+      records = undefined
+    }
     if (records !== undefined && records.length > 1) {
       progress.failed(unit, 0)
       const parts: CopyUnit[] = records.map((r, i) => ({
@@ -548,25 +701,43 @@ export class RecordCopier {
    * transient read error; bytes damaged on the source's disk fail every time and leave the
    * partition paused and reported, as an unreadable one.
    */
-  #refetch (a: Assigned, unit: CopyUnit, error: KafkaError): void {
+  #refetch(a: Assigned, unit: CopyUnit, error: KafkaError): void {
     a.progress.refetch(unit)
     this.#reader.seek(a.topic.source, a.partition, unit.first)
     const now = Date.now()
     a.damaged++
     a.readRetryAt = now + backoff(a.damaged, READ_RETRY_BACKOFF)
-    if (a.damaged >= DAMAGED_REPORTED) this.#reportPaused(a, unit.first, error.message, this.stats.failures.get(a.key)?.since ?? now, a.readRetryAt)
-    else this.#log.warn('damaged record batch (CRC mismatch); fetching it again', { flow: this.#flow.name, topic: a.topic.source, partition: a.partition, offset: unit.first, attempt: a.damaged, error })
+    if (a.damaged >= DAMAGED_REPORTED)
+      this.#reportPaused(a, unit.first, error.message, this.stats.failures.get(a.key)?.since ?? now, a.readRetryAt)
+    else
+      this.#log.warn('damaged record batch (CRC mismatch); fetching it again', {
+        flow: this.#flow.name,
+        topic: a.topic.source,
+        partition: a.partition,
+        offset: unit.first,
+        attempt: a.damaged,
+        error
+      })
   }
 
-  /** A partition that cannot be copied (refused by the target, or not readable): in status and logged, with where and why. */
-  #reportPaused (a: Assigned, offset: bigint, reason: string, since: number, retryAt: number): void {
+  /**
+   * A partition that cannot be copied (refused by the target, or not readable): in status and logged, with where and
+   * why.
+   */
+  #reportPaused(a: Assigned, offset: bigint, reason: string, since: number, retryAt: number): void {
     this.stats.failures.set(a.key, { topic: a.topic.source, partition: a.partition, offset, reason, since, retryAt })
     this.#log.error('cannot copy partition; it is paused and retried later, other partitions continue', {
-      flow: this.#flow.name, topic: a.topic.source, partition: a.partition, offset, remote: a.topic.remote, reason, retryInMs: retryAt - Date.now()
+      flow: this.#flow.name,
+      topic: a.topic.source,
+      partition: a.partition,
+      offset,
+      remote: a.topic.remote,
+      reason,
+      retryInMs: retryAt - Date.now()
     })
   }
 
-  #nextRetryIn (now: number): number {
+  #nextRetryIn(now: number): number {
     let soonest = 1000
     for (const a of this.#assigned.values()) {
       const at = a.progress.retryAt
@@ -575,17 +746,23 @@ export class RecordCopier {
     return soonest
   }
 
-  async #waitForWork (signal: AbortSignal, maxMs: number): Promise<void> {
+  async #waitForWork(signal: AbortSignal, maxMs: number): Promise<void> {
     if (signal.aborted) return
     await new Promise<void>(resolve => {
       const timer = setTimeout(done, Math.max(1, maxMs))
       const previous = this.#wake
-      function done (): void { clearTimeout(timer); resolve() }
-      this.#wake = () => { previous?.(); done() }
+      function done(): void {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#wake = () => {
+        previous?.()
+        done()
+      }
     })
   }
 
-  #wakeUp (): void {
+  #wakeUp(): void {
     const wake = this.#wake
     this.#wake = undefined
     wake?.()
@@ -594,34 +771,41 @@ export class RecordCopier {
   // ---- offset syncs and positions ------------------------------------------------------
 
   /** Writes due offset syncs in the background, one write at a time (never waited on by the copy). */
-  #flushSyncs (): void {
+  #flushSyncs(): void {
     if (this.#syncs === undefined) return
-    if (this.#syncFlush !== undefined) { this.#syncFlushAgain = true; return }
+    if (this.#syncFlush !== undefined) {
+      this.#syncFlushAgain = true
+      return
+    }
     const syncs = this.#syncs
     this.#syncFlush = (async () => {
       do {
         this.#syncFlushAgain = false
         await syncs.flush(false)
       } while (this.#syncFlushAgain)
-    })().finally(() => { this.#syncFlush = undefined })
+    })().finally(() => {
+      this.#syncFlush = undefined
+    })
   }
 
-  #maybeStore (now: number): void {
+  #maybeStore(now: number): void {
     if (this.#storing !== undefined) return
     if (!this.#flushPolicy.intervalDue(now) && !this.#flushPolicy.due(now)) return
     const withSyncs = this.#flushPolicy.intervalDue(now)
-    this.#storing = (withSyncs ? this.flush() : this.#storePositions()).finally(() => { this.#storing = undefined })
+    this.#storing = (withSyncs ? this.flush() : this.#storePositions()).finally(() => {
+      this.#storing = undefined
+    })
   }
 
   /** Writes the latest offset sync of every partition and stores the positions of acknowledged records. */
-  async flush (): Promise<void> {
+  async flush(): Promise<void> {
     if (this.#syncFlush !== undefined) await this.#syncFlush
     if (this.#syncs !== undefined) await this.#syncs.flush(true)
     await this.#storePositions()
   }
 
-  async #storePositions (): Promise<void> {
-    const snapshot = new Map<string, { topic: string, partition: number, offset: bigint }>()
+  async #storePositions(): Promise<void> {
+    const snapshot = new Map<string, { topic: string; partition: number; offset: bigint }>()
     for (const [k, a] of this.#assigned) {
       const offset = a.progress.storable()
       if (offset !== undefined) snapshot.set(k, { topic: a.topic.source, partition: a.partition, offset })
@@ -649,7 +833,7 @@ export class RecordCopier {
 
   // ---- partition events ----------------------------------------------------------------
 
-  async #onEvent (e: PartitionEvent): Promise<void> {
+  async #onEvent(e: PartitionEvent): Promise<void> {
     const k = tpKey(e.topic, e.partition)
     const a = this.#assigned.get(k)
     if (a === undefined) return
@@ -670,7 +854,11 @@ export class RecordCopier {
       return // otherwise the range moved while we asked; the next fetch will succeed
     }
     if (e.kind === 'topic-gone') {
-      if (!this.#missing.has(k)) this.#log.warn('source topic or partition not found; waiting for topic discovery', { topic: e.topic, partition: e.partition })
+      if (!this.#missing.has(k))
+        this.#log.warn('source topic or partition not found; waiting for topic discovery', {
+          topic: e.topic,
+          partition: e.partition
+        })
       this.#missing.add(k)
       return
     }
@@ -680,28 +868,42 @@ export class RecordCopier {
     if (!e.error.retriable) {
       // Not allowed to read (or another lasting refusal): paused, tried again later, the others go on.
       a.readRetryAt = now + backoff(a.readFailures, REFUSED_BACKOFF)
-      this.#reportPaused(a, this.#reader.position(e.topic, e.partition) ?? a.progress.end, e.error.message, this.stats.failures.get(k)?.since ?? now, a.readRetryAt)
+      this.#reportPaused(
+        a,
+        this.#reader.position(e.topic, e.partition) ?? a.progress.end,
+        e.error.message,
+        this.stats.failures.get(k)?.since ?? now,
+        a.readRetryAt
+      )
     } else {
       a.readRetryAt = now + backoff(a.readFailures, READ_RETRY_BACKOFF)
       this.#log.debug('transient error reading partition', { topic: e.topic, partition: e.partition, error: e.error })
     }
   }
 
-  #readRecovered (a: Assigned): void {
+  #readRecovered(a: Assigned): void {
     a.readFailures = 0
     a.readRetryAt = 0
-    if (a.progress.pause === undefined && this.stats.failures.delete(a.key)) this.#log.info('partition recovered', { topic: a.topic.source, partition: a.partition })
+    if (a.progress.pause === undefined && this.stats.failures.delete(a.key))
+      this.#log.info('partition recovered', { topic: a.topic.source, partition: a.partition })
   }
 
-  async #logRange (a: Assigned): Promise<{ first: bigint, end: bigint }> {
+  async #logRange(a: Assigned): Promise<{ first: bigint; end: bigint }> {
     const tp = [{ topic: a.topic.source, partition: a.partition }]
     const k = tpKey(a.topic.source, a.partition)
-    const [earliest, latest] = await Promise.all([this.#sourceAdmin.listOffsets(tp, 'earliest'), this.#sourceAdmin.listOffsets(tp, 'latest')])
+    const [earliest, latest] = await Promise.all([
+      this.#sourceAdmin.listOffsets(tp, 'earliest'),
+      this.#sourceAdmin.listOffsets(tp, 'latest')
+    ])
     return { first: earliest.get(k) ?? 0n, end: latest.get(k) ?? 0n }
   }
 
   /** Reports the loss and continues from the partition's earliest offset. */
-  #restart (a: Assigned, range: { first: bigint, end: bigint }, loss: Pick<DataLossEvent, 'reason' | 'lost' | 'from'>): void {
+  #restart(
+    a: Assigned,
+    range: { first: bigint; end: bigint },
+    loss: Pick<DataLossEvent, 'reason' | 'lost' | 'from'>
+  ): void {
     this.#reportLoss({ topic: a.topic.source, partition: a.partition, ...loss, resumedAt: range.first, at: Date.now() })
     a.endOffset = range.end
     a.progress.restart(range.first)

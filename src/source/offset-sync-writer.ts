@@ -33,7 +33,13 @@ const MAX_PENDING = 100_000
 const SEND_CHUNK = 2000
 const PREV_SYNC_KEY = Buffer.from(PREV_SYNC_HEADER)
 
-interface Pair { readonly topic: string, readonly partition: number, readonly upstream: bigint, readonly downstream: bigint, readonly link?: SyncLink }
+interface Pair {
+  readonly topic: string
+  readonly partition: number
+  readonly upstream: bigint
+  readonly downstream: bigint
+  readonly link?: SyncLink
+}
 
 export class OffsetSyncWriter {
   readonly #flow: FlowConfig
@@ -54,7 +60,7 @@ export class OffsetSyncWriter {
   /** The last sync queued per partition in this lifetime (what the next sync links to). */
   readonly #lastQueued = new Map<string, Pair>()
 
-  constructor (flow: FlowConfig, policy: ReplicationPolicy, admin: KafkaAdmin, producer: KafkaProducer, log: Logger) {
+  constructor(flow: FlowConfig, policy: ReplicationPolicy, admin: KafkaAdmin, producer: KafkaProducer, log: Logger) {
     this.#flow = flow
     this.#topic = offsetSyncsLocation(flow, policy).topic
     this.#admin = admin
@@ -62,30 +68,45 @@ export class OffsetSyncWriter {
     this.#log = log
   }
 
-  get topic (): string {
+  get topic(): string {
     return this.#topic
   }
 
-  async ensureTopic (): Promise<void> {
-    const outcome = await ensureCompactedTopic(this.#admin, { name: this.#topic, partitions: 1, replicationFactor: this.#flow.offsetSyncs.replicationFactor })
-    if (outcome === 'created') this.#log.info('created offset-syncs topic', { topic: this.#topic, cluster: this.#flow.offsetSyncs.location })
+  async ensureTopic(): Promise<void> {
+    const outcome = await ensureCompactedTopic(this.#admin, {
+      name: this.#topic,
+      partitions: 1,
+      replicationFactor: this.#flow.offsetSyncs.replicationFactor
+    })
+    if (outcome === 'created')
+      this.#log.info('created offset-syncs topic', { topic: this.#topic, cluster: this.#flow.offsetSyncs.location })
   }
 
   /**
    * Records a partition's acknowledged run of records: record i (source offset
    * `records[i].offset`) was written at target offset `downstreamBase + i`.
    */
-  recordAcked (topic: string, partition: number, records: ReadonlyArray<{ readonly offset: bigint }>, downstreamBase: bigint): void {
-    this.offsetsAcked(topic, partition, records.map(r => r.offset), downstreamBase)
+  recordAcked(
+    topic: string,
+    partition: number,
+    records: ReadonlyArray<{ readonly offset: bigint }>,
+    downstreamBase: bigint
+  ): void {
+    this.offsetsAcked(
+      topic,
+      partition,
+      records.map(r => r.offset),
+      downstreamBase
+    )
   }
 
   /** `count` records of contiguous upstream offsets from `first` landed at `downstreamBase` and on (a raw batch). */
-  rangeAcked (topic: string, partition: number, first: bigint, count: number, downstreamBase: bigint): void {
+  rangeAcked(topic: string, partition: number, first: bigint, count: number, downstreamBase: bigint): void {
     this.offsetsAcked(topic, partition, contiguous(first, count), downstreamBase)
   }
 
   /** Upstream offsets, in order, that landed at `downstreamBase`, `downstreamBase + 1`, ... */
-  offsetsAcked (topic: string, partition: number, offsets: Iterable<bigint>, downstreamBase: bigint): void {
+  offsetsAcked(topic: string, partition: number, offsets: Iterable<bigint>, downstreamBase: bigint): void {
     const k = tpKey(topic, partition)
     let rule = this.#rules.get(k)
     if (rule === undefined) {
@@ -113,19 +134,20 @@ export class OffsetSyncWriter {
    * Queues a sync linked to the previous one of its partition; `runEnd` is the upstream offset of
    * the record acked just before it (the end of the contiguous run since the previous sync).
    */
-  #queue (pair: Pair, runEnd: bigint): void {
+  #queue(pair: Pair, runEnd: bigint): void {
     const k = tpKey(pair.topic, pair.partition)
     const prev = this.#lastQueued.get(k)
-    const linked: Pair = prev !== undefined && runEnd >= prev.upstream && runEnd < pair.upstream
-      ? { ...pair, link: { prevUpstream: prev.upstream, prevDownstream: prev.downstream, runEndUpstream: runEnd } }
-      : pair
+    const linked: Pair =
+      prev !== undefined && runEnd >= prev.upstream && runEnd < pair.upstream
+        ? { ...pair, link: { prevUpstream: prev.upstream, prevDownstream: prev.downstream, runEndUpstream: runEnd } }
+        : pair
     this.#lastQueued.set(k, linked)
     this.#pending.push(linked)
     if (this.#pending.length > MAX_PENDING) this.#pending = this.#pending.slice(-MAX_PENDING / 2)
   }
 
   /** Forgets a partition's history (after a seek or data loss the next record must be synced). */
-  reset (topic: string, partition: number): void {
+  reset(topic: string, partition: number): void {
     const k = tpKey(topic, partition)
     this.#rules.delete(k)
     this.#lastQueued.delete(k)
@@ -133,7 +155,7 @@ export class OffsetSyncWriter {
   }
 
   /** Writes the due syncs; with `includeDelayed`, also the latest pair of every partition. */
-  async flush (includeDelayed: boolean): Promise<number> {
+  async flush(includeDelayed: boolean): Promise<number> {
     if (includeDelayed) {
       // A delayed pair was not due: every record since the previous sync up to it is contiguous.
       for (const pair of this.#delayed.values()) this.#queue(pair, pair.upstream - 1n)
@@ -143,14 +165,21 @@ export class OffsetSyncWriter {
     const pairs = this.#pending
     this.#pending = []
     const records = pairs.map(p => ({
-      ...encodeOffsetSync({ topic: p.topic, partition: p.partition, upstreamOffset: p.upstream, downstreamOffset: p.downstream }),
+      ...encodeOffsetSync({
+        topic: p.topic,
+        partition: p.partition,
+        upstreamOffset: p.upstream,
+        downstreamOffset: p.downstream
+      }),
       headers: p.link === undefined ? [] : [[PREV_SYNC_KEY, encodeSyncLink(p.link)] as const]
     }))
     let sent = 0
     try {
       // Java reads only partition 0 of the offset-syncs topic.
       for (; sent < records.length; sent += SEND_CHUNK) {
-        await this.#producer.send([{ topic: this.#topic, partition: 0, records: records.slice(sent, sent + SEND_CHUNK) }])
+        await this.#producer.send([
+          { topic: this.#topic, partition: 0, records: records.slice(sent, sent + SEND_CHUNK) }
+        ])
       }
     } catch (err) {
       // A lost sync only makes translation less precise; put the unsent ones back for the next attempt.
@@ -162,6 +191,6 @@ export class OffsetSyncWriter {
   }
 }
 
-function * contiguous (first: bigint, count: number): Generator<bigint> {
+function* contiguous(first: bigint, count: number): Generator<bigint> {
   for (let i = 0; i < count; i++) yield first + BigInt(i)
 }

@@ -28,13 +28,13 @@ export interface Unit<P> {
   readonly payload: P
 }
 
-export type Pause = { readonly offset: bigint, readonly reason: string, readonly since: number }
+export type Pause = { readonly offset: bigint; readonly reason: string; readonly since: number }
 
 export const RETRY_BACKOFF = { firstMs: 100, maxMs: 5_000 } as const
 export const REFUSED_BACKOFF = { firstMs: 5_000, maxMs: 60_000 } as const
 
 /** The wait before attempt number `attempt` (1, 2, ...): firstMs doubling up to maxMs. */
-export function backoff (attempt: number, b: { readonly firstMs: number, readonly maxMs: number }): number {
+export function backoff(attempt: number, b: { readonly firstMs: number; readonly maxMs: number }): number {
   return Math.min(b.maxMs, b.firstMs * 2 ** Math.max(0, attempt - 1))
 }
 
@@ -54,27 +54,43 @@ export class PartitionProgress<P> {
   /** Bumped by restart(): an answer for a unit sent before it no longer moves anything. */
   #epoch = 0
 
-  constructor (start: bigint) {
+  constructor(start: bigint) {
     this.#acked = start
     this.#stored = start
     this.#end = start
   }
 
   /** Every offset below this one is on the target. */
-  get ackedTo (): bigint { return this.#acked }
+  get ackedTo(): bigint {
+    return this.#acked
+  }
   /** Where the next enqueued unit must start (the fetch position this progress expects). */
-  get end (): bigint { return this.#end }
-  get queuedBytes (): number { return this.#queuedBytes }
-  get queuedUnits (): number { return this.#queue.length }
-  get inFlight (): boolean { return this.#inFlight !== undefined }
-  get epoch (): number { return this.#epoch }
+  get end(): bigint {
+    return this.#end
+  }
+  get queuedBytes(): number {
+    return this.#queuedBytes
+  }
+  get queuedUnits(): number {
+    return this.#queue.length
+  }
+  get inFlight(): boolean {
+    return this.#inFlight !== undefined
+  }
+  get epoch(): number {
+    return this.#epoch
+  }
   /** Set while the head unit was refused by the target; cleared by the next acknowledgement. */
-  get pause (): Pause | undefined { return this.#pause }
+  get pause(): Pause | undefined {
+    return this.#pause
+  }
   /** When the head unit may be sent again (0: now). */
-  get retryAt (): number { return this.#retryAt }
+  get retryAt(): number {
+    return this.#retryAt
+  }
 
   /** Appends a fetched unit; it must start where the last one ended. */
-  enqueue (unit: Unit<P>): void {
+  enqueue(unit: Unit<P>): void {
     if (unit.first !== this.#end) throw new Error(`unit starts at ${unit.first}, expected ${this.#end}`)
     this.#end = unit.next
     this.#queue.push(unit)
@@ -83,19 +99,20 @@ export class PartitionProgress<P> {
   }
 
   /** The head unit, if it may be sent now: nothing of this partition in flight, no backoff or pause running. */
-  next (now: number): Unit<P> | undefined {
+  next(now: number): Unit<P> | undefined {
     if (this.#inFlight !== undefined || now < this.#retryAt) return undefined
     return this.#queue[0]
   }
 
   /** Marks the head unit as sent. */
-  sending (unit: Unit<P>): void {
-    if (this.#queue[0] !== unit || this.#inFlight !== undefined) throw new Error('only the head unit can be sent, one at a time')
+  sending(unit: Unit<P>): void {
+    if (this.#queue[0] !== unit || this.#inFlight !== undefined)
+      throw new Error('only the head unit can be sent, one at a time')
     this.#inFlight = unit
   }
 
   /** The target acknowledged the unit in flight. Returns false when it no longer counts (a restart came in between). */
-  acked (unit: Unit<P>, epoch: number): boolean {
+  acked(unit: Unit<P>, epoch: number): boolean {
     if (this.#inFlight === unit) this.#inFlight = undefined
     if (epoch !== this.#epoch || this.#queue[0] !== unit) return false
     this.#shift()
@@ -108,14 +125,14 @@ export class PartitionProgress<P> {
   }
 
   /** The unit in flight failed and may succeed later: sent again after a growing backoff. */
-  failed (unit: Unit<P>, now: number): void {
+  failed(unit: Unit<P>, now: number): void {
     if (this.#inFlight === unit) this.#inFlight = undefined
     this.#attempts++
     this.#retryAt = now + backoff(this.#attempts, RETRY_BACKOFF)
   }
 
   /** The target refused the head unit's first record: the partition waits (longer each time), then tries it again. */
-  refused (unit: Unit<P>, now: number, reason: string): Pause {
+  refused(unit: Unit<P>, now: number, reason: string): Pause {
     if (this.#inFlight === unit) this.#inFlight = undefined
     this.#attempts++
     this.#retryAt = now + backoff(this.#attempts, REFUSED_BACKOFF)
@@ -129,7 +146,7 @@ export class PartitionProgress<P> {
    * fetched again from its first offset; what was acknowledged and stored stays. An answer for a
    * fetch made before no longer fits (`end` moved back) and is dropped by the caller.
    */
-  refetch (unit: Unit<P>): void {
+  refetch(unit: Unit<P>): void {
     if (this.#queue[0] !== unit) throw new Error('only the head unit can be fetched again')
     this.#queue.length = 0
     this.#queuedBytes = 0
@@ -138,8 +155,11 @@ export class PartitionProgress<P> {
     this.#end = unit.first
   }
 
-  /** Replaces the head unit (not in flight) by smaller ones covering the same offsets (to narrow a refusal down, or to fit a size). */
-  splitHead (parts: ReadonlyArray<Unit<P>>): void {
+  /**
+   * Replaces the head unit (not in flight) by smaller ones covering the same offsets (to narrow a refusal down, or to
+   * fit a size).
+   */
+  splitHead(parts: ReadonlyArray<Unit<P>>): void {
     const head = this.#queue[0]
     if (head === undefined || this.#inFlight === head) throw new Error('the head unit is in flight or missing')
     let at = head.first
@@ -158,7 +178,7 @@ export class PartitionProgress<P> {
    * Starts again at `offset` (data loss: retention overtook the copy, the topic was re-created
    * or truncated). Everything queued is dropped; the answer for a unit in flight is ignored.
    */
-  restart (offset: bigint): void {
+  restart(offset: bigint): void {
     this.#queue.length = 0
     this.#queuedBytes = 0
     this.#inFlight = undefined
@@ -174,22 +194,22 @@ export class PartitionProgress<P> {
   }
 
   /** The offset of the last copied record when it moved since the last store, else undefined. */
-  storable (): bigint | undefined {
+  storable(): bigint | undefined {
     return this.#acked > this.#stored ? this.#acked - 1n : undefined
   }
 
   /** Positions up to `offset` (a value storable() returned) were stored. */
-  stored (offset: bigint): void {
+  stored(offset: bigint): void {
     if (offset + 1n > this.#stored) this.#stored = offset + 1n
   }
 
-  #shift (): void {
+  #shift(): void {
     const head = this.#queue.shift()
     if (head !== undefined) this.#queuedBytes -= head.bytes
   }
 
   /** Units with nothing to send at the head count as acknowledged at once. */
-  #stepOverEmpty (): void {
+  #stepOverEmpty(): void {
     while (this.#inFlight === undefined && this.#queue[0]?.empty === true) {
       const head = this.#queue[0]
       this.#shift()

@@ -32,31 +32,33 @@ export class PositionFlushPolicy {
   #retryAt = 0
   #failures = 0
 
-  constructor (limits: PositionFlushLimits, now: number) {
+  constructor(limits: PositionFlushLimits, now: number) {
     this.#limits = limits
     this.#lastStoreAt = now
   }
 
   /** Records the target acknowledged (not yet stored). */
-  acknowledged (records: number, bytes: number): void {
+  acknowledged(records: number, bytes: number): void {
     this.#records += records
     this.#bytes += bytes
   }
 
-  /** Whether positions should be stored now. The interval store is due even with nothing new (offset syncs ride on it). */
-  due (now: number): boolean {
+  /**
+   * Whether positions should be stored now. The interval store is due even with nothing new (offset syncs ride on it).
+   */
+  due(now: number): boolean {
     if (now - this.#lastStoreAt >= this.#limits.intervalMs) return true
     if (this.#records === 0 || now < this.#retryAt) return false
     return !this.#storedThisRun || this.#records >= this.#limits.maxRecords || this.#bytes >= this.#limits.maxBytes
   }
 
   /** Whether the interval itself has passed (a full flush: positions and the latest offset syncs). */
-  intervalDue (now: number): boolean {
+  intervalDue(now: number): boolean {
     return now - this.#lastStoreAt >= this.#limits.intervalMs
   }
 
   /** A store of everything acknowledged so far succeeded (an interval store may have had nothing to store). */
-  stored (now: number): void {
+  stored(now: number): void {
     this.#lastStoreAt = now
     if (this.#records > 0) this.#storedThisRun = true
     this.#records = 0
@@ -66,7 +68,7 @@ export class PositionFlushPolicy {
   }
 
   /** A store failed: try again after a backoff (1 s, doubling), and after the interval at the latest. */
-  failed (now: number): void {
+  failed(now: number): void {
     this.#lastStoreAt = now
     this.#failures++
     this.#retryAt = now + Math.min(this.#limits.intervalMs, 1000 * 2 ** (this.#failures - 1))

@@ -8,7 +8,13 @@
  */
 import { pairClientId } from '../config/client-ids.ts'
 import type { FlowConfig } from '../config/model.ts'
-import { decodeOffsetValue, decodeSourceOffsetKey, encodeOffsetValue, encodeSourceOffsetKey, javaPartition } from '../formats/connect-offsets.ts'
+import {
+  decodeOffsetValue,
+  decodeSourceOffsetKey,
+  encodeOffsetValue,
+  encodeSourceOffsetKey,
+  javaPartition
+} from '../formats/connect-offsets.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { KafkaProducer } from '../kafka/producer.ts'
 import { readTopic } from '../kafka/read-topic.ts'
@@ -29,34 +35,46 @@ export class PositionStore {
   /** Last stored offset (of the last copied record) per `topic:partition`. */
   readonly #stored = new Map<string, bigint>()
 
-  constructor (flow: FlowConfig, targetAdmin: KafkaAdmin, targetProducer: KafkaProducer, log: Logger) {
+  constructor(flow: FlowConfig, targetAdmin: KafkaAdmin, targetProducer: KafkaProducer, log: Logger) {
     this.#flow = flow
     this.#admin = targetAdmin
     this.#producer = targetProducer
     this.#log = log
   }
 
-  get topic (): string {
+  get topic(): string {
     return this.#flow.naming.offsetsTopic
   }
 
-  /** Creates the offsets topic if needed and reads every position in it; `signal` ends the wait for a new topic early. */
-  async load (signal?: AbortSignal): Promise<void> {
+  /**
+   * Creates the offsets topic if needed and reads every position in it; `signal` ends the wait for a new topic early.
+   */
+  async load(signal?: AbortSignal): Promise<void> {
     const topic = this.topic
     let description = (await this.#admin.describeTopics([topic])).get(topic)
     if (description === undefined) {
-      const outcome = await ensureCompactedTopic(this.#admin, { name: topic, partitions: OFFSETS_TOPIC_PARTITIONS, replicationFactor: -1 })
-      if (outcome === 'created') this.#log.info('created positions topic', { topic, partitions: OFFSETS_TOPIC_PARTITIONS })
+      const outcome = await ensureCompactedTopic(this.#admin, {
+        name: topic,
+        partitions: OFFSETS_TOPIC_PARTITIONS,
+        replicationFactor: -1
+      })
+      if (outcome === 'created')
+        this.#log.info('created positions topic', { topic, partitions: OFFSETS_TOPIC_PARTITIONS })
       description = (await waitForPartitions(this.#admin, new Map([[topic, 1]]), { attempts: 50, signal })).get(topic)
     }
     this.#partitions = description?.partitions ?? OFFSETS_TOPIC_PARTITIONS
-    const records = await readTopic(this.#admin, this.#flow.clients.targetConsumer, topic, pairClientId(this.#flow, 'positions-reader'))
+    const records = await readTopic(
+      this.#admin,
+      this.#flow.clients.targetConsumer,
+      topic,
+      pairClientId(this.#flow, 'positions-reader')
+    )
     for (const r of records ?? []) this.#apply(r.key, r.value)
     this.#log.info('loaded positions', { topic, partitions: this.#stored.size })
   }
 
   /** Applies one record of the offsets topic; other connectors' and other clusters' keys are skipped. */
-  #apply (key: Buffer | null, value: Buffer | null): void {
+  #apply(key: Buffer | null, value: Buffer | null): void {
     let k: string
     let offset: bigint | null
     try {
@@ -64,24 +82,31 @@ export class PositionStore {
       if (p.connector !== this.#flow.naming.sourceConnectorName || p.cluster !== this.#flow.source) return
       k = tpKey(p.topic, p.partition)
       offset = decodeOffsetValue(value)
-    } catch { return }
+    } catch {
+      return
+    }
     if (offset === null) this.#stored.delete(k)
     else this.#stored.set(k, offset)
   }
 
   /** Offset of the next record to copy, or undefined when nothing was ever stored (or negative). */
-  resumeOffset (topic: string, partition: number): bigint | undefined {
+  resumeOffset(topic: string, partition: number): bigint | undefined {
     const last = this.#stored.get(tpKey(topic, partition))
     return last === undefined || last < 0n ? undefined : last + 1n
   }
 
   /** Stores `lastCopied` offsets; only the ones that changed are written. */
-  async store (lastCopied: ReadonlyMap<string, { topic: string, partition: number, offset: bigint }>): Promise<number> {
-    const byPartition = new Map<number, Array<{ key: Buffer, value: Buffer, headers: [] }>>()
+  async store(lastCopied: ReadonlyMap<string, { topic: string; partition: number; offset: bigint }>): Promise<number> {
+    const byPartition = new Map<number, Array<{ key: Buffer; value: Buffer; headers: [] }>>()
     let count = 0
     for (const [k, p] of lastCopied) {
       if (this.#stored.get(k) === p.offset) continue
-      const key = encodeSourceOffsetKey({ connector: this.#flow.naming.sourceConnectorName, cluster: this.#flow.source, topic: p.topic, partition: p.partition })
+      const key = encodeSourceOffsetKey({
+        connector: this.#flow.naming.sourceConnectorName,
+        cluster: this.#flow.source,
+        topic: p.topic,
+        partition: p.partition
+      })
       const partition = javaPartition(key, this.#partitions)
       const records = byPartition.get(partition) ?? []
       records.push({ key, value: encodeOffsetValue(p.offset), headers: [] })
@@ -89,7 +114,9 @@ export class PositionStore {
       count++
     }
     if (count === 0) return 0
-    await this.#producer.send([...byPartition].map(([partition, records]) => ({ topic: this.topic, partition, records })))
+    await this.#producer.send(
+      [...byPartition].map(([partition, records]) => ({ topic: this.topic, partition, records }))
+    )
     for (const [k, p] of lastCopied) this.#stored.set(k, p.offset)
     return count
   }

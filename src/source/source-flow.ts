@@ -45,7 +45,7 @@ export interface SourceFlowStatus {
   /** Replication latency shown by the heartbeats this flow copied, newest per topic and emitter. */
   readonly heartbeats: readonly HeartbeatSample[]
   /** Each copier task's own stats, by task index (for per-task metrics). */
-  readonly perTask: ReadonlyArray<{ readonly task: number, readonly stats: CopierStats }>
+  readonly perTask: ReadonlyArray<{ readonly task: number; readonly stats: CopierStats }>
 }
 
 export interface SourceFlowOptions {
@@ -58,7 +58,10 @@ export interface SourceFlowOptions {
 }
 
 /** The config to load in copier worker threads, or undefined for tasks on the main thread. */
-export function workerThreadsSource (configSource: ConfigSource | undefined, env: NodeJS.ProcessEnv = process.env): ConfigSource | undefined {
+export function workerThreadsSource(
+  configSource: ConfigSource | undefined,
+  env: NodeJS.ProcessEnv = process.env
+): ConfigSource | undefined {
   return env.KAFKA_MIRROR_WORKER_THREADS === '0' ? undefined : configSource
 }
 
@@ -73,7 +76,7 @@ export class SourceFlow {
   #copier: CopierTasks | undefined
   readonly #threads: ConfigSource | undefined
 
-  constructor (flow: FlowConfig, log: Logger, opts: SourceFlowOptions = {}) {
+  constructor(flow: FlowConfig, log: Logger, opts: SourceFlowOptions = {}) {
     this.flow = flow
     // One task uses one core, and the main thread's other work is light: a flow with tasks.max 1
     // copies on the main thread, which saves a thread's memory (~50 MB) and its start-up (~1 s
@@ -86,19 +89,33 @@ export class SourceFlow {
     this.#life = new Lifecycle({ log: this.#log, what: 'flow', logRetryIn: true })
   }
 
-  status (): SourceFlowStatus {
+  status(): SourceFlowStatus {
     const stats = this.#copier?.stats
     const copyError = stats?.lastError
     const life = this.#life
     const state = life.state === 'running' && copyError !== undefined ? 'not-ready' : life.state
-    return { flow: this.flow.name, state, reason: life.reason ?? copyError, topics: this.#topics.size, partitions: this.#copier?.assignedCount ?? 0, copier: stats, tasks: this.#copier?.count ?? 0, threads: this.#copier?.threadIds.length ?? 0, threadIds: this.#copier?.threadIds ?? [], heartbeats: this.heartbeatLatency.samples(), perTask: this.#copier?.perTask ?? [] }
+    return {
+      flow: this.flow.name,
+      state,
+      reason: life.reason ?? copyError,
+      topics: this.#topics.size,
+      partitions: this.#copier?.assignedCount ?? 0,
+      copier: stats,
+      tasks: this.#copier?.count ?? 0,
+      threads: this.#copier?.threadIds.length ?? 0,
+      threadIds: this.#copier?.threadIds ?? [],
+      heartbeats: this.heartbeatLatency.samples(),
+      perTask: this.#copier?.perTask ?? []
+    }
   }
 
-  start (): void {
-    this.#life.start(async () => { await this.#run() })
+  start(): void {
+    this.#life.start(async () => {
+      await this.#run()
+    })
   }
 
-  async #run (): Promise<void> {
+  async #run(): Promise<void> {
     const life = this.#life
     const signal = life.signal
     const flow = this.flow
@@ -109,16 +126,33 @@ export class SourceFlow {
     this.#copier = copier
     // The first passes were part of #build; these follow one interval later.
     const loop = { logPasses: true }
-    const discovery = life.every('topic discovery', flow.refreshTopics.enabled ? flow.refreshTopics.intervalMs : -1, async () => {
-      const result = await topicSync.syncOnce()
-      this.#topics = result.ready
-      await copier.assign(result.ready)
-    }, loop)
-    const configSync = life.every('topic config sync', flow.syncTopicConfigs.enabled ? flow.syncTopicConfigs.intervalMs : -1, async () => {
-      await topicSync.syncConfigsOnce(this.#topics)
-    }, loop)
+    const discovery = life.every(
+      'topic discovery',
+      flow.refreshTopics.enabled ? flow.refreshTopics.intervalMs : -1,
+      async () => {
+        const result = await topicSync.syncOnce()
+        this.#topics = result.ready
+        await copier.assign(result.ready)
+      },
+      loop
+    )
+    const configSync = life.every(
+      'topic config sync',
+      flow.syncTopicConfigs.enabled ? flow.syncTopicConfigs.intervalMs : -1,
+      async () => {
+        await topicSync.syncConfigsOnce(this.#topics)
+      },
+      loop
+    )
     // First pass at start, as MM2; failures are logged and never stop the flow.
-    const acls = life.every('topic ACL sync', flow.syncTopicAcls.enabled ? flow.syncTopicAcls.intervalMs : -1, async () => { await aclSync.syncOnce() }, { firstPassAtOnce: true, sideTask: true })
+    const acls = life.every(
+      'topic ACL sync',
+      flow.syncTopicAcls.enabled ? flow.syncTopicAcls.intervalMs : -1,
+      async () => {
+        await aclSync.syncOnce()
+      },
+      { firstPassAtOnce: true, sideTask: true }
+    )
     life.running()
     this.#log.info('replicating', { from: flow.source, to: flow.target, topics: this.#topics.size })
     await copier.run(signal)
@@ -126,7 +160,7 @@ export class SourceFlow {
   }
 
   /** Clients, state topics, first topic sync; throws while a cluster cannot be reached. */
-  async #build (): Promise<{ copier: CopierTasks, topicSync: TopicSync, aclSync: AclSync }> {
+  async #build(): Promise<{ copier: CopierTasks; topicSync: TopicSync; aclSync: AclSync }> {
     const flow = this.flow
     const id = connectorClientIds(flow, 'source')
     const threads = this.#threads
@@ -136,9 +170,24 @@ export class SourceFlow {
       // The threads start now: loading the sources and connecting takes a worker a second or
       // more, which then overlaps with connecting and the first topic sync here.
       const heapLimitMb = processHeapLimitMb()
-      const onHeartbeats = (topic: string, records: readonly HeartbeatRecordLike[], ackedAt: number): void => { this.heartbeatLatency.observe(topic, records, ackedAt) }
-      const log = (index: number): Logger => flow.tasksMax > 1 ? this.#log.child(`task-${index}`) : this.#log
-      copier = this.#life.own(new CopierTasks(flow, { newTask: index => new CopierThread({ config: threads, flow: flow.name, task: index, log: log(index), onHeartbeats, heapLimitMb }), log: this.#log }))
+      const onHeartbeats = (topic: string, records: readonly HeartbeatRecordLike[], ackedAt: number): void => {
+        this.heartbeatLatency.observe(topic, records, ackedAt)
+      }
+      const log = (index: number): Logger => (flow.tasksMax > 1 ? this.#log.child(`task-${index}`) : this.#log)
+      copier = this.#life.own(
+        new CopierTasks(flow, {
+          newTask: index =>
+            new CopierThread({
+              config: threads,
+              flow: flow.name,
+              task: index,
+              log: log(index),
+              onHeartbeats,
+              heapLimitMb
+            }),
+          log: this.#log
+        })
+      )
       copier.warmUp(Math.min(flow.tasksMax, availableParallelism()))
     }
     const sourceAdmin = this.#life.own(new KafkaAdmin(flow.clients.sourceAdmin, id('replication-source-admin')))
@@ -149,8 +198,20 @@ export class SourceFlow {
     if (flow.offsetSyncs.enabled) {
       const syncs = offsetSyncsLocation(flow, this.selection.policy)
       // Worker threads have their own producers; here the writer only creates the topic.
-      const syncProducer = syncs.side === 'source' && threads === undefined ? this.#life.own(new KafkaProducer(flow.clients[offsetSyncsRoles(flow).writer], id('offset-syncs-source-producer'))) : targetProducer
-      offsetSyncs = () => new OffsetSyncWriter(flow, this.selection.policy, onSyncsSide(syncs, { source: sourceAdmin, target: targetAdmin }), syncProducer, this.#log)
+      const syncProducer =
+        syncs.side === 'source' && threads === undefined
+          ? this.#life.own(
+              new KafkaProducer(flow.clients[offsetSyncsRoles(flow).writer], id('offset-syncs-source-producer'))
+            )
+          : targetProducer
+      offsetSyncs = () =>
+        new OffsetSyncWriter(
+          flow,
+          this.selection.policy,
+          onSyncsSide(syncs, { source: sourceAdmin, target: targetAdmin }),
+          syncProducer,
+          this.#log
+        )
       await offsetSyncs().ensureTopic()
     }
     const topicSync = new TopicSync(flow, this.selection, sourceAdmin, targetAdmin, this.#log, this.#life.signal)
@@ -163,25 +224,40 @@ export class SourceFlow {
       // One fetch answer is at most what a task queues (TASK_QUEUE_BYTES): memory stays bounded
       // by settings however many partitions a task copies.
       const readerOptions = { partitionMaxBytes: targetProducer.partitionBatchBytes, maxBytes: TASK_QUEUE_BYTES }
-      const newReader = (task: number): PartitionReader => new PartitionReader(flow.clients.sourceConsumer, flow.tasksMax > 1 ? id(`replication-consumer-${task}`) : id('replication-consumer'), readerOptions)
-      const onAcked: AckedListener = (topic, records, ackedAt) => { this.#observeHeartbeats(topic, records, ackedAt) }
+      const newReader = (task: number): PartitionReader =>
+        new PartitionReader(
+          flow.clients.sourceConsumer,
+          flow.tasksMax > 1 ? id(`replication-consumer-${task}`) : id('replication-consumer'),
+          readerOptions
+        )
+      const onAcked: AckedListener = (topic, records, ackedAt) => {
+        this.#observeHeartbeats(topic, records, ackedAt)
+      }
       const deps = { newReader, newOffsetSyncs: offsetSyncs, producer: targetProducer, sourceAdmin, positions, onAcked }
-      const newTask = (index: number, count: number): CopierTask => inThreadTask(flow, deps, index, count > 1 ? this.#log.child(`task-${index}`) : this.#log)
+      const newTask = (index: number, count: number): CopierTask =>
+        inThreadTask(flow, deps, index, count > 1 ? this.#log.child(`task-${index}`) : this.#log)
       copier = this.#life.own(new CopierTasks(flow, { newTask, log: this.#log }))
     }
     const first = await topicSync.syncOnce()
     this.#topics = first.ready
     await copier.assign(first.ready)
-    const aclSync = new AclSync(flow, { accepts: t => this.selection.select([t]).length === 1, remoteName: t => this.selection.remoteName(t) }, sourceAdmin, targetAdmin, this.#log)
+    const aclSync = new AclSync(
+      flow,
+      { accepts: t => this.selection.select([t]).length === 1, remoteName: t => this.selection.remoteName(t) },
+      sourceAdmin,
+      targetAdmin,
+      this.#log
+    )
     return { copier, topicSync, aclSync }
   }
 
   /** Copied heartbeats landed on the target when acknowledged: that moment minus their emission time is the latency. */
-  #observeHeartbeats (topic: ReplicatedTopic, records: () => readonly HeartbeatRecordLike[], ackedAt: number): void {
-    if (this.selection.policy.isHeartbeatsTopic(topic.source)) this.heartbeatLatency.observe(topic.remote, records(), ackedAt)
+  #observeHeartbeats(topic: ReplicatedTopic, records: () => readonly HeartbeatRecordLike[], ackedAt: number): void {
+    if (this.selection.policy.isHeartbeatsTopic(topic.source))
+      this.heartbeatLatency.observe(topic.remote, records(), ackedAt)
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     await this.#life.close()
   }
 }

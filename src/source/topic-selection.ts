@@ -14,20 +14,25 @@ export class TopicSelection {
   readonly #flow: FlowConfig
   readonly #selection: Selection
 
-  constructor (flow: FlowConfig) {
+  constructor(flow: FlowConfig) {
     const { policy, topicFilter, configPropertyFilter } = flowRules(flow)
     this.#flow = flow
     this.policy = policy
     this.configFilter = configPropertyFilter
-    this.#selection = { filter: topicFilter, policy: this.policy, targetAlias: flow.target, heartbeatsReplicationEnabled: flow.heartbeatsReplicationEnabled }
+    this.#selection = {
+      filter: topicFilter,
+      policy: this.policy,
+      targetAlias: flow.target,
+      heartbeatsReplicationEnabled: flow.heartbeatsReplicationEnabled
+    }
   }
 
   /** The topics among `all` (source topic names) that the flow copies, sorted. */
-  select (all: readonly string[]): string[] {
+  select(all: readonly string[]): string[] {
     return all.filter(t => shouldReplicateTopic(t, this.#selection)).sort()
   }
 
-  remoteName (sourceTopic: string): string {
+  remoteName(sourceTopic: string): string {
     return this.policy.formatRemoteTopic(this.#flow.source, sourceTopic)
   }
 }

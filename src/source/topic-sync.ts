@@ -41,7 +41,14 @@ export class TopicSync {
   readonly #signal: AbortSignal | undefined
 
   /** `signal` (the flow's, aborted on close) ends the wait for new topics to show early. */
-  constructor (flow: FlowConfig, selection: TopicSelection, sourceAdmin: KafkaAdmin, targetAdmin: KafkaAdmin, log: Logger, signal?: AbortSignal) {
+  constructor(
+    flow: FlowConfig,
+    selection: TopicSelection,
+    sourceAdmin: KafkaAdmin,
+    targetAdmin: KafkaAdmin,
+    log: Logger,
+    signal?: AbortSignal
+  ) {
     this.#signal = signal
     this.#flow = flow
     this.#selection = selection
@@ -50,12 +57,12 @@ export class TopicSync {
     this.#log = log
   }
 
-  remoteName (sourceTopic: string): string {
+  remoteName(sourceTopic: string): string {
     return this.#selection.remoteName(sourceTopic)
   }
 
   /** One pass: discover, create, grow. Per-topic failures are returned, not thrown. */
-  async syncOnce (): Promise<TopicSyncResult> {
+  async syncOnce(): Promise<TopicSyncResult> {
     const topics = this.#selection.select(await this.#source.listTopics())
     const sources = await this.#source.describeTopics(topics)
     const remotes = await this.#target.describeTopics(topics.map(t => this.remoteName(t)))
@@ -64,10 +71,26 @@ export class TopicSync {
     const grown: string[] = []
     const failed = new Map<string, Error>()
     const missing = [...sources.values()].filter(s => !remotes.has(this.remoteName(s.name)))
-    const sourceConfigs = missing.length > 0 ? await this.#source.describeTopicConfigs(missing.map(s => s.name)) : new Map<string, TopicConfigEntry[]>()
+    const sourceConfigs =
+      missing.length > 0
+        ? await this.#source.describeTopicConfigs(missing.map(s => s.name))
+        : new Map<string, TopicConfigEntry[]>()
     // All missing remote topics in one go (one request per distinct config set).
-    const toCreate = new Map(missing.map(s => [this.remoteName(s.name), { name: this.remoteName(s.name), partitions: s.partitions, replicationFactor: this.#flow.replicationFactor, configs: this.targetConfig(sourceConfigs.get(s.name) ?? [], false).set }]))
-    const outcomes = toCreate.size > 0 ? await this.#target.createTopics([...toCreate.values()]) : new Map<string, CreateTopicOutcome>()
+    const toCreate = new Map(
+      missing.map(s => [
+        this.remoteName(s.name),
+        {
+          name: this.remoteName(s.name),
+          partitions: s.partitions,
+          replicationFactor: this.#flow.replicationFactor,
+          configs: this.targetConfig(sourceConfigs.get(s.name) ?? [], false).set
+        }
+      ])
+    )
+    const outcomes =
+      toCreate.size > 0
+        ? await this.#target.createTopics([...toCreate.values()])
+        : new Map<string, CreateTopicOutcome>()
     for (const s of sources.values()) {
       const remote = this.remoteName(s.name)
       const existing = remotes.get(remote)
@@ -78,7 +101,11 @@ export class TopicSync {
           if (outcome.status === 'failed') throw outcome.error
           if (outcome.status === 'created') {
             created.push(remote)
-            this.#log.info('created remote topic', { topic: remote, partitions: s.partitions, configs: Object.keys(toCreate.get(remote)?.configs ?? {}).length })
+            this.#log.info('created remote topic', {
+              topic: remote,
+              partitions: s.partitions,
+              configs: Object.keys(toCreate.get(remote)?.configs ?? {}).length
+            })
           }
         } else if (existing.partitions < s.partitions) {
           await this.#target.createPartitions(remote, s.partitions)
@@ -88,7 +115,11 @@ export class TopicSync {
         ready.set(s.name, { source: s.name, remote, partitions: s.partitions })
       } catch (err) {
         failed.set(s.name, err as Error)
-        this.#log.error('cannot prepare remote topic; its records are not copied until this is fixed', { topic: s.name, remote, error: err as Error })
+        this.#log.error('cannot prepare remote topic; its records are not copied until this is fixed', {
+          topic: s.name,
+          remote,
+          error: err as Error
+        })
       }
     }
     if (created.length > 0 || grown.length > 0) await this.#waitVisible([...created, ...grown], ready)
@@ -100,13 +131,21 @@ export class TopicSync {
    * short of partitions after that is handed over with only the partitions the target shows (or
    * left out): a partition is never copied before the target has it.
    */
-  async #waitVisible (remotes: readonly string[], ready: Map<string, ReplicatedTopic>): Promise<void> {
+  async #waitVisible(remotes: readonly string[], ready: Map<string, ReplicatedTopic>): Promise<void> {
     const wanted = new Map([...ready.values()].filter(r => remotes.includes(r.remote)).map(r => [r.remote, r]))
-    const seen = await waitForPartitions(this.#target, new Map([...wanted.values()].map(r => [r.remote, r.partitions])), { attempts: 100, signal: this.#signal })
+    const seen = await waitForPartitions(
+      this.#target,
+      new Map([...wanted.values()].map(r => [r.remote, r.partitions])),
+      { attempts: 100, signal: this.#signal }
+    )
     for (const r of wanted.values()) {
       const visible = seen.get(r.remote)?.partitions ?? 0
       if (visible >= r.partitions) continue
-      this.#log.warn('remote topic does not show all its partitions yet; copying only those it shows', { topic: r.remote, expected: r.partitions, visible })
+      this.#log.warn('remote topic does not show all its partitions yet; copying only those it shows', {
+        topic: r.remote,
+        expected: r.partitions,
+        visible
+      })
       if (visible === 0) ready.delete(r.source)
       else ready.set(r.source, { ...r, partitions: visible })
     }
@@ -117,7 +156,10 @@ export class TopicSync {
    * false) only non-default values are set; when syncing, source defaults are either deleted
    * on the target (use.defaults.from=target) or set (=source).
    */
-  targetConfig (entries: readonly TopicConfigEntry[], incremental: boolean): { set: Record<string, string>, remove: string[] } {
+  targetConfig(
+    entries: readonly TopicConfigEntry[],
+    incremental: boolean
+  ): { set: Record<string, string>; remove: string[] } {
     const set: Record<string, string> = {}
     const remove: string[] = []
     for (const e of entries) {
@@ -134,7 +176,9 @@ export class TopicSync {
   }
 
   /** Copies source topic configs to the remote topics that exist. Returns the topics altered. */
-  async syncConfigsOnce (topics: ReadonlyMap<string, ReplicatedTopic>): Promise<{ synced: number, failed: Map<string, Error> }> {
+  async syncConfigsOnce(
+    topics: ReadonlyMap<string, ReplicatedTopic>
+  ): Promise<{ synced: number; failed: Map<string, Error> }> {
     const failed = new Map<string, Error>()
     if (topics.size === 0) return { synced: 0, failed }
     const [sourceConfigs, targetConfigs] = await Promise.all([
@@ -146,13 +190,19 @@ export class TopicSync {
       const wanted = this.targetConfig(sourceConfigs.get(t.source) ?? [], true)
       const current = new Map((targetConfigs.get(t.remote) ?? []).map(e => [e.name, e]))
       // Only send what differs: the same values every interval would be noise on the controller.
-      const set = Object.fromEntries(Object.entries(wanted.set).filter(([k, v]) => current.get(k)?.value !== v || current.get(k)?.source !== 'topic'))
+      const set = Object.fromEntries(
+        Object.entries(wanted.set).filter(([k, v]) => current.get(k)?.value !== v || current.get(k)?.source !== 'topic')
+      )
       const remove = wanted.remove.filter(k => current.get(k)?.source === 'topic')
       if (Object.keys(set).length === 0 && remove.length === 0) continue
       try {
         await this.#target.alterTopicConfigs(t.remote, set, remove)
         synced++
-        this.#log.info('synced topic configs', { topic: t.remote, set: Object.keys(set).join(','), reverted: remove.join(',') })
+        this.#log.info('synced topic configs', {
+          topic: t.remote,
+          set: Object.keys(set).join(','),
+          reverted: remove.join(',')
+        })
       } catch (err) {
         failed.set(t.source, err as Error)
         this.#log.warn('topic config sync failed', { topic: t.remote, error: err as Error })

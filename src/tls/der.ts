@@ -12,10 +12,18 @@ export interface DerNode {
   readonly content: Buffer
 }
 
-export const TAG = { INTEGER: 0x02, OCTET_STRING: 0x04, OID: 0x06, SEQUENCE: 0x30, SET: 0x31, CONTEXT_0: 0xa0, CONTEXT_0_PRIMITIVE: 0x80 } as const
+export const TAG = {
+  INTEGER: 0x02,
+  OCTET_STRING: 0x04,
+  OID: 0x06,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+  CONTEXT_0: 0xa0,
+  CONTEXT_0_PRIMITIVE: 0x80
+} as const
 
 /** Reads one node at `offset`; returns it and the offset after it. */
-export function readNode (buf: Buffer, offset = 0): { node: DerNode, next: number } {
+export function readNode(buf: Buffer, offset = 0): { node: DerNode; next: number } {
   if (offset + 2 > buf.length) throw new DerError('truncated DER header')
   const tag = buf[offset] as number
   let length = buf[offset + 1] as number
@@ -33,7 +41,7 @@ export function readNode (buf: Buffer, offset = 0): { node: DerNode, next: numbe
 }
 
 /** The nodes inside a constructed node (or a whole buffer). */
-export function children (content: Buffer): DerNode[] {
+export function children(content: Buffer): DerNode[] {
   const out: DerNode[] = []
   let pos = 0
   while (pos < content.length) {
@@ -44,13 +52,13 @@ export function children (content: Buffer): DerNode[] {
   return out
 }
 
-export function expect (node: DerNode | undefined, tag: number, what: string): DerNode {
+export function expect(node: DerNode | undefined, tag: number, what: string): DerNode {
   if (node === undefined || node.tag !== tag) throw new DerError(`expected ${what}`)
   return node
 }
 
 /** Dotted OID text from an OID node. */
-export function oid (node: DerNode | undefined): string {
+export function oid(node: DerNode | undefined): string {
   const c = expect(node, TAG.OID, 'an object identifier').content
   if (c.length === 0) throw new DerError('empty object identifier')
   const first = c[0] as number
@@ -59,12 +67,15 @@ export function oid (node: DerNode | undefined): string {
   for (let i = 1; i < c.length; i++) {
     const b = c[i] as number
     v = v * 128 + (b & 0x7f)
-    if ((b & 0x80) === 0) { parts.push(v); v = 0 }
+    if ((b & 0x80) === 0) {
+      parts.push(v)
+      v = 0
+    }
   }
   return parts.join('.')
 }
 
-export function integer (node: DerNode | undefined): number {
+export function integer(node: DerNode | undefined): number {
   const c = expect(node, TAG.INTEGER, 'an integer').content
   if (c.length > 6) throw new DerError('integer too large')
   let v = 0
@@ -73,7 +84,7 @@ export function integer (node: DerNode | undefined): number {
 }
 
 /** Bytes of an OCTET STRING, primitive or constructed (`tag` lets callers accept implicit tags). */
-export function octets (node: DerNode | undefined, tags: readonly number[] = [TAG.OCTET_STRING]): Buffer {
+export function octets(node: DerNode | undefined, tags: readonly number[] = [TAG.OCTET_STRING]): Buffer {
   if (node === undefined) throw new DerError('expected an octet string')
   if (tags.includes(node.tag)) return node.content
   if (tags.some(t => (t | 0x20) === node.tag)) return Buffer.concat(children(node.content).map(n => octets(n)))

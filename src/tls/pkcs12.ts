@@ -16,7 +16,7 @@ import type { DerNode } from './der.ts'
 export class StoreError extends Error {
   /** True when the password did not open the store (MAC mismatch). */
   readonly wrongPassword: boolean
-  constructor (message: string, wrongPassword = false) {
+  constructor(message: string, wrongPassword = false) {
     super(message)
     this.wrongPassword = wrongPassword
   }
@@ -35,7 +35,7 @@ const OID = {
   pbmac1: '1.2.840.113549.1.5.14'
 } as const
 
-const HASHES: Readonly<Record<string, { name: string, block: number }>> = {
+const HASHES: Readonly<Record<string, { name: string; block: number }>> = {
   '1.3.14.3.2.26': { name: 'sha1', block: 64 },
   '2.16.840.1.101.3.4.2.1': { name: 'sha256', block: 64 },
   '2.16.840.1.101.3.4.2.2': { name: 'sha384', block: 128 },
@@ -49,7 +49,7 @@ const HMAC_PRF: Readonly<Record<string, string>> = {
   '1.2.840.113549.2.10': 'sha384',
   '1.2.840.113549.2.11': 'sha512'
 }
-const CIPHERS: Readonly<Record<string, { name: string, keyLength: number }>> = {
+const CIPHERS: Readonly<Record<string, { name: string; keyLength: number }>> = {
   '2.16.840.1.101.3.4.1.2': { name: 'aes-128-cbc', keyLength: 16 },
   '2.16.840.1.101.3.4.1.22': { name: 'aes-192-cbc', keyLength: 24 },
   '2.16.840.1.101.3.4.1.42': { name: 'aes-256-cbc', keyLength: 32 },
@@ -57,7 +57,7 @@ const CIPHERS: Readonly<Record<string, { name: string, keyLength: number }>> = {
 }
 
 /** The password as RFC 7292 wants it for its own KDF: UTF-16BE with a two-byte terminator. */
-function bmpPassword (password: string): Buffer {
+function bmpPassword(password: string): Buffer {
   if (password === '') return Buffer.alloc(0)
   const b = Buffer.alloc((password.length + 1) * 2)
   for (let i = 0; i < password.length; i++) b.writeUInt16BE(password.charCodeAt(i), i * 2)
@@ -65,7 +65,14 @@ function bmpPassword (password: string): Buffer {
 }
 
 /** RFC 7292 appendix B.2 key derivation (id 1 = key, 2 = IV, 3 = MAC key). */
-export function pkcs12Kdf (hash: { name: string, block: number }, password: string, salt: Buffer, id: number, iterations: number, length: number): Buffer {
+export function pkcs12Kdf(
+  hash: { name: string; block: number },
+  password: string,
+  salt: Buffer,
+  id: number,
+  iterations: number,
+  length: number
+): Buffer {
   const v = hash.block
   const repeatTo = (src: Buffer): Buffer => {
     if (src.length === 0) return Buffer.alloc(0)
@@ -96,11 +103,14 @@ export function pkcs12Kdf (hash: { name: string, block: number }, password: stri
   return Buffer.concat(out).subarray(0, length)
 }
 
-function checkMac (macData: DerNode, authSafe: Buffer, password: string): void {
+function checkMac(macData: DerNode, authSafe: Buffer, password: string): void {
   const [digestInfo, saltNode, iterNode] = children(macData.content)
   const [algId, digestNode] = children(expect(digestInfo, TAG.SEQUENCE, 'MAC digest info').content)
   const algOid = oid(children(expect(algId, TAG.SEQUENCE, 'MAC algorithm').content)[0])
-  if (algOid === OID.pbmac1) throw new StoreError('PKCS12 integrity scheme PBMAC1 is not supported; re-create the store with `openssl pkcs12 -export` defaults or Java keytool, or use PEM')
+  if (algOid === OID.pbmac1)
+    throw new StoreError(
+      'PKCS12 integrity scheme PBMAC1 is not supported; re-create the store with `openssl pkcs12 -export` defaults or Java keytool, or use PEM'
+    )
   const hash = HASHES[algOid]
   if (hash === undefined) throw new StoreError(`PKCS12 MAC digest ${algOid} is not supported`)
   const salt = octets(saltNode)
@@ -113,13 +123,14 @@ function checkMac (macData: DerNode, authSafe: Buffer, password: string): void {
   }
 }
 
-function decrypt (algorithm: DerNode, data: Buffer, password: string): Buffer {
+function decrypt(algorithm: DerNode, data: Buffer, password: string): Buffer {
   const [algOidNode, params] = children(expect(algorithm, TAG.SEQUENCE, 'encryption algorithm').content)
   const alg = oid(algOidNode)
   if (alg === OID.pbes2) {
     const [kdf, scheme] = children(expect(params, TAG.SEQUENCE, 'PBES2 parameters').content)
     const [kdfOid, kdfParams] = children(expect(kdf, TAG.SEQUENCE, 'key derivation').content)
-    if (oid(kdfOid) !== OID.pbkdf2) throw new StoreError(`PKCS12 key derivation ${oid(kdfOid)} is not supported (only PBKDF2)`)
+    if (oid(kdfOid) !== OID.pbkdf2)
+      throw new StoreError(`PKCS12 key derivation ${oid(kdfOid)} is not supported (only PBKDF2)`)
     const kp = children(expect(kdfParams, TAG.SEQUENCE, 'PBKDF2 parameters').content)
     const salt = octets(kp[0])
     const iterations = integer(kp[1])
@@ -149,12 +160,14 @@ function decrypt (algorithm: DerNode, data: Buffer, password: string): Buffer {
     return Buffer.concat([d.update(data), d.final()])
   }
   if (alg === OID.pbeShaRc2_40 || alg === OID.pbeShaRc2_128) {
-    throw new StoreError('this PKCS12 store encrypts its certificates with RC2 (openssl 1.x default), which needs OpenSSL\'s legacy provider; re-export it with openssl 3 (`openssl pkcs12 -export`) or Java keytool, or trust the PEM certificate (ca.crt) instead')
+    throw new StoreError(
+      "this PKCS12 store encrypts its certificates with RC2 (openssl 1.x default), which needs OpenSSL's legacy provider; re-export it with openssl 3 (`openssl pkcs12 -export`) or Java keytool, or trust the PEM certificate (ca.crt) instead"
+    )
   }
   throw new StoreError(`PKCS12 encryption ${alg} is not supported`)
 }
 
-function certsFromSafeContents (safeContents: Buffer, out: string[]): void {
+function certsFromSafeContents(safeContents: Buffer, out: string[]): void {
   for (const bag of children(expect(readNode(safeContents).node, TAG.SEQUENCE, 'safe contents').content)) {
     const [bagId, bagValue] = children(expect(bag, TAG.SEQUENCE, 'safe bag').content)
     if (oid(bagId) !== OID.certBag) continue
@@ -167,7 +180,7 @@ function certsFromSafeContents (safeContents: Buffer, out: string[]): void {
 }
 
 /** The PEM certificates in a PKCS12 file (trusted-certificate entries and certificate chains alike). */
-export function pkcs12Certificates (file: Buffer, password: string | undefined): string[] {
+export function pkcs12Certificates(file: Buffer, password: string | undefined): string[] {
   try {
     const pfx = children(expect(readNode(file).node, TAG.SEQUENCE, 'a PKCS12 file').content)
     const [version, authSafeInfo, macData] = pfx
@@ -190,7 +203,8 @@ export function pkcs12Certificates (file: Buffer, password: string | undefined):
         const [, encInfo] = children(expect(inner, TAG.SEQUENCE, 'encrypted data').content)
         const [, alg, encrypted] = children(expect(encInfo, TAG.SEQUENCE, 'encrypted content info').content)
         if (encrypted === undefined) continue
-        if (password === undefined) throw new StoreError('the store\'s certificates are encrypted but no password was given', true)
+        if (password === undefined)
+          throw new StoreError("the store's certificates are encrypted but no password was given", true)
         certsFromSafeContents(decrypt(alg as DerNode, octets(encrypted, [TAG.CONTEXT_0_PRIMITIVE]), password), certs)
       }
     }

@@ -14,9 +14,10 @@ export { StoreError }
 export type StoreType = 'PEM' | 'PKCS12' | 'JKS'
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
-const PEM_KEY = /-----BEGIN (?:ENCRYPTED |RSA |EC )?PRIVATE KEY-----[\s\S]*?-----END (?:ENCRYPTED |RSA |EC )?PRIVATE KEY-----/g
+const PEM_KEY =
+  /-----BEGIN (?:ENCRYPTED |RSA |EC )?PRIVATE KEY-----[\s\S]*?-----END (?:ENCRYPTED |RSA |EC )?PRIVATE KEY-----/g
 
-export function storeType (value: string | undefined, fallback: StoreType): StoreType {
+export function storeType(value: string | undefined, fallback: StoreType): StoreType {
   const t = (value ?? fallback).toUpperCase()
   if (t === 'PEM' || t === 'PKCS12' || t === 'JKS') return t
   if (t === 'JCEKS') return 'JKS'
@@ -24,7 +25,7 @@ export function storeType (value: string | undefined, fallback: StoreType): Stor
 }
 
 /** Certificates of a PEM text, each checked to parse as X.509. */
-export function pemCertificates (text: string): string[] {
+export function pemCertificates(text: string): string[] {
   const blocks = text.match(PEM_CERT) ?? []
   if (blocks.length === 0) throw new StoreError('no PEM certificate (-----BEGIN CERTIFICATE-----) found')
   for (const b of blocks) {
@@ -38,38 +39,49 @@ export function pemCertificates (text: string): string[] {
 }
 
 /** Trusted certificates (PEM) from a truststore file's bytes. */
-export function trustedCertificates (type: StoreType, bytes: Buffer, password: string | undefined): string[] {
+export function trustedCertificates(type: StoreType, bytes: Buffer, password: string | undefined): string[] {
   if (isJks(bytes)) {
     const store = readJks(bytes, password === '' ? undefined : password)
     const certs = [...store.trusted, ...store.keys.flatMap(k => k.chain.slice(-1))]
     if (certs.length === 0) throw new StoreError('the Java keystore holds no certificates')
     return certs
   }
-  if (type === 'PEM' || bytes.subarray(0, 64).toString('latin1').includes('-----BEGIN')) return pemCertificates(bytes.toString('utf8'))
+  if (type === 'PEM' || bytes.subarray(0, 64).toString('latin1').includes('-----BEGIN'))
+    return pemCertificates(bytes.toString('utf8'))
   const certs = pkcs12Certificates(bytes, password)
   if (certs.length === 0) throw new StoreError('the PKCS12 store holds no certificates')
   return certs
 }
 
 export type Identity =
-  | { readonly kind: 'pem', readonly cert: string, readonly key: string, readonly passphrase?: string | undefined }
-  | { readonly kind: 'pfx', readonly pfx: Buffer, readonly passphrase: string | undefined }
+  | { readonly kind: 'pem'; readonly cert: string; readonly key: string; readonly passphrase?: string | undefined }
+  | { readonly kind: 'pfx'; readonly pfx: Buffer; readonly passphrase: string | undefined }
 
 /** A client identity (certificate chain + private key) from PEM text (key may be encrypted with `keyPassword`). */
-export function pemIdentity (certText: string, keyText: string, keyPassword: string | undefined): Identity {
+export function pemIdentity(certText: string, keyText: string, keyPassword: string | undefined): Identity {
   const cert = pemCertificates(certText).join('\n')
   const keys = keyText.match(PEM_KEY) ?? []
   if (keys.length === 0) throw new StoreError('no PEM private key (-----BEGIN PRIVATE KEY-----) found')
   try {
     createPrivateKey({ key: keys[0] as string, format: 'pem', passphrase: keyPassword })
   } catch {
-    throw new StoreError(keyPassword === undefined ? 'the private key does not parse (encrypted keys need ssl.key.password)' : 'the private key does not open with ssl.key.password', keyPassword !== undefined)
+    throw new StoreError(
+      keyPassword === undefined
+        ? 'the private key does not parse (encrypted keys need ssl.key.password)'
+        : 'the private key does not open with ssl.key.password',
+      keyPassword !== undefined
+    )
   }
   return { kind: 'pem', cert, key: keys[0] as string, passphrase: keyPassword }
 }
 
 /** A client identity from a keystore file's bytes. */
-export function keystoreIdentity (type: StoreType, bytes: Buffer, password: string | undefined, keyPassword: string | undefined): Identity {
+export function keystoreIdentity(
+  type: StoreType,
+  bytes: Buffer,
+  password: string | undefined,
+  keyPassword: string | undefined
+): Identity {
   if (isJks(bytes)) {
     const store = readJks(bytes, password, keyPassword ?? password)
     const entry = store.keys[0]

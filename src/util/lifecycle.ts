@@ -13,7 +13,9 @@ import { backoffMs, sleep } from './abortable.ts'
 
 export type LifecycleState = 'starting' | 'running' | 'not-ready' | 'stopped'
 
-interface Closeable { close: () => Promise<void> }
+interface Closeable {
+  close: () => Promise<void>
+}
 
 export interface LifecycleOptions {
   readonly log: Logger
@@ -33,7 +35,7 @@ export interface EveryOptions {
   /** Log each pass's duration at debug level. */
   readonly logPasses?: boolean
   /** Logged (info) whenever a pass brings the component to running; replaces `<name> recovered`. */
-  readonly announce?: { readonly message: string, readonly fields: Record<string, unknown> }
+  readonly announce?: { readonly message: string; readonly fields: Record<string, unknown> }
   /**
    * A side task, whose failure does not make the component not ready (MM2's ACL sync: records
    * keep flowing): a failed pass is a warning and the next pass comes one interval later, and no
@@ -53,20 +55,26 @@ export class Lifecycle {
   #reason: string | undefined
   #running: Promise<void> | undefined
 
-  constructor (options: LifecycleOptions) {
+  constructor(options: LifecycleOptions) {
     this.#log = options.log
     this.#what = options.what
     this.#logRetryIn = options.logRetryIn
     this.#backoffMs = options.backoffMs ?? backoffMs
   }
 
-  get state (): LifecycleState { return this.#state }
-  get reason (): string | undefined { return this.#reason }
+  get state(): LifecycleState {
+    return this.#state
+  }
+  get reason(): string | undefined {
+    return this.#reason
+  }
   /** Aborts on close: pass it to everything that waits. */
-  get signal (): AbortSignal { return this.#abort.signal }
+  get signal(): AbortSignal {
+    return this.#abort.signal
+  }
 
   /** Runs `run` once in the background; an error it throws ends in `stopped` with the reason. */
-  start (run: () => Promise<void>): void {
+  start(run: () => Promise<void>): void {
     this.#running ??= run().catch(err => {
       this.#state = 'stopped'
       this.#reason = (err as Error).message
@@ -75,22 +83,26 @@ export class Lifecycle {
   }
 
   /** Registers a client to close on close() or when an attempt fails. */
-  own<T extends Closeable> (client: T): T {
+  own<T extends Closeable>(client: T): T {
     this.#closeables.push(client)
     return client
   }
 
-  async closeClients (): Promise<void> {
+  async closeClients(): Promise<void> {
     const all = this.#closeables.splice(0)
-    await Promise.all(all.map(async c => { await c.close() }))
+    await Promise.all(
+      all.map(async c => {
+        await c.close()
+      })
+    )
   }
 
-  running (): void {
+  running(): void {
     this.#state = 'running'
     this.#reason = undefined
   }
 
-  notReady (err: Error, attempt: number): void {
+  notReady(err: Error, attempt: number): void {
     this.#state = 'not-ready'
     this.#reason = err.message
     const retryInMs = this.#logRetryIn ? { retryInMs: this.#backoffMs(attempt) } : {}
@@ -101,7 +113,7 @@ export class Lifecycle {
    * Calls `build` until it succeeds, closing the clients it owned after each failure and waiting
    * backoffMs(attempt) in between; undefined when closed first.
    */
-  async retry<T> (build: () => Promise<T>): Promise<T | undefined> {
+  async retry<T>(build: () => Promise<T>): Promise<T | undefined> {
     const signal = this.#abort.signal
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
@@ -120,7 +132,7 @@ export class Lifecycle {
    * failure the next pass comes after the backoff instead; a pass that succeeds again brings a
    * not-ready component back to running.
    */
-  async every (name: string, intervalMs: number, task: () => Promise<void>, options: EveryOptions = {}): Promise<void> {
+  async every(name: string, intervalMs: number, task: () => Promise<void>, options: EveryOptions = {}): Promise<void> {
     const signal = this.#abort.signal
     if (intervalMs < 0) return
     let failures = 0
@@ -151,7 +163,7 @@ export class Lifecycle {
     }
   }
 
-  async #sidePass (name: string, intervalMs: number, task: () => Promise<void>): Promise<void> {
+  async #sidePass(name: string, intervalMs: number, task: () => Promise<void>): Promise<void> {
     try {
       await task()
     } catch (err) {
@@ -160,8 +172,11 @@ export class Lifecycle {
   }
 
   /** Stops the background run, waits for it, closes the clients; idempotent. */
-  async close (): Promise<void> {
-    if (this.#abort.signal.aborted) { await this.#running; return }
+  async close(): Promise<void> {
+    if (this.#abort.signal.aborted) {
+      await this.#running
+      return
+    }
     this.#abort.abort()
     await this.#running
     await this.closeClients()

@@ -18,37 +18,39 @@ export class Secret {
    * `shown` (optional) replaces `[redacted]` in output for values that are live but not secret
    * (e.g. `<2 PEM block(s)>` for trusted certificates).
    */
-  constructor (value: string, reload?: () => string, shown?: string) {
+  constructor(value: string, reload?: () => string, shown?: string) {
     this.#value = value
     this.#reload = reload
     this.#shown = shown ?? REDACTED
   }
 
-  reveal (): string {
+  reveal(): string {
     if (this.#reload !== undefined) {
       try {
         this.#value = this.#reload()
-      } catch { /* keep the last good value: a file may be caught mid-update */ }
+      } catch {
+        /* keep the last good value: a file may be caught mid-update */
+      }
     }
     return this.#value
   }
 
-  toString (): string {
+  toString(): string {
     return this.#shown
   }
 
-  toJSON (): string {
+  toJSON(): string {
     return this.#shown
   }
 
-  [inspect.custom] (): string {
+  [inspect.custom](): string {
     return this.#shown
   }
 }
 
 export type MaybeSecret = string | Secret
 
-export function reveal (v: MaybeSecret): string {
+export function reveal(v: MaybeSecret): string {
   return typeof v === 'string' ? v : v.reveal()
 }
 
@@ -56,9 +58,16 @@ export function reveal (v: MaybeSecret): string {
  * Kafka client keys whose values are secret. Matched case-insensitively on the key without any
  * role prefix (`consumer.`, `source.cluster.` ...).
  */
-export function isSensitiveKey (key: string): boolean {
+export function isSensitiveKey(key: string): boolean {
   const k = key.toLowerCase()
-  return k.endsWith('password') || k.endsWith('.jaas.config') || k === 'sasl.jaas.config' ||
-    k.endsWith('ssl.keystore.key') || k.endsWith('ssl.keystore.certificate.chain') ||
-    k.endsWith('secret') || k.endsWith('token') || k.includes('client.secret')
+  return (
+    k.endsWith('password') ||
+    k.endsWith('.jaas.config') ||
+    k === 'sasl.jaas.config' ||
+    k.endsWith('ssl.keystore.key') ||
+    k.endsWith('ssl.keystore.certificate.chain') ||
+    k.endsWith('secret') ||
+    k.endsWith('token') ||
+    k.includes('client.secret')
+  )
 }

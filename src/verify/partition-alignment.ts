@@ -49,13 +49,18 @@ export interface PartitionAlignment {
   readonly syncsConfirmed: number
   readonly syncsContradicted: number
   /** The first difference found, to look at. */
-  readonly first?: { readonly kind: DifferenceKind, readonly sourceOffset?: bigint, readonly targetOffset?: bigint }
+  readonly first?: { readonly kind: DifferenceKind; readonly sourceOffset?: bigint; readonly targetOffset?: bigint }
 }
 
 /** How far (in records) a disagreement looks for its explanation. */
 export const ALIGNMENT_WINDOW = 10_000
 
-export function alignPartition (source: readonly Digested[], target: readonly Digested[], syncs: readonly SyncPair[] = [], window = ALIGNMENT_WINDOW): PartitionAlignment {
+export function alignPartition(
+  source: readonly Digested[],
+  target: readonly Digested[],
+  syncs: readonly SyncPair[] = [],
+  window = ALIGNMENT_WINDOW
+): PartitionAlignment {
   let matched = 0
   let missing = 0
   let extra = 0
@@ -64,7 +69,11 @@ export function alignPartition (source: readonly Digested[], target: readonly Di
   let olderOnTarget = 0
   let first: PartitionAlignment['first']
   const note = (kind: DifferenceKind, sourceOffset?: bigint, targetOffset?: bigint): void => {
-    first ??= { kind, ...(sourceOffset === undefined ? {} : { sourceOffset }), ...(targetOffset === undefined ? {} : { targetOffset }) }
+    first ??= {
+      kind,
+      ...(sourceOffset === undefined ? {} : { sourceOffset }),
+      ...(targetOffset === undefined ? {} : { targetOffset })
+    }
   }
   // Target offset -> the source offset it copies, for the target offsets the syncs name.
   const wanted = new Set(syncs.map(s => s.downstream))
@@ -106,11 +115,20 @@ export function alignPartition (source: readonly Digested[], target: readonly Di
   while (j < target.length) {
     const t = target[j] as Digested
     const s = source[i]
-    if (s !== undefined && s.digest === t.digest) { pair(i, j); i++; j++; continue }
+    if (s !== undefined && s.digest === t.digest) {
+      pair(i, j)
+      i++
+      j++
+      continue
+    }
     // A re-copied stretch: the target goes back to a source record already matched.
     let k = findBack(t.digest, i - 1, Math.max(0, i - window))
     if (k >= 0) {
-      while (j < target.length && k < i && (target[j] as Digested).digest === (source[k] as Digested).digest) { duplicates++; j++; k++ }
+      while (j < target.length && k < i && (target[j] as Digested).digest === (source[k] as Digested).digest) {
+        duplicates++
+        j++
+        k++
+      }
       continue
     }
     if (s === undefined) {
@@ -153,10 +171,23 @@ export function alignPartition (source: readonly Digested[], target: readonly Di
       note('sync', s.upstream, s.downstream)
     }
   }
-  return { matched, missing, extra, duplicates, differing, pending, olderOnTarget, syncsConfirmed, syncsContradicted, ...(first === undefined ? {} : { first }) }
+  return {
+    matched,
+    missing,
+    extra,
+    duplicates,
+    differing,
+    pending,
+    olderOnTarget,
+    syncsConfirmed,
+    syncsContradicted,
+    ...(first === undefined ? {} : { first })
+  }
 }
 
-/** Whether the alignment shows a difference that matters for a cutover (duplicates, pending and older records do not). */
-export function differs (a: PartitionAlignment): boolean {
+/**
+ * Whether the alignment shows a difference that matters for a cutover (duplicates, pending and older records do not).
+ */
+export function differs(a: PartitionAlignment): boolean {
   return a.missing > 0 || a.extra > 0 || a.differing > 0 || a.syncsContradicted > 0
 }

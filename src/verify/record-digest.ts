@@ -13,7 +13,7 @@ export interface DigestibleRecord {
   readonly timestamp: bigint
 }
 
-export function recordDigest (r: DigestibleRecord): bigint {
+export function recordDigest(r: DigestibleRecord): bigint {
   const h = createHash('sha256')
   const field = (b: Buffer | null): void => {
     const len = Buffer.allocUnsafe(4)
@@ -27,6 +27,9 @@ export function recordDigest (r: DigestibleRecord): bigint {
   count.writeInt32BE(r.headers.length)
   count.writeBigInt64BE(r.timestamp, 4)
   h.update(count)
-  for (const [k, v] of r.headers) { field(k); field(v) }
+  for (const [k, v] of r.headers) {
+    field(k)
+    field(v)
+  }
   return h.digest().readBigUInt64BE(0)
 }

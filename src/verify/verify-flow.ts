@@ -37,15 +37,24 @@ export interface PartitionReport {
 /** A read that makes no progress for this long fails (a partition whose leader is gone). */
 const STALL_MS = 30_000
 
-export async function verifyFlow (flow: FlowConfig, opts: { topics?: RegExp, log: Logger }): Promise<PartitionReport[]> {
+export async function verifyFlow(flow: FlowConfig, opts: { topics?: RegExp; log: Logger }): Promise<PartitionReport[]> {
   const selection = new TopicSelection(flow)
   const id = (role: string): string => pairClientId(flow, `verify-${role}`)
   const sourceAdmin = new KafkaAdmin(flow.clients.sourceAdmin, id('source-admin'))
   const targetAdmin = new KafkaAdmin(flow.clients.targetAdmin, id('target-admin'))
   const syncs = new OffsetSyncStore()
-  const follower = followOffsetSyncs(flow, selection.policy, { source: sourceAdmin, target: targetAdmin }, syncs, id('syncs-reader'), opts.log)
+  const follower = followOffsetSyncs(
+    flow,
+    selection.policy,
+    { source: sourceAdmin, target: targetAdmin },
+    syncs,
+    id('syncs-reader'),
+    opts.log
+  )
   try {
-    const topics = selection.select(await sourceAdmin.listTopics()).filter(t => opts.topics === undefined || opts.topics.test(t))
+    const topics = selection
+      .select(await sourceAdmin.listTopics())
+      .filter(t => opts.topics === undefined || opts.topics.test(t))
     if (topics.length === 0) return []
     const described = await sourceAdmin.describeTopics(topics)
     const remotes = await targetAdmin.describeTopics(topics.map(t => selection.remoteName(t)))
@@ -64,15 +73,30 @@ export async function verifyFlow (flow: FlowConfig, opts: { topics?: RegExp, log
     // record copied in between is on both sides or only pending, never missing.
     const targetRanges = await ranges(targetAdmin, targetTps)
     const sourceRanges = await ranges(sourceAdmin, sourceTps)
-    const targetDigests = await readDigests({ ...flow.clients.targetConsumer, props: { ...flow.clients.targetConsumer.props, 'isolation.level': 'read_uncommitted' } }, id('target-reader'), targetTps, targetRanges)
+    const targetDigests = await readDigests(
+      {
+        ...flow.clients.targetConsumer,
+        props: { ...flow.clients.targetConsumer.props, 'isolation.level': 'read_uncommitted' }
+      },
+      id('target-reader'),
+      targetTps,
+      targetRanges
+    )
     const sourceDigests = await readDigests(flow.clients.sourceConsumer, id('source-reader'), sourceTps, sourceRanges)
     await follower.catchUp()
     return sourceTps.map(({ topic, partition }) => {
       const remote = selection.remoteName(topic)
       const source = sourceRanges.get(tpKey(topic, partition)) as OffsetRange
       const target = targetRanges.get(tpKey(remote, partition))
-      const pairs = (syncs.partition(topic, partition)?.all() ?? []).map(s => ({ upstream: s.upstream, downstream: s.downstream }))
-      const alignment = alignPartition(sourceDigests.get(tpKey(topic, partition)) ?? [], targetDigests.get(tpKey(remote, partition)) ?? [], pairs)
+      const pairs = (syncs.partition(topic, partition)?.all() ?? []).map(s => ({
+        upstream: s.upstream,
+        downstream: s.downstream
+      }))
+      const alignment = alignPartition(
+        sourceDigests.get(tpKey(topic, partition)) ?? [],
+        targetDigests.get(tpKey(remote, partition)) ?? [],
+        pairs
+      )
       return { topic, remote, partition, source, target, alignment }
     })
   } finally {
@@ -80,7 +104,7 @@ export async function verifyFlow (flow: FlowConfig, opts: { topics?: RegExp, log
   }
 }
 
-async function ranges (admin: KafkaAdmin, tps: readonly TopicPartition[]): Promise<Map<string, OffsetRange>> {
+async function ranges(admin: KafkaAdmin, tps: readonly TopicPartition[]): Promise<Map<string, OffsetRange>> {
   if (tps.length === 0) return new Map()
   const [starts, ends] = await Promise.all([admin.listOffsets(tps, 'earliest'), admin.listOffsets(tps, 'latest')])
   const out = new Map<string, OffsetRange>()
@@ -88,14 +112,20 @@ async function ranges (admin: KafkaAdmin, tps: readonly TopicPartition[]): Promi
     const k = tpKey(topic, partition)
     const start = starts.get(k)
     const end = ends.get(k)
-    if (start === undefined || end === undefined) throw new KafkaError(`verify: no offsets for ${topic}-${partition} (leader not available?)`, { retriable: true })
+    if (start === undefined || end === undefined)
+      throw new KafkaError(`verify: no offsets for ${topic}-${partition} (leader not available?)`, { retriable: true })
     out.set(k, { start, end })
   }
   return out
 }
 
 /** Every record of each partition from its range's start to its end, as offset and digest. */
-async function readDigests (cfg: ClientConfig, clientId: string, tps: readonly TopicPartition[], within: ReadonlyMap<string, OffsetRange>): Promise<Map<string, Digested[]>> {
+async function readDigests(
+  cfg: ClientConfig,
+  clientId: string,
+  tps: readonly TopicPartition[],
+  within: ReadonlyMap<string, OffsetRange>
+): Promise<Map<string, Digested[]>> {
   const out = new Map<string, Digested[]>()
   const reader = new PartitionReader(cfg, clientId, { maxWaitMs: 200 })
   try {
@@ -116,7 +146,10 @@ async function readDigests (cfg: ClientConfig, clientId: string, tps: readonly T
       for (const e of round.events) {
         if (e.kind === 'error' && !e.error.retriable) throw e.error
         if (e.kind === 'out-of-range' || e.kind === 'topic-gone' || e.kind === 'recreated') {
-          throw new KafkaError(`verify: ${e.topic}-${e.partition} changed while it was read (${e.kind}: retention, truncation or a re-created topic); run verify again`, { retriable: true })
+          throw new KafkaError(
+            `verify: ${e.topic}-${e.partition} changed while it was read (${e.kind}: retention, truncation or a re-created topic); run verify again`,
+            { retriable: true }
+          )
         }
       }
       for (const [k, records] of round.records) {
@@ -131,7 +164,11 @@ async function readDigests (cfg: ClientConfig, clientId: string, tps: readonly T
           reader.remove(topic, partition)
         }
       }
-      if (Date.now() - progressAt > STALL_MS) throw new KafkaError(`verify: reading ${[...open.keys()].slice(0, 3).join(', ')} made no progress for ${STALL_MS / 1000} s`, { retriable: true })
+      if (Date.now() - progressAt > STALL_MS)
+        throw new KafkaError(
+          `verify: reading ${[...open.keys()].slice(0, 3).join(', ')} made no progress for ${STALL_MS / 1000} s`,
+          { retriable: true }
+        )
     }
     return out
   } finally {

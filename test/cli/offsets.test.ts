@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'kafka-mirror.js')
 
-function cli (args: string[]): { code: number | null, stdout: string, stderr: string } {
+function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
@@ -21,7 +21,10 @@ function cli (args: string[]): { code: number | null, stdout: string, stderr: st
 test('offsets translate / failover: missing options and unknown flows exit 2 with the reason', () => {
   const dir = mkdtempSync(join(tmpdir(), 'km-offsets-'))
   const file = join(dir, 'mm2.properties')
-  writeFileSync(file, 'clusters = A, B\nA.bootstrap.servers = 127.0.0.1:1\nB.bootstrap.servers = 127.0.0.1:2\nA->B.enabled = true\n')
+  writeFileSync(
+    file,
+    'clusters = A, B\nA.bootstrap.servers = 127.0.0.1:1\nB.bootstrap.servers = 127.0.0.1:2\nA->B.enabled = true\n'
+  )
   const noGroup = cli(['offsets', 'translate', '--config', file, '--from', 'A', '--to', 'B'])
   assert.equal(noGroup.code, 2)
   assert.match(noGroup.stderr, /offsets translate: --group G is required/)

@@ -10,19 +10,32 @@ import { fileURLToPath } from 'node:url'
 
 export const binaryPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'kafka-mirror.js')
 
-export interface BinaryResult { readonly status: number | null, readonly signal: NodeJS.Signals | null, readonly stdout: string, readonly stderr: string }
+export interface BinaryResult {
+  readonly status: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
 
-export async function runBinary (args: readonly string[], options: { timeoutMs: number }): Promise<BinaryResult> {
+export async function runBinary(args: readonly string[], options: { timeoutMs: number }): Promise<BinaryResult> {
   const child = spawn(process.execPath, [binaryPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c })
-  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c })
-  const timer = setTimeout(() => { child.kill('SIGKILL') }, options.timeoutMs)
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    stdout += c
+  })
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    stderr += c
+  })
+  const timer = setTimeout(() => {
+    child.kill('SIGKILL')
+  }, options.timeoutMs)
   try {
     const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once('error', reject)
-      child.once('close', (code, sig) => { resolve([code, sig]) })
+      child.once('close', (code, sig) => {
+        resolve([code, sig])
+      })
     })
     return { status, signal, stdout, stderr }
   } finally {

@@ -63,15 +63,18 @@ const LOG4J2_CONFIG = `Configuration:
 `
 
 let runDir: string | undefined
-function harnessRunDir (): string {
-  runDir ??= join(process.env.KAFKA_MIRROR_HARNESS_DIR ?? join(tmpdir(), 'kafka-mirror-harness'), `${process.pid}-${Date.now()}`)
+function harnessRunDir(): string {
+  runDir ??= join(
+    process.env.KAFKA_MIRROR_HARNESS_DIR ?? join(tmpdir(), 'kafka-mirror-harness'),
+    `${process.pid}-${Date.now()}`
+  )
   mkdirSync(runDir, { recursive: true })
   return runDir
 }
 
 /** A Kafka cluster id: 16 random bytes, base64url without padding, as `kafka-storage random-uuid` prints. */
 /** Like Kafka's Uuid.randomUuid: an id starting with '-' would read as an option to the format tool. */
-function newClusterId (): string {
+function newClusterId(): string {
   for (;;) {
     const id = randomBytes(16).toString('base64url')
     if (!id.startsWith('-')) return id
@@ -89,7 +92,12 @@ export class KafkaCluster {
   #process: TrackedProcess | undefined
   readonly #options: ClusterOptions
 
-  private constructor (options: ClusterOptions, dir: string, listeners: Array<ListenerSpec & { port: number }>, controllerPort: number) {
+  private constructor(
+    options: ClusterOptions,
+    dir: string,
+    listeners: Array<ListenerSpec & { port: number }>,
+    controllerPort: number
+  ) {
     this.name = options.name
     this.#options = options
     this.dir = dir
@@ -99,7 +107,7 @@ export class KafkaCluster {
   }
 
   /** Formats storage, starts the JVM and waits until the broker serves requests. */
-  static async start (options: ClusterOptions): Promise<KafkaCluster> {
+  static async start(options: ClusterOptions): Promise<KafkaCluster> {
     const specs = options.listeners ?? [{ name: 'PLAINTEXT', protocol: 'PLAINTEXT' }]
     const listeners = await Promise.all(specs.map(async l => ({ ...l, port: await freePort() })))
     const controllerPort = await freePort()
@@ -111,17 +119,18 @@ export class KafkaCluster {
   }
 
   /** `127.0.0.1:port` of the named listener (default: the first). */
-  bootstrap (listenerName?: string): string {
+  bootstrap(listenerName?: string): string {
     const listener = listenerName === undefined ? this.listeners[0] : this.listeners.find(l => l.name === listenerName)
-    if (listener === undefined) throw new HarnessError(`cluster ${this.name} has no listener ${listenerName ?? '(none)'}`)
+    if (listener === undefined)
+      throw new HarnessError(`cluster ${this.name} has no listener ${listenerName ?? '(none)'}`)
     return `127.0.0.1:${listener.port}`
   }
 
-  get running (): boolean {
+  get running(): boolean {
     return this.#process !== undefined
   }
 
-  async #boot (): Promise<void> {
+  async #boot(): Promise<void> {
     const libs = ensureKafkaJars()
     requireJava()
     const propsFile = join(this.dir, 'server.properties')
@@ -129,69 +138,107 @@ export class KafkaCluster {
     if (!existsSync(propsFile)) {
       writeFileSync(propsFile, this.#serverProperties())
       writeFileSync(log4jFile, LOG4J2_CONFIG)
-      const format = spawnTracked(`${this.name}-format`, javaBinary(), [
-        '-Xmx256m', ...this.#commonJvmArgs(libs, log4jFile),
-        'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', propsFile, '--ignore-formatted',
-        ...(this.#options.formatArgs ?? [])
-      ], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const format = spawnTracked(
+        `${this.name}-format`,
+        javaBinary(),
+        [
+          '-Xmx256m',
+          ...this.#commonJvmArgs(libs, log4jFile),
+          'kafka.tools.StorageTool',
+          'format',
+          '-t',
+          newClusterId(),
+          '-c',
+          propsFile,
+          '--ignore-formatted',
+          ...(this.#options.formatArgs ?? [])
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] }
+      )
       let output = ''
-      format.child.stdout?.on('data', (d: Buffer) => { output += d.toString() })
-      format.child.stderr?.on('data', (d: Buffer) => { output += d.toString() })
+      format.child.stdout?.on('data', (d: Buffer) => {
+        output += d.toString()
+      })
+      format.child.stderr?.on('data', (d: Buffer) => {
+        output += d.toString()
+      })
       const code = await format.exited
-      if (code !== 0) throw new HarnessError(`formatting storage for cluster ${this.name} failed (exit ${code}):\n${tail(output, 30)}`)
+      if (code !== 0)
+        throw new HarnessError(
+          `formatting storage for cluster ${this.name} failed (exit ${code}):\n${tail(output, 30)}`
+        )
     }
     await this.#launch(libs, propsFile, log4jFile)
   }
 
-  #commonJvmArgs (libs: string, log4jFile: string): string[] {
+  #commonJvmArgs(libs: string, log4jFile: string): string[] {
     return ['-cp', join(libs, '*'), `-Dlog4j2.configurationFile=${log4jFile}`, '-Djava.awt.headless=true']
   }
 
-  async #launch (libs: string, propsFile: string, log4jFile: string): Promise<void> {
+  async #launch(libs: string, propsFile: string, log4jFile: string): Promise<void> {
     const heap = this.#options.heapMb ?? 384
     const started = Date.now()
     const logStream = createWriteStream(this.logFile, { flags: 'a' })
-    const proc = spawnTracked(`kafka-${this.name}`, javaBinary(), [
-      `-Xms${Math.min(128, heap)}m`, `-Xmx${heap}m`, '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20',
-      ...this.#commonJvmArgs(libs, log4jFile), ...(this.#options.jvmArgs ?? []),
-      'kafka.Kafka', propsFile
-    ], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = spawnTracked(
+      `kafka-${this.name}`,
+      javaBinary(),
+      [
+        `-Xms${Math.min(128, heap)}m`,
+        `-Xmx${heap}m`,
+        '-XX:+UseG1GC',
+        '-XX:MaxGCPauseMillis=20',
+        ...this.#commonJvmArgs(libs, log4jFile),
+        ...(this.#options.jvmArgs ?? []),
+        'kafka.Kafka',
+        propsFile
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] }
+    )
     proc.child.stdout?.pipe(logStream)
     proc.child.stderr?.pipe(logStream)
     this.#process = proc
     const deadline = started + (this.#options.startTimeoutMs ?? 60_000)
     let exitedWith: number | string | undefined
-    void proc.exited.then(code => { exitedWith = code })
+    void proc.exited.then(code => {
+      exitedWith = code
+    })
     const first = this.listeners[0]
     if (first === undefined) throw new HarnessError(`cluster ${this.name} has no listener`)
     while (true) {
       if (exitedWith !== undefined) {
         this.#process = undefined
-        throw new HarnessError(`Kafka cluster ${this.name} exited during start (exit ${exitedWith}); last lines of ${this.logFile}:\n${this.logTail()}`)
+        throw new HarnessError(
+          `Kafka cluster ${this.name} exited during start (exit ${exitedWith}); last lines of ${this.logFile}:\n${this.logTail()}`
+        )
       }
-      if (this.#logSaysStarted() && await canConnect('127.0.0.1', first.port)) break
+      if (this.#logSaysStarted() && (await canConnect('127.0.0.1', first.port))) break
       if (Date.now() > deadline) {
         await proc.kill()
         this.#process = undefined
-        throw new HarnessError(`Kafka cluster ${this.name} did not start within ${Math.round((deadline - started) / 1000)} s; last lines of ${this.logFile}:\n${this.logTail()}`)
+        throw new HarnessError(
+          `Kafka cluster ${this.name} did not start within ${Math.round((deadline - started) / 1000)} s; last lines of ${this.logFile}:\n${this.logTail()}`
+        )
       }
       await new Promise(resolve => setTimeout(resolve, 100))
     }
     this.startMs = Date.now() - started
   }
 
-  #logSaysStarted (): boolean {
+  #logSaysStarted(): boolean {
     if (!existsSync(this.logFile)) return false
     return readFileSync(this.logFile, 'utf8').includes('Kafka Server started')
   }
 
-  #serverProperties (): string {
+  #serverProperties(): string {
     const listenerMap = [...this.listeners.map(l => `${l.name}:${l.protocol}`), 'CONTROLLER:PLAINTEXT']
     const props: Record<string, string> = {
       'process.roles': 'broker,controller',
       'node.id': '1',
       'controller.quorum.voters': `1@127.0.0.1:${this.controllerPort}`,
-      listeners: [...this.listeners.map(l => `${l.name}://127.0.0.1:${l.port}`), `CONTROLLER://127.0.0.1:${this.controllerPort}`].join(','),
+      listeners: [
+        ...this.listeners.map(l => `${l.name}://127.0.0.1:${l.port}`),
+        `CONTROLLER://127.0.0.1:${this.controllerPort}`
+      ].join(','),
       'advertised.listeners': this.listeners.map(l => `${l.name}://127.0.0.1:${l.port}`).join(','),
       'listener.security.protocol.map': listenerMap.join(','),
       'controller.listener.names': 'CONTROLLER',
@@ -213,53 +260,61 @@ export class KafkaCluster {
       'num.io.threads': '4',
       ...this.#options.brokerConfig
     }
-    return Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n'
+    return (
+      Object.entries(props)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n') + '\n'
+    )
   }
 
   /** The last lines of the broker log, for error messages. */
-  logTail (lines = 40): string {
+  logTail(lines = 40): string {
     if (!existsSync(this.logFile)) return '(no log written)'
     return tail(readFileSync(this.logFile, 'utf8'), lines)
   }
 
   /** Stops the broker gracefully (SIGTERM, then SIGKILL after the grace period). */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     const proc = this.#process
     this.#process = undefined
     await proc?.stop(15_000)
   }
 
   /** Kills the broker JVM at once, as a crash would. */
-  async kill (): Promise<void> {
+  async kill(): Promise<void> {
     const proc = this.#process
     this.#process = undefined
     await proc?.kill()
   }
 
   /** Starts the broker again on the same ports and data (after stop or kill). */
-  async restart (): Promise<void> {
+  async restart(): Promise<void> {
     if (this.#process !== undefined) return
     const libs = ensureKafkaJars()
     await this.#launch(libs, join(this.dir, 'server.properties'), join(this.dir, 'log4j2.yaml'))
   }
 
   /** Stops the broker and deletes its data (logs are kept when KAFKA_MIRROR_KEEP_LOGS is set). */
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     await this.stop()
     if (process.env.KAFKA_MIRROR_KEEP_LOGS === undefined) rmSync(this.dir, { recursive: true, force: true })
   }
 }
 
-function tail (text: string, lines: number): string {
+function tail(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n')
 }
 
 /** Starts several independent clusters in parallel; if one fails, the others are stopped too. */
-export async function startClusters (options: readonly ClusterOptions[]): Promise<KafkaCluster[]> {
+export async function startClusters(options: readonly ClusterOptions[]): Promise<KafkaCluster[]> {
   const results = await Promise.allSettled(options.map(async o => await KafkaCluster.start(o)))
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
   if (failures.length > 0) {
-    await Promise.all(results.map(async r => { if (r.status === 'fulfilled') await r.value.close() }))
+    await Promise.all(
+      results.map(async r => {
+        if (r.status === 'fulfilled') await r.value.close()
+      })
+    )
     throw failures[0]?.reason
   }
   return results.map(r => (r as PromiseFulfilledResult<KafkaCluster>).value)

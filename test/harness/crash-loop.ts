@@ -64,10 +64,10 @@ export interface CrashLoopResult {
 }
 
 /** Small deterministic generator (mulberry32) for the kill times. */
-function random (seed: number): () => number {
+function random(seed: number): () => number {
   let a = seed >>> 0
   return () => {
-    a = (a + 0x6D2B79F5) >>> 0
+    a = (a + 0x6d2b79f5) >>> 0
     let t = a
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
@@ -75,7 +75,7 @@ function random (seed: number): () => number {
   }
 }
 
-export async function runCrashLoop (o: CrashLoopOptions): Promise<CrashLoopResult> {
+export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
   const admin = new KafkaAdmin(clientConfig(o.target), 'crash-loop-admin')
   const next = random(o.seed ?? 1)
   const remote = Array.from({ length: o.partitions }, (_, partition) => ({ topic: o.remoteTopic, partition }))
@@ -87,7 +87,8 @@ export async function runCrashLoop (o: CrashLoopOptions): Promise<CrashLoopResul
     const ends = await admin.listOffsets(remote, 'latest')
     return remote.map(tp => ends.get(`${tp.topic}:${tp.partition}`) ?? 0n)
   }
-  const distinct = (ends: readonly bigint[]): number => Number(ends.reduce((sum, e, p) => sum + e - (duplicates[p] ?? 0n), 0n))
+  const distinct = (ends: readonly bigint[]): number =>
+    Number(ends.reduce((sum, e, p) => sum + e - (duplicates[p] ?? 0n), 0n))
   try {
     for (let index = 0; ; index++) {
       const before = distinct(await targetEnds())
@@ -96,22 +97,41 @@ export async function runCrashLoop (o: CrashLoopOptions): Promise<CrashLoopResul
       // KM_CRASH_LOOP_LOGS=<dir>: each run's mirror log goes to <dir>/run-<index>.log (debugging).
       const logDir = process.env.KM_CRASH_LOOP_LOGS
       const out = logDir === undefined ? 'ignore' : openSync(join(logDir, `run-${index}.log`), 'w')
-      const child = spawnTracked('kafka-mirror', process.execPath, [bin, 'run', '--config', o.configFile], { stdio: ['ignore', out, out] })
+      const child = spawnTracked('kafka-mirror', process.execPath, [bin, 'run', '--config', o.configFile], {
+        stdio: ['ignore', out, out]
+      })
       let firstCopyMs: number | undefined
       let done = false
       while (Date.now() - spawnedAt < runFor) {
         const copied = distinct(await targetEnds().catch(() => remote.map(() => 0n)))
         if (copied > before) firstCopyMs ??= Date.now() - spawnedAt
-        if (copied >= o.total) { done = true; break }
+        if (copied >= o.total) {
+          done = true
+          break
+        }
         await new Promise(resolve => setTimeout(resolve, 50))
       }
       if (done) {
         await child.stop()
         const copiedSoFar = distinct(await targetEnds())
-        const run = { index, firstCopyMs, ranMs: Date.now() - spawnedAt, copiedSoFar, storedSoFar: copiedSoFar, recopiedNext: 0, killed: false }
+        const run = {
+          index,
+          firstCopyMs,
+          ranMs: Date.now() - spawnedAt,
+          copiedSoFar,
+          storedSoFar: copiedSoFar,
+          recopiedNext: 0,
+          killed: false
+        }
         runs.push(run)
         o.onRun?.(run)
-        return { completed: true, kills: index, runs, recopied: Number(duplicates.reduce((a, b) => a + b, 0n)), elapsedMs: Date.now() - started }
+        return {
+          completed: true,
+          kills: index,
+          runs,
+          recopied: Number(duplicates.reduce((a, b) => a + b, 0n)),
+          elapsedMs: Date.now() - started
+        }
       }
       await child.kill()
       // A produce request the broker had fully received before the kill is still appended.
@@ -123,14 +143,32 @@ export async function runCrashLoop (o: CrashLoopOptions): Promise<CrashLoopResul
       for (let p = 0; p < o.partitions; p++) {
         const onTarget = (ends[p] ?? 0n) - (duplicates[p] ?? 0n)
         const resumeAt = (stored.get(p) ?? -1n) + 1n
-        if (resumeAt > onTarget) throw new Error(`partition ${p}: stored position ${resumeAt - 1n} is past the ${onTarget} source records on the target`)
+        if (resumeAt > onTarget)
+          throw new Error(
+            `partition ${p}: stored position ${resumeAt - 1n} is past the ${onTarget} source records on the target`
+          )
         duplicates[p] = (duplicates[p] ?? 0n) + onTarget - resumeAt
         recopiedNext += onTarget - resumeAt
       }
-      const run = { index, firstCopyMs, ranMs: Date.now() - spawnedAt, copiedSoFar, storedSoFar: copiedSoFar - Number(recopiedNext), recopiedNext: Number(recopiedNext), killed: true }
+      const run = {
+        index,
+        firstCopyMs,
+        ranMs: Date.now() - spawnedAt,
+        copiedSoFar,
+        storedSoFar: copiedSoFar - Number(recopiedNext),
+        recopiedNext: Number(recopiedNext),
+        killed: true
+      }
       runs.push(run)
       o.onRun?.(run)
-      if (index + 1 >= o.maxKills) return { completed: false, kills: index + 1, runs, recopied: Number(duplicates.reduce((a, b) => a + b, 0n)), elapsedMs: Date.now() - started }
+      if (index + 1 >= o.maxKills)
+        return {
+          completed: false,
+          kills: index + 1,
+          runs,
+          recopied: Number(duplicates.reduce((a, b) => a + b, 0n)),
+          elapsedMs: Date.now() - started
+        }
     }
   } finally {
     await admin.close()
@@ -138,7 +176,7 @@ export async function runCrashLoop (o: CrashLoopOptions): Promise<CrashLoopResul
 }
 
 /** The last stored position (offset of the last copied record) per partition of the topic. */
-async function storedPositions (o: CrashLoopOptions): Promise<Map<number, bigint>> {
+async function storedPositions(o: CrashLoopOptions): Promise<Map<number, bigint>> {
   const positions = new Map<number, bigint>()
   for (const r of await readAll(o.target, `mm2-offsets.${o.sourceAlias}.internal`).catch(() => [])) {
     try {
@@ -147,7 +185,9 @@ async function storedPositions (o: CrashLoopOptions): Promise<Map<number, bigint
       const offset = decodeOffsetValue(r.value)
       if (offset === null) positions.delete(key.partition)
       else positions.set(key.partition, offset)
-    } catch { /* another connector's record */ }
+    } catch {
+      /* another connector's record */
+    }
   }
   return positions
 }

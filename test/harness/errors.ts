@@ -4,7 +4,7 @@
  * tests, the demo and the benchmarks raise it.
  */
 export class HarnessError extends Error {
-  constructor (message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'HarnessError'
   }

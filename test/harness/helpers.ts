@@ -14,46 +14,69 @@ import type { ConsumedRecord, Header } from '../../src/kafka/types.ts'
 import { type ClusterOptions, type KafkaCluster, startClusters } from './cluster.ts'
 
 /** A name no other test (or earlier run) uses. */
-export function uniqueName (prefix: string): string {
+export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`
 }
 
 /** Starts clusters for one test and stops them when it ends, passed or failed. */
-export async function clustersFor (t: TestContext, options: readonly ClusterOptions[]): Promise<KafkaCluster[]> {
+export async function clustersFor(t: TestContext, options: readonly ClusterOptions[]): Promise<KafkaCluster[]> {
   const clusters = await startClusters(options)
-  t.after(async () => { await Promise.all(clusters.map(async c => { await c.close() })) })
+  t.after(async () => {
+    await Promise.all(
+      clusters.map(async c => {
+        await c.close()
+      })
+    )
+  })
   return clusters
 }
 
-/** How long a file's shared clusters may take to start: two or three brokers at once on a machine other test runs keep busy. */
+/**
+ * How long a file's shared clusters may take to start: two or three brokers at once on a machine other test runs keep
+ * busy.
+ */
 const FILE_CLUSTERS_START_MS = 180_000
 
 /**
  * Clusters shared by every test of a file: started before its first test, stopped after its
  * last, passed or failed. `use` receives them, in the order of `options`, once they are up.
  */
-export function clustersForFile<const O extends readonly ClusterOptions[]> (options: O, use: (clusters: { -readonly [K in keyof O]: KafkaCluster }) => void): void {
+export function clustersForFile<const O extends readonly ClusterOptions[]>(
+  options: O,
+  use: (clusters: { -readonly [K in keyof O]: KafkaCluster }) => void
+): void {
   let started: KafkaCluster[] = []
   before(async () => {
     started = await startClusters(options.map(o => ({ startTimeoutMs: FILE_CLUSTERS_START_MS, ...o })))
     use(started as { -readonly [K in keyof O]: KafkaCluster })
   })
-  after(async () => { await Promise.all(started.map(async c => { await c.close() })) })
+  after(async () => {
+    await Promise.all(
+      started.map(async c => {
+        await c.close()
+      })
+    )
+  })
 }
 
-export function clientConfig (cluster: KafkaCluster, props: Record<string, string> = {}): ClientConfig {
+export function clientConfig(cluster: KafkaCluster, props: Record<string, string> = {}): ClientConfig {
   return { cluster: cluster.name, bootstrapServers: [cluster.bootstrap()], props }
 }
 
 /** Polls `condition` until it returns a truthy value (returned) or the time is up (throws, with `what`). */
-export async function waitFor<T> (condition: () => Promise<T> | T, opts: { timeoutMs?: number, intervalMs?: number, what?: string } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  condition: () => Promise<T> | T,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000)
   let lastError: unknown
   while (true) {
     try {
       const value = await condition()
       if (value !== undefined && value !== null && value !== false) return value as NonNullable<T>
-    } catch (err) { lastError = err }
+    } catch (err) {
+      lastError = err
+    }
     if (Date.now() > deadline) {
       const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : ''
       throw new Error(`timed out after ${opts.timeoutMs ?? 30_000} ms waiting for ${opts.what ?? 'condition'}${reason}`)
@@ -62,13 +85,24 @@ export async function waitFor<T> (condition: () => Promise<T> | T, opts: { timeo
   }
 }
 
-export async function createTopic (cluster: KafkaCluster, name: string, opts: { partitions?: number, configs?: Record<string, string> } = {}): Promise<void> {
+export async function createTopic(
+  cluster: KafkaCluster,
+  name: string,
+  opts: { partitions?: number; configs?: Record<string, string> } = {}
+): Promise<void> {
   const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
   try {
-    const outcome = await admin.createTopic({ name, partitions: opts.partitions ?? 1, replicationFactor: 1, configs: opts.configs ?? {} })
+    const outcome = await admin.createTopic({
+      name,
+      partitions: opts.partitions ?? 1,
+      replicationFactor: 1,
+      configs: opts.configs ?? {}
+    })
     if (outcome.status === 'failed') throw outcome.error
     await waitFor(async () => (await admin.describeTopics([name])).has(name), { what: `topic ${name} to appear` })
-  } finally { await admin.close() }
+  } finally {
+    await admin.close()
+  }
 }
 
 export interface TestRecord {
@@ -79,17 +113,26 @@ export interface TestRecord {
   readonly timestamp?: bigint
 }
 
-const toBuf = (v: string | Buffer | null | undefined): Buffer | null => v === null || v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v)
+const toBuf = (v: string | Buffer | null | undefined): Buffer | null =>
+  v === null || v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v)
 
 /** Produces records (acks=all) and returns the offset each was written at (input order). */
-export async function produce (cluster: KafkaCluster, topic: string, records: readonly TestRecord[], opts: { chunk?: number } = {}): Promise<bigint[]> {
+export async function produce(
+  cluster: KafkaCluster,
+  topic: string,
+  records: readonly TestRecord[],
+  opts: { chunk?: number } = {}
+): Promise<bigint[]> {
   const producer = new KafkaProducer(clientConfig(cluster), 'test-producer')
   try {
     const offsets: bigint[] = []
     const chunk = opts.chunk ?? 5000
     for (let i = 0; i < records.length; i += chunk) {
       const part = records.slice(i, i + chunk)
-      const byPartition = Map.groupBy(part.map((r, index) => ({ r, index })), ({ r }) => r.partition ?? 0)
+      const byPartition = Map.groupBy(
+        part.map((r, index) => ({ r, index })),
+        ({ r }) => r.partition ?? 0
+      )
       const batches = [...byPartition].map(([partition, entries]) => ({
         topic,
         partition,
@@ -103,19 +146,34 @@ export async function produce (cluster: KafkaCluster, topic: string, records: re
       const bases = await producer.send(batches)
       const chunkOffsets: bigint[] = []
       ;[...byPartition.values()].forEach((entries, b) => {
-        entries.forEach(({ index }, j) => { chunkOffsets[index] = (bases[b] ?? -1n) + BigInt(j) })
+        entries.forEach(({ index }, j) => {
+          chunkOffsets[index] = (bases[b] ?? -1n) + BigInt(j)
+        })
       })
       offsets.push(...chunkOffsets)
     }
     return offsets
-  } finally { await producer.close() }
+  } finally {
+    await producer.close()
+  }
 }
 
 /** Reads every record of a topic (all partitions, earliest to the current end), ordered by partition then offset. */
-export async function readAll (cluster: KafkaCluster, topic: string, opts: { readCommitted?: boolean } = {}): Promise<ConsumedRecord[]> {
+export async function readAll(
+  cluster: KafkaCluster,
+  topic: string,
+  opts: { readCommitted?: boolean } = {}
+): Promise<ConsumedRecord[]> {
   const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
   try {
-    const records = await readTopic(admin, clientConfig(cluster, { 'isolation.level': opts.readCommitted === false ? 'read_uncommitted' : 'read_committed' }), topic, 'test-reader')
+    const records = await readTopic(
+      admin,
+      clientConfig(cluster, {
+        'isolation.level': opts.readCommitted === false ? 'read_uncommitted' : 'read_committed'
+      }),
+      topic,
+      'test-reader'
+    )
     if (records === undefined) throw new Error(`topic ${topic} does not exist on ${cluster.name}`)
     return records
   } finally {
@@ -124,9 +182,17 @@ export async function readAll (cluster: KafkaCluster, topic: string, opts: { rea
 }
 
 /** Commits offsets for a group (which must have no active members). */
-export async function commitOffsets (cluster: KafkaCluster, group: string, offsets: ReadonlyArray<{ topic: string, partition: number, offset: bigint }>): Promise<void> {
+export async function commitOffsets(
+  cluster: KafkaCluster,
+  group: string,
+  offsets: ReadonlyArray<{ topic: string; partition: number; offset: bigint }>
+): Promise<void> {
   const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
-  try { await admin.alterGroupOffsets(group, offsets) } finally { await admin.close() }
+  try {
+    await admin.alterGroupOffsets(group, offsets)
+  } finally {
+    await admin.close()
+  }
 }
 
 /** Record contents in a form deepEqual can compare: what a record read back is, or what the test produced. */
@@ -138,10 +204,10 @@ export interface Comparable {
   readonly timestamp: string
 }
 
-const base64 = (b: Buffer | null): string | null => b === null ? null : b.toString('base64')
+const base64 = (b: Buffer | null): string | null => (b === null ? null : b.toString('base64'))
 
 /** A record read back, in comparable form. */
-export function comparable (r: ConsumedRecord): Comparable {
+export function comparable(r: ConsumedRecord): Comparable {
   return {
     partition: r.partition,
     key: base64(r.key),
@@ -157,18 +223,22 @@ export function comparable (r: ConsumedRecord): Comparable {
  * target holds is compared with this, not with the source read back by the same reader, so a
  * reading bug that hides a record on both sides cannot pass. Every record needs its timestamp.
  */
-export function producedComparable (records: readonly TestRecord[]): Comparable[] {
+export function producedComparable(records: readonly TestRecord[]): Comparable[] {
   const byPartition = Map.groupBy(records, r => r.partition ?? 0)
-  return [...byPartition.keys()].sort((a, b) => a - b).flatMap(p => (byPartition.get(p) ?? []).map(r => {
-    if (r.timestamp === undefined) throw new Error('producedComparable: give every record a timestamp')
-    return {
-      partition: p,
-      key: base64(toBuf(r.key)),
-      value: base64(toBuf(r.value)),
-      headers: (r.headers ?? []).map(([k, v]): [string, string | null] => [k, base64(toBuf(v))]),
-      timestamp: r.timestamp.toString()
-    }
-  }))
+  return [...byPartition.keys()]
+    .sort((a, b) => a - b)
+    .flatMap(p =>
+      (byPartition.get(p) ?? []).map(r => {
+        if (r.timestamp === undefined) throw new Error('producedComparable: give every record a timestamp')
+        return {
+          partition: p,
+          key: base64(toBuf(r.key)),
+          value: base64(toBuf(r.value)),
+          headers: (r.headers ?? []).map(([k, v]): [string, string | null] => [k, base64(toBuf(v))]),
+          timestamp: r.timestamp.toString()
+        }
+      })
+    )
 }
 
 /**
@@ -177,15 +247,28 @@ export function producedComparable (records: readonly TestRecord[]): Comparable[
  * `address: false` for a message that names a broker of the cluster rather than the bootstrap
  * address (a send that lost its connection: `producing to broker 1 of cluster B`).
  */
-export function assertNamesCluster (text: string, alias: string, cluster: KafkaCluster, opts: { address?: boolean } = {}): void {
+export function assertNamesCluster(
+  text: string,
+  alias: string,
+  cluster: KafkaCluster,
+  opts: { address?: boolean } = {}
+): void {
   const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   assert.match(text, new RegExp(`\\bcluster ${escape(alias)}\\b`), `names the cluster by its alias ${alias}`)
   if (opts.address === false) return
-  assert.match(text, new RegExp(`(?<![\\d.])${escape(cluster.bootstrap())}(?!\\d)`), `names the cluster by its address ${cluster.bootstrap()}`)
+  assert.match(
+    text,
+    new RegExp(`(?<![\\d.])${escape(cluster.bootstrap())}(?!\\d)`),
+    `names the cluster by its address ${cluster.bootstrap()}`
+  )
 }
 
 /** A group's committed offsets on a cluster, by partition (the tests use one topic per group). */
-export async function groupOffsets (cluster: KafkaCluster, group: string): Promise<Map<number, bigint>> {
+export async function groupOffsets(cluster: KafkaCluster, group: string): Promise<Map<number, bigint>> {
   const admin = new KafkaAdmin(clientConfig(cluster), 'test-admin')
-  try { return new Map((await admin.listGroupOffsets(group)).map(o => [o.partition, o.offset])) } finally { await admin.close() }
+  try {
+    return new Map((await admin.listGroupOffsets(group)).map(o => [o.partition, o.offset]))
+  } finally {
+    await admin.close()
+  }
 }

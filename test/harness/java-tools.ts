@@ -30,34 +30,53 @@ const QUIET_LOG4J = `Configuration:
         - ref: STDERR
 `
 
-function log4jFile (libs: string, name: string, body: string): string {
+function log4jFile(libs: string, name: string, body: string): string {
   const file = join(libs, '..', name)
   writeFileSync(file, body)
   return file
 }
 
-function baseArgs (heapMb = 256, logConfig?: string): string[] {
+function baseArgs(heapMb = 256, logConfig?: string): string[] {
   const libs = ensureKafkaJars()
   const log4j = logConfig ?? log4jFile(libs, 'log4j2-quiet.yaml', QUIET_LOG4J)
-  return [`-Xmx${heapMb}m`, '-XX:TieredStopAtLevel=1', '-Xshare:auto', '-cp', join(libs, '*'), `-Dlog4j2.configurationFile=${log4j}`]
+  return [
+    `-Xmx${heapMb}m`,
+    '-XX:TieredStopAtLevel=1',
+    '-Xshare:auto',
+    '-cp',
+    join(libs, '*'),
+    `-Dlog4j2.configurationFile=${log4j}`
+  ]
 }
 
 /** Runs a Java main class to completion (killed after timeoutMs). */
-export async function runJava (mainArgs: readonly string[], options: { input?: string, timeoutMs?: number, label?: string } = {}): Promise<JavaResult> {
-  const proc = spawnTracked(options.label ?? 'java', javaBinary(), [...baseArgs(), ...mainArgs], { stdio: ['pipe', 'pipe', 'pipe'] })
+export async function runJava(
+  mainArgs: readonly string[],
+  options: { input?: string; timeoutMs?: number; label?: string } = {}
+): Promise<JavaResult> {
+  const proc = spawnTracked(options.label ?? 'java', javaBinary(), [...baseArgs(), ...mainArgs], {
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
   let stdout = ''
   let stderr = ''
-  proc.child.stdout?.on('data', (d: Buffer) => { stdout += d.toString() })
-  proc.child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  proc.child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString()
+  })
+  proc.child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
   proc.child.stdin?.end(options.input ?? '')
-  const timer = setTimeout(() => { void proc.kill() }, options.timeoutMs ?? 60_000)
+  const timer = setTimeout(() => {
+    void proc.kill()
+  }, options.timeoutMs ?? 60_000)
   const code = await proc.exited
   clearTimeout(timer)
   return { code, stdout, stderr }
 }
 
-function expectSuccess (what: string, r: JavaResult): JavaResult {
-  if (r.code !== 0) throw new HarnessError(`${what} failed (exit ${r.code}):\n${r.stderr.trim().split('\n').slice(-20).join('\n')}`)
+function expectSuccess(what: string, r: JavaResult): JavaResult {
+  if (r.code !== 0)
+    throw new HarnessError(`${what} failed (exit ${r.code}):\n${r.stderr.trim().split('\n').slice(-20).join('\n')}`)
   return r
 }
 
@@ -65,25 +84,67 @@ function expectSuccess (what: string, r: JavaResult): JavaResult {
  * Java console producer. Each line is `value`, or `key<TAB>value` with keys, or
  * `h1:v1,h2:v2<TAB>key<TAB>value` with headers too.
  */
-export async function javaProduce (bootstrap: string, topic: string, lines: readonly string[], opts: { keys?: boolean, headers?: boolean } = {}): Promise<void> {
-  const args = ['org.apache.kafka.tools.ConsoleProducer', '--bootstrap-server', bootstrap, '--topic', topic,
-    '--producer-property', 'acks=all', '--producer-property', 'linger.ms=0']
+export async function javaProduce(
+  bootstrap: string,
+  topic: string,
+  lines: readonly string[],
+  opts: { keys?: boolean; headers?: boolean } = {}
+): Promise<void> {
+  const args = [
+    'org.apache.kafka.tools.ConsoleProducer',
+    '--bootstrap-server',
+    bootstrap,
+    '--topic',
+    topic,
+    '--producer-property',
+    'acks=all',
+    '--producer-property',
+    'linger.ms=0'
+  ]
   if (opts.keys === true) args.push('--reader-property', 'parse.key=true', '--reader-property', 'key.separator=\t')
-  if (opts.headers === true) args.push('--reader-property', 'parse.headers=true', '--reader-property', 'headers.delimiter=\t')
-  expectSuccess('Java console producer', await runJava(args, { input: lines.join('\n') + '\n', label: 'java-console-producer' }))
+  if (opts.headers === true)
+    args.push('--reader-property', 'parse.headers=true', '--reader-property', 'headers.delimiter=\t')
+  expectSuccess(
+    'Java console producer',
+    await runJava(args, { input: lines.join('\n') + '\n', label: 'java-console-producer' })
+  )
 }
 
 /**
  * Java console consumer from the beginning; returns its lines. With keys/headers each line is
  * `partition<TAB>headers<TAB>key<TAB>value` (console consumer's own print format).
  */
-export async function javaConsume (bootstrap: string, topic: string, maxMessages: number, opts: { timeoutMs?: number, details?: boolean, isolation?: 'read_committed' | 'read_uncommitted' } = {}): Promise<string[]> {
-  const args = ['org.apache.kafka.tools.consumer.ConsoleConsumer', '--bootstrap-server', bootstrap, '--topic', topic,
-    '--from-beginning', '--max-messages', String(maxMessages), '--timeout-ms', String(opts.timeoutMs ?? 20_000),
-    '--command-property', `isolation.level=${opts.isolation ?? 'read_uncommitted'}`]
+export async function javaConsume(
+  bootstrap: string,
+  topic: string,
+  maxMessages: number,
+  opts: { timeoutMs?: number; details?: boolean; isolation?: 'read_committed' | 'read_uncommitted' } = {}
+): Promise<string[]> {
+  const args = [
+    'org.apache.kafka.tools.consumer.ConsoleConsumer',
+    '--bootstrap-server',
+    bootstrap,
+    '--topic',
+    topic,
+    '--from-beginning',
+    '--max-messages',
+    String(maxMessages),
+    '--timeout-ms',
+    String(opts.timeoutMs ?? 20_000),
+    '--command-property',
+    `isolation.level=${opts.isolation ?? 'read_uncommitted'}`
+  ]
   if (opts.details === true) {
-    args.push('--formatter-property', 'print.partition=true', '--formatter-property', 'print.headers=true',
-      '--formatter-property', 'print.key=true', '--formatter-property', 'print.timestamp=true')
+    args.push(
+      '--formatter-property',
+      'print.partition=true',
+      '--formatter-property',
+      'print.headers=true',
+      '--formatter-property',
+      'print.key=true',
+      '--formatter-property',
+      'print.timestamp=true'
+    )
   }
   const r = await runJava(args, { timeoutMs: (opts.timeoutMs ?? 20_000) + 30_000, label: 'java-console-consumer' })
   // The console consumer exits non-zero on its timeout; what it printed is still the answer.
@@ -92,15 +153,29 @@ export async function javaConsume (bootstrap: string, topic: string, maxMessages
 }
 
 /** Runs a single-file Java program (Java 11+ source launch) against the Kafka jars. */
-export async function runJavaProgram (sourceFile: string, args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<JavaResult> {
-  return expectSuccess(`Java program ${sourceFile}`, await runJava([sourceFile, ...args], { timeoutMs: opts.timeoutMs ?? 120_000, label: 'java-program' }))
+export async function runJavaProgram(
+  sourceFile: string,
+  args: readonly string[],
+  opts: { timeoutMs?: number } = {}
+): Promise<JavaResult> {
+  return expectSuccess(
+    `Java program ${sourceFile}`,
+    await runJava([sourceFile, ...args], { timeoutMs: opts.timeoutMs ?? 120_000, label: 'java-program' })
+  )
 }
 
 /** Starts Java MirrorMaker 2 in dedicated mode on an mm2.properties file. Stop it with `.stop()`. */
-export function startJavaMirrorMaker (propertiesFile: string, opts: { clusters?: readonly string[], logFile?: string } = {}): TrackedProcess {
+export function startJavaMirrorMaker(
+  propertiesFile: string,
+  opts: { clusters?: readonly string[]; logFile?: string } = {}
+): TrackedProcess {
   const libs = ensureKafkaJars()
   const log4j = log4jFile(libs, 'log4j2-mm2.yaml', QUIET_LOG4J.replace('level: WARN', 'level: INFO'))
-  const args = [...baseArgs(512, log4j).filter(a => a !== '-XX:TieredStopAtLevel=1'), 'org.apache.kafka.connect.mirror.MirrorMaker', propertiesFile]
+  const args = [
+    ...baseArgs(512, log4j).filter(a => a !== '-XX:TieredStopAtLevel=1'),
+    'org.apache.kafka.connect.mirror.MirrorMaker',
+    propertiesFile
+  ]
   if (opts.clusters !== undefined) args.push('--clusters', ...opts.clusters)
   return spawnTracked('java-mm2', javaBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
 }
@@ -109,10 +184,32 @@ export function startJavaMirrorMaker (propertiesFile: string, opts: { clusters?:
  * Sets broker quotas for one client id (given key names instead, removes them), e.g. `{ producer_byte_rate:
  * '1048576' }`: a slow link or a throttled tenant, made with Kafka's own ConfigCommand.
  */
-export async function setClientQuota (bootstrap: string, clientId: string, quotas: Readonly<Record<string, string>> | readonly string[]): Promise<void> {
+export async function setClientQuota(
+  bootstrap: string,
+  clientId: string,
+  quotas: Readonly<Record<string, string>> | readonly string[]
+): Promise<void> {
   const op = Array.isArray(quotas)
     ? ['--delete-config', quotas.join(',')]
-    : ['--add-config', Object.entries(quotas).map(([k, v]) => `${k}=${v}`).join(',')]
-  const r = await runJava(['kafka.admin.ConfigCommand', '--bootstrap-server', bootstrap, '--alter', ...op, '--entity-type', 'clients', '--entity-name', clientId], { label: 'java-config-command' })
+    : [
+        '--add-config',
+        Object.entries(quotas)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',')
+      ]
+  const r = await runJava(
+    [
+      'kafka.admin.ConfigCommand',
+      '--bootstrap-server',
+      bootstrap,
+      '--alter',
+      ...op,
+      '--entity-type',
+      'clients',
+      '--entity-name',
+      clientId
+    ],
+    { label: 'java-config-command' }
+  )
   if (r.code !== 0) throw new HarnessError(`setting quotas for ${clientId}: ${r.stderr}`)
 }

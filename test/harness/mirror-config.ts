@@ -8,7 +8,10 @@ import type { KafkaCluster } from './cluster.ts'
  * `clusters` maps alias -> cluster. Single-broker defaults are set for every replication factor
  * (MM2's defaults of 2 and 3 need more brokers). `extra` lines are appended verbatim.
  */
-export function writeMm2Properties (clusters: Readonly<Record<string, KafkaCluster>>, extra: Readonly<Record<string, string>> = {}): string {
+export function writeMm2Properties(
+  clusters: Readonly<Record<string, KafkaCluster>>,
+  extra: Readonly<Record<string, string>> = {}
+): string {
   const dir = mkdtempSync(join(tmpdir(), 'km-config-'))
   const lines = [`clusters = ${Object.keys(clusters).join(', ')}`]
   for (const [alias, c] of Object.entries(clusters)) lines.push(`${alias}.bootstrap.servers = ${c.bootstrap()}`)
@@ -28,7 +31,11 @@ export function writeMm2Properties (clusters: Readonly<Record<string, KafkaClust
 }
 
 /** A->B copying `topic` and nothing else: no B->A, no heartbeats, no checkpoints. */
-export function writeCopyOnlyProperties (clusters: { A: KafkaCluster, B: KafkaCluster }, topic: string, extra: Readonly<Record<string, string>> = {}): string {
+export function writeCopyOnlyProperties(
+  clusters: { A: KafkaCluster; B: KafkaCluster },
+  topic: string,
+  extra: Readonly<Record<string, string>> = {}
+): string {
   return writeMm2Properties(clusters, {
     'A->B.enabled': 'true',
     'A->B.topics': topic,
@@ -43,7 +50,11 @@ export function writeCopyOnlyProperties (clusters: { A: KafkaCluster, B: KafkaCl
  * A->B copying `topic` with checkpoints every second and groups/topics refreshed every second;
  * no heartbeats, no B->A, no ACL sync: what the checkpoint and group-sync tests run.
  */
-export function writeCheckpointFlowProperties (clusters: { A: KafkaCluster, B: KafkaCluster }, topic: string, extra: Readonly<Record<string, string>> = {}): string {
+export function writeCheckpointFlowProperties(
+  clusters: { A: KafkaCluster; B: KafkaCluster },
+  topic: string,
+  extra: Readonly<Record<string, string>> = {}
+): string {
   return writeMm2Properties(clusters, {
     'A->B.enabled': 'true',
     'A->B.topics': topic,

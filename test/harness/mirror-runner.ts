@@ -17,19 +17,27 @@ export interface TestLoggerOptions {
 }
 
 /** The mirror's log: kept in `lines` when given, printed to stderr when KM_TEST_LOG is set. */
-export function testLogger (opts: TestLoggerOptions = {}): Logger {
-  return createLogger('kafka-mirror', line => {
-    opts.lines?.push(line)
-    if (process.env.KM_TEST_LOG !== undefined) process.stderr.write(line + '\n')
-  }, opts.level)
+export function testLogger(opts: TestLoggerOptions = {}): Logger {
+  return createLogger(
+    'kafka-mirror',
+    line => {
+      opts.lines?.push(line)
+      if (process.env.KM_TEST_LOG !== undefined) process.stderr.write(line + '\n')
+    },
+    opts.level
+  )
 }
 
 /** A test (or suite) that can register a cleanup. */
-export interface Cleanups { after: (fn: () => Promise<void>) => void }
+export interface Cleanups {
+  after: (fn: () => Promise<void>) => void
+}
 
-export async function startMirror (t: Cleanups, file: string, log: Logger = testLogger()): Promise<Mirror> {
+export async function startMirror(t: Cleanups, file: string, log: Logger = testLogger()): Promise<Mirror> {
   const mirror = buildMirror((await loadConfig(file)).config, log)
-  t.after(async () => { await mirror.close() })
+  t.after(async () => {
+    await mirror.close()
+  })
   mirror.start()
   return mirror
 }
@@ -38,7 +46,17 @@ export async function startMirror (t: Cleanups, file: string, log: Logger = test
  * A mirror copying A->B the topics `topicsRegex` selects, positions stored every 500 ms (so a
  * test waiting for them does not wait Connect's default minute); B->A stays off by default.
  */
-export async function startCopyMirror (t: Cleanups, clusters: { A: KafkaCluster, B: KafkaCluster }, topicsRegex: string, opts: { extra?: Readonly<Record<string, string>>, log?: Logger } = {}): Promise<Mirror> {
-  const file = writeMm2Properties(clusters, { 'A->B.enabled': 'true', 'A->B.topics': topicsRegex, 'B.offset.flush.interval.ms': '500', ...opts.extra })
+export async function startCopyMirror(
+  t: Cleanups,
+  clusters: { A: KafkaCluster; B: KafkaCluster },
+  topicsRegex: string,
+  opts: { extra?: Readonly<Record<string, string>>; log?: Logger } = {}
+): Promise<Mirror> {
+  const file = writeMm2Properties(clusters, {
+    'A->B.enabled': 'true',
+    'A->B.topics': topicsRegex,
+    'B.offset.flush.interval.ms': '500',
+    ...opts.extra
+  })
   return await startMirror(t, file, opts.log)
 }

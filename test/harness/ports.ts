@@ -1,7 +1,7 @@
 /** Free TCP ports on loopback, asked from the kernel (bind to port 0, read it back, release). */
 import { connect, createServer } from 'node:net'
 
-export async function freePort (): Promise<number> {
+export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer()
     server.unref()
@@ -17,10 +17,16 @@ export async function freePort (): Promise<number> {
 }
 
 /** True once something accepts TCP connections on host:port. */
-export async function canConnect (host: string, port: number): Promise<boolean> {
+export async function canConnect(host: string, port: number): Promise<boolean> {
   return await new Promise(resolve => {
     const socket = connect({ host, port })
-    socket.once('connect', () => { socket.destroy(); resolve(true) })
-    socket.once('error', () => { socket.destroy(); resolve(false) })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => {
+      socket.destroy()
+      resolve(false)
+    })
   })
 }

@@ -22,12 +22,20 @@ export interface PositionsOf {
 }
 
 /** The newest stored position (last copied offset) of each partition of `topic`. */
-export async function storedPositions (target: KafkaCluster, flow: PositionsOf, topic: string): Promise<Map<number, bigint>> {
+export async function storedPositions(
+  target: KafkaCluster,
+  flow: PositionsOf,
+  topic: string
+): Promise<Map<number, bigint>> {
   const connector = flow.connector ?? 'MirrorSourceConnector'
   const positions = new Map<number, bigint>()
   for (const r of await readAll(target, flow.offsetsTopic ?? `mm2-offsets.${flow.source}.internal`).catch(() => [])) {
     let key
-    try { key = decodeSourceOffsetKey(r.key) } catch { continue } // another connector's key shape
+    try {
+      key = decodeSourceOffsetKey(r.key)
+    } catch {
+      continue
+    } // another connector's key shape
     if (key.connector !== connector || key.cluster !== flow.source || key.topic !== topic) continue
     const offset = decodeOffsetValue(r.value)
     if (offset === null) positions.delete(key.partition)
@@ -37,7 +45,7 @@ export async function storedPositions (target: KafkaCluster, flow: PositionsOf, 
 }
 
 /** The offset of the last committed record of each non-empty partition of `topic` on `source`. */
-export async function lastRecordOffsets (source: KafkaCluster, topic: string): Promise<Map<number, bigint>> {
+export async function lastRecordOffsets(source: KafkaCluster, topic: string): Promise<Map<number, bigint>> {
   const last = new Map<number, bigint>()
   for (const r of await readAll(source, topic)) last.set(r.partition, r.offset)
   return last
@@ -47,17 +55,32 @@ export async function lastRecordOffsets (source: KafkaCluster, topic: string): P
  * Waits until the flow stored, for every partition of each of `topics` on `source`, a position
  * at or past its last record as it is now (records produced later are not waited for).
  */
-export async function waitForStoredPositions (source: KafkaCluster, topics: readonly string[], target: KafkaCluster, flow: PositionsOf, opts: { timeoutMs?: number } = {}): Promise<void> {
+export async function waitForStoredPositions(
+  source: KafkaCluster,
+  topics: readonly string[],
+  target: KafkaCluster,
+  flow: PositionsOf,
+  opts: { timeoutMs?: number } = {}
+): Promise<void> {
   for (const topic of topics) {
     const want = await lastRecordOffsets(source, topic)
     let behind = ''
     try {
-      await waitFor(async () => {
-        const stored = await storedPositions(target, flow, topic)
-        behind = [...want].filter(([p, last]) => (stored.get(p) ?? -1n) < last)
-          .map(([p, last]) => `partition ${p} at ${String(stored.get(p) ?? 'none')} of ${last}`).join(', ')
-        return behind === ''
-      }, { timeoutMs: opts.timeoutMs ?? 60_000, intervalMs: 250, what: `positions of ${topic} stored up to its last record on ${source.name}` })
+      await waitFor(
+        async () => {
+          const stored = await storedPositions(target, flow, topic)
+          behind = [...want]
+            .filter(([p, last]) => (stored.get(p) ?? -1n) < last)
+            .map(([p, last]) => `partition ${p} at ${String(stored.get(p) ?? 'none')} of ${last}`)
+            .join(', ')
+          return behind === ''
+        },
+        {
+          timeoutMs: opts.timeoutMs ?? 60_000,
+          intervalMs: 250,
+          what: `positions of ${topic} stored up to its last record on ${source.name}`
+        }
+      )
     } catch (err) {
       throw new Error(`${(err as Error).message}; still behind: ${behind}`)
     }

@@ -18,7 +18,7 @@ interface Tracked {
 const tracked = new Set<Tracked>()
 let handlersInstalled = false
 
-function installHandlers (): void {
+function installHandlers(): void {
   if (handlersInstalled) return
   handlersInstalled = true
   process.on('exit', () => {
@@ -32,9 +32,17 @@ function installHandlers (): void {
   }
 }
 
-function killNow (t: Tracked): void {
-  try { t.child.kill('SIGKILL') } catch { /* already gone */ }
-  try { t.watchdog?.kill('SIGKILL') } catch { /* already gone */ }
+function killNow(t: Tracked): void {
+  try {
+    t.child.kill('SIGKILL')
+  } catch {
+    /* already gone */
+  }
+  try {
+    t.watchdog?.kill('SIGKILL')
+  } catch {
+    /* already gone */
+  }
 }
 
 export interface TrackedProcess {
@@ -42,22 +50,35 @@ export interface TrackedProcess {
   /** Resolves with the exit code (or signal name) once the process has exited. */
   readonly exited: Promise<number | string>
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
-  stop (graceMs?: number): Promise<void>
+  stop(graceMs?: number): Promise<void>
   /** SIGKILL now (for crash tests); resolves when the process is gone. */
-  kill (): Promise<void>
+  kill(): Promise<void>
 }
 
 /** Starts a child process under the registry's protection. */
-export function spawnTracked (label: string, command: string, args: readonly string[], options: {
-  cwd?: string
-  env?: NodeJS.ProcessEnv
-  stdio?: Array<'pipe' | 'ignore' | 'inherit' | number>
-}): TrackedProcess {
+export function spawnTracked(
+  label: string,
+  command: string,
+  args: readonly string[],
+  options: {
+    cwd?: string
+    env?: NodeJS.ProcessEnv
+    stdio?: Array<'pipe' | 'ignore' | 'inherit' | number>
+  }
+): TrackedProcess {
   installHandlers()
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: options.stdio ?? ['ignore', 'pipe', 'pipe']
+  })
   let watchdog: ChildProcess | undefined
   if (child.pid !== undefined) {
-    watchdog = spawn('sh', ['-c', 'read _ignored; kill -9 "$1" 2>/dev/null', 'kafka-mirror-watchdog', String(child.pid)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true })
+    watchdog = spawn(
+      'sh',
+      ['-c', 'read _ignored; kill -9 "$1" 2>/dev/null', 'kafka-mirror-watchdog', String(child.pid)],
+      { stdio: ['pipe', 'ignore', 'ignore'], detached: true }
+    )
     watchdog.unref()
   }
   const entry: Tracked = { child, watchdog, label }
@@ -79,20 +100,25 @@ export function spawnTracked (label: string, command: string, args: readonly str
   return {
     child,
     exited,
-    async stop (graceMs = 15_000) {
-      if (isGone()) { await exited; return }
+    async stop(graceMs = 15_000) {
+      if (isGone()) {
+        await exited
+        return
+      }
       child.kill('SIGTERM')
-      const timer = setTimeout(() => { child.kill('SIGKILL') }, graceMs)
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL')
+      }, graceMs)
       await exited
       clearTimeout(timer)
     },
-    async kill () {
+    async kill() {
       if (!isGone()) child.kill('SIGKILL')
       await exited
     }
   }
 }
 
-export function runningCount (): number {
+export function runningCount(): number {
   return tracked.size
 }

@@ -24,36 +24,74 @@ test('killed every 3-6 s, the mirror still finishes a 300,000-record copy; each 
   const total = 300_000
   await createTopic(A, topic, { partitions })
   const value = 'v'.repeat(190)
-  await produce(A, topic, Array.from({ length: total }, (_, i) => ({ partition: i % partitions, key: `k${String(i).padStart(7, '0')}`, value })), { chunk: 20_000 })
+  await produce(
+    A,
+    topic,
+    Array.from({ length: total }, (_, i) => ({
+      partition: i % partitions,
+      key: `k${String(i).padStart(7, '0')}`,
+      value
+    })),
+    { chunk: 20_000 }
+  )
   const file = writeMm2Properties({ A, B }, { 'A->B.enabled': 'true', 'A->B.topics': topic })
-  await setClientQuota(A.bootstrap(), 'A->B|MirrorSourceConnector|replication-consumer', { consumer_byte_rate: String(4 * 1024 * 1024) })
+  await setClientQuota(A.bootstrap(), 'A->B|MirrorSourceConnector|replication-consumer', {
+    consumer_byte_rate: String(4 * 1024 * 1024)
+  })
 
   const result = await runCrashLoop({
-    source: A, target: B, sourceAlias: 'A', topic, remoteTopic: `A.${topic}`, partitions, total, configFile: file,
-    killAfterMs: [3000, 6000], maxKills: 40, seed: 9,
-    onRun: r => { t.diagnostic(`run ${r.index}: first copy after ${r.firstCopyMs ?? '-'} ms, ${r.copiedSoFar} on target, next run re-copies ${r.recopiedNext}${r.killed ? ' (killed)' : ' (done, stopped)'}`) }
+    source: A,
+    target: B,
+    sourceAlias: 'A',
+    topic,
+    remoteTopic: `A.${topic}`,
+    partitions,
+    total,
+    configFile: file,
+    killAfterMs: [3000, 6000],
+    maxKills: 40,
+    seed: 9,
+    onRun: r => {
+      t.diagnostic(
+        `run ${r.index}: first copy after ${r.firstCopyMs ?? '-'} ms, ${r.copiedSoFar} on target, next run re-copies ${r.recopiedNext}${r.killed ? ' (killed)' : ' (done, stopped)'}`
+      )
+    }
   })
-  t.diagnostic(`${result.kills} kills, ${result.recopied} records re-copied in all, ${Math.round(result.elapsedMs / 1000)} s`)
-  assert.ok(result.completed, `the copy finished within 40 kills (${result.runs.at(-1)?.copiedSoFar} of ${total} copied)`)
+  t.diagnostic(
+    `${result.kills} kills, ${result.recopied} records re-copied in all, ${Math.round(result.elapsedMs / 1000)} s`
+  )
+  assert.ok(
+    result.completed,
+    `the copy finished within 40 kills (${result.runs.at(-1)?.copiedSoFar} of ${total} copied)`
+  )
 
   // The bound the README states: per copier task, the records acknowledged since the last store
   // (a store after the run's first acknowledged send, then after the send that reaches 10,000
   // records or 8 MiB: under the threshold plus one send) plus the send in flight. A send holds at
   // most MAX_PARTITION_BATCH_BYTES per partition: the topic's 6 and the heartbeats topic's 1.
   const recordBytes = 8 + value.length
-  const bound = DEFAULT_FLUSH_THRESHOLDS.maxRecords + (partitions + 1) * Math.ceil(MAX_PARTITION_BATCH_BYTES / recordBytes)
-  for (const r of result.runs) assert.ok(r.recopiedNext <= bound, `run ${r.index} left ${r.recopiedNext} records to copy again (bound ${bound})`)
+  const bound =
+    DEFAULT_FLUSH_THRESHOLDS.maxRecords + (partitions + 1) * Math.ceil(MAX_PARTITION_BATCH_BYTES / recordBytes)
+  for (const r of result.runs)
+    assert.ok(r.recopiedNext <= bound, `run ${r.index} left ${r.recopiedNext} records to copy again (bound ${bound})`)
   // Every restart moves forward. The very first run also creates the state and remote topics,
   // which may take it past its kill on a busy machine; from then on each run must store progress.
   let storedBefore = 0
   for (const r of result.runs.filter(x => x.killed && x.index > 0)) {
     const stored = r.storedSoFar
-    assert.ok(stored > storedBefore, `run ${r.index} moved the stored positions forward (${storedBefore} -> ${stored}); first copy after ${r.firstCopyMs ?? '-'} ms`)
+    assert.ok(
+      stored > storedBefore,
+      `run ${r.index} moved the stored positions forward (${storedBefore} -> ${stored}); first copy after ${r.firstCopyMs ?? '-'} ms`
+    )
     storedBefore = stored
   }
 
   const copied = await readAll(B, `A.${topic}`)
-  assert.equal(copied.length, total + result.recopied, 'the target holds every record, plus exactly the re-copies counted at each kill')
+  assert.equal(
+    copied.length,
+    total + result.recopied,
+    'the target holds every record, plus exactly the re-copies counted at each kill'
+  )
   const keys = new Set(copied.map(r => r.key?.toString()))
   assert.equal(keys.size, total, 'every source record is on the target')
   // Per partition the target is the source sequence with re-copied stretches: never a gap.

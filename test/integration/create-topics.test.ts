@@ -11,7 +11,9 @@ test('createTopics: new, existing and refused topics in one call, each with its 
   const [A] = await clustersFor(t, [{ name: 'A' }])
   assert.ok(A !== undefined)
   const admin = new KafkaAdmin(clientConfig(A), 'test-admin')
-  t.after(async () => { await admin.close() })
+  t.after(async () => {
+    await admin.close()
+  })
   const prefix = uniqueName('batch')
   const existing = `${prefix}-existing`
   await createTopic(A, existing, { partitions: 1 })
@@ -27,17 +29,27 @@ test('createTopics: new, existing and refused topics in one call, each with its 
   assert.deepEqual(outcomes.get(existing), { status: 'exists' })
   const refused = outcomes.get(`${prefix}-too-many-replicas`)
   assert.equal(refused?.status, 'failed')
-  assert.match(refused?.status === 'failed' ? refused.error.message : '', /creating topic .*too-many-replicas on cluster A: INVALID_REPLICATION_FACTOR/)
+  assert.match(
+    refused?.status === 'failed' ? refused.error.message : '',
+    /creating topic .*too-many-replicas on cluster A: INVALID_REPLICATION_FACTOR/
+  )
   assert.deepEqual(outcomes.get(compacted), { status: 'created' })
 
   // Metadata spreads to the broker's cache a moment after creation.
-  const described = await waitFor(async () => {
-    const d = await admin.describeTopics([...fresh, compacted, `${prefix}-too-many-replicas`])
-    return d.size >= fresh.length + 1 ? d : undefined
-  }, { what: 'the created topics in metadata' })
+  const described = await waitFor(
+    async () => {
+      const d = await admin.describeTopics([...fresh, compacted, `${prefix}-too-many-replicas`])
+      return d.size >= fresh.length + 1 ? d : undefined
+    },
+    { what: 'the created topics in metadata' }
+  )
   assert.equal(described.size, fresh.length + 1, 'every created topic exists, the refused one does not')
   for (const name of fresh) assert.equal(described.get(name)?.partitions, 3)
   const configs = await admin.describeTopicConfigs([compacted, fresh[0] ?? ''])
-  assert.equal(configs.get(compacted)?.find(e => e.name === 'cleanup.policy')?.value, 'compact', 'configs go to their own topics')
+  assert.equal(
+    configs.get(compacted)?.find(e => e.name === 'cleanup.policy')?.value,
+    'compact',
+    'configs go to their own topics'
+  )
   assert.equal(configs.get(fresh[0] ?? '')?.find(e => e.name === 'cleanup.policy')?.value, 'delete')
 })

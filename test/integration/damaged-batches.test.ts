@@ -34,13 +34,21 @@ test('a batch damaged on the source is never copied; its partition waits, report
   try {
     // One send per batch: BATCHES lz4 batches of PER_BATCH records in each partition.
     for (let b = 0; b < BATCHES; b++) {
-      await producer.send([0, 1].map(partition => ({
-        topic,
-        partition,
-        records: Array.from({ length: PER_BATCH }, (_, j) => ({ key: null, value: Buffer.from(value(partition, b * PER_BATCH + j)), headers: [] }))
-      })))
+      await producer.send(
+        [0, 1].map(partition => ({
+          topic,
+          partition,
+          records: Array.from({ length: PER_BATCH }, (_, j) => ({
+            key: null,
+            value: Buffer.from(value(partition, b * PER_BATCH + j)),
+            headers: []
+          }))
+        }))
+      )
     }
-  } finally { await producer.close() }
+  } finally {
+    await producer.close()
+  }
 
   // Flip one byte near the end of a batch of partition 0 (inside its compressed records, where
   // only the CRC tells), in the broker's active segment: its next fetch serves the damaged bytes.
@@ -57,44 +65,67 @@ test('a batch damaged on the source is never copied; its partition waits, report
       readSync(fd, byte, 0, 1, position)
       byte[0] = (byte[0] as number) ^ 0xff
       writeSync(fd, byte, 0, 1, position)
-    } finally { closeSync(fd) }
+    } finally {
+      closeSync(fd)
+    }
   }
   flip()
 
   const mirror = await startMirror(t, writeCopyOnlyProperties({ A, B }, topic))
   const remote = `A.${topic}`
   const admin = new KafkaAdmin(clientConfig(B), 'test-admin')
-  t.after(async () => { await admin.close() })
+  t.after(async () => {
+    await admin.close()
+  })
   const ends = async (): Promise<[bigint, bigint]> => {
-    const e = await admin.listOffsets([0, 1].map(partition => ({ topic: remote, partition })), 'latest').catch(() => new Map<string, bigint>())
+    const e = await admin
+      .listOffsets(
+        [0, 1].map(partition => ({ topic: remote, partition })),
+        'latest'
+      )
+      .catch(() => new Map<string, bigint>())
     return [e.get(tpKey(remote, 0)) ?? -1n, e.get(tpKey(remote, 1)) ?? -1n]
   }
-  const failure = (): { offset: bigint, reason: string } | undefined => mirror.status()[0]?.copier?.failures.get(tpKey(topic, 0))
+  const failure = (): { offset: bigint; reason: string } | undefined =>
+    mirror.status()[0]?.copier?.failures.get(tpKey(topic, 0))
 
   // Partition 1 is copied whole; partition 0 up to the damaged batch, which is reported.
-  await waitFor(async () => {
-    const [p0, p1] = await ends()
-    return p1 === BigInt(TOTAL) && p0 === damaged.baseOffset && failure() !== undefined
-  }, { timeoutMs: 90_000, what: 'partition 1 copied, partition 0 copied up to the damaged batch and reported paused' })
+  await waitFor(
+    async () => {
+      const [p0, p1] = await ends()
+      return p1 === BigInt(TOTAL) && p0 === damaged.baseOffset && failure() !== undefined
+    },
+    { timeoutMs: 90_000, what: 'partition 1 copied, partition 0 copied up to the damaged batch and reported paused' }
+  )
   const reported = failure()
-  assert.equal(reported?.offset, damaged.baseOffset, 'the report names the damaged batch\'s offset')
+  assert.equal(reported?.offset, damaged.baseOffset, "the report names the damaged batch's offset")
   assert.match(reported?.reason ?? '', /corrupt: stored CRC \d+ but computed \d+/)
   // Still nothing of it or after it after three more fetches of the damaged bytes (each moves the
   // report's retryAt): they are not sent, however often they come.
   const retries = new Set<number>()
-  await waitFor(() => {
-    const at = mirror.status()[0]?.copier?.failures.get(tpKey(topic, 0))?.retryAt
-    if (at !== undefined) retries.add(at)
-    return retries.size >= 4
-  }, { timeoutMs: 60_000, intervalMs: 20, what: 'three more fetches of the damaged batch' })
+  await waitFor(
+    () => {
+      const at = mirror.status()[0]?.copier?.failures.get(tpKey(topic, 0))?.retryAt
+      if (at !== undefined) retries.add(at)
+      return retries.size >= 4
+    },
+    { timeoutMs: 60_000, intervalMs: 20, what: 'three more fetches of the damaged batch' }
+  )
   assert.deepEqual(await ends(), [damaged.baseOffset, BigInt(TOTAL)])
 
   flip()
-  await waitFor(async () => (await ends())[0] === BigInt(TOTAL), { timeoutMs: 60_000, what: 'partition 0 copied whole once the bytes are restored' })
+  await waitFor(async () => (await ends())[0] === BigInt(TOTAL), {
+    timeoutMs: 60_000,
+    what: 'partition 0 copied whole once the bytes are restored'
+  })
   await waitFor(() => failure() === undefined, { timeoutMs: 10_000, what: 'the partition reported recovered' })
   const copied = await readAll(B, remote)
   for (const partition of [0, 1]) {
     const values = copied.filter(r => r.partition === partition).map(r => r.value?.toString())
-    assert.deepEqual(values, Array.from({ length: TOTAL }, (_, i) => value(partition, i)), `partition ${partition}: every record once, in order`)
+    assert.deepEqual(
+      values,
+      Array.from({ length: TOTAL }, (_, i) => value(partition, i)),
+      `partition ${partition}: every record once, in order`
+    )
   }
 })

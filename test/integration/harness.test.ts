@@ -12,7 +12,16 @@ import { test } from 'node:test'
 import { ensureKafkaJars } from '../../scripts/kafka-jars.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { KafkaCluster } from '../harness/cluster.ts'
-import { clientConfig, clustersFor, commitOffsets, comparable, createTopic, produce, readAll, uniqueName } from '../harness/helpers.ts'
+import {
+  clientConfig,
+  clustersFor,
+  commitOffsets,
+  comparable,
+  createTopic,
+  produce,
+  readAll,
+  uniqueName
+} from '../harness/helpers.ts'
 import { javaConsume, javaProduce } from '../harness/java-tools.ts'
 import { runningCount } from '../harness/processes.ts'
 
@@ -26,7 +35,11 @@ test('two independent clusters: records written by us read back by us and by Jav
     partition: i % 3,
     key: i % 10 === 0 ? null : `key-${i}`,
     value: i === 29 ? null : `value-${i}`,
-    headers: [['h', `first-${i}`], ['h', `second-${i}`], ['empty', null]] as Array<[string, string | null]>,
+    headers: [
+      ['h', `first-${i}`],
+      ['h', `second-${i}`],
+      ['empty', null]
+    ] as Array<[string, string | null]>,
     timestamp: 1_700_000_000_000n + BigInt(i)
   }))
   const offsets = await produce(a, topic, records)
@@ -34,13 +47,15 @@ test('two independent clusters: records written by us read back by us and by Jav
 
   const ours = await readAll(a, topic)
   assert.equal(ours.length, 30)
-  const expected = [0, 1, 2].flatMap(p => records.filter(r => r.partition === p)).map(r => ({
-    partition: r.partition,
-    key: r.key === null ? null : Buffer.from(r.key).toString('base64'),
-    value: r.value === null ? null : Buffer.from(r.value).toString('base64'),
-    headers: r.headers.map(([k, v]) => [k, v === null ? null : Buffer.from(v).toString('base64')]),
-    timestamp: r.timestamp.toString()
-  }))
+  const expected = [0, 1, 2]
+    .flatMap(p => records.filter(r => r.partition === p))
+    .map(r => ({
+      partition: r.partition,
+      key: r.key === null ? null : Buffer.from(r.key).toString('base64'),
+      value: r.value === null ? null : Buffer.from(r.value).toString('base64'),
+      headers: r.headers.map(([k, v]) => [k, v === null ? null : Buffer.from(v).toString('base64')]),
+      timestamp: r.timestamp.toString()
+    }))
   assert.deepEqual(ours.map(comparable), expected)
 
   const java = await javaConsume(a.bootstrap(), topic, 30, { details: true })
@@ -53,18 +68,26 @@ test('two independent clusters: records written by us read back by us and by Jav
 
   // A group's offsets can be committed without a running consumer.
   const group = uniqueName('group')
-  await commitOffsets(a, group, [{ topic, partition: 0, offset: 4n }, { topic, partition: 2, offset: 7n }])
+  await commitOffsets(a, group, [
+    { topic, partition: 0, offset: 4n },
+    { topic, partition: 2, offset: 7n }
+  ])
   const adminA = new KafkaAdmin(clientConfig(a), 'test')
   const adminB = new KafkaAdmin(clientConfig(b), 'test')
   try {
     const committed = (await adminA.listGroupOffsets(group)).map(o => [o.topic, o.partition, o.offset]).sort()
-    assert.deepEqual(committed, [[topic, 0, 4n], [topic, 2, 7n]])
+    assert.deepEqual(committed, [
+      [topic, 0, 4n],
+      [topic, 2, 7n]
+    ])
 
     // The other cluster knows nothing of this topic.
     assert.equal((await adminB.describeTopics([topic])).size, 0)
     assert.ok(!(await adminB.listTopics()).includes(topic))
     assert.notEqual(await adminB.clusterId(), await adminA.clusterId())
-  } finally { await Promise.all([adminA.close(), adminB.close()]) }
+  } finally {
+    await Promise.all([adminA.close(), adminB.close()])
+  }
 })
 
 test('records written by the Java console producer read back by our reader', async t => {
@@ -74,31 +97,48 @@ test('records written by the Java console producer read back by our reader', asy
   await createTopic(a, topic)
   await javaProduce(a.bootstrap(), topic, ['h1:x,h2:y\tk1\tv1', 'h1:z\tk2\tv2'], { keys: true, headers: true })
   const records = await readAll(a, topic)
-  assert.deepEqual(records.map(r => [r.key?.toString(), r.value?.toString(), r.headers.map(([k, v]) => `${k.toString()}=${v?.toString()}`)]), [
-    ['k1', 'v1', ['h1=x', 'h2=y']],
-    ['k2', 'v2', ['h1=z']]
-  ])
+  assert.deepEqual(
+    records.map(r => [
+      r.key?.toString(),
+      r.value?.toString(),
+      r.headers.map(([k, v]) => `${k.toString()}=${v?.toString()}`)
+    ]),
+    [
+      ['k1', 'v1', ['h1=x', 'h2=y']],
+      ['k2', 'v2', ['h1=z']]
+    ]
+  )
 })
 
 test('a broker that cannot start reports why, with the tail of its log', async () => {
   await assert.rejects(
     KafkaCluster.start({ name: 'broken', brokerConfig: { 'num.io.threads': 'many' }, startTimeoutMs: 30_000 }),
     (err: Error) => {
-      assert.match(err.message, /(Kafka cluster broken (exited during start|did not start)|formatting storage for cluster broken failed)/)
+      assert.match(
+        err.message,
+        /(Kafka cluster broken (exited during start|did not start)|formatting storage for cluster broken failed)/
+      )
       assert.match(err.message, /num\.io\.threads/)
       return true
-    })
+    }
+  )
   assert.equal(runningCount(), 0, 'no process left behind')
 })
 
 test('missing Java or Maven gives an actionable error', async () => {
-  const saved = { JAVA_HOME: process.env.JAVA_HOME, PATH: process.env.PATH, KAFKA_MIRROR_CACHE: process.env.KAFKA_MIRROR_CACHE }
+  const saved = {
+    JAVA_HOME: process.env.JAVA_HOME,
+    PATH: process.env.PATH,
+    KAFKA_MIRROR_CACHE: process.env.KAFKA_MIRROR_CACHE
+  }
   const emptyCache = mkdtempSync(join(tmpdir(), 'km-cache-'))
   try {
     process.env.JAVA_HOME = '/nonexistent/jdk'
     await assert.rejects(KafkaCluster.start({ name: 'nojava' }), /Java 17 or newer is required.*JAVA_HOME/)
 
-    const javaHome = dirname(dirname(spawnSync('sh', ['-c', 'readlink -f "$(command -v java)"']).stdout.toString().trim()))
+    const javaHome = dirname(
+      dirname(spawnSync('sh', ['-c', 'readlink -f "$(command -v java)"']).stdout.toString().trim())
+    )
     process.env.JAVA_HOME = javaHome
     process.env.KAFKA_MIRROR_CACHE = emptyCache
     process.env.PATH = '/nonexistent-bin'

@@ -18,15 +18,32 @@ test('<target>.producer.compression.type = zstd: the copied batches are zstd on 
   assert.ok(A !== undefined && B !== undefined)
   const topic = uniqueName('zstd')
   await createTopic(A, topic, { partitions: 2 })
-  await produce(A, topic, Array.from({ length: 4000 }, (_, i) => ({ partition: i % 2, key: `k${i}`, value: `{"id":${i},"text":"${'compressible '.repeat(40)}"}`, headers: [['h', `v${i}`]] })), { chunk: 1000 })
+  await produce(
+    A,
+    topic,
+    Array.from({ length: 4000 }, (_, i) => ({
+      partition: i % 2,
+      key: `k${i}`,
+      value: `{"id":${i},"text":"${'compressible '.repeat(40)}"}`,
+      headers: [['h', `v${i}`]]
+    })),
+    { chunk: 1000 }
+  )
   const file = writeCopyOnlyProperties({ A, B }, topic, { 'B.producer.compression.type': 'zstd' })
   await startMirror(t, file)
-  await waitFor(async () => (await readAll(B, `A.${topic}`).catch(() => [])).length === 4000, { timeoutMs: 60_000, what: '4000 records on the target' })
+  await waitFor(async () => (await readAll(B, `A.${topic}`).catch(() => [])).length === 4000, {
+    timeoutMs: 60_000,
+    what: '4000 records on the target'
+  })
   assert.deepEqual((await readAll(B, `A.${topic}`)).map(comparable), (await readAll(A, topic)).map(comparable))
 
   const dir = join(B.dir, 'data', `A.${topic}-0`)
-  const segments = readdirSync(dir).filter(f => f.endsWith('.log')).map(f => join(dir, f))
-  const dump = await runJava(['org.apache.kafka.tools.DumpLogSegments', '--files', segments.join(',')], { label: 'java-dump-log' })
+  const segments = readdirSync(dir)
+    .filter(f => f.endsWith('.log'))
+    .map(f => join(dir, f))
+  const dump = await runJava(['org.apache.kafka.tools.DumpLogSegments', '--files', segments.join(',')], {
+    label: 'java-dump-log'
+  })
   assert.equal(dump.code, 0, dump.stderr)
   const codecs = [...dump.stdout.matchAll(/compresscodec: (\w+)/gi)].map(m => (m[1] ?? '').toLowerCase())
   assert.ok(codecs.length > 0, dump.stdout.slice(0, 500))

@@ -30,13 +30,15 @@ before(async () => {
   B = b
   closedPort = await freePort()
 })
-after(async () => { await Promise.all([A?.close(), B?.close()]) })
+after(async () => {
+  await Promise.all([A?.close(), B?.close()])
+})
 
 /**
  * Runs the real CLI; a `run` that gets as far as replicating is stopped with SIGTERM (it would
  * otherwise run on: that is the failure this file guards against).
  */
-async function cli (args: readonly string[]): Promise<{ code: number | string, out: string }> {
+async function cli(args: readonly string[]): Promise<{ code: number | string; out: string }> {
   const proc = spawnTracked('kafka-mirror', process.execPath, [bin, ...args], {})
   let out = ''
   let stopping = false
@@ -51,66 +53,105 @@ async function cli (args: readonly string[]): Promise<{ code: number | string, o
   }
   proc.child.stdout?.on('data', onData)
   proc.child.stderr?.on('data', onData)
-  const timer = setTimeout(() => { void proc.stop(40_000) }, 90_000)
+  const timer = setTimeout(() => {
+    void proc.stop(40_000)
+  }, 90_000)
   const code = await proc.exited
   clearTimeout(timer)
   return { code, out }
 }
 
 /** A->B copies `topic` (A and B real); C, at a closed port, is used only by heartbeats A->C. */
-function heartbeatsIntoC (topic: string, cSettings: Readonly<Record<string, string>>): string {
-  return writeMm2Properties({ A, B }, {
-    clusters: 'A, B, C',
-    'C.bootstrap.servers': `127.0.0.1:${closedPort}`,
-    'A->B.enabled': 'true',
-    'A->B.topics': topic,
-    'emit.heartbeats.enabled': 'false',
-    'A->C.emit.heartbeats.enabled': 'true',
-    'sync.topic.acls.enabled': 'false',
-    ...cSettings
-  })
+function heartbeatsIntoC(topic: string, cSettings: Readonly<Record<string, string>>): string {
+  return writeMm2Properties(
+    { A, B },
+    {
+      clusters: 'A, B, C',
+      'C.bootstrap.servers': `127.0.0.1:${closedPort}`,
+      'A->B.enabled': 'true',
+      'A->B.topics': topic,
+      'emit.heartbeats.enabled': 'false',
+      'A->C.emit.heartbeats.enabled': 'true',
+      'sync.topic.acls.enabled': 'false',
+      ...cSettings
+    }
+  )
 }
 
-test('run: a missing truststore of a cluster that only receives heartbeats stops the start (exit 2) naming the cluster, as it does for a copying pair', { timeout: 240_000 }, async () => {
-  const topic = uniqueName('pairs')
-  await createTopic(A, topic)
-  const missing = join(tmpdir(), uniqueName('no-such-dir'), 'ca.crt')
-  const tls = { 'security.protocol': 'SSL', 'ssl.truststore.type': 'PEM', 'ssl.truststore.location': missing }
-  const heartbeatsOnly = await cli(['run', '--config', heartbeatsIntoC(topic, Object.fromEntries(Object.entries(tls).map(([k, v]) => [`C.${k}`, v])))])
-  assert.equal(heartbeatsOnly.code, 2, heartbeatsOnly.out)
-  assert.match(heartbeatsOnly.out, new RegExp(`cluster C \\(127\\.0\\.0\\.1:${closedPort}\\): ssl\\.truststore\\.location: cannot read .*ca\\.crt \\(ENOENT\\)`))
-  assert.doesNotMatch(heartbeatsOnly.out, /replicating/, 'nothing started')
+test(
+  'run: a missing truststore of a cluster that only receives heartbeats stops the start (exit 2) naming the cluster, as it does for a copying pair',
+  { timeout: 240_000 },
+  async () => {
+    const topic = uniqueName('pairs')
+    await createTopic(A, topic)
+    const missing = join(tmpdir(), uniqueName('no-such-dir'), 'ca.crt')
+    const tls = { 'security.protocol': 'SSL', 'ssl.truststore.type': 'PEM', 'ssl.truststore.location': missing }
+    const heartbeatsOnly = await cli([
+      'run',
+      '--config',
+      heartbeatsIntoC(topic, Object.fromEntries(Object.entries(tls).map(([k, v]) => [`C.${k}`, v])))
+    ])
+    assert.equal(heartbeatsOnly.code, 2, heartbeatsOnly.out)
+    assert.match(
+      heartbeatsOnly.out,
+      new RegExp(
+        `cluster C \\(127\\.0\\.0\\.1:${closedPort}\\): ssl\\.truststore\\.location: cannot read .*ca\\.crt \\(ENOENT\\)`
+      )
+    )
+    assert.doesNotMatch(heartbeatsOnly.out, /replicating/, 'nothing started')
 
-  // The same setting on the copying pair's target fails the same way: one check for both.
-  const copying = await cli(['run', '--config', writeMm2Properties({ A, B }, {
-    'A->B.enabled': 'true',
-    'A->B.topics': topic,
-    'emit.heartbeats.enabled': 'false',
-    ...Object.fromEntries(Object.entries(tls).map(([k, v]) => [`B.${k}`, v]))
-  })])
-  assert.equal(copying.code, 2, copying.out)
-  assert.match(copying.out, new RegExp(`cluster B \\(127\\.0\\.0\\.1:\\d+\\): ssl\\.truststore\\.location: cannot read .*ca\\.crt \\(ENOENT\\)`))
+    // The same setting on the copying pair's target fails the same way: one check for both.
+    const copying = await cli([
+      'run',
+      '--config',
+      writeMm2Properties(
+        { A, B },
+        {
+          'A->B.enabled': 'true',
+          'A->B.topics': topic,
+          'emit.heartbeats.enabled': 'false',
+          ...Object.fromEntries(Object.entries(tls).map(([k, v]) => [`B.${k}`, v]))
+        }
+      )
+    ])
+    assert.equal(copying.code, 2, copying.out)
+    assert.match(
+      copying.out,
+      new RegExp(
+        `cluster B \\(127\\.0\\.0\\.1:\\d+\\): ssl\\.truststore\\.location: cannot read .*ca\\.crt \\(ENOENT\\)`
+      )
+    )
 
-  // With C's settings in order, the mirror starts and copies (C being down is then a runtime
-  // matter, reported as the emitter's not-ready state): the exit above came from the check.
-  const fine = await cli(['run', '--config', heartbeatsIntoC(topic, {})])
-  assert.equal(fine.code, 0, fine.out)
-  assert.match(fine.out, /replicating/)
-})
+    // With C's settings in order, the mirror starts and copies (C being down is then a runtime
+    // matter, reported as the emitter's not-ready state): the exit above came from the check.
+    const fine = await cli(['run', '--config', heartbeatsIntoC(topic, {})])
+    assert.equal(fine.code, 0, fine.out)
+    assert.match(fine.out, /replicating/)
+  }
+)
 
-test('validate: a cluster used only by a heartbeats-only pair is connected to; unreachable, it fails naming the cluster and its address', { timeout: 240_000 }, async () => {
-  const topic = uniqueName('pairs-validate')
-  await createTopic(A, topic)
-  const r = await cli(['validate', '--config', heartbeatsIntoC(topic, {})])
-  assert.equal(r.code, 1, r.out)
-  assert.match(r.out, new RegExp(`${topic} -> A\\.${topic}`), 'the copying pair is listed as before')
-  assert.match(r.out, new RegExp(`A->C: cannot connect to target C \\(127\\.0\\.0\\.1:${closedPort}\\)`))
-})
+test(
+  'validate: a cluster used only by a heartbeats-only pair is connected to; unreachable, it fails naming the cluster and its address',
+  { timeout: 240_000 },
+  async () => {
+    const topic = uniqueName('pairs-validate')
+    await createTopic(A, topic)
+    const r = await cli(['validate', '--config', heartbeatsIntoC(topic, {})])
+    assert.equal(r.code, 1, r.out)
+    assert.match(r.out, new RegExp(`${topic} -> A\\.${topic}`), 'the copying pair is listed as before')
+    assert.match(r.out, new RegExp(`A->C: cannot connect to target C \\(127\\.0\\.0\\.1:${closedPort}\\)`))
+  }
+)
 
-test('validate: a checkpoints-only pair (Strimzi mirror with only a checkpointConnector) connects to its source; unreachable, it fails naming it', { timeout: 240_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'km-pairs-'))
-  const file = join(dir, 'mm2.yaml')
-  writeFileSync(file, `apiVersion: kafka.strimzi.io/v1
+test(
+  'validate: a checkpoints-only pair (Strimzi mirror with only a checkpointConnector) connects to its source; unreachable, it fails naming it',
+  { timeout: 240_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'km-pairs-'))
+    const file = join(dir, 'mm2.yaml')
+    writeFileSync(
+      file,
+      `apiVersion: kafka.strimzi.io/v1
 kind: KafkaMirrorMaker2
 metadata:
   name: pairs
@@ -136,10 +177,12 @@ spec:
     checkpointConnector:
       config:
         checkpoints.topic.replication.factor: 1
-`)
-  const r = await cli(['validate', '--config', file])
-  assert.equal(r.code, 1, r.out)
-  assert.match(r.out, /c->b \(checkpoints only\)/, 'the plan names what the pair runs')
-  assert.match(r.out, new RegExp(`c->b: cannot connect to source c \\(127\\.0\\.0\\.1:${closedPort}\\)`))
-  assert.doesNotMatch(r.out, /a->b: cannot/, 'the copying pair connects')
-})
+`
+    )
+    const r = await cli(['validate', '--config', file])
+    assert.equal(r.code, 1, r.out)
+    assert.match(r.out, /c->b \(checkpoints only\)/, 'the plan names what the pair runs')
+    assert.match(r.out, new RegExp(`c->b: cannot connect to source c \\(127\\.0\\.0\\.1:${closedPort}\\)`))
+    assert.doesNotMatch(r.out, /a->b: cannot/, 'the copying pair connects')
+  }
+)

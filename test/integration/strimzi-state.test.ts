@@ -22,22 +22,35 @@ const SOURCE = 'my-cluster-source'
 const TARGET = 'my-cluster-target'
 const CONNECTOR = `${SOURCE}->${TARGET}.MirrorSourceConnector`
 
-test('Strimzi naming: a Strimzi-run Connect reads the positions kafka-mirror stored and resumes after them', { timeout: 600_000 }, async t => {
-  const fns: Array<() => Promise<void>> = []
-  t.after(async () => { for (const fn of fns.reverse()) await fn() })
-  const [A, B] = await startClusters([{ name: 'source' }, { name: 'target' }])
-  assert.ok(A !== undefined && B !== undefined)
-  fns.push(async () => { await Promise.all([A.close(), B.close()]) })
-  const log = testLogger()
+test(
+  'Strimzi naming: a Strimzi-run Connect reads the positions kafka-mirror stored and resumes after them',
+  { timeout: 600_000 },
+  async t => {
+    const fns: Array<() => Promise<void>> = []
+    t.after(async () => {
+      for (const fn of fns.reverse()) await fn()
+    })
+    const [A, B] = await startClusters([{ name: 'source' }, { name: 'target' }])
+    assert.ok(A !== undefined && B !== undefined)
+    fns.push(async () => {
+      await Promise.all([A.close(), B.close()])
+    })
+    const log = testLogger()
 
-  const topic = uniqueName('strimzi')
-  const remote = `${SOURCE}.${topic}`
-  await createTopic(A, topic, { partitions: 3 })
-  await produce(A, topic, Array.from({ length: 300 }, (_, i) => ({ partition: i % 3, key: `k${i}`, value: `first-${i}` })))
+    const topic = uniqueName('strimzi')
+    const remote = `${SOURCE}.${topic}`
+    await createTopic(A, topic, { partitions: 3 })
+    await produce(
+      A,
+      topic,
+      Array.from({ length: 300 }, (_, i) => ({ partition: i % 3, key: `k${i}`, value: `first-${i}` }))
+    )
 
-  const dir = mkdtempSync(join(tmpdir(), 'km-strimzi-'))
-  const cr = join(dir, 'mm2.yaml')
-  writeFileSync(cr, `apiVersion: kafka.strimzi.io/v1beta2
+    const dir = mkdtempSync(join(tmpdir(), 'km-strimzi-'))
+    const cr = join(dir, 'mm2.yaml')
+    writeFileSync(
+      cr,
+      `apiVersion: kafka.strimzi.io/v1beta2
 kind: KafkaMirrorMaker2
 metadata:
   name: my-mirror-maker2
@@ -65,51 +78,88 @@ spec:
         replication.factor: 1
         offset-syncs.topic.replication.factor: 1
         sync.topic.acls.enabled: "false"
-`)
-  const { config } = await loadConfig(cr)
-  assert.equal(config.flows[0]?.naming.offsetsTopic, 'mirrormaker2-cluster-offsets')
-  assert.equal(config.flows[0]?.naming.sourceConnectorName, CONNECTOR)
-  const mirror = buildMirror(config, log)
-  fns.push(async () => { await mirror.close() })
-  mirror.start()
-  await waitFor(async () => (await readAll(B, remote).catch(() => [])).length === 300, { timeoutMs: 90_000, what: '300 records copied by kafka-mirror' })
-  await mirror.close() // stores the positions
+`
+    )
+    const { config } = await loadConfig(cr)
+    assert.equal(config.flows[0]?.naming.offsetsTopic, 'mirrormaker2-cluster-offsets')
+    assert.equal(config.flows[0]?.naming.sourceConnectorName, CONNECTOR)
+    const mirror = buildMirror(config, log)
+    fns.push(async () => {
+      await mirror.close()
+    })
+    mirror.start()
+    await waitFor(async () => (await readAll(B, remote).catch(() => [])).length === 300, {
+      timeoutMs: 90_000,
+      what: '300 records copied by kafka-mirror'
+    })
+    await mirror.close() // stores the positions
 
-  // Connect as Strimzi runs it, with the connector Strimzi would create, first stopped: its
-  // offsets are what Connect reads from the offsets topic under the connector's name.
-  const connect = await startJavaConnect(B.bootstrap())
-  fns.push(async () => { await connect.stop() })
-  const path = `/connectors/${encodeURIComponent(CONNECTOR)}`
-  await connect.rest('POST', '/connectors', {
-    name: CONNECTOR,
-    initial_state: 'STOPPED',
-    config: {
-      'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector',
-      'source.cluster.alias': SOURCE,
-      'target.cluster.alias': TARGET,
-      'source.cluster.bootstrap.servers': A.bootstrap(),
-      'target.cluster.bootstrap.servers': B.bootstrap(),
-      topics: topic,
-      'tasks.max': '1',
-      'replication.factor': '1',
-      'offset-syncs.topic.replication.factor': '1',
-      'sync.topic.acls.enabled': 'false',
-      'refresh.topics.interval.seconds': '5'
-    }
-  })
-  const body = await waitFor(async () => {
-    const r = await connect.rest('GET', `${path}/offsets`) as { offsets: Array<{ partition: Record<string, unknown>, offset: Record<string, unknown> }> }
-    return r.offsets.length >= 3 ? r : undefined
-  }, { timeoutMs: 60_000, what: 'offsets of the stopped connector' })
-  const seen = body.offsets.map((o): Record<string, unknown> => ({ ...o.partition, offset: o.offset.offset })).sort((a, b) => Number(a.partition) - Number(b.partition))
-  assert.deepEqual(seen, [0, 1, 2].map(p => ({ cluster: SOURCE, partition: p, topic, offset: 99 })), 'Connect reads the last copied offset of each partition')
+    // Connect as Strimzi runs it, with the connector Strimzi would create, first stopped: its
+    // offsets are what Connect reads from the offsets topic under the connector's name.
+    const connect = await startJavaConnect(B.bootstrap())
+    fns.push(async () => {
+      await connect.stop()
+    })
+    const path = `/connectors/${encodeURIComponent(CONNECTOR)}`
+    await connect.rest('POST', '/connectors', {
+      name: CONNECTOR,
+      initial_state: 'STOPPED',
+      config: {
+        'connector.class': 'org.apache.kafka.connect.mirror.MirrorSourceConnector',
+        'source.cluster.alias': SOURCE,
+        'target.cluster.alias': TARGET,
+        'source.cluster.bootstrap.servers': A.bootstrap(),
+        'target.cluster.bootstrap.servers': B.bootstrap(),
+        topics: topic,
+        'tasks.max': '1',
+        'replication.factor': '1',
+        'offset-syncs.topic.replication.factor': '1',
+        'sync.topic.acls.enabled': 'false',
+        'refresh.topics.interval.seconds': '5'
+      }
+    })
+    const body = await waitFor(
+      async () => {
+        const r = (await connect.rest('GET', `${path}/offsets`)) as {
+          offsets: Array<{ partition: Record<string, unknown>; offset: Record<string, unknown> }>
+        }
+        return r.offsets.length >= 3 ? r : undefined
+      },
+      { timeoutMs: 60_000, what: 'offsets of the stopped connector' }
+    )
+    const seen = body.offsets
+      .map((o): Record<string, unknown> => ({ ...o.partition, offset: o.offset.offset }))
+      .sort((a, b) => Number(a.partition) - Number(b.partition))
+    assert.deepEqual(
+      seen,
+      [0, 1, 2].map(p => ({ cluster: SOURCE, partition: p, topic, offset: 99 })),
+      'Connect reads the last copied offset of each partition'
+    )
 
-  // Resumed, Connect's MirrorSourceConnector continues after kafka-mirror's positions.
-  await produce(A, topic, Array.from({ length: 150 }, (_, i) => ({ partition: i % 3, key: `k${300 + i}`, value: `second-${i}` })))
-  await connect.rest('PUT', `${path}/resume`)
-  await waitFor(async () => (await readAll(B, remote)).length >= 450, { timeoutMs: 180_000, what: 'the later records copied by Java' })
-  // Connect stores its positions (under the connector's name, in Strimzi's offsets topic) only
-  // after the target acknowledged the records: a re-copy from the start is on B once they reach the end.
-  await waitForStoredPositions(A, [topic], B, { source: SOURCE, offsetsTopic: 'mirrormaker2-cluster-offsets', connector: CONNECTOR }, { timeoutMs: 120_000 })
-  assert.deepEqual((await readAll(B, remote)).map(comparable), (await readAll(A, topic)).map(comparable), 'no gap, no duplicate')
-})
+    // Resumed, Connect's MirrorSourceConnector continues after kafka-mirror's positions.
+    await produce(
+      A,
+      topic,
+      Array.from({ length: 150 }, (_, i) => ({ partition: i % 3, key: `k${300 + i}`, value: `second-${i}` }))
+    )
+    await connect.rest('PUT', `${path}/resume`)
+    await waitFor(async () => (await readAll(B, remote)).length >= 450, {
+      timeoutMs: 180_000,
+      what: 'the later records copied by Java'
+    })
+    // Connect stores its positions (under the connector's name, in Strimzi's offsets topic) only
+    // after the target acknowledged the records: a re-copy from the start is on B once they reach the end.
+    await waitForStoredPositions(
+      A,
+      [topic],
+      B,
+      { source: SOURCE, offsetsTopic: 'mirrormaker2-cluster-offsets', connector: CONNECTOR },
+      { timeoutMs: 120_000 }
+    )
+    assert.deepEqual(
+      (await readAll(B, remote)).map(comparable),
+      (await readAll(A, topic)).map(comparable),
+      'no gap, no duplicate'
+    )
+  }
+)

@@ -17,15 +17,33 @@ test('sending right after topic creation writes every record exactly once', asyn
   assert.ok(a !== undefined)
   const admin = new KafkaAdmin(clientConfig(a), 'test')
   const producer = new KafkaProducer(clientConfig(a), 'test')
-  t.after(async () => { await admin.close(); await producer.close() })
+  t.after(async () => {
+    await admin.close()
+    await producer.close()
+  })
   for (let round = 0; round < 6; round++) {
     const topic = uniqueName('fresh')
     const created = await admin.createTopic({ name: topic, partitions: 3, replicationFactor: 1, configs: {} })
     assert.equal(created.status, 'created')
-    const batches = [0, 1, 2].map(partition => ({ topic, partition, records: Array.from({ length: 100 }, (_, i) => ({ key: null, value: Buffer.from(`v${partition}-${i}`), headers: [] })) }))
+    const batches = [0, 1, 2].map(partition => ({
+      topic,
+      partition,
+      records: Array.from({ length: 100 }, (_, i) => ({
+        key: null,
+        value: Buffer.from(`v${partition}-${i}`),
+        headers: []
+      }))
+    }))
     const bases = await producer.send(batches)
     assert.deepEqual(bases, [0n, 0n, 0n], 'returned offsets are those of the only copy')
-    const ends = await admin.listOffsets([0, 1, 2].map(partition => ({ topic, partition })), 'latest')
-    assert.deepEqual([...ends.values()], [100n, 100n, 100n], `round ${round}: each partition holds its 100 records once`)
+    const ends = await admin.listOffsets(
+      [0, 1, 2].map(partition => ({ topic, partition })),
+      'latest'
+    )
+    assert.deepEqual(
+      [...ends.values()],
+      [100n, 100n, 100n],
+      `round ${round}: each partition holds its 100 records once`
+    )
   }
 })

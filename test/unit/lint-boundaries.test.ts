@@ -16,12 +16,14 @@ const eslint = new ESLint({ cwd: root })
 const BOUNDARY_RULES = new Set(['import-x/no-restricted-paths', 'import-x/no-cycle', 'no-restricted-imports'])
 
 /** The boundary errors ESLint reports for `code` as the file `path` (relative to the project). */
-async function boundaryErrors (path: string, code: string): Promise<string[]> {
+async function boundaryErrors(path: string, code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath: join(root, path) })
   assert.ok(result !== undefined)
   const fatal = result.messages.filter(m => m.fatal === true)
   assert.deepEqual(fatal, [], `${path} did not parse`)
-  return result.messages.filter(m => m.ruleId !== null && BOUNDARY_RULES.has(m.ruleId)).map(m => `${m.ruleId}: ${m.message}`)
+  return result.messages
+    .filter(m => m.ruleId !== null && BOUNDARY_RULES.has(m.ruleId))
+    .map(m => `${m.ruleId}: ${m.message}`)
 }
 
 interface Case {
@@ -54,14 +56,16 @@ const CASES: readonly Case[] = [
     path: 'src/source/probe.ts',
     crossing: "import { HeartbeatEmitter } from '../heartbeat/emitter.ts'\nexport const x = HeartbeatEmitter\n",
     rule: 'import-x/no-restricted-paths',
-    allowed: "import { HeartbeatLatencyTracker } from '../policy/heartbeat-latency.ts'\nexport const x = HeartbeatLatencyTracker\n"
+    allowed:
+      "import { HeartbeatLatencyTracker } from '../policy/heartbeat-latency.ts'\nexport const x = HeartbeatLatencyTracker\n"
   },
   {
     boundary: 'checkpoint/ does not import source/',
     path: 'src/checkpoint/probe.ts',
     crossing: "import { OffsetSyncWriter } from '../source/offset-sync-writer.ts'\nexport const x = OffsetSyncWriter\n",
     rule: 'import-x/no-restricted-paths',
-    allowed: "import { offsetSyncsLocation } from '../config/offset-syncs-topic.ts'\nexport const x = offsetSyncsLocation\n"
+    allowed:
+      "import { offsetSyncsLocation } from '../config/offset-syncs-topic.ts'\nexport const x = offsetSyncsLocation\n"
   },
   {
     boundary: 'heartbeat/ does not import checkpoint/',
@@ -94,7 +98,8 @@ const CASES: readonly Case[] = [
   {
     boundary: 'util/ is below everything but the errors and the logger',
     path: 'src/util/probe.ts',
-    crossing: "import { createReplicationPolicy } from '../policy/replication-policy.ts'\nexport const x = createReplicationPolicy\n",
+    crossing:
+      "import { createReplicationPolicy } from '../policy/replication-policy.ts'\nexport const x = createReplicationPolicy\n",
     rule: 'import-x/no-restricted-paths',
     allowed: "import type { Logger } from '../observe/logger.ts'\nexport type X = Logger\n"
   },
@@ -140,7 +145,10 @@ const CASES: readonly Case[] = [
 for (const c of CASES) {
   test(`lint: ${c.boundary}`, async () => {
     const crossing = await boundaryErrors(c.path, c.crossing)
-    assert.ok(crossing.some(e => e.startsWith(`${c.rule}: `)), `${c.path}: ${c.crossing.split('\n')[0]} should fail with ${c.rule}, got ${JSON.stringify(crossing)}`)
+    assert.ok(
+      crossing.some(e => e.startsWith(`${c.rule}: `)),
+      `${c.path}: ${c.crossing.split('\n')[0]} should fail with ${c.rule}, got ${JSON.stringify(crossing)}`
+    )
     assert.deepEqual(await boundaryErrors(c.path, c.allowed), [], `${c.path}: ${c.allowed.split('\n')[0]} should pass`)
   })
 }
@@ -153,18 +161,21 @@ test('lint: the client library is allowed in src/kafka/ and test/harness/operato
 })
 
 /** Every file under `dir`, relative to the project root. */
-function filesUnder (dir: string): string[] {
+function filesUnder(dir: string): string[] {
   return readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
     .filter(e => e.isFile())
     .map(e => relative(root, join(e.parentPath, e.name)))
 }
 
 test('lint: the layer table names real units and covers every source file', async () => {
-  const { LAYERS } = await import(new URL('../../eslint.config.js', import.meta.url).href) as { LAYERS: readonly (readonly string[])[] }
+  const { LAYERS } = (await import(new URL('../../eslint.config.js', import.meta.url).href)) as {
+    LAYERS: readonly (readonly string[])[]
+  }
   const units = LAYERS.flat()
   // A unit that no longer exists (a renamed folder) would silently stop being checked.
   for (const unit of units) assert.ok(existsSync(join(root, unit)), `${unit} in eslint.config.js LAYERS does not exist`)
-  const unitOf = (file: string): string | undefined => units.filter(u => file === u || file.startsWith(`${u}/`)).sort((a, b) => b.length - a.length)[0]
+  const unitOf = (file: string): string | undefined =>
+    units.filter(u => file === u || file.startsWith(`${u}/`)).sort((a, b) => b.length - a.length)[0]
   const uncovered = filesUnder('src').filter(f => /\.(ts|js)$/.test(f) && unitOf(f) === undefined)
   assert.deepEqual(uncovered, [], 'every source file belongs to a unit of a layer')
 })

@@ -32,14 +32,14 @@ export interface BaseClientOptions {
   sasl?: SASLOptions
 }
 
-function propReader (cfg: ClientConfig): (key: string) => string | undefined {
+function propReader(cfg: ClientConfig): (key: string) => string | undefined {
   return key => {
     const v = cfg.props[key]
     return v === undefined ? undefined : reveal(v)
   }
 }
 
-function intProp (cfg: ClientConfig, key: string, fallback: number): number {
+function intProp(cfg: ClientConfig, key: string, fallback: number): number {
   const v = propReader(cfg)(key)
   if (v === undefined) return fallback
   const n = Number(v)
@@ -48,14 +48,16 @@ function intProp (cfg: ClientConfig, key: string, fallback: number): number {
 
 export { clusterLabel }
 
-function hostOf (hostPort: string): string {
+function hostOf(hostPort: string): string {
   const m = /^\[([^\]]+)\](?::\d+)?$/.exec(hostPort)
   return m?.[1] ?? hostPort.replace(/:\d+$/, '')
 }
 
-export function clientOptions (cfg: ClientConfig, clientId: string): BaseClientOptions {
+export function clientOptions(cfg: ClientConfig, clientId: string): BaseClientOptions {
   const prop = propReader(cfg)
-  const fail = (message: string): never => { throw new ConfigError(`${clusterLabel(cfg)}: ${message}`) }
+  const fail = (message: string): never => {
+    throw new ConfigError(`${clusterLabel(cfg)}: ${message}`)
+  }
   const protocol = (prop('security.protocol') ?? 'PLAINTEXT').trim().toUpperCase()
   if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(protocol)) {
     fail(`security.protocol: expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, got "${protocol}"`)

@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs'
 
 export class FileReadError extends Error {}
 
-export function liveFile<T> (path: string, parse: (bytes: Buffer) => T): () => T {
+export function liveFile<T>(path: string, parse: (bytes: Buffer) => T): () => T {
   let stamp = ''
   let value: { v: T } | undefined
   return () => {

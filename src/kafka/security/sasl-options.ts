@@ -16,7 +16,7 @@ type Prop = (key: string) => string | undefined
 export const SUPPORTED_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const
 
 /** The login module class and options of `Module required k="v" k2="v2";`. */
-export function parseJaasConfig (jaas: string): { module: string, options: Record<string, string> } {
+export function parseJaasConfig(jaas: string): { module: string; options: Record<string, string> } {
   const module = /^\s*([A-Za-z0-9_.$]+)/.exec(jaas)?.[1] ?? ''
   const options: Record<string, string> = {}
   const rest = jaas.slice(jaas.indexOf(module) + module.length)
@@ -27,19 +27,23 @@ export function parseJaasConfig (jaas: string): { module: string, options: Recor
   return { module, options }
 }
 
-export function saslOptions (prop: Prop, fail: Fail): SASLOptions {
+export function saslOptions(prop: Prop, fail: Fail): SASLOptions {
   const set = prop('sasl.mechanism')
   const mechanism = (set ?? 'GSSAPI').trim().toUpperCase()
   if (!(SUPPORTED_MECHANISMS as readonly string[]).includes(mechanism)) {
-    fail(`sasl.mechanism: ${mechanism}${set === undefined ? ' (the default when sasl.mechanism is not set)' : ''} is not supported by kafka-mirror; supported: ${SUPPORTED_MECHANISMS.join(', ')}`)
+    fail(
+      `sasl.mechanism: ${mechanism}${set === undefined ? ' (the default when sasl.mechanism is not set)' : ''} is not supported by kafka-mirror; supported: ${SUPPORTED_MECHANISMS.join(', ')}`
+    )
   }
   const jaasNow = (): Record<string, string> => parseJaasConfig(prop('sasl.jaas.config') ?? '').options
   const jaasText = prop('sasl.jaas.config')
-  if (jaasText === undefined || jaasText.trim() === '') fail(`sasl.jaas.config is required for SASL mechanism ${mechanism}`)
+  if (jaasText === undefined || jaasText.trim() === '')
+    fail(`sasl.jaas.config is required for SASL mechanism ${mechanism}`)
   const { module, options } = parseJaasConfig(jaasText ?? '')
   if (!/LoginModule$/.test(module)) fail('sasl.jaas.config: expected `<LoginModule class> required key="value" ...;`')
   if (mechanism === 'PLAIN' || mechanism.startsWith('SCRAM-')) {
-    for (const k of ['username', 'password']) if (options[k] === undefined) fail(`sasl.jaas.config: ${k}="..." is required for ${mechanism}`)
+    for (const k of ['username', 'password'])
+      if (options[k] === undefined) fail(`sasl.jaas.config: ${k}="..." is required for ${mechanism}`)
     return {
       mechanism: mechanism as SASLOptions['mechanism'],
       username: () => jaasNow().username ?? '',
@@ -49,9 +53,15 @@ export function saslOptions (prop: Prop, fail: Fail): SASLOptions {
   return { mechanism: 'OAUTHBEARER', ...oauthBearer(prop, options, jaasNow, fail) }
 }
 
-function oauthBearer (prop: Prop, options: Record<string, string>, jaasNow: () => Record<string, string>, fail: Fail): Pick<SASLOptions, 'token' | 'oauthBearerExtensions'> {
+function oauthBearer(
+  prop: Prop,
+  options: Record<string, string>,
+  jaasNow: () => Record<string, string>,
+  fail: Fail
+): Pick<SASLOptions, 'token' | 'oauthBearerExtensions'> {
   const extensions: Record<string, string> = {}
-  for (const [k, v] of Object.entries(options)) if (k.startsWith('extension_')) extensions[k.slice('extension_'.length)] = v
+  for (const [k, v] of Object.entries(options))
+    if (k.startsWith('extension_')) extensions[k.slice('extension_'.length)] = v
   const withExtensions = Object.keys(extensions).length > 0 ? { oauthBearerExtensions: extensions } : {}
   const url = prop('sasl.oauthbearer.token.endpoint.url')
   if (url !== undefined && url.trim() !== '') {
@@ -62,10 +72,15 @@ function oauthBearer (prop: Prop, options: Record<string, string>, jaasNow: () =
     } catch {
       return fail(`sasl.oauthbearer.token.endpoint.url: expected an http(s) or file URL, got "${url}"`)
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') fail(`sasl.oauthbearer.token.endpoint.url: expected an http(s) or file URL, got "${url}"`)
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      fail(`sasl.oauthbearer.token.endpoint.url: expected an http(s) or file URL, got "${url}"`)
     const clientId = options.clientId ?? prop('sasl.oauthbearer.client.credentials.client.id')
-    const secretNow = (): string | undefined => jaasNow().clientSecret ?? prop('sasl.oauthbearer.client.credentials.client.secret')
-    if (clientId === undefined || secretNow() === undefined) fail('sasl.jaas.config: clientId="..." and clientSecret="..." are required with sasl.oauthbearer.token.endpoint.url')
+    const secretNow = (): string | undefined =>
+      jaasNow().clientSecret ?? prop('sasl.oauthbearer.client.credentials.client.secret')
+    if (clientId === undefined || secretNow() === undefined)
+      fail(
+        'sasl.jaas.config: clientId="..." and clientSecret="..." are required with sasl.oauthbearer.token.endpoint.url'
+      )
     const ms = (key: string, fallback: number): number => {
       const n = Number(prop(key) ?? fallback)
       return Number.isFinite(n) && n > 0 ? n : fallback
@@ -86,9 +101,18 @@ function oauthBearer (prop: Prop, options: Record<string, string>, jaasNow: () =
   const subject = options.unsecuredLoginStringClaim_sub
   if (subject !== undefined) {
     const lifetime = Number(options.unsecuredLoginLifetimeSeconds ?? 3600)
-    return { token: unsecuredTokenProvider(subject, Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 3600, options.unsecuredLoginListClaim_scope), ...withExtensions }
+    return {
+      token: unsecuredTokenProvider(
+        subject,
+        Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 3600,
+        options.unsecuredLoginListClaim_scope
+      ),
+      ...withExtensions
+    }
   }
-  return fail('OAUTHBEARER needs sasl.oauthbearer.token.endpoint.url (with clientId and clientSecret in sasl.jaas.config) or unsecuredLoginStringClaim_sub in sasl.jaas.config')
+  return fail(
+    'OAUTHBEARER needs sasl.oauthbearer.token.endpoint.url (with clientId and clientSecret in sasl.jaas.config) or unsecuredLoginStringClaim_sub in sasl.jaas.config'
+  )
 }
 
 /**
@@ -96,17 +120,24 @@ function oauthBearer (prop: Prop, options: Record<string, string>, jaasNow: () =
  * OAuthBearerLoginCallbackHandler reads them (truststore type/location/password or inline PEM
  * certificates, ssl.endpoint.identification.algorithm).
  */
-function endpointTls (options: Record<string, string>, fail: Fail): { ca?: string, verifyHostname?: boolean } {
-  const out: { ca?: string, verifyHostname?: boolean } = {}
+function endpointTls(options: Record<string, string>, fail: Fail): { ca?: string; verifyHostname?: boolean } {
+  const out: { ca?: string; verifyHostname?: boolean } = {}
   if (options['ssl.endpoint.identification.algorithm'] === '') out.verifyHostname = false
   const inline = options['ssl.truststore.certificates']
   const location = options['ssl.truststore.location']
   try {
     if (inline !== undefined) out.ca = trustedCertificates('PEM', Buffer.from(inline), undefined).join('\n')
-    else if (location !== undefined) out.ca = trustedCertificates(storeType(options['ssl.truststore.type'], 'JKS'), readFileSync(location), options['ssl.truststore.password']).join('\n')
+    else if (location !== undefined)
+      out.ca = trustedCertificates(
+        storeType(options['ssl.truststore.type'], 'JKS'),
+        readFileSync(location),
+        options['ssl.truststore.password']
+      ).join('\n')
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    fail(`sasl.jaas.config: token endpoint truststore: ${code === undefined ? (err as Error).message : `cannot read ${location ?? ''} (${code})`}`)
+    fail(
+      `sasl.jaas.config: token endpoint truststore: ${code === undefined ? (err as Error).message : `cannot read ${location ?? ''} (${code})`}`
+    )
   }
   return out
 }

@@ -12,7 +12,7 @@ const FILES: ReadonlyArray<readonly [path: string, file: string, contentType: st
   ['/page/status.css', 'status.css', 'text/css; charset=utf-8']
 ]
 
-export function pageRoutes (): Array<[string, Route]> {
+export function pageRoutes(): Array<[string, Route]> {
   return FILES.map(([path, file, contentType]) => {
     const body = readFileSync(new URL(file, import.meta.url))
     return [path, () => ({ contentType, body })]

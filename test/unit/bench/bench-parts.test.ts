@@ -45,8 +45,16 @@ test('synthetic values: the size asked, the stamp first, JSON-like text after it
 
 test('a scratch topic the source refuses: the message names what is missing for each kind of refusal', () => {
   const flow = { source: 'A', target: 'B' }
-  const said = (kafkaCode: string): string => refusal(flow, 'kafka-mirror-bench-0a1b2c3d', new KafkaError('creating topic: broker said no', { retriable: false, kafkaCode })).message
-  assert.match(said('TOPIC_AUTHORIZATION_FAILED'), /^bench: cannot create the scratch topic kafka-mirror-bench-0a1b2c3d on cluster A: creating topic: broker said no; the principal of cluster A lacks CREATE on topic kafka-mirror-bench-0a1b2c3d \(bench needs CREATE, WRITE and DELETE on topics kafka-mirror-bench-\* of A, and the same on B/)
+  const said = (kafkaCode: string): string =>
+    refusal(
+      flow,
+      'kafka-mirror-bench-0a1b2c3d',
+      new KafkaError('creating topic: broker said no', { retriable: false, kafkaCode })
+    ).message
+  assert.match(
+    said('TOPIC_AUTHORIZATION_FAILED'),
+    /^bench: cannot create the scratch topic kafka-mirror-bench-0a1b2c3d on cluster A: creating topic: broker said no; the principal of cluster A lacks CREATE on topic kafka-mirror-bench-0a1b2c3d \(bench needs CREATE, WRITE and DELETE on topics kafka-mirror-bench-\* of A, and the same on B/
+  )
   assert.match(said('CLUSTER_AUTHORIZATION_FAILED'), /lacks CREATE/)
   assert.match(said('THROTTLING_QUOTA_EXCEEDED'), /controller mutation quota \(controller_mutation_rate\) of cluster A/)
   assert.match(said('POLICY_VIOLATION'), /cluster A refused the topic as asked/)

@@ -7,7 +7,22 @@ const base = ['--config', 'f', '--group', 'g', '--from', 'A', '--to', 'B']
 test('offsets translate and failover parse their options', () => {
   assert.deepEqual(
     { ...parseCli(['offsets', 'translate', ...base, '--json']) },
-    { config: 'f', secretsDir: process.env.KAFKA_MIRROR_SECRETS_DIR, clusters: [], offline: false, debug: false, command: 'offsets-translate', group: 'g', from: 'A', to: 'B', json: true, dryRun: false, metricsPort: 9404, logFormat: 'text' })
+    {
+      config: 'f',
+      secretsDir: process.env.KAFKA_MIRROR_SECRETS_DIR,
+      clusters: [],
+      offline: false,
+      debug: false,
+      command: 'offsets-translate',
+      group: 'g',
+      from: 'A',
+      to: 'B',
+      json: true,
+      dryRun: false,
+      metricsPort: 9404,
+      logFormat: 'text'
+    }
+  )
   const f = parseCli(['failover', ...base, '--dry-run'])
   assert.equal(f.command, 'failover')
   assert.equal(f.dryRun, true)
@@ -26,7 +41,12 @@ test('offsets translate and failover: clear usage errors', () => {
     [['offsets', 'translate', ...base, '--dry-run'], /--dry-run is only for failover/],
     [['failover', ...base, 'extra'], /unexpected argument "extra"/]
   ]
-  for (const [argv, want] of cases) assert.throws(() => parseCli(argv), (err: Error) => err.name === 'UsageError' && want.test(err.message), argv.join(' '))
+  for (const [argv, want] of cases)
+    assert.throws(
+      () => parseCli(argv),
+      (err: Error) => err.name === 'UsageError' && want.test(err.message),
+      argv.join(' ')
+    )
 })
 
 test('run --metrics-port: 9404 unless given, 0 turns the HTTP server off, anything else is refused', () => {
@@ -34,7 +54,13 @@ test('run --metrics-port: 9404 unless given, 0 turns the HTTP server off, anythi
   assert.equal(parseCli(['run', '--config', 'f', '--metrics-port', '0']).metricsPort, 0)
   assert.equal(parseCli(['run', '--config', 'f', '--metrics-port', '8080']).metricsPort, 8080)
   for (const bad of ['-1', '65536', 'http', '80a', '']) {
-    assert.throws(() => parseCli(['run', '--config', 'f', `--metrics-port=${bad}`]), (err: Error) => err.name === 'UsageError' && err.message.includes(`--metrics-port: expected a port number from 0 (no HTTP server) to 65535, got "${bad}"`), bad)
+    assert.throws(
+      () => parseCli(['run', '--config', 'f', `--metrics-port=${bad}`]),
+      (err: Error) =>
+        err.name === 'UsageError' &&
+        err.message.includes(`--metrics-port: expected a port number from 0 (no HTTP server) to 65535, got "${bad}"`),
+      bad
+    )
   }
 })
 
@@ -46,11 +72,20 @@ test('--log-format: text unless given (or KAFKA_MIRROR_LOG_FORMAT), json on requ
     assert.equal(parseCli(['run', '--config', 'f', '--log-format', 'json']).logFormat, 'json')
     assert.equal(parseCli(['validate', '--config', 'f', '--log-format=text']).logFormat, 'text')
     for (const bad of ['JSON', 'logfmt', '']) {
-      assert.throws(() => parseCli(['run', '--config', 'f', `--log-format=${bad}`]), (err: Error) => err.name === 'UsageError' && err.message.includes(`--log-format: expected text or json, got "${bad}"`), bad)
+      assert.throws(
+        () => parseCli(['run', '--config', 'f', `--log-format=${bad}`]),
+        (err: Error) =>
+          err.name === 'UsageError' && err.message.includes(`--log-format: expected text or json, got "${bad}"`),
+        bad
+      )
     }
     process.env.KAFKA_MIRROR_LOG_FORMAT = 'json'
     assert.equal(parseCli(['run', '--config', 'f']).logFormat, 'json')
-    assert.equal(parseCli(['run', '--config', 'f', '--log-format', 'text']).logFormat, 'text', 'the option wins over the environment')
+    assert.equal(
+      parseCli(['run', '--config', 'f', '--log-format', 'text']).logFormat,
+      'text',
+      'the option wins over the environment'
+    )
     process.env.KAFKA_MIRROR_LOG_FORMAT = 'xml'
     assert.throws(() => parseCli(['run', '--config', 'f']), /KAFKA_MIRROR_LOG_FORMAT: expected text or json, got "xml"/)
   } finally {
@@ -71,25 +106,74 @@ test('verify: --config and --flow are required, --topics and --json are optional
     [['verify', '--config', 'f'], /verify: --flow A->B is required/],
     [['verify', '--config', 'f', '--flow', 'A->B', 'extra'], /unexpected argument "extra"/]
   ]
-  for (const [argv, want] of cases) assert.throws(() => parseCli(argv), (err: Error) => err.name === 'UsageError' && want.test(err.message), argv.join(' '))
+  for (const [argv, want] of cases)
+    assert.throws(
+      () => parseCli(argv),
+      (err: Error) => err.name === 'UsageError' && want.test(err.message),
+      argv.join(' ')
+    )
 })
 
 test('bench: defaults, a flat-out run or a paced one, and the mistakes it names', () => {
   const d = parseCli(['bench', '--config', 'f', '--flow', 'A->B'])
-  assert.deepEqual([d.command, d.flow, d.bench], ['bench', 'A->B', { records: 100_000, size: 1000, partitions: 6, rate: undefined, durationS: undefined, compression: 'none' }])
-  const paced = parseCli(['bench', '--config', 'f', '--flow', 'A->B', '--rate', '2000', '--duration', '30', '--compression', 'lz4', '--size', '500', '--partitions', '12', '--json'])
-  assert.deepEqual([paced.bench, paced.json], [{ records: 100_000, size: 500, partitions: 12, rate: 2000, durationS: 30, compression: 'lz4' }, true])
+  assert.deepEqual(
+    [d.command, d.flow, d.bench],
+    [
+      'bench',
+      'A->B',
+      { records: 100_000, size: 1000, partitions: 6, rate: undefined, durationS: undefined, compression: 'none' }
+    ]
+  )
+  const paced = parseCli([
+    'bench',
+    '--config',
+    'f',
+    '--flow',
+    'A->B',
+    '--rate',
+    '2000',
+    '--duration',
+    '30',
+    '--compression',
+    'lz4',
+    '--size',
+    '500',
+    '--partitions',
+    '12',
+    '--json'
+  ])
+  assert.deepEqual(
+    [paced.bench, paced.json],
+    [{ records: 100_000, size: 500, partitions: 12, rate: 2000, durationS: 30, compression: 'lz4' }, true]
+  )
   assert.match(HELP, /kafka-mirror bench --config FILE --flow A->B \[--records N\] \[--size BYTES\] \[--partitions P\]/)
   const cases: Array<[string[], RegExp]> = [
     [['bench', '--flow', 'A->B'], /bench: --config FILE is required/],
     [['bench', '--config', 'f'], /bench: --flow A->B is required/],
     [['bench', '--config', 'f', '--flow', 'A->B', '--rate', '100'], /--rate and --duration go together/],
     [['bench', '--config', 'f', '--flow', 'A->B', '--duration', '10'], /--rate and --duration go together/],
-    [['bench', '--config', 'f', '--flow', 'A->B', '--rate', '10', '--duration', '5', '--records', '9'], /--records is for a flat-out run/],
-    [['bench', '--config', 'f', '--flow', 'A->B', '--size', '15'], /--size: expected a whole number from 16 to 1000000, got "15"/],
-    [['bench', '--config', 'f', '--flow', 'A->B', '--records', '1e6'], /--records: expected a whole number from 1 to 1000000000, got "1e6"/],
-    [['bench', '--config', 'f', '--flow', 'A->B', '--compression', 'brotli'], /--compression: expected one of none, gzip, snappy, lz4, zstd, got "brotli"/],
+    [
+      ['bench', '--config', 'f', '--flow', 'A->B', '--rate', '10', '--duration', '5', '--records', '9'],
+      /--records is for a flat-out run/
+    ],
+    [
+      ['bench', '--config', 'f', '--flow', 'A->B', '--size', '15'],
+      /--size: expected a whole number from 16 to 1000000, got "15"/
+    ],
+    [
+      ['bench', '--config', 'f', '--flow', 'A->B', '--records', '1e6'],
+      /--records: expected a whole number from 1 to 1000000000, got "1e6"/
+    ],
+    [
+      ['bench', '--config', 'f', '--flow', 'A->B', '--compression', 'brotli'],
+      /--compression: expected one of none, gzip, snappy, lz4, zstd, got "brotli"/
+    ],
     [['bench', '--config', 'f', '--flow', 'A->B', 'extra'], /unexpected argument "extra"/]
   ]
-  for (const [argv, want] of cases) assert.throws(() => parseCli(argv), (err: Error) => err.name === 'UsageError' && want.test(err.message), argv.join(' '))
+  for (const [argv, want] of cases)
+    assert.throws(
+      () => parseCli(argv),
+      (err: Error) => err.name === 'UsageError' && want.test(err.message),
+      argv.join(' ')
+    )
 })

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 
 /** A v1 CR; the fragments are indented YAML spliced in (`mirror` defaults to an empty sourceConnector). */
-export function strimziV1 (opts: { spec?: string, source?: string, mirror?: string } = {}): string {
+export function strimziV1(opts: { spec?: string; source?: string; mirror?: string } = {}): string {
   return `apiVersion: kafka.strimzi.io/v1
 kind: KafkaMirrorMaker2
 metadata:
@@ -24,7 +24,7 @@ ${opts.source ?? ''}${opts.mirror ?? '    sourceConnector: {}\n'}`
 }
 
 /** `fn` throws a ConfigError whose message includes `want` and shows no secret or PEM text. */
-export function assertConfigError (fn: () => unknown, want: string): void {
+export function assertConfigError(fn: () => unknown, want: string): void {
   assert.throws(fn, (err: Error) => {
     assert.equal(err.name, 'ConfigError')
     assert.ok(err.message.includes(want), `${err.message}\n  should include\n${want}`)

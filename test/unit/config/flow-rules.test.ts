@@ -9,10 +9,16 @@ import { createLogger } from '../../../src/observe/logger.ts'
 import { SourceFlow } from '../../../src/source/source-flow.ts'
 
 const quiet = createLogger('test', () => {})
-const load = (text: string) => loadMm2Properties(`clusters = A, B\nA.bootstrap.servers = a:1\nB.bootstrap.servers = b:1\nA->B.enabled = true\n${text}`, { file: 'mm2.properties', env: {}, secretsDir: undefined }).config
+const load = (text: string) =>
+  loadMm2Properties(
+    `clusters = A, B\nA.bootstrap.servers = a:1\nB.bootstrap.servers = b:1\nA->B.enabled = true\n${text}`,
+    { file: 'mm2.properties', env: {}, secretsDir: undefined }
+  ).config
 
 test('flowRules: the policy and filters the config describes', () => {
-  const flow = load('A->B.topics = orders.*\nA->B.groups.exclude = tmp-.*\nreplication.policy.separator = _\n').flows.find(f => f.name === 'A->B')!
+  const flow = load(
+    'A->B.topics = orders.*\nA->B.groups.exclude = tmp-.*\nreplication.policy.separator = _\n'
+  ).flows.find(f => f.name === 'A->B')!
   const rules = flowRules(flow)
   assert.equal(rules.policy.formatRemoteTopic('A', 'orders'), 'A_orders')
   assert.equal(rules.topicFilter.shouldReplicateTopic('orders-eu'), true)
@@ -22,8 +28,10 @@ test('flowRules: the policy and filters the config describes', () => {
   assert.equal(rules.configPropertyFilter.shouldReplicateConfigProperty('min.insync.replicas'), false)
 })
 
-test('flowRules: identity policy attributes kept names to the pair\'s source', () => {
-  const flow = load('replication.policy.class = org.apache.kafka.connect.mirror.IdentityReplicationPolicy\n').flows.find(f => f.name === 'A->B')!
+test("flowRules: identity policy attributes kept names to the pair's source", () => {
+  const flow = load(
+    'replication.policy.class = org.apache.kafka.connect.mirror.IdentityReplicationPolicy\n'
+  ).flows.find(f => f.name === 'A->B')!
   assert.equal(flowRules(flow).policy.topicSource('orders'), 'A')
 })
 

@@ -27,8 +27,12 @@ test('load: the result is deep-frozen, Maps included', async () => {
   const { config } = await loadConfig('examples/mm2.properties', { env: {} })
   assert.ok(Object.isFrozen(config))
   assert.ok(Object.isFrozen(config.flows[0]?.clients.sourceConsumer.props))
-  assert.throws(() => { (config.flows as unknown as unknown[]).push(1) }, TypeError)
-  assert.throws(() => { (config.clusters as Map<string, unknown>).set('x', 1) }, TypeError)
+  assert.throws(() => {
+    ;(config.flows as unknown as unknown[]).push(1)
+  }, TypeError)
+  assert.throws(() => {
+    ;(config.clusters as Map<string, unknown>).set('x', 1)
+  }, TypeError)
 })
 
 const detect: Array<[string, boolean]> = [
@@ -46,22 +50,28 @@ for (const [text, want] of detect) {
 }
 
 test('load: missing file is a ConfigError naming the file', async () => {
-  await assert.rejects(loadConfig('/nonexistent/mm2.properties', {}), /ConfigError: \/nonexistent\/mm2\.properties: cannot read the config file \(ENOENT\)/)
+  await assert.rejects(
+    loadConfig('/nonexistent/mm2.properties', {}),
+    /ConfigError: \/nonexistent\/mm2\.properties: cannot read the config file \(ENOENT\)/
+  )
 })
 
 test('describeConfig never shows secrets', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'km-config-'))
   const file = join(dir, 'mm2.properties')
-  writeFileSync(file, [
-    'clusters = A, B',
-    'A.bootstrap.servers = a:1',
-    'B.bootstrap.servers = b:1',
-    'A->B.enabled = true',
-    'A.security.protocol = SASL_SSL',
-    'A.sasl.mechanism = PLAIN',
-    'A.sasl.jaas.config = org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="TopSecretInline42";',
-    'B.ssl.truststore.password = ${env:KM_TEST_PW}'
-  ].join('\n'))
+  writeFileSync(
+    file,
+    [
+      'clusters = A, B',
+      'A.bootstrap.servers = a:1',
+      'B.bootstrap.servers = b:1',
+      'A->B.enabled = true',
+      'A.security.protocol = SASL_SSL',
+      'A.sasl.mechanism = PLAIN',
+      'A.sasl.jaas.config = org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="TopSecretInline42";',
+      'B.ssl.truststore.password = ${env:KM_TEST_PW}'
+    ].join('\n')
+  )
   const { config } = await loadConfig(file, { env: { KM_TEST_PW: 'TopSecretEnv42' } })
   const text = describeConfig(config)
   assert.ok(!text.includes('TopSecret'), text)
@@ -73,8 +83,10 @@ test('describeConfig never shows secrets', async () => {
 test('describeConfig of a Strimzi CR summarises PEM bundles and hides keys', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'km-config-'))
   const file = join(dir, 'mm2.yaml')
-  writeFileSync(file, strimziV1({
-    source: `      tls:
+  writeFileSync(
+    file,
+    strimziV1({
+      source: `      tls:
         trustedCertificates:
         - secretName: cluster-ca
           pattern: "*.crt"
@@ -85,7 +97,8 @@ test('describeConfig of a Strimzi CR summarises PEM bundles and hides keys', asy
           certificate: user.crt
           key: user.key
 `
-  }))
+    })
+  )
   const { config } = await loadConfig(file, { secretsDir: 'test/fixtures/config/secrets' })
   const text = describeConfig(config)
   assert.ok(!text.includes('PRIVATE KEY') && !text.includes('BEGIN'), text)
@@ -106,7 +119,10 @@ test('load: the config records where it came from, and loading it again yields t
     // Secrets print as [redacted] in JSON; their values are compared below.
     assert.equal(JSON.stringify(again.config.flows), JSON.stringify(first.config.flows), file)
     for (const [i, f] of first.config.flows.entries()) {
-      const props = (flow: typeof f): string[] => Object.values(flow.clients).flatMap(c => Object.entries(c.props).map(([k, v]) => `${k}=${typeof v === 'string' ? v : v.reveal()}`))
+      const props = (flow: typeof f): string[] =>
+        Object.values(flow.clients).flatMap(c =>
+          Object.entries(c.props).map(([k, v]) => `${k}=${typeof v === 'string' ? v : v.reveal()}`)
+        )
       const other = again.config.flows[i]
       assert.ok(other !== undefined)
       assert.deepEqual(props(other), props(f))

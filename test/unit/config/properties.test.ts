@@ -20,19 +20,50 @@ const cases: Array<[string, string, Array<[string, string, number]>]> = [
   ['continuation drops leading whitespace', 'k = a,\\\n     b', [['k', 'a,b', 1]]],
   ['continuation line starting with # is value', 'k = a\\\n#b', [['k', 'a#b', 1]]],
   ['comment ending with backslash does not continue', '# c \\\nk=v', [['k', 'v', 2]]],
-  ['even backslashes do not continue', 'k = a\\\\\nj=b', [['k', 'a\\', 1], ['j', 'b', 2]]],
-  ['continuation then blank line ends value', 'k=a\\\n\nj=b', [['k', 'a', 1], ['j', 'b', 3]]],
+  [
+    'even backslashes do not continue',
+    'k = a\\\\\nj=b',
+    [
+      ['k', 'a\\', 1],
+      ['j', 'b', 2]
+    ]
+  ],
+  [
+    'continuation then blank line ends value',
+    'k=a\\\n\nj=b',
+    [
+      ['k', 'a', 1],
+      ['j', 'b', 3]
+    ]
+  ],
   ['escapes', 'k=\\t\\n\\r\\f\\\\\\u0041\\x', [['k', '\t\n\r\f\\Ax', 1]]],
   ['escaped separators in key', 'a\\=b\\:c\\ d = v', [['a=b:c d', 'v', 1]]],
-  ['CRLF line endings', 'a=1\r\nb=2\r\n', [['a', '1', 1], ['b', '2', 2]]],
-  ['CR line endings', 'a=1\rb=2', [['a', '1', 1], ['b', '2', 2]]],
+  [
+    'CRLF line endings',
+    'a=1\r\nb=2\r\n',
+    [
+      ['a', '1', 1],
+      ['b', '2', 2]
+    ]
+  ],
+  [
+    'CR line endings',
+    'a=1\rb=2',
+    [
+      ['a', '1', 1],
+      ['b', '2', 2]
+    ]
+  ],
   ['form feed is whitespace', '\fk\f=\fv', [['k', 'v', 1]]],
   ['A->B keys', 'A->B.enabled = true', [['A->B.enabled', 'true', 1]]]
 ]
 
 for (const [name, text, want] of cases) {
   test(`properties: ${name}`, () => {
-    assert.deepEqual(parsePropertyEntries(text, 'f').map(e => [e.key, e.value, e.line]), want)
+    assert.deepEqual(
+      parsePropertyEntries(text, 'f').map(e => [e.key, e.value, e.line]),
+      want
+    )
   })
 }
 
@@ -43,5 +74,8 @@ test('properties: later keys override earlier ones and keep their line', () => {
 })
 
 test('properties: malformed \\u escape names the line', () => {
-  assert.throws(() => parsePropertyEntries('a=1\nb=\\u12g4', 'mm2.properties'), /^ConfigError: mm2\.properties:2: malformed \\uXXXX/)
+  assert.throws(
+    () => parsePropertyEntries('a=1\nb=\\u12g4', 'mm2.properties'),
+    /^ConfigError: mm2\.properties:2: malformed \\uXXXX/
+  )
 })

@@ -16,7 +16,11 @@ const cases: Array<[string, string, string]> = [
   ['directory', `\${directory:${SECRETS}/scram-user:password}`, 'TopSecretScram42'],
   ['strimzidir', `\${strimzidir:${SECRETS}/scram-user:password}`, 'TopSecretScram42'],
   ['strimzisecrets without namespace dir', '${strimzisecrets:ns9/scram-user:password}', 'TopSecretScram42'],
-  ['several references in one value', 'u="a" p="${env:PW}" q="${env:PW}"', 'u="a" p="TopSecretEnv42" q="TopSecretEnv42"']
+  [
+    'several references in one value',
+    'u="a" p="${env:PW}" q="${env:PW}"',
+    'u="a" p="TopSecretEnv42" q="TopSecretEnv42"'
+  ]
 ]
 
 for (const [name, raw, want] of cases) {
@@ -35,9 +39,18 @@ test('providers: plain values stay strings unless the key is sensitive', () => {
 
 const failures: Array<[string, string]> = [
   ['${env:NOPE}', 'f.properties:3 k: cannot resolve ${env:NOPE}: environment variable NOPE is not set'],
-  ['${file:/nonexistent/x.properties:a}', 'cannot resolve ${file:/nonexistent/x.properties:a}: cannot read /nonexistent/x.properties (ENOENT)'],
-  ['${file:test/fixtures/config/provided.properties:nokey}', 'key "nokey" not found in test/fixtures/config/provided.properties'],
-  ['${strimzisecrets:ns1/missing:password}', `secret "missing" key "password" not found (tried ${SECRETS}/ns1/missing/password, ${SECRETS}/missing/password)`],
+  [
+    '${file:/nonexistent/x.properties:a}',
+    'cannot resolve ${file:/nonexistent/x.properties:a}: cannot read /nonexistent/x.properties (ENOENT)'
+  ],
+  [
+    '${file:test/fixtures/config/provided.properties:nokey}',
+    'key "nokey" not found in test/fixtures/config/provided.properties'
+  ],
+  [
+    '${strimzisecrets:ns1/missing:password}',
+    `secret "missing" key "password" not found (tried ${SECRETS}/ns1/missing/password, ${SECRETS}/missing/password)`
+  ],
   ['${strimzisecrets:justsecret:password}', 'expected ${strimzisecrets:<namespace>/<secret>:<key>}'],
   ['${directory:/nonexistent:x}', 'cannot read /nonexistent/x (ENOENT)'],
   ['${nope:a:b}', 'unknown config provider "nope"']

@@ -2,8 +2,17 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { FormatError } from '../../../src/errors.ts'
 import {
-  decodeCheckpointOffsetKey, decodeConnectOffsetKey, decodeHeartbeatOffsetKey, decodeOffsetValue, decodeSourceOffsetKey,
-  encodeCheckpointOffsetKey, encodeHeartbeatOffsetKey, encodeOffsetValue, encodeSourceOffsetKey, javaPartition, murmur2
+  decodeCheckpointOffsetKey,
+  decodeConnectOffsetKey,
+  decodeHeartbeatOffsetKey,
+  decodeOffsetValue,
+  decodeSourceOffsetKey,
+  encodeCheckpointOffsetKey,
+  encodeHeartbeatOffsetKey,
+  encodeOffsetValue,
+  encodeSourceOffsetKey,
+  javaPartition,
+  murmur2
 } from '../../../src/formats/connect-offsets.ts'
 import { toPositive } from '../../../src/formats/murmur2.ts'
 import { jacksonString } from '../../../src/formats/java-json.ts'
@@ -16,7 +25,12 @@ test('spec example source key, byte-exact', () => {
   assert.equal(key.toString('utf8'), '["MirrorSourceConnector",{"cluster":"A","partition":0,"topic":"orders"}]')
 })
 
-function testGoldenKeys<K> (kind: string, rows: ReadonlyArray<K & { key: string, text: string }>, encode: (k: K) => Buffer, decode: (b: Buffer) => K): void {
+function testGoldenKeys<K>(
+  kind: string,
+  rows: ReadonlyArray<K & { key: string; text: string }>,
+  encode: (k: K) => Buffer,
+  decode: (b: Buffer) => K
+): void {
   for (const { key, text, ...k } of rows) {
     test(`Java golden JsonConverter key, ${kind} ${text}`, () => {
       assert.equal(hex(encode(k as K)), key)
@@ -51,14 +65,22 @@ test('Jackson string escaping', () => {
 
 test('decoders accept any key order, whitespace and extra fields', () => {
   assert.deepEqual(
-    decodeSourceOffsetKey(utf8('[ "c" , { "topic" : "t", "partition": 2, "cluster": "A", "extra": [1, {"x": null}] } ]')),
-    { connector: 'c', cluster: 'A', topic: 't', partition: 2 })
-  assert.deepEqual(
-    decodeCheckpointOffsetKey(utf8('["c",{"group":"g","topic":"A.t","partition":0}]')),
-    { connector: 'c', group: 'g', topic: 'A.t', partition: 0 })
-  assert.deepEqual(
-    decodeHeartbeatOffsetKey(utf8('["c",{"targetClusterAlias":"B","sourceClusterAlias":"A"}]')),
-    { connector: 'c', sourceClusterAlias: 'A', targetClusterAlias: 'B' })
+    decodeSourceOffsetKey(
+      utf8('[ "c" , { "topic" : "t", "partition": 2, "cluster": "A", "extra": [1, {"x": null}] } ]')
+    ),
+    { connector: 'c', cluster: 'A', topic: 't', partition: 2 }
+  )
+  assert.deepEqual(decodeCheckpointOffsetKey(utf8('["c",{"group":"g","topic":"A.t","partition":0}]')), {
+    connector: 'c',
+    group: 'g',
+    topic: 'A.t',
+    partition: 0
+  })
+  assert.deepEqual(decodeHeartbeatOffsetKey(utf8('["c",{"targetClusterAlias":"B","sourceClusterAlias":"A"}]')), {
+    connector: 'c',
+    sourceClusterAlias: 'A',
+    targetClusterAlias: 'B'
+  })
   const any = decodeConnectOffsetKey(utf8('["c",{"partition":9007199254740993,"x":1.5}]'))
   assert.deepEqual(any, { connector: 'c', partition: { partition: 9007199254740993n, x: 1.5 } })
 })
@@ -94,7 +116,10 @@ test('bad keys throw FormatError', () => {
   for (const [text, decode] of bad) assert.throws(() => decode(utf8(text)), FormatError, text)
   assert.throws(() => decodeConnectOffsetKey(null), FormatError)
   assert.throws(() => encodeSourceOffsetKey({ connector: 'c', cluster: 'A', topic: 't', partition: -1 }), FormatError)
-  assert.throws(() => encodeCheckpointOffsetKey({ connector: 'c', group: 'g', topic: 't', partition: 1.5 }), FormatError)
+  assert.throws(
+    () => encodeCheckpointOffsetKey({ connector: 'c', group: 'g', topic: 't', partition: 1.5 }),
+    FormatError
+  )
 })
 
 test('Java golden murmur2 and partitions (25, 7, 1)', () => {
@@ -108,7 +133,7 @@ test('Java golden murmur2 and partitions (25, 7, 1)', () => {
 })
 
 test('the partition of an encoded key matches Java for the same key bytes', () => {
-  const g = golden.murmur2.find((m) => unhex(m.key).toString('utf8').includes('"partition":1,'))
+  const g = golden.murmur2.find(m => unhex(m.key).toString('utf8').includes('"partition":1,'))
   assert.ok(g)
   const key = encodeSourceOffsetKey({ connector: 'MirrorSourceConnector', cluster: 'A', topic: 'orders', partition: 1 })
   assert.equal(javaPartition(key, 25), g.partition25)

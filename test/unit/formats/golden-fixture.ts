@@ -22,17 +22,57 @@ export interface GoldenPolicyTopic {
 
 export interface Golden {
   kafkaVersion: string
-  offsetSync: Array<{ topic: string, partition: number, upstreamOffset: string, downstreamOffset: string, key: string, value: string, text: string }>
-  checkpoint: Array<{ group: string, topic: string, partition: number, upstreamOffset: string, downstreamOffset: string, metadata: string, key: string, value: string, text: string }>
-  checkpointOtherVersion: { key: string, value: string, group: string, topic: string, partition: number, upstreamOffset: string, downstreamOffset: string, metadata: string }
-  heartbeat: Array<{ sourceClusterAlias: string, targetClusterAlias: string, timestamp: string, key: string, value: string, text: string }>
-  connectKeys: {
-    source: Array<{ connector: string, cluster: string, topic: string, partition: number, key: string, text: string }>
-    checkpoint: Array<{ connector: string, group: string, topic: string, partition: number, key: string, text: string }>
-    heartbeat: Array<{ connector: string, sourceClusterAlias: string, targetClusterAlias: string, key: string, text: string }>
+  offsetSync: Array<{
+    topic: string
+    partition: number
+    upstreamOffset: string
+    downstreamOffset: string
+    key: string
+    value: string
+    text: string
+  }>
+  checkpoint: Array<{
+    group: string
+    topic: string
+    partition: number
+    upstreamOffset: string
+    downstreamOffset: string
+    metadata: string
+    key: string
+    value: string
+    text: string
+  }>
+  checkpointOtherVersion: {
+    key: string
+    value: string
+    group: string
+    topic: string
+    partition: number
+    upstreamOffset: string
+    downstreamOffset: string
+    metadata: string
   }
-  connectValues: Array<{ offset: string, value: string }>
-  murmur2: Array<{ key: string, murmur2: number, partition25: number, partition1: number, partition7: number }>
+  heartbeat: Array<{
+    sourceClusterAlias: string
+    targetClusterAlias: string
+    timestamp: string
+    key: string
+    value: string
+    text: string
+  }>
+  connectKeys: {
+    source: Array<{ connector: string; cluster: string; topic: string; partition: number; key: string; text: string }>
+    checkpoint: Array<{ connector: string; group: string; topic: string; partition: number; key: string; text: string }>
+    heartbeat: Array<{
+      connector: string
+      sourceClusterAlias: string
+      targetClusterAlias: string
+      key: string
+      text: string
+    }>
+  }
+  connectValues: Array<{ offset: string; value: string }>
+  murmur2: Array<{ key: string; murmur2: number; partition25: number; partition1: number; partition7: number }>
   policies: Array<{
     name: string
     config: Record<string, string>
@@ -41,7 +81,13 @@ export interface Golden {
     checkpointsTopicA: string
     topics: GoldenPolicyTopic[]
   }>
-  filterDefaults: { topics: string, topicsExclude: string, groups: string, groupsExclude: string, configPropertiesExclude: string }
+  filterDefaults: {
+    topics: string
+    topicsExclude: string
+    groups: string
+    groupsExclude: string
+    configPropertiesExclude: string
+  }
   filterDecisions: {
     topics: Record<string, boolean>
     groups: Record<string, boolean>
@@ -51,18 +97,18 @@ export interface Golden {
       shouldReplicateSourceDefault: Record<string, boolean>
     }>
   }
-  regex: Array<{ patterns: string[], javaPattern: string | null, matches: Record<string, boolean> }>
-  offsetSyncRule: Array<{ offsetLagMax: string, steps: Array<[string, string, boolean]> }>
+  regex: Array<{ patterns: string[]; javaPattern: string | null; matches: Record<string, boolean> }>
+  offsetSyncRule: Array<{ offsetLagMax: string; steps: Array<[string, string, boolean]> }>
 }
 
 export const golden: Golden = JSON.parse(
   readFileSync(new URL('../../fixtures/formats/golden.json', import.meta.url), 'utf8')
 ) as Golden
 
-export function hex (b: Uint8Array): string {
+export function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex')
 }
 
-export function unhex (s: string): Buffer {
+export function unhex(s: string): Buffer {
   return Buffer.from(s.replace(/[\s|]/g, ''), 'hex')
 }

@@ -1,7 +1,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { FormatError } from '../../../src/errors.ts'
-import { HEARTBEAT_VERSION, decodeHeartbeat, encodeHeartbeat, encodeHeartbeatKey, encodeHeartbeatValue, formatHeartbeat } from '../../../src/formats/heartbeat.ts'
+import {
+  HEARTBEAT_VERSION,
+  decodeHeartbeat,
+  encodeHeartbeat,
+  encodeHeartbeatKey,
+  encodeHeartbeatValue,
+  formatHeartbeat
+} from '../../../src/formats/heartbeat.ts'
 import { golden, hex, unhex } from './golden-fixture.ts'
 
 test('spec example: A -> B at 1700000000000', () => {
@@ -15,7 +22,11 @@ test('spec example: A -> B at 1700000000000', () => {
 
 for (const g of golden.heartbeat) {
   test(`Java golden Heartbeat ${JSON.stringify(g.sourceClusterAlias)} -> ${JSON.stringify(g.targetClusterAlias)} @ ${g.timestamp}`, () => {
-    const hb = { sourceClusterAlias: g.sourceClusterAlias, targetClusterAlias: g.targetClusterAlias, timestamp: BigInt(g.timestamp) }
+    const hb = {
+      sourceClusterAlias: g.sourceClusterAlias,
+      targetClusterAlias: g.targetClusterAlias,
+      timestamp: BigInt(g.timestamp)
+    }
     assert.equal(hex(encodeHeartbeatKey(hb)), g.key)
     assert.equal(hex(encodeHeartbeatValue(hb)), g.value)
     assert.deepEqual(decodeHeartbeat(unhex(g.key), unhex(g.value)), hb)
@@ -26,5 +37,8 @@ for (const g of golden.heartbeat) {
 test('any version is read as v0; truncated input throws FormatError', () => {
   assert.equal(decodeHeartbeat(unhex('000141000142'), unhex('0003 0000018bcfe56800 99')).timestamp, 1700000000000n)
   assert.throws(() => decodeHeartbeat(unhex('000141000142'), unhex('0000 0000018bcfe568')), FormatError)
-  assert.throws(() => decodeHeartbeat(unhex('0001410001'), unhex('0000 0000018bcfe56800')), /Heartbeat key: truncated reading field targetClusterAlias/)
+  assert.throws(
+    () => decodeHeartbeat(unhex('0001410001'), unhex('0000 0000018bcfe56800')),
+    /Heartbeat key: truncated reading field targetClusterAlias/
+  )
 })

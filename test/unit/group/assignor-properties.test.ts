@@ -9,7 +9,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { assignGroup, type DealTable } from '../../../src/group/assignor.ts'
-import { decodeAssignment, encodeMemberMetadata, type FlowCapability, type MemberAssignment } from '../../../src/group/group-codec.ts'
+import {
+  decodeAssignment,
+  encodeMemberMetadata,
+  type FlowCapability,
+  type MemberAssignment
+} from '../../../src/group/group-codec.ts'
 import { copyUnitId, parseUnitId, singletonUnitId } from '../../../src/group/units.ts'
 
 const SEQUENCES = 1000
@@ -17,7 +22,7 @@ const EVENTS_PER_SEQUENCE = 12
 const MAX_MEMBERS = 6
 
 /** Small seeded generator (mulberry32), so a failing sequence can be replayed. */
-function random (seed: number): () => number {
+function random(seed: number): () => number {
   let s = seed >>> 0
   return () => {
     s = (s + 0x6d2b79f5) >>> 0
@@ -50,18 +55,19 @@ class Group {
   members: SimMember[] = []
   leaderId: string | undefined
   generation = 0
-  previous: { leaderId: string, table: DealTable } | undefined
+  previous: { leaderId: string; table: DealTable } | undefined
   nextId = 0
   nextTopic = 0
   lastDeal: ReadonlyMap<string, MemberAssignment> = new Map()
   /** The unit the last 'conflict' event made two members claim. */
   conflicted: string | undefined
 
-  constructor (seed: number) {
+  constructor(seed: number) {
     this.rnd = random(seed)
     const tasksMax = 1 + Math.floor(this.rnd() * 6)
     this.flows.set('A->B', { digest: 'ab', tasksMax, jobs: ['topics', 'checkpoints', 'heartbeats'] })
-    if (this.rnd() < 0.5) this.flows.set('C->B', { digest: 'cb', tasksMax: 2, jobs: ['topics', 'checkpoints', 'heartbeats'] })
+    if (this.rnd() < 0.5)
+      this.flows.set('C->B', { digest: 'cb', tasksMax: 2, jobs: ['topics', 'checkpoints', 'heartbeats'] })
     if (this.rnd() < 0.5) this.flows.set('B->A', { digest: 'ba', tasksMax: 1, jobs: ['heartbeats'] })
     for (const [flow, f] of this.flows) {
       if (!f.jobs.includes('topics')) continue
@@ -72,43 +78,50 @@ class Group {
     }
   }
 
-  pick<T> (items: readonly T[]): T {
+  pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.rnd() * items.length)] as T
   }
 
   /** Every unit the group should run, from the truth. */
-  universe (): Set<string> {
+  universe(): Set<string> {
     const out = new Set<string>()
     for (const [flow, f] of this.flows) {
       for (const kind of f.jobs) out.add(singletonUnitId(kind, flow))
-      for (const [topic, count] of this.truth.get(flow) ?? []) for (let p = 0; p < count; p++) out.add(copyUnitId(flow, topic, p))
+      for (const [topic, count] of this.truth.get(flow) ?? [])
+        for (let p = 0; p < count; p++) out.add(copyUnitId(flow, topic, p))
     }
     return out
   }
 
-  copyTruth (): Map<string, Map<string, number>> {
+  copyTruth(): Map<string, Map<string, number>> {
     return new Map([...this.truth].map(([flow, topics]) => [flow, new Map(topics)]))
   }
 
-  join (): SimMember {
+  join(): SimMember {
     // Member ids sort in no particular order of joining, as the coordinator's `<client id>-<UUID>` ids do.
-    const id = `m-${Math.floor(this.rnd() * 0xffffff).toString(16).padStart(6, '0')}-${this.nextId++}`
+    const id = `m-${Math.floor(this.rnd() * 0xffffff)
+      .toString(16)
+      .padStart(6, '0')}-${this.nextId++}`
     const m: SimMember = { id, owned: new Set(), toRelease: new Set(), released: new Map(), view: this.copyTruth() }
     this.members.push(m)
     return m
   }
 
   /** Removes a member; a clean leave stores its positions first, which no other member hears of. */
-  remove (m: SimMember): void {
+  remove(m: SimMember): void {
     this.members = this.members.filter(x => x !== m)
     if (this.leaderId === m.id) this.leaderId = undefined
   }
 
-  apply (event: Event): void {
+  apply(event: Event): void {
     switch (event) {
-      case 'join': this.join(); break
+      case 'join':
+        this.join()
+        break
       case 'leave':
-      case 'crash': if (this.members.length > 1) this.remove(this.pick(this.members)); break
+      case 'crash':
+        if (this.members.length > 1) this.remove(this.pick(this.members))
+        break
       case 'grow': {
         const flow = this.pick([...this.truth.keys()])
         const topics = this.truth.get(flow) as Map<string, number>
@@ -117,7 +130,9 @@ class Group {
         topics.set(topic, (topics.get(topic) as number) + 1 + Math.floor(this.rnd() * 3))
         break
       }
-      case 'topic': this.truth.get(this.pick([...this.truth.keys()]))?.set(`t${this.nextTopic++}`, 1 + Math.floor(this.rnd() * 4)); break
+      case 'topic':
+        this.truth.get(this.pick([...this.truth.keys()]))?.set(`t${this.nextTopic++}`, 1 + Math.floor(this.rnd() * 4))
+        break
       case 'delete': {
         const topics = this.truth.get(this.pick([...this.truth.keys()])) as Map<string, number>
         if (topics.size > 1) topics.delete(this.pick([...topics.keys()]))
@@ -134,16 +149,20 @@ class Group {
         }
         break
       }
-      case 'rebalance': break
+      case 'rebalance':
+        break
     }
   }
 
   /** One generation: releases, JoinGroup metadata, the leader's deal, SyncGroup; checks every step. */
-  rebalance (): { revoked: number, unassigned: number } {
+  rebalance(): { revoked: number; unassigned: number } {
     for (const m of this.members) {
       for (const id of m.toRelease) {
         m.owned.delete(id)
-        m.released.set(id, parseUnitId(id).kind === 'copy' && this.rnd() < 0.8 ? BigInt(Math.floor(this.rnd() * 1e6)) : null)
+        m.released.set(
+          id,
+          parseUnitId(id).kind === 'copy' && this.rnd() < 0.8 ? BigInt(Math.floor(this.rnd() * 1e6)) : null
+        )
       }
       m.toRelease = new Set()
       // The topics owner sees the truth; the others' views lag one generation.
@@ -153,7 +172,18 @@ class Group {
     this.leaderId ??= this.members.map(m => m.id).sort()[0] as string
     this.generation++
     const previous = this.previous?.leaderId === this.leaderId ? this.previous.table : undefined
-    const encoded = new Map(this.members.map(m => [m.id, encodeMemberMetadata({ instance: `host-${m.id}`, flows: this.flows, owned: m.owned, released: m.released, topics: m.view })]))
+    const encoded = new Map(
+      this.members.map(m => [
+        m.id,
+        encodeMemberMetadata({
+          instance: `host-${m.id}`,
+          flows: this.flows,
+          owned: m.owned,
+          released: m.released,
+          topics: m.view
+        })
+      ])
+    )
     const { assignments, deal } = assignGroup(encoded, { generation: this.generation, flows: this.flows, previous })
     const decoded = new Map([...assignments].map(([id, bytes]) => [id, decodeAssignment(bytes)]))
     this.check(decoded)
@@ -172,7 +202,7 @@ class Group {
     return { revoked, unassigned }
   }
 
-  check (decoded: ReadonlyMap<string, MemberAssignment>): void {
+  check(decoded: ReadonlyMap<string, MemberAssignment>): void {
     assert.deepEqual([...decoded.keys()].sort(), this.members.map(m => m.id).sort(), 'one assignment per member')
     const runner = new Map<string, string>()
     const revokedFrom = new Map<string, string[]>()
@@ -180,20 +210,30 @@ class Group {
     const ownedBefore = new Map<string, string[]>()
     for (const m of this.members) for (const id of m.owned) ownedBefore.set(id, [...(ownedBefore.get(id) ?? []), m.id])
     for (const [id, owners] of ownedBefore) {
-      if (owners.length > 1) assert.deepEqual(revokedFrom.get(id)?.sort(), [...owners].sort(), `${id}, claimed by ${owners.join(' and ')}, is revoked from all of them`)
+      if (owners.length > 1)
+        assert.deepEqual(
+          revokedFrom.get(id)?.sort(),
+          [...owners].sort(),
+          `${id}, claimed by ${owners.join(' and ')}, is revoked from all of them`
+        )
     }
-    const releasedBy = new Map<string, { by: string, position: bigint | null }>()
+    const releasedBy = new Map<string, { by: string; position: bigint | null }>()
     for (const m of this.members) {
       for (const [id, position] of m.released) {
         const other = releasedBy.get(id)
-        if (other === undefined || (position !== null && (other.position === null || position > other.position))) releasedBy.set(id, { by: m.id, position })
+        if (other === undefined || (position !== null && (other.position === null || position > other.position)))
+          releasedBy.set(id, { by: m.id, position })
       }
     }
     for (const m of this.members) {
       const a = decoded.get(m.id) as MemberAssignment
       assert.equal(a.generation, this.generation)
       for (const id of a.revoked) assert.ok(m.owned.has(id), `${m.id} is asked to revoke ${id}, which it does not run`)
-      for (const id of m.owned) assert.ok(a.units.has(id) || a.revoked.has(id), `${m.id} runs ${id} but is neither told to keep nor to revoke it`)
+      for (const id of m.owned)
+        assert.ok(
+          a.units.has(id) || a.revoked.has(id),
+          `${m.id} runs ${id} but is neither told to keep nor to revoke it`
+        )
       for (const id of a.units) {
         const other = runner.get(id) ?? revokedFrom.get(id)?.find(x => x !== m.id)
         assert.equal(other, undefined, `${id} is run by ${other} and ${m.id} in generation ${this.generation}`)
@@ -202,31 +242,49 @@ class Group {
       for (const id of a.units) {
         if (m.owned.has(id)) continue
         const from = ownedBefore.get(id)
-        assert.equal(from, undefined, `${id} moves straight from ${from?.join(' and ')} to ${m.id} without being released`)
+        assert.equal(
+          from,
+          undefined,
+          `${id} moves straight from ${from?.join(' and ')} to ${m.id} without being released`
+        )
         const release = releasedBy.get(id)
         if (release === undefined) {
-          if (this.lastDeal.size > 0 && this.previous !== undefined && this.previous.table.get(id)?.owner !== undefined) {
+          if (
+            this.lastDeal.size > 0 &&
+            this.previous !== undefined &&
+            this.previous.table.get(id)?.owner !== undefined
+          ) {
             assert.ok(a.quiet.has(id), `${id}, not released by its owner, is given to ${m.id} without the quiet period`)
           }
         } else {
           assert.ok(!a.quiet.has(id), `${id} was released by ${release.by} but is quiet`)
-          assert.equal(a.handOver.get(id), release.position ?? undefined, `${id}: the position released by ${release.by} is handed over`)
+          assert.equal(
+            a.handOver.get(id),
+            release.position ?? undefined,
+            `${id}: the position released by ${release.by} is handed over`
+          )
         }
       }
       for (const [flow, tasks] of a.tasks) {
         assert.ok(tasks >= 1, `${m.id} has ${tasks} tasks for ${flow}`)
-        assert.ok(tasks <= (this.flows.get(flow)?.tasksMax ?? 0) || tasks === 1, `${m.id} has ${tasks} tasks for ${flow}, more than tasks.max`)
+        assert.ok(
+          tasks <= (this.flows.get(flow)?.tasksMax ?? 0) || tasks === 1,
+          `${m.id} has ${tasks} tasks for ${flow}, more than tasks.max`
+        )
       }
     }
     for (const flow of this.flows.keys()) {
       const total = [...decoded.values()].reduce((n, a) => n + (a.tasks.get(flow) ?? 0), 0)
       const sharing = [...decoded.values()].filter(a => a.tasks.has(flow)).length
-      assert.ok(total <= Math.max(this.flows.get(flow)?.tasksMax ?? 0, sharing), `${total} tasks for ${flow} across the group`)
+      assert.ok(
+        total <= Math.max(this.flows.get(flow)?.tasksMax ?? 0, sharing),
+        `${total} tasks for ${flow} across the group`
+      )
     }
   }
 
   /** Rebalances until nothing is revoked or waiting; returns how many generations it took. */
-  settle (): number {
+  settle(): number {
     for (let round = 1; round <= 4; round++) {
       const { revoked, unassigned } = this.rebalance()
       if (revoked === 0 && unassigned === 0) return round
@@ -235,19 +293,26 @@ class Group {
   }
 
   /** Unit -> member, from the last deal. */
-  owners (): Map<string, string> {
+  owners(): Map<string, string> {
     const out = new Map<string, string>()
     for (const [id, a] of this.lastDeal) for (const u of a.units) out.set(u, id)
     return out
   }
 
-  checkSettled (): void {
+  checkSettled(): void {
     const owners = this.owners()
-    assert.deepEqual(new Set(owners.keys()), this.universe(), 'after settling, every unit of the group runs exactly once')
+    assert.deepEqual(
+      new Set(owners.keys()),
+      this.universe(),
+      'after settling, every unit of the group runs exactly once'
+    )
     const counts = (pick: (id: string) => boolean): number[] =>
       this.members.map(m => [...(this.lastDeal.get(m.id)?.units ?? [])].filter(pick).length)
     for (const flow of this.truth.keys()) {
-      const c = counts(id => { const u = parseUnitId(id); return u.kind === 'copy' && u.flow === flow })
+      const c = counts(id => {
+        const u = parseUnitId(id)
+        return u.kind === 'copy' && u.flow === flow
+      })
       assert.ok(Math.max(...c) - Math.min(...c) <= 1, `copy units of ${flow} per member: ${c.join(', ')}`)
     }
     const s = counts(id => parseUnitId(id).kind !== 'copy')
@@ -255,9 +320,18 @@ class Group {
   }
 }
 
-const EVENTS: ReadonlyArray<[Event, number]> = [['join', 0.26], ['leave', 0.12], ['crash', 0.12], ['grow', 0.14], ['topic', 0.11], ['delete', 0.06], ['conflict', 0.04], ['rebalance', 0.15]]
+const EVENTS: ReadonlyArray<[Event, number]> = [
+  ['join', 0.26],
+  ['leave', 0.12],
+  ['crash', 0.12],
+  ['grow', 0.14],
+  ['topic', 0.11],
+  ['delete', 0.06],
+  ['conflict', 0.04],
+  ['rebalance', 0.15]
+]
 
-function pickEvent (g: Group): Event {
+function pickEvent(g: Group): Event {
   let r = g.rnd()
   for (const [event, weight] of EVENTS) {
     if (r < weight) return event === 'join' && g.members.length >= MAX_MEMBERS ? 'rebalance' : event
@@ -266,7 +340,7 @@ function pickEvent (g: Group): Event {
   return 'rebalance'
 }
 
-function runSequence (seed: number): void {
+function runSequence(seed: number): void {
   const g = new Group(seed)
   g.join()
   g.settle()
@@ -291,24 +365,39 @@ function runSequence (seed: number): void {
     const moved = [...after].filter(([id, owner]) => before.has(id) && before.get(id) !== owner)
     if (event === 'join') {
       const newcomer = g.members.find(m => !membersBefore.has(m.id))?.id
-      for (const [id, owner] of moved) assert.equal(owner, newcomer, `${id} moved from ${before.get(id)} to ${owner}, not to the member that joined`)
+      for (const [id, owner] of moved)
+        assert.equal(owner, newcomer, `${id} moved from ${before.get(id)} to ${owner}, not to the member that joined`)
       const m = g.members.length
       for (const flow of g.truth.keys()) {
-        const p = [...after.keys()].filter(id => { const u = parseUnitId(id); return u.kind === 'copy' && u.flow === flow }).length
+        const p = [...after.keys()].filter(id => {
+          const u = parseUnitId(id)
+          return u.kind === 'copy' && u.flow === flow
+        }).length
         const n = moved.filter(([id]) => parseUnitId(id).flow === flow && parseUnitId(id).kind === 'copy').length
         // The plan asks for at most ⌈P/M⌉; from a settled group the old members can always keep
         // the P mod M extra units, so the newcomer gets ⌊P/M⌋.
-        assert.ok(n <= Math.floor(p / m), `a join moved ${n} copy units of ${flow}; its fair share is ${Math.floor(p / m)}`)
+        assert.ok(
+          n <= Math.floor(p / m),
+          `a join moved ${n} copy units of ${flow}; its fair share is ${Math.floor(p / m)}`
+        )
       }
       const singletons = [...after.keys()].filter(id => parseUnitId(id).kind !== 'copy').length
       const n = moved.filter(([id]) => parseUnitId(id).kind !== 'copy').length
-      assert.ok(n <= Math.floor(singletons / m), `a join moved ${n} singletons; its fair share is ${Math.floor(singletons / m)}`)
+      assert.ok(
+        n <= Math.floor(singletons / m),
+        `a join moved ${n} singletons; its fair share is ${Math.floor(singletons / m)}`
+      )
     }
     if (event === 'leave' || event === 'crash') {
-      for (const [id, owner] of moved) assert.ok(!g.members.some(x => x.id === before.get(id)), `${id} moved from ${before.get(id)}, which is still a member, to ${owner}`)
+      for (const [id, owner] of moved)
+        assert.ok(
+          !g.members.some(x => x.id === before.get(id)),
+          `${id} moved from ${before.get(id)}, which is still a member, to ${owner}`
+        )
     }
     if (event === 'conflict') {
-      for (const [id, owner] of moved) assert.equal(id, g.conflicted, `a conflict over ${g.conflicted} moved ${id} from ${before.get(id)} to ${owner}`)
+      for (const [id, owner] of moved)
+        assert.equal(id, g.conflicted, `a conflict over ${g.conflicted} moved ${id} from ${before.get(id)} to ${owner}`)
     }
     if (event === 'rebalance') assert.deepEqual(moved, [], 'a rebalance with no change moves nothing')
   }
@@ -323,7 +412,9 @@ test(`${SEQUENCES} random sequences of joins, leaves, crashes and new or deleted
     try {
       runSequence(seed)
     } catch (err) {
-      throw new Error(`sequence with seed ${seed} failed (rerun with DEAL_SEED=${seed}): ${(err as Error).message}`, { cause: err })
+      throw new Error(`sequence with seed ${seed} failed (rerun with DEAL_SEED=${seed}): ${(err as Error).message}`, {
+        cause: err
+      })
     }
   }
 })

@@ -11,7 +11,7 @@ import type { SingletonKind } from '../../../src/group/units.ts'
 
 export interface PlainMetadata {
   instance: string
-  flows: Record<string, { digest: string, tasksMax: number, jobs: SingletonKind[] }>
+  flows: Record<string, { digest: string; tasksMax: number; jobs: SingletonKind[] }>
   owned: string[]
   released: Record<string, string | null>
   topics: Record<string, Record<string, number>>
@@ -28,25 +28,30 @@ export interface PlainAssignment {
 }
 
 export interface GroupGolden {
-  metadata: Array<{ name: string, value: PlainMetadata, hex: string }>
-  assignment: Array<{ name: string, value: PlainAssignment, hex: string }>
+  metadata: Array<{ name: string; value: PlainMetadata; hex: string }>
+  assignment: Array<{ name: string; value: PlainAssignment; hex: string }>
 }
 
 export const groupGolden: GroupGolden = JSON.parse(
   readFileSync(new URL('../../fixtures/group/golden.json', import.meta.url), 'utf8')
 ) as GroupGolden
 
-export function fixtureMetadata (p: PlainMetadata): MemberMetadata {
+export function fixtureMetadata(p: PlainMetadata): MemberMetadata {
   return {
     instance: p.instance,
-    flows: new Map(Object.entries(p.flows).map(([name, f]): [string, FlowCapability] => [name, { digest: f.digest, tasksMax: f.tasksMax, jobs: f.jobs }])),
+    flows: new Map(
+      Object.entries(p.flows).map(([name, f]): [string, FlowCapability] => [
+        name,
+        { digest: f.digest, tasksMax: f.tasksMax, jobs: f.jobs }
+      ])
+    ),
     owned: new Set(p.owned),
     released: new Map(Object.entries(p.released).map(([id, pos]) => [id, pos === null ? null : BigInt(pos)])),
     topics: new Map(Object.entries(p.topics).map(([flow, view]) => [flow, new Map(Object.entries(view))]))
   }
 }
 
-export function fixtureAssignment (p: PlainAssignment): MemberAssignment {
+export function fixtureAssignment(p: PlainAssignment): MemberAssignment {
   const a = {
     generation: p.generation,
     units: new Set(p.units),

@@ -8,12 +8,17 @@ import { FakeClock } from './fakes.ts'
 const MS = 1_000_000n
 const S = 10_000
 
-function lease (clock: FakeClock, onExpire?: () => void, marginMs?: number): Lease {
+function lease(clock: FakeClock, onExpire?: () => void, marginMs?: number): Lease {
   return new Lease({ groupId: 'A-mm2', sessionTimeoutMs: S, marginMs, clock, onExpire })
 }
 
 test('the margin is a tenth of the session timeout, at least one second', () => {
-  for (const [session, margin] of [[10_000, 1000], [6000, 1000], [45_000, 4500], [300_000, 30_000]] as const) {
+  for (const [session, margin] of [
+    [10_000, 1000],
+    [6000, 1000],
+    [45_000, 4500],
+    [300_000, 30_000]
+  ] as const) {
     assert.equal(defaultLeaseMarginMs(session), margin, `session ${session}`)
   }
 })
@@ -23,12 +28,40 @@ test('validity over time: nothing before a renewal, then until sentAt + S - m (e
   const l = lease(clock)
   const rows: Array<[string, () => void, bigint, boolean]> = [
     ['never renewed', () => {}, 0n, false],
-    ['renewed from a request sent at 100 ms', () => { l.renew(100n * MS) }, 200n * MS, true],
+    [
+      'renewed from a request sent at 100 ms',
+      () => {
+        l.renew(100n * MS)
+      },
+      200n * MS,
+      true
+    ],
     ['just before 100 + 9000', () => {}, 9099n * MS, true],
     ['at the deadline', () => {}, 9100n * MS, false],
-    ['an older answer does not move it back', () => { l.renew(50n * MS) }, 9099n * MS, true],
-    ['a later answer moves it on', () => { l.renew(5000n * MS) }, 13_999n * MS, true],
-    ['fenced', () => { l.fence() }, 6000n * MS, false]
+    [
+      'an older answer does not move it back',
+      () => {
+        l.renew(50n * MS)
+      },
+      9099n * MS,
+      true
+    ],
+    [
+      'a later answer moves it on',
+      () => {
+        l.renew(5000n * MS)
+      },
+      13_999n * MS,
+      true
+    ],
+    [
+      'fenced',
+      () => {
+        l.fence()
+      },
+      6000n * MS,
+      false
+    ]
   ]
   for (const [what, act, at, valid] of rows) {
     act()
@@ -51,7 +84,9 @@ test('renew reports a resume only when the lease had run out', async () => {
 test('onExpire fires once, at the deadline; renewals postpone it; fence() cancels it', async () => {
   const clock = new FakeClock()
   const expired: number[] = []
-  const l = lease(clock, () => { expired.push(clock.nowMs) })
+  const l = lease(clock, () => {
+    expired.push(clock.nowMs)
+  })
   l.renew(0n)
   await clock.advance(8000)
   l.renew(clock.nowNs()) // deadline now 8000 + 9000
@@ -74,7 +109,13 @@ test('a stopped process (clock jump, no timer ran) sees the expired lease on its
   l.renew(0n)
   clock.jump(9500)
   assert.equal(l.valid(), false)
-  assert.throws(() => { l.assertValid('writing positions') }, (err: unknown) => err instanceof LeaseExpiredError && /writing positions refused/.test(err.message) && /A-mm2/.test(err.message))
+  assert.throws(
+    () => {
+      l.assertValid('writing positions')
+    },
+    (err: unknown) =>
+      err instanceof LeaseExpiredError && /writing positions refused/.test(err.message) && /A-mm2/.test(err.message)
+  )
 })
 
 test('a view on the shared buffer (as a worker thread gets it) sees renewals and the fence at once', () => {
@@ -97,13 +138,17 @@ test('a margin that leaves no lease is refused', () => {
 test('a worker thread reading the buffer on its own clock sees the deadline the main thread set (one time base per process)', async () => {
   const l = new Lease({ groupId: 'A-mm2', sessionTimeoutMs: S })
   const ask = async (): Promise<boolean> => {
-    // The worker compares the shared deadline with its own process.hrtime.bigint(), as a copier thread's LeaseView does.
-    const worker = new Worker(`
+    // The worker compares the shared deadline with its own process.hrtime.bigint(), as a copier thread's LeaseView
+    // does.
+    const worker = new Worker(
+      `
       const { parentPort, workerData } = require('node:worker_threads')
       const deadline = Atomics.load(new BigInt64Array(workerData, 0, 1), 0)
       parentPort.postMessage(process.hrtime.bigint() < deadline)
-    `, { eval: true, workerData: l.buffer })
-    const [valid] = await once(worker, 'message') as [boolean]
+    `,
+      { eval: true, workerData: l.buffer }
+    )
+    const [valid] = (await once(worker, 'message')) as [boolean]
     await worker.terminate()
     return valid
   }

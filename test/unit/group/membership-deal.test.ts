@@ -7,19 +7,32 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { createLeaderAssignor, type Deal } from '../../../src/group/assignor.ts'
-import { decodeAssignment, encodeMemberMetadata, type FlowCapability, type MemberMetadata } from '../../../src/group/group-codec.ts'
+import {
+  decodeAssignment,
+  encodeMemberMetadata,
+  type FlowCapability,
+  type MemberMetadata
+} from '../../../src/group/group-codec.ts'
 import { Membership } from '../../../src/group/membership.ts'
 import { compactUnitIds } from '../../../src/group/units.ts'
 import type { SyncRequest } from '../../../src/kafka/group-wire.ts'
 import { FakeClock, joinAnswer, ScriptedCoordinator, settle } from './fakes.ts'
 
-const FLOWS = new Map<string, FlowCapability>([['A->B', { digest: 'd1', tasksMax: 2, jobs: ['topics', 'checkpoints', 'heartbeats'] }]])
+const FLOWS = new Map<string, FlowCapability>([
+  ['A->B', { digest: 'd1', tasksMax: 2, jobs: ['topics', 'checkpoints', 'heartbeats'] }]
+])
 
-function metadata (instance: string, owned: string[] = []): MemberMetadata {
-  return { instance, flows: FLOWS, owned: new Set(owned), released: new Map(), topics: new Map([['A->B', new Map([['orders', 4]])]]) }
+function metadata(instance: string, owned: string[] = []): MemberMetadata {
+  return {
+    instance,
+    flows: FLOWS,
+    owned: new Set(owned),
+    released: new Map(),
+    topics: new Map([['A->B', new Map([['orders', 4]])]])
+  }
 }
 
-function member (wire: ScriptedCoordinator, clock: FakeClock, deals: Deal[]): Membership {
+function member(wire: ScriptedCoordinator, clock: FakeClock, deals: Deal[]): Membership {
   return new Membership({
     wire,
     groupId: 'A-mm2',
@@ -39,12 +52,19 @@ test('a lone leader deals itself every unit of its flows and decodes its assignm
   const deals: Deal[] = []
   const m = member(wire, clock, deals)
   const assigned: Buffer[] = []
-  m.on('assigned', a => { assigned.push(a.assignment) })
+  m.on('assigned', a => {
+    assigned.push(a.assignment)
+  })
   m.start()
   await settle()
   assert.equal(assigned.length, 1)
   const mine = decodeAssignment(assigned[0] as Buffer)
-  assert.deepEqual(compactUnitIds(mine.units), ['topics:A->B', 'checkpoints:A->B', 'heartbeats:A->B', 'copy:A->B:orders:0-3'])
+  assert.deepEqual(compactUnitIds(mine.units), [
+    'topics:A->B',
+    'checkpoints:A->B',
+    'heartbeats:A->B',
+    'copy:A->B:orders:0-3'
+  ])
   assert.deepEqual([...mine.tasks], [['A->B', 2]])
   assert.equal(deals[0]?.instances.get('me-1'), 'host-a')
   await m.close()
@@ -55,8 +75,20 @@ test('a leader with a second member sends both assignments, disjoint, each decod
   const wire = new ScriptedCoordinator(clock)
   const deals: Deal[] = []
   const m = member(wire, clock, deals)
-  const other = encodeMemberMetadata(metadata('host-b', ['copy:A->B:orders:0', 'copy:A->B:orders:1', 'copy:A->B:orders:2']))
-  wire.joins.push(req => joinAnswer({ memberId: 'me-1', leader: 'me-1', generationId: 4, members: [{ memberId: 'me-1', metadata: req.protocols[0]?.metadata ?? Buffer.alloc(0) }, { memberId: 'other', metadata: other }] }))
+  const other = encodeMemberMetadata(
+    metadata('host-b', ['copy:A->B:orders:0', 'copy:A->B:orders:1', 'copy:A->B:orders:2'])
+  )
+  wire.joins.push(req =>
+    joinAnswer({
+      memberId: 'me-1',
+      leader: 'me-1',
+      generationId: 4,
+      members: [
+        { memberId: 'me-1', metadata: req.protocols[0]?.metadata ?? Buffer.alloc(0) },
+        { memberId: 'other', metadata: other }
+      ]
+    })
+  )
   m.start()
   await settle()
   const sync = wire.of<SyncRequest>('sync')[0]

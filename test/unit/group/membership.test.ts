@@ -7,7 +7,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { type Assignment, Membership, type MembershipOptions } from '../../../src/group/membership.ts'
-import { GroupErrorCode as E, type HeartbeatRequest, type JoinRequest, type LeaveRequest, type SyncRequest } from '../../../src/kafka/group-wire.ts'
+import {
+  GroupErrorCode as E,
+  type HeartbeatRequest,
+  type JoinRequest,
+  type LeaveRequest,
+  type SyncRequest
+} from '../../../src/kafka/group-wire.ts'
 import { FakeClock, joinAnswer, ScriptedCoordinator, settle } from './fakes.ts'
 
 const S = 10_000
@@ -22,7 +28,7 @@ interface Harness {
   assigned: Assignment[]
 }
 
-function harness (opts: Partial<MembershipOptions> = {}): Harness {
+function harness(opts: Partial<MembershipOptions> = {}): Harness {
   const clock = new FakeClock()
   const wire = new ScriptedCoordinator(clock)
   const events: string[] = []
@@ -41,16 +47,29 @@ function harness (opts: Partial<MembershipOptions> = {}): Harness {
     clock,
     ...opts
   })
-  member.on('assigned', a => { events.push(`assigned:${a.generation}`); assigned.push(a) })
-  member.on('confirmed', g => { events.push(`confirmed:${g}`) })
-  member.on('fenced', () => { events.push(`fenced@${clock.nowMs}`) })
-  member.on('resumed', () => { events.push(`resumed@${clock.nowMs}`) })
-  member.on('lost', () => { events.push(`lost@${clock.nowMs}`) })
-  member.on('refused', () => { events.push('refused') })
+  member.on('assigned', a => {
+    events.push(`assigned:${a.generation}`)
+    assigned.push(a)
+  })
+  member.on('confirmed', g => {
+    events.push(`confirmed:${g}`)
+  })
+  member.on('fenced', () => {
+    events.push(`fenced@${clock.nowMs}`)
+  })
+  member.on('resumed', () => {
+    events.push(`resumed@${clock.nowMs}`)
+  })
+  member.on('lost', () => {
+    events.push(`lost@${clock.nowMs}`)
+  })
+  member.on('refused', () => {
+    events.push('refused')
+  })
   return { clock, wire, member, events, assigned }
 }
 
-async function stable (h: Harness): Promise<void> {
+async function stable(h: Harness): Promise<void> {
   h.member.start()
   await settle()
   assert.equal(h.member.state, 'stable', `stable after start (requests: ${h.wire.kinds().join(', ')})`)
@@ -66,9 +85,15 @@ test('a new member joins twice (KIP-394 handshake, no backoff), leads, deals eve
   assert.equal(second?.protocolType, 'kafka-mirror')
   assert.equal(second?.protocols[0]?.name, 'kafka-mirror-v1')
   assert.equal(second?.rebalanceTimeoutMs, 60_000)
-  assert.ok(h.wire.sent.every(s => s.atMs === 0), 'the handshake is not a retry: no wait')
+  assert.ok(
+    h.wire.sent.every(s => s.atMs === 0),
+    'the handshake is not a retry: no wait'
+  )
   const sync = h.wire.of<SyncRequest>('sync')[0]
-  assert.deepEqual(sync?.assignments.map(a => [a.memberId, a.assignment.toString()]), [['me-1', 'units-of-me-1']])
+  assert.deepEqual(
+    sync?.assignments.map(a => [a.memberId, a.assignment.toString()]),
+    [['me-1', 'units-of-me-1']]
+  )
   assert.deepEqual(h.events, ['assigned:1', 'confirmed:1'])
   assert.equal(h.assigned[0]?.assignment.toString(), 'units-of-me-1')
   assert.equal(h.member.isLeader, true)
@@ -78,8 +103,16 @@ test('a new member joins twice (KIP-394 handshake, no backoff), leads, deals eve
 
 test('a follower sends no assignments, never deals, and gets its own bytes', async () => {
   let dealt = false
-  const h = harness({ assign: () => { dealt = true; return new Map() } })
-  h.wire.joins.push(joinAnswer({ errorCode: E.MEMBER_ID_REQUIRED, memberId: 'me-1' }), joinAnswer({ memberId: 'me-1', leader: 'other', generationId: 7 }))
+  const h = harness({
+    assign: () => {
+      dealt = true
+      return new Map()
+    }
+  })
+  h.wire.joins.push(
+    joinAnswer({ errorCode: E.MEMBER_ID_REQUIRED, memberId: 'me-1' }),
+    joinAnswer({ memberId: 'me-1', leader: 'other', generationId: 7 })
+  )
   h.wire.syncs.push({ errorCode: 0, assignment: Buffer.from('mine') })
   await stable(h)
   assert.equal(dealt, false)
@@ -104,7 +137,14 @@ test('REBALANCE_IN_PROGRESS on a heartbeat: rejoin with the same id, units kept,
   const h = harness()
   await stable(h)
   h.wire.heartbeats.push({ errorCode: E.REBALANCE_IN_PROGRESS })
-  h.wire.joins.push(joinAnswer({ memberId: 'me-1', leader: 'me-1', generationId: 2, members: [{ memberId: 'me-1', metadata: Buffer.alloc(0) }] }))
+  h.wire.joins.push(
+    joinAnswer({
+      memberId: 'me-1',
+      leader: 'me-1',
+      generationId: 2,
+      members: [{ memberId: 'me-1', metadata: Buffer.alloc(0) }]
+    })
+  )
   await h.clock.advance(H)
   const joins = h.wire.of<JoinRequest>('join')
   assert.equal(joins.length, 3)
@@ -112,7 +152,10 @@ test('REBALANCE_IN_PROGRESS on a heartbeat: rejoin with the same id, units kept,
   assert.equal(joins[2]?.reason, 'the group is rebalancing')
   assert.equal(joins[2]?.protocols[0]?.metadata.toString(), 'meta-3', 'metadata rebuilt for the join')
   assert.ok(!h.events.some(e => e.startsWith('lost')), 'no unit dropped')
-  assert.deepEqual(h.events.filter(e => e.startsWith('assigned')), ['assigned:1', 'assigned:2'])
+  assert.deepEqual(
+    h.events.filter(e => e.startsWith('assigned')),
+    ['assigned:1', 'assigned:2']
+  )
   await h.member.close()
 })
 
@@ -126,19 +169,29 @@ test('the lease is not renewed by a REBALANCE_IN_PROGRESS answer (the rebalance 
   assert.equal(h.member.state, 'joining')
   assert.equal(h.member.lease.remainingMs(), S - MARGIN - H, 'deadline still from the heartbeat sent at 0')
   await h.clock.advance(S)
-  assert.deepEqual(h.events.filter(e => e.startsWith('fenced')), [`fenced@${S - MARGIN}`])
+  assert.deepEqual(
+    h.events.filter(e => e.startsWith('fenced')),
+    [`fenced@${S - MARGIN}`]
+  )
   const closing = h.member.close('test', 10)
   await h.clock.advance(10)
   await closing
 })
 
-for (const [code, keepsId] of [[E.UNKNOWN_MEMBER_ID, false], [E.ILLEGAL_GENERATION, true], [E.FENCED_INSTANCE_ID, false]] as const) {
+for (const [code, keepsId] of [
+  [E.UNKNOWN_MEMBER_ID, false],
+  [E.ILLEGAL_GENERATION, true],
+  [E.FENCED_INSTANCE_ID, false]
+] as const) {
   test(`heartbeat answered ${code}: membership lost (units dropped, lease fenced at once), then a fresh join ${keepsId ? 'with the same id' : 'with no id'}`, async () => {
     const h = harness()
     await stable(h)
     h.wire.heartbeats.push({ errorCode: code })
     let validWhenJoining: boolean | undefined
-    h.wire.joins.push(r => { validWhenJoining = h.member.lease.valid(); return joinAnswer({ memberId: r.memberId === '' ? 'me-2' : r.memberId, leader: 'other', generationId: 5 }) })
+    h.wire.joins.push(r => {
+      validWhenJoining = h.member.lease.valid()
+      return joinAnswer({ memberId: r.memberId === '' ? 'me-2' : r.memberId, leader: 'other', generationId: 5 })
+    })
     await h.clock.advance(H)
     assert.deepEqual(h.events.slice(2, 3), [`lost@${H}`])
     assert.equal(validWhenJoining, false, 'no write between the loss and the next generation')
@@ -164,10 +217,14 @@ test('network loss: heartbeats keep trying, the lease ends at last NONE send + S
   const h = harness()
   await stable(h) // last NONE heartbeat sent at 0
   let cut = true
-  const fail = (): never => { throw new Error('connection reset') }
+  const fail = (): never => {
+    throw new Error('connection reset')
+  }
   for (let i = 0; i < 200; i++) {
-    h.wire.heartbeats.push(r => cut ? fail() : { errorCode: 0, ...(r === undefined ? {} : {}) })
-    h.wire.find.push(() => cut ? fail() : { errorCode: 0, errorMessage: null, coordinator: { nodeId: 1, host: 'broker', port: 9092 } })
+    h.wire.heartbeats.push(r => (cut ? fail() : { errorCode: 0, ...(r === undefined ? {} : {}) }))
+    h.wire.find.push(() =>
+      cut ? fail() : { errorCode: 0, errorMessage: null, coordinator: { nodeId: 1, host: 'broker', port: 9092 } }
+    )
   }
   await h.clock.advance(S - MARGIN - 1)
   assert.equal(h.member.lease.valid(), true)
@@ -180,7 +237,10 @@ test('network loss: heartbeats keep trying, the lease ends at last NONE send + S
   await h.clock.advance(2000)
   assert.equal(h.member.lease.valid(), true)
   assert.equal(h.events[3]?.startsWith('resumed'), true, h.events.join(' '))
-  assert.ok(!h.events.some(e => e.startsWith('lost')), 'nothing dropped: the coordinator still had us in this generation')
+  assert.ok(
+    !h.events.some(e => e.startsWith('lost')),
+    'nothing dropped: the coordinator still had us in this generation'
+  )
   await h.member.close()
 })
 
@@ -191,7 +251,10 @@ test('a SIGSTOP past the lease: the first check after the resume refuses writes 
   assert.equal(h.member.lease.valid(), false)
   // Whichever runs first after the resume (here the overdue heartbeat, answered UNKNOWN_MEMBER_ID),
   // the units are dropped and nothing was writable in between.
-  h.wire.heartbeats.push(() => { assert.equal(h.member.lease.valid(), false); return { errorCode: E.UNKNOWN_MEMBER_ID } })
+  h.wire.heartbeats.push(() => {
+    assert.equal(h.member.lease.valid(), false)
+    return { errorCode: E.UNKNOWN_MEMBER_ID }
+  })
   await h.clock.advance(1)
   assert.deepEqual(h.events.slice(2, 3), [`lost@${S + 5000}`])
   assert.equal(h.wire.of<JoinRequest>('join')[2]?.memberId, '', 'joins again as a new member')
@@ -203,7 +266,12 @@ test('a long join renews the lease when it completes with us (the join phase res
   await stable(h)
   let release: (() => void) | undefined
   h.wire.heartbeats.push({ errorCode: E.REBALANCE_IN_PROGRESS })
-  h.wire.joins.push(async r => { await new Promise<void>(resolve => { release = resolve }); return joinAnswer({ memberId: r.memberId, leader: 'other', generationId: 2 }) })
+  h.wire.joins.push(async r => {
+    await new Promise<void>(resolve => {
+      release = resolve
+    })
+    return joinAnswer({ memberId: r.memberId, leader: 'other', generationId: 2 })
+  })
   await h.clock.advance(H) // join sent at 1000: a completed join renews to 1000 + 9000
   await h.clock.advance(S - MARGIN - H + 500) // the lease from the heartbeat at 0 ran out at 9000
   assert.equal(h.member.lease.valid(), false)
@@ -211,7 +279,12 @@ test('a long join renews the lease when it completes with us (the join phase res
   await settle()
   assert.equal(h.member.lease.valid(), true)
   assert.equal(h.member.lease.remainingMs(), S - MARGIN, 'then renewed by the first heartbeat of generation 2')
-  assert.deepEqual(h.events.slice(2), [`fenced@${S - MARGIN}`, `resumed@${S - MARGIN + 500}`, 'assigned:2', 'confirmed:2'])
+  assert.deepEqual(h.events.slice(2), [
+    `fenced@${S - MARGIN}`,
+    `resumed@${S - MARGIN + 500}`,
+    'assigned:2',
+    'confirmed:2'
+  ])
   await h.member.close()
 })
 
@@ -226,7 +299,10 @@ test('REBALANCE_IN_PROGRESS on sync: join again at once', async () => {
 
 test('join errors: retriable ones back off and retry, a moved coordinator is found again', async () => {
   const h = harness()
-  h.wire.joins.push(joinAnswer({ errorCode: E.COORDINATOR_LOAD_IN_PROGRESS }), joinAnswer({ errorCode: E.NOT_COORDINATOR }))
+  h.wire.joins.push(
+    joinAnswer({ errorCode: E.COORDINATOR_LOAD_IN_PROGRESS }),
+    joinAnswer({ errorCode: E.NOT_COORDINATOR })
+  )
   h.member.start()
   await h.clock.advance(1000)
   assert.equal(h.member.state, 'stable')
@@ -245,8 +321,20 @@ test('INCONSISTENT_GROUP_PROTOCOL: the group is described and the refusal names 
     protocolType: 'connect',
     protocolName: 'sessioned',
     members: [
-      { memberId: 'A->B-1', clientId: 'A->B', clientHost: '/10.0.0.7', metadata: Buffer.alloc(0), assignment: Buffer.alloc(0) },
-      { memberId: 'A->B-2', clientId: 'A->B', clientHost: '/10.0.0.8', metadata: Buffer.alloc(0), assignment: Buffer.alloc(0) }
+      {
+        memberId: 'A->B-1',
+        clientId: 'A->B',
+        clientHost: '/10.0.0.7',
+        metadata: Buffer.alloc(0),
+        assignment: Buffer.alloc(0)
+      },
+      {
+        memberId: 'A->B-2',
+        clientId: 'A->B',
+        clientHost: '/10.0.0.8',
+        metadata: Buffer.alloc(0),
+        assignment: Buffer.alloc(0)
+      }
     ]
   })
   h.member.start()
@@ -283,7 +371,10 @@ test('close: the lease ends before the LeaveGroup goes out; the LeaveGroup names
   const h = harness()
   await stable(h)
   let validAtLeave: boolean | undefined
-  h.wire.leaves.push(() => { validAtLeave = h.member.lease.valid(); return { errorCode: 0 } })
+  h.wire.leaves.push(() => {
+    validAtLeave = h.member.lease.valid()
+    return { errorCode: 0 }
+  })
   await h.member.close('SIGTERM')
   assert.equal(validAtLeave, false)
   assert.deepEqual(h.wire.of<LeaveRequest>('leave'), [{ groupId: 'A-mm2', memberId: 'me-1', reason: 'SIGTERM' }])
@@ -295,11 +386,17 @@ test('close: the lease ends before the LeaveGroup goes out; the LeaveGroup names
 })
 
 test('timeouts the lease argument cannot work with are refused', () => {
-  assert.throws(() => harness({ rebalanceTimeoutMs: 5000 }), /rebalance.timeout.ms \(5000\) must be at least session.timeout.ms/)
+  assert.throws(
+    () => harness({ rebalanceTimeoutMs: 5000 }),
+    /rebalance.timeout.ms \(5000\) must be at least session.timeout.ms/
+  )
   assert.throws(() => harness({ heartbeatIntervalMs: S }), /heartbeat.interval.ms/)
 })
 
-for (const [code, keepsId] of [[E.UNKNOWN_MEMBER_ID, false], [E.ILLEGAL_GENERATION, true]] as const) {
+for (const [code, keepsId] of [
+  [E.UNKNOWN_MEMBER_ID, false],
+  [E.ILLEGAL_GENERATION, true]
+] as const) {
   test(`sync answered ${code} after a rebalance: the units of the previous generation are lost, then a fresh join`, async () => {
     const h = harness()
     await stable(h)
@@ -319,12 +416,22 @@ test('join answered UNKNOWN_MEMBER_ID while holding units: lost, then a join as 
   h.wire.joins.push(joinAnswer({ errorCode: E.UNKNOWN_MEMBER_ID }))
   await settle()
   assert.deepEqual(h.events.slice(2, 3), ['lost@0'])
-  assert.deepEqual(h.wire.of<JoinRequest>('join').slice(2).map(j => j.memberId), ['me-1', '', 'me-1'])
+  assert.deepEqual(
+    h.wire
+      .of<JoinRequest>('join')
+      .slice(2)
+      .map(j => j.memberId),
+    ['me-1', '', 'me-1']
+  )
   await h.member.close()
 })
 
 test('join refusals a person must fix (INVALID_SESSION_TIMEOUT, GROUP_MAX_SIZE_REACHED, GROUP_AUTHORIZATION_FAILED) are reported and retried slowly', async () => {
-  for (const [code, name] of [[E.INVALID_SESSION_TIMEOUT, 'INVALID_SESSION_TIMEOUT'], [E.GROUP_MAX_SIZE_REACHED, 'GROUP_MAX_SIZE_REACHED'], [E.GROUP_AUTHORIZATION_FAILED, 'GROUP_AUTHORIZATION_FAILED']] as const) {
+  for (const [code, name] of [
+    [E.INVALID_SESSION_TIMEOUT, 'INVALID_SESSION_TIMEOUT'],
+    [E.GROUP_MAX_SIZE_REACHED, 'GROUP_MAX_SIZE_REACHED'],
+    [E.GROUP_AUTHORIZATION_FAILED, 'GROUP_AUTHORIZATION_FAILED']
+  ] as const) {
     const h = harness({ refusedRetryMs: 5000 })
     h.wire.joins.push(joinAnswer({ errorCode: code }))
     h.member.start()
@@ -344,7 +451,10 @@ test('FindCoordinator: COORDINATOR_NOT_AVAILABLE is waited out with growing back
   for (let i = 0; i < 5; i++) h.wire.find.push({ errorCode: E.COORDINATOR_NOT_AVAILABLE, errorMessage: null })
   h.member.start()
   await h.clock.advance(5000)
-  assert.deepEqual(h.wire.sent.filter(s => s.kind === 'find').map(s => s.atMs), [0, 100, 300, 700, 1500, 2500])
+  assert.deepEqual(
+    h.wire.sent.filter(s => s.kind === 'find').map(s => s.atMs),
+    [0, 100, 300, 700, 1500, 2500]
+  )
   assert.equal(h.member.state, 'stable')
   await h.member.close()
 
@@ -359,7 +469,12 @@ test('FindCoordinator: COORDINATOR_NOT_AVAILABLE is waited out with growing back
 
 test('a deal that throws is not sent: the leader joins again, which sends the others back to join', async () => {
   let calls = 0
-  const h = harness({ assign: () => { if (++calls === 1) throw new Error('bad metadata'); return new Map([['me-1', Buffer.from('ok')]]) } })
+  const h = harness({
+    assign: () => {
+      if (++calls === 1) throw new Error('bad metadata')
+      return new Map([['me-1', Buffer.from('ok')]])
+    }
+  })
   h.member.start()
   await h.clock.advance(200)
   assert.deepEqual(h.wire.kinds().slice(0, 6), ['find', 'join', 'join', 'join', 'sync', 'heartbeat'])

@@ -2,8 +2,17 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { FormatError } from '../../../src/errors.ts'
 import {
-  compactUnitIds, compareUnitIds, copyUnitId, expandUnitIds, formatPartitionRanges, parsePartitionRanges, parseUnitId,
-  singletonUnitId, sortUnitIds, unitFlow, unitId
+  compactUnitIds,
+  compareUnitIds,
+  copyUnitId,
+  expandUnitIds,
+  formatPartitionRanges,
+  parsePartitionRanges,
+  parseUnitId,
+  singletonUnitId,
+  sortUnitIds,
+  unitFlow,
+  unitId
 } from '../../../src/group/units.ts'
 
 test('unit ids: each kind round-trips', () => {
@@ -25,7 +34,10 @@ test('unit ids: a flow name may contain colons, a copy id is parsed from the rig
 })
 
 test('unit ids: malformed ids name what is wrong', () => {
-  assert.throws(() => parseUnitId('orders'), /unit id: expected copy:<flow>:<topic>:<partition> or topics\|checkpoints\|heartbeats:<flow>, got "orders"/)
+  assert.throws(
+    () => parseUnitId('orders'),
+    /unit id: expected copy:<flow>:<topic>:<partition> or topics\|checkpoints\|heartbeats:<flow>, got "orders"/
+  )
   assert.throws(() => parseUnitId('sync:A->B'), FormatError)
   assert.throws(() => parseUnitId('topics:'), /topics unit without a flow name/)
   assert.throws(() => parseUnitId('copy:orders:3'), /expected copy:<flow>:<topic>:<partition>/)
@@ -37,8 +49,24 @@ test('unit ids: malformed ids name what is wrong', () => {
 })
 
 test('order: by flow, singletons before copies, partitions as numbers', () => {
-  const ids = ['copy:A->B:b:0', 'copy:A->B:a:10', 'heartbeats:A->B', 'copy:A->B:a:2', 'topics:B->A', 'checkpoints:A->B', 'topics:A->B']
-  assert.deepEqual(sortUnitIds(ids), ['topics:A->B', 'checkpoints:A->B', 'heartbeats:A->B', 'copy:A->B:a:2', 'copy:A->B:a:10', 'copy:A->B:b:0', 'topics:B->A'])
+  const ids = [
+    'copy:A->B:b:0',
+    'copy:A->B:a:10',
+    'heartbeats:A->B',
+    'copy:A->B:a:2',
+    'topics:B->A',
+    'checkpoints:A->B',
+    'topics:A->B'
+  ]
+  assert.deepEqual(sortUnitIds(ids), [
+    'topics:A->B',
+    'checkpoints:A->B',
+    'heartbeats:A->B',
+    'copy:A->B:a:2',
+    'copy:A->B:a:10',
+    'copy:A->B:b:0',
+    'topics:B->A'
+  ])
   assert.ok(compareUnitIds('copy:A->B:a:2', 'copy:A->B:a:10') < 0)
   assert.equal(compareUnitIds('topics:A->B', 'topics:A->B'), 0)
 })
@@ -60,9 +88,25 @@ test('partition ranges: malformed text names what is wrong', () => {
 })
 
 test('compact form merges copy units per flow and topic, and expands back to the same set', () => {
-  const ids = ['copy:A->B:orders:5', 'copy:A->B:orders:0', 'topics:A->B', 'copy:A->B:orders:1', 'copy:A->B:pay:3', 'copy:B->A:orders:2', 'heartbeats:B->A', 'copy:A->B:orders:2', 'topics:A->B']
+  const ids = [
+    'copy:A->B:orders:5',
+    'copy:A->B:orders:0',
+    'topics:A->B',
+    'copy:A->B:orders:1',
+    'copy:A->B:pay:3',
+    'copy:B->A:orders:2',
+    'heartbeats:B->A',
+    'copy:A->B:orders:2',
+    'topics:A->B'
+  ]
   const compact = compactUnitIds(ids)
-  assert.deepEqual(compact, ['topics:A->B', 'copy:A->B:orders:0-2,5', 'copy:A->B:pay:3', 'heartbeats:B->A', 'copy:B->A:orders:2'])
+  assert.deepEqual(compact, [
+    'topics:A->B',
+    'copy:A->B:orders:0-2,5',
+    'copy:A->B:pay:3',
+    'heartbeats:B->A',
+    'copy:B->A:orders:2'
+  ])
   assert.deepEqual(new Set(expandUnitIds(compact)), new Set(ids))
   assert.deepEqual(compactUnitIds([]), [])
 })
@@ -74,6 +118,9 @@ test('compact form: 10,000 partitions of one topic take one short entry', () => 
 })
 
 test('expanding a malformed compact list names the entry', () => {
-  assert.throws(() => expandUnitIds(['topics:A->B', 'copy:A->B:t:1-x'], 'owned'), /owned\[1\] "copy:A->B:t:1-x": partition must be a number/)
+  assert.throws(
+    () => expandUnitIds(['topics:A->B', 'copy:A->B:t:1-x'], 'owned'),
+    /owned\[1\] "copy:A->B:t:1-x": partition must be a number/
+  )
   assert.throws(() => expandUnitIds(['nonsense'], 'owned'), /owned\[0\]: expected copy:/)
 })

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { patchedCrc32c } from '../../../src/kafka/crc32c-patch.ts'
 
 /** CRC-32C the slow, obvious way (bit by bit, reflected Castagnoli polynomial), as the reference. */
-function crc32c (bytes: Buffer): number {
+function crc32c(bytes: Buffer): number {
   let crc = 0xffffffff
   for (const byte of bytes) {
     crc ^= byte
@@ -21,11 +21,20 @@ test('a patched CRC-32C equals the CRC of the changed bytes hashed from scratch'
   // Lengths around the powers of two the zero-byte operator is built from, 1 byte to 1 MiB.
   for (const length of [1, 2, 40, 41, 61, 100, 255, 256, 4096, 65_535, 65_536, 65_537, 1_048_576]) {
     const original = randomBytes(length)
-    for (const [from, size] of [[0, Math.min(40, length)], [Math.floor(length / 2), Math.min(3, length - Math.floor(length / 2))], [length - 1, 1], [0, length]] as const) {
+    for (const [from, size] of [
+      [0, Math.min(40, length)],
+      [Math.floor(length / 2), Math.min(3, length - Math.floor(length / 2))],
+      [length - 1, 1],
+      [0, length]
+    ] as const) {
       const replacement = randomBytes(size)
       const changed = Buffer.from(original)
       replacement.copy(changed, from)
-      assert.equal(patchedCrc32c(crc32c(original), original, from, replacement), crc32c(changed), `length ${length}, bytes ${from}..${from + size}`)
+      assert.equal(
+        patchedCrc32c(crc32c(original), original, from, replacement),
+        crc32c(changed),
+        `length ${length}, bytes ${from}..${from + size}`
+      )
     }
   }
 })
@@ -40,5 +49,8 @@ test('a patch that changes nothing keeps the CRC, and the original bytes are nev
 })
 
 test('a patch outside the covered bytes is refused', () => {
-  assert.throws(() => patchedCrc32c(0, Buffer.alloc(10), 8, Buffer.alloc(3)), /bytes 8\.\.11 lie outside the 10 covered bytes/)
+  assert.throws(
+    () => patchedCrc32c(0, Buffer.alloc(10), 8, Buffer.alloc(3)),
+    /bytes 8\.\.11 lie outside the 10 covered bytes/
+  )
 })

@@ -1,14 +1,26 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
-import { type Codec, type EncodableRecord, type RawBatch, controlType, decodeBatch, encodeBatch, forTarget, hasValidCrc, isContiguous, rawCopyRefusal, splitBatches } from '../../../src/kafka/record-batch.ts'
+import {
+  type Codec,
+  type EncodableRecord,
+  type RawBatch,
+  controlType,
+  decodeBatch,
+  encodeBatch,
+  forTarget,
+  hasValidCrc,
+  isContiguous,
+  rawCopyRefusal,
+  splitBatches
+} from '../../../src/kafka/record-batch.ts'
 import { KafkaError } from '../../../src/errors.ts'
 
 const CODECS: readonly Codec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 const b = (s: string): Buffer => Buffer.from(s)
 
 /** Bitwise CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), independent of the library's tables and bindings. */
-function crc32cRef (data: Uint8Array): number {
+function crc32cRef(data: Uint8Array): number {
   let crc = 0xffffffff
   for (const byte of data) {
     crc ^= byte
@@ -18,19 +30,19 @@ function crc32cRef (data: Uint8Array): number {
 }
 
 /** The batch's CRC field is right for its bytes (checked with crc32cRef, not the module's code). */
-function assertCrc (batch: Buffer): void {
+function assertCrc(batch: Buffer): void {
   assert.equal(batch.readUInt32BE(17), crc32cRef(batch.subarray(21)))
 }
 
 /** Rewrites header fields of a batch copy and fixes its CRC, as a broker would have written them. */
-function patch (batch: Buffer, edit: (buf: Buffer) => void): Buffer {
+function patch(batch: Buffer, edit: (buf: Buffer) => void): Buffer {
   const out = Buffer.from(batch)
   edit(out)
   out.writeUInt32BE(crc32cRef(out.subarray(21)), 17)
   return out
 }
 
-function only (records: Buffer): RawBatch {
+function only(records: Buffer): RawBatch {
   const batches = splitBatches(records)
   assert.equal(batches.length, 1)
   return batches[0]!
@@ -39,14 +51,36 @@ function only (records: Buffer): RawBatch {
 // Records with what the record path must keep: null and empty keys/values, duplicate header
 // keys, null header values, timestamps out of order (a negative delta).
 const RECORDS: EncodableRecord[] = [
-  { key: b('k1'), value: b('v1'), headers: [[b('h'), b('1')], [b('h'), b('2')], [b('n'), null]], timestamp: 1_700_000_000_000n },
+  {
+    key: b('k1'),
+    value: b('v1'),
+    headers: [
+      [b('h'), b('1')],
+      [b('h'), b('2')],
+      [b('n'), null]
+    ],
+    timestamp: 1_700_000_000_000n
+  },
   { key: null, value: b('no key'), headers: [], timestamp: 1_700_000_000_500n },
-  { key: b('tombstone'), value: null, headers: [[b('h'), null], [b('h'), null]], timestamp: 1_699_999_999_000n },
-  { key: Buffer.alloc(0), value: Buffer.alloc(0), headers: [[Buffer.alloc(0), Buffer.alloc(0)]], timestamp: 1_700_000_000_001n },
+  {
+    key: b('tombstone'),
+    value: null,
+    headers: [
+      [b('h'), null],
+      [b('h'), null]
+    ],
+    timestamp: 1_699_999_999_000n
+  },
+  {
+    key: Buffer.alloc(0),
+    value: Buffer.alloc(0),
+    headers: [[Buffer.alloc(0), Buffer.alloc(0)]],
+    timestamp: 1_700_000_000_001n
+  },
   { key: b('big'), value: Buffer.alloc(10_000, 'x'), headers: [[b('trace'), b('abc')]], timestamp: 1_700_000_000_002n }
 ]
 
-function assertSameRecords (got: ReturnType<typeof decodeBatch>, want: readonly EncodableRecord[], base: bigint): void {
+function assertSameRecords(got: ReturnType<typeof decodeBatch>, want: readonly EncodableRecord[], base: bigint): void {
   assert.equal(got.length, want.length)
   got.forEach((r, i) => {
     const w = want[i]!
@@ -98,10 +132,23 @@ for (const codec of CODECS) {
   })
 }
 
-test('encodeBatch leaves the callers\' buffers alone and refuses an empty batch', async () => {
+test("encodeBatch leaves the callers' buffers alone and refuses an empty batch", async () => {
   const key = b('key')
   const header = b('h')
-  await encodeBatch([{ key, value: null, headers: [[header, null], [header, b('x')]], timestamp: 5n }], 'none')
+  await encodeBatch(
+    [
+      {
+        key,
+        value: null,
+        headers: [
+          [header, null],
+          [header, b('x')]
+        ],
+        timestamp: 5n
+      }
+    ],
+    'none'
+  )
   assert.deepEqual([key, header], [b('key'), b('h')])
   await assert.rejects(encodeBatch([], 'none'), /at least one record/)
 })
@@ -122,7 +169,11 @@ test('splitBatches: several batches in order, views into the fetch buffer, a tru
   ]
   for (const [name, records, bases] of cases) {
     const batches = splitBatches(records)
-    assert.deepEqual(batches.map(x => x.baseOffset), bases, name)
+    assert.deepEqual(
+      batches.map(x => x.baseOffset),
+      bases,
+      name
+    )
     for (const x of batches) assert.equal(x.bytes.buffer, records.buffer, `${name}: a view, not a copy`)
   }
   const [a, c, d] = splitBatches(whole)
@@ -142,20 +193,37 @@ test('splitBatches over socket chunks: the same batches wherever the chunks are 
   const starts = [0, one.length, one.length + two.length]
   const ends = [one.length, one.length + two.length, whole.length]
   for (let cut = 0; cut <= whole.length; cut++) {
-    for (const chunks of [[whole.subarray(0, cut), whole.subarray(cut)], [whole.subarray(0, cut), Buffer.alloc(0), whole.subarray(cut, cut + 7), whole.subarray(cut + 7)]]) {
+    for (const chunks of [
+      [whole.subarray(0, cut), whole.subarray(cut)],
+      [whole.subarray(0, cut), Buffer.alloc(0), whole.subarray(cut, cut + 7), whole.subarray(cut + 7)]
+    ]) {
       const batches = splitBatches(chunks)
-      assert.deepEqual(batches.map(x => x.baseOffset), [100n, 102n, 105n], `cut at ${cut}`)
+      assert.deepEqual(
+        batches.map(x => x.baseOffset),
+        [100n, 102n, 105n],
+        `cut at ${cut}`
+      )
       batches.forEach((x, i) => {
         assert.ok(x.bytes.equals(whole.subarray(starts[i], ends[i])), `cut at ${cut}: batch ${i} bytes`)
-        const inOneChunk = chunks.some(c => c.byteOffset <= whole.byteOffset + starts[i]! && whole.byteOffset + ends[i]! <= c.byteOffset + c.length && c.length > 0)
-        if (inOneChunk) assert.equal(x.bytes.buffer, whole.buffer, `cut at ${cut}: batch ${i} lies in one chunk, so it is a view`)
-        else assert.notEqual(x.bytes.buffer, whole.buffer, `cut at ${cut}: batch ${i} straddles chunks, so it is a copy`)
+        const inOneChunk = chunks.some(
+          c =>
+            c.byteOffset <= whole.byteOffset + starts[i]! &&
+            whole.byteOffset + ends[i]! <= c.byteOffset + c.length &&
+            c.length > 0
+        )
+        if (inOneChunk)
+          assert.equal(x.bytes.buffer, whole.buffer, `cut at ${cut}: batch ${i} lies in one chunk, so it is a view`)
+        else
+          assert.notEqual(x.bytes.buffer, whole.buffer, `cut at ${cut}: batch ${i} straddles chunks, so it is a copy`)
       })
       assertSameRecords(decodeBatch(batches[1]!), RECORDS.slice(2), 102n)
     }
   }
   // A cut tail stays out whatever the chunking.
-  assert.deepEqual(splitBatches([one, two.subarray(0, 30), two.subarray(30, 60)]).map(x => x.baseOffset), [100n])
+  assert.deepEqual(
+    splitBatches([one, two.subarray(0, 30), two.subarray(30, 60)]).map(x => x.baseOffset),
+    [100n]
+  )
 })
 
 for (const codec of CODECS) {
@@ -201,41 +269,73 @@ test('a damaged batch is refused by forTarget and decodeBatch, not re-signed', a
   bytes[bytes.length - 3]! ^= 0x01
   const batch = only(bytes)
   assert.equal(hasValidCrc(batch), false)
-  const corrupt = (err: unknown): boolean => err instanceof KafkaError && err.kafkaCode === 'CORRUPT_MESSAGE' && err.retriable && /offset 0 is corrupt: stored CRC/.test(err.message)
+  const corrupt = (err: unknown): boolean =>
+    err instanceof KafkaError &&
+    err.kafkaCode === 'CORRUPT_MESSAGE' &&
+    err.retriable &&
+    /offset 0 is corrupt: stored CRC/.test(err.message)
   assert.throws(() => forTarget(batch), corrupt)
   assert.throws(() => decodeBatch(batch), corrupt)
 })
 
-test('LogAppendTime: every record reads as the batch\'s maxTimestamp, and the batch is not copied as bytes', async () => {
+test("LogAppendTime: every record reads as the batch's maxTimestamp, and the batch is not copied as bytes", async () => {
   const appendTime = 1_800_000_000_000n
-  const batch = only(patch(await encodeBatch(RECORDS, 'lz4'), buf => {
-    buf.writeInt16BE(buf.readInt16BE(21) | 0x08, 21)
-    buf.writeBigInt64BE(appendTime, 35)
-  }))
+  const batch = only(
+    patch(await encodeBatch(RECORDS, 'lz4'), buf => {
+      buf.writeInt16BE(buf.readInt16BE(21) | 0x08, 21)
+      buf.writeBigInt64BE(appendTime, 35)
+    })
+  )
   assert.ok(batch.logAppendTime)
-  assert.deepEqual(decodeBatch(batch).map(r => r.timestamp), RECORDS.map(() => appendTime))
+  assert.deepEqual(
+    decodeBatch(batch).map(r => r.timestamp),
+    RECORDS.map(() => appendTime)
+  )
   assert.match(rawCopyRefusal(batch) ?? '', /LogAppendTime/)
   assert.throws(() => forTarget(batch), /cannot be copied as bytes: .*LogAppendTime/)
 })
 
 // Hand-built uncompressed v2 batches (DefaultRecord layout), for what a producer through the
 // library cannot make: offset gaps left by compaction, control records, null header keys.
-interface HandRecord { offsetDelta: number, timestampDelta: number, key: Buffer | null, value: Buffer | null, headers?: Array<[Buffer | null, Buffer | null]> }
+interface HandRecord {
+  offsetDelta: number
+  timestampDelta: number
+  key: Buffer | null
+  value: Buffer | null
+  headers?: Array<[Buffer | null, Buffer | null]>
+}
 
-function zigzag (n: number): number[] {
+function zigzag(n: number): number[] {
   let v = n >= 0 ? n * 2 : -n * 2 - 1
   const out: number[] = []
-  while (v >= 0x80) { out.push((v & 0x7f) | 0x80); v = Math.floor(v / 128) }
+  while (v >= 0x80) {
+    out.push((v & 0x7f) | 0x80)
+    v = Math.floor(v / 128)
+  }
   out.push(v)
   return out
 }
-const bytesField = (x: Buffer | null): Buffer => x === null ? Buffer.from(zigzag(-1)) : Buffer.concat([Buffer.from(zigzag(x.length)), x])
+const bytesField = (x: Buffer | null): Buffer =>
+  x === null ? Buffer.from(zigzag(-1)) : Buffer.concat([Buffer.from(zigzag(x.length)), x])
 
-function handBatch (opts: { baseOffset: bigint, attributes: number, lastOffsetDelta: number, producerId?: bigint, records: HandRecord[] }): Buffer {
+function handBatch(opts: {
+  baseOffset: bigint
+  attributes: number
+  lastOffsetDelta: number
+  producerId?: bigint
+  records: HandRecord[]
+}): Buffer {
   const records = opts.records.map(r => {
     const headers = r.headers ?? []
-    const body = Buffer.concat([Buffer.from([0]), Buffer.from(zigzag(r.timestampDelta)), Buffer.from(zigzag(r.offsetDelta)), bytesField(r.key), bytesField(r.value),
-      Buffer.from(zigzag(headers.length)), ...headers.flatMap(([k, v]) => [bytesField(k), bytesField(v)])])
+    const body = Buffer.concat([
+      Buffer.from([0]),
+      Buffer.from(zigzag(r.timestampDelta)),
+      Buffer.from(zigzag(r.offsetDelta)),
+      bytesField(r.key),
+      bytesField(r.value),
+      Buffer.from(zigzag(headers.length)),
+      ...headers.flatMap(([k, v]) => [bytesField(k), bytesField(v)])
+    ])
     return Buffer.concat([Buffer.from(zigzag(body.length)), body])
   })
   const head = Buffer.alloc(61)
@@ -274,7 +374,14 @@ test('a batch with compaction holes is not contiguous; its records keep their ow
   assert.equal(isContiguous(batch), false)
   assert.match(rawCopyRefusal(batch) ?? '', /gaps \(records count 3, last offset delta 5/)
   assert.throws(() => forTarget(batch), /cannot be copied as bytes/)
-  assert.deepEqual(decodeBatch(batch).map(r => [r.offset, r.timestamp]), [[40n, 1000n], [42n, 1005n], [45n, 1009n]])
+  assert.deepEqual(
+    decodeBatch(batch).map(r => [r.offset, r.timestamp]),
+    [
+      [40n, 1000n],
+      [42n, 1005n],
+      [45n, 1009n]
+    ]
+  )
   const empty = only(handBatch({ baseOffset: 46n, attributes: 0, lastOffsetDelta: 2, records: [] }))
   assert.equal(isContiguous(empty), false, 'an empty batch kept by the cleaner')
   assert.deepEqual(decodeBatch(empty), [])
@@ -282,8 +389,29 @@ test('a batch with compaction holes is not contiguous; its records keep their ow
 })
 
 test('a null header key reads as an empty Buffer; a null header value stays null', () => {
-  const batch = only(handBatch({ baseOffset: 0n, attributes: 0, lastOffsetDelta: 0, records: [{ offsetDelta: 0, timestampDelta: 0, key: null, value: b('v'), headers: [[null, b('x')], [b('y'), null]] }] }))
-  assert.deepEqual(decodeBatch(batch)[0]!.headers, [[Buffer.alloc(0), b('x')], [b('y'), null]])
+  const batch = only(
+    handBatch({
+      baseOffset: 0n,
+      attributes: 0,
+      lastOffsetDelta: 0,
+      records: [
+        {
+          offsetDelta: 0,
+          timestampDelta: 0,
+          key: null,
+          value: b('v'),
+          headers: [
+            [null, b('x')],
+            [b('y'), null]
+          ]
+        }
+      ]
+    })
+  )
+  assert.deepEqual(decodeBatch(batch)[0]!.headers, [
+    [Buffer.alloc(0), b('x')],
+    [b('y'), null]
+  ])
 })
 
 test('controlType reads the marker of a control batch', () => {
@@ -291,20 +419,44 @@ test('controlType reads the marker of a control batch', () => {
     const key = Buffer.alloc(4)
     key.writeInt16BE(0, 0)
     key.writeInt16BE(type, 2)
-    return handBatch({ baseOffset: 9n, attributes: 0x30, lastOffsetDelta: 0, producerId: 77n, records: [{ offsetDelta: 0, timestampDelta: 0, key, value: Buffer.alloc(6) }] })
+    return handBatch({
+      baseOffset: 9n,
+      attributes: 0x30,
+      lastOffsetDelta: 0,
+      producerId: 77n,
+      records: [{ offsetDelta: 0, timestampDelta: 0, key, value: Buffer.alloc(6) }]
+    })
   }
   const cases: Array<[string, Buffer, number | undefined]> = [
     ['abort', marker(0), 0],
     ['commit', marker(1), 1],
-    ['not a control batch', handBatch({ baseOffset: 0n, attributes: 0, lastOffsetDelta: 0, records: [{ offsetDelta: 0, timestampDelta: 0, key: Buffer.alloc(4), value: null }] }), undefined],
-    ['control batch without records', handBatch({ baseOffset: 0n, attributes: 0x20, lastOffsetDelta: 0, records: [] }), undefined]
+    [
+      'not a control batch',
+      handBatch({
+        baseOffset: 0n,
+        attributes: 0,
+        lastOffsetDelta: 0,
+        records: [{ offsetDelta: 0, timestampDelta: 0, key: Buffer.alloc(4), value: null }]
+      }),
+      undefined
+    ],
+    [
+      'control batch without records',
+      handBatch({ baseOffset: 0n, attributes: 0x20, lastOffsetDelta: 0, records: [] }),
+      undefined
+    ]
   ]
   for (const [name, bytes, type] of cases) assert.equal(controlType(only(bytes)), type, name)
   const commit = only(marker(1))
   assert.ok(commit.control && commit.transactional)
   assert.equal(commit.producerId, 77n)
   assert.throws(() => forTarget(commit), /control batch/)
-  const short = handBatch({ baseOffset: 3n, attributes: 0x20, lastOffsetDelta: 0, records: [{ offsetDelta: 0, timestampDelta: 0, key: Buffer.alloc(2), value: null }] })
+  const short = handBatch({
+    baseOffset: 3n,
+    attributes: 0x20,
+    lastOffsetDelta: 0,
+    records: [{ offsetDelta: 0, timestampDelta: 0, key: Buffer.alloc(2), value: null }]
+  })
   assert.throws(() => controlType(only(short)), /control record key has 2 bytes/)
 })
 
@@ -315,11 +467,20 @@ test('magic 0 and 1 (legacy message sets) are refused, naming the format; a part
     legacy.writeBigInt64BE(3n, 0)
     legacy.writeInt32BE(legacy.length - 12, 8)
     legacy.writeInt8(magic, 16)
-    assert.throws(() => splitBatches(legacy), (err: unknown) => err instanceof KafkaError && !err.retriable &&
-      new RegExp(`offset 3 has magic ${magic}: message formats v0 and v1 .* Kafka 4 brokers store only v2`).test(err.message))
+    assert.throws(
+      () => splitBatches(legacy),
+      (err: unknown) =>
+        err instanceof KafkaError &&
+        !err.retriable &&
+        new RegExp(`offset 3 has magic ${magic}: message formats v0 and v1 .* Kafka 4 brokers store only v2`).test(
+          err.message
+        )
+    )
     assert.deepEqual(splitBatches(legacy.subarray(0, legacy.length - 1)), [])
   }
-  const future = patch(handBatch({ baseOffset: 0n, attributes: 0, lastOffsetDelta: 0, records: [] }), buf => buf.writeInt8(3, 16))
+  const future = patch(handBatch({ baseOffset: 0n, attributes: 0, lastOffsetDelta: 0, records: [] }), buf =>
+    buf.writeInt8(3, 16)
+  )
   assert.throws(() => splitBatches(future), /magic 3: a record format newer than v2/)
 })
 
@@ -327,21 +488,33 @@ test('compression bits that name no codec are refused, naming the id', async () 
   const bytes = await encodeBatch(RECORDS.slice(0, 1), 'none')
   for (const id of [5, 6, 7]) {
     const odd = patch(bytes, buf => buf.writeInt16BE((buf.readInt16BE(21) & ~0x07) | id, 21))
-    assert.throws(() => splitBatches(odd), (err: unknown) => err instanceof KafkaError && err.kafkaCode === 'UNSUPPORTED_COMPRESSION_TYPE' &&
-      err.message.includes(`compression codec id ${id}`))
+    assert.throws(
+      () => splitBatches(odd),
+      (err: unknown) =>
+        err instanceof KafkaError &&
+        err.kafkaCode === 'UNSUPPORTED_COMPRESSION_TYPE' &&
+        err.message.includes(`compression codec id ${id}`)
+    )
   }
 })
 
 test('a length field shorter than a v2 header is corrupt', () => {
-  const bytes = patch(handBatch({ baseOffset: 8n, attributes: 0, lastOffsetDelta: 0, records: [] }), buf => buf.writeInt32BE(20, 8))
+  const bytes = patch(handBatch({ baseOffset: 8n, attributes: 0, lastOffsetDelta: 0, records: [] }), buf =>
+    buf.writeInt32BE(20, 8)
+  )
   assert.throws(() => splitBatches(bytes), /offset 8 is corrupt: its length field says 20 bytes/)
 })
 
 test('a hand-gzipped batch from another producer decodes (the library does not decide the payload)', () => {
-  const plain = handBatch({ baseOffset: 0n, attributes: 0, lastOffsetDelta: 1, records: [
-    { offsetDelta: 0, timestampDelta: 0, key: b('x'), value: b('1') },
-    { offsetDelta: 1, timestampDelta: 1, key: b('y'), value: b('2') }
-  ] })
+  const plain = handBatch({
+    baseOffset: 0n,
+    attributes: 0,
+    lastOffsetDelta: 1,
+    records: [
+      { offsetDelta: 0, timestampDelta: 0, key: b('x'), value: b('1') },
+      { offsetDelta: 1, timestampDelta: 1, key: b('y'), value: b('2') }
+    ]
+  })
   const payload = gzipSync(plain.subarray(61))
   const zipped = patch(Buffer.concat([plain.subarray(0, 61), payload]), buf => {
     buf.writeInt32BE(buf.length - 12, 8)
@@ -349,7 +522,13 @@ test('a hand-gzipped batch from another producer decodes (the library does not d
   })
   const batch = only(zipped)
   assert.equal(batch.codec, 'gzip')
-  assert.deepEqual(decodeBatch(batch).map(r => [r.offset, r.timestamp, r.key, r.value]), [[0n, 1000n, b('x'), b('1')], [1n, 1001n, b('y'), b('2')]])
+  assert.deepEqual(
+    decodeBatch(batch).map(r => [r.offset, r.timestamp, r.key, r.value]),
+    [
+      [0n, 1000n, b('x'), b('1')],
+      [1n, 1001n, b('y'), b('2')]
+    ]
+  )
   assert.ok(Buffer.concat(forTarget(batch)).subarray(61).equals(payload))
 })
 
@@ -357,7 +536,12 @@ test('sanity at scale: 25 batches of 100 records split, copied and decoded whole
   const batches: Buffer[] = []
   let next = 0n
   for (let i = 0; i < 25; i++) {
-    const records = Array.from({ length: 100 }, (_, j) => ({ key: b(`k${i}-${j}`), value: Buffer.alloc(100, j), headers: [], timestamp: BigInt(i * 1000 + j) }))
+    const records = Array.from({ length: 100 }, (_, j) => ({
+      key: b(`k${i}-${j}`),
+      value: Buffer.alloc(100, j),
+      headers: [],
+      timestamp: BigInt(i * 1000 + j)
+    }))
     const base = next
     batches.push(patch(await encodeBatch(records, CODECS[i % CODECS.length]!), buf => buf.writeBigInt64BE(base, 0)))
     next += 100n
@@ -366,7 +550,9 @@ test('sanity at scale: 25 batches of 100 records split, copied and decoded whole
   const split = splitBatches(fetch)
   assert.equal(split.length, 25)
   assert.equal(split.at(-1)!.nextOffset, 2_500n)
-  assert.ok(split.every((x, i) => x.baseOffset === BigInt(i * 100) && isContiguous(x) && x.bytes.buffer === fetch.buffer))
+  assert.ok(
+    split.every((x, i) => x.baseOffset === BigInt(i * 100) && isContiguous(x) && x.bytes.buffer === fetch.buffer)
+  )
   let count = 0
   for (const x of split) {
     const out = Buffer.concat(forTarget(x))

@@ -10,13 +10,25 @@ import { Secret } from '../../../src/util/secret.ts'
 
 const SECRET = 'hunter2-do-not-print'
 
-function collect (options: Parameters<typeof createLogger>[2]): { lines: string[], log: ReturnType<typeof createLogger> } {
+function collect(options: Parameters<typeof createLogger>[2]): {
+  lines: string[]
+  log: ReturnType<typeof createLogger>
+} {
   const lines: string[] = []
-  return { lines, log: createLogger('kafka-mirror', line => { lines.push(line) }, options) }
+  return {
+    lines,
+    log: createLogger(
+      'kafka-mirror',
+      line => {
+        lines.push(line)
+      },
+      options
+    )
+  }
 }
 
 /** Every way a caller could hand a secret to the logger by mistake. */
-function leakyFields (): Record<string, unknown> {
+function leakyFields(): Record<string, unknown> {
   const secret = new Secret(SECRET)
   return {
     password: secret,
@@ -35,12 +47,18 @@ test('text: `<time> <LEVEL> [<scope>] <message> key=value`, quoted when needed, 
   const { lines, log } = collect('debug')
   log.child('A->B').info('copied', { records: 10, topic: 'orders', why: 'two words', password: new Secret(SECRET) })
   assert.equal(lines.length, 1)
-  assert.match(lines[0] ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO {2}\[A->B\] copied records=10 topic=orders why="two words" password=\[redacted\]$/)
+  assert.match(
+    lines[0] ?? '',
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO {2}\[A->B\] copied records=10 topic=orders why="two words" password=\[redacted\]$/
+  )
 })
 
 test('json: one object per line with level, time, scope, message and fields', () => {
   const { lines, log } = collect({ level: 'debug', format: 'json' })
-  log.child('A->B').child('task 1').warn('partition refused', { topic: 'odd "name"\n<b>', partition: 2, retryInMs: 500 })
+  log
+    .child('A->B')
+    .child('task 1')
+    .warn('partition refused', { topic: 'odd "name"\n<b>', partition: 2, retryInMs: 500 })
   log.debug('no fields')
   assert.equal(lines.length, 2)
   const first = JSON.parse(lines[0] ?? '') as Record<string, unknown>
@@ -52,14 +70,19 @@ test('json: one object per line with level, time, scope, message and fields', ()
   assert.ok(Math.abs(Date.parse(String(first.time)) - Date.now()) < 5000, 'time is an ISO timestamp of now')
   assert.ok(!lines[0]?.includes('\n'), 'one line')
   const second = JSON.parse(lines[1] ?? '') as Record<string, unknown>
-  assert.deepEqual({ level: second.level, scope: second.scope, message: second.message, fields: second.fields }, { level: 'debug', scope: 'kafka-mirror', message: 'no fields', fields: undefined })
+  assert.deepEqual(
+    { level: second.level, scope: second.scope, message: second.message, fields: second.fields },
+    { level: 'debug', scope: 'kafka-mirror', message: 'no fields', fields: undefined }
+  )
 })
 
 test('redaction holds in both formats: a Secret never prints, at the top of the fields, nested in an object or in an array', () => {
   for (const format of ['text', 'json'] as const) {
     const { lines, log } = collect({ level: 'debug', format })
     log.error('login failed', leakyFields())
-    log.child('x').warn(`message ${String(new Secret(SECRET))}`, { e: new Error(`cause: ${String(new Secret(SECRET))}`) })
+    log
+      .child('x')
+      .warn(`message ${String(new Secret(SECRET))}`, { e: new Error(`cause: ${String(new Secret(SECRET))}`) })
     const all = lines.join('\n')
     assert.ok(!all.includes(SECRET), `${format}: the secret is not in ${all}`)
     assert.match(all, /\[redacted\]/, format)
@@ -90,7 +113,10 @@ test('the level is shared by a logger and its children and can change while they
   level.set('error')
   child.warn('hidden')
   child.error('shown')
-  assert.deepEqual(lines.map(l => (JSON.parse(l) as { message: string }).message), ['shown', 'shown too', 'shown'])
+  assert.deepEqual(
+    lines.map(l => (JSON.parse(l) as { message: string }).message),
+    ['shown', 'shown too', 'shown']
+  )
 })
 
 test('toggleDebug goes to debug and back to the start level', () => {
@@ -123,12 +149,15 @@ test('SIGUSR2 toggles debug logging at run time and says so', async () => {
     stop()
     process.report.reportOnSignal = reportOnSignal
   }
-  const seen = lines.map(l => JSON.parse(l) as { level: string, message: string, fields?: { level: string } })
-  assert.deepEqual(seen.map(s => [s.level, s.message, s.fields?.level]), [
-    ['warn', 'log level changed (SIGUSR2 toggles debug)', 'debug'],
-    ['debug', 'after', undefined],
-    ['warn', 'log level changed (SIGUSR2 toggles debug)', 'info']
-  ])
+  const seen = lines.map(l => JSON.parse(l) as { level: string; message: string; fields?: { level: string } })
+  assert.deepEqual(
+    seen.map(s => [s.level, s.message, s.fields?.level]),
+    [
+      ['warn', 'log level changed (SIGUSR2 toggles debug)', 'debug'],
+      ['debug', 'after', undefined],
+      ['warn', 'log level changed (SIGUSR2 toggles debug)', 'info']
+    ]
+  )
 })
 
 test('KAFKA_MIRROR_LOG_LEVEL sets the start level; an unknown value means info', () => {

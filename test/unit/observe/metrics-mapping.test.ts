@@ -18,14 +18,30 @@ import type { SourceFlowStatus } from '../../../src/source/source-flow.ts'
 
 const quiet = createLogger('test', () => {})
 
-function mirrorWith (state: SourceFlowStatus['state'], stats: CopierStats): Mirror {
-  const text = 'clusters = A, B\nA.bootstrap.servers = a:1\nB.bootstrap.servers = b:1\nA->B.enabled = true\nemit.heartbeats.enabled = false\nemit.checkpoints.enabled = false\n'
-  const real = buildMirror(loadMm2Properties(text, { file: 'east-west.properties', env: {}, secretsDir: undefined }).config, quiet)
-  const status: SourceFlowStatus = { flow: 'A->B', state, reason: undefined, topics: 1, partitions: 2, copier: stats, tasks: 1, threads: 0, threadIds: [], heartbeats: [], perTask: [{ task: 0, stats }] }
+function mirrorWith(state: SourceFlowStatus['state'], stats: CopierStats): Mirror {
+  const text =
+    'clusters = A, B\nA.bootstrap.servers = a:1\nB.bootstrap.servers = b:1\nA->B.enabled = true\nemit.heartbeats.enabled = false\nemit.checkpoints.enabled = false\n'
+  const real = buildMirror(
+    loadMm2Properties(text, { file: 'east-west.properties', env: {}, secretsDir: undefined }).config,
+    quiet
+  )
+  const status: SourceFlowStatus = {
+    flow: 'A->B',
+    state,
+    reason: undefined,
+    topics: 1,
+    partitions: 2,
+    copier: stats,
+    tasks: 1,
+    threads: 0,
+    threadIds: [],
+    heartbeats: [],
+    perTask: [{ task: 0, stats }]
+  }
   return { ...real, status: () => [status] }
 }
 
-function stats (): CopierStats {
+function stats(): CopierStats {
   const now = Date.now()
   const p0 = newPartitionStats('orders', 0, 'A.orders', 0n)
   const p1 = newPartitionStats('orders', 1, 'A.orders', 0n)
@@ -46,17 +62,31 @@ function stats (): CopierStats {
       { topic: 'orders', partition: 0, reason: 'expired', lost: 5n, from: 30n, resumedAt: 35n, at: now },
       { topic: 'orders', partition: 1, reason: 'truncated', lost: -1n, from: 9n, resumedAt: 0n, at: now }
     ],
-    failures: new Map([['orders:1', { topic: 'orders', partition: 1, offset: 7n, reason: 'RECORD_TOO_LARGE', since: now, retryAt: now + 5000 }]]),
+    failures: new Map([
+      [
+        'orders:1',
+        { topic: 'orders', partition: 1, offset: 7n, reason: 'RECORD_TOO_LARGE', since: now, retryAt: now + 5000 }
+      ]
+    ]),
     lag: new Map(),
     lastError: undefined,
-    partitions: new Map([['orders:0', p0], ['orders:1', p1]]),
+    partitions: new Map([
+      ['orders:0', p0],
+      ['orders:1', p1]
+    ]),
     io: { ...newTaskIo(), fetchedBytes: 9000, sentBytes: 8000, queuedBytes: 1000 }
   }
 }
 
-function sample (text: string, name: string, labels: string): number {
+function sample(text: string, name: string, labels: string): number {
   const line = text.split('\n').find(l => l.startsWith(`${name}{${labels}`))
-  assert.ok(line !== undefined, `${name}{${labels}...} not in:\n${text.split('\n').filter(l => l.startsWith(name)).join('\n')}`)
+  assert.ok(
+    line !== undefined,
+    `${name}{${labels}...} not in:\n${text
+      .split('\n')
+      .filter(l => l.startsWith(name))
+      .join('\n')}`
+  )
   return Number(line.slice(line.lastIndexOf(' ') + 1))
 }
 
@@ -65,7 +95,8 @@ test('data loss, refused records, paused partitions, lag and task metrics as ser
   const metrics = mirrorMetrics(mirror, { defaultMetrics: false, podName: 'pod-1' })
   try {
     const text = await metrics.render()
-    const l = (topic: string, partition: number, cause: string): string => `flow="A->B",topic="${topic}",partition="${partition}",cause="${cause}"`
+    const l = (topic: string, partition: number, cause: string): string =>
+      `flow="A->B",topic="${topic}",partition="${partition}",cause="${cause}"`
     assert.equal(sample(text, 'kafka_mirror_data_loss_records_total', l('orders', 0, 'expired')), 30)
     assert.equal(sample(text, 'kafka_mirror_data_loss_events_total', l('orders', 0, 'expired')), 2)
     assert.equal(sample(text, 'kafka_mirror_data_loss_records_total', l('orders', 1, 'truncated')), 0)
@@ -76,18 +107,50 @@ test('data loss, refused records, paused partitions, lag and task metrics as ser
     assert.ok(!text.includes('kafka_mirror_partition_paused{flow="A->B",topic="orders",partition="0"'))
     // The label value keeps the quotes JMX puts around a client id with `>` and `|`.
     const consumer = 'clientid="\\"A->B|MirrorSourceConnector-0|replication-consumer\\""'
-    assert.equal(sample(text, 'kafka_consumer_fetch_manager_records_lag', `${consumer},topic="orders",partition="0"`), 10)
-    assert.equal(sample(text, 'kafka_consumer_fetch_manager_records_lag', `${consumer},topic="orders",partition="1"`), 0)
+    assert.equal(
+      sample(text, 'kafka_consumer_fetch_manager_records_lag', `${consumer},topic="orders",partition="0"`),
+      10
+    )
+    assert.equal(
+      sample(text, 'kafka_consumer_fetch_manager_records_lag', `${consumer},topic="orders",partition="1"`),
+      0
+    )
     assert.equal(sample(text, 'kafka_consumer_incoming_byte_total', consumer), 9000)
-    assert.equal(sample(text, 'kafka_producer_outgoing_byte_total', 'clientid="connector-producer-MirrorSourceConnector-0"'), 8000)
+    assert.equal(
+      sample(text, 'kafka_producer_outgoing_byte_total', 'clientid="connector-producer-MirrorSourceConnector-0"'),
+      8000
+    )
     assert.equal(sample(text, 'kafka_mirror_copied_bytes_total', 'flow="A->B",path="raw"'), 4000)
     assert.equal(sample(text, 'kafka_mirror_copied_bytes_total', 'flow="A->B",path="record"'), 0)
-    assert.equal(sample(text, 'kafka_connect_mirror_mirrorsourceconnector_record_count', 'source="A",target="B",topic="A.orders",partition="0"'), 40)
+    assert.equal(
+      sample(
+        text,
+        'kafka_connect_mirror_mirrorsourceconnector_record_count',
+        'source="A",target="B",topic="A.orders",partition="0"'
+      ),
+      40
+    )
     // No latency sample (no batch had timestamps): NaN, as Java's Min/Max/Avg without samples.
-    assert.ok(Number.isNaN(sample(text, 'kafka_connect_mirror_mirrorsourceconnector_replication_latency_ms_max', 'source="A",target="B",topic="A.orders",partition="0"')))
-    assert.equal(sample(text, 'kafka_connect_connector_status', 'connector="MirrorSourceConnector",task="0",status="running"'), 1)
-    assert.match(text, /strimzi_io_cluster="east-west",strimzi_io_name="east-west-mirrormaker2",kubernetes_pod_name="pod-1"/)
-  } finally { metrics.close() }
+    assert.ok(
+      Number.isNaN(
+        sample(
+          text,
+          'kafka_connect_mirror_mirrorsourceconnector_replication_latency_ms_max',
+          'source="A",target="B",topic="A.orders",partition="0"'
+        )
+      )
+    )
+    assert.equal(
+      sample(text, 'kafka_connect_connector_status', 'connector="MirrorSourceConnector",task="0",status="running"'),
+      1
+    )
+    assert.match(
+      text,
+      /strimzi_io_cluster="east-west",strimzi_io_name="east-west-mirrormaker2",kubernetes_pod_name="pod-1"/
+    )
+  } finally {
+    metrics.close()
+  }
 })
 
 test('/status: per-partition offsets, lag, errors and data loss; flow totals', () => {
@@ -95,17 +158,31 @@ test('/status: per-partition offsets, lag, errors and data loss; flow totals', (
   const f = report.flows[0]
   assert.ok(f !== undefined)
   assert.deepEqual(f.dataLoss.byCause, { expired: 2, recreated: 0, truncated: 1 })
-  assert.deepEqual([f.dataLoss.records, f.dataLoss.events, f.dataLoss.unknownEvents, f.lag, f.failingPartitions], [30, 3, 1, 10, 1])
+  assert.deepEqual(
+    [f.dataLoss.records, f.dataLoss.events, f.dataLoss.unknownEvents, f.lag, f.failingPartitions],
+    [30, 3, 1, 10, 1]
+  )
   assert.equal(f.dataLoss.recent[2]?.lost, null)
   const [p0, p1] = f.topics[0]?.partitions ?? []
-  assert.deepEqual([p0?.sourceEndOffset, p0?.copiedTo, p0?.storedPosition, p0?.lag, p0?.dataLossRecords, p0?.lastError], [50, 40, 40, 10, 30, null])
-  assert.deepEqual(p1?.lastError, { offset: 7, reason: 'RECORD_TOO_LARGE', since: p1?.lastError?.since, retryAt: p1?.lastError?.retryAt })
+  assert.deepEqual(
+    [p0?.sourceEndOffset, p0?.copiedTo, p0?.storedPosition, p0?.lag, p0?.dataLossRecords, p0?.lastError],
+    [50, 40, 40, 10, 30, null]
+  )
+  assert.deepEqual(p1?.lastError, {
+    offset: 7,
+    reason: 'RECORD_TOO_LARGE',
+    since: p1?.lastError?.since,
+    retryAt: p1?.lastError?.retryAt
+  })
   assert.equal(p1?.storedPosition, null)
   assert.equal(report.ready, true)
 })
 
 test('a not-ready reason names the flow cluster it is about, not any word after "cluster"', () => {
-  assert.equal(reasonCluster('reading cluster metadata on cluster A: connect ECONNREFUSED 127.0.0.1:1', ['A', 'B']), 'A')
+  assert.equal(
+    reasonCluster('reading cluster metadata on cluster A: connect ECONNREFUSED 127.0.0.1:1', ['A', 'B']),
+    'A'
+  )
   assert.equal(reasonCluster('listing topics on cluster B (b:9092): timeout', ['A', 'B']), 'B')
   assert.equal(reasonCluster('something else', ['A', 'B']), null)
   assert.equal(reasonCluster(undefined, ['A', 'B']), null)

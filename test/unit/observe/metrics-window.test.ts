@@ -5,7 +5,16 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { countAcked, countFetched, newPartitionStats, newTaskIo } from '../../../src/observe/metrics-copy.ts'
-import { newWindow, observe, SAMPLE_MS, windowAvg, windowCountRate, windowMax, windowMin, windowRate } from '../../../src/observe/metrics-window.ts'
+import {
+  newWindow,
+  observe,
+  SAMPLE_MS,
+  windowAvg,
+  windowCountRate,
+  windowMax,
+  windowMin,
+  windowRate
+} from '../../../src/observe/metrics-window.ts'
 import type { RawBatch } from '../../../src/kafka/record-batch.ts'
 
 test('min/max/avg over the window; NaN without samples; samples older than the window drop out', () => {
@@ -45,15 +54,39 @@ test('rate divides by at least one full sample (Kafka Rate.windowSize), then by 
   assert.equal(windowRate(copy, 1_000), 200)
 })
 
-function batch (over: Partial<RawBatch>): RawBatch {
-  return { baseOffset: 0n, lastOffsetDelta: 9, nextOffset: 10n, count: 10, magic: 2, attributes: 0, codec: 'none', logAppendTime: false, transactional: false, control: false, producerId: -1n, baseTimestamp: 1_000n, maxTimestamp: 2_000n, bytes: Buffer.alloc(500), ...over }
+function batch(over: Partial<RawBatch>): RawBatch {
+  return {
+    baseOffset: 0n,
+    lastOffsetDelta: 9,
+    nextOffset: 10n,
+    count: 10,
+    magic: 2,
+    attributes: 0,
+    codec: 'none',
+    logAppendTime: false,
+    transactional: false,
+    control: false,
+    producerId: -1n,
+    baseTimestamp: 1_000n,
+    maxTimestamp: 2_000n,
+    bytes: Buffer.alloc(500),
+    ...over
+  }
 }
 
 test('age at fetch and latency at ack come from batch header timestamps; counts per unit; control and aborted batches add no records', () => {
   const p = newPartitionStats('orders', 0, 'A.orders', 0n)
   const io = newTaskIo()
   const now = 10_000
-  countFetched(p, io, [{ batch: batch({}), skip: false }, { batch: batch({ control: true, count: 1 }), skip: true }], now)
+  countFetched(
+    p,
+    io,
+    [
+      { batch: batch({}), skip: false },
+      { batch: batch({ control: true, count: 1 }), skip: true }
+    ],
+    now
+  )
   assert.equal(io.fetchedBytes, 1000)
   assert.equal(io.fetchedRecords, 10)
   assert.equal(windowMin(p.ageWindow, now), 8_000)
@@ -71,7 +104,11 @@ test('age at fetch and latency at ack come from batch header timestamps; counts 
   assert.equal(windowMin(p.latencyWindow, 12_000), 10_000)
   assert.equal(windowMax(p.latencyWindow, 12_000), 11_000)
   assert.equal(p.lastLatencyMs, 10_000)
-  countAcked(p, { records: 3, bytes: 30, raw: false, batches: [batch({ baseTimestamp: -1n, maxTimestamp: -1n })], copiedTo: 13n }, 12_000)
+  countAcked(
+    p,
+    { records: 3, bytes: 30, raw: false, batches: [batch({ baseTimestamp: -1n, maxTimestamp: -1n })], copiedTo: 13n },
+    12_000
+  )
   assert.equal(p.records, 13)
   assert.equal(p.rawBytes, 500)
   assert.equal(p.bytes, 530)

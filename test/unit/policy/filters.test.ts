@@ -2,14 +2,23 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ConfigError } from '../../../src/errors.ts'
 import {
-  DEFAULT_CONFIG_PROPERTIES_EXCLUDE, DEFAULT_GROUPS, DEFAULT_GROUPS_EXCLUDE, DEFAULT_TOPICS, DEFAULT_TOPICS_EXCLUDE,
-  DefaultConfigPropertyFilter, DefaultGroupFilter, DefaultTopicFilter, compilePatternList, createFilters, shouldReplicateTopic
+  DEFAULT_CONFIG_PROPERTIES_EXCLUDE,
+  DEFAULT_GROUPS,
+  DEFAULT_GROUPS_EXCLUDE,
+  DEFAULT_TOPICS,
+  DEFAULT_TOPICS_EXCLUDE,
+  DefaultConfigPropertyFilter,
+  DefaultGroupFilter,
+  DefaultTopicFilter,
+  compilePatternList,
+  createFilters,
+  shouldReplicateTopic
 } from '../../../src/policy/filters.ts'
 import { DefaultReplicationPolicy, IdentityReplicationPolicy } from '../../../src/policy/replication-policy.ts'
 import { golden } from '../formats/golden-fixture.ts'
 
 /** How Java's ConfigDef parses a LIST default. */
-const javaList = (s: string): string[] => s.trim() === '' ? [] : s.trim().split(/\s*,\s*/)
+const javaList = (s: string): string[] => (s.trim() === '' ? [] : s.trim().split(/\s*,\s*/))
 
 test('default lists equal Java 4.3.1 constants', () => {
   const d = golden.filterDefaults
@@ -54,12 +63,15 @@ const DIVERGES: ReadonlyMap<string, readonly string[]> = new Map([['(?i)Ã©', ['Ã
 for (const g of golden.regex) {
   const label = JSON.stringify(g.patterns)
   test(`Java golden regex list ${label}`, () => {
-    if (g.patterns.some((p) => REFUSED.has(p))) {
-      assert.throws(() => compilePatternList(g.patterns, 'topics'), (err: unknown) => {
-        assert.ok(err instanceof ConfigError)
-        assert.match(err.message, /^topics: regular expression ".*" /)
-        return true
-      })
+    if (g.patterns.some(p => REFUSED.has(p))) {
+      assert.throws(
+        () => compilePatternList(g.patterns, 'topics'),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError)
+          assert.match(err.message, /^topics: regular expression ".*" /)
+          return true
+        }
+      )
       return
     }
     const list = compilePatternList(g.patterns)
@@ -94,12 +106,18 @@ test('pattern lists: whole-name match, OR of entries, empty list matches nothing
 })
 
 test('a bad entry is named in the error', () => {
-  assert.throws(() => new DefaultTopicFilter({ topics: ['ok.*', '[a&&b]'] }), /^ConfigError: topics: regular expression "\[a&&b\]" uses a character class intersection/)
-  assert.throws(() => new DefaultGroupFilter({ groupsExclude: ['x', '(?<=a+)?'] }), (err: unknown) => {
-    assert.ok(err instanceof ConfigError)
-    assert.match(err.message, /^groups\.exclude: /)
-    return true
-  })
+  assert.throws(
+    () => new DefaultTopicFilter({ topics: ['ok.*', '[a&&b]'] }),
+    /^ConfigError: topics: regular expression "\[a&&b\]" uses a character class intersection/
+  )
+  assert.throws(
+    () => new DefaultGroupFilter({ groupsExclude: ['x', '(?<=a+)?'] }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError)
+      assert.match(err.message, /^groups\.exclude: /)
+      return true
+    }
+  )
   assert.throws(() => compilePatternList(['(a)', '\\2x'], 'topics'), /topics: regular expression "\\2x" is not valid/)
 })
 
@@ -140,9 +158,17 @@ test('shouldReplicateTopic (MirrorSourceConnector.shouldReplicateTopic) for flow
   ]
   for (const [topic, withHb, withoutHb] of cases) {
     assert.equal(shouldReplicateTopic(topic, sel), withHb, `${topic} heartbeats on`)
-    assert.equal(shouldReplicateTopic(topic, { ...sel, heartbeatsReplicationEnabled: false }), withoutHb, `${topic} heartbeats off`)
+    assert.equal(
+      shouldReplicateTopic(topic, { ...sel, heartbeatsReplicationEnabled: false }),
+      withoutHb,
+      `${topic} heartbeats off`
+    )
   }
-  const identity = { ...sel, filter: new DefaultTopicFilter(), policy: new IdentityReplicationPolicy({ sourceClusterAlias: 'A' }) }
+  const identity = {
+    ...sel,
+    filter: new DefaultTopicFilter(),
+    policy: new IdentityReplicationPolicy({ sourceClusterAlias: 'A' })
+  }
   assert.equal(shouldReplicateTopic('B.x', identity), true, 'identity has no cycle detection for data topics')
   assert.equal(shouldReplicateTopic('B.heartbeats', identity), false, 'identity heartbeats stay cycle-safe')
 })

@@ -66,11 +66,15 @@ test('untranslatable Java syntax is refused with a message quoting the pattern',
     ['[\\P{Alpha}]', /negates the POSIX class/]
   ]
   for (const [java, msg] of cases) {
-    assert.throws(() => translateJavaRegex(java), (err: unknown) => {
-      assert.ok(err instanceof ConfigError, java)
-      assert.ok(err.message.includes(`"${java}"`), `${java}: ${err.message}`)
-      assert.match(err.message, msg, java)
-      return true
-    }, java)
+    assert.throws(
+      () => translateJavaRegex(java),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError, java)
+        assert.ok(err.message.includes(`"${java}"`), `${java}: ${err.message}`)
+        assert.match(err.message, msg, java)
+        return true
+      },
+      java
+    )
   }
 })

@@ -2,7 +2,11 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ConfigError } from '../../../src/errors.ts'
 import {
-  DefaultReplicationPolicy, IdentityReplicationPolicy, createReplicationPolicy, isCycle, javaSplit
+  DefaultReplicationPolicy,
+  IdentityReplicationPolicy,
+  createReplicationPolicy,
+  isCycle,
+  javaSplit
 } from '../../../src/policy/replication-policy.ts'
 import type { ReplicationPolicy } from '../../../src/policy/replication-policy.ts'
 import { DefaultTopicFilter, shouldReplicateTopic } from '../../../src/policy/filters.ts'
@@ -72,7 +76,7 @@ test('internal and heartbeat topic names (ReplicationPolicy interface defaults, 
   assert.equal(p.heartbeatsTopic(), 'heartbeats')
   assert.equal(p.offsetSyncsTopic('B'), 'mm2-offset-syncs.B.internal')
   assert.equal(p.checkpointsTopic('A'), 'A.checkpoints.internal')
-  const cases: Array<[string, { hb: boolean, cp: boolean, mm2: boolean, internal: boolean }]> = [
+  const cases: Array<[string, { hb: boolean; cp: boolean; mm2: boolean; internal: boolean }]> = [
     ['heartbeats', { hb: true, cp: false, mm2: false, internal: false }],
     ['A.heartbeats', { hb: true, cp: false, mm2: false, internal: false }],
     ['B.A.heartbeats', { hb: true, cp: false, mm2: false, internal: false }],
@@ -85,7 +89,16 @@ test('internal and heartbeat topic names (ReplicationPolicy interface defaults, 
     ['.hidden', { hb: false, cp: false, mm2: false, internal: true }]
   ]
   for (const [t, want] of cases) {
-    assert.deepEqual({ hb: p.isHeartbeatsTopic(t), cp: p.isCheckpointsTopic(t), mm2: p.isMM2InternalTopic(t), internal: p.isInternalTopic(t) }, want, t)
+    assert.deepEqual(
+      {
+        hb: p.isHeartbeatsTopic(t),
+        cp: p.isCheckpointsTopic(t),
+        mm2: p.isMM2InternalTopic(t),
+        internal: p.isInternalTopic(t)
+      },
+      want,
+      t
+    )
   }
 })
 
@@ -109,12 +122,17 @@ test('isCycle (MirrorSourceConnector.isCycle), flow A->B', () => {
   const d = new DefaultReplicationPolicy()
   const id = new IdentityReplicationPolicy({ sourceClusterAlias: 'A' })
   const cases: Array<[string, ReplicationPolicy, Record<string, boolean>]> = [
-    ['default', d, { 'B.x': true, 'C.B.x': true, 'C.x': false, x: false, 'A.x': false, 'B.heartbeats': true, 'C.B.heartbeats': true }],
+    [
+      'default',
+      d,
+      { 'B.x': true, 'C.B.x': true, 'C.x': false, x: false, 'A.x': false, 'B.heartbeats': true, 'C.B.heartbeats': true }
+    ],
     // No cycle detection for identity data topics, only for heartbeats.
     ['identity', id, { x: false, 'B.x': false, 'B.heartbeats': true, 'C.B.heartbeats': true, heartbeats: false }]
   ]
   for (const [name, policy, topics] of cases) {
-    for (const [topic, want] of Object.entries(topics)) assert.equal(isCycle(policy, topic, 'B'), want, `${name} ${topic}`)
+    for (const [topic, want] of Object.entries(topics))
+      assert.equal(isCycle(policy, topic, 'B'), want, `${name} ${topic}`)
   }
 })
 
@@ -131,7 +149,7 @@ test('createReplicationPolicy from config', () => {
   assert.equal(createReplicationPolicy({ ...base, kind: 'identity' }).topicSource('t'), null)
 })
 
-function policyFor (name: string, config: Record<string, string>): ReplicationPolicy {
+function policyFor(name: string, config: Record<string, string>): ReplicationPolicy {
   const separator = config['replication.policy.separator']
   const flag = config['replication.policy.internal.topic.separator.enabled']
   const opts = {
@@ -164,8 +182,18 @@ for (const g of golden.policies) {
         isMM2InternalTopic: p.isMM2InternalTopic(t.topic),
         isInternalTopic: p.isInternalTopic(t.topic),
         isCycleAtoB: isCycle(p, t.topic, 'B'),
-        shouldReplicateAtoB: shouldReplicateTopic(t.topic, { filter, policy: p, targetAlias: 'B', heartbeatsReplicationEnabled: true }),
-        shouldReplicateAtoBNoHeartbeats: shouldReplicateTopic(t.topic, { filter, policy: p, targetAlias: 'B', heartbeatsReplicationEnabled: false })
+        shouldReplicateAtoB: shouldReplicateTopic(t.topic, {
+          filter,
+          policy: p,
+          targetAlias: 'B',
+          heartbeatsReplicationEnabled: true
+        }),
+        shouldReplicateAtoBNoHeartbeats: shouldReplicateTopic(t.topic, {
+          filter,
+          policy: p,
+          targetAlias: 'B',
+          heartbeatsReplicationEnabled: false
+        })
       }
       assert.deepEqual(got, t)
     }

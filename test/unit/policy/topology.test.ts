@@ -1,12 +1,28 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { heartbeatTopics, hopsForTopic, immediateUpstreams, replicationHops, sourceChain, upstreamClusters } from '../../../src/policy/topology.ts'
+import {
+  heartbeatTopics,
+  hopsForTopic,
+  immediateUpstreams,
+  replicationHops,
+  sourceChain,
+  upstreamClusters
+} from '../../../src/policy/topology.ts'
 import { DefaultReplicationPolicy, IdentityReplicationPolicy } from '../../../src/policy/replication-policy.ts'
 
 const dflt = new DefaultReplicationPolicy()
 
 test('heartbeats topics are the local one and every replicated copy, whatever the depth', () => {
-  const topics = ['heartbeats', 'A.heartbeats', 'B.A.heartbeats', 'orders', 'A.orders', 'myheartbeats', 'A.checkpoints.internal', 'heartbeats.x']
+  const topics = [
+    'heartbeats',
+    'A.heartbeats',
+    'B.A.heartbeats',
+    'orders',
+    'A.orders',
+    'myheartbeats',
+    'A.checkpoints.internal',
+    'heartbeats.x'
+  ]
   assert.deepEqual(heartbeatTopics(dflt, topics), ['A.heartbeats', 'B.A.heartbeats', 'heartbeats'])
 })
 

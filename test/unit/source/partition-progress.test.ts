@@ -7,11 +7,23 @@ import { test } from 'node:test'
 import { PartitionProgress, REFUSED_BACKOFF, RETRY_BACKOFF, type Unit } from '../../../src/source/partition-progress.ts'
 
 type U = Unit<string>
-const unit = (first: number, next: number, name = `${first}-${next}`, bytes = 100): U => ({ first: BigInt(first), next: BigInt(next), bytes, empty: false, payload: name })
-const skip = (first: number, next: number): U => ({ first: BigInt(first), next: BigInt(next), bytes: 0, empty: true, payload: 'skip' })
+const unit = (first: number, next: number, name = `${first}-${next}`, bytes = 100): U => ({
+  first: BigInt(first),
+  next: BigInt(next),
+  bytes,
+  empty: false,
+  payload: name
+})
+const skip = (first: number, next: number): U => ({
+  first: BigInt(first),
+  next: BigInt(next),
+  bytes: 0,
+  empty: true,
+  payload: 'skip'
+})
 
 /** Sends the head unit and returns it (fails the test when nothing may be sent). */
-function sendHead (p: PartitionProgress<string>, now = 0): U {
+function sendHead(p: PartitionProgress<string>, now = 0): U {
   const u = p.next(now)
   assert.ok(u !== undefined, 'a unit may be sent')
   p.sending(u)
@@ -38,22 +50,39 @@ test('acknowledged units move the storable position to their last offset; stored
 test('units must be contiguous', () => {
   const p = new PartitionProgress<string>(0n)
   p.enqueue(unit(0, 5))
-  assert.throws(() => { p.enqueue(unit(6, 8)) }, /expected 5/)
-  assert.throws(() => { p.enqueue(unit(3, 8)) }, /expected 5/)
+  assert.throws(() => {
+    p.enqueue(unit(6, 8))
+  }, /expected 5/)
+  assert.throws(() => {
+    p.enqueue(unit(3, 8))
+  }, /expected 5/)
 })
 
 test('markers and aborted records (empty units) are stepped over at once, at the head or after an acknowledgement', () => {
-  const table: Array<{ name: string, units: U[], acks: number, storable: bigint | undefined }> = [
+  const table: Array<{ name: string; units: U[]; acks: number; storable: bigint | undefined }> = [
     { name: 'empty unit first', units: [skip(0, 3), unit(3, 6)], acks: 0, storable: 2n },
-    { name: 'empty unit after a unit in flight waits for its ack', units: [unit(0, 3), skip(3, 5)], acks: 0, storable: undefined },
+    {
+      name: 'empty unit after a unit in flight waits for its ack',
+      units: [unit(0, 3), skip(3, 5)],
+      acks: 0,
+      storable: undefined
+    },
     { name: 'then moves with it', units: [unit(0, 3), skip(3, 5)], acks: 1, storable: 4n },
-    { name: 'aborted transaction between two units', units: [unit(0, 3), skip(3, 9), unit(9, 12)], acks: 1, storable: 8n },
+    {
+      name: 'aborted transaction between two units',
+      units: [unit(0, 3), skip(3, 9), unit(9, 12)],
+      acks: 1,
+      storable: 8n
+    },
     { name: 'compaction hole folded into a unit', units: [unit(0, 100)], acks: 1, storable: 99n }
   ]
   for (const row of table) {
     const p = new PartitionProgress<string>(0n)
     for (const u of row.units) p.enqueue(u)
-    for (let i = 0; i < row.acks; i++) { const u = sendHead(p); assert.ok(p.acked(u, p.epoch), row.name) }
+    for (let i = 0; i < row.acks; i++) {
+      const u = sendHead(p)
+      assert.ok(p.acked(u, p.epoch), row.name)
+    }
     if (row.acks === 0 && row.units[0]?.empty === false) sendHead(p)
     assert.equal(p.storable(), row.storable, row.name)
   }
@@ -73,7 +102,12 @@ test('a retriable failure keeps the unit at the head and sends it again after a 
     delays.push(p.retryAt - now)
     now = p.retryAt
   }
-  assert.deepEqual(delays, [RETRY_BACKOFF.firstMs, RETRY_BACKOFF.firstMs * 2, RETRY_BACKOFF.firstMs * 4, RETRY_BACKOFF.firstMs * 8])
+  assert.deepEqual(delays, [
+    RETRY_BACKOFF.firstMs,
+    RETRY_BACKOFF.firstMs * 2,
+    RETRY_BACKOFF.firstMs * 4,
+    RETRY_BACKOFF.firstMs * 8
+  ])
   const u = sendHead(p, now)
   assert.ok(p.acked(u, p.epoch))
   assert.equal(p.retryAt, 0, 'an acknowledgement ends the backoff')
@@ -131,10 +165,16 @@ test('a refused record: the unit is narrowed down to records, the ones before it
 test('splitHead must cover exactly the head unit', () => {
   const p = new PartitionProgress<string>(0n)
   p.enqueue(unit(0, 4))
-  assert.throws(() => { p.splitHead([unit(0, 2), unit(3, 4)]) }, /expected 2/)
-  assert.throws(() => { p.splitHead([unit(0, 2)]) }, /parts end at 2/)
+  assert.throws(() => {
+    p.splitHead([unit(0, 2), unit(3, 4)])
+  }, /expected 2/)
+  assert.throws(() => {
+    p.splitHead([unit(0, 2)])
+  }, /parts end at 2/)
   const u = sendHead(p)
-  assert.throws(() => { p.splitHead([unit(0, 4)]) }, /in flight/)
+  assert.throws(() => {
+    p.splitHead([unit(0, 4)])
+  }, /in flight/)
   p.failed(u, 0)
   p.splitHead([unit(0, 1), unit(1, 4)])
   assert.equal(p.queuedUnits, 2)
@@ -158,7 +198,7 @@ test('retention overtaking the copy: restart forgets the queue, ignores the answ
   assert.equal(p.storable(), 509n)
 })
 
-test('a re-created topic (restart below the stored position) stores the new topic\'s position after its first acknowledgement', () => {
+test("a re-created topic (restart below the stored position) stores the new topic's position after its first acknowledgement", () => {
   const p = new PartitionProgress<string>(1000n)
   p.enqueue(unit(1000, 1010))
   const u = sendHead(p)
@@ -197,9 +237,13 @@ test('only the head unit, one at a time, may be marked as sent', () => {
   const b = unit(1, 2)
   p.enqueue(a)
   p.enqueue(b)
-  assert.throws(() => { p.sending(b) }, /head unit/)
+  assert.throws(() => {
+    p.sending(b)
+  }, /head unit/)
   p.sending(a)
-  assert.throws(() => { p.sending(a) }, /one at a time/)
+  assert.throws(() => {
+    p.sending(a)
+  }, /one at a time/)
 })
 
 test('damaged bytes: the head unit and everything after it are dropped and fetched again from its first offset; acknowledged and stored positions stay', () => {
@@ -217,11 +261,19 @@ test('damaged bytes: the head unit and everything after it are dropped and fetch
   assert.equal(p.ackedTo, 5n)
   assert.equal(p.storable(), undefined, 'nothing new to store')
   assert.notEqual(p.epoch, epochBefore, 'an answer for a unit sent before is ignored')
-  assert.throws(() => { p.enqueue(unit(10, 15)) }, /expected 5/, 'what a fetch made before brings no longer fits')
+  assert.throws(
+    () => {
+      p.enqueue(unit(10, 15))
+    },
+    /expected 5/,
+    'what a fetch made before brings no longer fits'
+  )
   p.enqueue(unit(5, 10, 'fetched again'))
   const again = sendHead(p)
   assert.equal(again.payload, 'fetched again')
   assert.ok(p.acked(again, p.epoch))
   assert.equal(p.storable(), 9n)
-  assert.throws(() => { p.refetch(unit(20, 25)) }, /only the head unit/)
+  assert.throws(() => {
+    p.refetch(unit(20, 25))
+  }, /only the head unit/)
 })

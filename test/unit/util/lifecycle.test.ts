@@ -4,24 +4,40 @@ import { test } from 'node:test'
 import type { Logger } from '../../../src/observe/logger.ts'
 import { Lifecycle, type LifecycleOptions } from '../../../src/util/lifecycle.ts'
 
-interface Line { level: string, message: string, fields: Record<string, unknown> | undefined }
+interface Line {
+  level: string
+  message: string
+  fields: Record<string, unknown> | undefined
+}
 
-function recordingLogger (lines: Line[]): Logger {
-  const at = (level: string) => (message: string, fields?: Record<string, unknown>): void => { lines.push({ level, message, fields }) }
+function recordingLogger(lines: Line[]): Logger {
+  const at =
+    (level: string) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      lines.push({ level, message, fields })
+    }
   const log: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => log }
   return log
 }
 
-function lifecycle (lines: Line[], more: Partial<LifecycleOptions> = {}): Lifecycle {
-  return new Lifecycle({ log: recordingLogger(lines), what: 'flow', logRetryIn: true, backoffMs: attempt => attempt * 5, ...more })
+function lifecycle(lines: Line[], more: Partial<LifecycleOptions> = {}): Lifecycle {
+  return new Lifecycle({
+    log: recordingLogger(lines),
+    what: 'flow',
+    logRetryIn: true,
+    backoffMs: attempt => attempt * 5,
+    ...more
+  })
 }
 
 class FakeClient {
   closed = 0
-  async close (): Promise<void> { this.closed++ }
+  async close(): Promise<void> {
+    this.closed++
+  }
 }
 
-async function until (what: string, check: () => boolean): Promise<void> {
+async function until(what: string, check: () => boolean): Promise<void> {
   const deadline = Date.now() + 10_000
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -30,9 +46,11 @@ async function until (what: string, check: () => boolean): Promise<void> {
 }
 
 /** 'closed', or 'still sleeping' when close() waits out a sleep it should have cut short. */
-async function closesWithin (life: Lifecycle, ms: number): Promise<string> {
+async function closesWithin(life: Lifecycle, ms: number): Promise<string> {
   let timer: NodeJS.Timeout | undefined
-  const late = new Promise<string>(resolve => { timer = setTimeout(resolve, ms, 'still sleeping') })
+  const late = new Promise<string>(resolve => {
+    timer = setTimeout(resolve, ms, 'still sleeping')
+  })
   try {
     return await Promise.race([life.close().then(() => 'closed'), late])
   } finally {
@@ -52,14 +70,20 @@ test('retry: failed builds close their clients, report not-ready with the reason
     return 'ready'
   })
   assert.equal(built, 'ready')
-  assert.deepEqual(clients.map(c => c.closed), [1, 1, 0])
+  assert.deepEqual(
+    clients.map(c => c.closed),
+    [1, 1, 0]
+  )
   assert.equal(life.state, 'not-ready')
   assert.equal(life.reason, 'unreachable 2')
   const warnings = lines.filter(l => l.level === 'warn')
-  assert.deepEqual(warnings.map(l => [l.message, l.fields]), [
-    ['flow not ready; retrying', { attempt: 1, retryInMs: 5, reason: 'unreachable 1' }],
-    ['flow not ready; retrying', { attempt: 2, retryInMs: 10, reason: 'unreachable 2' }]
-  ])
+  assert.deepEqual(
+    warnings.map(l => [l.message, l.fields]),
+    [
+      ['flow not ready; retrying', { attempt: 1, retryInMs: 5, reason: 'unreachable 1' }],
+      ['flow not ready; retrying', { attempt: 2, retryInMs: 10, reason: 'unreachable 2' }]
+    ]
+  )
   life.running()
   assert.equal(life.state, 'running')
   assert.equal(life.reason, undefined)
@@ -72,7 +96,9 @@ test('the not-ready warning leaves out retryInMs when asked to', async () => {
   const lines: Line[] = []
   const life = lifecycle(lines, { what: 'checkpoints', logRetryIn: false })
   life.notReady(new Error('down'), 3)
-  assert.deepEqual(lines, [{ level: 'warn', message: 'checkpoints not ready; retrying', fields: { attempt: 3, reason: 'down' } }])
+  assert.deepEqual(lines, [
+    { level: 'warn', message: 'checkpoints not ready; retrying', fields: { attempt: 3, reason: 'down' } }
+  ])
 })
 
 test('every: a failing pass makes the component not-ready; the next success brings it back to running and logs the recovery', async () => {
@@ -81,10 +107,15 @@ test('every: a failing pass makes the component not-ready; the next success brin
   let passes = 0
   life.start(async () => {
     life.running()
-    await life.every('topic discovery', 1, async () => {
-      passes++
-      if (passes === 2 || passes === 3) throw new Error('lost the cluster')
-    }, { logPasses: true })
+    await life.every(
+      'topic discovery',
+      1,
+      async () => {
+        passes++
+        if (passes === 2 || passes === 3) throw new Error('lost the cluster')
+      },
+      { logPasses: true }
+    )
   })
   await until('the recovery', () => passes >= 4 && life.state === 'running')
   await life.close()
@@ -103,9 +134,25 @@ test('every: the first pass waits one interval unless firstPassAtOnce; -1 runs n
   let atOnce = 0
   let never = 0
   const loops = Promise.all([
-    life.every('waits', 3_600_000, async () => { waited++ }),
-    life.every('at once', 3_600_000, async () => { atOnce++ }, { firstPassAtOnce: true }),
-    life.every('never', -1, async () => { never++ }, { firstPassAtOnce: true })
+    life.every('waits', 3_600_000, async () => {
+      waited++
+    }),
+    life.every(
+      'at once',
+      3_600_000,
+      async () => {
+        atOnce++
+      },
+      { firstPassAtOnce: true }
+    ),
+    life.every(
+      'never',
+      -1,
+      async () => {
+        never++
+      },
+      { firstPassAtOnce: true }
+    )
   ])
   await until('the immediate pass', () => atOnce === 1)
   await life.close()
@@ -120,20 +167,41 @@ test('every with announce and closeClientsOnFailure: fresh clients after a failu
   let current: FakeClient | undefined
   let passes = 0
   life.start(async () => {
-    await life.every('heartbeat emission', 1, async () => {
-      current ??= life.own(new FakeClient())
-      if (!clients.includes(current)) clients.push(current)
-      passes++
-      if (passes === 2) { current = undefined; throw new Error('broker gone') }
-    }, { firstPassAtOnce: true, closeClientsOnFailure: true, announce: { message: 'emitting heartbeats', fields: { everyMs: 1 } } })
+    await life.every(
+      'heartbeat emission',
+      1,
+      async () => {
+        current ??= life.own(new FakeClient())
+        if (!clients.includes(current)) clients.push(current)
+        passes++
+        if (passes === 2) {
+          current = undefined
+          throw new Error('broker gone')
+        }
+      },
+      {
+        firstPassAtOnce: true,
+        closeClientsOnFailure: true,
+        announce: { message: 'emitting heartbeats', fields: { everyMs: 1 } }
+      }
+    )
   })
   assert.equal(life.state, 'starting')
   await until('the recovery', () => passes >= 4)
   await life.close()
   assert.equal(clients.length, 2, 'a new client after the failure')
-  assert.deepEqual(clients.map(c => c.closed), [1, 1])
+  assert.deepEqual(
+    clients.map(c => c.closed),
+    [1, 1]
+  )
   const infos = lines.filter(l => l.level === 'info')
-  assert.deepEqual(infos.map(l => [l.message, l.fields]), [['emitting heartbeats', { everyMs: 1 }], ['emitting heartbeats', { everyMs: 1 }]])
+  assert.deepEqual(
+    infos.map(l => [l.message, l.fields]),
+    [
+      ['emitting heartbeats', { everyMs: 1 }],
+      ['emitting heartbeats', { everyMs: 1 }]
+    ]
+  )
   assert.ok(!lines.some(l => l.message.endsWith('recovered')))
 })
 
@@ -144,7 +212,10 @@ test('close during a backoff sleep stops promptly and closes the clients; a seco
   let attempts = 0
   life.start(async () => {
     life.own(client)
-    await life.retry(async () => { attempts++; throw new Error('never reachable') })
+    await life.retry(async () => {
+      attempts++
+      throw new Error('never reachable')
+    })
   })
   await until('the first failure', () => life.state === 'not-ready')
   assert.equal(await closesWithin(life, 30_000), 'closed')
@@ -160,7 +231,14 @@ test('close during an interval sleep of every stops promptly', async () => {
   let passes = 0
   life.start(async () => {
     life.running()
-    await life.every('emission', 3_600_000, async () => { passes++ }, { firstPassAtOnce: true })
+    await life.every(
+      'emission',
+      3_600_000,
+      async () => {
+        passes++
+      },
+      { firstPassAtOnce: true }
+    )
   })
   await until('the first pass', () => passes === 1)
   assert.equal(await closesWithin(life, 30_000), 'closed')
@@ -171,7 +249,10 @@ test('an unexpected error from the run ends in stopped with the reason and an er
   const lines: Line[] = []
   const life = lifecycle(lines, { what: 'checkpoints' })
   let runs = 0
-  const run = async (): Promise<void> => { runs++; throw new Error('bug') }
+  const run = async (): Promise<void> => {
+    runs++
+    throw new Error('bug')
+  }
   life.start(run)
   life.start(run)
   await until('stopped', () => life.state === 'stopped')

@@ -4,13 +4,25 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { alignPartition, differs, type Digested, type PartitionAlignment } from '../../../src/verify/partition-alignment.ts'
+import {
+  alignPartition,
+  differs,
+  type Digested,
+  type PartitionAlignment
+} from '../../../src/verify/partition-alignment.ts'
 
 /** 'abc' -> records a, b, c at offsets from `base` (a digest per letter). */
-const seq = (letters: string, base = 0): Digested[] => [...letters].map((c, i) => ({ offset: BigInt(base + i), digest: BigInt(c.charCodeAt(0)) }))
+const seq = (letters: string, base = 0): Digested[] =>
+  [...letters].map((c, i) => ({ offset: BigInt(base + i), digest: BigInt(c.charCodeAt(0)) }))
 
 const counts = (a: PartitionAlignment): Record<string, number> => ({
-  matched: a.matched, missing: a.missing, extra: a.extra, duplicates: a.duplicates, differing: a.differing, pending: a.pending, olderOnTarget: a.olderOnTarget
+  matched: a.matched,
+  missing: a.missing,
+  extra: a.extra,
+  duplicates: a.duplicates,
+  differing: a.differing,
+  pending: a.pending,
+  olderOnTarget: a.olderOnTarget
 })
 
 const zero = { matched: 0, missing: 0, extra: 0, duplicates: 0, differing: 0, pending: 0, olderOnTarget: 0 }
@@ -28,7 +40,13 @@ test('alignment cases', () => {
     ['a record written on the target out of band', 'abcdef', 'abcXdef', { matched: 6, extra: 1 }, true],
     ['a foreign record after the copy', 'abc', 'abcX', { matched: 3, extra: 1 }, true],
     ['a record that differs', 'abcdef', 'abXdef', { matched: 5, differing: 1 }, true],
-    ['target records older than the source (expired there after the copy)', 'cdef', 'abcdef', { matched: 4, olderOnTarget: 2 }, false],
+    [
+      'target records older than the source (expired there after the copy)',
+      'cdef',
+      'abcdef',
+      { matched: 4, olderOnTarget: 2 },
+      false
+    ],
     ['a target of entirely other records', 'abc', 'XYZ', { differing: 3 }, true]
   ]
   for (const [name, source, target, want, different] of cases) {
@@ -39,8 +57,16 @@ test('alignment cases', () => {
 })
 
 test('the first difference names where to look', () => {
-  assert.deepEqual(alignPartition(seq('abcdef', 100), seq('abcXdef', 500)).first, { kind: 'extra', sourceOffset: 103n, targetOffset: 503n })
-  assert.deepEqual(alignPartition(seq('abcdef', 100), seq('abdef', 500)).first, { kind: 'missing', sourceOffset: 102n, targetOffset: 502n })
+  assert.deepEqual(alignPartition(seq('abcdef', 100), seq('abcXdef', 500)).first, {
+    kind: 'extra',
+    sourceOffset: 103n,
+    targetOffset: 503n
+  })
+  assert.deepEqual(alignPartition(seq('abcdef', 100), seq('abdef', 500)).first, {
+    kind: 'missing',
+    sourceOffset: 102n,
+    targetOffset: 502n
+  })
   assert.equal(alignPartition(seq('abc'), seq('abc')).first, undefined)
 })
 
@@ -48,7 +74,12 @@ test('offset syncs are checked against the alignment, with compaction holes on t
   // Source offsets 0,1,2 then 5,6 (3 and 4 compacted away); the target re-copied 5 after a restart.
   const source: Digested[] = [...seq('abc'), ...seq('de', 5)]
   const target = seq('abcdde')
-  const right = [{ upstream: 0n, downstream: 0n }, { upstream: 5n, downstream: 3n }, { upstream: 5n, downstream: 4n }, { upstream: 6n, downstream: 5n }]
+  const right = [
+    { upstream: 0n, downstream: 0n },
+    { upstream: 5n, downstream: 3n },
+    { upstream: 5n, downstream: 4n },
+    { upstream: 6n, downstream: 5n }
+  ]
   // The sync (5 -> 4) names the re-copy, which the alignment counts as a duplicate: not confirmed, not contradicted.
   const ok = alignPartition(source, target, right)
   assert.deepEqual([ok.matched, ok.duplicates, ok.syncsConfirmed, ok.syncsContradicted], [5, 1, 3, 0])
