@@ -413,7 +413,10 @@ export class KafkaProducer {
           }
         } catch (err) {
           this.#leadersStale = true
-          const error = toKafkaError(`producing to broker ${leader} of cluster ${this.#cluster}`, err)
+          const error = toKafkaError(
+            `producing to broker ${leader} (${broker.host}:${broker.port}) of cluster ${this.#cluster}`,
+            err
+          )
           for (const i of indexes) outcomes[i] = { error }
         }
       })

@@ -243,19 +243,12 @@ export function producedComparable(records: readonly TestRecord[]): Comparable[]
 
 /**
  * Asserts that `text` (a reason, a log line) names a cluster as kafka-mirror must: by its alias
- * (`cluster B`) and by its exact bootstrap address (no other port that merely starts alike).
- * `address: false` for a message that names a broker of the cluster rather than the bootstrap
- * address (a send that lost its connection: `producing to broker 1 of cluster B`).
+ * (`cluster B`) and by its exact address (no other port that merely starts alike). The clusters
+ * here have one broker, whose address is the bootstrap address.
  */
-export function assertNamesCluster(
-  text: string,
-  alias: string,
-  cluster: KafkaCluster,
-  opts: { address?: boolean } = {}
-): void {
+export function assertNamesCluster(text: string, alias: string, cluster: KafkaCluster): void {
   const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   assert.match(text, new RegExp(`\\bcluster ${escape(alias)}\\b`), `names the cluster by its alias ${alias}`)
-  if (opts.address === false) return
   assert.match(
     text,
     new RegExp(`(?<![\\d.])${escape(cluster.bootstrap())}(?!\\d)`),

@@ -206,8 +206,7 @@ test(
       { timeoutMs: 60_000, what: 'flow not ready' }
     )
     t.diagnostic(`status while the target is down: ${notReady.reason ?? ''}`)
-    // The send that lost its connection is reported by broker id and alias (src/kafka/producer.ts), not by address.
-    assertNamesCluster(notReady.reason ?? '', 'B', B, { address: false })
+    assertNamesCluster(notReady.reason ?? '', 'B', B)
     await new Promise(resolve => setTimeout(resolve, 3000)) // keep producing into the outage
     await B.restart()
     stopped = false

@@ -42,6 +42,8 @@ const S = 6000
 const H = 500
 const RT = 10_000
 const MARGIN = 1000
+/** How late a timer may fire on a loaded 2-core machine without the test calling it a defect. */
+const TIMER_SLACK_MS = 250
 
 let B: KafkaCluster
 before(async () => {
@@ -313,7 +315,12 @@ test(
     )
     assert.ok(fencedAt < next.atMs, `a stopped writing (${fencedAt}) before b could be given its units (${next.atMs})`)
     assert.equal(a.membership.lease.valid(), false)
-    assert.ok(fencedAt - cutAt <= S - MARGIN, `a's lease ended within S - m of the cut (${fencedAt - cutAt} ms)`)
+    // Writes stop at the deadline itself (every write asks lease.valid()); the 'fenced' event comes
+    // from a timer, which a busy machine may run a little late (5002 ms against 5000 in one CI run).
+    assert.ok(
+      fencedAt - cutAt <= S - MARGIN + TIMER_SLACK_MS,
+      `a's lease ended within S - m of the cut (${fencedAt - cutAt} ms)`
+    )
     assert.ok(
       next.atMs - cutAt >= S - H - MARGIN,
       `b's next generation waited for a's session to expire (${next.atMs - cutAt} ms)`
