@@ -1,12 +1,15 @@
 /**
- * Values for `kafka-mirror bench`: JSON-like order events after the send time and a sequence
- * number, so a compressed run sees about the ratio real JSON gets (zero-filled values would
- * compress a hundredfold and flatter every codec). The text is made once; each value is a window of it at
- * a pseudo-random place, so consecutive values differ.
+ * Values for `kafka-mirror bench`: the send time, a sequence number, then JSON order events
+ * (src/bench/order-events.ts, the json-lz4 workload's events), so a compressed run sees about the
+ * ratio real JSON gets (zero-filled values would compress a hundredfold and flatter every codec).
+ * The text is made once; each value is a window of it at a pseudo-random place, so consecutive
+ * values differ and making one costs a copy, not a JSON.stringify.
  */
 import { stampedValue } from './latency-histogram.ts'
+import { orderEvent, seededRandom } from './order-events.ts'
 
 const CORPUS_BYTES = 1 << 20
+const EVENT_BYTES = 1024
 /** Send time (bytes 0-7), then the sequence number (bytes 8-15), then text. */
 export const SEQUENCE_END = 16
 
@@ -17,28 +20,14 @@ export function sequenceOf(value: Buffer): number {
 
 export class SyntheticValues {
   readonly #corpus: Buffer
-  #seed: number
+  readonly #random: () => number
 
   constructor(seed = 42) {
-    this.#seed = seed >>> 0 || 1
-    const lines: string[] = []
-    let bytes = 0
-    for (let seq = 0; bytes < CORPUS_BYTES; seq++) {
-      const line =
-        JSON.stringify({
-          seq,
-          customer: `c-${this.#next() % 50_000}`,
-          sku: `sku-${(this.#next() % 9_000).toString(36)}`,
-          qty: 1 + (this.#next() % 9),
-          price: (this.#next() % 100_000) / 100,
-          currency: ['EUR', 'USD', 'GBP'][this.#next() % 3],
-          status: ['new', 'paid', 'shipped', 'cancelled'][this.#next() % 4],
-          at: 1_764_000_000_000 + seq * 37
-        }) + '\n'
-      lines.push(line)
-      bytes += line.length
-    }
-    this.#corpus = Buffer.from(lines.join(''), 'utf8')
+    this.#random = seededRandom(seed)
+    const events = Array.from({ length: Math.ceil(CORPUS_BYTES / (EVENT_BYTES + 1)) }, (_, i) =>
+      orderEvent(i, EVENT_BYTES, this.#random)
+    )
+    this.#corpus = Buffer.from(events.join('\n'), 'utf8')
   }
 
   /**
@@ -49,20 +38,10 @@ export class SyntheticValues {
     const value = stampedValue(Math.max(SEQUENCE_END, size), sentAt)
     value.writeBigInt64BE(BigInt(sequence), 8)
     const body = value.length - SEQUENCE_END
-    let from = body < this.#corpus.length ? this.#next() % (this.#corpus.length - body + 1) : 0
+    let from = body < this.#corpus.length ? Math.floor(this.#random() * (this.#corpus.length - body + 1)) : 0
     // A value longer than the text repeats it.
     for (let at = SEQUENCE_END; at < value.length; from = 0)
       at += this.#corpus.copy(value, at, from, Math.min(this.#corpus.length, from + value.length - at))
     return value
-  }
-
-  /** xorshift32: cheap, deterministic, good enough to vary text. */
-  #next(): number {
-    let x = this.#seed
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    this.#seed = x >>> 0
-    return this.#seed
   }
 }
