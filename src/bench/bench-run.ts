@@ -12,6 +12,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import { pairClientId } from '../config/client-ids.ts'
+import { copyingFlow } from '../config/what-runs.ts'
+import { sleep } from '../util/abortable.ts'
 import type { ConfigSource, FlowConfig, LoadedConfig } from '../config/model.ts'
 import { KafkaError, KafkaMirrorError, UsageError } from '../errors.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
@@ -76,7 +78,7 @@ export async function runBench(
   opts: BenchOptions,
   hooks: { log: Logger; progress: (p: BenchProgress) => void; signal: AbortSignal }
 ): Promise<BenchResult> {
-  const flow = findFlow(loaded, opts.flow)
+  const flow = copyingFlow(loaded.config, opts.flow, 'bench')
   const source = loaded.config.loadedFrom
   if (source === undefined)
     throw new UsageError('bench: the config must come from a file (its load and reader processes load it again)')
@@ -301,22 +303,6 @@ function reasonOf(mirror: SourceFlow): string {
   return reason === undefined ? ` (flow ${state})` : ` (flow ${state}: ${reason})`
 }
 
-function findFlow(loaded: LoadedConfig, name: string): FlowConfig {
-  const m = /^(.+)->(.+)$/.exec(name)
-  if (m === null) throw new UsageError(`bench: --flow ${name}: expected SOURCE->TARGET, e.g. --flow A->B`)
-  const flow = loaded.config.flows.find(f => f.source === m[1] && f.target === m[2] && f.enabled)
-  if (flow === undefined)
-    throw new UsageError(
-      `bench: no enabled flow ${name} in the config (flows: ${
-        loaded.config.flows
-          .filter(f => f.enabled)
-          .map(f => f.name)
-          .join(', ') || 'none'
-      })`
-    )
-  return flow
-}
-
 /** Why the scratch topic could not be created, with what the bench needs. */
 export function refusal(flow: Pick<FlowConfig, 'source' | 'target'>, topic: string, error: Error): KafkaMirrorError {
   const code = error instanceof KafkaError ? error.kafkaCode : undefined
@@ -360,7 +346,7 @@ async function until(
     if (hasFailed) throw failure
     if (Date.now() > deadline)
       throw new KafkaError(`bench: timed out after ${limitMs / 1000} s waiting for ${what()}`, { retriable: true })
-    await new Promise(resolve => setTimeout(resolve, 200))
+    await sleep(200, signal)
   }
   signal.throwIfAborted()
 }

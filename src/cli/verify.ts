@@ -6,8 +6,8 @@
  * any difference (missing, extra, differing, a contradicted sync), 0 otherwise; duplicates of an
  * at-least-once copy and records not copied yet are shown but are not differences.
  */
-import type { FlowConfig, LoadedConfig } from '../config/model.ts'
-import { pairParts } from '../config/what-runs.ts'
+import type { LoadedConfig } from '../config/model.ts'
+import { copyingFlow } from '../config/what-runs.ts'
 import { UsageError } from '../errors.ts'
 import { createLogger } from '../observe/logger.ts'
 import { differs } from '../verify/partition-alignment.ts'
@@ -22,18 +22,6 @@ export interface VerifyArgs {
 export interface Io {
   out: (line: string) => void
   err: (line: string) => void
-}
-
-function findFlow(loaded: LoadedConfig, name: string): FlowConfig {
-  const m = /^(.+)->(.+)$/.exec(name)
-  if (m === null) throw new UsageError(`verify: --flow ${name}: expected SOURCE->TARGET, e.g. --flow A->B`)
-  const copying = loaded.config.flows.filter(f => pairParts(f).copy)
-  const flow = copying.find(f => f.source === m[1] && f.target === m[2])
-  if (flow === undefined)
-    throw new UsageError(
-      `verify: no enabled flow ${name} in the config (flows: ${copying.map(f => f.name).join(', ') || 'none'})`
-    )
-  return flow
 }
 
 function topicsPattern(value: string | undefined): RegExp | undefined {
@@ -55,7 +43,7 @@ function syncs(r: PartitionReport): string {
 }
 
 export async function verifyCommand(loaded: LoadedConfig, args: VerifyArgs, io: Io): Promise<number> {
-  const flow = findFlow(loaded, args.flow)
+  const flow = copyingFlow(loaded.config, args.flow, 'verify')
   const reports = await verifyFlow(flow, { topics: topicsPattern(args.topics), log: createLogger('verify', () => {}) })
   const different = reports.filter(
     r => differs(r.alignment) || (r.target === undefined && r.source.end > r.source.start)

@@ -27,6 +27,22 @@ export interface PairParts {
   readonly heartbeats: boolean
 }
 
+/**
+ * The copying flow a command's `--flow SOURCE->TARGET` names (`verify`, `bench`): a usage error
+ * that lists the copying flows when there is none by that name.
+ */
+export function copyingFlow(config: MirrorConfig, name: string, command: string): FlowConfig {
+  const m = /^(.+)->(.+)$/.exec(name)
+  if (m === null) throw new UsageError(`${command}: --flow ${name}: expected SOURCE->TARGET, e.g. --flow A->B`)
+  const copying = config.flows.filter(f => pairParts(f).copy)
+  const flow = copying.find(f => f.source === m[1] && f.target === m[2])
+  if (flow === undefined)
+    throw new UsageError(
+      `${command}: no enabled flow ${name} in the config (flows: ${copying.map(f => f.name).join(', ') || 'none'})`
+    )
+  return flow
+}
+
 export function pairParts(flow: FlowConfig): PairParts {
   return {
     copy: flow.enabled,
