@@ -17,7 +17,8 @@ export interface BinaryResult {
   readonly stderr: string
 }
 
-export async function runBinary(args: readonly string[], options: { timeoutMs: number }): Promise<BinaryResult> {
+/** Runs `kafka-mirror ARGS` to its end (killed after `timeoutMs`, default 120 s). */
+export async function runBinary(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<BinaryResult> {
   const child = spawn(process.execPath, [binaryPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
@@ -29,7 +30,7 @@ export async function runBinary(args: readonly string[], options: { timeoutMs: n
   })
   const timer = setTimeout(() => {
     child.kill('SIGKILL')
-  }, options.timeoutMs)
+  }, options.timeoutMs ?? 120_000)
   try {
     const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once('error', reject)

@@ -8,12 +8,12 @@
  * checkpoint connector translates with the offset syncs our copier wrote.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { type Checkpoint, decodeCheckpoint } from '../../src/formats/checkpoint.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
+import { runBinary } from '../harness/binary.ts'
 import type { KafkaCluster } from '../harness/cluster.ts'
 import {
   clientConfig,
@@ -31,7 +31,6 @@ import { writeCheckpointFlowProperties } from '../harness/mirror-config.ts'
 import { startMirror } from '../harness/mirror-runner.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const bin = join(root, 'bin', 'kafka-mirror.js')
 const java = (name: string): string => join(root, 'test', 'java', name)
 const CHECKPOINTS = 'A.checkpoints.internal'
 const WAIT = { timeoutMs: 90_000, intervalMs: 250 }
@@ -90,25 +89,6 @@ async function waitForCheckpoints(
     )
   }
   return last
-}
-
-/** Runs the real binary without blocking this process's event loop (the mirror runs in it). */
-async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString()
-  })
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString()
-  })
-  const timer = setTimeout(() => {
-    child.kill('SIGKILL')
-  }, 120_000)
-  const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
-  clearTimeout(timer)
-  return { code, stdout, stderr }
 }
 
 /**
@@ -209,7 +189,7 @@ test(
       [...committed].map(([p, o]) => `${remote}\t${p}\t${o}`)
     )
 
-    const translated = await cli([
+    const translated = await runBinary([
       'offsets',
       'translate',
       '--config',
@@ -222,7 +202,7 @@ test(
       'B',
       '--json'
     ])
-    assert.equal(translated.code, 0, translated.stderr)
+    assert.equal(translated.status, 0, translated.stderr)
     const json = JSON.parse(translated.stdout) as {
       partitions: Array<{
         topic: string
@@ -236,18 +216,40 @@ test(
       json.partitions.map(p => [p.topic, p.partition, p.targetOffset, p.checkpoint]),
       [...committed].map(([p, o]) => [remote, p, Number(o), Number(o)])
     )
-    const table = await cli(['offsets', 'translate', '--config', file, '--group', group, '--from', 'A', '--to', 'B'])
-    assert.equal(table.code, 0, table.stderr)
+    const table = await runBinary([
+      'offsets',
+      'translate',
+      '--config',
+      file,
+      '--group',
+      group,
+      '--from',
+      'A',
+      '--to',
+      'B'
+    ])
+    assert.equal(table.status, 0, table.stderr)
     assert.match(table.stdout, new RegExp(`${remote.replace(/\./g, '\\.')}\\s+0\\s+80\\s+80\\s+80\\s+exact`))
 
-    const dry = await cli(['failover', '--config', file, '--group', group, '--from', 'A', '--to', 'B', '--dry-run'])
-    assert.equal(dry.code, 0, dry.stderr)
+    const dry = await runBinary([
+      'failover',
+      '--config',
+      file,
+      '--group',
+      group,
+      '--from',
+      'A',
+      '--to',
+      'B',
+      '--dry-run'
+    ])
+    assert.equal(dry.status, 0, dry.stderr)
     assert.match(dry.stdout, /dry run/)
     assert.match(dry.stdout, /would commit/)
     assert.equal((await groupOffsets(B, group)).size, 0, '--dry-run wrote nothing')
 
-    const done = await cli(['failover', '--config', file, '--group', group, '--from', 'A', '--to', 'B'])
-    assert.equal(done.code, 0, done.stderr)
+    const done = await runBinary(['failover', '--config', file, '--group', group, '--from', 'A', '--to', 'B'])
+    assert.equal(done.status, 0, done.stderr)
     assert.match(done.stdout, /committed 3 partition\(s\)/)
     assert.deepEqual(await groupOffsets(B, group), committed)
 
@@ -266,8 +268,8 @@ test(
     } finally {
       await admin.close()
     }
-    const refused = await cli(['failover', '--config', file, '--group', group, '--from', 'A', '--to', 'B'])
-    assert.equal(refused.code, 1)
+    const refused = await runBinary(['failover', '--config', file, '--group', group, '--from', 'A', '--to', 'B'])
+    assert.equal(refused.status, 1)
     assert.match(refused.stderr, new RegExp(`group ${group} has 1 active member\\(s\\) on B .*stop its consumers`))
     assert.deepEqual(await member, [], 'nothing left to read')
   }
@@ -382,8 +384,8 @@ test(
     for (const c of cases) await waitForCheckpoints(c.group, remote, new Map([[0, targetOf(c.u)]]))
 
     const inAborted = cases[1] as (typeof cases)[0]
-    const done = await cli(['failover', '--config', file, '--group', inAborted.group, '--from', 'A', '--to', 'B'])
-    assert.equal(done.code, 0, done.stderr)
+    const done = await runBinary(['failover', '--config', file, '--group', inAborted.group, '--from', 'A', '--to', 'B'])
+    assert.equal(done.status, 0, done.stderr)
     const read = await consumeAsGroup(B, remote, inAborted.group)
     assertExactlyUnread(read, await unread(topic, new Map([[0, inAborted.u]])), 'aborted transactions')
     assert.deepEqual(
@@ -397,7 +399,7 @@ test(
     for (const c of javaCases) await commitOffsets(A, c.group, [{ topic, partition: 0, offset: c.u }])
     const ours = new Map<string, bigint>()
     for (const c of javaCases) {
-      const r = await cli([
+      const r = await runBinary([
         'offsets',
         'translate',
         '--config',
@@ -410,7 +412,7 @@ test(
         'B',
         '--json'
       ])
-      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.status, 0, r.stderr)
       const p = (JSON.parse(r.stdout) as { partitions: Array<{ targetOffset: number; exact: boolean }> }).partitions[0]
       assert.equal(p?.exact, true)
       assert.equal(BigInt(p?.targetOffset ?? -1), targetOf(c.u), `our translation of ${c.u}`)
@@ -516,8 +518,8 @@ test(
     } finally {
       await admin.close()
     }
-    const refused = await cli(['failover', '--config', file, '--group', group, '--from', 'A', '--to', 'B'])
-    assert.equal(refused.code, 1, refused.stdout + refused.stderr)
+    const refused = await runBinary(['failover', '--config', file, '--group', group, '--from', 'A', '--to', 'B'])
+    assert.equal(refused.status, 1, refused.stdout + refused.stderr)
     assert.match(refused.stderr, /active member/)
     assert.deepEqual(
       await member,

@@ -6,16 +6,14 @@
  * record counts checked on every cluster are exact. Heartbeats topics are shared by design.
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { decodeHeartbeat } from '../../src/formats/heartbeat.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import type { Mirror } from '../../src/mirror.ts'
+import { runBinary } from '../harness/binary.ts'
 import type { KafkaCluster } from '../harness/cluster.ts'
 import {
   assertNamesCluster,
@@ -33,8 +31,6 @@ import { writeMm2Properties } from '../harness/mirror-config.ts'
 import { startMirror, testLogger } from '../harness/mirror-runner.ts'
 import { waitForStoredPositions } from '../harness/positions.ts'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const bin = join(root, 'bin', 'kafka-mirror.js')
 const IDENTITY = 'org.apache.kafka.connect.mirror.IdentityReplicationPolicy'
 const WAIT = { timeoutMs: 90_000, intervalMs: 500 }
 
@@ -100,20 +96,6 @@ function records(
   partitions: number
 ): Array<{ partition: number; key: string; value: string }> {
   return Array.from({ length: n }, (_, i) => ({ partition: i % partitions, key: `k${i}`, value: `${label}-${i}` }))
-}
-
-/** Runs the real binary without blocking the event loop (the mirror under test runs in this process). */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
-      encoding: 'utf8',
-      timeout: 90_000
-    })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string }
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
-  }
 }
 
 /** A remote topic name with two cluster prefixes among `aliases` (`A.B.x`): a record that went round a loop. */
@@ -237,8 +219,8 @@ test('chain A->B->C in one process: B.A.<topic> and B.A.heartbeats on C; topolog
     [`B.A.${run}`]
   )
 
-  const json = await cli(['topology', '--config', file, '--json'])
-  assert.equal(json.code, 0, json.stderr)
+  const json = await runBinary(['topology', '--config', file, '--json'])
+  assert.equal(json.status, 0, json.stderr)
   const report = JSON.parse(json.stdout) as {
     edges: Array<{ from: string; to: string }>
     clusters: Array<{
@@ -262,8 +244,8 @@ test('chain A->B->C in one process: B.A.<topic> and B.A.heartbeats on C; topolog
   assert.ok(twoHops !== undefined && twoHops.hops === 2 && twoHops.ageMs < 60_000, JSON.stringify(twoHops))
   t.diagnostic(`topology: newest B.A.heartbeats on C is ${twoHops.ageMs} ms old`)
 
-  const text = await cli(['topology', '--config', file])
-  assert.equal(text.code, 0, text.stderr)
+  const text = await runBinary(['topology', '--config', file])
+  assert.equal(text.status, 0, text.stderr)
   assert.match(text.stdout, /^ {2}A -> B$/m)
   assert.match(text.stdout, /^ {2}B -> C$/m)
   assert.match(
@@ -361,8 +343,8 @@ test('IdentityReplicationPolicy migration A->B keeps topic names; validate warns
       `replication.policy.class = ${IDENTITY}`
     ].join('\n') + '\n'
   )
-  const warned = await cli(['validate', '--offline', '--config', both])
-  assert.equal(warned.code, 0, warned.stderr)
+  const warned = await runBinary(['validate', '--offline', '--config', both])
+  assert.equal(warned.status, 0, warned.stderr)
   assert.match(
     warned.stderr,
     /WARN .*flows A->B, B->A form a loop .*IdentityReplicationPolicy, which cannot detect cycles/
@@ -379,8 +361,8 @@ test('IdentityReplicationPolicy migration A->B keeps topic names; validate warns
       `replication.policy.class = ${IDENTITY}`
     ].join('\n') + '\n'
   )
-  const quiet = await cli(['validate', '--offline', '--config', oneWay])
-  assert.equal(quiet.code, 0, quiet.stderr)
+  const quiet = await runBinary(['validate', '--offline', '--config', oneWay])
+  assert.equal(quiet.status, 0, quiet.stderr)
   assert.doesNotMatch(quiet.stderr, /cannot detect cycles/)
 })
 
