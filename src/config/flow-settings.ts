@@ -14,7 +14,7 @@ import {
   compilePatternList
 } from '../policy/filters.ts'
 import type { ReplicationPolicyConfig } from '../policy/replication-policy.ts'
-import type { FlowConfig, Interval } from './model.ts'
+import type { FlowConfig, GroupTimeouts, Interval } from './model.ts'
 import {
   ALL_CONNECTOR_KEYS,
   MODELLED_CONNECTOR_KEYS,
@@ -31,7 +31,7 @@ export type ConnectorMap = ReadonlyMap<string, ConfigEntry>
 
 export type FlowSettings = Omit<
   FlowConfig,
-  'name' | 'source' | 'target' | 'enabled' | 'clients' | 'naming' | 'offsetFlushIntervalMs'
+  'name' | 'source' | 'target' | 'enabled' | 'clients' | 'naming' | 'offsetFlushIntervalMs' | 'group'
 > & {
   /** The connector `enabled` key, when set (ConfigDef BOOLEAN). */
   readonly enabledKey: boolean | undefined
@@ -170,6 +170,43 @@ export function offsetFlushIntervalMs(e: ConfigEntry | undefined): number {
   return e === undefined
     ? DEFAULT_OFFSET_FLUSH_INTERVAL_MS
     : parseInteger(e, { what: 'an integer number of milliseconds', min: 1 })
+}
+
+/**
+ * Connect's defaults for session and rebalance timeouts (10 s, 60 s); our heartbeat interval is
+ * 1 s where Connect's is 3 s, because each answered heartbeat renews the write lease
+ * (docs/DESIGN.md, "Instances sharing the work").
+ */
+export const DEFAULT_GROUP_TIMEOUTS: GroupTimeouts = {
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  rebalanceTimeoutMs: 60_000
+}
+
+/** The worker group's timeouts from the target's worker settings, checked against each other. */
+export function groupTimeouts(get: (key: string) => ConfigEntry | undefined): GroupTimeouts {
+  const read = (key: string, fallback: number): number => {
+    const e = get(key)
+    return e === undefined ? fallback : parseInteger(e, { what: 'an integer number of milliseconds', min: 1 })
+  }
+  const t = {
+    sessionTimeoutMs: read('session.timeout.ms', DEFAULT_GROUP_TIMEOUTS.sessionTimeoutMs),
+    heartbeatIntervalMs: read('heartbeat.interval.ms', DEFAULT_GROUP_TIMEOUTS.heartbeatIntervalMs),
+    rebalanceTimeoutMs: read('rebalance.timeout.ms', DEFAULT_GROUP_TIMEOUTS.rebalanceTimeoutMs)
+  }
+  // At least one of the two keys is set when they disagree (the defaults agree).
+  const at = (a: string, b: string): ConfigEntry['where'] => (get(a) ?? get(b))?.where ?? { file: 'defaults' }
+  if (t.heartbeatIntervalMs >= t.sessionTimeoutMs)
+    throw configError(
+      at('heartbeat.interval.ms', 'session.timeout.ms'),
+      `heartbeat.interval.ms (${t.heartbeatIntervalMs}) must be below session.timeout.ms (${t.sessionTimeoutMs})`
+    )
+  if (t.rebalanceTimeoutMs < t.sessionTimeoutMs)
+    throw configError(
+      at('rebalance.timeout.ms', 'session.timeout.ms'),
+      `rebalance.timeout.ms (${t.rebalanceTimeoutMs}) must be at least session.timeout.ms (${t.sessionTimeoutMs}): an instance's write lease relies on it`
+    )
+  return t
 }
 
 function readInterval(map: ConnectorMap, rule: IntervalRule): Interval {

@@ -7,7 +7,7 @@
 import type { ClusterConfig, FlowConfig, LoadedConfig } from './model.ts'
 import type { MaybeSecret } from '../util/secret.ts'
 import { buildClients } from './clients.ts'
-import { interpretConnectorKeys, offsetFlushIntervalMs } from './flow-settings.ts'
+import { groupTimeouts, interpretConnectorKeys, offsetFlushIntervalMs } from './flow-settings.ts'
 import {
   ALL_CONNECTOR_KEYS,
   DRIVER_KEYS,
@@ -286,6 +286,7 @@ function buildFlow(
     enabled: enabledKey ?? false,
     ...rest,
     offsetFlushIntervalMs: offsetFlushIntervalMs(tp.get('offset.flush.interval.ms')),
+    group: groupTimeouts(k => tp.get(k)),
     clients: buildClients(map, source, target),
     naming: {
       style: 'dedicated',

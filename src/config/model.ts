@@ -50,6 +50,13 @@ export interface StateNaming {
   readonly heartbeatConnectorName: string
 }
 
+/** Kafka Connect's group timeouts (DistributedConfig: session.timeout.ms, heartbeat.interval.ms, rebalance.timeout.ms). */
+export interface GroupTimeouts {
+  readonly sessionTimeoutMs: number
+  readonly heartbeatIntervalMs: number
+  readonly rebalanceTimeoutMs: number
+}
+
 export interface FlowConfig {
   /** `S->T` */
   readonly name: string
@@ -83,6 +90,11 @@ export interface FlowConfig {
   readonly rawBatches: boolean
   /** How often copied positions are stored (MM2: target's `offset.flush.interval.ms`). */
   readonly offsetFlushIntervalMs: number
+  /**
+   * The worker group's timeouts (Connect's DistributedConfig keys, read from the target's worker
+   * settings as Connect reads them): how instances sharing this config keep their membership.
+   */
+  readonly group: GroupTimeouts
   readonly emitCheckpoints: Interval
   readonly checkpointsReplicationFactor: number
   readonly syncGroupOffsets: Interval

@@ -10,7 +10,7 @@ import type { Document, Node } from 'yaml'
 import type { ClusterConfig, FlowConfig, LoadedConfig } from './model.ts'
 import { reveal } from '../util/secret.ts'
 import { buildClients } from './clients.ts'
-import { interpretConnectorKeys, offsetFlushIntervalMs } from './flow-settings.ts'
+import { groupTimeouts, interpretConnectorKeys, offsetFlushIntervalMs } from './flow-settings.ts'
 import type { LoadOptions } from './mm2-properties.ts'
 import { propertiesMarker } from './mm2-properties.ts'
 import { resolveValue } from './providers.ts'
@@ -459,6 +459,7 @@ function buildFlow(
     },
     emitHeartbeats: { ...rest.emitHeartbeats, enabled: rest.emitHeartbeats.enabled && runs('heartbeatConnector') },
     offsetFlushIntervalMs: offsetFlushIntervalMs(target.worker.get('offset.flush.interval.ms')),
+    group: groupTimeouts(k => target.worker.get(k)),
     clients: buildClients(map, source, target),
     naming: {
       style: 'strimzi',
