@@ -27,6 +27,7 @@ export const LAYERS = [
   ['src/observe/metrics-copy.ts'],
   ['src/group'],
   ['src/source', 'src/checkpoint', 'src/heartbeat'],
+  ['src/group-work.ts'],
   ['src/verify', 'src/bench', 'src/mirror.ts'],
   ['src/observe'],
   ['src/cli'],

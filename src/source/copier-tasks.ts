@@ -90,6 +90,7 @@ export function inThreadTask(flow: FlowConfig, deps: InThreadTaskDeps, index: nu
   })
   const abort = new AbortController()
   let running: Promise<void> | undefined
+  let mine: readonly DealtPartition[] = []
   return {
     index,
     get assignedCount() {
@@ -99,10 +100,12 @@ export function inThreadTask(flow: FlowConfig, deps: InThreadTaskDeps, index: nu
       return copier.stats
     },
     threadId: undefined,
-    async assign(partitions) {
-      const mine = new Set(partitions.map(p => tpKey(p.topic, p.partition)))
+    async assign(partitions, handOver) {
+      mine = partitions
+      deps.positions.adopt(handOver)
+      const keys = new Set(partitions.map(p => tpKey(p.topic, p.partition)))
       const topics = new Map(partitions.map(p => [p.topic, p.replicated]))
-      await copier.assign(topics, (topic, partition) => mine.has(tpKey(topic, partition)))
+      await copier.assign(topics, (topic, partition) => keys.has(tpKey(topic, partition)))
     },
     start(signal) {
       running ??= copier.run(AbortSignal.any([signal, abort.signal]))
@@ -112,12 +115,21 @@ export function inThreadTask(flow: FlowConfig, deps: InThreadTaskDeps, index: nu
       if (running !== undefined) await running
       else await copier.flush()
       await reader.close()
-      return []
+      // The positions are in the flow's shared store; report them as a worker thread does.
+      return mine.flatMap(p => {
+        const offset = deps.positions.lastStored(p.topic, p.partition)
+        return offset === undefined ? [] : [[p.topic, p.partition, offset] as const]
+      })
     },
     async close() {
       await reader.close()
     }
   }
+}
+
+function sameSet(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b
+  return a.size === b.size && [...a].every(k => b.has(k))
 }
 
 export class CopierTasks {
@@ -130,6 +142,12 @@ export class CopierTasks {
   #warm: CopierTask[] = []
   /** Positions the tasks replaced last stored, handed to their successors (cleared once those have them). */
   #handOver: readonly Position[] = []
+  /** The partitions (tpKeys) this instance owns in its group; undefined: all of them. */
+  #owned: ReadonlySet<string> | undefined
+  /** Tasks the group gave this instance for the flow; undefined: tasks.max. */
+  #taskBudget: number | undefined
+  /** The ready topics last given to assign(). */
+  #topics: ReadonlyMap<string, ReplicatedTopic> = new Map()
   /** Set while run() is active: new tasks start at once. */
   #signal: AbortSignal | undefined
   /** Counters and data-loss history of tasks that were replaced, so status never goes back. */
@@ -142,9 +160,11 @@ export class CopierTasks {
     dataLoss: [] as CopierStats['dataLoss']
   }
 
-  constructor(flow: FlowConfig, deps: CopierTasksDeps) {
+  /** `owned`: start owning only these partitions (an instance in a group starts with none). */
+  constructor(flow: FlowConfig, deps: CopierTasksDeps, owned?: ReadonlySet<string>) {
     this.#flow = flow
     this.#deps = deps
+    this.#owned = owned
   }
 
   get count(): number {
@@ -203,15 +223,19 @@ export class CopierTasks {
    * Adds the partitions of `topics` not seen yet; deals them, or deals everything again when the task count changes.
    */
   async assign(topics: ReadonlyMap<string, ReplicatedTopic>): Promise<void> {
+    this.#topics = topics
+    const owned = this.#owned
     const known = new Set(this.#order.map(p => tpKey(p.topic, p.partition)))
     const before = this.#order.length
     for (const t of topics.values()) {
       for (let partition = 0; partition < t.partitions; partition++) {
-        if (!known.has(tpKey(t.source, partition))) this.#order.push({ topic: t.source, partition, replicated: t })
+        const key = tpKey(t.source, partition)
+        if (!known.has(key) && (owned === undefined || owned.has(key)))
+          this.#order.push({ topic: t.source, partition, replicated: t })
       }
     }
-    if (this.#order.length === before && this.#tasks.length > 0) return
-    const deal = dealPartitions(this.#order, this.#flow.tasksMax)
+    if (this.#order.length === before && (this.#tasks.length > 0 || this.#order.length === 0)) return
+    const deal = dealPartitions(this.#order, this.#taskBudget ?? this.#flow.tasksMax)
     if (deal.length !== this.#tasks.length) {
       await this.#replaceTasks(deal.length)
       this.#deps.log.info('copying with tasks', {
@@ -230,11 +254,36 @@ export class CopierTasks {
     for (const task of this.#tasks) this.#start(task)
   }
 
-  /** Stops every task (each stores its positions) and creates `count` fresh ones. */
-  async #replaceTasks(count: number): Promise<void> {
+  /**
+   * The partitions this instance owns from now on (tpKeys; undefined: every partition, as
+   * when the instance runs alone without a group) and how many tasks it runs them in. A change
+   * stops every task (each stores its positions), re-reads the stored positions (`reload`: other
+   * instances may have stored some since) and deals the owned partitions to fresh tasks, which
+   * resume from the newest of what was read, what the old tasks stored and `handOver` (positions
+   * the partitions' previous owners stored when they released them). Returns the positions the
+   * stopped tasks stored.
+   */
+  async own(
+    owned: ReadonlySet<string> | undefined,
+    taskBudget: number | undefined,
+    handOver: readonly Position[],
+    reload: () => Promise<void>
+  ): Promise<readonly Position[]> {
+    if (sameSet(owned, this.#owned) && taskBudget === this.#taskBudget && handOver.length === 0) return []
+    this.#owned = owned
+    this.#taskBudget = taskBudget
     const old = this.#tasks
     this.#tasks = []
-    this.#handOver = await this.#stopAll(old)
+    const stored = await this.#stopAll(old)
+    this.#retire(old)
+    this.#order.length = 0
+    this.#handOver = [...stored, ...handOver]
+    await reload()
+    await this.assign(this.#topics)
+    return stored
+  }
+
+  #retire(old: readonly CopierTask[]): void {
     for (const t of old) {
       const s = t.stats
       this.#retired.recordsCopied += s.recordsCopied
@@ -244,6 +293,14 @@ export class CopierTasks {
       this.#retired.lastCopyAt = Math.max(this.#retired.lastCopyAt, s.lastCopyAt)
       this.#retired.dataLoss.push(...s.dataLoss)
     }
+  }
+
+  /** Stops every task (each stores its positions) and creates `count` fresh ones. */
+  async #replaceTasks(count: number): Promise<void> {
+    const old = this.#tasks
+    this.#tasks = []
+    this.#handOver = [...this.#handOver, ...(await this.#stopAll(old))]
+    this.#retire(old)
     const warm = this.#warm.splice(0)
     for (let index = 0; index < count; index++) this.#tasks.push(warm[index] ?? this.#deps.newTask(index, count))
     await Promise.all(

@@ -89,6 +89,24 @@ export class PositionStore {
     else this.#stored.set(k, offset)
   }
 
+  /** The last copied offset stored (or read) for the partition. */
+  lastStored(topic: string, partition: number): bigint | undefined {
+    return this.#stored.get(tpKey(topic, partition))
+  }
+
+  /**
+   * Positions another task or instance stored (handed over when it released the partitions),
+   * taken where they are newer than what this store read: with acks=1 the offsets topic's end
+   * can trail what was acknowledged.
+   */
+  adopt(positions: ReadonlyArray<readonly [topic: string, partition: number, offset: bigint]>): void {
+    for (const [topic, partition, offset] of positions) {
+      const k = tpKey(topic, partition)
+      const known = this.#stored.get(k)
+      if (known === undefined || offset > known) this.#stored.set(k, offset)
+    }
+  }
+
   /** Offset of the next record to copy, or undefined when nothing was ever stored (or negative). */
   resumeOffset(topic: string, partition: number): bigint | undefined {
     const last = this.#stored.get(tpKey(topic, partition))

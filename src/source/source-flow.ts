@@ -26,6 +26,14 @@ import { offsetSyncsLocation, onSyncsSide } from '../config/offset-syncs-topic.t
 import { PositionStore } from './position-store.ts'
 import { TopicSelection } from './topic-selection.ts'
 import { TopicSync, type ReplicatedTopic } from './topic-sync.ts'
+import type { Position } from './copier-protocol.ts'
+
+function sameTopics(a: ReadonlyMap<string, ReplicatedTopic>, b: ReadonlyMap<string, ReplicatedTopic>): boolean {
+  return (
+    a.size === b.size &&
+    [...a].every(([k, t]) => b.get(k)?.partitions === t.partitions && b.get(k)?.remote === t.remote)
+  )
+}
 
 export type FlowState = LifecycleState
 
@@ -55,6 +63,12 @@ export interface SourceFlowOptions {
    * KAFKA_MIRROR_WORKER_THREADS=0, the tasks run on the main thread.
    */
   readonly configSource?: ConfigSource | undefined
+  /**
+   * Set when instances share the flow's work through a group (src/group-work.ts): the flow then
+   * copies only the partitions given with `own()`, creates and syncs remote topics only while
+   * `setTopicsJob(true)`, and reports every change of the ready topics here.
+   */
+  readonly shared?: { readonly onTopicsChanged: (ready: ReadonlyMap<string, ReplicatedTopic>) => void } | undefined
 }
 
 /** The config to load in copier worker threads, or undefined for tasks on the main thread. */
@@ -75,6 +89,20 @@ export class SourceFlow {
   #topics: ReadonlyMap<string, ReplicatedTopic> = new Map()
   #copier: CopierTasks | undefined
   readonly #threads: ConfigSource | undefined
+  readonly #shared: SourceFlowOptions['shared']
+  /** In a group: whether this instance runs the flow's topics job (create, grow, configs, ACLs). */
+  #topicsJob = false
+  /** In a group: the partitions (tpKeys) and tasks this instance owns, until the copier exists to take them. */
+  #owned: { partitions: ReadonlySet<string>; tasks: number | undefined; handOver: Position[] } = {
+    partitions: new Set(),
+    tasks: undefined,
+    handOver: []
+  }
+  /** Copier changes (discovery's assign, the group's own) one at a time. */
+  #serial: Promise<unknown> = Promise.resolve()
+  #topicSync: TopicSync | undefined
+  #aclSync: AclSync | undefined
+  #positions: PositionStore | undefined
 
   constructor(flow: FlowConfig, log: Logger, opts: SourceFlowOptions = {}) {
     this.flow = flow
@@ -83,6 +111,7 @@ export class SourceFlow {
     // more from restart to first copy) and keeps one OAuth token per process. From two tasks on,
     // each task gets a worker thread.
     this.#threads = flow.tasksMax > 1 ? workerThreadsSource(opts.configSource) : undefined
+    this.#shared = opts.shared
     this.selection = new TopicSelection(flow)
     this.heartbeatLatency = new HeartbeatLatencyTracker(this.selection.policy)
     this.#log = log.child(flow.name)
@@ -130,9 +159,7 @@ export class SourceFlow {
       'topic discovery',
       flow.refreshTopics.enabled ? flow.refreshTopics.intervalMs : -1,
       async () => {
-        const result = await topicSync.syncOnce()
-        this.#topics = result.ready
-        await copier.assign(result.ready)
+        await this.#discover(topicSync, copier)
       },
       loop
     )
@@ -140,7 +167,7 @@ export class SourceFlow {
       'topic config sync',
       flow.syncTopicConfigs.enabled ? flow.syncTopicConfigs.intervalMs : -1,
       async () => {
-        await topicSync.syncConfigsOnce(this.#topics)
+        if (this.#runsTopicsJob) await topicSync.syncConfigsOnce(this.#topics)
       },
       loop
     )
@@ -149,7 +176,7 @@ export class SourceFlow {
       'topic ACL sync',
       flow.syncTopicAcls.enabled ? flow.syncTopicAcls.intervalMs : -1,
       async () => {
-        await aclSync.syncOnce()
+        if (this.#runsTopicsJob) await aclSync.syncOnce()
       },
       { firstPassAtOnce: true, sideTask: true }
     )
@@ -157,6 +184,77 @@ export class SourceFlow {
     this.#log.info('replicating', { from: flow.source, to: flow.target, topics: this.#topics.size })
     await copier.run(signal)
     await Promise.all([discovery, configSync, acls])
+  }
+
+  get #runsTopicsJob(): boolean {
+    return this.#shared === undefined || this.#topicsJob
+  }
+
+  /** The topics whose remote topic is ready (this instance's last look). */
+  get readyTopics(): ReadonlyMap<string, ReplicatedTopic> {
+    return this.#topics
+  }
+
+  /** One discovery pass: creates remote topics when this instance runs the topics job, then copies what is ready. */
+  async #discover(topicSync: TopicSync, copier: CopierTasks): Promise<void> {
+    const result = await topicSync.syncOnce({ create: this.#runsTopicsJob })
+    const changed = !sameTopics(this.#topics, result.ready)
+    this.#topics = result.ready
+    await this.#inOrder(async () => {
+      await copier.assign(result.ready)
+    })
+    if (changed) this.#shared?.onTopicsChanged(result.ready)
+  }
+
+  async #inOrder<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#serial.then(fn, fn)
+    this.#serial = next.catch(() => {})
+    return await next
+  }
+
+  /**
+   * In a group: from now on this instance runs (or stops running) the flow's topics job. Taking
+   * it runs a pass of discovery, config and ACL sync at once (their intervals are long).
+   */
+  setTopicsJob(on: boolean): void {
+    if (this.#topicsJob === on) return
+    this.#topicsJob = on
+    const topicSync = this.#topicSync
+    const copier = this.#copier
+    const aclSync = this.#aclSync
+    if (!on || topicSync === undefined || copier === undefined) return
+    void (async () => {
+      try {
+        await this.#discover(topicSync, copier)
+        if (this.flow.syncTopicConfigs.enabled) await topicSync.syncConfigsOnce(this.#topics)
+        if (this.flow.syncTopicAcls.enabled) await aclSync?.syncOnce()
+      } catch (err) {
+        this.#log.warn('first pass of the topics job failed; it runs again at its interval', { error: err as Error })
+      }
+    })()
+  }
+
+  /**
+   * In a group: copy exactly these partitions (tpKeys) from now on, in `tasks` tasks, resuming
+   * from the stored positions or `handOver` (positions their previous owners stored on
+   * release), whichever is newer. Returns the positions stored for the partitions it stopped.
+   */
+  async own(partitions: ReadonlySet<string>, tasks: number | undefined, handOver: Position[]): Promise<Position[]> {
+    const copier = this.#copier
+    if (copier === undefined) {
+      // Not built yet: the build hands these to the copier it creates.
+      this.#owned = { partitions, tasks, handOver: [...this.#owned.handOver, ...handOver] }
+      return []
+    }
+    this.#owned = { partitions, tasks, handOver: [] }
+    const positions = this.#positions
+    const stored = await this.#inOrder(
+      async () =>
+        await copier.own(partitions, tasks, handOver, async () => {
+          await positions?.load(this.#life.signal)
+        })
+    )
+    return [...stored]
   }
 
   /** Clients, state topics, first topic sync; throws while a cluster cannot be reached. */
@@ -175,20 +273,26 @@ export class SourceFlow {
       }
       const log = (index: number): Logger => (flow.tasksMax > 1 ? this.#log.child(`task-${index}`) : this.#log)
       copier = this.#life.own(
-        new CopierTasks(flow, {
-          newTask: index =>
-            new CopierThread({
-              config: threads,
-              flow: flow.name,
-              task: index,
-              log: log(index),
-              onHeartbeats,
-              heapLimitMb
-            }),
-          log: this.#log
-        })
+        new CopierTasks(
+          flow,
+          {
+            newTask: index =>
+              new CopierThread({
+                config: threads,
+                flow: flow.name,
+                task: index,
+                log: log(index),
+                onHeartbeats,
+                heapLimitMb
+              }),
+            log: this.#log
+          },
+          this.#shared === undefined ? undefined : new Set()
+        )
       )
-      copier.warmUp(Math.min(flow.tasksMax, availableParallelism()))
+      // Not in a group: a warm task reads the positions when it starts, and a partition dealt
+      // to it later may have been copied by another instance since.
+      if (this.#shared === undefined) copier.warmUp(Math.min(flow.tasksMax, availableParallelism()))
     }
     const sourceAdmin = this.#life.own(new KafkaAdmin(flow.clients.sourceAdmin, id('replication-source-admin')))
     const targetAdmin = this.#life.own(new KafkaAdmin(flow.clients.targetAdmin, id('replication-target-admin')))
@@ -218,6 +322,7 @@ export class SourceFlow {
     if (copier === undefined) {
       const positions = new PositionStore(flow, targetAdmin, targetProducer, this.#log)
       await positions.load(this.#life.signal)
+      this.#positions = positions
       // One reader per task, as each MirrorSourceTask has its own consumer; closed by the task set.
       // It fetches per partition what one send carries (the producer's batch bytes), so nothing
       // fetched is cut off and read again.
@@ -236,11 +341,30 @@ export class SourceFlow {
       const deps = { newReader, newOffsetSyncs: offsetSyncs, producer: targetProducer, sourceAdmin, positions, onAcked }
       const newTask = (index: number, count: number): CopierTask =>
         inThreadTask(flow, deps, index, count > 1 ? this.#log.child(`task-${index}`) : this.#log)
-      copier = this.#life.own(new CopierTasks(flow, { newTask, log: this.#log }))
+      copier = this.#life.own(
+        new CopierTasks(flow, { newTask, log: this.#log }, this.#shared === undefined ? undefined : new Set())
+      )
     }
-    const first = await topicSync.syncOnce()
+    const built = copier
+    this.#copier = built
+    if (this.#shared !== undefined) {
+      // What the group gave this instance before the copier existed.
+      const { partitions, tasks, handOver } = this.#owned
+      this.#owned = { partitions, tasks, handOver: [] }
+      const positions = this.#positions
+      await this.#inOrder(async () => {
+        await built.own(partitions, tasks, handOver, async () => {
+          await positions?.load(this.#life.signal)
+        })
+      })
+    }
+    const first = await topicSync.syncOnce({ create: this.#runsTopicsJob })
     this.#topics = first.ready
-    await copier.assign(first.ready)
+    await this.#inOrder(async () => {
+      await built.assign(first.ready)
+    })
+    this.#shared?.onTopicsChanged(first.ready)
+    this.#topicSync = topicSync
     const aclSync = new AclSync(
       flow,
       { accepts: t => this.selection.select([t]).length === 1, remoteName: t => this.selection.remoteName(t) },
@@ -248,6 +372,7 @@ export class SourceFlow {
       targetAdmin,
       this.#log
     )
+    this.#aclSync = aclSync
     return { copier, topicSync, aclSync }
   }
 

@@ -61,8 +61,12 @@ export class TopicSync {
     return this.#selection.remoteName(sourceTopic)
   }
 
-  /** One pass: discover, create, grow. Per-topic failures are returned, not thrown. */
-  async syncOnce(): Promise<TopicSyncResult> {
+  /**
+   * One pass: discover, create, grow. Per-topic failures are returned, not thrown.
+   * `create: false` only looks: a topic is ready as far as its remote topic already has
+   * partitions (the instance that runs the flow's topics job creates and grows them).
+   */
+  async syncOnce(opts: { readonly create?: boolean } = {}): Promise<TopicSyncResult> {
     const topics = this.#selection.select(await this.#source.listTopics())
     const sources = await this.#source.describeTopics(topics)
     const remotes = await this.#target.describeTopics(topics.map(t => this.remoteName(t)))
@@ -70,6 +74,14 @@ export class TopicSync {
     const created: string[] = []
     const grown: string[] = []
     const failed = new Map<string, Error>()
+    if (opts.create === false) {
+      for (const s of sources.values()) {
+        const remote = this.remoteName(s.name)
+        const partitions = Math.min(s.partitions, remotes.get(remote)?.partitions ?? 0)
+        if (partitions > 0) ready.set(s.name, { source: s.name, remote, partitions })
+      }
+      return { ready, created, grown, failed }
+    }
     const missing = [...sources.values()].filter(s => !remotes.has(this.remoteName(s.name)))
     const sourceConfigs =
       missing.length > 0

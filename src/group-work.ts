@@ -1,0 +1,377 @@
+/**
+ * One group's work on this instance (docs/DESIGN.md, "Instances sharing the work"): joins the
+ * group (src/group/membership.ts), deals the units when it leads (src/group/assignor.ts), and
+ * applies each assignment to the running parts:
+ * - copy units (one source partition of a flow) go to that flow's SourceFlow with `own()`;
+ * - `topics:<flow>` makes that SourceFlow create, grow and sync the remote topics;
+ * - `checkpoints:<flow>` and `heartbeats:<flow>` run a CheckpointFlow / HeartbeatEmitter, created
+ *   when the unit arrives and closed when it leaves.
+ *
+ * Order of a hand-over (plan §5.3): a revoked unit is stopped at once (a copy unit's positions
+ * are stored), then the member rejoins with the unit absent and its position in `released`, so
+ * the leader deals it to another member in the next generation. Units new to this member start
+ * only after the generation's first answered heartbeat (the lease then has a basis inside the
+ * generation), and units whose last owner may have been lost (`quiet`) wait the lease margin
+ * more, so a late write of the lost owner lands before this member's first one.
+ * When the membership is lost, every unit stops without storing (the write gate refuses what
+ * the stop would store): the new owners resume from what was stored while the lease held.
+ */
+import { hostname } from 'node:os'
+import { CheckpointFlow } from './checkpoint/checkpoint-flow.ts'
+import type { FlowConfig } from './config/model.ts'
+import { flowDigest, type RunGroup } from './config/run-groups.ts'
+import { createLeaderAssignor, type Deal } from './group/assignor.ts'
+import {
+  decodeAssignment,
+  encodeMemberMetadata,
+  type FlowCapability,
+  type MemberAssignment
+} from './group/group-codec.ts'
+import { defaultLeaseMarginMs } from './group/lease.ts'
+import { Membership, type MembershipState } from './group/membership.ts'
+import { compactUnitIds, copyUnitId, parseUnitId, singletonUnitId } from './group/units.ts'
+import { HeartbeatEmitter } from './heartbeat/emitter.ts'
+import { KafkaGroupWire } from './kafka/group-wire.ts'
+import { tpKey } from './kafka/types.ts'
+import type { Logger } from './observe/logger.ts'
+import type { Position } from './source/copier-protocol.ts'
+import type { SourceFlow } from './source/source-flow.ts'
+import { sleep } from './util/abortable.ts'
+
+/** The label other instances and `status` show for this one: the host (a pod's name) and process id. */
+export function instanceLabel(): string {
+  return `${hostname()}:${process.pid}`
+}
+
+export interface GroupWorkStatus {
+  readonly groupId: string
+  readonly cluster: string
+  readonly state: MembershipState
+  readonly memberId: string
+  readonly generation: number
+  readonly leader: boolean
+  /** Units this instance runs, compact (`copy:A->B:orders:0-5`). */
+  readonly units: readonly string[]
+  /** Why the group cannot be joined, while it cannot. */
+  readonly refusal: string | undefined
+}
+
+interface Pending {
+  readonly generation: number
+  readonly units: ReadonlySet<string>
+  readonly assignment: MemberAssignment
+}
+
+export class GroupWork {
+  readonly group: RunGroup
+  readonly membership: Membership
+  readonly #flows: ReadonlyMap<string, SourceFlow>
+  readonly #log: Logger
+  /** The mirror's logger: checkpoint flows and emitters scope their lines by flow, as without a group. */
+  readonly #baseLog: Logger
+  readonly #instance: string
+  readonly #capabilities: ReadonlyMap<string, FlowCapability>
+  readonly #marginMs: number
+  /** Units running (or being started) here. */
+  readonly #owned = new Set<string>()
+  /** Units given in the last assignment that start once its generation is confirmed. */
+  #pending: Pending | undefined
+  /** Units released since the last assignment, with the position stored for each copy unit. */
+  readonly #released = new Map<string, bigint | null>()
+  /** Per flow: the ready-topics view this member last reported in its metadata. */
+  readonly #sentTopics = new Map<string, string>()
+  /** Per flow: the tasks the group gives this instance. */
+  readonly #tasks = new Map<string, number>()
+  readonly #checkpoints = new Map<string, CheckpointFlow>()
+  readonly #heartbeats = new Map<string, HeartbeatEmitter>()
+  /** Assignment changes one at a time, in the order they arrive. */
+  #serial: Promise<void> = Promise.resolve()
+  readonly #closing = new AbortController()
+
+  constructor(group: RunGroup, flows: ReadonlyMap<string, SourceFlow>, log: Logger, instance = instanceLabel()) {
+    this.group = group
+    this.#flows = flows
+    this.#log = log.child(`group ${group.groupId}`)
+    this.#baseLog = log
+    this.#instance = instance
+    this.#capabilities = new Map(
+      group.pairs.map(p => [p.flow.name, { digest: flowDigest(p.flow), tasksMax: p.flow.tasksMax, jobs: p.jobs }])
+    )
+    const t = group.timeouts
+    this.#marginMs = defaultLeaseMarginMs(t.sessionTimeoutMs)
+    const first = group.pairs[0]?.flow.name ?? group.groupId
+    const wire = new KafkaGroupWire(group.clients, `${first}|kafka-mirror|group`, {
+      rebalanceTimeoutMs: t.rebalanceTimeoutMs,
+      requestTimeoutMs: t.sessionTimeoutMs
+    })
+    this.membership = new Membership({
+      wire,
+      groupId: group.groupId,
+      cluster: group.cluster,
+      sessionTimeoutMs: t.sessionTimeoutMs,
+      rebalanceTimeoutMs: t.rebalanceTimeoutMs,
+      heartbeatIntervalMs: t.heartbeatIntervalMs,
+      leaseMarginMs: this.#marginMs,
+      metadata: () => this.#metadata(),
+      assign: createLeaderAssignor({
+        flows: () => this.#capabilities,
+        onDeal: deal => {
+          this.#logDeal(deal)
+        }
+      }),
+      log: this.#log
+    })
+    const m = this.membership
+    m.on('assigned', a => {
+      this.#queue(async () => {
+        await this.#onAssigned(a.generation, a.assignment)
+      })
+    })
+    m.on('confirmed', generation => {
+      this.#queue(async () => {
+        await this.#onConfirmed(generation)
+      })
+    })
+    m.on('lost', reason => {
+      this.#log.warn('membership lost: stopping every unit without storing; the group deals them again', { reason })
+      this.#queue(async () => {
+        this.#pending = undefined
+        this.#released.clear()
+        await this.#stopUnits([...this.#owned])
+      })
+    })
+    m.on('fenced', reason => {
+      this.#log.warn('write lease expired: writes stop until the group confirms this instance again', { reason })
+    })
+    m.on('resumed', () => {
+      this.#log.info('write lease renewed: writes resume')
+    })
+    m.on('refused', reason => {
+      this.#log.error('cannot join the group; nothing of it runs here until it can', { reason })
+    })
+  }
+
+  /** The checkpoint flows and heartbeat emitters this instance runs now. */
+  get checkpoints(): CheckpointFlow[] {
+    return [...this.#checkpoints.values()]
+  }
+  get heartbeats(): HeartbeatEmitter[] {
+    return [...this.#heartbeats.values()]
+  }
+
+  /**
+   * A discovery pass saw the flow's ready topics change. The leader deals the partitions the
+   * topics job's owner reports (anyone's view before it has an owner), so the owner (or a member
+   * before its first generation) rejoins to report the new view.
+   */
+  topicsChanged(flow: string): void {
+    const id = singletonUnitId('topics', flow)
+    const mine = this.#owned.has(id) || this.#pending?.units.has(id) === true || this.membership.generation < 0
+    if (mine && this.#topicsView(flow) !== this.#sentTopics.get(flow))
+      this.membership.requestRejoin(`ready topics of ${flow} changed`)
+  }
+
+  #topicsView(flow: string): string {
+    const ready = this.#flows.get(flow)?.readyTopics ?? new Map()
+    return JSON.stringify([...ready.values()].map(t => [t.source, t.partitions]).sort())
+  }
+
+  start(): void {
+    this.membership.start()
+  }
+
+  status(): GroupWorkStatus {
+    const m = this.membership
+    return {
+      groupId: this.group.groupId,
+      cluster: this.group.cluster,
+      state: m.state,
+      memberId: m.memberId,
+      generation: m.generation,
+      leader: m.isLeader,
+      units: compactUnitIds(this.#owned),
+      refusal: m.refusal
+    }
+  }
+
+  /** Stops every unit (copy positions stored while the lease holds), then leaves the group. */
+  async close(): Promise<void> {
+    this.#closing.abort()
+    const done = this.#serial.then(async () => {
+      this.#pending = undefined
+      await this.#stopUnits([...this.#owned])
+    })
+    this.#serial = done.catch(() => {})
+    await done.catch((err: unknown) => {
+      this.#log.warn('stopping the units', { error: err as Error })
+    })
+    await this.membership.close('shutting down')
+  }
+
+  #queue(fn: () => Promise<void>): void {
+    const next = this.#serial.then(fn).catch((err: unknown) => {
+      this.#log.error('applying the assignment failed; rejoining', { error: err as Error })
+      this.membership.requestRejoin('applying the assignment failed')
+    })
+    this.#serial = next
+  }
+
+  #metadata(): Buffer {
+    const topics = new Map<string, ReadonlyMap<string, number>>()
+    for (const [name, flow] of this.#flows) {
+      topics.set(name, new Map([...flow.readyTopics.values()].map(t => [t.source, t.partitions])))
+      this.#sentTopics.set(name, this.#topicsView(name))
+    }
+    return encodeMemberMetadata({
+      instance: this.#instance,
+      flows: this.#capabilities,
+      owned: new Set([...this.#owned, ...(this.#pending?.units ?? [])]),
+      released: new Map(this.#released),
+      topics
+    })
+  }
+
+  async #onAssigned(generation: number, bytes: Buffer): Promise<void> {
+    const a = bytes.length === 0 ? emptyAssignment(generation) : decodeAssignment(bytes)
+    if (a.error !== undefined) this.#log.warn('the leader gave this instance nothing', { reason: a.error })
+    // The units just released were in the metadata this generation was dealt from.
+    this.#released.clear()
+    const revoked = [...this.#owned].filter(u => a.revoked.has(u) || !a.units.has(u))
+    const fresh = [...a.units].filter(u => !this.#owned.has(u))
+    if (revoked.length > 0 || fresh.length > 0)
+      this.#log.info('units assigned', {
+        generation,
+        keep: a.units.size - fresh.length,
+        start: fresh.length,
+        release: revoked.length,
+        quiet: fresh.filter(u => a.quiet.has(u)).length
+      })
+    this.#pending = { generation, units: new Set(fresh), assignment: a }
+    if (revoked.length === 0) return
+    await this.#stopUnits(revoked, true)
+    this.membership.requestRejoin(`released ${revoked.length} units`)
+  }
+
+  async #onConfirmed(generation: number): Promise<void> {
+    const pending = this.#pending
+    if (pending === undefined || pending.generation !== generation) return
+    this.#pending = undefined
+    const a = pending.assignment
+    const quiet = [...pending.units].some(u => a.quiet.has(u))
+    if (quiet) {
+      // Their last owner may have been lost with a write still on its way (plan §4).
+      await sleep(this.#marginMs, this.#closing.signal).catch(() => {})
+      if (this.#closing.signal.aborted || this.membership.generation !== generation) return
+    }
+    for (const u of pending.units) this.#owned.add(u)
+    const tasksChanged = [...a.tasks].some(([flow, n]) => this.#tasks.get(flow) !== n)
+    for (const [flow, n] of a.tasks) this.#tasks.set(flow, n)
+    const copyFlows = new Set<string>()
+    for (const id of pending.units) {
+      const unit = parseUnitId(id)
+      if (unit.kind === 'copy') copyFlows.add(unit.flow)
+      else this.#startSingleton(unit.kind, unit.flow)
+      // What this member sees now may be newer than what the deal was made from.
+      if (unit.kind === 'topics') this.topicsChanged(unit.flow)
+    }
+    if (tasksChanged) for (const flow of a.tasks.keys()) copyFlows.add(flow)
+    await Promise.all(
+      [...copyFlows].map(async name => {
+        const handOver: Position[] = []
+        for (const [id, offset] of a.handOver) {
+          const unit = parseUnitId(id)
+          if (unit.kind === 'copy' && unit.flow === name) handOver.push([unit.topic, unit.partition, offset])
+        }
+        await this.#ownPartitions(name, handOver)
+      })
+    )
+  }
+
+  /** Gives a flow's SourceFlow exactly the copy units owned now; returns what its stopped tasks stored. */
+  async #ownPartitions(name: string, handOver: Position[]): Promise<readonly Position[]> {
+    const flow = this.#flows.get(name)
+    if (flow === undefined) return []
+    const partitions = new Set<string>()
+    for (const id of this.#owned) {
+      const unit = parseUnitId(id)
+      if (unit.kind === 'copy' && unit.flow === name) partitions.add(tpKey(unit.topic, unit.partition))
+    }
+    return await flow.own(partitions, this.#tasks.get(name), handOver)
+  }
+
+  /** Stops units; `release`: they were revoked, so their positions go into the next join. */
+  async #stopUnits(ids: readonly string[], release = false): Promise<void> {
+    const copyFlows = new Set<string>()
+    const closing: Array<Promise<void>> = []
+    for (const id of ids) {
+      this.#owned.delete(id)
+      const unit = parseUnitId(id)
+      if (unit.kind === 'copy') {
+        copyFlows.add(unit.flow)
+        if (release) this.#released.set(id, null)
+      } else {
+        closing.push(this.#stopSingleton(unit.kind, unit.flow))
+        if (release) this.#released.set(id, null)
+      }
+    }
+    await Promise.all([
+      ...closing,
+      ...[...copyFlows].map(async name => {
+        const stored = await this.#ownPartitions(name, [])
+        if (!release) return
+        for (const [topic, partition, offset] of stored) {
+          const id = copyUnitId(name, topic, partition)
+          if (this.#released.has(id)) this.#released.set(id, offset)
+        }
+      })
+    ])
+  }
+
+  #pair(name: string): FlowConfig | undefined {
+    return this.group.pairs.find(p => p.flow.name === name)?.flow
+  }
+
+  #startSingleton(kind: 'topics' | 'checkpoints' | 'heartbeats', name: string): void {
+    const flow = this.#pair(name)
+    if (flow === undefined) return
+    if (kind === 'topics') this.#flows.get(name)?.setTopicsJob(true)
+    else if (kind === 'checkpoints' && !this.#checkpoints.has(name)) {
+      const c = new CheckpointFlow(flow, this.#baseLog)
+      this.#checkpoints.set(name, c)
+      c.start()
+    } else if (kind === 'heartbeats' && !this.#heartbeats.has(name)) {
+      const h = new HeartbeatEmitter(flow, this.#baseLog)
+      this.#heartbeats.set(name, h)
+      h.start()
+    }
+  }
+
+  async #stopSingleton(kind: 'topics' | 'checkpoints' | 'heartbeats', name: string): Promise<void> {
+    if (kind === 'topics') {
+      this.#flows.get(name)?.setTopicsJob(false)
+      return
+    }
+    const map = kind === 'checkpoints' ? this.#checkpoints : this.#heartbeats
+    const part = map.get(name)
+    map.delete(name)
+    await part?.close()
+  }
+
+  #logDeal(deal: Deal): void {
+    for (const w of deal.warnings) this.#log.warn('deal', { generation: deal.generation, warning: w })
+    const moving = [...deal.table].filter(([, p]) => p.reason !== undefined)
+    if (moving.length === 0) return
+    const reasons = new Map<string, number>()
+    for (const [, p] of moving)
+      reasons.set(`${p.state}: ${p.reason}`, (reasons.get(`${p.state}: ${p.reason}`) ?? 0) + 1)
+    this.#log.info('dealt units', {
+      generation: deal.generation,
+      members: deal.instances.size,
+      moves: [...reasons].map(([r, n]) => `${n} ${r}`).join('; ')
+    })
+  }
+}
+
+function emptyAssignment(generation: number): MemberAssignment {
+  return { generation, units: new Set(), revoked: new Set(), handOver: new Map(), quiet: new Set(), tasks: new Map() }
+}
