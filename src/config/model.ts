@@ -50,7 +50,10 @@ export interface StateNaming {
   readonly heartbeatConnectorName: string
 }
 
-/** Kafka Connect's group timeouts (DistributedConfig: session.timeout.ms, heartbeat.interval.ms, rebalance.timeout.ms). */
+/**
+ * Kafka Connect's group timeouts (DistributedConfig: session.timeout.ms, heartbeat.interval.ms,
+ * rebalance.timeout.ms).
+ */
 export interface GroupTimeouts {
   readonly sessionTimeoutMs: number
   readonly heartbeatIntervalMs: number
