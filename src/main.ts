@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { HELP, parseCli } from './cli/args.ts'
 import { failoverCommand, translateCommand } from './cli/offsets.ts'
 import { runCommand } from './cli/run.ts'
+import { statusCommand } from './cli/status.ts'
 import { topologyCommand } from './cli/topology.ts'
 import { validateCommand } from './cli/validate.ts'
 import { verifyCommand } from './cli/verify.ts'
@@ -55,8 +56,9 @@ async function main(argv: readonly string[]): Promise<number> {
     const loaded = await loadConfig(args.config ?? '', { secretsDir: args.secretsDir })
     for (const w of loaded.warnings) log.warn(w)
     for (const i of loaded.infos) log.info(i)
-    // The clients of every pair that runs (for `run`, of the pairs its --clusters keep).
-    checkConnectionSettings(clientsInUse(runPlan(loaded.config, args.command === 'run' ? args.clusters : [])))
+    // The clients of every pair that runs (for `run` and `status`, of the pairs their --clusters keep).
+    const targets = args.command === 'run' || args.command === 'status' ? args.clusters : []
+    checkConnectionSettings(clientsInUse(runPlan(loaded.config, targets)))
     if (args.command === 'validate')
       return await validateCommand(loaded, {
         offline: args.offline,
@@ -71,6 +73,16 @@ async function main(argv: readonly string[]): Promise<number> {
           process.stdout.write(line + '\n')
         }
       })
+    if (args.command === 'status')
+      return await statusCommand(
+        loaded,
+        { clusters: args.clusters, json: args.json },
+        {
+          out: line => {
+            process.stdout.write(line + '\n')
+          }
+        }
+      )
     if (args.command === 'offsets-translate' || args.command === 'failover') {
       const offsetsArgs = {
         group: args.group ?? '',

@@ -11,6 +11,7 @@ Usage:
   kafka-mirror run --config FILE [--secrets-dir DIR] [--clusters ALIAS...] [--metrics-port PORT] [--log-format text|json]
   kafka-mirror validate --config FILE [--secrets-dir DIR] [--offline]
   kafka-mirror topology --config FILE [--secrets-dir DIR] [--json]
+  kafka-mirror status --config FILE [--clusters ALIAS...] [--json]
   kafka-mirror offsets translate --config FILE --group G --from A --to B [--json]
   kafka-mirror failover --config FILE --group G --from A --to B [--dry-run]
   kafka-mirror verify --config FILE --flow A->B [--topics REGEX] [--json]
@@ -24,6 +25,12 @@ Commands:
              topics that match now with their remote names (--offline: do not connect).
   topology   The replication graph seen from the heartbeats topics of every cluster: which
              clusters feed which, hops per upstream cluster, age of the newest heartbeats.
+  status     For each group the config's instances share their work in (one per target and
+             worker group id, e.g. <source>-mm2): state, generation, the instances in it and
+             the units each runs (partitions as ranges, quiet and revoked ones marked, copier
+             tasks per flow), read with DescribeGroups without joining. Says so when no
+             instance runs a group, or when Kafka Connect (Java MM2) holds it. Exit 1 when a
+             cluster cannot be reached.
   offsets translate
              Print where consumer group G of cluster A resumes on cluster B, per partition:
              translated now from the offset syncs and G's committed offsets on A (exact where
@@ -43,7 +50,8 @@ Commands:
 Options:
   --config FILE       mm2.properties (Java MM2 dedicated mode) or a Strimzi KafkaMirrorMaker2 YAML
   --secrets-dir DIR   Kubernetes-style secrets: DIR/<secretName>/<key> (default: $KAFKA_MIRROR_SECRETS_DIR)
-  --clusters ALIAS    Only run flows whose target is one of these aliases (repeatable or comma-separated)
+  --clusters ALIAS    Only run flows whose target is one of these aliases (repeatable or comma-separated);
+                      status: only the groups on these clusters
   --metrics-port PORT run: the HTTP port of /metrics, /healthz, /readyz, /status and the status
                       page (default 9404, Strimzi's exporter port; 0 = no HTTP server)
   --log-format FORMAT Logs on stderr as text (default) or json: one object per line with level, time,
@@ -55,7 +63,7 @@ Options:
                       bench: how many records of what size in how many partitions; --rate with
                       --duration: R records/s for S seconds instead of N flat out;
                       C: none, gzip, snappy, lz4 or zstd (on the source's records)
-  --json              topology, offsets translate, verify, bench: print JSON instead of text
+  --json              topology, status, offsets translate, verify, bench: print JSON instead of text
   --group G           consumer group id (offsets translate, failover)
   --from A, --to B    the flow's source and target cluster aliases (offsets translate, failover)
   --dry-run           failover: print what would be committed, write nothing
@@ -68,7 +76,16 @@ Signals (run): SIGINT/SIGTERM stop; SIGUSR2 toggles debug logging (and back to t
 
 export interface CliArgs {
   readonly command:
-    'run' | 'validate' | 'topology' | 'help' | 'version' | 'offsets-translate' | 'failover' | 'verify' | 'bench'
+    | 'run'
+    | 'validate'
+    | 'topology'
+    | 'status'
+    | 'help'
+    | 'version'
+    | 'offsets-translate'
+    | 'failover'
+    | 'verify'
+    | 'bench'
   readonly config: string | undefined
   readonly secretsDir: string | undefined
   readonly clusters: readonly string[]
@@ -151,7 +168,7 @@ export function parseCli(argv: readonly string[]): CliArgs {
   // MM2's own form: `connect-mirror-maker.sh mm2.properties --clusters B`
   if (command === undefined)
     throw new UsageError(
-      'missing command: run, validate, topology, offsets translate, failover, verify or bench. Run `kafka-mirror --help` for usage.'
+      'missing command: run, validate, topology, status, offsets translate, failover, verify or bench. Run `kafka-mirror --help` for usage.'
     )
   if (command === 'offsets' || command === 'failover') return groupCommand(command, rest, base, values)
   if (command === 'verify') {
@@ -168,9 +185,9 @@ export function parseCli(argv: readonly string[]): CliArgs {
     if (values.flow === undefined || values.flow === '') throw new UsageError('bench: --flow A->B is required')
     return { ...base, command, flow: values.flow, bench: benchOptions(values) }
   }
-  if (command !== 'run' && command !== 'validate' && command !== 'topology')
+  if (command !== 'run' && command !== 'validate' && command !== 'topology' && command !== 'status')
     throw new UsageError(
-      `unknown command "${command}": expected run, validate, topology, offsets translate, failover, verify or bench. Run \`kafka-mirror --help\` for usage.`
+      `unknown command "${command}": expected run, validate, topology, status, offsets translate, failover, verify or bench. Run \`kafka-mirror --help\` for usage.`
     )
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}". Run \`kafka-mirror --help\` for usage.`)
   if (base.config === undefined) throw new UsageError(`${command}: --config FILE is required`)

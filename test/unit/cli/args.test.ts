@@ -114,6 +114,24 @@ test('verify: --config and --flow are required, --topics and --json are optional
     )
 })
 
+test('status: --config is required, --clusters (repeatable or comma-separated) and --json are optional', () => {
+  const s = parseCli(['status', '--config', 'f', '--clusters', 'B,C', '--clusters', 'D', '--json'])
+  assert.deepEqual([s.command, s.config, s.clusters, s.json], ['status', 'f', ['B', 'C', 'D'], true])
+  assert.deepEqual(parseCli(['status', '--config', 'f']).clusters, [])
+  assert.match(HELP, /kafka-mirror status --config FILE \[--clusters ALIAS\.\.\.\] \[--json\]/)
+  assert.match(HELP, /^ {2}status {5}For each group the config's instances share their work in/m)
+  const cases: Array<[string[], RegExp]> = [
+    [['status'], /status: --config FILE is required/],
+    [['status', '--config', 'f', 'extra'], /unexpected argument "extra"/]
+  ]
+  for (const [argv, want] of cases)
+    assert.throws(
+      () => parseCli(argv),
+      (err: Error) => err.name === 'UsageError' && want.test(err.message),
+      argv.join(' ')
+    )
+})
+
 test('bench: defaults, a flat-out run or a paced one, and the mistakes it names', () => {
   const d = parseCli(['bench', '--config', 'f', '--flow', 'A->B'])
   assert.deepEqual(
