@@ -102,6 +102,76 @@ test('a gated producer writes while the lease is valid, refuses with LEASE_EXPIR
   )
 })
 
+test("the last gate is the socket: a produce that passed the producer's check is not written once the gate closed; the connection is cut", async t => {
+  const topic = uniqueName('socket-gate')
+  await createTopic(B, topic, { partitions: 1 })
+  // What a lease ending between the producer's check and the socket write looks like: the check
+  // still passes, the socket's does not.
+  const gate = { socketOpen: true, valid: () => gate.socketOpen, assertValid: () => {} }
+  const producer = new KafkaProducer(clientConfig(B), 'test-socket-gated-producer', { gate })
+  t.after(async () => {
+    await producer.close()
+  })
+  const batch = async (i: number): Promise<EncodedBatch> => ({
+    topic,
+    partition: 0,
+    batch: await encodeBatch([{ ...record(i), timestamp: BigInt(Date.now()) }], 'none')
+  })
+  // Metadata, versions and the leader's connection are in place: the next send writes only its Produce request.
+  const [first] = await producer.sendBatches([await batch(0)])
+  assert.equal(first?.error, undefined)
+  gate.socketOpen = false
+  const [cut] = await producer.sendBatches([await batch(1)])
+  assert.ok(cut?.error !== undefined, 'the send failed')
+  assert.equal(cut.error.retriable, true, 'as a lost connection: the copier retries it, and the gate refuses it then')
+  gate.socketOpen = true
+  assert.deepEqual(
+    (await readAll(B, topic)).map(r => r.value?.toString()),
+    ['v0'],
+    'the request the socket refused never reached the broker'
+  )
+  const [again] = await producer.sendBatches([await batch(2)])
+  assert.equal(again?.error, undefined, 'a new connection writes once the gate is open')
+})
+
+test('a fenced copy that closes does not store its positions or offset syncs: said once each, not fatal', async t => {
+  const topic = uniqueName('fenced-close')
+  const remote = `A.${topic}`
+  const offsetsTopic = 'mm2-offsets.A.internal'
+  await createTopic(A, topic, { partitions: 1 })
+  await produce(A, topic, [{ key: 'k0', value: 'v0' }])
+  // A long interval: after the first store of the run, acknowledged positions wait for it (or for close).
+  const file = writeCopyOnlyProperties({ A, B }, topic, {
+    'B.offset.flush.interval.ms': '600000',
+    'sync.topic.acls.enabled': 'false'
+  })
+  const { config } = await loadConfig(file)
+  const flowConfig = config.flows.find(f => f.name === 'A->B')
+  assert.ok(flowConfig !== undefined)
+  const lease = grantedLease()
+  const lines: string[] = []
+  const flow = new SourceFlow(flowConfig, testLogger({ lines }), { gate: lease, owner: 'host-b/1' })
+  t.after(async () => {
+    await flow.close()
+    lease.close()
+  })
+  flow.start()
+  await waitForStoredPositions(A, [topic], B, { source: 'A' }, { timeoutMs: 120_000 })
+  await produce(
+    A,
+    topic,
+    Array.from({ length: 50 }, (_, i) => ({ key: `k${i + 1}`, value: `v${i + 1}` }))
+  )
+  await waitFor(async () => (await readAll(B, remote)).length >= 51, { timeoutMs: 60_000, what: 'the later records' })
+  const positionsBefore = (await readAll(B, offsetsTopic)).length
+  lease.fence()
+  await flow.close()
+  assert.equal((await readAll(B, offsetsTopic)).length, positionsBefore, 'no position stored after the lease ended')
+  assert.equal(lines.filter(l => l.includes('storing positions refused')).length, 1)
+  assert.equal(lines.filter(l => l.includes('writing offset syncs refused')).length, 1)
+  assert.ok(!lines.some(l => /storing positions failed|writing offset syncs failed/.test(l)))
+})
+
 for (const threads of [false, true]) {
   test(
     `a copy (${threads ? 'tasks in worker threads' : 'task on the main thread'}) writes no record and no position while its lease is fenced, then finishes exactly once after the renewal; positions name the writer`,
