@@ -69,7 +69,8 @@ export class GroupWork {
   readonly #log: Logger
   /** The mirror's logger: checkpoint flows and emitters scope their lines by flow, as without a group. */
   readonly #baseLog: Logger
-  readonly #instance: string
+  /** This instance's label (members' metadata, `status`, the owner header of stored positions). */
+  readonly instance: string
   readonly #capabilities: ReadonlyMap<string, FlowCapability>
   readonly #marginMs: number
   /** Units running (or being started) here. */
@@ -88,12 +89,13 @@ export class GroupWork {
   #serial: Promise<void> = Promise.resolve()
   readonly #closing = new AbortController()
 
+  /** `flows`: the group's copying flows by name (filled by the caller before start()). */
   constructor(group: RunGroup, flows: ReadonlyMap<string, SourceFlow>, log: Logger, instance = instanceLabel()) {
     this.group = group
     this.#flows = flows
     this.#log = log.child(`group ${group.groupId}`)
     this.#baseLog = log
-    this.#instance = instance
+    this.instance = instance
     this.#capabilities = new Map(
       group.pairs.map(p => [p.flow.name, { digest: flowDigest(p.flow), tasksMax: p.flow.tasksMax, jobs: p.jobs }])
     )
@@ -223,7 +225,7 @@ export class GroupWork {
       this.#sentTopics.set(name, this.#topicsView(name))
     }
     return encodeMemberMetadata({
-      instance: this.#instance,
+      instance: this.instance,
       flows: this.#capabilities,
       owned: new Set([...this.#owned, ...(this.#pending?.units ?? [])]),
       released: new Map(this.#released),

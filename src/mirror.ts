@@ -41,27 +41,30 @@ export function buildMirror(config: MirrorConfig, log: Logger, opts: { targets?:
     throw new UsageError(
       'No source->target replication flows: enable one (e.g. `A->B.enabled = true`, or a mirror with a sourceConnector) or check --clusters.'
     )
+  // A group's lease gates the writes of its flows, so the groups exist before the flows.
   const groupOf = new Map<string, GroupWork>()
-  const flows = plan.copy.map(
-    f =>
-      new SourceFlow(f, log, {
-        configSource: config.loadedFrom,
-        shared: {
-          onTopicsChanged: () => {
-            groupOf.get(f.name)?.topicsChanged(f.name)
-          }
-        }
-      })
-  )
-  const byName = new Map(flows.map(f => [f.flow.name, f]))
+  const flowsOf = new Map<GroupWork, Map<string, SourceFlow>>()
   const groups = runGroups(plan).map(g => {
-    const work = new GroupWork(
-      g,
-      new Map(g.pairs.flatMap(p => byName.get(p.flow.name) ?? []).map(f => [f.flow.name, f])),
-      log
-    )
+    const members = new Map<string, SourceFlow>()
+    const work = new GroupWork(g, members, log)
+    flowsOf.set(work, members)
     for (const p of g.pairs) groupOf.set(p.flow.name, work)
     return work
+  })
+  const flows = plan.copy.map(f => {
+    const work = groupOf.get(f.name)
+    const flow = new SourceFlow(f, log, {
+      configSource: config.loadedFrom,
+      gate: work?.membership.lease,
+      owner: work?.instance,
+      shared: {
+        onTopicsChanged: () => {
+          work?.topicsChanged(f.name)
+        }
+      }
+    })
+    if (work !== undefined) flowsOf.get(work)?.set(f.name, flow)
+    return flow
   })
   let closing: Promise<void> | undefined
   return {

@@ -15,9 +15,17 @@
  * The deadline lives in a SharedArrayBuffer (nanoseconds of the process-wide monotonic clock,
  * 0 = fenced) so copier worker threads read it with Atomics and learn of the end without waiting
  * for a message (`LeaseView`). Only the owner (the membership, on the main thread) writes it.
+ * A second cell holds the group generation the lease belongs to (-1 before the first), so a
+ * worker can name the writer on the positions it stores (plan §4, "Position records show the
+ * writer") without a message either.
  */
 import { KafkaError } from '../errors.ts'
 import { type Clock, msToNs, systemClock, type TimerHandle } from './clock.ts'
+
+/** Cells of the shared buffer: the deadline, then the generation. */
+const DEADLINE = 0
+const GENERATION = 1
+const CELLS = 2
 
 /** A write refused because the lease ended: never retried as is, the unit is stopped or re-dealt. */
 export class LeaseExpiredError extends KafkaError {
@@ -40,19 +48,24 @@ export function defaultLeaseMarginMs(sessionTimeoutMs: number): number {
 export class LeaseView {
   readonly buffer: SharedArrayBuffer
   readonly groupId: string
-  readonly #deadline: BigInt64Array
+  readonly #cells: BigInt64Array
   readonly #clock: Clock
 
   constructor(buffer: SharedArrayBuffer, groupId: string, clock: Clock = systemClock) {
     this.buffer = buffer
     this.groupId = groupId
-    this.#deadline = new BigInt64Array(buffer, 0, 1)
+    this.#cells = new BigInt64Array(buffer, 0, CELLS)
     this.#clock = clock
   }
 
   /** The deadline in clock nanoseconds; 0 when fenced or never granted. */
   get deadlineNs(): bigint {
-    return Atomics.load(this.#deadline, 0)
+    return Atomics.load(this.#cells, DEADLINE)
+  }
+
+  /** The generation the owner last set (-1 before any). */
+  get generation(): number {
+    return Number(Atomics.load(this.#cells, GENERATION))
   }
 
   valid(nowNs: bigint = this.#clock.nowNs()): boolean {
@@ -89,7 +102,7 @@ export class Lease extends LeaseView {
   readonly #cells: BigInt64Array
 
   constructor(opts: LeaseOptions) {
-    const buffer = new SharedArrayBuffer(8)
+    const buffer = new SharedArrayBuffer(CELLS * BigInt64Array.BYTES_PER_ELEMENT)
     const clock = opts.clock ?? systemClock
     super(buffer, opts.groupId, clock)
     const margin = opts.marginMs ?? defaultLeaseMarginMs(opts.sessionTimeoutMs)
@@ -98,7 +111,13 @@ export class Lease extends LeaseView {
     this.#lengthNs = msToNs(opts.sessionTimeoutMs - margin)
     this.#clockRef = clock
     this.#onExpire = opts.onExpire ?? (() => {})
-    this.#cells = new BigInt64Array(buffer, 0, 1)
+    this.#cells = new BigInt64Array(buffer, 0, CELLS)
+    Atomics.store(this.#cells, GENERATION, -1n)
+  }
+
+  /** The generation writes now belong to (set when a JoinGroup answer starts one). */
+  setGeneration(generation: number): void {
+    Atomics.store(this.#cells, GENERATION, BigInt(generation))
   }
 
   /**
@@ -111,7 +130,7 @@ export class Lease extends LeaseView {
     const wasValid = this.valid(now)
     const next = sentAtNs + this.#lengthNs
     if (next > this.deadlineNs) {
-      Atomics.store(this.#cells, 0, next)
+      Atomics.store(this.#cells, DEADLINE, next)
       this.#arm(now)
     }
     return !wasValid && this.valid(now)
@@ -119,7 +138,7 @@ export class Lease extends LeaseView {
 
   /** Ends the lease now (membership lost, or closing): writes stop at once. No onExpire call. */
   fence(): void {
-    Atomics.store(this.#cells, 0, 0n)
+    Atomics.store(this.#cells, DEADLINE, 0n)
     this.#disarm()
   }
 

@@ -305,6 +305,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
         this.#failures = 0
         this.#memberId = join.memberId
         this.#generation = join.generationId
+        // Before the renewal below: writes the renewed lease allows are this generation's.
+        this.lease.setGeneration(join.generationId)
         this.#leaderId = join.leader
         this.#refusal = undefined
         // Units kept suspended through an expired lease run again: this generation lists them as ours.
@@ -493,6 +495,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.lease.fence()
     if (resetMemberId) this.#memberId = ''
     this.#generation = -1
+    this.lease.setGeneration(-1)
     this.#leaderId = ''
     this.#state = 'unjoined'
     this.#joinReason = 'membership lost'

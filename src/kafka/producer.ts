@@ -7,6 +7,11 @@
  * Records keep every header in order, duplicates and null values too: the client takes headers
  * as a Map, so each header key is passed as its own Buffer object (a Map keys by identity), and
  * the client's default serializers pass the bytes through unchanged.
+ *
+ * A producer given a write gate (write-gate.ts: the group's lease) checks it synchronously
+ * before each request is built or handed to the client, and its connections are gated at the
+ * socket. A refused write fails with the gate's error (kafkaCode LEASE_EXPIRED, not retriable):
+ * nothing of it was sent, and it is not retried here, since only a renewed lease can let it pass.
  */
 import {
   type ClusterMetadata,
@@ -24,6 +29,7 @@ import { type Compression, producerSettings } from './producer-settings.ts'
 import { produceRaw } from './raw-protocol.ts'
 import type { BatchBytes } from './record-batch.ts'
 import { type PartitionBatch, tpKey } from './types.ts'
+import { gateConnections, isGateRefusal, type WriteGate } from './write-gate.ts'
 
 const SEND_ATTEMPTS = 8
 /** Broker-side wait for acks=all (Java's request.timeout.ms default). */
@@ -105,10 +111,12 @@ export class KafkaProducer {
   readonly compression: Compression
   readonly compressionSet: boolean
   readonly #acks: number
+  readonly #gate: WriteGate | undefined
   #leadersStale = false
 
-  constructor(cfg: ClientConfig, clientId: string) {
+  constructor(cfg: ClientConfig, clientId: string, opts: { readonly gate?: WriteGate | undefined } = {}) {
     this.#cluster = cfg.cluster
+    this.#gate = opts.gate
     const settings = producerSettings(cfg)
     this.partitionBatchBytes = settings.partitionBatchBytes
     this.compression = settings.compression
@@ -135,6 +143,7 @@ export class KafkaProducer {
       Buffer,
       Buffer | null
     >
+    if (opts.gate !== undefined) gateConnections(this.#producer as never, opts.gate)
   }
 
   /**
@@ -147,6 +156,8 @@ export class KafkaProducer {
     let pending = batches.map((_, i) => i)
     for (let attempt = 0; ; attempt++) {
       try {
+        // Before the metadata look-ups too: a refused send should not open or use connections.
+        this.#checkGate(`producing to ${batches[0]?.topic ?? ''} on cluster ${this.#cluster}`)
         const sent = await this.#sendOnce(pending.map(i => batches[i] as PartitionBatch))
         pending.forEach((i, j) => {
           offsets[i] = sent[j]
@@ -272,6 +283,8 @@ export class KafkaProducer {
     const baseOffsets = (offsets: ReadonlyMap<string, bigint>): Array<bigint | undefined> =>
       batches.map(b => offsets.get(tpKey(b.topic, b.partition)))
     let bases: Array<bigint | undefined>
+    // As late as this path allows: the client builds the request inside send(); the socket gate covers the rest.
+    this.#checkGate(`producing ${messages.length} records to ${batches[0]?.topic ?? ''} on cluster ${this.#cluster}`)
     try {
       const result = await this.#producer.send({ messages: messages as never })
       bases = baseOffsets(new Map((result.offsets ?? []).map(o => [tpKey(o.topic, o.partition), o.offset])))
@@ -315,6 +328,11 @@ export class KafkaProducer {
   async sendBatches(batches: readonly EncodedBatch[]): Promise<BatchOutcome[]> {
     const outcomes: BatchOutcome[] = batches.map(() => NOT_SENT)
     const topics = [...new Set(batches.map(b => b.topic))]
+    try {
+      this.#gate?.assertValid(`producing to ${topics.slice(0, 5).join(', ')} on cluster ${this.#cluster}`)
+    } catch (err) {
+      return batches.map(() => ({ error: err as KafkaError }))
+    }
     let md: ClusterMetadata
     try {
       md = await this.#producer.metadata({ topics, forceUpdate: this.#leadersStale })
@@ -385,7 +403,19 @@ export class KafkaProducer {
           }))
         }))
         try {
-          const answers = await produceRaw(this.#producer as never, broker, this.#acks, PRODUCE_TIMEOUT_MS, request)
+          const answers = await produceRaw(
+            this.#producer as never,
+            broker,
+            this.#acks,
+            PRODUCE_TIMEOUT_MS,
+            request,
+            this.#gate === undefined
+              ? undefined
+              : {
+                  gate: this.#gate,
+                  what: `producing to broker ${leader} (${broker.host}:${broker.port}) of cluster ${this.#cluster}`
+                }
+          )
           const byPartition = new Map(answers.map(a => [tpKey(a.topic, a.partition), a]))
           for (const i of indexes) {
             const b = batches[i] as EncodedBatch
@@ -412,6 +442,10 @@ export class KafkaProducer {
             }
           }
         } catch (err) {
+          if (isGateRefusal(err)) {
+            for (const i of indexes) outcomes[i] = { error: err as KafkaError }
+            return
+          }
           this.#leadersStale = true
           const error = toKafkaError(
             `producing to broker ${leader} (${broker.host}:${broker.port}) of cluster ${this.#cluster}`,
@@ -422,6 +456,15 @@ export class KafkaProducer {
       })
     )
     return outcomes
+  }
+
+  /** Throws the gate's refusal as a ProduceFailure that says nothing of these batches was written. */
+  #checkGate(what: string): void {
+    try {
+      this.#gate?.assertValid(what)
+    } catch (err) {
+      throw new ProduceFailure(err as KafkaError, [])
+    }
   }
 
   async close(): Promise<void> {

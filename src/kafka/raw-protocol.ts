@@ -27,6 +27,7 @@ import {
 } from '@platformatic/kafka'
 import { KafkaError } from '../errors.ts'
 import { type BatchBytes, batchLength } from './record-batch.ts'
+import type { WriteGate } from './write-gate.ts'
 
 const FETCH_REQUESTS: Readonly<Record<number, (...args: never[]) => unknown>> = {
   13: fetchV13.createRequest as never,
@@ -239,13 +240,19 @@ function parseProduce(
  * One Produce request to `broker`: each entry is one encoded record batch for its partition
  * (at most one per partition). Returns every partition's answer; a failed request (network,
  * timeout) throws, and then nothing is known about what was written.
+ *
+ * With `check`, the write gate is asked inside the request builder, which the client calls when
+ * it serializes the request, after any wait for the connection and before its in-flight queue
+ * (@platformatic/kafka network/connection.js `send`): a refusal there rejects with the gate's
+ * error and nothing was written.
  */
 export async function produceRaw(
   client: Base,
   broker: Broker,
   acks: number,
   timeoutMs: number,
-  topics: ReadonlyArray<{ topic: string; partitions: ReadonlyArray<{ partition: number; batch: BatchBytes }> }>
+  topics: ReadonlyArray<{ topic: string; partitions: ReadonlyArray<{ partition: number; batch: BatchBytes }> }>,
+  check?: { readonly gate: WriteGate; readonly what: string }
 ): Promise<ProducePartitionAnswer[]> {
   const offered = await negotiatedVersion(client, 'Produce')
   if (offered < MIN_PRODUCE_VERSION) {
@@ -254,7 +261,14 @@ export async function produceRaw(
       { retriable: false, kafkaCode: 'UNSUPPORTED_VERSION' }
     )
   }
-  const api = createAPI(0, Math.min(offered, MAX_PRODUCE_VERSION), produceRequest as never, parseProduce as never)
+  const build =
+    check === undefined
+      ? produceRequest
+      : (...args: Parameters<typeof produceRequest>): InstanceType<typeof Writer> => {
+          check.gate.assertValid(check.what)
+          return produceRequest(...args)
+        }
+  const api = createAPI(0, Math.min(offered, MAX_PRODUCE_VERSION), build as never, parseProduce as never)
   const conn = await connection(client, broker)
   return await (api.async as (...args: unknown[]) => Promise<ProducePartitionAnswer[]>)(conn, acks, timeoutMs, topics)
 }

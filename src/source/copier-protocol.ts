@@ -20,6 +20,13 @@ export interface CopierWorkerData {
   /** The FlowConfig (`S->T`) the worker copies for. */
   readonly flow: string
   readonly task: number
+  /**
+   * The group's write lease (src/group/lease.ts): the worker reads it through a LeaseView on the
+   * same shared memory and gates its producers with it. Absent: writes are not gated.
+   */
+  readonly gate?: { readonly buffer: SharedArrayBuffer; readonly groupId: string } | undefined
+  /** This instance's label: positions carry `<owner> <generation>` (generation from the gate) in their owner header. */
+  readonly owner?: string | undefined
 }
 
 /** A stored position (the last copied offset) of one source partition. */

@@ -12,6 +12,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import type { ConfigSource } from '../config/model.ts'
+import type { LeaseView } from '../group/lease.ts'
 import type { HeartbeatRecordLike } from '../policy/heartbeat-latency.ts'
 import type { Logger } from '../observe/logger.ts'
 import { newTaskIo } from '../observe/metrics-copy.ts'
@@ -38,6 +39,10 @@ export interface CopierThreadOptions {
   readonly heapLimitMb?: number | undefined
   readonly stopLimitMs?: number
   readonly restartBackoffMs?: (attempt: number) => number
+  /** The write lease the worker's producers are gated with (its shared buffer goes in workerData). */
+  readonly gate?: LeaseView | undefined
+  /** This instance's label for the owner header of stored positions. */
+  readonly owner?: string | undefined
 }
 
 /** The old-space limit the main thread was given (launcher or NODE_OPTIONS), which every thread gets. */
@@ -217,7 +222,13 @@ export class CopierThread {
 
   #spawn(): void {
     const opts = this.#opts
-    const workerData: CopierWorkerData = { config: opts.config, flow: opts.flow, task: opts.task }
+    const workerData: CopierWorkerData = {
+      config: opts.config,
+      flow: opts.flow,
+      task: opts.task,
+      gate: opts.gate === undefined ? undefined : { buffer: opts.gate.buffer, groupId: opts.gate.groupId },
+      owner: opts.owner
+    }
     const resourceLimits = opts.heapLimitMb === undefined ? undefined : { maxOldGenerationSizeMb: opts.heapLimitMb }
     const worker = new Worker(new URL('./copier-worker.ts', import.meta.url), {
       workerData,

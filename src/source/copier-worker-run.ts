@@ -20,6 +20,7 @@ import { flowRules } from '../config/flow-rules.ts'
 import { loadConfig } from '../config/load.ts'
 import type { FlowConfig } from '../config/model.ts'
 import { offsetSyncsRoles } from '../config/what-runs.ts'
+import { LeaseView } from '../group/lease.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
@@ -29,7 +30,7 @@ import { RecordCopier, TASK_QUEUE_BYTES } from './copier.ts'
 import type { CopierWorkerData, FromWorker, Position, ToWorker } from './copier-protocol.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
 import { offsetSyncsLocation, onSyncsSide } from '../config/offset-syncs-topic.ts'
-import { PositionStore } from './position-store.ts'
+import { ownerLabel, PositionStore } from './position-store.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
 
 /**
@@ -43,6 +44,9 @@ const CLOSE_LIMIT_MS = 5_000
 const port = parentPort
 if (port === null) throw new Error('copier-worker-run.ts runs only as a worker thread')
 const data = workerData as CopierWorkerData
+/** The main thread's lease, read from shared memory: a fenced instance's worker stops writing without a message. */
+const gate = data.gate === undefined ? undefined : new LeaseView(data.gate.buffer, data.gate.groupId)
+const owner = data.owner
 
 function post(message: FromWorker): void {
   port?.postMessage(message)
@@ -134,15 +138,21 @@ async function build(): Promise<Built> {
     const id = connectorClientIds(flow, 'source')
     const sourceAdmin = own(new KafkaAdmin(flow.clients.sourceAdmin, id('replication-source-admin')))
     const targetAdmin = own(new KafkaAdmin(flow.clients.targetAdmin, id('replication-target-admin')))
-    const producer = own(new KafkaProducer(flow.clients.targetProducer, id('replication-producer')))
-    const positions = new TaskPositions(flow, targetAdmin, producer, log)
+    const producer = own(new KafkaProducer(flow.clients.targetProducer, id('replication-producer'), { gate }))
+    const positions = new TaskPositions(flow, targetAdmin, producer, log, {
+      owner: owner === undefined ? undefined : () => ownerLabel(owner, gate?.generation)
+    })
     await positions.load()
     let offsetSyncs: OffsetSyncWriter | undefined
     if (flow.offsetSyncs.enabled) {
       const syncs = offsetSyncsLocation(flow, flowRules(flow).policy)
       const syncProducer =
         syncs.side === 'source'
-          ? own(new KafkaProducer(flow.clients[offsetSyncsRoles(flow).writer], id('offset-syncs-source-producer')))
+          ? own(
+              new KafkaProducer(flow.clients[offsetSyncsRoles(flow).writer], id('offset-syncs-source-producer'), {
+                gate
+              })
+            )
           : producer
       offsetSyncs = new OffsetSyncWriter(
         flow,

@@ -26,7 +26,10 @@
  *   narrowed down to the refused record, reported with topic, partition, offset and reason,
  *   paused and retried later, while the others continue;
  * - records that expired on the source before they were copied, or a topic deleted and
- *   re-created, are reported as data loss with counts (log, status), never skipped silently.
+ *   re-created, are reported as data loss with counts (log, status), never skipped silently;
+ * - a send or store the write gate refused (this instance's group lease ended, write-gate.ts)
+ *   left nothing on the target: its units stay queued and are sent again with the retry backoff
+ *   once the lease is renewed; it is said once per episode, never reported as a refused record.
  */
 import type { FlowConfig } from '../config/model.ts'
 import { KafkaError } from '../errors.ts'
@@ -44,6 +47,7 @@ import {
   rawCopyRefusal
 } from '../kafka/record-batch.ts'
 import { tpKey } from '../kafka/types.ts'
+import { isGateRefusal } from '../kafka/write-gate.ts'
 import type { Logger } from '../observe/logger.ts'
 import {
   countAcked,
@@ -192,6 +196,9 @@ export class RecordCopier {
   #syncFlush: Promise<void> | undefined
   #syncFlushAgain = false
   #consecutiveFailedRounds = 0
+  /** A lease refusal was logged (sending / storing); cleared by the next success, so once per episode. */
+  #sendGateLogged = false
+  #storeGateLogged = false
   readonly stats: CopierStats = {
     recordsCopied: 0,
     bytesCopied: 0,
@@ -557,6 +564,7 @@ export class RecordCopier {
     for (const r of ready) this.stats.io.sentBytes += batchLength(r.batch.batch)
     const outcomes = await this.#producer.sendBatches(ready.map(r => r.batch))
     let failedRetriable: KafkaError | undefined
+    let gateRefused: KafkaError | undefined
     let anyAcked = false
     ready.forEach((r, i) => {
       const outcome = outcomes[i] as BatchOutcome
@@ -565,6 +573,10 @@ export class RecordCopier {
         this.#acknowledged(r.a, r.unit, r.epoch, outcome.base)
       } else if (isDamaged(outcome.error)) {
         this.#refetch(r.a, r.unit, outcome.error)
+      } else if (isGateRefusal(outcome.error)) {
+        // Not sent at all: like a retriable failure, but nothing to narrow down or report per record.
+        gateRefused ??= outcome.error
+        r.a.progress.failed(r.unit, Date.now())
       } else if (outcome.error.retriable) {
         failedRetriable ??= outcome.error
         r.a.progress.failed(r.unit, Date.now())
@@ -575,9 +587,19 @@ export class RecordCopier {
     if (anyAcked) {
       // Stored as soon as the policy says so, even while the pipeline never idles.
       this.#maybeStore(Date.now())
-      if (this.#consecutiveFailedRounds > 0) this.#log.info('copying recovered', { flow: this.#flow.name })
+      if (this.#consecutiveFailedRounds > 0 || this.#sendGateLogged)
+        this.#log.info('copying recovered', { flow: this.#flow.name })
       this.#consecutiveFailedRounds = 0
+      this.#sendGateLogged = false
       this.stats.lastError = undefined
+    } else if (gateRefused !== undefined) {
+      this.stats.lastError = gateRefused.message
+      if (!this.#sendGateLogged)
+        this.#log.warn('sending refused: the write lease has ended; the records stay queued until it is renewed', {
+          flow: this.#flow.name,
+          error: gateRefused
+        })
+      this.#sendGateLogged = true
     } else if (failedRetriable !== undefined) {
       const error: KafkaError = failedRetriable
       this.#consecutiveFailedRounds++
@@ -825,9 +847,17 @@ export class RecordCopier {
         if (a !== undefined) a.metrics.storedTo = Number(v.offset) + 1
       }
       this.#flushPolicy.stored(Date.now())
+      this.#storeGateLogged = false
     } catch (err) {
       this.#flushPolicy.failed(Date.now())
-      this.#log.warn('storing positions failed; will retry', { flow: this.#flow.name, error: err as Error })
+      if (!isGateRefusal(err))
+        this.#log.warn('storing positions failed; will retry', { flow: this.#flow.name, error: err as Error })
+      else if (!this.#storeGateLogged)
+        this.#log.warn('storing positions refused: the write lease has ended; will store once it is renewed', {
+          flow: this.#flow.name,
+          error: err as Error
+        })
+      this.#storeGateLogged ||= isGateRefusal(err)
     }
   }
 

@@ -24,6 +24,7 @@ import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { KafkaProducer } from '../kafka/producer.ts'
 import { ensureCompactedTopic } from '../kafka/state-topic.ts'
 import { tpKey } from '../kafka/types.ts'
+import { isGateRefusal } from '../kafka/write-gate.ts'
 import type { Logger } from '../observe/logger.ts'
 import type { ReplicationPolicy } from '../policy/replication-policy.ts'
 import { offsetSyncsLocation } from '../config/offset-syncs-topic.ts'
@@ -59,6 +60,8 @@ export class OffsetSyncWriter {
   readonly #delayed = new Map<string, Pair>()
   /** The last sync queued per partition in this lifetime (what the next sync links to). */
   readonly #lastQueued = new Map<string, Pair>()
+  /** A write refused by the lease was logged; cleared by the next write (said once per episode). */
+  #gateLogged = false
 
   constructor(flow: FlowConfig, policy: ReplicationPolicy, admin: KafkaAdmin, producer: KafkaProducer, log: Logger) {
     this.#flow = flow
@@ -184,9 +187,17 @@ export class OffsetSyncWriter {
     } catch (err) {
       // A lost sync only makes translation less precise; put the unsent ones back for the next attempt.
       this.#pending = [...pairs.slice(sent), ...this.#pending].slice(-MAX_PENDING)
-      this.#log.warn('writing offset syncs failed; will retry', { topic: this.#topic, error: err as Error })
+      if (!isGateRefusal(err))
+        this.#log.warn('writing offset syncs failed; will retry', { topic: this.#topic, error: err as Error })
+      else if (!this.#gateLogged)
+        this.#log.warn('writing offset syncs refused: the write lease has ended; will write once it is renewed', {
+          topic: this.#topic,
+          error: err as Error
+        })
+      this.#gateLogged ||= isGateRefusal(err)
       return sent
     }
+    this.#gateLogged = false
     return records.length
   }
 }

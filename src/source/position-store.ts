@@ -5,6 +5,11 @@
  * Java MM2 started on the same config resumes from what we stored, and we from what it stored.
  *
  * The copier hands positions here only after the target acknowledged every record up to them.
+ *
+ * With an `owner`, every stored record carries the header `kafka-mirror-owner` (UTF-8, the
+ * instance and its group generation, docs/scale-out-plan.md §4 "Position records show the
+ * writer"), so one can tell which instance wrote a position. Connect's offset store reads only
+ * key and value (test/integration/strimzi-state.test.ts shows Java still reads ours).
  */
 import { pairClientId } from '../config/client-ids.ts'
 import type { FlowConfig } from '../config/model.ts'
@@ -19,27 +24,49 @@ import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { KafkaProducer } from '../kafka/producer.ts'
 import { readTopic } from '../kafka/read-topic.ts'
 import { ensureCompactedTopic } from '../kafka/state-topic.ts'
-import { tpKey } from '../kafka/types.ts'
+import { type Header, tpKey } from '../kafka/types.ts'
 import { waitForPartitions } from '../kafka/wait-for-partitions.ts'
 import type { Logger } from '../observe/logger.ts'
 
 /** Connect's default partition count for the offsets topic (offset.storage.partitions). */
 const OFFSETS_TOPIC_PARTITIONS = 25
 
+/** The header naming the writer of a position record. */
+export const OWNER_HEADER = 'kafka-mirror-owner'
+const OWNER_KEY = Buffer.from(OWNER_HEADER)
+
+/** The owner header's value: the instance and the group generation its writes belong to. */
+export function ownerLabel(instance: string, generation: number | undefined): string {
+  return generation === undefined ? instance : `${instance} ${generation}`
+}
+
+export interface PositionStoreOptions {
+  /** The writer to name in each record's owner header; no header when absent or undefined. */
+  readonly owner?: (() => string | undefined) | undefined
+}
+
 export class PositionStore {
   readonly #flow: FlowConfig
   readonly #admin: KafkaAdmin
   readonly #producer: KafkaProducer
   readonly #log: Logger
+  readonly #owner: (() => string | undefined) | undefined
   #partitions = OFFSETS_TOPIC_PARTITIONS
   /** Last stored offset (of the last copied record) per `topic:partition`. */
   readonly #stored = new Map<string, bigint>()
 
-  constructor(flow: FlowConfig, targetAdmin: KafkaAdmin, targetProducer: KafkaProducer, log: Logger) {
+  constructor(
+    flow: FlowConfig,
+    targetAdmin: KafkaAdmin,
+    targetProducer: KafkaProducer,
+    log: Logger,
+    opts: PositionStoreOptions = {}
+  ) {
     this.#flow = flow
     this.#admin = targetAdmin
     this.#producer = targetProducer
     this.#log = log
+    this.#owner = opts.owner
   }
 
   get topic(): string {
@@ -115,7 +142,9 @@ export class PositionStore {
 
   /** Stores `lastCopied` offsets; only the ones that changed are written. */
   async store(lastCopied: ReadonlyMap<string, { topic: string; partition: number; offset: bigint }>): Promise<number> {
-    const byPartition = new Map<number, Array<{ key: Buffer; value: Buffer; headers: [] }>>()
+    const byPartition = new Map<number, Array<{ key: Buffer; value: Buffer; headers: readonly Header[] }>>()
+    const owner = this.#owner?.()
+    const headers: readonly Header[] = owner === undefined ? [] : [[OWNER_KEY, Buffer.from(owner, 'utf8')]]
     let count = 0
     for (const [k, p] of lastCopied) {
       if (this.#stored.get(k) === p.offset) continue
@@ -127,7 +156,7 @@ export class PositionStore {
       })
       const partition = javaPartition(key, this.#partitions)
       const records = byPartition.get(partition) ?? []
-      records.push({ key, value: encodeOffsetValue(p.offset), headers: [] })
+      records.push({ key, value: encodeOffsetValue(p.offset), headers })
       byPartition.set(partition, records)
       count++
     }

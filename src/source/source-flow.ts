@@ -10,6 +10,7 @@
 import { availableParallelism } from 'node:os'
 import { connectorClientIds } from '../config/client-ids.ts'
 import type { ConfigSource, FlowConfig } from '../config/model.ts'
+import type { LeaseView } from '../group/lease.ts'
 import { offsetSyncsRoles } from '../config/what-runs.ts'
 import { type HeartbeatRecordLike, HeartbeatLatencyTracker, type HeartbeatSample } from '../policy/heartbeat-latency.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
@@ -23,7 +24,7 @@ import { type CopierTask, CopierTasks, inThreadTask } from './copier-tasks.ts'
 import { CopierThread, processHeapLimitMb } from './copier-thread.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
 import { offsetSyncsLocation, onSyncsSide } from '../config/offset-syncs-topic.ts'
-import { PositionStore } from './position-store.ts'
+import { ownerLabel, PositionStore } from './position-store.ts'
 import { TopicSelection } from './topic-selection.ts'
 import { TopicSync, type ReplicatedTopic } from './topic-sync.ts'
 import type { Position } from './copier-protocol.ts'
@@ -69,6 +70,10 @@ export interface SourceFlowOptions {
    * `setTopicsJob(true)`, and reports every change of the ready topics here.
    */
   readonly shared?: { readonly onTopicsChanged: (ready: ReadonlyMap<string, ReplicatedTopic>) => void } | undefined
+  /** The group's write lease: the flow's producers (and its worker threads') write only while it is valid. */
+  readonly gate?: LeaseView | undefined
+  /** This instance's label: stored positions carry `<owner> <generation>` (from the gate) in a header. */
+  readonly owner?: string | undefined
 }
 
 /** The config to load in copier worker threads, or undefined for tasks on the main thread. */
@@ -103,9 +108,11 @@ export class SourceFlow {
   #topicSync: TopicSync | undefined
   #aclSync: AclSync | undefined
   #positions: PositionStore | undefined
+  readonly #opts: SourceFlowOptions
 
   constructor(flow: FlowConfig, log: Logger, opts: SourceFlowOptions = {}) {
     this.flow = flow
+    this.#opts = opts
     // One task uses one core, and the main thread's other work is light: a flow with tasks.max 1
     // copies on the main thread, which saves a thread's memory (~50 MB) and its start-up (~1 s
     // more from restart to first copy) and keeps one OAuth token per process. From two tasks on,
@@ -283,7 +290,9 @@ export class SourceFlow {
                 task: index,
                 log: log(index),
                 onHeartbeats,
-                heapLimitMb
+                heapLimitMb,
+                gate: this.#opts.gate,
+                owner: this.#opts.owner
               }),
             log: this.#log
           },
@@ -296,7 +305,10 @@ export class SourceFlow {
     }
     const sourceAdmin = this.#life.own(new KafkaAdmin(flow.clients.sourceAdmin, id('replication-source-admin')))
     const targetAdmin = this.#life.own(new KafkaAdmin(flow.clients.targetAdmin, id('replication-target-admin')))
-    const targetProducer = this.#life.own(new KafkaProducer(flow.clients.targetProducer, id('replication-producer')))
+    const { gate, owner } = this.#opts
+    const targetProducer = this.#life.own(
+      new KafkaProducer(flow.clients.targetProducer, id('replication-producer'), { gate })
+    )
     await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()])
     let offsetSyncs: (() => OffsetSyncWriter) | undefined
     if (flow.offsetSyncs.enabled) {
@@ -305,7 +317,9 @@ export class SourceFlow {
       const syncProducer =
         syncs.side === 'source' && threads === undefined
           ? this.#life.own(
-              new KafkaProducer(flow.clients[offsetSyncsRoles(flow).writer], id('offset-syncs-source-producer'))
+              new KafkaProducer(flow.clients[offsetSyncsRoles(flow).writer], id('offset-syncs-source-producer'), {
+                gate
+              })
             )
           : targetProducer
       offsetSyncs = () =>
@@ -320,7 +334,9 @@ export class SourceFlow {
     }
     const topicSync = new TopicSync(flow, this.selection, sourceAdmin, targetAdmin, this.#log, this.#life.signal)
     if (copier === undefined) {
-      const positions = new PositionStore(flow, targetAdmin, targetProducer, this.#log)
+      const positions = new PositionStore(flow, targetAdmin, targetProducer, this.#log, {
+        owner: owner === undefined ? undefined : () => ownerLabel(owner, gate?.generation)
+      })
       await positions.load(this.#life.signal)
       this.#positions = positions
       // One reader per task, as each MirrorSourceTask has its own consumer; closed by the task set.

@@ -4,6 +4,8 @@
  * `mirrormaker2-cluster`, offsets topic `mirrormaker2-cluster-offsets`) with the connector Strimzi
  * would create (`<source>-><target>.MirrorSourceConnector`) reports kafka-mirror's positions through
  * its offsets REST API (KIP-875), and, resumed, continues after them with no gap and no duplicate.
+ * kafka-mirror's position records carry the `kafka-mirror-owner` header (as every instance of a
+ * group writes them), which Connect's offset store ignores.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -11,7 +13,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { loadConfig } from '../../src/config/load.ts'
-import { buildMirror } from '../../src/mirror.ts'
+import { decodeSourceOffsetKey } from '../../src/formats/connect-offsets.ts'
+import { Lease } from '../../src/group/lease.ts'
+import { OWNER_HEADER } from '../../src/source/position-store.ts'
+import { SourceFlow } from '../../src/source/source-flow.ts'
 import { startClusters } from '../harness/cluster.ts'
 import { comparable, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
 import { startJavaConnect } from '../harness/java-connect.ts'
@@ -83,9 +88,16 @@ spec:
     const { config } = await loadConfig(cr)
     assert.equal(config.flows[0]?.naming.offsetsTopic, 'mirrormaker2-cluster-offsets')
     assert.equal(config.flows[0]?.naming.sourceConnectorName, CONNECTOR)
-    const mirror = buildMirror(config, log)
+    // The flow as a group member runs it: writes gated by a (granted) lease, positions naming the writer.
+    const lease = new Lease({ groupId: 'mirrormaker2-cluster', sessionTimeoutMs: 600_000 })
+    lease.setGeneration(1)
+    lease.renew(process.hrtime.bigint())
+    const flowConfig = config.flows[0]
+    assert.ok(flowConfig !== undefined)
+    const mirror = new SourceFlow(flowConfig, log, { gate: lease, owner: 'strimzi-pod-0' })
     fns.push(async () => {
       await mirror.close()
+      lease.close()
     })
     mirror.start()
     await waitFor(async () => (await readAll(B, remote).catch(() => [])).length === 300, {
@@ -93,6 +105,16 @@ spec:
       what: '300 records copied by kafka-mirror'
     })
     await mirror.close() // stores the positions
+    const ours = (await readAll(B, 'mirrormaker2-cluster-offsets')).filter(
+      r => decodeSourceOffsetKey(r.key).topic === topic
+    )
+    assert.ok(ours.length > 0)
+    for (const r of ours)
+      assert.deepEqual(
+        r.headers.map(([k, v]) => [k.toString(), v?.toString()]),
+        [[OWNER_HEADER, 'strimzi-pod-0 1']],
+        'the position records Connect is about to read carry the owner header'
+      )
 
     // Connect as Strimzi runs it, with the connector Strimzi would create, first stopped: its
     // offsets are what Connect reads from the offsets topic under the connector's name.

@@ -159,3 +159,28 @@ test('a worker thread reading the buffer on its own clock sees the deadline the 
   assert.equal(await ask(), false, 'fenced')
   l.close()
 })
+
+test('the generation cell: -1 before any, then what the owner set, seen by a view and by a worker thread', async () => {
+  const l = new Lease({ groupId: 'A-mm2', sessionTimeoutMs: S })
+  const view = new LeaseView(l.buffer, 'A-mm2')
+  assert.equal(l.generation, -1)
+  assert.equal(view.generation, -1)
+  l.setGeneration(7)
+  assert.equal(view.generation, 7)
+  l.renew(process.hrtime.bigint())
+  l.fence()
+  assert.equal(view.generation, 7, 'fencing ends the lease, not the generation')
+  l.setGeneration(8)
+  const worker = new Worker(
+    `
+    const { parentPort, workerData } = require('node:worker_threads')
+    const cells = new BigInt64Array(workerData, 0, 2)
+    parentPort.postMessage(Number(Atomics.load(cells, 1)))
+  `,
+    { eval: true, workerData: l.buffer }
+  )
+  const [seen] = (await once(worker, 'message')) as [number]
+  await worker.terminate()
+  assert.equal(seen, 8)
+  l.close()
+})
