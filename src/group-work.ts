@@ -83,8 +83,14 @@ export class GroupWork {
   readonly #sentTopics = new Map<string, string>()
   /** Per flow: the tasks the group gives this instance. */
   readonly #tasks = new Map<string, number>()
+  /**
+   * One checkpoint flow / heartbeat emitter per pair that runs them: started when its unit
+   * arrives; when the unit leaves it is closed and replaced by a fresh, idle one.
+   */
   readonly #checkpoints = new Map<string, CheckpointFlow>()
   readonly #heartbeats = new Map<string, HeartbeatEmitter>()
+  /** Whether any assignment arrived yet: until then every part this instance may run is listed as starting. */
+  #assignedOnce = false
   /** Assignment changes one at a time, in the order they arrive. */
   #serial: Promise<void> = Promise.resolve()
   readonly #closing = new AbortController()
@@ -99,6 +105,10 @@ export class GroupWork {
     this.#capabilities = new Map(
       group.pairs.map(p => [p.flow.name, { digest: flowDigest(p.flow), tasksMax: p.flow.tasksMax, jobs: p.jobs }])
     )
+    for (const p of group.pairs) {
+      if (p.jobs.includes('checkpoints')) this.#checkpoints.set(p.flow.name, this.#newCheckpoints(p.flow))
+      if (p.jobs.includes('heartbeats')) this.#heartbeats.set(p.flow.name, this.#newHeartbeats(p.flow))
+    }
     const t = group.timeouts
     this.#marginMs = defaultLeaseMarginMs(t.sessionTimeoutMs)
     const first = group.pairs[0]?.flow.name ?? group.groupId
@@ -153,12 +163,19 @@ export class GroupWork {
     })
   }
 
-  /** The checkpoint flows and heartbeat emitters this instance runs now. */
+  /**
+   * The checkpoint flows and heartbeat emitters this instance runs now (another instance of the
+   * group runs the others); before the first assignment, all it may run.
+   */
   get checkpoints(): CheckpointFlow[] {
-    return [...this.#checkpoints.values()]
+    return [...this.#checkpoints].filter(([name]) => this.#runs('checkpoints', name)).map(([, c]) => c)
   }
   get heartbeats(): HeartbeatEmitter[] {
-    return [...this.#heartbeats.values()]
+    return [...this.#heartbeats].filter(([name]) => this.#runs('heartbeats', name)).map(([, h]) => h)
+  }
+
+  #runs(kind: 'checkpoints' | 'heartbeats', name: string): boolean {
+    return !this.#assignedOnce || this.#owned.has(singletonUnitId(kind, name))
   }
 
   /**
@@ -235,6 +252,7 @@ export class GroupWork {
 
   async #onAssigned(generation: number, bytes: Buffer): Promise<void> {
     const a = bytes.length === 0 ? emptyAssignment(generation) : decodeAssignment(bytes)
+    this.#assignedOnce = true
     if (a.error !== undefined) this.#log.warn('the leader gave this instance nothing', { reason: a.error })
     // The units just released were in the metadata this generation was dealt from.
     this.#released.clear()
@@ -329,6 +347,24 @@ export class GroupWork {
     ])
   }
 
+  #newCheckpoints(flow: FlowConfig): CheckpointFlow {
+    return new CheckpointFlow(flow, this.#baseLog, { waitingFor: () => this.#waitingFor() })
+  }
+
+  #newHeartbeats(flow: FlowConfig): HeartbeatEmitter {
+    return new HeartbeatEmitter(flow, this.#baseLog, { waitingFor: () => this.#waitingFor() })
+  }
+
+  /** Why a part that only the group can start has not: the group cannot be joined or reached. */
+  #waitingFor(): string | undefined {
+    if (this.#assignedOnce) return undefined
+    const m = this.membership
+    const why = m.refusal ?? m.lastError
+    return why === undefined
+      ? undefined
+      : `waiting to join group ${this.group.groupId} on cluster ${this.group.cluster}: ${why}`
+  }
+
   #pair(name: string): FlowConfig | undefined {
     return this.group.pairs.find(p => p.flow.name === name)?.flow
   }
@@ -337,15 +373,8 @@ export class GroupWork {
     const flow = this.#pair(name)
     if (flow === undefined) return
     if (kind === 'topics') this.#flows.get(name)?.setTopicsJob(true)
-    else if (kind === 'checkpoints' && !this.#checkpoints.has(name)) {
-      const c = new CheckpointFlow(flow, this.#baseLog)
-      this.#checkpoints.set(name, c)
-      c.start()
-    } else if (kind === 'heartbeats' && !this.#heartbeats.has(name)) {
-      const h = new HeartbeatEmitter(flow, this.#baseLog)
-      this.#heartbeats.set(name, h)
-      h.start()
-    }
+    else if (kind === 'checkpoints') this.#checkpoints.get(name)?.start()
+    else this.#heartbeats.get(name)?.start()
   }
 
   async #stopSingleton(kind: 'topics' | 'checkpoints' | 'heartbeats', name: string): Promise<void> {
@@ -353,10 +382,17 @@ export class GroupWork {
       this.#flows.get(name)?.setTopicsJob(false)
       return
     }
-    const map = kind === 'checkpoints' ? this.#checkpoints : this.#heartbeats
-    const part = map.get(name)
-    map.delete(name)
-    await part?.close()
+    const flow = this.#pair(name)
+    if (flow === undefined) return
+    if (kind === 'checkpoints') {
+      const part = this.#checkpoints.get(name)
+      this.#checkpoints.set(name, this.#newCheckpoints(flow))
+      await part?.close()
+    } else {
+      const part = this.#heartbeats.get(name)
+      this.#heartbeats.set(name, this.#newHeartbeats(flow))
+      await part?.close()
+    }
   }
 
   #logDeal(deal: Deal): void {

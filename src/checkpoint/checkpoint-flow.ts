@@ -81,6 +81,8 @@ interface Clients {
 }
 
 export class CheckpointFlow {
+  readonly #waitingFor: (() => string | undefined) | undefined
+  #started = false
   readonly flow: FlowConfig
   readonly policy: ReplicationPolicy
   readonly #topicFilter: TopicFilter
@@ -105,7 +107,12 @@ export class CheckpointFlow {
     activeGroupsSkipped: 0
   }
 
-  constructor(flow: FlowConfig, log: Logger) {
+  /**
+   * `waitingFor`: while this part has not started, why it cannot yet (an instance in a group
+   * starts it when the group deals it here; until then the group's trouble is its reason).
+   */
+  constructor(flow: FlowConfig, log: Logger, opts: { readonly waitingFor?: () => string | undefined } = {}) {
+    this.#waitingFor = opts.waitingFor
     this.flow = flow
     const { policy, topicFilter, groupFilter } = flowRules(flow)
     this.policy = policy
@@ -124,10 +131,11 @@ export class CheckpointFlow {
   }
 
   status(): CheckpointFlowStatus {
+    const waiting = this.#started ? undefined : this.#waitingFor?.()
     return {
       flow: this.flow.name,
-      state: this.#life.state,
-      reason: this.#life.reason,
+      state: waiting === undefined ? this.#life.state : 'not-ready',
+      reason: waiting ?? this.#life.reason,
       checkpointsTopic: this.checkpointsTopic,
       offsetSyncsTopic: this.offsetSyncsTopic,
       syncsRead: this.#syncs.count,
@@ -141,6 +149,7 @@ export class CheckpointFlow {
   }
 
   start(): void {
+    this.#started = true
     this.#life.start(async () => {
       await this.#run()
     })

@@ -137,6 +137,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
   #failures = 0
   #nextHeartbeatNs = 0n
   #refusal: string | undefined
+  /** The last failed request's error while the group cannot be reached; cleared by an answer. */
+  #lastError: string | undefined
   #closing = false
   #running: Promise<void> | undefined
   #wake: (() => void) | undefined
@@ -178,6 +180,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /** Why the group cannot be joined, while it cannot. */
   get refusal(): string | undefined {
     return this.#refusal
+  }
+  /** Why the coordinator cannot be reached, while it cannot (a refusal is in `refusal`). */
+  get lastError(): string | undefined {
+    return this.#lastError
   }
 
   /** Starts joining; the membership then runs until close(). */
@@ -255,6 +261,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
         // lease keeps running down meanwhile; membership state is kept (a heartbeat after the
         // reconnect tells whether it still holds).
         this.#coordinator = undefined
+        this.#lastError = (err as Error).message
         this.#log.warn('group request failed', { group: this.#o.groupId, error: err as Error })
         await this.#pause(this.#backoff())
       }
@@ -263,6 +270,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   async #findCoordinator(): Promise<void> {
     const answer = await this.#o.wire.findCoordinator(this.#o.groupId)
+    this.#lastError = undefined
     if (answer.errorCode === E.NONE && answer.coordinator !== undefined) {
       this.#coordinator = answer.coordinator
       this.#log.debug('group coordinator found', {

@@ -36,6 +36,8 @@ export interface HeartbeatEmitterStatus {
 }
 
 export class HeartbeatEmitter {
+  readonly #waitingFor: (() => string | undefined) | undefined
+  #started = false
   readonly flow: FlowConfig
   readonly topic: string
   readonly #log: Logger
@@ -44,7 +46,12 @@ export class HeartbeatEmitter {
   #lastEmittedAt = 0
   #clients: { admin: KafkaAdmin; producer: KafkaProducer } | undefined
 
-  constructor(flow: FlowConfig, log: Logger) {
+  /**
+   * `waitingFor`: while this part has not started, why it cannot yet (an instance in a group
+   * starts it when the group deals it here; until then the group's trouble is its reason).
+   */
+  constructor(flow: FlowConfig, log: Logger, opts: { readonly waitingFor?: () => string | undefined } = {}) {
+    this.#waitingFor = opts.waitingFor
     this.flow = flow
     this.topic = flowRules(flow).policy.heartbeatsTopic()
     this.#log = log.child(`${flow.name} heartbeats`)
@@ -52,10 +59,11 @@ export class HeartbeatEmitter {
   }
 
   status(): HeartbeatEmitterStatus {
+    const waiting = this.#started ? undefined : this.#waitingFor?.()
     return {
       flow: this.flow.name,
-      state: this.#life.state,
-      reason: this.#life.reason,
+      state: waiting === undefined ? this.#life.state : 'not-ready',
+      reason: waiting ?? this.#life.reason,
       topic: this.topic,
       cluster: this.flow.target,
       emitted: this.#emitted,
@@ -64,6 +72,7 @@ export class HeartbeatEmitter {
   }
 
   start(): void {
+    this.#started = true
     this.#life.start(async () => {
       await this.#run()
     })
