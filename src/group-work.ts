@@ -28,6 +28,7 @@ import {
   type MemberAssignment
 } from './group/group-codec.ts'
 import { defaultLeaseMarginMs } from './group/lease.ts'
+import { type MemberSlot, takeMemberSlot } from './group/member-slot.ts'
 import { Membership, type MembershipState } from './group/membership.ts'
 import { compactUnitIds, copyUnitId, parseUnitId, singletonUnitId } from './group/units.ts'
 import { HeartbeatEmitter } from './heartbeat/emitter.ts'
@@ -93,6 +94,7 @@ export class GroupWork {
   #assignedOnce = false
   /** Assignment changes one at a time, in the order they arrive. */
   #serial: Promise<void> = Promise.resolve()
+  readonly #slot: MemberSlot
   readonly #closing = new AbortController()
 
   /** `flows`: the group's copying flows by name (filled by the caller before start()). */
@@ -116,7 +118,14 @@ export class GroupWork {
       rebalanceTimeoutMs: t.rebalanceTimeoutMs,
       requestTimeoutMs: t.sessionTimeoutMs
     })
+    // One slot per running process and group: a restart after a crash rejoins as the member it was.
+    this.#slot = takeMemberSlot(`${group.clients.bootstrapServers.join(',')}|${group.groupId}`)
+    const slot = this.#slot
     this.membership = new Membership({
+      memberId: slot.memberId,
+      onMemberId: id => {
+        slot.remember(id)
+      },
       wire,
       groupId: group.groupId,
       cluster: group.cluster,
@@ -225,6 +234,8 @@ export class GroupWork {
       this.#log.warn('stopping the units', { error: err as Error })
     })
     await this.membership.close('shutting down')
+    // It left the group: its id is of no use to a later process.
+    this.#slot.release()
   }
 
   #queue(fn: () => Promise<void>): void {

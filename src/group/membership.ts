@@ -75,6 +75,15 @@ export interface MembershipOptions {
   /** This member's JoinGroup metadata, rebuilt for every join (what it owns right now). */
   readonly metadata: () => Buffer
   readonly assign: Assignor
+  /**
+   * The member id to join with first: the id this instance's previous process had, when that
+   * process is gone (member-slot.ts), so the coordinator takes the join as its rejoin instead of
+   * waiting for its session to time out. An id the coordinator no longer knows is answered
+   * UNKNOWN_MEMBER_ID and the member joins as a new one.
+   */
+  readonly memberId?: string
+  /** Told every member id the coordinator gives this member. */
+  readonly onMemberId?: (memberId: string) => void
   readonly leaseMarginMs?: number
   readonly protocolType?: string
   readonly protocolName?: string
@@ -147,6 +156,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     super()
     checkGroupTimeouts(options)
     this.#o = options
+    this.#memberId = options.memberId ?? ''
     this.#clock = options.clock ?? systemClock
     this.#log = options.log ?? quiet
     this.#protocolType = options.protocolType ?? PROTOCOL_TYPE
@@ -311,7 +321,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     switch (join.errorCode) {
       case E.NONE:
         this.#failures = 0
-        this.#memberId = join.memberId
+        this.#setMemberId(join.memberId)
         this.#generation = join.generationId
         // Before the renewal below: writes the renewed lease allows are this generation's.
         this.lease.setGeneration(join.generationId)
@@ -323,7 +333,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
         return
       case E.MEMBER_ID_REQUIRED:
         // KIP-394: the coordinator named us and waits for a join with that id, at once.
-        this.#memberId = join.memberId
+        this.#setMemberId(join.memberId)
         this.#joinReason = reason
         return
       case E.UNKNOWN_MEMBER_ID:
@@ -499,6 +509,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   /** The membership is gone: writes end now, units are dropped without storing, then join afresh. */
+  #setMemberId(id: string): void {
+    if (id === this.#memberId) return
+    this.#memberId = id
+    this.#o.onMemberId?.(id)
+  }
+
   #lose(reason: string, resetMemberId: boolean): void {
     this.lease.fence()
     if (resetMemberId) this.#memberId = ''
