@@ -76,6 +76,8 @@ export class GroupWork {
   readonly #marginMs: number
   /** Units running (or being started) here. */
   readonly #owned = new Set<string>()
+  /** Copy units waiting out the quiet period before they start. */
+  #waiting: ReadonlySet<string> = new Set()
   /** Units given in the last assignment that start once its generation is confirmed. */
   #pending: Pending | undefined
   /** Units released since the last assignment, with the position stored for each copy unit. */
@@ -204,8 +206,17 @@ export class GroupWork {
     return JSON.stringify([...ready.values()].map(t => [t.source, t.partitions]).sort())
   }
 
-  start(): void {
-    this.membership.start()
+  /**
+   * Joins once the group's flows have looked at their topics (at most `viewWaitMs`), so the
+   * first deal already has the partitions to deal instead of needing a second rebalance.
+   */
+  start(viewWaitMs = 5000): void {
+    const seen = Promise.all([...this.#flows.values()].map(async f => await f.firstDiscovery))
+    void Promise.race([seen, sleep(viewWaitMs, this.#closing.signal)])
+      .catch(() => {})
+      .then(() => {
+        if (!this.#closing.signal.aborted) this.membership.start()
+      })
   }
 
   status(): GroupWorkStatus {
@@ -255,7 +266,7 @@ export class GroupWork {
     return encodeMemberMetadata({
       instance: this.instance,
       flows: this.#capabilities,
-      owned: new Set([...this.#owned, ...(this.#pending?.units ?? [])]),
+      owned: new Set([...this.#owned, ...this.#waiting, ...(this.#pending?.units ?? [])]),
       released: new Map(this.#released),
       topics
     })
@@ -288,23 +299,35 @@ export class GroupWork {
     if (pending === undefined || pending.generation !== generation) return
     this.#pending = undefined
     const a = pending.assignment
-    const quiet = [...pending.units].some(u => a.quiet.has(u))
-    if (quiet) {
-      // Their last owner may have been lost with a write still on its way (plan §4).
-      await sleep(this.#marginMs, this.#closing.signal).catch(() => {})
-      if (this.#closing.signal.aborted || this.membership.generation !== generation) return
-    }
-    for (const u of pending.units) this.#owned.add(u)
-    const tasksChanged = [...a.tasks].some(([flow, n]) => this.#tasks.get(flow) !== n)
-    for (const [flow, n] of a.tasks) this.#tasks.set(flow, n)
-    const copyFlows = new Set<string>()
+    // Singletons first: their writes are idempotent or harmless to repeat (topic creation,
+    // checkpoints, heartbeats), so a late write of their last owner needs no wait.
+    const copies: string[] = []
     for (const id of pending.units) {
       const unit = parseUnitId(id)
-      if (unit.kind === 'copy') copyFlows.add(unit.flow)
-      else this.#startSingleton(unit.kind, unit.flow)
+      if (unit.kind === 'copy') {
+        copies.push(id)
+        continue
+      }
+      this.#owned.add(id)
+      this.#startSingleton(unit.kind, unit.flow)
       // What this member sees now may be newer than what the deal was made from.
       if (unit.kind === 'topics') this.topicsChanged(unit.flow)
     }
+    if (copies.some(u => a.quiet.has(u))) {
+      // Their last owner may have been lost with a write still on its way (plan §4). A join
+      // meanwhile still claims them, so they stay this member's.
+      this.#waiting = new Set(copies)
+      await sleep(this.#marginMs, this.#closing.signal).catch(() => {})
+      this.#waiting = new Set()
+      if (this.#closing.signal.aborted || this.membership.generation !== generation) return
+    }
+    for (const u of copies) this.#owned.add(u)
+    const tasksChanged = [...a.tasks].some(([flow, n]) => this.#tasks.get(flow) !== n)
+    for (const [flow, n] of a.tasks) this.#tasks.set(flow, n)
+    const copyFlows = new Set<string>()
+    for (const id of copies) copyFlows.add(parseUnitId(id).flow)
+    // Units nobody ran before (new topics and partitions) join the running tasks without a restart.
+    const fresh = copies.every(u => !a.quiet.has(u) && !a.handOver.has(u))
     if (tasksChanged) for (const flow of a.tasks.keys()) copyFlows.add(flow)
     await Promise.all(
       [...copyFlows].map(async name => {
@@ -313,13 +336,13 @@ export class GroupWork {
           const unit = parseUnitId(id)
           if (unit.kind === 'copy' && unit.flow === name) handOver.push([unit.topic, unit.partition, offset])
         }
-        await this.#ownPartitions(name, handOver)
+        await this.#ownPartitions(name, handOver, fresh && !tasksChanged)
       })
     )
   }
 
   /** Gives a flow's SourceFlow exactly the copy units owned now; returns what its stopped tasks stored. */
-  async #ownPartitions(name: string, handOver: Position[]): Promise<readonly Position[]> {
+  async #ownPartitions(name: string, handOver: Position[], fresh = false): Promise<readonly Position[]> {
     const flow = this.#flows.get(name)
     if (flow === undefined) return []
     const partitions = new Set<string>()
@@ -327,7 +350,7 @@ export class GroupWork {
       const unit = parseUnitId(id)
       if (unit.kind === 'copy' && unit.flow === name) partitions.add(tpKey(unit.topic, unit.partition))
     }
-    return await flow.own(partitions, this.#tasks.get(name), handOver)
+    return await flow.own(partitions, this.#tasks.get(name), handOver, { fresh })
   }
 
   /** Stops units; `release`: they were revoked, so their positions go into the next join. */

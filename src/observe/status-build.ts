@@ -227,6 +227,7 @@ export function buildStatusReport(mirror: Mirror, now = Date.now()): StatusRepor
     notReady,
     flows,
     checkpoints,
-    heartbeats
+    heartbeats,
+    groups: mirror.groupStatus().map(g => ({ ...g, refusal: g.refusal ?? null }))
   }
 }

@@ -31,6 +31,24 @@ export interface StatusReport {
   readonly flows: readonly FlowReport[]
   readonly checkpoints: readonly CheckpointReport[]
   readonly heartbeats: readonly HeartbeatEmitterReport[]
+  /** The groups this instance shares its work in, and what it runs of each (docs/DESIGN.md, "Instances sharing the work"). */
+  readonly groups: readonly GroupReport[]
+}
+
+export interface GroupReport {
+  readonly groupId: string
+  /** The cluster alias the group lives on. */
+  readonly cluster: string
+  /** unjoined, joining, syncing, stable, refused or closed. */
+  readonly state: string
+  readonly memberId: string
+  /** -1 before the first generation. */
+  readonly generation: number
+  readonly leader: boolean
+  /** The units this instance runs, compact (`copy:A->B:orders:0-5`, `topics:A->B`). */
+  readonly units: readonly string[]
+  /** Why the group cannot be joined, while it cannot. */
+  readonly refusal: string | null
 }
 
 export interface InstanceReport {

@@ -267,9 +267,25 @@ export class CopierTasks {
     owned: ReadonlySet<string> | undefined,
     taskBudget: number | undefined,
     handOver: readonly Position[],
-    reload: () => Promise<void>
+    reload: () => Promise<void>,
+    opts: { readonly fresh?: boolean } = {}
   ): Promise<readonly Position[]> {
     if (sameSet(owned, this.#owned) && taskBudget === this.#taskBudget && handOver.length === 0) return []
+    const before = this.#owned
+    // `fresh`: the partitions added were never copied by anyone else (new topics and partitions):
+    // they join the running tasks as discovery adds partitions, without a restart.
+    if (
+      opts.fresh === true &&
+      handOver.length === 0 &&
+      taskBudget === this.#taskBudget &&
+      owned !== undefined &&
+      before !== undefined &&
+      [...before].every(k => owned.has(k))
+    ) {
+      this.#owned = owned
+      await this.assign(this.#topics)
+      return []
+    }
     this.#owned = owned
     this.#taskBudget = taskBudget
     const old = this.#tasks

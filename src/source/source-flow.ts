@@ -193,6 +193,16 @@ export class SourceFlow {
     await Promise.all([discovery, configSync, acls])
   }
 
+  readonly #firstDiscovery = Promise.withResolvers<void>()
+  #discovered = (): void => {
+    this.#firstDiscovery.resolve()
+  }
+
+  /** Settles once the flow has looked at the topics for the first time (it may never, while a cluster is down). */
+  get firstDiscovery(): Promise<void> {
+    return this.#firstDiscovery.promise
+  }
+
   get #runsTopicsJob(): boolean {
     return this.#shared === undefined || this.#topicsJob
   }
@@ -246,7 +256,12 @@ export class SourceFlow {
    * from the stored positions or `handOver` (positions their previous owners stored on
    * release), whichever is newer. Returns the positions stored for the partitions it stopped.
    */
-  async own(partitions: ReadonlySet<string>, tasks: number | undefined, handOver: Position[]): Promise<Position[]> {
+  async own(
+    partitions: ReadonlySet<string>,
+    tasks: number | undefined,
+    handOver: Position[],
+    opts: { readonly fresh?: boolean } = {}
+  ): Promise<Position[]> {
     const copier = this.#copier
     if (copier === undefined) {
       // Not built yet: the build hands these to the copier it creates.
@@ -257,9 +272,15 @@ export class SourceFlow {
     const positions = this.#positions
     const stored = await this.#inOrder(
       async () =>
-        await copier.own(partitions, tasks, handOver, async () => {
-          await positions?.load(this.#life.signal)
-        })
+        await copier.own(
+          partitions,
+          tasks,
+          handOver,
+          async () => {
+            await positions?.load(this.#life.signal)
+          },
+          opts
+        )
     )
     return [...stored]
   }
@@ -380,6 +401,7 @@ export class SourceFlow {
       await built.assign(first.ready)
     })
     this.#shared?.onTopicsChanged(first.ready)
+    this.#discovered()
     this.#topicSync = topicSync
     const aclSync = new AclSync(
       flow,

@@ -439,7 +439,8 @@ function hostileReport(now: number): StatusReport {
         emitted: 3,
         lastEmittedAt: now - 100
       }
-    ]
+    ],
+    groups: []
   }
 }
 
