@@ -1,5 +1,5 @@
 /**
- * One group's work on this instance (docs/DESIGN.md, "Instances sharing the work"): joins the
+ * One group's work on this instance (docs/DESIGN.md, "Scale-out"): joins the
  * group (src/group/membership.ts), deals the units when it leads (src/group/assignor.ts), and
  * applies each assignment to the running parts:
  * - copy units (one source partition of a flow) go to that flow's SourceFlow with `own()`;
@@ -76,6 +76,8 @@ export class GroupWork {
   readonly #marginMs: number
   /** Units running (or being started) here. */
   readonly #owned = new Set<string>()
+  /** Whether copy units ever started in this process (the predecessor's quiet rule applies only before). */
+  #startedCopying = false
   /** Copy units waiting out the quiet period before they start. */
   #waiting: ReadonlySet<string> = new Set()
   /** Units given in the last assignment that start once its generation is confirmed. */
@@ -317,11 +319,12 @@ export class GroupWork {
       // Their last owner may have been lost with a write still on its way (plan §4). A join
       // meanwhile still claims them, so they stay this member's.
       this.#waiting = new Set(copies)
-      await sleep(this.#marginMs, this.#closing.signal).catch(() => {})
+      await sleep(this.#quietMs(), this.#closing.signal).catch(() => {})
       this.#waiting = new Set()
       if (this.#closing.signal.aborted || this.membership.generation !== generation) return
     }
     for (const u of copies) this.#owned.add(u)
+    if (copies.length > 0) this.#startedCopying = true
     const tasksChanged = [...a.tasks].some(([flow, n]) => this.#tasks.get(flow) !== n)
     for (const [flow, n] of a.tasks) this.#tasks.set(flow, n)
     const copyFlows = new Set<string>()
@@ -339,6 +342,19 @@ export class GroupWork {
         await this.#ownPartitions(name, handOver, fresh && !tasksChanged)
       })
     )
+  }
+
+  /**
+   * How long quiet units wait before their first write. The lease margin, except in the first
+   * generation of a process that rejoined as its crashed predecessor: the units were that
+   * process's, and it wrote nothing after its slot was taken over, so the margin counts from
+   * then (a restart then copies again at once; other owners lost earlier were dropped by the
+   * coordinator at least a margin after their lease ended).
+   */
+  #quietMs(): number {
+    const takenOverAt = this.#slot.takenOverAt
+    if (takenOverAt === undefined || this.#startedCopying) return this.#marginMs
+    return Math.max(0, takenOverAt + this.#marginMs - Date.now())
   }
 
   /** Gives a flow's SourceFlow exactly the copy units owned now; returns what its stopped tasks stored. */

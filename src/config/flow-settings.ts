@@ -175,7 +175,7 @@ export function offsetFlushIntervalMs(e: ConfigEntry | undefined): number {
 /**
  * Connect's defaults for session and rebalance timeouts (10 s, 60 s); our heartbeat interval is
  * 1 s where Connect's is 3 s, because each answered heartbeat renews the write lease
- * (docs/DESIGN.md, "Instances sharing the work").
+ * (docs/DESIGN.md, "Scale-out").
  */
 export const DEFAULT_GROUP_TIMEOUTS: GroupTimeouts = {
   sessionTimeoutMs: 10_000,

@@ -32,6 +32,11 @@ const held = new Set<string>()
 export interface MemberSlot {
   /** The member id the previous holder of the slot last had ('' when none). */
   readonly memberId: string
+  /**
+   * When the slot was taken over from a process that was gone (Date.now()), undefined for a
+   * fresh slot: that process wrote nothing after this moment.
+   */
+  readonly takenOverAt: number | undefined
   /** Records the id the coordinator gave this member. */
   remember: (memberId: string) => void
   /** Gives the slot up (a clean exit left the group, so its id is of no use any more). */
@@ -69,6 +74,7 @@ export function takeMemberSlot(key: string, dir = stateDir()): MemberSlot {
     const idFile = join(dir, `member-${base}-${slot}.id`)
     if (held.has(lock) || !claim(lock)) continue
     held.add(lock)
+    const takenOverAt = Date.now()
     let memberId = ''
     try {
       memberId = readFileSync(idFile, 'utf8').trim()
@@ -77,6 +83,7 @@ export function takeMemberSlot(key: string, dir = stateDir()): MemberSlot {
     }
     return {
       memberId,
+      takenOverAt: memberId === '' ? undefined : takenOverAt,
       remember: id => {
         if (id === memberId) return
         memberId = id
@@ -129,5 +136,5 @@ function claim(lock: string): boolean {
 }
 
 function noSlot(): MemberSlot {
-  return { memberId: '', remember: () => {}, release: () => {} }
+  return { memberId: '', takenOverAt: undefined, remember: () => {}, release: () => {} }
 }

@@ -31,7 +31,7 @@ export interface StatusReport {
   readonly flows: readonly FlowReport[]
   readonly checkpoints: readonly CheckpointReport[]
   readonly heartbeats: readonly HeartbeatEmitterReport[]
-  /** The groups this instance shares its work in, and what it runs of each (docs/DESIGN.md, "Instances sharing the work"). */
+  /** The groups this instance shares its work in, and what it runs of each (docs/DESIGN.md, "Scale-out"). */
   readonly groups: readonly GroupReport[]
 }
 
