@@ -345,10 +345,10 @@ export class GroupWork {
   }
 
   /**
-   * How long quiet units wait before their first write. The lease margin, except in the first
-   * generation of a process that rejoined as its crashed predecessor: the units were that
-   * process's, and it wrote nothing after its slot was taken over, so the margin counts from
-   * then (a restart then copies again at once; other owners lost earlier were dropped by the
+   * How long quiet units wait before their first write. The lease margin, except before the
+   * first copy of a process that rejoined as its crashed predecessor: the units were that
+   * process's, which died before this one started, so the margin counts from this process's
+   * start (a restart then copies again at once; other owners lost earlier were dropped by the
    * coordinator at least a margin after their lease ended).
    */
   #quietMs(): number {

@@ -7,13 +7,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HELP, parseCli } from './cli/args.ts'
-import { failoverCommand, translateCommand } from './cli/offsets.ts'
-import { runCommand } from './cli/run.ts'
-import { statusCommand } from './cli/status.ts'
-import { topologyCommand } from './cli/topology.ts'
-import { validateCommand } from './cli/validate.ts'
-import { verifyCommand } from './cli/verify.ts'
-import { benchCommand } from './cli/bench.ts'
+// Each command's module is loaded when it runs: a restarted `run` loads only what it needs.
 import { loadConfig } from './config/load.ts'
 import { clientsInUse, runPlan } from './config/what-runs.ts'
 import { ConfigError, KafkaMirrorError, UsageError } from './errors.ts'
@@ -60,21 +54,27 @@ async function main(argv: readonly string[]): Promise<number> {
     const targets = args.command === 'run' || args.command === 'status' ? args.clusters : []
     checkConnectionSettings(clientsInUse(runPlan(loaded.config, targets)))
     if (args.command === 'validate')
-      return await validateCommand(loaded, {
+      return await (
+        await import('./cli/validate.ts')
+      ).validateCommand(loaded, {
         offline: args.offline,
         out: line => {
           process.stdout.write(line + '\n')
         }
       })
     if (args.command === 'topology')
-      return await topologyCommand(loaded, {
+      return await (
+        await import('./cli/topology.ts')
+      ).topologyCommand(loaded, {
         json: args.json,
         out: line => {
           process.stdout.write(line + '\n')
         }
       })
     if (args.command === 'status')
-      return await statusCommand(
+      return await (
+        await import('./cli/status.ts')
+      ).statusCommand(
         loaded,
         { clusters: args.clusters, json: args.json },
         {
@@ -99,13 +99,16 @@ async function main(argv: readonly string[]): Promise<number> {
           process.stderr.write(line + '\n')
         }
       }
+      const offsets = await import('./cli/offsets.ts')
       return args.command === 'failover'
-        ? await failoverCommand(loaded, offsetsArgs, io)
-        : await translateCommand(loaded, offsetsArgs, io)
+        ? await offsets.failoverCommand(loaded, offsetsArgs, io)
+        : await offsets.translateCommand(loaded, offsetsArgs, io)
     }
     watchLevelSignal(level, log)
     if (args.command === 'bench' && args.bench !== undefined) {
-      return await benchCommand(
+      return await (
+        await import('./cli/bench.ts')
+      ).benchCommand(
         loaded,
         { flow: args.flow ?? '', ...args.bench, json: args.json },
         {
@@ -128,9 +131,13 @@ async function main(argv: readonly string[]): Promise<number> {
           process.stderr.write(line + '\n')
         }
       }
-      return await verifyCommand(loaded, { flow: args.flow ?? '', topics: args.topics, json: args.json }, io)
+      return await (
+        await import('./cli/verify.ts')
+      ).verifyCommand(loaded, { flow: args.flow ?? '', topics: args.topics, json: args.json }, io)
     }
-    return await runCommand(loaded, { clusters: args.clusters, log, metricsPort: args.metricsPort })
+    return await (
+      await import('./cli/run.ts')
+    ).runCommand(loaded, { clusters: args.clusters, log, metricsPort: args.metricsPort })
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
       fail(err.message, debug ? (err.stack ?? '') : undefined)

@@ -33,8 +33,9 @@ export interface MemberSlot {
   /** The member id the previous holder of the slot last had ('' when none). */
   readonly memberId: string
   /**
-   * When the slot was taken over from a process that was gone (Date.now()), undefined for a
-   * fresh slot: that process wrote nothing after this moment.
+   * For a slot taken over from a process that was gone, when this process started (epoch ms):
+   * a restart follows its predecessor's death, so that process wrote nothing after this moment.
+   * Undefined for a fresh slot.
    */
   readonly takenOverAt: number | undefined
   /** Records the id the coordinator gave this member. */
@@ -74,7 +75,7 @@ export function takeMemberSlot(key: string, dir = stateDir()): MemberSlot {
     const idFile = join(dir, `member-${base}-${slot}.id`)
     if (held.has(lock) || !claim(lock)) continue
     held.add(lock)
-    const takenOverAt = Date.now()
+    const takenOverAt = Math.round(performance.timeOrigin)
     let memberId = ''
     try {
       memberId = readFileSync(idFile, 'utf8').trim()

@@ -26,6 +26,7 @@ import {
 } from '../harness/helpers.ts'
 import type { KafkaCluster } from '../harness/cluster.ts'
 import { type Instance, startInstances } from '../harness/instances.ts'
+import { waitForStoredPositions } from '../harness/positions.ts'
 import { setClientQuota } from '../harness/java-tools.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 
@@ -238,9 +239,10 @@ test('three instances share the partitions; SIGTERM hands over without a duplica
   assert.ok(duplicates <= bound, `${duplicates} duplicates after kill -9 (bound ${bound})`)
 
   // 5. Writers of each partition's positions follow one another: a writer that was replaced never writes again.
+  await waitForStoredPositions(A, [topic], B, { source: 'A' })
   const writers = await positionWriters(topic)
   if (process.env.KM_TEST_LOG !== undefined)
-    for (const [p, l] of writers) t.diagnostic(`partition ${p} positions by: ${l.join(' > ')}`)
+    for (const [p, l] of writers) t.diagnostic(`partition ${p} positions by: ${[...new Set(l)].join(' > ')}`)
   for (const [partition, list] of writers) {
     const done = new Set<string>()
     let current: string | undefined
@@ -252,15 +254,20 @@ test('three instances share the partitions; SIGTERM hands over without a duplica
     }
     assert.ok(!list.includes('(none)'), `partition ${partition}: a position without its writer`)
   }
-  // The partitions the stopped instance handed over were written by it, then by another instance.
+  // The partitions the stopped instance stored positions for were written by another instance after it
+  // (the source kept growing). A throttled fetch is large and rare, so it may not have stored them all.
   const processOf = (label: string): string => label.split(' ')[0] ?? label
+  let handedOver = 0
   for (const p of fromStopped) {
     const list = (writers.get(Number(p.split(':').pop())) ?? []).map(processOf)
     const last = list.findLastIndex(w => w.endsWith(`:${i0.pid}`))
+    if (last < 0) continue
+    handedOver++
     assert.ok(
-      last >= 0 && last < list.length - 1,
-      `partition ${p}: written by the stopped instance, then by its next owner (${list.join(' > ')})`
+      last < list.length - 1,
+      `partition ${p}: written by its next owner after the stopped one (${list.join(' > ')})`
     )
   }
+  assert.ok(handedOver > 0, 'the stopped instance had stored positions for a partition it handed over')
   t.diagnostic(`writers per partition: ${[...writers].map(([p, l]) => `${p}: ${[...new Set(l)].length}`).join(', ')}`)
 })
