@@ -6,6 +6,8 @@
  * position), and no partition is ever written by two instances at once: every stored position
  * names its writer (instance and generation) in a header, and per partition the writers follow
  * one another without interleaving.
+ * An instance paused (SIGSTOP) past the session timeout loses its partitions and, once resumed,
+ * stores nothing under its old generation: its write lease ended before the others took over.
  * CI copies 60,000 records over a source link throttled to 300 KB/s so the copy spans the
  * hand-overs; KM_SCALE_RECORDS sets another size.
  */
@@ -270,4 +272,104 @@ test('three instances share the partitions; SIGTERM hands over without a duplica
   }
   assert.ok(handedOver > 0, 'the stopped instance had stored positions for a partition it handed over')
   t.diagnostic(`writers per partition: ${[...writers].map(([p, l]) => `${p}: ${[...new Set(l)].length}`).join(', ')}`)
+})
+
+test('an instance paused past the session timeout (SIGSTOP) loses its partitions and, resumed, writes nothing under its old generation', async t => {
+  const topic = uniqueName('paused')
+  const remote = `A.${topic}`
+  const partitions = 6
+  await createTopic(A, topic, { partitions })
+  const file = writeMm2Properties(
+    { A, B },
+    {
+      'A->B.enabled': 'true',
+      'A->B.topics': topic,
+      'B.offset.flush.interval.ms': '500',
+      'B.session.timeout.ms': String(SESSION_TIMEOUT_MS),
+      'B.heartbeat.interval.ms': String(HEARTBEAT_INTERVAL_MS)
+    }
+  )
+  // The source is written all along, so both instances copy and store positions the whole time.
+  let produced = 0
+  let producing = true
+  const background = (async () => {
+    while (producing) {
+      const batch = Array.from({ length: 60 }, (_, k) => ({
+        partition: (produced + k) % partitions,
+        value: `${produced + k}`
+      }))
+      await produce(A, topic, batch)
+      produced += batch.length
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+  })()
+  t.after(async () => {
+    producing = false
+    await background
+  })
+  const [i0, i1] = await startInstances(t, 2, file)
+  assert.ok(i0 !== undefined && i1 !== undefined)
+  const generationOf = async (i: Instance): Promise<number | undefined> =>
+    (await i.status())?.groups.find(g => g.groupId === 'A-mm2')?.generation
+  await waitFor(
+    async () => {
+      const [u0, u1] = [await copyUnits(i0, topic), await copyUnits(i1, topic)]
+      return u0?.length === 3 && u1?.length === 3
+    },
+    { timeoutMs: 90_000, what: 'the partitions dealt three and three' }
+  )
+  const pausedGeneration = await generationOf(i0)
+  assert.ok(pausedGeneration !== undefined)
+  await new Promise(resolve => setTimeout(resolve, 2000))
+  const pausedAt = Date.now()
+  i0.process.child.kill('SIGSTOP')
+  await waitFor(async () => (await copyUnits(i1, topic))?.length === partitions, {
+    timeoutMs: 60_000,
+    what: "the paused instance's partitions taken over"
+  })
+  const takenOverMs = Date.now() - pausedAt
+  t.diagnostic(`paused instance's partitions taken over after ${takenOverMs} ms`)
+  assert.ok(takenOverMs <= SESSION_TIMEOUT_MS + HEARTBEAT_INTERVAL_MS + 3000, `hand-over took ${takenOverMs} ms`)
+  await new Promise(resolve => setTimeout(resolve, 2000))
+  const resumedAt = Date.now()
+  i0.process.child.kill('SIGCONT')
+  // It learns that its lease ended and that it lost the membership, then joins again.
+  await waitFor(async () => i0.log.some(l => l.includes('write lease expired')), {
+    timeoutMs: 30_000,
+    what: 'the resumed instance to log that its lease expired'
+  })
+  await waitFor(async () => ((await generationOf(i0)) ?? -1) > pausedGeneration, {
+    timeoutMs: 60_000,
+    what: 'the resumed instance in a new generation'
+  })
+  await new Promise(resolve => setTimeout(resolve, 3000))
+  producing = false
+  await background
+  await waitForStoredPositions(A, [topic], B, { source: 'A' })
+
+  // Every position record the resumed instance wrote after SIGCONT names a newer generation.
+  let late = 0
+  for (const r of await readAll(B, 'mm2-offsets.A.internal')) {
+    let key
+    try {
+      key = decodeSourceOffsetKey(r.key)
+    } catch {
+      continue
+    }
+    if (key.topic !== topic) continue
+    const owner = r.headers.find(([k]) => k.toString() === 'kafka-mirror-owner')?.[1]?.toString() ?? ''
+    const [instance, generation] = owner.split(' ')
+    if (!(instance ?? '').endsWith(`:${i0.pid}`) || Number(r.timestamp) < resumedAt) continue
+    late++
+    assert.ok(
+      Number(generation) > pausedGeneration,
+      `partition ${key.partition}: the resumed instance stored a position under generation ${generation} (paused in ${pausedGeneration})`
+    )
+  }
+  t.diagnostic(`positions stored by the resumed instance after SIGCONT, all under a newer generation: ${late}`)
+  // Every record is on the target; duplicates only where the paused instance had sends on their way.
+  const records = await readAll(B, remote)
+  const values = new Set(records.map(r => r.value?.toString()))
+  assert.equal(values.size, produced, 'every source record on the target')
+  t.diagnostic(`records on the target: ${records.length} for ${produced}`)
 })
