@@ -1,6 +1,7 @@
 /** The json-lz4 workload's payload file, from the order events `kafka-mirror bench` writes too. */
 import { writeFileSync } from 'node:fs'
-import { orderEvent, seededRandom } from '../../src/bench/order-events.ts'
+import { orderEvent } from '../../src/bench/order-events.ts'
+import { seededRandom } from '../../src/util/seeded-random.ts'
 
 /** `count` distinct order events of `size` bytes each, one per line (ProducerPerformance's --payload-file). */
 export function writeJsonPayloads(file: string, count: number, size: number): void {

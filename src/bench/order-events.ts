@@ -87,18 +87,6 @@ function totals(items: ReadonlyArray<{ quantity: number; unitPrice: number; disc
   return { subtotal, tax: money(subtotal * 0.19), shipping: 4.95, grandTotal: money(subtotal * 1.19 + 4.95) }
 }
 
-/** mulberry32: a small seeded PRNG in [0, 1), enough for test data. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** The i-th order event, padded (its `note`) to exactly `size` bytes. */
 export function orderEvent(i: number, size: number, random: () => number): string {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T

@@ -6,7 +6,8 @@
  * values differ and making one costs a copy, not a JSON.stringify.
  */
 import { stampedValue } from './latency-histogram.ts'
-import { orderEvent, seededRandom } from './order-events.ts'
+import { seededRandom } from '../util/seeded-random.ts'
+import { orderEvent } from './order-events.ts'
 
 const CORPUS_BYTES = 1 << 20
 const EVENT_BYTES = 1024

@@ -17,6 +17,7 @@ import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import type { KafkaCluster } from './cluster.ts'
 import { clientConfig, readAll } from './helpers.ts'
 import { spawnTracked } from './processes.ts'
+import { seededRandom } from '../../src/util/seeded-random.ts'
 
 const bin = join(fileURLToPath(new URL('../..', import.meta.url)), 'bin', 'kafka-mirror.js')
 
@@ -63,21 +64,9 @@ export interface CrashLoopResult {
   readonly elapsedMs: number
 }
 
-/** Small deterministic generator (mulberry32) for the kill times. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
   const admin = new KafkaAdmin(clientConfig(o.target), 'crash-loop-admin')
-  const next = random(o.seed ?? 1)
+  const next = seededRandom(o.seed ?? 1)
   const remote = Array.from({ length: o.partitions }, (_, partition) => ({ topic: o.remoteTopic, partition }))
   const duplicates = new Array<bigint>(o.partitions).fill(0n)
   const runs: CrashLoopRun[] = []

@@ -16,22 +16,11 @@ import {
   type MemberAssignment
 } from '../../../src/group/group-codec.ts'
 import { copyUnitId, parseUnitId, singletonUnitId } from '../../../src/group/units.ts'
+import { seededRandom } from '../../../src/util/seeded-random.ts'
 
 const SEQUENCES = 1000
 const EVENTS_PER_SEQUENCE = 12
 const MAX_MEMBERS = 6
-
-/** Small seeded generator (mulberry32), so a failing sequence can be replayed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface SimMember {
   readonly id: string
@@ -63,7 +52,7 @@ class Group {
   conflicted: string | undefined
 
   constructor(seed: number) {
-    this.rnd = random(seed)
+    this.rnd = seededRandom(seed)
     const tasksMax = 1 + Math.floor(this.rnd() * 6)
     this.flows.set('A->B', { digest: 'ab', tasksMax, jobs: ['topics', 'checkpoints', 'heartbeats'] })
     if (this.rnd() < 0.5)
