@@ -8,6 +8,7 @@
  * also serves a Java Connect worker copying the same flow.
  */
 import { decodeOffsetValue, decodeSourceOffsetKey } from '../../src/formats/connect-offsets.ts'
+import { OWNER_HEADER } from '../../src/source/position-store.ts'
 import type { KafkaCluster } from './cluster.ts'
 import { readAll, waitFor } from './helpers.ts'
 
@@ -21,14 +22,25 @@ export interface PositionsOf {
   readonly connector?: string
 }
 
-/** The newest stored position (last copied offset) of each partition of `topic`. */
-export async function storedPositions(
+/** One record of a flow's offsets topic for a partition of `topic`, in the order it was written. */
+export interface PositionRecord {
+  readonly partition: number
+  /** The last copied offset stored; null for a tombstone. */
+  readonly offset: bigint | null
+  /** The `kafka-mirror-owner` headers (`<instance> <generation>`): one per record kafka-mirror wrote. */
+  readonly owners: readonly string[]
+  /** When the writer produced it (the record's CreateTime). */
+  readonly timestamp: bigint
+}
+
+/** Every position record the flow stored for `topic`, per offsets-topic partition in write order. */
+export async function positionRecords(
   target: KafkaCluster,
   flow: PositionsOf,
   topic: string
-): Promise<Map<number, bigint>> {
+): Promise<PositionRecord[]> {
   const connector = flow.connector ?? 'MirrorSourceConnector'
-  const positions = new Map<number, bigint>()
+  const out: PositionRecord[] = []
   for (const r of await readAll(target, flow.offsetsTopic ?? `mm2-offsets.${flow.source}.internal`).catch(() => [])) {
     let key
     try {
@@ -37,9 +49,26 @@ export async function storedPositions(
       continue
     } // another connector's key shape
     if (key.connector !== connector || key.cluster !== flow.source || key.topic !== topic) continue
-    const offset = decodeOffsetValue(r.value)
-    if (offset === null) positions.delete(key.partition)
-    else positions.set(key.partition, offset)
+    out.push({
+      partition: key.partition,
+      offset: decodeOffsetValue(r.value),
+      owners: r.headers.filter(([k]) => k.toString() === OWNER_HEADER).map(([, v]) => v?.toString('utf8') ?? ''),
+      timestamp: r.timestamp
+    })
+  }
+  return out
+}
+
+/** The newest stored position (last copied offset) of each partition of `topic`. */
+export async function storedPositions(
+  target: KafkaCluster,
+  flow: PositionsOf,
+  topic: string
+): Promise<Map<number, bigint>> {
+  const positions = new Map<number, bigint>()
+  for (const r of await positionRecords(target, flow, topic)) {
+    if (r.offset === null) positions.delete(r.partition)
+    else positions.set(r.partition, r.offset)
   }
   return positions
 }

@@ -13,7 +13,7 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { type Checkpoint, decodeCheckpoint } from '../../src/formats/checkpoint.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import { runBinary } from '../harness/binary.ts'
+import { type BinaryResult, runBinary } from '../harness/binary.ts'
 import type { KafkaCluster } from '../harness/cluster.ts'
 import {
   clientConfig,
@@ -29,6 +29,22 @@ import {
 import { runJavaProgram, startJavaMirrorMaker } from '../harness/java-tools.ts'
 import { writeCheckpointFlowProperties } from '../harness/mirror-config.ts'
 import { startMirror } from '../harness/mirror-runner.ts'
+
+/** `offsets translate` or `failover` for a group, from A to B, run as the real CLI. */
+async function groupCommand(command: string, file: string, group: string, ...extra: string[]): Promise<BinaryResult> {
+  return await runBinary([
+    ...command.split(' '),
+    '--config',
+    file,
+    '--group',
+    group,
+    '--from',
+    'A',
+    '--to',
+    'B',
+    ...extra
+  ])
+}
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const java = (name: string): string => join(root, 'test', 'java', name)
@@ -189,19 +205,7 @@ test(
       [...committed].map(([p, o]) => `${remote}\t${p}\t${o}`)
     )
 
-    const translated = await runBinary([
-      'offsets',
-      'translate',
-      '--config',
-      file,
-      '--group',
-      group,
-      '--from',
-      'A',
-      '--to',
-      'B',
-      '--json'
-    ])
+    const translated = await groupCommand('offsets translate', file, group, '--json')
     assert.equal(translated.status, 0, translated.stderr)
     const json = JSON.parse(translated.stdout) as {
       partitions: Array<{
@@ -216,39 +220,17 @@ test(
       json.partitions.map(p => [p.topic, p.partition, p.targetOffset, p.checkpoint]),
       [...committed].map(([p, o]) => [remote, p, Number(o), Number(o)])
     )
-    const table = await runBinary([
-      'offsets',
-      'translate',
-      '--config',
-      file,
-      '--group',
-      group,
-      '--from',
-      'A',
-      '--to',
-      'B'
-    ])
+    const table = await groupCommand('offsets translate', file, group)
     assert.equal(table.status, 0, table.stderr)
     assert.match(table.stdout, new RegExp(`${remote.replace(/\./g, '\\.')}\\s+0\\s+80\\s+80\\s+80\\s+exact`))
 
-    const dry = await runBinary([
-      'failover',
-      '--config',
-      file,
-      '--group',
-      group,
-      '--from',
-      'A',
-      '--to',
-      'B',
-      '--dry-run'
-    ])
+    const dry = await groupCommand('failover', file, group, '--dry-run')
     assert.equal(dry.status, 0, dry.stderr)
     assert.match(dry.stdout, /dry run/)
     assert.match(dry.stdout, /would commit/)
     assert.equal((await groupOffsets(B, group)).size, 0, '--dry-run wrote nothing')
 
-    const done = await runBinary(['failover', '--config', file, '--group', group, '--from', 'A', '--to', 'B'])
+    const done = await groupCommand('failover', file, group)
     assert.equal(done.status, 0, done.stderr)
     assert.match(done.stdout, /committed 3 partition\(s\)/)
     assert.deepEqual(await groupOffsets(B, group), committed)
@@ -268,7 +250,7 @@ test(
     } finally {
       await admin.close()
     }
-    const refused = await runBinary(['failover', '--config', file, '--group', group, '--from', 'A', '--to', 'B'])
+    const refused = await groupCommand('failover', file, group)
     assert.equal(refused.status, 1)
     assert.match(refused.stderr, new RegExp(`group ${group} has 1 active member\\(s\\) on B .*stop its consumers`))
     assert.deepEqual(await member, [], 'nothing left to read')
@@ -384,7 +366,7 @@ test(
     for (const c of cases) await waitForCheckpoints(c.group, remote, new Map([[0, targetOf(c.u)]]))
 
     const inAborted = cases[1] as (typeof cases)[0]
-    const done = await runBinary(['failover', '--config', file, '--group', inAborted.group, '--from', 'A', '--to', 'B'])
+    const done = await groupCommand('failover', file, inAborted.group)
     assert.equal(done.status, 0, done.stderr)
     const read = await consumeAsGroup(B, remote, inAborted.group)
     assertExactlyUnread(read, await unread(topic, new Map([[0, inAborted.u]])), 'aborted transactions')
@@ -399,19 +381,7 @@ test(
     for (const c of javaCases) await commitOffsets(A, c.group, [{ topic, partition: 0, offset: c.u }])
     const ours = new Map<string, bigint>()
     for (const c of javaCases) {
-      const r = await runBinary([
-        'offsets',
-        'translate',
-        '--config',
-        file,
-        '--group',
-        c.group,
-        '--from',
-        'A',
-        '--to',
-        'B',
-        '--json'
-      ])
+      const r = await groupCommand('offsets translate', file, c.group, '--json')
       assert.equal(r.status, 0, r.stderr)
       const p = (JSON.parse(r.stdout) as { partitions: Array<{ targetOffset: number; exact: boolean }> }).partitions[0]
       assert.equal(p?.exact, true)
@@ -518,7 +488,7 @@ test(
     } finally {
       await admin.close()
     }
-    const refused = await runBinary(['failover', '--config', file, '--group', group, '--from', 'A', '--to', 'B'])
+    const refused = await groupCommand('failover', file, group)
     assert.equal(refused.status, 1, refused.stdout + refused.stderr)
     assert.match(refused.stderr, /active member/)
     assert.deepEqual(

@@ -16,7 +16,7 @@ import { test } from 'node:test'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { MAX_PARTITION_BATCH_BYTES } from '../../src/kafka/producer-settings.ts'
 import { DEFAULT_FLUSH_THRESHOLDS } from '../../src/source/position-flush-policy.ts'
-import { decodeSourceOffsetKey } from '../../src/formats/connect-offsets.ts'
+import { expandUnitIds, parseUnitId } from '../../src/group/units.ts'
 import {
   clientConfig,
   clustersForFile,
@@ -28,7 +28,7 @@ import {
 } from '../harness/helpers.ts'
 import type { KafkaCluster } from '../harness/cluster.ts'
 import { type Instance, startInstances } from '../harness/instances.ts'
-import { waitForStoredPositions } from '../harness/positions.ts'
+import { positionRecords, waitForStoredPositions } from '../harness/positions.ts'
 import { setClientQuota } from '../harness/java-tools.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
 
@@ -49,16 +49,10 @@ async function copyUnits(i: Instance, topic: string): Promise<string[] | undefin
   const st = await i.status()
   const g = st?.groups.find(x => x.groupId === 'A-mm2')
   if (g === undefined || g.state !== 'stable') return undefined
-  const out: string[] = []
-  for (const u of g.units) {
-    const m = /^copy:A->B:(.+):([0-9,-]+)$/.exec(u)
-    if (m === null || m[1] !== topic) continue
-    for (const part of (m[2] ?? '').split(',')) {
-      const [lo, hi] = part.split('-').map(Number)
-      for (let p = lo ?? 0; p <= (hi ?? lo ?? 0); p++) out.push(`${topic}:${p}`)
-    }
-  }
-  return out.sort()
+  return expandUnitIds(g.units)
+    .map(id => parseUnitId(id))
+    .flatMap(u => (u.kind === 'copy' && u.flow === 'A->B' && u.topic === topic ? [`${topic}:${u.partition}`] : []))
+    .sort()
 }
 
 async function targetCount(admin: KafkaAdmin, remote: string): Promise<number> {
@@ -73,18 +67,10 @@ async function targetCount(admin: KafkaAdmin, remote: string): Promise<number> {
 /** Per partition of `topic`: the writers of its stored positions, in the order they wrote. */
 async function positionWriters(topic: string): Promise<Map<number, string[]>> {
   const writers = new Map<number, string[]>()
-  for (const r of await readAll(B, 'mm2-offsets.A.internal')) {
-    let key
-    try {
-      key = decodeSourceOffsetKey(r.key)
-    } catch {
-      continue
-    }
-    if (key.topic !== topic) continue
-    const owner = r.headers.find(([k]) => k.toString() === 'kafka-mirror-owner')?.[1]?.toString() ?? '(none)'
-    const list = writers.get(key.partition) ?? []
-    list.push(owner)
-    writers.set(key.partition, list)
+  for (const r of await positionRecords(B, { source: 'A' }, topic)) {
+    const list = writers.get(r.partition) ?? []
+    list.push(r.owners[0] ?? '(none)')
+    writers.set(r.partition, list)
   }
   return writers
 }
@@ -349,21 +335,13 @@ test('an instance paused past the session timeout (SIGSTOP) loses its partitions
 
   // Every position record the resumed instance wrote after SIGCONT names a newer generation.
   let late = 0
-  for (const r of await readAll(B, 'mm2-offsets.A.internal')) {
-    let key
-    try {
-      key = decodeSourceOffsetKey(r.key)
-    } catch {
-      continue
-    }
-    if (key.topic !== topic) continue
-    const owner = r.headers.find(([k]) => k.toString() === 'kafka-mirror-owner')?.[1]?.toString() ?? ''
-    const [instance, generation] = owner.split(' ')
+  for (const r of await positionRecords(B, { source: 'A' }, topic)) {
+    const [instance, generation] = (r.owners[0] ?? '').split(' ')
     if (!(instance ?? '').endsWith(`:${i0.pid}`) || Number(r.timestamp) < resumedAt) continue
     late++
     assert.ok(
       Number(generation) > pausedGeneration,
-      `partition ${key.partition}: the resumed instance stored a position under generation ${generation} (paused in ${pausedGeneration})`
+      `partition ${r.partition}: the resumed instance stored a position under generation ${generation} (paused in ${pausedGeneration})`
     )
   }
   t.diagnostic(`positions stored by the resumed instance after SIGCONT, all under a newer generation: ${late}`)

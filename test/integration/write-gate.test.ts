@@ -9,12 +9,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { loadConfig } from '../../src/config/load.ts'
-import { decodeSourceOffsetKey } from '../../src/formats/connect-offsets.ts'
 import { Lease } from '../../src/group/lease.ts'
 import { type EncodedBatch, KafkaProducer, ProduceFailure } from '../../src/kafka/producer.ts'
 import { encodeBatch } from '../../src/kafka/record-batch.ts'
 import { SourceFlow } from '../../src/source/source-flow.ts'
-import { OWNER_HEADER } from '../../src/source/position-store.ts'
 import type { KafkaCluster } from '../harness/cluster.ts'
 import {
   clientConfig,
@@ -28,7 +26,7 @@ import {
 } from '../harness/helpers.ts'
 import { writeCopyOnlyProperties } from '../harness/mirror-config.ts'
 import { testLogger } from '../harness/mirror-runner.ts'
-import { waitForStoredPositions } from '../harness/positions.ts'
+import { positionRecords, waitForStoredPositions } from '../harness/positions.ts'
 
 let A: KafkaCluster
 let B: KafkaCluster
@@ -249,11 +247,9 @@ for (const threads of [false, true]) {
 
       // Every position record of this topic names the writer; the ones after the renewal its new generation.
       const owners: string[] = []
-      for (const r of await readAll(B, offsetsTopic)) {
-        if (decodeSourceOffsetKey(r.key).topic !== topic) continue
-        const header = r.headers.filter(([k]) => k.toString() === OWNER_HEADER)
-        assert.equal(header.length, 1, 'one owner header per position record')
-        owners.push(header[0]?.[1]?.toString('utf8') ?? '')
+      for (const r of await positionRecords(B, { source: 'A', offsetsTopic }, topic)) {
+        assert.equal(r.owners.length, 1, 'one owner header per position record')
+        owners.push(r.owners[0] ?? '')
       }
       assert.ok(owners.length > 0)
       assert.ok(
