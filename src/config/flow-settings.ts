@@ -15,6 +15,7 @@ import {
 } from '../policy/filters.ts'
 import type { ReplicationPolicyConfig } from '../policy/replication-policy.ts'
 import type { FlowConfig, GroupTimeouts, Interval } from './model.ts'
+import { groupTimeoutsProblem } from './run-groups.ts'
 import {
   ALL_CONNECTOR_KEYS,
   MODELLED_CONNECTOR_KEYS,
@@ -194,18 +195,12 @@ export function groupTimeouts(get: (key: string) => ConfigEntry | undefined): Gr
     heartbeatIntervalMs: read('heartbeat.interval.ms', DEFAULT_GROUP_TIMEOUTS.heartbeatIntervalMs),
     rebalanceTimeoutMs: read('rebalance.timeout.ms', DEFAULT_GROUP_TIMEOUTS.rebalanceTimeoutMs)
   }
-  // At least one of the two keys is set when they disagree (the defaults agree).
-  const at = (a: string, b: string): ConfigEntry['where'] => (get(a) ?? get(b))?.where ?? { file: 'defaults' }
-  if (t.heartbeatIntervalMs >= t.sessionTimeoutMs)
-    throw configError(
-      at('heartbeat.interval.ms', 'session.timeout.ms'),
-      `heartbeat.interval.ms (${t.heartbeatIntervalMs}) must be below session.timeout.ms (${t.sessionTimeoutMs})`
-    )
-  if (t.rebalanceTimeoutMs < t.sessionTimeoutMs)
-    throw configError(
-      at('rebalance.timeout.ms', 'session.timeout.ms'),
-      `rebalance.timeout.ms (${t.rebalanceTimeoutMs}) must be at least session.timeout.ms (${t.sessionTimeoutMs}): an instance's write lease relies on it`
-    )
+  const problem = groupTimeoutsProblem(t)
+  if (problem !== undefined) {
+    // At least one of the two keys is set when they disagree (the defaults agree).
+    const e = get(problem.key) ?? get('session.timeout.ms')
+    throw configError(e?.where ?? { file: 'defaults' }, problem.message)
+  }
   return t
 }
 

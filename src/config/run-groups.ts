@@ -29,6 +29,26 @@ export interface RunGroup {
   readonly pairs: readonly RunGroupPair[]
 }
 
+/**
+ * What the coordinator and the lease argument need of the three timeouts (docs/DESIGN.md,
+ * "Scale-out"): the key at fault and why, or undefined when they fit. A heartbeat must come
+ * within the session; a member must not be removable (rebalance timeout) before its session
+ * timeout, or the write lease could outlive the membership.
+ */
+export function groupTimeoutsProblem(t: GroupTimeouts): { key: string; message: string } | undefined {
+  if (!(t.heartbeatIntervalMs > 0 && t.heartbeatIntervalMs < t.sessionTimeoutMs))
+    return {
+      key: 'heartbeat.interval.ms',
+      message: `heartbeat.interval.ms (${t.heartbeatIntervalMs}) must be above 0 and below session.timeout.ms (${t.sessionTimeoutMs})`
+    }
+  if (t.rebalanceTimeoutMs < t.sessionTimeoutMs)
+    return {
+      key: 'rebalance.timeout.ms',
+      message: `rebalance.timeout.ms (${t.rebalanceTimeoutMs}) must be at least session.timeout.ms (${t.sessionTimeoutMs}): an instance's write lease relies on it`
+    }
+  return undefined
+}
+
 /** The plan's pairs grouped by (target, worker group id), in config order. */
 export function runGroups(plan: RunPlan): RunGroup[] {
   const groups = new Map<string, { cluster: string; groupId: string; flows: FlowConfig[] }>()

@@ -36,6 +36,8 @@
  * generation (the assignor never moves an owned unit to another member in one step).
  */
 import { EventEmitter } from 'node:events'
+import type { GroupTimeouts } from '../config/model.ts'
+import { groupTimeoutsProblem } from '../config/run-groups.ts'
 import type { Logger } from '../observe/logger.ts'
 import {
   type Coordinator,
@@ -107,23 +109,10 @@ interface MembershipEvents {
 
 const quiet: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'> = { debug() {}, info() {}, warn() {}, error() {} }
 
-/** Checks what the coordinator and the lease argument need of the three timeouts. */
-export function checkGroupTimeouts(o: {
-  sessionTimeoutMs: number
-  rebalanceTimeoutMs: number
-  heartbeatIntervalMs: number
-}): void {
-  if (!(o.heartbeatIntervalMs > 0 && o.heartbeatIntervalMs < o.sessionTimeoutMs)) {
-    throw new RangeError(
-      `heartbeat.interval.ms (${o.heartbeatIntervalMs}) must be above 0 and below session.timeout.ms (${o.sessionTimeoutMs})`
-    )
-  }
-  // The lease argument (lease.ts) needs a member to be removable no earlier than its session timeout.
-  if (o.rebalanceTimeoutMs < o.sessionTimeoutMs) {
-    throw new RangeError(
-      `rebalance.timeout.ms (${o.rebalanceTimeoutMs}) must be at least session.timeout.ms (${o.sessionTimeoutMs})`
-    )
-  }
+/** Refuses timeouts the coordinator or the lease argument cannot work with (config/run-groups.ts). */
+export function checkGroupTimeouts(t: GroupTimeouts): void {
+  const problem = groupTimeoutsProblem(t)
+  if (problem !== undefined) throw new RangeError(problem.message)
 }
 
 export class Membership extends EventEmitter<MembershipEvents> {
