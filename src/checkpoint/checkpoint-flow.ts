@@ -81,8 +81,6 @@ interface Clients {
 }
 
 export class CheckpointFlow {
-  readonly #waitingFor: (() => string | undefined) | undefined
-  #started = false
   readonly flow: FlowConfig
   readonly policy: ReplicationPolicy
   readonly #topicFilter: TopicFilter
@@ -112,14 +110,13 @@ export class CheckpointFlow {
    * starts it when the group deals it here; until then the group's trouble is its reason).
    */
   constructor(flow: FlowConfig, log: Logger, opts: { readonly waitingFor?: () => string | undefined } = {}) {
-    this.#waitingFor = opts.waitingFor
     this.flow = flow
     const { policy, topicFilter, groupFilter } = flowRules(flow)
     this.policy = policy
     this.#topicFilter = topicFilter
     this.#groupFilter = groupFilter
     this.#log = log.child(`${flow.name} checkpoints`)
-    this.#life = new Lifecycle({ log: this.#log, what: 'checkpoints', logRetryIn: false })
+    this.#life = new Lifecycle({ log: this.#log, what: 'checkpoints', logRetryIn: false, waitingFor: opts.waitingFor })
   }
 
   get checkpointsTopic(): string {
@@ -131,11 +128,10 @@ export class CheckpointFlow {
   }
 
   status(): CheckpointFlowStatus {
-    const waiting = this.#started ? undefined : this.#waitingFor?.()
     return {
       flow: this.flow.name,
-      state: waiting === undefined ? this.#life.state : 'not-ready',
-      reason: waiting ?? this.#life.reason,
+      state: this.#life.state,
+      reason: this.#life.reason,
       checkpointsTopic: this.checkpointsTopic,
       offsetSyncsTopic: this.offsetSyncsTopic,
       syncsRead: this.#syncs.count,
@@ -149,7 +145,6 @@ export class CheckpointFlow {
   }
 
   start(): void {
-    this.#started = true
     this.#life.start(async () => {
       await this.#run()
     })

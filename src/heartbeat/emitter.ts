@@ -36,8 +36,6 @@ export interface HeartbeatEmitterStatus {
 }
 
 export class HeartbeatEmitter {
-  readonly #waitingFor: (() => string | undefined) | undefined
-  #started = false
   readonly flow: FlowConfig
   readonly topic: string
   readonly #log: Logger
@@ -51,19 +49,17 @@ export class HeartbeatEmitter {
    * starts it when the group deals it here; until then the group's trouble is its reason).
    */
   constructor(flow: FlowConfig, log: Logger, opts: { readonly waitingFor?: () => string | undefined } = {}) {
-    this.#waitingFor = opts.waitingFor
     this.flow = flow
     this.topic = flowRules(flow).policy.heartbeatsTopic()
     this.#log = log.child(`${flow.name} heartbeats`)
-    this.#life = new Lifecycle({ log: this.#log, what: 'heartbeats', logRetryIn: true })
+    this.#life = new Lifecycle({ log: this.#log, what: 'heartbeats', logRetryIn: true, waitingFor: opts.waitingFor })
   }
 
   status(): HeartbeatEmitterStatus {
-    const waiting = this.#started ? undefined : this.#waitingFor?.()
     return {
       flow: this.flow.name,
-      state: waiting === undefined ? this.#life.state : 'not-ready',
-      reason: waiting ?? this.#life.reason,
+      state: this.#life.state,
+      reason: this.#life.reason,
       topic: this.topic,
       cluster: this.flow.target,
       emitted: this.#emitted,
@@ -72,7 +68,6 @@ export class HeartbeatEmitter {
   }
 
   start(): void {
-    this.#started = true
     this.#life.start(async () => {
       await this.#run()
     })

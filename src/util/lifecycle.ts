@@ -25,6 +25,12 @@ export interface LifecycleOptions {
   readonly logRetryIn: boolean
   /** Wait before retry `attempt` (1, 2, ...); tests shorten it. */
   readonly backoffMs?: (attempt: number) => number
+  /**
+   * Before start(): why the component cannot start yet, if something else decides when it starts
+   * (a part of a scale-out group runs only once the group deals it here); the component is then
+   * not ready with that reason instead of starting.
+   */
+  readonly waitingFor?: () => string | undefined
 }
 
 export interface EveryOptions {
@@ -54,19 +60,25 @@ export class Lifecycle {
   #state: LifecycleState = 'starting'
   #reason: string | undefined
   #running: Promise<void> | undefined
+  readonly #waitingFor: (() => string | undefined) | undefined
 
   constructor(options: LifecycleOptions) {
     this.#log = options.log
     this.#what = options.what
     this.#logRetryIn = options.logRetryIn
     this.#backoffMs = options.backoffMs ?? backoffMs
+    this.#waitingFor = options.waitingFor
   }
 
   get state(): LifecycleState {
-    return this.#state
+    return this.#waiting() === undefined ? this.#state : 'not-ready'
   }
   get reason(): string | undefined {
-    return this.#reason
+    return this.#waiting() ?? this.#reason
+  }
+
+  #waiting(): string | undefined {
+    return this.#running === undefined ? this.#waitingFor?.() : undefined
   }
   /** Aborts on close: pass it to everything that waits. */
   get signal(): AbortSignal {

@@ -265,3 +265,19 @@ test('an unexpected error from the run ends in stopped with the reason and an er
   await life.close()
   assert.equal(life.state, 'stopped')
 })
+
+test('a component something else starts: not ready with its reason until started, then its own state', async () => {
+  let why: string | undefined
+  const life = lifecycle([], { waitingFor: () => why })
+  assert.equal(life.state, 'starting')
+  assert.equal(life.reason, undefined)
+  why = 'waiting to join group A-mm2 on cluster B: connect ECONNREFUSED'
+  assert.equal(life.state, 'not-ready')
+  assert.equal(life.reason, why)
+  life.start(async () => {
+    life.running()
+    await new Promise(resolve => setTimeout(resolve, 10))
+  })
+  assert.equal(life.state, 'running', 'once started, the waiting reason no longer applies')
+  assert.equal(life.reason, undefined)
+})
