@@ -267,13 +267,13 @@ test('an unexpected error from the run ends in stopped with the reason and an er
 })
 
 test('a component something else starts: not ready with its reason until started, then its own state', async () => {
-  let why: string | undefined
-  const life = lifecycle([], { waitingFor: () => why })
+  const group: { trouble?: string } = {}
+  const life = lifecycle([], { waitingFor: () => group.trouble })
   assert.equal(life.state, 'starting')
   assert.equal(life.reason, undefined)
-  why = 'waiting to join group A-mm2 on cluster B: connect ECONNREFUSED'
+  group.trouble = 'waiting to join group A-mm2 on cluster B: connect ECONNREFUSED'
   assert.equal(life.state, 'not-ready')
-  assert.equal(life.reason, why)
+  assert.equal(life.reason, group.trouble)
   life.start(async () => {
     life.running()
     await new Promise(resolve => setTimeout(resolve, 10))
