@@ -78,9 +78,12 @@ export class LeaseView {
     return left > 0n ? Number(left / 1000n) / 1000 : 0
   }
 
-  /** Throws LeaseExpiredError unless the lease is valid right now. */
-  assertValid(what: string): void {
-    if (!this.valid()) throw new LeaseExpiredError(what, this.groupId)
+  /**
+   * Throws LeaseExpiredError unless the lease is valid right now. `what` names the refused write;
+   * a function is called only on refusal (the copy path asks before every request).
+   */
+  assertValid(what: string | (() => string)): void {
+    if (!this.valid()) throw new LeaseExpiredError(typeof what === 'string' ? what : what(), this.groupId)
   }
 }
 

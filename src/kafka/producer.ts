@@ -157,7 +157,7 @@ export class KafkaProducer {
     for (let attempt = 0; ; attempt++) {
       try {
         // Before the metadata look-ups too: a refused send should not open or use connections.
-        this.#checkGate(`producing to ${batches[0]?.topic ?? ''} on cluster ${this.#cluster}`)
+        this.#checkGate(() => `producing to ${batches[0]?.topic ?? ''} on cluster ${this.#cluster}`)
         const sent = await this.#sendOnce(pending.map(i => batches[i] as PartitionBatch))
         pending.forEach((i, j) => {
           offsets[i] = sent[j]
@@ -284,7 +284,9 @@ export class KafkaProducer {
       batches.map(b => offsets.get(tpKey(b.topic, b.partition)))
     let bases: Array<bigint | undefined>
     // As late as this path allows: the client builds the request inside send(); the socket gate covers the rest.
-    this.#checkGate(`producing ${messages.length} records to ${batches[0]?.topic ?? ''} on cluster ${this.#cluster}`)
+    this.#checkGate(
+      () => `producing ${messages.length} records to ${batches[0]?.topic ?? ''} on cluster ${this.#cluster}`
+    )
     try {
       const result = await this.#producer.send({ messages: messages as never })
       bases = baseOffsets(new Map((result.offsets ?? []).map(o => [tpKey(o.topic, o.partition), o.offset])))
@@ -329,7 +331,7 @@ export class KafkaProducer {
     const outcomes: BatchOutcome[] = batches.map(() => NOT_SENT)
     const topics = [...new Set(batches.map(b => b.topic))]
     try {
-      this.#gate?.assertValid(`producing to ${topics.slice(0, 5).join(', ')} on cluster ${this.#cluster}`)
+      this.#gate?.assertValid(() => `producing to ${topics.slice(0, 5).join(', ')} on cluster ${this.#cluster}`)
     } catch (err) {
       return batches.map(() => ({ error: err as KafkaError }))
     }
@@ -413,7 +415,8 @@ export class KafkaProducer {
               ? undefined
               : {
                   gate: this.#gate,
-                  what: `producing to broker ${leader} (${broker.host}:${broker.port}) of cluster ${this.#cluster}`
+                  what: () =>
+                    `producing to broker ${leader} (${broker.host}:${broker.port}) of cluster ${this.#cluster}`
                 }
           )
           const byPartition = new Map(answers.map(a => [tpKey(a.topic, a.partition), a]))
@@ -459,7 +462,7 @@ export class KafkaProducer {
   }
 
   /** Throws the gate's refusal as a ProduceFailure that says nothing of these batches was written. */
-  #checkGate(what: string): void {
+  #checkGate(what: () => string): void {
     try {
       this.#gate?.assertValid(what)
     } catch (err) {

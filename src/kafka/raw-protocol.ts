@@ -252,7 +252,7 @@ export async function produceRaw(
   acks: number,
   timeoutMs: number,
   topics: ReadonlyArray<{ topic: string; partitions: ReadonlyArray<{ partition: number; batch: BatchBytes }> }>,
-  check?: { readonly gate: WriteGate; readonly what: string }
+  check?: { readonly gate: WriteGate; readonly what: () => string }
 ): Promise<ProducePartitionAnswer[]> {
   const offered = await negotiatedVersion(client, 'Produce')
   if (offered < MIN_PRODUCE_VERSION) {

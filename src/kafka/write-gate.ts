@@ -23,8 +23,11 @@ import type { Socket } from 'node:net'
 export interface WriteGate {
   /** True while writes are allowed (reads shared memory; cheap, synchronous). */
   valid: () => boolean
-  /** Throws a non-retriable error with kafkaCode LEASE_EXPIRED (LeaseExpiredError) unless valid. */
-  assertValid: (what: string) => void
+  /**
+   * Throws a non-retriable error with kafkaCode LEASE_EXPIRED (LeaseExpiredError) unless valid;
+   * `what` names the write, a function only evaluated on refusal.
+   */
+  assertValid: (what: string | (() => string)) => void
 }
 
 /** The kafkaCode of a write the gate refused (LeaseExpiredError's; src/group/lease.ts). */

@@ -118,6 +118,24 @@ test('a stopped process (clock jump, no timer ran) sees the expired lease on its
   )
 })
 
+test('a lazily named write is named only when it is refused (the copy path asks before every request)', () => {
+  const clock = new FakeClock()
+  const l = lease(clock)
+  l.renew(0n)
+  let named = 0
+  const what = (): string => {
+    named++
+    return 'producing to broker 1'
+  }
+  l.assertValid(what)
+  assert.equal(named, 0)
+  clock.jump(9500)
+  assert.throws(() => {
+    l.assertValid(what)
+  }, /producing to broker 1 refused/)
+  assert.equal(named, 1)
+})
+
 test('a view on the shared buffer (as a worker thread gets it) sees renewals and the fence at once', () => {
   const clock = new FakeClock()
   const l = lease(clock)

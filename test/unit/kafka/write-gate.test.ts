@@ -10,8 +10,8 @@ function switchable(): WriteGate & { open: boolean } {
   const g = {
     open: true,
     valid: () => g.open,
-    assertValid: (what: string) => {
-      if (!g.open) throw new LeaseExpiredError(what, 'A-mm2')
+    assertValid: (what: string | (() => string)) => {
+      if (!g.open) throw new LeaseExpiredError(typeof what === 'string' ? what : what(), 'A-mm2')
     }
   }
   return g
