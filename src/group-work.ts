@@ -66,7 +66,8 @@ interface Pending {
 export class GroupWork {
   readonly group: RunGroup
   readonly membership: Membership
-  readonly #flows: ReadonlyMap<string, SourceFlow>
+  /** The group's copying flows by name (added by the mirror before start()). */
+  readonly #flows = new Map<string, SourceFlow>()
   readonly #log: Logger
   /** The mirror's logger: checkpoint flows and emitters scope their lines by flow, as without a group. */
   readonly #baseLog: Logger
@@ -101,10 +102,8 @@ export class GroupWork {
   readonly #slot: MemberSlot
   readonly #closing = new AbortController()
 
-  /** `flows`: the group's copying flows by name (filled by the caller before start()). */
-  constructor(group: RunGroup, flows: ReadonlyMap<string, SourceFlow>, log: Logger, instance = instanceLabel()) {
+  constructor(group: RunGroup, log: Logger, instance = instanceLabel()) {
     this.group = group
-    this.#flows = flows
     this.#log = log.child(`group ${group.groupId}`)
     this.#baseLog = log
     this.instance = instance
@@ -189,6 +188,11 @@ export class GroupWork {
 
   #runs(kind: 'checkpoints' | 'heartbeats', name: string): boolean {
     return !this.#assignedOnce || this.#owned.has(singletonUnitId(kind, name))
+  }
+
+  /** A copying flow of this group: it copies the partitions and runs the topics job this instance is dealt. */
+  addFlow(flow: SourceFlow): void {
+    this.#flows.set(flow.flow.name, flow)
   }
 
   /**
@@ -376,13 +380,10 @@ export class GroupWork {
     for (const id of ids) {
       this.#owned.delete(id)
       const unit = parseUnitId(id)
-      if (unit.kind === 'copy') {
-        copyFlows.add(unit.flow)
-        if (release) this.#released.set(id, null)
-      } else {
-        closing.push(this.#stopSingleton(unit.kind, unit.flow))
-        if (release) this.#released.set(id, null)
-      }
+      // A copy unit's position is filled in once its flow's tasks stored it.
+      if (release) this.#released.set(id, null)
+      if (unit.kind === 'copy') copyFlows.add(unit.flow)
+      else closing.push(this.#stopSingleton(unit.kind, unit.flow))
     }
     await Promise.all([
       ...closing,
@@ -420,8 +421,6 @@ export class GroupWork {
   }
 
   #startSingleton(kind: 'topics' | 'checkpoints' | 'heartbeats', name: string): void {
-    const flow = this.#pair(name)
-    if (flow === undefined) return
     if (kind === 'topics') this.#flows.get(name)?.setTopicsJob(true)
     else if (kind === 'checkpoints') this.#checkpoints.get(name)?.start()
     else this.#heartbeats.get(name)?.start()

@@ -43,11 +43,8 @@ export function buildMirror(config: MirrorConfig, log: Logger, opts: { targets?:
     )
   // A group's lease gates the writes of its flows, so the groups exist before the flows.
   const groupOf = new Map<string, GroupWork>()
-  const flowsOf = new Map<GroupWork, Map<string, SourceFlow>>()
   const groups = runGroups(plan).map(g => {
-    const members = new Map<string, SourceFlow>()
-    const work = new GroupWork(g, members, log)
-    flowsOf.set(work, members)
+    const work = new GroupWork(g, log)
     for (const p of g.pairs) groupOf.set(p.flow.name, work)
     return work
   })
@@ -63,7 +60,7 @@ export function buildMirror(config: MirrorConfig, log: Logger, opts: { targets?:
         }
       }
     })
-    if (work !== undefined) flowsOf.get(work)?.set(f.name, flow)
+    work?.addFlow(flow)
     return flow
   })
   let closing: Promise<void> | undefined

@@ -194,9 +194,6 @@ export class SourceFlow {
   }
 
   readonly #firstDiscovery = Promise.withResolvers<void>()
-  #discovered = (): void => {
-    this.#firstDiscovery.resolve()
-  }
 
   /** Settles once the flow has looked at the topics for the first time (it may never, while a cluster is down). */
   get firstDiscovery(): Promise<void> {
@@ -269,20 +266,12 @@ export class SourceFlow {
       return []
     }
     this.#owned = { partitions, tasks, handOver: [] }
-    const positions = this.#positions
-    const stored = await this.#inOrder(
-      async () =>
-        await copier.own(
-          partitions,
-          tasks,
-          handOver,
-          async () => {
-            await positions?.load(this.#life.signal)
-          },
-          opts
-        )
-    )
-    return [...stored]
+    // Tasks on the main thread share the flow's position store, read again for partitions that
+    // other instances may have copied; a worker thread reads the positions when it starts.
+    const reload = async (): Promise<void> => {
+      await this.#positions?.load(this.#life.signal)
+    }
+    return [...(await this.#inOrder(async () => await copier.own(partitions, tasks, handOver, reload, opts)))]
   }
 
   /** Clients, state topics, first topic sync; throws while a cluster cannot be reached. */
@@ -387,13 +376,7 @@ export class SourceFlow {
     if (this.#shared !== undefined) {
       // What the group gave this instance before the copier existed.
       const { partitions, tasks, handOver } = this.#owned
-      this.#owned = { partitions, tasks, handOver: [] }
-      const positions = this.#positions
-      await this.#inOrder(async () => {
-        await built.own(partitions, tasks, handOver, async () => {
-          await positions?.load(this.#life.signal)
-        })
-      })
+      await this.own(partitions, tasks, handOver)
     }
     const first = await topicSync.syncOnce({ create: this.#runsTopicsJob })
     this.#topics = first.ready
@@ -401,7 +384,7 @@ export class SourceFlow {
       await built.assign(first.ready)
     })
     this.#shared?.onTopicsChanged(first.ready)
-    this.#discovered()
+    this.#firstDiscovery.resolve()
     this.#topicSync = topicSync
     const aclSync = new AclSync(
       flow,
