@@ -21,6 +21,7 @@ import { CheckpointFlow } from './checkpoint/checkpoint-flow.ts'
 import type { FlowConfig } from './config/model.ts'
 import { flowDigest, type RunGroup } from './config/run-groups.ts'
 import { createLeaderAssignor, type Deal } from './group/assignor.ts'
+import type { Clock } from './group/clock.ts'
 import {
   decodeAssignment,
   encodeMemberMetadata,
@@ -32,7 +33,7 @@ import { type MemberSlot, takeMemberSlot } from './group/member-slot.ts'
 import { Membership, type MembershipState } from './group/membership.ts'
 import { compactUnitIds, copyUnitId, parseUnitId, singletonUnitId } from './group/units.ts'
 import { HeartbeatEmitter } from './heartbeat/emitter.ts'
-import { KafkaGroupWire } from './kafka/group-wire.ts'
+import { type GroupWire, KafkaGroupWire } from './kafka/group-wire.ts'
 import { tpKey } from './kafka/types.ts'
 import type { Logger } from './observe/logger.ts'
 import type { Position } from './source/copier-protocol.ts'
@@ -85,6 +86,8 @@ export class GroupWork {
   #pending: Pending | undefined
   /** Units released since the last assignment, with the position stored for each copy unit. */
   readonly #released = new Map<string, bigint | null>()
+  /** The units this member claimed in its last JoinGroup metadata: the leader deals from them. */
+  #claimed: ReadonlySet<string> = new Set()
   /** Per flow: the ready-topics view this member last reported in its metadata. */
   readonly #sentTopics = new Map<string, string>()
   /** Per flow: the tasks the group gives this instance. */
@@ -102,7 +105,13 @@ export class GroupWork {
   readonly #slot: MemberSlot
   readonly #closing = new AbortController()
 
-  constructor(group: RunGroup, log: Logger, instance = instanceLabel()) {
+  /** `deps`: the coordinator's wire and the clock, given by tests (a real client and the system clock otherwise). */
+  constructor(
+    group: RunGroup,
+    log: Logger,
+    instance = instanceLabel(),
+    deps: { readonly wire?: GroupWire; readonly clock?: Clock } = {}
+  ) {
     this.group = group
     this.#log = log.child(`group ${group.groupId}`)
     this.#baseLog = log
@@ -117,10 +126,12 @@ export class GroupWork {
     const t = group.timeouts
     this.#marginMs = defaultLeaseMarginMs(t.sessionTimeoutMs)
     const first = group.pairs[0]?.flow.name ?? group.groupId
-    const wire = new KafkaGroupWire(group.clients, `${first}|kafka-mirror|group`, {
-      rebalanceTimeoutMs: t.rebalanceTimeoutMs,
-      requestTimeoutMs: t.sessionTimeoutMs
-    })
+    const wire =
+      deps.wire ??
+      new KafkaGroupWire(group.clients, `${first}|kafka-mirror|group`, {
+        rebalanceTimeoutMs: t.rebalanceTimeoutMs,
+        requestTimeoutMs: t.sessionTimeoutMs
+      })
     // One slot per running process and group: a restart after a crash rejoins as the member it was.
     this.#slot = takeMemberSlot(`${group.clients.bootstrapServers.join(',')}|${group.groupId}`)
     const slot = this.#slot
@@ -143,7 +154,8 @@ export class GroupWork {
           this.#logDeal(deal)
         }
       }),
-      log: this.#log
+      log: this.#log,
+      clock: deps.clock
     })
     const m = this.membership
     m.on('assigned', a => {
@@ -269,10 +281,11 @@ export class GroupWork {
       topics.set(name, new Map([...flow.readyTopics.values()].map(t => [t.source, t.partitions])))
       this.#sentTopics.set(name, this.#topicsView(name))
     }
+    this.#claimed = new Set([...this.#owned, ...this.#waiting, ...(this.#pending?.units ?? [])])
     return encodeMemberMetadata({
       instance: this.instance,
       flows: this.#capabilities,
-      owned: new Set([...this.#owned, ...this.#waiting, ...(this.#pending?.units ?? [])]),
+      owned: this.#claimed,
       released: new Map(this.#released),
       topics
     })
@@ -285,19 +298,30 @@ export class GroupWork {
     // The units just released were in the metadata this generation was dealt from.
     this.#released.clear()
     const revoked = [...this.#owned].filter(u => a.revoked.has(u) || !a.units.has(u))
+    // Units claimed in the join but not started yet (given by a generation that was never
+    // confirmed, or waiting out the quiet period when this one began): the leader counts them
+    // as ours, so taking them away is a revocation too, and the rejoin lets the leader deal
+    // them to someone else (without it they would stay with nobody until the next rebalance).
+    // Nothing of them ran here: one given cleanly is released with the position it was handed
+    // (if any); one given quiet is left out of the release, so its next owner waits the quiet
+    // period in our place.
+    const unstarted = [...this.#claimed].filter(u => !this.#owned.has(u) && !a.units.has(u))
+    const given = this.#pending?.assignment
+    for (const u of unstarted)
+      if (given?.units.has(u) === true && !given.quiet.has(u)) this.#released.set(u, given.handOver.get(u) ?? null)
     const fresh = [...a.units].filter(u => !this.#owned.has(u))
-    if (revoked.length > 0 || fresh.length > 0)
+    if (revoked.length > 0 || unstarted.length > 0 || fresh.length > 0)
       this.#log.info('units assigned', {
         generation,
         keep: a.units.size - fresh.length,
         start: fresh.length,
-        release: revoked.length,
+        release: revoked.length + unstarted.length,
         quiet: fresh.filter(u => a.quiet.has(u)).length
       })
     this.#pending = { generation, units: new Set(fresh), assignment: a }
-    if (revoked.length === 0) return
+    if (revoked.length === 0 && unstarted.length === 0) return
     await this.#stopUnits(revoked, true)
-    this.membership.requestRejoin(`released ${revoked.length} units`)
+    this.membership.requestRejoin(`released ${revoked.length + unstarted.length} units`)
   }
 
   async #onConfirmed(generation: number): Promise<void> {

@@ -271,7 +271,31 @@ export class SourceFlow {
     const reload = async (): Promise<void> => {
       await this.#positions?.load(this.#life.signal)
     }
-    return [...(await this.#inOrder(async () => await copier.own(partitions, tasks, handOver, reload, opts)))]
+    const stored = await this.#inOrder(async () => await copier.own(partitions, tasks, handOver, reload, opts))
+    // The leader deals the partitions of topics the topics job found ready on the target; this
+    // instance may not have looked since (its discovery interval), so it looks now instead of
+    // leaving them idle until then.
+    if ([...partitions].some(k => !this.#topics.has(k.slice(0, k.lastIndexOf(':'))))) this.#lookNow()
+    return [...stored]
+  }
+
+  #looking = false
+
+  /** One discovery pass now (no more than one at a time), for partitions owned before their topic was seen ready. */
+  #lookNow(): void {
+    const topicSync = this.#topicSync
+    const copier = this.#copier
+    if (this.#looking || topicSync === undefined || copier === undefined) return
+    this.#looking = true
+    void this.#discover(topicSync, copier)
+      .catch((err: unknown) => {
+        this.#log.warn('looking for the topics of newly owned partitions failed; discovery retries at its interval', {
+          error: err as Error
+        })
+      })
+      .finally(() => {
+        this.#looking = false
+      })
   }
 
   /** Clients, state topics, first topic sync; throws while a cluster cannot be reached. */
