@@ -13,6 +13,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { type Checkpoint, decodeCheckpoint } from '../../src/formats/checkpoint.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { MAX_PARTITION_BATCH_BYTES } from '../../src/kafka/producer-settings.ts'
 import { DEFAULT_FLUSH_THRESHOLDS } from '../../src/source/position-flush-policy.ts'
@@ -20,6 +21,7 @@ import { expandUnitIds, parseUnitId } from '../../src/group/units.ts'
 import {
   clientConfig,
   clustersForFile,
+  commitOffsets,
   createTopic,
   produce,
   readAll,
@@ -27,7 +29,7 @@ import {
   waitFor
 } from '../harness/helpers.ts'
 import type { KafkaCluster } from '../harness/cluster.ts'
-import { type Instance, startInstances } from '../harness/instances.ts'
+import { type Instance, startInstance, startInstances } from '../harness/instances.ts'
 import { positionRecords, waitForStoredPositions } from '../harness/positions.ts'
 import { setClientQuota } from '../harness/java-tools.ts'
 import { writeMm2Properties } from '../harness/mirror-config.ts'
@@ -350,4 +352,132 @@ test('an instance paused past the session timeout (SIGSTOP) loses its partitions
   const values = new Set(records.map(r => r.value?.toString()))
   assert.equal(values.size, produced, 'every source record on the target')
   t.diagnostic(`records on the target: ${records.length} for ${produced}`)
+})
+
+test('a fourth instance joins: only its share of the partitions moves; a topic created during the run and the checkpoints are each handled by one instance', async t => {
+  const prefix = uniqueName('grow')
+  const topic = `${prefix}-a`
+  const remote = `A.${topic}`
+  await createTopic(A, topic, { partitions: PARTITIONS })
+  const file = writeMm2Properties(
+    { A, B },
+    {
+      'A->B.enabled': 'true',
+      'A->B.topics': `${prefix}-.*`,
+      'B.offset.flush.interval.ms': '500',
+      'B.session.timeout.ms': String(SESSION_TIMEOUT_MS),
+      'B.heartbeat.interval.ms': String(HEARTBEAT_INTERVAL_MS),
+      'refresh.topics.interval.seconds': '2',
+      'refresh.groups.interval.seconds': '1',
+      'emit.checkpoints.interval.seconds': '1',
+      'emit.heartbeats.enabled': 'false'
+    }
+  )
+  let produced = 0
+  let producing = true
+  const background = (async () => {
+    while (producing) {
+      const batch = Array.from({ length: 60 }, (_, k) => ({
+        partition: (produced + k) % PARTITIONS,
+        value: `${produced + k}`
+      }))
+      await produce(A, topic, batch)
+      produced += batch.length
+      await new Promise(resolve => setTimeout(resolve, 200))
+    }
+  })()
+  t.after(async () => {
+    producing = false
+    await background
+  })
+  const instances = await startInstances(t, 3, file)
+  const dealtOver = async (members: readonly Instance[], name: string, count: number): Promise<string[][]> =>
+    await waitFor(
+      async () => {
+        const units = await Promise.all(members.map(async i => await copyUnits(i, name)))
+        if (units.some(u => u === undefined)) return undefined
+        const all = units.flatMap(u => u ?? [])
+        const even = units.every(u => Math.abs((u?.length ?? 0) - count / members.length) < 1)
+        return all.length === count && new Set(all).size === count && even ? units.map(u => u ?? []) : undefined
+      },
+      { timeoutMs: 90_000, what: `${name}'s ${count} partitions dealt evenly over ${members.length} instances` }
+    )
+  const before = await dealtOver(instances, topic, PARTITIONS)
+  t.diagnostic(`three instances: ${before.map(u => u.length).join(', ')}`)
+
+  // 1. A fourth instance joins: each of the three gives up one partition and keeps the rest.
+  const joinedAt = Date.now()
+  instances.push(await startInstance(t, file))
+  const after = await dealtOver(instances, topic, PARTITIONS)
+  t.diagnostic(`four instances after ${Date.now() - joinedAt} ms: ${after.map(u => u.length).join(', ')}`)
+  for (const [i, units] of after.slice(0, 3).entries()) {
+    const kept = new Set(before[i])
+    assert.ok(
+      units.every(u => kept.has(u)),
+      `instance ${i} kept only partitions it had (${before[i]?.join(' ')} -> ${units.join(' ')})`
+    )
+  }
+  assert.equal(after[3]?.length, PARTITIONS / 4, 'the fourth instance took its share')
+
+  // 2. A topic created now is found by discovery and each of its partitions copied by one instance.
+  const late = `${prefix}-b`
+  await createTopic(A, late, { partitions: 4 })
+  const lateUnits = await dealtOver(instances, late, 4)
+  t.diagnostic(`the new topic's partitions per instance: ${lateUnits.map(u => u.length).join(', ')}`)
+  const lateValues = Array.from({ length: 400 }, (_, i) => `late ${i}`)
+  await produce(
+    A,
+    late,
+    lateValues.map((value, i) => ({ partition: i % 4, value }))
+  )
+  const lateCopied = await waitFor(
+    async () => {
+      const records = await readAll(B, `A.${late}`).catch(() => [])
+      return records.length >= lateValues.length ? records : undefined
+    },
+    { timeoutMs: 60_000, what: 'the new topic copied' }
+  )
+  await new Promise(resolve => setTimeout(resolve, 2000))
+  assert.equal((await readAll(B, `A.${late}`)).length, lateValues.length, 'each record of the new topic copied once')
+  assert.deepEqual(new Set(lateCopied.map(r => r.value?.toString())), new Set(lateValues))
+
+  // 3. Checkpoints run once: a group's commit on the source gives one checkpoint record per
+  // partition, not one per instance (every instance would write the same checkpoint).
+  const group = `${prefix}-app`
+  const committed = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition, offset: 5n }))
+  await commitOffsets(A, group, committed)
+  const checkpointsOf = async (): Promise<Checkpoint[]> =>
+    (await readAll(B, 'A.checkpoints.internal').catch(() => []))
+      .map(r => decodeCheckpoint(r.key, r.value))
+      .filter(c => c.group === group)
+  await waitFor(async () => new Set((await checkpointsOf()).map(c => c.partition)).size === PARTITIONS, {
+    timeoutMs: 60_000,
+    what: "the group's checkpoints"
+  })
+  await new Promise(resolve => setTimeout(resolve, 5000))
+  const written = await checkpointsOf()
+  const distinct = new Set(written.map(c => `${c.partition} ${c.upstreamOffset} ${c.downstreamOffset}`))
+  t.diagnostic(`checkpoint records for the group: ${written.length} (${distinct.size} distinct)`)
+  assert.equal(written.length, distinct.size, 'no checkpoint written twice')
+  const runningCheckpoints = await Promise.all(instances.map(async i => (await i.status())?.checkpoints.length ?? 0))
+  t.diagnostic(`checkpoint jobs per instance: ${runningCheckpoints.join(', ')}`)
+  assert.equal(
+    runningCheckpoints.reduce((a, b) => a + b, 0),
+    1,
+    'one instance runs the checkpoints'
+  )
+
+  // 4. Nothing lost, nothing copied twice (every hand-over here was a clean one).
+  producing = false
+  await background
+  const total = produced
+  const copied = await waitFor(
+    async () => {
+      const records = await readAll(B, remote)
+      return new Set(records.map(r => r.value?.toString())).size >= total ? records : undefined
+    },
+    { timeoutMs: 120_000, what: 'every record on the target' }
+  )
+  t.diagnostic(`records on the target: ${copied.length} for ${total}`)
+  assert.equal(copied.length, total, 'no duplicate: the partitions moved with their stored positions')
 })
