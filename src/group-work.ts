@@ -292,6 +292,8 @@ export class GroupWork {
   }
 
   async #onAssigned(generation: number, bytes: Buffer): Promise<void> {
+    // Shutting down: every unit is stopped or stopping; one dealt now would start after the stop.
+    if (this.#closing.signal.aborted) return
     const a = bytes.length === 0 ? emptyAssignment(generation) : decodeAssignment(bytes)
     this.#assignedOnce = true
     if (a.error !== undefined) this.#log.warn('the leader gave this instance nothing', { reason: a.error })
@@ -326,7 +328,7 @@ export class GroupWork {
 
   async #onConfirmed(generation: number): Promise<void> {
     const pending = this.#pending
-    if (pending === undefined || pending.generation !== generation) return
+    if (pending === undefined || pending.generation !== generation || this.#closing.signal.aborted) return
     this.#pending = undefined
     const a = pending.assignment
     // Singletons first: their writes are idempotent or harmless to repeat (topic creation,
