@@ -87,8 +87,10 @@ function deploymentLayout(): Layout {
   const deployment = resources.find(r => r.kind === 'Deployment')
   assert.ok(deployment !== undefined)
   assert.equal(deployment.apiVersion, 'apps/v1')
-  assert.equal(deployment.spec.replicas, 1, 'one instance until instances share work')
-  assert.equal(deployment.spec.strategy.type, 'Recreate', 'a rollout never runs two instances at once')
+  assert.equal(deployment.spec.replicas, 1, 'one instance by default; more share the work')
+  // Instances share the work through the group, so a rollout starts the new pod before it stops the old one.
+  assert.equal(deployment.spec.strategy.type, 'RollingUpdate')
+  assert.deepEqual(deployment.spec.strategy.rollingUpdate, { maxSurge: 1, maxUnavailable: 0 })
   const pod = deployment.spec.template.spec
   const labels = deployment.spec.template.metadata.labels as Record<string, string>
   for (const [k, v] of Object.entries(deployment.spec.selector.matchLabels as Record<string, string>))

@@ -354,7 +354,7 @@ test('an instance paused past the session timeout (SIGSTOP) loses its partitions
   t.diagnostic(`records on the target: ${records.length} for ${produced}`)
 })
 
-test('a fourth instance joins: only its share of the partitions moves; a topic created during the run and the checkpoints are each handled by one instance', async t => {
+test('a fourth instance joins: only its share of the partitions moves; a topic created during the run and the checkpoints are each handled by one instance; then the first one stops, as in a rolling update', async t => {
   const prefix = uniqueName('grow')
   const topic = `${prefix}-a`
   const remote = `A.${topic}`
@@ -467,7 +467,16 @@ test('a fourth instance joins: only its share of the partitions moves; a topic c
     'one instance runs the checkpoints'
   )
 
-  // 4. Nothing lost, nothing copied twice (every hand-over here was a clean one).
+  // 4. A rolling update's second half: the oldest instance is stopped (SIGTERM) and its
+  // partitions move to the other three.
+  const stoppedAt = Date.now()
+  await instances[0]?.process.stop()
+  const rest = await dealtOver(instances.slice(1), topic, PARTITIONS)
+  t.diagnostic(
+    `after SIGTERM of the first instance, ${Date.now() - stoppedAt} ms: ${rest.map(u => u.length).join(', ')}`
+  )
+
+  // 5. Nothing lost, nothing copied twice (every hand-over here was a clean one).
   producing = false
   await background
   const total = produced
