@@ -182,9 +182,7 @@ export class GroupWork {
     m.on('resumed', () => {
       this.#log.info('write lease renewed: writes resume')
     })
-    m.on('refused', reason => {
-      this.#log.error('cannot join the group; nothing of it runs here until it can', { reason })
-    })
+    // A refusal is logged by the membership, once per reason (it is retried every 30 s).
   }
 
   /**

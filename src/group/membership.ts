@@ -28,7 +28,7 @@
  * - `lost`: the membership is gone (the coordinator no longer knows this member or generation):
  *   drop every unit WITHOUT storing positions (a late store could move a position back);
  * - `refused`: the group cannot be joined (another application holds it, authorisation, bad
- *   timeouts); retried every `refusedRetryMs`.
+ *   timeouts); retried every `refusedRetryMs`, emitted at every attempt, logged once per reason.
  *
  * Joins renew the lease too: a JoinGroup answered NONE means the join phase completed with this
  * member in it, after the request was sent, and the coordinator restarts every member's session
@@ -535,12 +535,19 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   async #refuse(reason: string): Promise<void> {
+    const retryMs = this.#o.refusedRetryMs ?? 30_000
+    // Logged once per reason: a Java MM2 left running for days would otherwise repeat it at every attempt.
+    // A changed reason (another member count, the group emptied) is news and is logged.
     const first = this.#refusal !== reason
     this.#refusal = reason
     this.#state = 'refused'
-    if (first) this.#log.error(reason, { group: this.#o.groupId })
+    if (first)
+      this.#log.error(`${reason}; nothing of this group runs here until it can be joined`, {
+        group: this.#o.groupId,
+        retryEveryMs: retryMs
+      })
     this.emit('refused', reason)
-    await this.#pause(this.#o.refusedRetryMs ?? 30_000)
+    await this.#pause(retryMs)
   }
 
   #backoff(): number {

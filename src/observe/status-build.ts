@@ -30,13 +30,16 @@ const RECENT_LOSSES = 20
 
 /**
  * The cluster a not-ready reason is about: the client errors name it as `cluster <alias> (...)`
- * (kafka/security/cluster-label.ts); otherwise, while starting, nothing is known yet.
+ * (kafka/security/cluster-label.ts), a group refusal as `group <id> on cluster <alias>; ...`
+ * (group/java-member.ts); otherwise, while starting, nothing is known yet.
  */
 export function reasonCluster(reason: string | undefined, aliases: readonly string[]): string | null {
   if (reason === undefined) return null
-  for (const m of reason.matchAll(/cluster ([^\s:,()]+)/g)) {
-    const alias = m[1]
-    if (alias !== undefined && aliases.includes(alias)) return alias
+  for (const m of reason.matchAll(/cluster ([^\s:,;()]+)/g)) {
+    const word = m[1] ?? ''
+    // A sentence may end right after the alias (`on cluster B.`); an alias itself may hold dots.
+    const alias = aliases.includes(word) ? word : word.replace(/\.+$/, '')
+    if (aliases.includes(alias)) return alias
   }
   return null
 }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { type Assignment, Membership, type MembershipOptions } from '../../../src/group/membership.ts'
 import {
+  type DescribedGroup,
   GroupErrorCode as E,
   type HeartbeatRequest,
   type JoinRequest,
@@ -350,6 +351,49 @@ test('INCONSISTENT_GROUP_PROTOCOL: the group is described and the refusal names 
   await h.clock.advance(1)
   assert.equal(h.member.state, 'stable', 'joined once the Connect workers were gone')
   assert.equal(h.member.refusal, undefined)
+  await h.member.close()
+})
+
+test('a refusal repeated at every attempt is logged once; a changed reason is logged again', async () => {
+  const lines: Array<{ level: string; message: string }> = []
+  const record =
+    (level: string) =>
+    (message: string): void => {
+      lines.push({ level, message })
+    }
+  const log = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') }
+  const h = harness({ log })
+  const connect = (workers: number): DescribedGroup => ({
+    errorCode: 0,
+    groupId: 'A-mm2',
+    state: 'Stable',
+    protocolType: 'connect',
+    protocolName: 'sessioned',
+    members: Array.from({ length: workers }, (_, i) => ({
+      memberId: `A->B-${i}`,
+      clientId: 'A->B',
+      clientHost: `/10.0.0.${i}`,
+      metadata: Buffer.alloc(0),
+      assignment: Buffer.alloc(0)
+    }))
+  })
+  for (const workers of [1, 1, 1, 2]) {
+    h.wire.joins.push(joinAnswer({ errorCode: E.INCONSISTENT_GROUP_PROTOCOL }))
+    h.wire.describes.push(connect(workers))
+  }
+  h.member.start()
+  await settle()
+  await h.clock.advance(3 * 30_000)
+  assert.deepEqual(h.events, ['refused', 'refused', 'refused', 'refused'], 'every attempt is reported to the owner')
+  const errors = lines.filter(l => l.level === 'error').map(l => l.message)
+  assert.equal(errors.length, 2, `one line per distinct reason: ${errors.join('\n')}`)
+  assert.match(
+    errors[0] ?? '',
+    /^Java MirrorMaker 2 \(Kafka Connect protocol "connect", 1 member: .*; nothing of this group runs here/
+  )
+  assert.match(errors[1] ?? '', /2 members/)
+  await h.clock.advance(30_000)
+  assert.equal(h.member.state, 'stable', 'joined once the Connect workers were gone')
   await h.member.close()
 })
 

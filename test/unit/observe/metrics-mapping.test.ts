@@ -184,6 +184,16 @@ test('a not-ready reason names the flow cluster it is about, not any word after 
     'A'
   )
   assert.equal(reasonCluster('listing topics on cluster B (b:9092): timeout', ['A', 'B']), 'B')
+  assert.equal(
+    reasonCluster('Java MirrorMaker 2 (...) is running in group A-mm2 on cluster B; stop it before starting', [
+      'A',
+      'B'
+    ]),
+    'B',
+    "a group refusal's reason (group/java-member.ts)"
+  )
+  assert.equal(reasonCluster('the group on cluster B. Retrying', ['A', 'B']), 'B')
+  assert.equal(reasonCluster('on cluster east.dc1. Retrying', ['east.dc1', 'west']), 'east.dc1')
   assert.equal(reasonCluster('something else', ['A', 'B']), null)
   assert.equal(reasonCluster(undefined, ['A', 'B']), null)
 })
