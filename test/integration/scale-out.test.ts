@@ -9,7 +9,8 @@
  * An instance paused (SIGSTOP) past the session timeout loses its partitions and, once resumed,
  * stores nothing under its old generation: its write lease ended before the others took over.
  * CI copies 60,000 records over a source link throttled to 300 KB/s so the copy spans the
- * hand-overs; KM_SCALE_RECORDS sets another size.
+ * hand-overs; KM_SCALE_RECORDS sets another size (`npm run test:scale-out:full`: 300,000), with
+ * the throttle scaled alike so the hand-overs still fall mid-copy.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -43,6 +44,8 @@ clustersForFile([{ name: 'A' }, { name: 'B' }], ([a, b]) => {
 
 const PARTITIONS = 12
 const TOTAL = Number(process.env.KM_SCALE_RECORDS ?? 60_000)
+/** The source link's throttle: 300 KB/s for 60,000 records, in proportion for other sizes. */
+const QUOTA_BYTES_PER_S = Math.round(300 * 1024 * Math.max(1, TOTAL / 60_000))
 const SESSION_TIMEOUT_MS = 10_000
 const HEARTBEAT_INTERVAL_MS = 1_000
 
@@ -100,7 +103,7 @@ test('three instances share the partitions; SIGTERM hands over without a duplica
   )
   // One quota for every instance's source consumer (they share the client id): the copy spans the hand-overs.
   await setClientQuota(A.bootstrap(), 'A->B|MirrorSourceConnector|replication-consumer', {
-    consumer_byte_rate: String(300 * 1024)
+    consumer_byte_rate: String(QUOTA_BYTES_PER_S)
   })
   const admin = new KafkaAdmin(clientConfig(B), 'scale-test-admin')
   t.after(async () => {
@@ -199,7 +202,7 @@ test('three instances share the partitions; SIGTERM hands over without a duplica
       const distinct = new Set(records.map(r => r.value?.toString().split(' ')[0]))
       return distinct.size >= total ? records : undefined
     },
-    { timeoutMs: 240_000, what: 'every record on the target' }
+    { timeoutMs: 240_000 * Math.max(1, TOTAL / 60_000), what: 'every record on the target' }
   )
   const seen = new Map<string, number>()
   const duplicatesByPartition = new Map<number, number>()
