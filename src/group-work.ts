@@ -182,7 +182,7 @@ export class GroupWork {
     m.on('resumed', () => {
       this.#log.info('write lease renewed: writes resume')
     })
-    // A refusal is logged by the membership, once per reason (it is retried every 30 s).
+    // A refusal is logged by the membership, once per reason (it is retried every 5 s).
   }
 
   /**

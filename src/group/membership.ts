@@ -92,7 +92,11 @@ export interface MembershipOptions {
   /** First backoff after a failed request (doubled up to maxRetryBackoffMs). Default 100 ms. */
   readonly retryBackoffMs?: number
   readonly maxRetryBackoffMs?: number
-  /** Wait between attempts to join a group that refused us. Default 30 s. */
+  /**
+   * Wait between attempts to join a group that refused us. Default 5 s: a refused JoinGroup is answered at once and
+   * starts no rebalance of the holders' group, so asking often costs them nothing, and a migration from Java MM2
+   * (stop it, and kafka-mirror takes over) waits seconds, not half a minute.
+   */
   readonly refusedRetryMs?: number
   readonly clock?: Clock
   readonly log?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>
@@ -535,7 +539,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   async #refuse(reason: string): Promise<void> {
-    const retryMs = this.#o.refusedRetryMs ?? 30_000
+    const retryMs = this.#o.refusedRetryMs ?? 5_000
     // Logged once per reason: a Java MM2 left running for days would otherwise repeat it at every attempt.
     // A changed reason (another member count, the group emptied) is news and is logged.
     const first = this.#refusal !== reason

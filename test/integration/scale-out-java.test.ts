@@ -49,8 +49,8 @@ const PARTITIONS = 3
 const BATCH = 300
 /** Java MM2 starts slowly on a loaded 2-core machine (JVM, herder, connectors, tasks). */
 const JAVA_COPY_WAIT_MS = 150_000
-/** kafka-mirror asks a refusing group again every 30 s (Membership's refusedRetryMs default). */
-const REFUSED_RETRY_MS = 30_000
+/** kafka-mirror asks a refusing group again every 5 s (Membership's refusedRetryMs default). */
+const REFUSED_RETRY_MS = 5_000
 
 /** A flow `source->target` copying `topic` only: no reverse flow, heartbeats, checkpoints or ACL sync. */
 function properties(source: string, target: string, topic: string): string {
@@ -271,7 +271,9 @@ test(
       }),
       logs
     )
-    t.diagnostic(`Java MM2 gone -> kafka-mirror in the group: ${Date.now() - javaStoppedAt} ms (retry every 30 s)`)
+    t.diagnostic(
+      `Java MM2 gone -> kafka-mirror in the group: ${Date.now() - javaStoppedAt} ms (retry every ${REFUSED_RETRY_MS / 1000} s)`
+    )
     assert.equal((await describeGroup(group)).protocolType, 'kafka-mirror')
     await explained(
       waitFor(async () => (await readyz(mirror))?.status === 200, {
