@@ -70,10 +70,23 @@ export function patchedCrc32c(oldCrc: number, covered: Buffer, from: number, rep
   const end = from + replacement.length
   if (from < 0 || end > covered.length)
     throw new RangeError(`patchedCrc32c: bytes ${from}..${end} lie outside the ${covered.length} covered bytes`)
+  return crc32cAfterChange(oldCrc, covered.subarray(from, end), replacement, covered.length - end)
+}
+
+/**
+ * The same patch when the covered bytes are not one Buffer (a batch sent as a header and a view
+ * of its records): `before` is the changed stretch as it was, `after` as it becomes (same
+ * length), and `trailing` the number of covered bytes that follow it. What precedes the stretch
+ * does not matter, since the CRC's affine part cancels out.
+ */
+export function crc32cAfterChange(oldCrc: number, before: Buffer, after: Buffer, trailing: number): number {
+  if (before.length !== after.length)
+    throw new RangeError(`crc32cAfterChange: ${before.length} bytes replaced by ${after.length}`)
+  if (!Number.isInteger(trailing) || trailing < 0) throw new RangeError(`crc32cAfterChange: ${trailing} trailing bytes`)
   let reg = 0
-  for (let i = from; i < end; i++) {
-    reg = (TABLE[(reg ^ (covered[i] as number) ^ (replacement[i - from] as number)) & 0xff] as number) ^ (reg >>> 8)
+  for (let i = 0; i < before.length; i++) {
+    reg = (TABLE[(reg ^ (before[i] as number) ^ (after[i] as number)) & 0xff] as number) ^ (reg >>> 8)
   }
   if (reg === 0) return oldCrc >>> 0
-  return (oldCrc ^ multModP(zeroBytesOperator(covered.length - end), reg >>> 0)) >>> 0
+  return (oldCrc ^ multModP(zeroBytesOperator(trailing), reg >>> 0)) >>> 0
 }

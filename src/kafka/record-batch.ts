@@ -3,6 +3,9 @@
  * response's `records` field is split into batches; a batch is either sent to the target as it
  * is (forTarget: only header fields rewritten, the possibly compressed payload untouched) or
  * decoded into records for the record path (decodeBatch), whose produce uses encodeBatch.
+ * For the exactly-once mode, stampTransactional turns either kind of batch into a transactional
+ * one (producer id, epoch, base sequence, transactional bit) and nextSequence does the sequence
+ * arithmetic; neither is wired into the copy path yet (docs/exactly-once-plan.md §6, step 5).
  *
  * Invariants:
  * - No copies and no per-record work on the raw path: splitBatches reads the fixed 61-byte
@@ -12,7 +15,8 @@
  *   views into the fetch buffer too, so they keep it alive as long as they live.
  * - What leaves this module has a valid CRC: forTarget and decodeBatch check the batch's CRC-32C
  *   first (the Java consumer does so with its default check.crcs=true), so bytes damaged on the
- *   way are refused rather than re-signed by forTarget's patched CRC.
+ *   way are refused rather than re-signed by forTarget's patched CRC. stampTransactional patches
+ *   the CRC of a batch that forTarget or encodeBatch made, so it stays valid too.
  * - Pure: no state, no I/O; the client library is used only for CRC-32C, (de)compression and
  *   record (de)coding.
  *
@@ -24,7 +28,7 @@
  */
 import { createRecordsBatchAsync, crc32c, readRecordsBatch, Reader } from '@platformatic/kafka'
 import { KafkaError } from '../errors.ts'
-import { patchedCrc32c } from './crc32c-patch.ts'
+import { crc32cAfterChange, patchedCrc32c } from './crc32c-patch.ts'
 import type { Header } from './types.ts'
 
 export type Codec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
@@ -260,6 +264,115 @@ export function forTarget(b: RawBatch): Buffer[] {
     CRC_OFFSET
   )
   return [header, b.bytes.subarray(RECORD_BATCH_OVERHEAD)]
+}
+
+/** A batch ready for a transactional Produce (stampTransactional). */
+export interface StampedBatch {
+  /** A new 61-byte header, then the input's bytes after its header as views: not copied, not changed. */
+  readonly bytes: Buffer[]
+  /** The records count (equal to lastOffsetDelta + 1: the stamp refuses batches with gaps). */
+  readonly count: number
+  /** The base sequence the partition's next batch in this producer epoch must carry. */
+  readonly nextSequence: number
+}
+
+/** The largest sequence number; the next one is 0 (sequences are int32 fields that never go negative). */
+export const MAX_SEQUENCE = 0x7fffffff
+const MAX_PRODUCER_ID = 0x7fffffffffffffffn
+const MAX_PRODUCER_EPOCH = 0x7fff
+
+/**
+ * The sequence `increment` records after `sequence`, as DefaultRecordBatch.incrementSequence
+ * counts: past MAX_SEQUENCE it goes on from 0, so sequences count modulo 2^31. The base sequence
+ * of a partition's next batch is nextSequence(base, records count); the broker expects exactly
+ * that (ProducerAppendInfo.checkSequence: the last sequence of a batch is base + lastOffsetDelta,
+ * wrapped the same way, and the next batch must start one after it).
+ */
+export function nextSequence(sequence: number, increment: number): number {
+  if (!Number.isInteger(sequence) || sequence < 0 || sequence > MAX_SEQUENCE)
+    throw new RangeError(`nextSequence: sequence ${sequence} is not in 0..${MAX_SEQUENCE}`)
+  if (!Number.isInteger(increment) || increment < 0 || increment > MAX_SEQUENCE)
+    throw new RangeError(`nextSequence: increment ${increment} is not in 0..${MAX_SEQUENCE}`)
+  // Both are below 2^31, so the sum is exact in a double and one modulo step wraps it.
+  return (sequence + increment) % (MAX_SEQUENCE + 1)
+}
+
+/**
+ * The batch as a transactional producer writes it (docs/exactly-once-plan.md §4.3): attributes
+ * with bit 4 (transactional) set and every other bit kept (codec, timestamp type), producerId,
+ * producerEpoch and baseSequence as given, baseOffset 0 and partitionLeaderEpoch -1 (the broker
+ * assigns both), the CRC-32C patched for the changed header bytes (crc32c-patch.ts), and the
+ * records (compressed or not) left as they are, as views. This is byte for byte the batch Java's
+ * MemoryRecords.withTransactionalRecords builds for the same records (test/java/TransactionalBatches.java).
+ *
+ * The input is a batch the send path already holds: forTarget's (which checked the source CRC) or
+ * encodeBatch's. The CRC is patched, not recomputed, so a batch with a wrong CRC stays wrong and
+ * the broker refuses it (CORRUPT_MESSAGE); the stamp never signs damaged bytes. Stamping a stamped
+ * batch again replaces its producer fields. Throws on a batch the broker would refuse in a
+ * transaction or whose sequences would not add up: not magic 2, a length field that disagrees
+ * with the bytes, a control batch, LogAppendTime (see rawCopyRefusal), no records, or offsets with
+ * gaps (the sequence range of a batch is its offset range, DefaultRecordBatch: "LastOffsetDelta
+ * also serves as LastSequenceDelta").
+ *
+ * Pure; the input is never written. Not wired into the copy path yet: the transactional send
+ * (exactly-once plan §6, step 5) calls it once per unit, when the partition's sequence is known,
+ * and keeps the stamped bytes for retries of the same unit.
+ */
+export function stampTransactional(
+  batch: BatchBytes,
+  producerId: bigint,
+  producerEpoch: number,
+  baseSequence: number
+): StampedBatch {
+  if (producerId < 0n || producerId > MAX_PRODUCER_ID)
+    throw new RangeError(`stampTransactional: producer id ${producerId} is not in 0..${MAX_PRODUCER_ID}`)
+  if (!Number.isInteger(producerEpoch) || producerEpoch < 0 || producerEpoch > MAX_PRODUCER_EPOCH)
+    throw new RangeError(`stampTransactional: producer epoch ${producerEpoch} is not in 0..${MAX_PRODUCER_EPOCH}`)
+  if (!Number.isInteger(baseSequence) || baseSequence < 0 || baseSequence > MAX_SEQUENCE)
+    throw new RangeError(`stampTransactional: base sequence ${baseSequence} is not in 0..${MAX_SEQUENCE}`)
+  const pieces = Buffer.isBuffer(batch) ? [batch] : batch
+  const total = batchLength(batch)
+  const refuse = (why: string): KafkaError =>
+    new KafkaError(`record batch cannot be stamped for a transaction: ${why}`, { retriable: false })
+  if (total < RECORD_BATCH_OVERHEAD)
+    throw refuse(`${total} bytes, fewer than the ${RECORD_BATCH_OVERHEAD} of a v2 header`)
+  const header = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD)
+  const records: Buffer[] = []
+  let at = 0
+  for (const piece of pieces) {
+    const inHeader = Math.min(piece.length, Math.max(0, RECORD_BATCH_OVERHEAD - at))
+    piece.copy(header, at, 0, inHeader)
+    if (inHeader < piece.length) records.push(piece.subarray(inHeader))
+    at += piece.length
+  }
+  const magic = header.readInt8(MAGIC_OFFSET)
+  if (magic !== 2) throw refuse(`magic ${magic}, not 2`)
+  const length = header.readInt32BE(LENGTH_OFFSET)
+  if (LOG_OVERHEAD + length !== total)
+    throw refuse(`its length field says ${LOG_OVERHEAD + length} bytes in all, but it has ${total}`)
+  const attributes = header.readInt16BE(ATTRIBUTES_OFFSET)
+  if ((attributes & ATTR_CONTROL) !== 0) throw refuse('it is a control batch (transaction marker)')
+  if ((attributes & ATTR_LOG_APPEND_TIME) !== 0) throw refuse('its timestamps are LogAppendTime')
+  const count = header.readInt32BE(RECORDS_COUNT_OFFSET)
+  const lastOffsetDelta = header.readInt32BE(LAST_OFFSET_DELTA_OFFSET)
+  if (count < 1 || count !== lastOffsetDelta + 1)
+    throw refuse(`records count ${count} with last offset delta ${lastOffsetDelta}: a batch needs records without gaps`)
+  // Every CRC-covered change lies in attributes..baseSequence; the fields between keep their bytes.
+  const before = Buffer.from(header.subarray(ATTRIBUTES_OFFSET, RECORDS_COUNT_OFFSET))
+  header.writeBigInt64BE(0n, 0)
+  header.writeInt32BE(-1, PARTITION_LEADER_EPOCH_OFFSET)
+  header.writeInt16BE(attributes | ATTR_TRANSACTIONAL, ATTRIBUTES_OFFSET)
+  header.writeBigInt64BE(producerId, PRODUCER_ID_OFFSET)
+  header.writeInt16BE(producerEpoch, PRODUCER_EPOCH_OFFSET)
+  header.writeInt32BE(baseSequence, BASE_SEQUENCE_OFFSET)
+  const crc = crc32cAfterChange(
+    header.readUInt32BE(CRC_OFFSET),
+    before,
+    header.subarray(ATTRIBUTES_OFFSET, RECORDS_COUNT_OFFSET),
+    total - RECORDS_COUNT_OFFSET
+  )
+  header.writeUInt32BE(crc, CRC_OFFSET)
+  return { bytes: [header, ...records], count, nextSequence: nextSequence(baseSequence, count) }
 }
 
 /**

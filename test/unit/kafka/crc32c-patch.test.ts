@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { patchedCrc32c } from '../../../src/kafka/crc32c-patch.ts'
+import { crc32cAfterChange, patchedCrc32c } from '../../../src/kafka/crc32c-patch.ts'
 
 /** CRC-32C the slow, obvious way (bit by bit, reflected Castagnoli polynomial), as the reference. */
 function crc32c(bytes: Buffer): number {
@@ -53,4 +53,26 @@ test('a patch outside the covered bytes is refused', () => {
     () => patchedCrc32c(0, Buffer.alloc(10), 8, Buffer.alloc(3)),
     /bytes 8\.\.11 lie outside the 10 covered bytes/
   )
+})
+
+test('crc32cAfterChange needs only the changed stretch and how many bytes follow it', () => {
+  for (const length of [61, 1000, 70_000]) {
+    const original = randomBytes(length)
+    for (const [from, size] of [
+      [21, 36],
+      [0, 4],
+      [length - 8, 8]
+    ] as const) {
+      const replacement = randomBytes(size)
+      const changed = Buffer.from(original)
+      replacement.copy(changed, from)
+      assert.equal(
+        crc32cAfterChange(crc32c(original), original.subarray(from, from + size), replacement, length - from - size),
+        crc32c(changed),
+        `length ${length}, bytes ${from}..${from + size}`
+      )
+    }
+  }
+  assert.throws(() => crc32cAfterChange(0, Buffer.alloc(2), Buffer.alloc(3), 0), RangeError)
+  assert.throws(() => crc32cAfterChange(0, Buffer.alloc(2), Buffer.alloc(2), -1), RangeError)
 })
