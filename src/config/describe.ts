@@ -27,8 +27,8 @@ function props(p: ClientProps): string {
 /** The exactly-once settings, and that this version still copies at-least-once (issue 14). */
 function exactlyOnce(f: FlowConfig): string {
   const e = f.exactlyOnce
+  if (!e.enabled) return `exactly-once: off (${f.target}'s worker does not enable it): copied at-least-once`
   const support = e.required ? 'required' : 'requested'
-  if (!e.enabled) return `exactly-once: off (${f.target}'s worker does not enable it; exactly.once.support ${support})`
   const boundary = e.boundary === 'poll' ? 'a transaction per copy round' : `a transaction every ${e.intervalMs} ms`
   return [
     `exactly-once: enabled on ${f.target}'s worker, ${support}; ${boundary}, transaction.timeout.ms ${e.transactionTimeoutMs};`,

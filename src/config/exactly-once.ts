@@ -127,7 +127,7 @@ export function readExactlyOnce(input: ExactlyOnceInput): ExactlyOnceOutput {
   }
 
   // MirrorSourceConnector.exactlyOnceSupport: SUPPORTED only when the source consumer is set to
-  // read_committed (compared as written), so that aborted source records are not copied.
+  // read_committed (compared exactly, blanks around it aside), so that aborted source records are not copied.
   const isolation = input.clients.sourceConsumer.props['isolation.level']
   const isolationValue = isolation === undefined ? undefined : reveal(isolation).trim()
   if (required && isolationValue !== undefined && isolationValue !== 'read_committed')

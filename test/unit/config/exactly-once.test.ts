@@ -51,7 +51,10 @@ test('exactly-once: off by default, with Connect defaults (poll, the flush inter
   })
   assert.deepEqual(loaded.warnings, [])
   assert.deepEqual(loaded.refusals, [])
-  assert.match(describeConfig(loaded.config), /exactly-once: off \(B's worker does not enable it/)
+  assert.match(
+    describeConfig(loaded.config),
+    /exactly-once: off \(B's worker does not enable it\): copied at-least-once/
+  )
 })
 
 test('mm2: <target>.exactly.once.source.support = enabled turns the mode on for flows into that target, with a not-built warning', () => {
