@@ -4,6 +4,7 @@
  * bundles print as a count.
  */
 import type { ClientProps, FlowConfig, Interval, MirrorConfig } from './model.ts'
+import { transactionalIds } from './exactly-once.ts'
 import { pairParts } from './what-runs.ts'
 
 const list = (items: readonly string[]): string => (items.length === 0 ? '(none)' : items.join(', '))
@@ -23,6 +24,19 @@ function props(p: ClientProps): string {
   return list(parts)
 }
 
+/** The exactly-once settings, and that this version still copies at-least-once (issue 14). */
+function exactlyOnce(f: FlowConfig): string {
+  const e = f.exactlyOnce
+  if (!e.enabled) return `exactly-once: off (${f.target}'s worker does not enable it): copied at-least-once`
+  const support = e.required ? 'required' : 'requested'
+  const boundary = e.boundary === 'poll' ? 'a transaction per copy round' : `a transaction every ${e.intervalMs} ms`
+  return [
+    `exactly-once: enabled on ${f.target}'s worker, ${support}; ${boundary}, transaction.timeout.ms ${e.transactionTimeoutMs};`,
+    `transactional ids ${transactionalIds(f)};`,
+    `NOT BUILT YET (issue 14): copied at-least-once${e.required ? ', so run refuses this flow' : ''}`
+  ].join(' ')
+}
+
 function flow(f: FlowConfig): string[] {
   const p = f.replicationPolicy
   const parts = pairParts(f)
@@ -38,6 +52,7 @@ function flow(f: FlowConfig): string[] {
     `    checkpoints ${every(f.emitCheckpoints)}, group offset sync ${every(f.syncGroupOffsets)}, heartbeats ${every(f.emitHeartbeats)}`,
     `    offset syncs ${f.offsetSyncs.enabled ? `on the ${f.offsetSyncs.location} cluster` : 'off'}`,
     `    state: offsets topic ${f.naming.offsetsTopic}, group ${f.naming.workerGroupId}, connector ${f.naming.sourceConnectorName}`,
+    `    ${exactlyOnce(f)}`,
     ...(Object.keys(f.extra).length === 0 ? [] : [`    not used by kafka-mirror: ${Object.keys(f.extra).join(', ')}`])
   ]
 }

@@ -15,6 +15,7 @@ import {
 } from '../policy/filters.ts'
 import type { ReplicationPolicyConfig } from '../policy/replication-policy.ts'
 import type { FlowConfig, GroupTimeouts, Interval } from './model.ts'
+import { EXACTLY_ONCE_WORKER_KEY } from './exactly-once.ts'
 import { groupTimeoutsProblem } from './run-groups.ts'
 import {
   ALL_CONNECTOR_KEYS,
@@ -32,7 +33,7 @@ export type ConnectorMap = ReadonlyMap<string, ConfigEntry>
 
 export type FlowSettings = Omit<
   FlowConfig,
-  'name' | 'source' | 'target' | 'enabled' | 'clients' | 'naming' | 'offsetFlushIntervalMs' | 'group'
+  'name' | 'source' | 'target' | 'enabled' | 'clients' | 'naming' | 'offsetFlushIntervalMs' | 'group' | 'exactlyOnce'
 > & {
   /** The connector `enabled` key, when set (ConfigDef BOOLEAN). */
   readonly enabledKey: boolean | undefined
@@ -298,6 +299,16 @@ function extraKeys(map: ConnectorMap, warnings: string[]): Record<string, string
             'has no effect in a connector config; set it on the cluster (or as source.cluster./target.cluster.)'
           )
         )
+      continue
+    }
+    if (key === EXACTLY_ONCE_WORKER_KEY) {
+      // Connect reads it from the worker config only: a connector config never sees it.
+      warnings.push(
+        located(
+          e.where,
+          "a Connect worker key, ignored in a connector config; set it on the target cluster (mm2.properties: <target>.exactly.once.source.support; Strimzi: the target cluster's config)"
+        )
+      )
       continue
     }
     if (!isConnectorKey(key)) warnings.push(located(e.where, `unknown key${didYouMean(key, ALL_CONNECTOR_KEYS)}`))

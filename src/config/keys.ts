@@ -43,7 +43,11 @@ export const MODELLED_CONNECTOR_KEYS: readonly string[] = [
   'emit.heartbeats.interval.seconds',
   'heartbeats.topic.replication.factor',
   // kafka-mirror's own (no MM2 equivalent): copy record batches as bytes where nothing must change.
-  'raw.batches.enabled'
+  'raw.batches.enabled',
+  // SourceConnectorConfig's exactly-once keys (src/config/exactly-once.ts reads them).
+  'exactly.once.support',
+  'transaction.boundary',
+  'transaction.boundary.interval.ms'
 ]
 
 /** Real MM2 / Connect connector keys that kafka-mirror accepts but does not act on (kept in `extra`). */
@@ -68,9 +72,6 @@ const UNMODELLED_CONNECTOR_KEYS: readonly string[] = [
   'group.filter.class',
   'config.property.filter.class',
   'consumer.poll.timeout.ms',
-  'exactly.once.support',
-  'transaction.boundary',
-  'transaction.boundary.interval.ms',
   'offsets.storage.topic',
   'use.incremental.alter.configs',
   'add.source.alias.to.metrics',
@@ -168,8 +169,17 @@ export const WORKER_KEYS: readonly string[] = [
   'metric.reporters'
 ]
 
-/** Connector keys that are not ConfigDef names, so Java MM2 drops them at top level (MirrorMakerConfig). */
-export const FLOW_ONLY_KEYS: readonly string[] = ['use.defaults.from']
+/**
+ * Connector keys that are not names of the mirror connectors' ConfigDefs, so Java MM2 drops them at
+ * top level (MirrorMakerConfig.connectorBaseConfig keeps only allConfigNames(), built on
+ * ConnectorConfig.configDef(), which lacks SourceConnectorConfig's exactly-once keys).
+ */
+export const FLOW_ONLY_KEYS: readonly string[] = [
+  'use.defaults.from',
+  'exactly.once.support',
+  'transaction.boundary',
+  'transaction.boundary.interval.ms'
+]
 
 /** `CLIENT_CONFIG_DEF`: keys that reach every client of a cluster (MirrorMakerConfig). */
 export function isClientKey(key: string): boolean {

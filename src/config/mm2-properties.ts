@@ -4,9 +4,10 @@
  * config, and what a dedicated-mode MM2 calls its state. Every key is accounted for: used,
  * knowingly ignored (with the reason), or reported as unknown with the closest known key.
  */
-import type { ClusterConfig, FlowConfig, LoadedConfig } from './model.ts'
+import type { ClusterConfig, FlowConfig, LoadedConfig, Refusal } from './model.ts'
 import type { MaybeSecret } from '../util/secret.ts'
 import { buildClients } from './clients.ts'
+import { EXACTLY_ONCE_WORKER_KEY, readExactlyOnce } from './exactly-once.ts'
 import { groupTimeouts, interpretConnectorKeys, offsetFlushIntervalMs } from './flow-settings.ts'
 import {
   ALL_CONNECTOR_KEYS,
@@ -108,6 +109,7 @@ export function loadMm2Properties(text: string, opts: LoadOptions): LoadedConfig
   const props = new Map(aliases.map(a => [a, clusterProps(perCluster.get(a) ?? new Map(), topClient, a, warnings)]))
 
   const flows: FlowConfig[] = []
+  const refusals: Refusal[] = []
   const used = new Set<string>()
   for (const s of aliases) {
     for (const t of aliases) {
@@ -130,7 +132,7 @@ export function loadMm2Properties(text: string, opts: LoadOptions): LoadedConfig
       }
       used.add(s)
       used.add(t)
-      flows.push(buildFlow(s, t, flowKeys, connectorDefaults, workerTop, props, file, warnings))
+      flows.push(buildFlow(s, t, flowKeys, connectorDefaults, workerTop, props, file, { warnings, infos, refusals }))
     }
   }
   if (flows.length === 0)
@@ -145,7 +147,7 @@ export function loadMm2Properties(text: string, opts: LoadOptions): LoadedConfig
     if (!used.has(a) && !p.has('bootstrap.servers')) continue
     clusters.set(a, { alias: a, bootstrapServers: bootstrapOf(a, p, file), connection: connectionOf(p) })
   }
-  return { config: { origin: { file, format: 'properties' }, clusters, flows }, warnings, infos }
+  return { config: { origin: { file, format: 'properties' }, clusters, flows }, warnings, infos, refusals }
 }
 
 /** `S->T.rest` with S and T matched against the declared aliases (aliases may contain dots). */
@@ -264,8 +266,9 @@ function buildFlow(
   workerTop: Entries,
   props: Map<string, Entries>,
   file: string,
-  warnings: string[]
+  out: { warnings: string[]; infos: string[]; refusals: Refusal[] }
 ): FlowConfig {
+  const { warnings } = out
   const sp = props.get(s) ?? new Map()
   const tp = props.get(t) ?? new Map()
   const source = { alias: s, bootstrapServers: bootstrapOf(s, sp, file) }
@@ -279,15 +282,32 @@ function buildFlow(
   }
   for (const [k, e] of flowKeys) map.set(k, e)
   const { enabledKey, ...rest } = interpretConnectorKeys(map, warnings)
+  const clients = buildClients(map, source, target)
+  const flushMs = offsetFlushIntervalMs(tp.get('offset.flush.interval.ms'))
+  // The worker key counts only from the target's cluster settings: MirrorMakerConfig.workerConfig
+  // does not copy it from the top level (classifyTopLevel warns about that).
+  const eos = readExactlyOnce({
+    flow: `${s}->${t}`,
+    copies: enabledKey ?? false,
+    worker: tp.get(EXACTLY_ONCE_WORKER_KEY),
+    workerKeyHint: `${t}.${EXACTLY_ONCE_WORKER_KEY} = enabled`,
+    connector: map,
+    clients,
+    offsetFlushIntervalMs: flushMs
+  })
+  warnings.push(...eos.warnings)
+  out.infos.push(...eos.infos)
+  out.refusals.push(...eos.refusals)
   return {
     name: `${s}->${t}`,
     source: s,
     target: t,
     enabled: enabledKey ?? false,
     ...rest,
-    offsetFlushIntervalMs: offsetFlushIntervalMs(tp.get('offset.flush.interval.ms')),
+    offsetFlushIntervalMs: flushMs,
     group: groupTimeouts(k => tp.get(k)),
-    clients: buildClients(map, source, target),
+    clients,
+    exactlyOnce: eos.exactlyOnce,
     naming: {
       style: 'dedicated',
       // Worker config: clusterProps(T), then the copied top-level offset.storage* keys, then defaults.

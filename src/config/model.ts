@@ -9,6 +9,7 @@
  */
 import type { ReplicationPolicyConfig } from '../policy/replication-policy.ts'
 import type { MaybeSecret } from '../util/secret.ts'
+import type { Where } from './where.ts'
 
 /** Kafka client properties by their Java names (`security.protocol`, `ssl.truststore.location`...). */
 export type ClientProps = Readonly<Record<string, MaybeSecret>>
@@ -58,6 +59,24 @@ export interface GroupTimeouts {
   readonly sessionTimeoutMs: number
   readonly heartbeatIntervalMs: number
   readonly rebalanceTimeoutMs: number
+}
+
+/**
+ * Kafka Connect's exactly-once source settings for a flow (KIP-618; docs/exactly-once-plan.md
+ * §5.6). Modelled and checked, but not acted on yet (issue 14): a flow is still copied
+ * at-least-once, and `run` refuses a flow that `required`s it.
+ */
+export interface ExactlyOnceConfig {
+  /** The target worker's `exactly.once.source.support` is `enabled` (`preparing` counts as disabled here). */
+  readonly enabled: boolean
+  /** The source connector's `exactly.once.support` is `required` (default `requested`). */
+  readonly required: boolean
+  /** `transaction.boundary`: a transaction per copy round (`poll`) or per `intervalMs` (`interval`). */
+  readonly boundary: 'poll' | 'interval'
+  /** `transaction.boundary.interval.ms`, default the target worker's `offset.flush.interval.ms`. */
+  readonly intervalMs: number
+  /** The target producer's `transaction.timeout.ms` (Java's default 60 000). */
+  readonly transactionTimeoutMs: number
 }
 
 export interface FlowConfig {
@@ -113,6 +132,7 @@ export interface FlowConfig {
     readonly targetConsumer: ClientConfig
   }
   readonly naming: StateNaming
+  readonly exactlyOnce: ExactlyOnceConfig
   /**
    * Connector-level keys that were set for this flow but that kafka-mirror does not model
    * (kept so `validate` can show them and later issues can pick them up).
@@ -152,4 +172,17 @@ export interface LoadedConfig {
   readonly config: MirrorConfig
   readonly warnings: readonly string[]
   readonly infos: readonly string[]
+  /**
+   * What this version cannot do although the config asks for it (exactly-once with `required`):
+   * `run` and `validate` refuse to start with these; other commands only read the config.
+   */
+  readonly refusals: readonly Refusal[]
+}
+
+/** A located reason to refuse to run a config. */
+export interface Refusal {
+  /** The flow (`S->T`) that cannot run. */
+  readonly flow: string
+  readonly where: Where
+  readonly message: string
 }

@@ -85,7 +85,11 @@ function pairJobs(plan: RunPlan, flow: FlowConfig): PairJob[] {
  * are never part of it (a Secret serialises as [redacted]).
  */
 export function flowDigest(flow: FlowConfig): string {
-  const { clients: _clients, ...semantics } = flow
+  const { clients: _clients, exactlyOnce, ...rest } = flow
+  // With the mode off the exactly-once settings change nothing a pair does, so they are left out:
+  // such a flow keeps the digest it had before they were modelled, and a rolling upgrade keeps
+  // sharing its units. Turning the mode on changes the digest (docs/exactly-once-plan.md §5.6).
+  const semantics = exactlyOnce.enabled ? { ...rest, exactlyOnce } : rest
   const json = JSON.stringify(semantics, (_key, value: unknown) => {
     if (value instanceof Map) return [...(value as Map<unknown, unknown>).entries()]
     if (value instanceof Set) return [...(value as Set<unknown>).values()]

@@ -81,6 +81,12 @@ const AUTH_ANY: Shape = { fields: [...new Set(Object.values(AUTH_SHAPES).flatMap
  * Prefixes Strimzi forbids in a cluster `config` (Strimzi's KafkaMirrorMaker2 documentation); matched
  * case-insensitively.
  */
+/**
+ * Connect worker keys of a cluster `config` that kafka-mirror reads (on the target, the Connect
+ * cluster; Strimzi does not forbid them, KafkaMirrorMaker2ClusterSpec.FORBIDDEN_PREFIXES).
+ */
+const WORKER_KEYS_READ: readonly string[] = ['offset.flush.interval.ms', 'exactly.once.source.support']
+
 const FORBIDDEN = [
   'ssl.',
   'sasl.',
@@ -114,7 +120,7 @@ export interface ClusterResult {
   readonly connection: Record<string, MaybeSecret>
   /** `producer.*` / `consumer.*` / `admin.*` from the cluster `config` (Connect worker client settings). */
   readonly roles: Array<{ key: string; value: MaybeSecret; where: Where }>
-  /** `offset.flush.interval.ms` and other worker keys we use, by key. */
+  /** The worker keys we use (WORKER_KEYS_READ), by key. */
   readonly worker: Map<string, { value: MaybeSecret; where: Where }>
 }
 
@@ -177,7 +183,7 @@ export function readCluster(
     const resolved = resolveValue(value, key, where, ctx)
     if (FORBIDDEN_EXCEPTIONS.includes(lower)) connection[key] = resolved
     else if (/^(producer|consumer|admin)\./.test(key)) roles.push({ key, value: resolved, where })
-    else if (key === 'offset.flush.interval.ms') worker.set(key, { value: resolved, where })
+    else if (WORKER_KEYS_READ.includes(key)) worker.set(key, { value: resolved, where })
     else unused.push(key)
   }
   if (unused.length > 0)

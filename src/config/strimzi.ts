@@ -7,9 +7,10 @@
  */
 import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml'
 import type { Document, Node } from 'yaml'
-import type { ClusterConfig, FlowConfig, LoadedConfig } from './model.ts'
+import type { ClusterConfig, FlowConfig, LoadedConfig, Refusal } from './model.ts'
 import { reveal } from '../util/secret.ts'
 import { buildClients } from './clients.ts'
+import { EXACTLY_ONCE_CONNECTOR_KEYS, EXACTLY_ONCE_WORKER_KEY, readExactlyOnce } from './exactly-once.ts'
 import { groupTimeouts, interpretConnectorKeys, offsetFlushIntervalMs } from './flow-settings.ts'
 import type { LoadOptions } from './mm2-properties.ts'
 import { propertiesMarker } from './mm2-properties.ts'
@@ -300,6 +301,7 @@ export function loadStrimzi(text: string, opts: LoadOptions): LoadedConfig {
     )
 
   const flows: FlowConfig[] = []
+  const refusals: Refusal[] = []
   for (const m of mirrors) {
     let source: ClusterResult
     const inline = m.obj('source', CLUSTER, CLUSTER_NESTED)
@@ -332,14 +334,14 @@ export function loadStrimzi(text: string, opts: LoadOptions): LoadedConfig {
     if (flows.some(f => f.name === flowName))
       throw configError(m.where(), `a second mirror ${flowName}; its connector names would clash with the first`)
     clusters.set(source.alias, toClusterConfig(source))
-    const flow = buildFlow(m, source, target, { groupId, offsetsTopic }, ctx, warnings, infos)
+    const flow = buildFlow(m, source, target, { groupId, offsetsTopic }, ctx, { warnings, infos, refusals })
     if (flow !== undefined) flows.push(flow)
   }
   if (flows.length === 0)
     throw configError({ ...spec.where(), key: 'spec.mirrors' }, 'no mirror has a connector, so there is nothing to run')
 
   const origin = { file, format: 'strimzi' as const, apiVersion, name }
-  return { config: { origin, clusters, flows }, warnings, infos }
+  return { config: { origin, clusters, flows }, warnings, infos, refusals }
 }
 
 const isNothing = (node: unknown): boolean => node === null || (isScalar(node) && node.value === null)
@@ -378,9 +380,9 @@ function buildFlow(
   target: ClusterResult,
   names: { groupId: string; offsetsTopic: string },
   ctx: SecretsContext,
-  warnings: string[],
-  infos: string[]
+  out: { warnings: string[]; infos: string[]; refusals: Refusal[] }
 ): FlowConfig | undefined {
+  const { warnings, infos } = out
   const name = `${source.alias}->${target.alias}`
   const map = new Map<string, ConfigEntry>()
   // Strimzi 0.49+ order: cluster-derived keys first, then the user's connector config, then patterns.
@@ -436,6 +438,7 @@ function buildFlow(
   for (const kind of ['heartbeatConnector', 'checkpointConnector', 'sourceConnector'] as const) {
     for (const [k, e] of present[kind]?.config ?? []) map.set(k, e)
   }
+  exactlyOnceFromSource(present, map, warnings)
   patterns(m, map, warnings)
   const tasksMax = present.sourceConnector?.tasksMax ?? present.checkpointConnector?.tasksMax
   if (tasksMax !== undefined)
@@ -446,21 +449,45 @@ function buildFlow(
 
   const { enabledKey, ...rest } = interpretConnectorKeys(map, warnings)
   const runs = (k: ConnectorKind): boolean => present[k]?.running === true
+  const enabled = runs('sourceConnector') && enabledKey !== false
+  const clients = buildClients(map, source, target)
+  const flushMs = offsetFlushIntervalMs(target.worker.get('offset.flush.interval.ms'))
+  const onSource = source.worker.get(EXACTLY_ONCE_WORKER_KEY)
+  if (onSource !== undefined)
+    warnings.push(
+      located(
+        onSource.where,
+        `has no effect on a source cluster: the Connect worker is the target's; set it in the config of target cluster ${target.alias}`
+      )
+    )
+  const eos = readExactlyOnce({
+    flow: name,
+    copies: enabled,
+    worker: target.worker.get(EXACTLY_ONCE_WORKER_KEY),
+    workerKeyHint: `${EXACTLY_ONCE_WORKER_KEY}: enabled in the config of target cluster ${target.alias}`,
+    connector: map,
+    clients,
+    offsetFlushIntervalMs: flushMs
+  })
+  warnings.push(...eos.warnings)
+  infos.push(...eos.infos)
+  out.refusals.push(...eos.refusals)
   return {
     name,
     source: source.alias,
     target: target.alias,
     ...rest,
-    enabled: runs('sourceConnector') && enabledKey !== false,
+    enabled,
     emitCheckpoints: { ...rest.emitCheckpoints, enabled: rest.emitCheckpoints.enabled && runs('checkpointConnector') },
     syncGroupOffsets: {
       ...rest.syncGroupOffsets,
       enabled: rest.syncGroupOffsets.enabled && runs('checkpointConnector')
     },
     emitHeartbeats: { ...rest.emitHeartbeats, enabled: rest.emitHeartbeats.enabled && runs('heartbeatConnector') },
-    offsetFlushIntervalMs: offsetFlushIntervalMs(target.worker.get('offset.flush.interval.ms')),
+    offsetFlushIntervalMs: flushMs,
     group: groupTimeouts(k => target.worker.get(k)),
-    clients: buildClients(map, source, target),
+    clients,
+    exactlyOnce: eos.exactlyOnce,
     naming: {
       style: 'strimzi',
       offsetsTopic: names.offsetsTopic,
@@ -468,6 +495,30 @@ function buildFlow(
       sourceConnectorName: `${name}.MirrorSourceConnector`,
       checkpointConnectorName: `${name}.MirrorCheckpointConnector`,
       heartbeatConnectorName: `${name}.MirrorHeartbeatConnector`
+    }
+  }
+}
+
+/**
+ * The exactly-once connector keys are the source connector's (SourceConnectorConfig; Connect checks
+ * them for MirrorSourceConnector): set only in another connector's config, they do not shape the copy.
+ */
+function exactlyOnceFromSource(
+  present: Partial<Record<ConnectorKind, Connector>>,
+  map: Map<string, ConfigEntry>,
+  warnings: string[]
+): void {
+  for (const key of EXACTLY_ONCE_CONNECTOR_KEYS) {
+    const own = present.sourceConnector?.config.get(key)
+    if (own !== undefined) {
+      map.set(key, own)
+      continue
+    }
+    map.delete(key)
+    for (const kind of ['checkpointConnector', 'heartbeatConnector'] as const) {
+      const e = present[kind]?.config.get(key)
+      if (e !== undefined)
+        warnings.push(located(e.where, `only the sourceConnector's ${key} shapes how records are copied; set it there`))
     }
   }
 }
