@@ -193,6 +193,22 @@ export class PartitionProgress<P> {
     this.#pause = undefined
   }
 
+  /**
+   * The partition is given up (released to another task or instance): everything queued is
+   * dropped except the unit in flight, whose answer still moves `acked` so its position can be
+   * stored. Nothing is enqueued or sent after this.
+   */
+  release(): void {
+    const keep = this.#inFlight
+    this.#queue.length = 0
+    this.#queuedBytes = 0
+    if (keep !== undefined) {
+      this.#queue.push(keep)
+      this.#queuedBytes = keep.bytes
+    }
+    this.#end = keep?.next ?? this.#acked
+  }
+
   /** The offset of the last copied record when it moved since the last store, else undefined. */
   storable(): bigint | undefined {
     return this.#acked > this.#stored ? this.#acked - 1n : undefined
