@@ -68,13 +68,14 @@ for (const threads of [false, true]) {
       const shared = { onTopicsChanged: () => {} }
       const configSource = threads ? config.loadedFrom : undefined
       const first = new SourceFlow(flowConfig, testLogger({ lines }), { configSource, shared, owner: 'first' })
-      let second: SourceFlow | undefined
+      // Another instance, started once the first released its partitions.
+      const second = new SourceFlow(flowConfig, testLogger({ lines }), { configSource, shared, owner: 'second' })
       let writing = true
       let writer: Promise<void> = Promise.resolve()
       t.after(async () => {
         writing = false
         await writer
-        await Promise.all([first.close(), second?.close()])
+        await Promise.all([first.close(), second.close()])
       })
       const all = new Set(Array.from({ length: PARTITIONS }, (_, p) => tpKey(topic, p)))
       first.setTopicsJob(true)
@@ -133,7 +134,6 @@ for (const threads of [false, true]) {
       )
 
       // Another instance takes them over from the positions handed over.
-      second = new SourceFlow(flowConfig, testLogger({ lines }), { configSource, shared, owner: 'second' })
       const handOver: Position[] = [...released]
       await second.own(new Set([tpKey(topic, 2), tpKey(topic, 3)]), 1, handOver)
       second.start()
