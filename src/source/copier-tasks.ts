@@ -433,6 +433,9 @@ export class CopierTasks {
     this.#order = []
     this.#addHandOver(stored)
     await reload()
+    // Read after every previous owner stored (they released before the group dealt them here), and
+    // every task is new: a worker thread reads the positions when it starts. Nothing to read again later.
+    this.#reread.clear()
     await this.#dealNew(true)
     return stored
   }

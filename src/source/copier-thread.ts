@@ -4,6 +4,10 @@
  * status, hands the flow its heartbeat acknowledgements and writes its log lines with the
  * flow's logger.
  *
+ * Release: `release` is sent and `released` awaited (those partitions' in-flight sends finished,
+ * their positions stored, the others still copying); the partitions leave the assignment a
+ * restarted worker gets.
+ *
  * Stop: `stop` is sent and `stopped` awaited (the copier stopped, in-flight sends finished,
  * positions stored), then the worker is terminated; a worker that does not answer within the
  * stop limit (30 s) is terminated anyway and that is logged. A worker that dies on its own (an
