@@ -398,7 +398,49 @@ export class CopierTasks {
       return await this.#redeal(reload)
     const released = await this.#release(keep)
     await this.#dealNew(false)
+    await this.#rebalance()
     return released
+  }
+
+  /**
+   * After partitions left, tasks may differ by more than one partition (one may hold none):
+   * partitions move from the most to the least loaded task, each released by one (its position
+   * stored) and then assigned to the other with that position, so only the moved ones pause.
+   */
+  async #rebalance(): Promise<void> {
+    const moves = new Map<string, { from: number; to: number; p: DealtPartition }>()
+    const load = this.#dealt.map(d => d.length)
+    for (;;) {
+      const most = load.indexOf(Math.max(...load))
+      const least = load.indexOf(Math.min(...load))
+      if ((load[most] ?? 0) - (load[least] ?? 0) <= 1) break
+      const d = this.#dealt[most] as DealtPartition[]
+      const p = d.pop() as DealtPartition
+      this.#dealt[least]?.push(p)
+      load[most] = (load[most] ?? 0) - 1
+      load[least] = (load[least] ?? 0) + 1
+      moves.set(keyOf(p), { from: most, to: least, p })
+    }
+    if (moves.size === 0) return
+    const from = Map.groupBy(moves.values(), m => m.from)
+    const stored = await Promise.all(
+      [...from].map(async ([i, ms]) => await (this.#tasks[i] as CopierTask).release(ms.map(m => m.p)))
+    )
+    const positions = new Map(stored.flat().map(p => [tpKey(p[0], p[1]), p]))
+    const to = Map.groupBy(moves.values(), m => m.to)
+    await Promise.all(
+      [...to].map(async ([i, ms]) => {
+        const handOver = ms.flatMap(m => {
+          const h = positions.get(keyOf(m.p))
+          return h === undefined ? [] : [h]
+        })
+        await (this.#tasks[i] as CopierTask).assign(this.#dealt[i] ?? [], handOver)
+      })
+    )
+    this.#deps.log.info('moved partitions between tasks', {
+      partitions: moves.size,
+      perTask: this.#dealt.map(d => d.length).join(',')
+    })
   }
 
   /** Releases the held partitions not in `keep` from the tasks holding them; the positions stored for them. */

@@ -326,8 +326,9 @@ export class RecordCopier {
    * read ahead for them is dropped, the sends in flight are let finish (their acknowledgements
    * still count), then the offset syncs and the positions of everything acknowledged are
    * written, as on stop. Once it resolves nothing is sent or stored for them by this copier.
-   * Returns the position stored for each (the last copied offset; none for a partition
-   * nothing was ever stored for).
+   * Returns the position of each: the last copied offset stored, or the offset before the one
+   * it resumed from when that is newer (it was handed over and nothing was copied since); none
+   * when neither is known.
    */
   async release(keys: ReadonlySet<string>): Promise<Position[]> {
     const leaving: Assigned[] = []
@@ -357,8 +358,10 @@ export class RecordCopier {
     this.#log.info('released partitions', { released: leaving.length, total: this.#assigned.size })
     this.#updateLag()
     return leaving.flatMap(a => {
-      const offset = this.#positions.lastStored(a.topic.source, a.partition)
-      return offset === undefined ? [] : [[a.topic.source, a.partition, offset] as const]
+      const stored = this.#positions.lastStored(a.topic.source, a.partition)
+      const resumed = a.progress.storedTo - 1n
+      const offset = stored === undefined || resumed > stored ? resumed : stored
+      return offset < 0n ? [] : [[a.topic.source, a.partition, offset] as const]
     })
   }
 

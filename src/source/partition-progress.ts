@@ -64,6 +64,10 @@ export class PartitionProgress<P> {
   get ackedTo(): bigint {
     return this.#acked
   }
+  /** `acked` when it was last stored, or where the copy started (every offset below it is on the target). */
+  get storedTo(): bigint {
+    return this.#stored
+  }
   /** Where the next enqueued unit must start (the fetch position this progress expects). */
   get end(): bigint {
     return this.#end

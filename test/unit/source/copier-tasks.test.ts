@@ -251,3 +251,25 @@ test('a new task budget, or a task count that changes, stops every task and deal
   assert.deepEqual(h.tasks.dealt, [['t:4']])
   assert.equal(left.length, 6, 'what the stopped tasks stored, the partitions that left included')
 })
+
+test('partitions that leave one task only: the others move over with their positions, so no task idles', async () => {
+  const h = harness(2)
+  await h.tasks.assign(topics(['t', 5]))
+  await h.tasks.own(owned('t', 0, 1, 2, 3, 4), 2, [], h.reload)
+  assert.deepEqual(h.tasks.dealt, [
+    ['t:0', 't:2', 't:4'],
+    ['t:1', 't:3']
+  ])
+  h.calls.length = 0
+  const stored = await h.tasks.own(owned('t', 0, 2, 4), 2, [], h.reload)
+  assert.deepEqual(stored, [
+    ['t', 1, 101n],
+    ['t', 3, 103n]
+  ])
+  assert.deepEqual(h.tasks.dealt, [['t:0', 't:2'], ['t:4']])
+  assert.deepEqual(h.calls, [
+    { task: '1#2', op: 'release', detail: 't:1,t:3' },
+    { task: '0#1', op: 'release', detail: 't:4' },
+    { task: '1#2', op: 'assign', detail: 't:4 | t:4@104' }
+  ])
+})
