@@ -8,8 +8,9 @@
  *   when the unit arrives and closed when it leaves.
  *
  * Order of a hand-over (plan §5.3): a revoked unit is stopped at once (a copy unit is released
- * by the copier task that copies it, which stores its position and keeps copying the others), then the member rejoins with the unit absent and its position in `released`, so
- * the leader deals it to another member in the next generation. Units new to this member start
+ * by the copier task that copies it, which stores its position and keeps copying the others),
+ * then the member rejoins with the unit absent and its position in `released`, so the leader
+ * deals it to another member in the next generation. Units new to this member start
  * only after the generation's first answered heartbeat (the lease then has a basis inside the
  * generation), and units whose last owner may have been lost (`quiet`) wait the lease margin
  * more, so a late write of the lost owner lands before this member's first one.
