@@ -7,9 +7,10 @@
  * - `checkpoints:<flow>` and `heartbeats:<flow>` run a CheckpointFlow / HeartbeatEmitter, created
  *   when the unit arrives and closed when it leaves.
  *
- * Order of a hand-over (plan §5.3): a revoked unit is stopped at once (a copy unit's positions
- * are stored), then the member rejoins with the unit absent and its position in `released`, so
- * the leader deals it to another member in the next generation. Units new to this member start
+ * Order of a hand-over (plan §5.3): a revoked unit is stopped at once (a copy unit is released
+ * by the copier task that copies it, which stores its position and keeps copying the others),
+ * then the member rejoins with the unit absent and its position in `released`, so the leader
+ * deals it to another member in the next generation. Units new to this member start
  * only after the generation's first answered heartbeat (the lease then has a basis inside the
  * generation), and units whose last owner may have been lost (`quiet`) wait the lease margin
  * more, so a late write of the lost owner lands before this member's first one.
@@ -357,7 +358,7 @@ export class GroupWork {
     for (const [flow, n] of a.tasks) this.#tasks.set(flow, n)
     const copyFlows = new Set<string>()
     for (const id of copies) copyFlows.add(parseUnitId(id).flow)
-    // Units nobody ran before (new topics and partitions) join the running tasks without a restart.
+    // Units nobody ran before (new topics and partitions) need no second read of the stored positions.
     const fresh = copies.every(u => !a.quiet.has(u) && !a.handOver.has(u))
     if (tasksChanged) for (const flow of a.tasks.keys()) copyFlows.add(flow)
     await Promise.all(

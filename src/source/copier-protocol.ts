@@ -5,7 +5,8 @@
  * instances (Secrets, clients) do not, which is why the worker loads the config itself.
  *
  * Order of a worker's life: workerData → `ready` (config loaded, clients built, positions read) →
- * `assign`/`assigned` any number of times → `run` → periodic `stats` (and `heartbeats`, `log`) →
+ * `assign`/`assigned` and `release`/`released` any number of times → `run` → periodic `stats`
+ * (and `heartbeats`, `log`) →
  * `stop` → `stopped` (copier stopped, in-flight sends finished, positions stored) → terminated.
  * `error` reports a failure: fatal ones end the worker (the main thread restarts it).
  */
@@ -44,6 +45,20 @@ export type ToWorker =
       readonly topics: readonly ReplicatedTopic[]
       readonly partitions: ReadonlyArray<readonly [topic: string, partition: number]>
       readonly positions: readonly Position[]
+      /**
+       * Read the offsets topic again before starting the new partitions: another instance may
+       * have copied them since the worker read it at start.
+       */
+      readonly reread?: boolean
+    }
+  /**
+   * Gives up these partitions while the others keep copying (RecordCopier.release): answered by
+   * `released` once their in-flight sends finished and their positions were stored.
+   */
+  | {
+      readonly type: 'release'
+      readonly id: number
+      readonly partitions: ReadonlyArray<readonly [topic: string, partition: number]>
     }
   | { readonly type: 'run' }
   | { readonly type: 'stop' }
@@ -52,6 +67,14 @@ export type FromWorker =
   | { readonly type: 'ready'; readonly threadId: number }
   | { readonly type: 'assigned'; readonly id: number; readonly assigned: number; readonly error?: string }
   | { readonly type: 'stats'; readonly stats: CopierStats; readonly assigned: number }
+  /** `positions`: what is stored for the released partitions (the last copied offset of each). */
+  | {
+      readonly type: 'released'
+      readonly id: number
+      readonly assigned: number
+      readonly positions: readonly Position[]
+      readonly error?: string
+    }
   /** Acknowledged records of a heartbeats topic (`topic`: its name on the target), for the flow's latency tracker. */
   | {
       readonly type: 'heartbeats'

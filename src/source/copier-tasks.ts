@@ -8,11 +8,17 @@
  * sharing the flow's target producer and position store (`KAFKA_MIRROR_WORKER_THREADS=0`, or a
  * config built in code). This module only decides which task copies which partitions.
  *
- * The partition list keeps the order in which partitions were first seen (new ones at the end),
- * so a new topic or partition joins the task its index deals it to and nothing moves. Only when
- * the number of tasks changes (fewer partitions than tasks.max before, more now) are all
- * partitions dealt again: the running tasks stop and store their positions, and only then do
- * the new tasks start and resume from them, as Connect restarts MM2's tasks on reconfiguration.
+ * The partition list keeps the order in which partitions were first seen (new ones at the end).
+ * A new topic or partition joins the least loaded running task (the task its index would deal it
+ * to, as long as nothing was released) and nothing moves. Only when the number of tasks changes
+ * (fewer partitions than tasks.max before, more now) or the group changes this instance's task
+ * budget are all partitions dealt again: the running tasks stop and store their positions, and
+ * only then do the new tasks start and resume from them, as Connect restarts MM2's tasks on
+ * reconfiguration.
+ *
+ * In a group (docs/scale-out-plan.md §5.3) partitions also leave: each is released by the task
+ * that holds it, which keeps copying its other partitions, and partitions that come from
+ * another instance join the running tasks after the stored positions were read again.
  */
 import type { FlowConfig } from '../config/model.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
@@ -48,10 +54,16 @@ export interface CopierTask {
   /** The worker thread's id; undefined for a task on the main thread. */
   readonly threadId: number | undefined
   /**
-   * These partitions from now on (a superset of the earlier ones); `handOver`: positions just stored by the tasks this
-   * one replaces.
+   * These partitions from now on (the earlier ones, less those released, and new ones); `handOver`:
+   * positions just stored by the tasks or instances the new ones come from; `reread`: read the
+   * stored positions again before starting the new ones (another instance may have copied them).
    */
-  assign: (partitions: readonly DealtPartition[], handOver: readonly Position[]) => Promise<void>
+  assign: (partitions: readonly DealtPartition[], handOver: readonly Position[], reread?: boolean) => Promise<void>
+  /**
+   * Gives up these partitions while the others keep copying: their in-flight sends finish, their
+   * positions are stored; the positions stored for them.
+   */
+  release: (partitions: readonly DealtPartition[]) => Promise<readonly Position[]>
   start: (signal: AbortSignal) => void
   /** Stops copying, lets in-flight sends finish, stores positions, closes the task's clients; the positions stored. */
   stop: () => Promise<readonly Position[]>
@@ -100,12 +112,18 @@ export function inThreadTask(flow: FlowConfig, deps: InThreadTaskDeps, index: nu
       return copier.stats
     },
     threadId: undefined,
+    // `reread` is CopierTasks' to do here: the tasks share the flow's store, read again by its `reload`.
     async assign(partitions, handOver) {
       mine = partitions
       deps.positions.adopt(handOver)
       const keys = new Set(partitions.map(p => tpKey(p.topic, p.partition)))
       const topics = new Map(partitions.map(p => [p.topic, p.replicated]))
       await copier.assign(topics, (topic, partition) => keys.has(tpKey(topic, partition)))
+    },
+    async release(partitions) {
+      const gone = new Set(partitions.map(p => tpKey(p.topic, p.partition)))
+      mine = mine.filter(p => !gone.has(tpKey(p.topic, p.partition)))
+      return await copier.release(gone)
     },
     start(signal) {
       running ??= copier.run(AbortSignal.any([signal, abort.signal]))
@@ -132,16 +150,32 @@ function sameSet(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | un
   return a.size === b.size && [...a].every(k => b.has(k))
 }
 
+function keyOf(p: TopicPartition): string {
+  return tpKey(p.topic, p.partition)
+}
+
 export class CopierTasks {
   readonly #flow: FlowConfig
   readonly #deps: CopierTasksDeps
-  /** Every partition seen, in the order first seen; its index decides its task. */
-  readonly #order: DealtPartition[] = []
+  /** Every partition held, in the order first seen: the deal when the task count changes. */
+  #order: DealtPartition[] = []
   #tasks: CopierTask[] = []
+  /** The partitions each task holds (same index as #tasks). */
+  #dealt: DealtPartition[][] = []
   /** Tasks started before the first deal (warmUp), taken by it in index order. */
   #warm: CopierTask[] = []
-  /** Positions the tasks replaced last stored, handed to their successors (cleared once those have them). */
-  #handOver: readonly Position[] = []
+  /**
+   * Positions for partitions not dealt yet: stored by the tasks replaced, or by the instances that
+   * released them (own's handOver); each goes with its partition to the task it is dealt to.
+   */
+  readonly #handOver = new Map<string, Position>()
+  /**
+   * Owned partitions another instance may have copied since the positions were read (own without
+   * `fresh`): the positions are read again before one of them is dealt.
+   */
+  readonly #reread = new Set<string>()
+  /** Reads the stored positions again (the last own()'s; none before). */
+  #reload: () => Promise<void> = async () => {}
   /** The partitions (tpKeys) this instance owns in its group; undefined: all of them. */
   #owned: ReadonlySet<string> | undefined
   /** Tasks the group gave this instance for the flow; undefined: tasks.max. */
@@ -208,6 +242,11 @@ export class CopierTasks {
     return this.#tasks.map(t => ({ task: t.index, stats: t.stats }))
   }
 
+  /** The partitions (tpKeys) each running task holds, by task position (for tests and logs). */
+  get dealt(): string[][] {
+    return this.#dealt.map(d => d.map(keyOf))
+  }
+
   /**
    * Starts tasks 0..count-1 before the first deal, so tasks that take long to start (a worker
    * thread loads the sources and connects) are ready when the partitions are known; the deal
@@ -220,48 +259,116 @@ export class CopierTasks {
   }
 
   /**
-   * Adds the partitions of `topics` not seen yet; deals them, or deals everything again when the task count changes.
+   * Adds the owned partitions of `topics` no task holds yet: deals them to the running tasks, or
+   * deals everything again when the task count changes.
    */
   async assign(topics: ReadonlyMap<string, ReplicatedTopic>): Promise<void> {
     this.#topics = topics
+    await this.#dealNew(false)
+  }
+
+  /** Tasks for `partitions` partitions: min(budget, partitions), none without partitions (dealPartitions). */
+  #taskCount(partitions: number): number {
+    return Math.min(Math.max(1, this.#taskBudget ?? this.#flow.tasksMax), partitions)
+  }
+
+  /** The owned partitions of the ready topics that no task holds. */
+  #incoming(): DealtPartition[] {
     const owned = this.#owned
-    const known = new Set(this.#order.map(p => tpKey(p.topic, p.partition)))
-    const before = this.#order.length
-    for (const t of topics.values()) {
+    const held = new Set(this.#order.map(keyOf))
+    const incoming: DealtPartition[] = []
+    for (const t of this.#topics.values()) {
       for (let partition = 0; partition < t.partitions; partition++) {
         const key = tpKey(t.source, partition)
-        if (!known.has(key) && (owned === undefined || owned.has(key)))
-          this.#order.push({ topic: t.source, partition, replicated: t })
+        if (!held.has(key) && (owned === undefined || owned.has(key)))
+          incoming.push({ topic: t.source, partition, replicated: t })
       }
     }
-    if (this.#order.length === before && (this.#tasks.length > 0 || this.#order.length === 0)) return
-    const deal = dealPartitions(this.#order, this.#taskBudget ?? this.#flow.tasksMax)
-    if (deal.length !== this.#tasks.length) {
-      await this.#replaceTasks(deal.length)
+    return incoming
+  }
+
+  /**
+   * Deals the incoming partitions: to the least loaded running tasks (ties to the lowest index,
+   * which on a deal nothing left is the round-robin of dealPartitions), or, when the task count
+   * changes, everything again to new tasks. `reloaded`: the positions were just read again.
+   */
+  async #dealNew(reloaded: boolean): Promise<void> {
+    const added = this.#incoming()
+    if (added.length === 0 && (this.#tasks.length > 0 || this.#order.length === 0)) return
+    this.#order.push(...added)
+    const count = this.#taskCount(this.#order.length)
+    /** Task position -> partitions it is given now. */
+    const given = new Map<number, DealtPartition[]>()
+    let newTasks = false
+    if (count !== this.#tasks.length) {
+      await this.#replaceTasks(count)
+      this.#dealt = dealPartitions(this.#order, count)
+      this.#dealt.forEach((d, i) => given.set(i, d))
+      newTasks = true
       this.#deps.log.info('copying with tasks', {
-        tasks: deal.length,
+        tasks: count,
         tasksMax: this.#flow.tasksMax,
         partitions: this.#order.length,
-        perTask: deal.map(d => d.length).join(',')
+        perTask: this.#dealt.map(d => d.length).join(',')
       })
+    } else {
+      for (const p of added) {
+        let least = 0
+        this.#dealt.forEach((d, i) => {
+          if (d.length < (this.#dealt[least]?.length ?? 0)) least = i
+        })
+        this.#dealt[least]?.push(p)
+        given.set(least, [...(given.get(least) ?? []), p])
+      }
     }
+    const reread = added.some(p => this.#reread.has(keyOf(p)))
+    // Tasks on the main thread share the flow's store: read again here, before they start the partitions.
+    if (reread && !reloaded) await this.#reload()
     await Promise.all(
-      this.#tasks.map(async (task, i) => {
-        await task.assign(deal[i] ?? [], this.#handOver)
+      [...given].map(async ([i, ps]) => {
+        const task = this.#tasks[i] as CopierTask
+        const handOver = ps.flatMap(p => {
+          const h = this.#handOver.get(keyOf(p))
+          return h === undefined ? [] : [h]
+        })
+        // A new worker thread read the positions when it started; a running one reads them again.
+        const again = !newTasks && !reloaded && ps.some(p => this.#reread.has(keyOf(p)))
+        await task.assign(this.#dealt[i] ?? [], handOver, again)
       })
     )
-    this.#handOver = []
+    for (const p of added) {
+      this.#handOver.delete(keyOf(p))
+      this.#reread.delete(keyOf(p))
+    }
     for (const task of this.#tasks) this.#start(task)
+  }
+
+  #addHandOver(positions: readonly Position[]): void {
+    for (const position of positions) {
+      const [topic, partition, offset] = position
+      const key = tpKey(topic, partition)
+      if (this.#owned !== undefined && !this.#owned.has(key)) continue
+      const known = this.#handOver.get(key)
+      if (known === undefined || offset > known[2]) this.#handOver.set(key, position)
+    }
   }
 
   /**
    * The partitions this instance owns from now on (tpKeys; undefined: every partition, as
-   * when the instance runs alone without a group) and how many tasks it runs them in. A change
-   * stops every task (each stores its positions), re-reads the stored positions (`reload`: other
-   * instances may have stored some since) and deals the owned partitions to fresh tasks, which
-   * resume from the newest of what was read, what the old tasks stored and `handOver` (positions
-   * the partitions' previous owners stored when they released them). Returns the positions the
-   * stopped tasks stored.
+   * when the instance runs alone without a group) and how many tasks it runs them in.
+   *
+   * Partitions that left are released by the tasks that hold them (only those tasks pause, and
+   * only for those partitions: their in-flight sends finish and their positions are stored
+   * before this resolves). Partitions that arrive join the running tasks, least loaded first,
+   * after the stored positions were read again (`reload`: their previous owner stored some; not
+   * with `fresh`, partitions nobody copied), each resuming from the newest of what was read and
+   * `handOver` (positions their previous owners stored when they released them).
+   *
+   * When the task budget changes, or the task count would (min(budget, partitions)), every task
+   * stops instead (each stores its positions) and the owned partitions are dealt to new tasks,
+   * which resume from the newest of what was read again, what the old tasks stored and `handOver`.
+   *
+   * Returns the positions stored by what was released or stopped.
    */
   async own(
     owned: ReadonlySet<string> | undefined,
@@ -272,30 +379,106 @@ export class CopierTasks {
   ): Promise<readonly Position[]> {
     if (sameSet(owned, this.#owned) && taskBudget === this.#taskBudget && handOver.length === 0) return []
     const before = this.#owned
-    // `fresh`: the partitions added were never copied by anyone else (new topics and partitions):
-    // they join the running tasks as discovery adds partitions, without a restart.
-    if (
-      opts.fresh === true &&
-      handOver.length === 0 &&
-      taskBudget === this.#taskBudget &&
-      owned !== undefined &&
-      before !== undefined &&
-      [...before].every(k => owned.has(k))
-    ) {
-      this.#owned = owned
-      await this.assign(this.#topics)
-      return []
-    }
+    const budgetChanged = taskBudget !== this.#taskBudget
     this.#owned = owned
     this.#taskBudget = taskBudget
+    this.#reload = reload
+    for (const key of [...this.#handOver.keys(), ...this.#reread])
+      if (owned !== undefined && !owned.has(key)) {
+        this.#handOver.delete(key)
+        this.#reread.delete(key)
+      }
+    const held = new Set(this.#order.map(keyOf))
+    // A partition held here is copied from what this instance stored: what others stored is older.
+    this.#addHandOver(handOver.filter(([topic, partition]) => !held.has(tpKey(topic, partition))))
+    if (opts.fresh !== true && owned !== undefined) for (const key of owned) if (!held.has(key)) this.#reread.add(key)
+    const keep = this.#order.filter(p => owned === undefined || owned.has(keyOf(p)))
+    const count = this.#taskCount(keep.length + this.#incoming().length)
+    if (budgetChanged || before === undefined || owned === undefined || count !== this.#tasks.length)
+      return await this.#redeal(reload)
+    const released = await this.#release(keep)
+    await this.#dealNew(false)
+    await this.#rebalance()
+    return released
+  }
+
+  /**
+   * After partitions left, tasks may differ by more than one partition (one may hold none):
+   * partitions move from the most to the least loaded task, each released by one (its position
+   * stored) and then assigned to the other with that position, so only the moved ones pause.
+   */
+  async #rebalance(): Promise<void> {
+    const moves = new Map<string, { from: number; to: number; p: DealtPartition }>()
+    const load = this.#dealt.map(d => d.length)
+    for (;;) {
+      const most = load.indexOf(Math.max(...load))
+      const least = load.indexOf(Math.min(...load))
+      if ((load[most] ?? 0) - (load[least] ?? 0) <= 1) break
+      const d = this.#dealt[most] as DealtPartition[]
+      const p = d.pop() as DealtPartition
+      this.#dealt[least]?.push(p)
+      load[most] = (load[most] ?? 0) - 1
+      load[least] = (load[least] ?? 0) + 1
+      moves.set(keyOf(p), { from: most, to: least, p })
+    }
+    if (moves.size === 0) return
+    const from = Map.groupBy(moves.values(), m => m.from)
+    const stored = await Promise.all(
+      [...from].map(async ([i, ms]) => await (this.#tasks[i] as CopierTask).release(ms.map(m => m.p)))
+    )
+    const positions = new Map(stored.flat().map(p => [tpKey(p[0], p[1]), p]))
+    const to = Map.groupBy(moves.values(), m => m.to)
+    await Promise.all(
+      [...to].map(async ([i, ms]) => {
+        const handOver = ms.flatMap(m => {
+          const h = positions.get(keyOf(m.p))
+          return h === undefined ? [] : [h]
+        })
+        await (this.#tasks[i] as CopierTask).assign(this.#dealt[i] ?? [], handOver)
+      })
+    )
+    this.#deps.log.info('moved partitions between tasks', {
+      partitions: moves.size,
+      perTask: this.#dealt.map(d => d.length).join(',')
+    })
+  }
+
+  /** Releases the held partitions not in `keep` from the tasks holding them; the positions stored for them. */
+  async #release(keep: readonly DealtPartition[]): Promise<Position[]> {
+    const kept = new Set(keep.map(keyOf))
+    const leaving = new Map<number, DealtPartition[]>()
+    this.#dealt = this.#dealt.map((d, i) => {
+      const gone = d.filter(p => !kept.has(keyOf(p)))
+      if (gone.length > 0) leaving.set(i, gone)
+      return d.filter(p => kept.has(keyOf(p)))
+    })
+    this.#order = [...keep]
+    if (leaving.size === 0) return []
+    const stored = await Promise.all(
+      [...leaving].map(async ([i, ps]) => await (this.#tasks[i] as CopierTask).release(ps))
+    )
+    this.#deps.log.info('released partitions', {
+      partitions: [...leaving.values()].reduce((n, ps) => n + ps.length, 0),
+      tasks: leaving.size,
+      perTask: this.#dealt.map(d => d.length).join(',')
+    })
+    return stored.flat()
+  }
+
+  /** Stops every task (each stores its positions), reads the positions again and deals the owned partitions anew. */
+  async #redeal(reload: () => Promise<void>): Promise<Position[]> {
     const old = this.#tasks
     this.#tasks = []
+    this.#dealt = []
     const stored = await this.#stopAll(old)
     this.#retire(old)
-    this.#order.length = 0
-    this.#handOver = [...stored, ...handOver]
+    this.#order = []
+    this.#addHandOver(stored)
     await reload()
-    await this.assign(this.#topics)
+    // Read after every previous owner stored (they released before the group dealt them here), and
+    // every task is new: a worker thread reads the positions when it starts. Nothing to read again later.
+    this.#reread.clear()
+    await this.#dealNew(true)
     return stored
   }
 
@@ -315,7 +498,7 @@ export class CopierTasks {
   async #replaceTasks(count: number): Promise<void> {
     const old = this.#tasks
     this.#tasks = []
-    this.#handOver = [...this.#handOver, ...(await this.#stopAll(old))]
+    this.#addHandOver(await this.#stopAll(old))
     this.#retire(old)
     const warm = this.#warm.splice(0)
     for (let index = 0; index < count; index++) this.#tasks.push(warm[index] ?? this.#deps.newTask(index, count))

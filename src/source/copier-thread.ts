@@ -4,6 +4,10 @@
  * status, hands the flow its heartbeat acknowledgements and writes its log lines with the
  * flow's logger.
  *
+ * Release: `release` is sent and `released` awaited (those partitions' in-flight sends finished,
+ * their positions stored, the others still copying); the partitions leave the assignment a
+ * restarted worker gets.
+ *
  * Stop: `stop` is sent and `stopped` awaited (the copier stopped, in-flight sends finished,
  * positions stored), then the worker is terminated; a worker that does not answer within the
  * stop limit (30 s) is terminated anyway and that is logged. A worker that dies on its own (an
@@ -21,6 +25,7 @@ import type { CopierStats } from './copier.ts'
 import type { DealtPartition } from './copier-tasks.ts'
 import type { CopierWorkerData, FromWorker, Position, ToWorker } from './copier-protocol.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
+import { tpKey } from '../kafka/types.ts'
 
 const STOP_LIMIT_MS = 30_000
 /** A worker that ran this long before dying starts again after the shortest backoff. */
@@ -65,7 +70,8 @@ interface Incarnation {
   exitCode: number | undefined
   stats: CopierStats | undefined
   error: string | undefined
-  readonly pending: Map<number, { resolve: () => void; reject: (err: Error) => void }>
+  /** Answers awaited by id: `assigned` (no positions) and `released` (the positions stored). */
+  readonly pending: Map<number, { resolve: (positions: readonly Position[]) => void; reject: (err: Error) => void }>
   onStopped: ((positions: readonly Position[] | undefined) => void) | undefined
   readonly exited: Promise<void>
 }
@@ -137,9 +143,10 @@ export class CopierThread {
   /**
    * Gives the task these partitions (of `topics`); resolves when the worker started them at
    * their stored positions, or at once while the worker is down (its restart gets them).
-   * `handOver`: positions just stored by the tasks this one replaces.
+   * `handOver`: positions just stored by the tasks (or instances) the partitions come from;
+   * `reread`: the worker reads the offsets topic again first (partitions another instance copied).
    */
-  async assign(dealt: readonly DealtPartition[], handOver: readonly Position[] = []): Promise<void> {
+  async assign(dealt: readonly DealtPartition[], handOver: readonly Position[] = [], reread = false): Promise<void> {
     const topics = [
       ...new Map(
         dealt.map(p => [
@@ -151,18 +158,54 @@ export class CopierThread {
     this.#assignment = { topics, partitions: dealt.map(p => [p.topic, p.partition] as const) }
     const inc = this.#current
     if (inc === undefined || this.#stopped) return
-    await this.#sendAssign(inc, handOver)
+    await this.#sendAssign(inc, handOver, reread)
   }
 
-  async #sendAssign(inc: Incarnation, handOver: readonly Position[]): Promise<void> {
+  async #sendAssign(inc: Incarnation, handOver: readonly Position[], reread = false): Promise<void> {
     const a = this.#assignment
     if (a === undefined) return
     const id = this.#nextId++
-    const done = new Promise<void>((resolve, reject) => {
+    const done = new Promise<readonly Position[]>((resolve, reject) => {
       inc.pending.set(id, { resolve, reject })
     })
-    this.#post(inc, { type: 'assign', id, topics: a.topics, partitions: a.partitions, positions: handOver })
+    this.#post(inc, { type: 'assign', id, topics: a.topics, partitions: a.partitions, positions: handOver, reread })
     await done
+  }
+
+  /**
+   * Gives up these partitions while the others keep copying; resolves with the positions the
+   * worker stored for them once their in-flight sends finished. A restarted worker never gets
+   * them again. While the worker is down there is nothing to wait for: what it stored is stored.
+   */
+  async release(partitions: readonly DealtPartition[]): Promise<readonly Position[]> {
+    const gone = new Set(partitions.map(p => tpKey(p.topic, p.partition)))
+    const a = this.#assignment
+    if (a !== undefined) {
+      const keep = a.partitions.filter(([topic, partition]) => !gone.has(tpKey(topic, partition)))
+      const topics = new Set(keep.map(([topic]) => topic))
+      this.#assignment = { topics: a.topics.filter(t => topics.has(t.source)), partitions: keep }
+    }
+    const inc = this.#current
+    if (inc === undefined || this.#stopped || inc.exitCode !== undefined) return []
+    const id = this.#nextId++
+    const done = new Promise<readonly Position[]>((resolve, reject) => {
+      inc.pending.set(id, { resolve, reject })
+    })
+    this.#post(inc, {
+      type: 'release',
+      id,
+      partitions: partitions.map(p => [p.topic, p.partition] as const)
+    })
+    try {
+      return await done
+    } catch (err) {
+      // The worker died meanwhile: its positions are what it stored before; the next one starts without the partitions.
+      this.#opts.log.warn('copier task thread ended while releasing partitions', {
+        task: this.index,
+        error: err as Error
+      })
+      return []
+    }
   }
 
   /** Starts copying (now, and in every restarted worker); the task stops on stop(), not on the signal. */
@@ -302,7 +345,15 @@ export class CopierThread {
         this.#assigned = m.assigned
         const p = inc.pending.get(m.id)
         inc.pending.delete(m.id)
-        if (m.error === undefined) p?.resolve()
+        if (m.error === undefined) p?.resolve([])
+        else p?.reject(new Error(m.error))
+        break
+      }
+      case 'released': {
+        this.#assigned = m.assigned
+        const p = inc.pending.get(m.id)
+        inc.pending.delete(m.id)
+        if (m.error === undefined) p?.resolve(m.positions)
         else p?.reject(new Error(m.error))
         break
       }

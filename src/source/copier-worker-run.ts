@@ -252,12 +252,30 @@ async function handle(built: Built, message: ToWorker): Promise<void> {
     const mine = new Set(message.partitions.map(([topic, partition]) => tpKey(topic, partition)))
     const topics = new Map<string, ReplicatedTopic>(message.topics.map(t => [t.source, t]))
     try {
+      if (message.reread === true) await built.positions.load()
       await copier.assign(topics, (topic, partition) => mine.has(tpKey(topic, partition)))
       // Before `assigned`: data loss found at the stored positions is in status once assign resolves.
       postStats(copier)
       post({ type: 'assigned', id: message.id, assigned: copier.assignedCount })
     } catch (err) {
       post({ type: 'assigned', id: message.id, assigned: copier.assignedCount, error: (err as Error).message })
+    }
+  } else if (message.type === 'release') {
+    const keys = new Set(message.partitions.map(([topic, partition]) => tpKey(topic, partition)))
+    try {
+      const positions = await copier.release(keys)
+      // `stopped` reports what this task stored for the partitions it still has.
+      for (const k of keys) built.positions.stored.delete(k)
+      postStats(copier)
+      post({ type: 'released', id: message.id, assigned: copier.assignedCount, positions })
+    } catch (err) {
+      post({
+        type: 'released',
+        id: message.id,
+        assigned: copier.assignedCount,
+        positions: [],
+        error: (err as Error).message
+      })
     }
   } else if (message.type === 'run') {
     if (running !== undefined || stopping) return

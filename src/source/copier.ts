@@ -59,6 +59,7 @@ import {
 } from '../observe/metrics-copy.ts'
 import { observe } from '../observe/metrics-window.ts'
 import { sleep } from '../util/abortable.ts'
+import type { Position } from './copier-protocol.ts'
 import type { OffsetSyncWriter } from './offset-sync-writer.ts'
 import { backoff, PartitionProgress, REFUSED_BACKOFF, type Unit } from './partition-progress.ts'
 import { DEFAULT_FLUSH_THRESHOLDS, PositionFlushPolicy } from './position-flush-policy.ts'
@@ -75,6 +76,9 @@ const RAW_MIN_BYTES = 16 * 1024
 const READ_RETRY_BACKOFF = { firstMs: 100, maxMs: 2_000 } as const
 /** A whole fetch round that failed (the source unreachable) waits this long before the next. */
 const SOURCE_FAILED_BACKOFF = { firstMs: 1_000, maxMs: 30_000 } as const
+
+/** Writes of released partitions' positions tried before their next owner is left to copy some again. */
+const RELEASE_STORE_ATTEMPTS = 3
 
 /** A partition whose bytes came damaged this many times in a row is reported paused (status, log). */
 const DAMAGED_REPORTED = 5
@@ -166,6 +170,8 @@ interface Assigned {
   readFailures: number
   /** Fetches in a row whose bytes failed their CRC check (reset by the next acknowledgement). */
   damaged: number
+  /** Given up by release(): an answer still in flight moves its progress, nothing else touches it. */
+  released: boolean
 }
 
 /**
@@ -303,7 +309,8 @@ export class RecordCopier {
         endOffset: end,
         readRetryAt: 0,
         readFailures: 0,
-        damaged: 0
+        damaged: 0,
+        released: false
       })
       this.#reader.seek(t.source, partition, start)
       this.#syncs?.reset(t.source, partition)
@@ -311,6 +318,84 @@ export class RecordCopier {
     }
     this.#log.info('copying partitions', { added: fresh.length, total: this.#assigned.size })
     this.#wakeUp()
+  }
+
+  /**
+   * Gives up these partitions (tpKeys) while the others keep copying, as a revoked partition is
+   * handed over (docs/scale-out-plan.md §5.3): they are no longer fetched, what the fetch loop
+   * read ahead for them is dropped, the sends in flight are let finish (their acknowledgements
+   * still count), then the offset syncs and the positions of everything acknowledged are
+   * written, as on stop. Once it resolves nothing is sent or stored for them by this copier.
+   * Returns the position of each: the last copied offset stored, or the offset before the one
+   * it resumed from when that is newer (it was handed over and nothing was copied since); none
+   * when neither is known.
+   */
+  async release(keys: ReadonlySet<string>): Promise<Position[]> {
+    const leaving: Assigned[] = []
+    for (const k of keys) {
+      const a = this.#assigned.get(k)
+      if (a === undefined) continue
+      // Out of #assigned: the fetch loop drops answers for it, the send loop never takes it again.
+      this.#assigned.delete(k)
+      a.released = true
+      a.progress.release()
+      this.#reader.remove(a.topic.source, a.partition)
+      this.stats.partitions.delete(k)
+      this.stats.lag.delete(k)
+      this.stats.failures.delete(k)
+      this.#missing.delete(k)
+      leaving.push(a)
+    }
+    if (leaving.length === 0) return []
+    // A send taken before the release may carry a unit of theirs; a store or sync write begun
+    // before may name them: all finish before their positions are written and release resolves.
+    await Promise.all([...this.#inFlight])
+    if (this.#storing !== undefined) await this.#storing
+    if (this.#syncFlush !== undefined) await this.#syncFlush
+    if (this.#syncs !== undefined) await this.#syncs.flush(true)
+    await this.#storeReleased(leaving)
+    for (const a of leaving) this.#syncs?.reset(a.topic.source, a.partition)
+    this.#log.info('released partitions', { released: leaving.length, total: this.#assigned.size })
+    this.#updateLag()
+    return leaving.flatMap(a => {
+      const stored = this.#positions.lastStored(a.topic.source, a.partition)
+      const resumed = a.progress.storedTo - 1n
+      const offset = stored === undefined || resumed > stored ? resumed : stored
+      return offset < 0n ? [] : [[a.topic.source, a.partition, offset] as const]
+    })
+  }
+
+  /** Stores released partitions' positions; a failing write is tried again twice (not when the lease refused it). */
+  async #storeReleased(leaving: readonly Assigned[]): Promise<void> {
+    const snapshot = new Map<string, { topic: string; partition: number; offset: bigint }>()
+    for (const a of leaving) {
+      const offset = a.progress.storable()
+      if (offset !== undefined) snapshot.set(a.key, { topic: a.topic.source, partition: a.partition, offset })
+    }
+    for (let attempt = 1; snapshot.size > 0; attempt++) {
+      try {
+        await this.#positions.store(snapshot)
+        for (const a of leaving) {
+          const v = snapshot.get(a.key)
+          if (v !== undefined) a.progress.stored(v.offset)
+        }
+        return
+      } catch (err) {
+        if (isGateRefusal(err) || attempt >= RELEASE_STORE_ATTEMPTS) {
+          // The next owner resumes from the position stored before: records copied since are copied again.
+          this.#log.warn(
+            'storing the positions of released partitions failed; their next owner copies again from the last stored position',
+            {
+              flow: this.#flow.name,
+              partitions: snapshot.size,
+              error: err as Error
+            }
+          )
+          return
+        }
+        await sleep(backoff(attempt, READ_RETRY_BACKOFF))
+      }
+    }
   }
 
   #reportLoss(e: DataLossEvent): void {
@@ -672,7 +757,7 @@ export class RecordCopier {
     this.stats.batches++
     this.stats.lastCopyAt = now
     const lag = a.endOffset - a.progress.ackedTo
-    this.stats.lag.set(a.key, lag > 0n ? lag : 0n)
+    if (!a.released) this.stats.lag.set(a.key, lag > 0n ? lag : 0n)
     countAcked(
       a.metrics,
       { records, bytes, raw: payload.kind === 'raw', batches: payload.batches, copiedTo: a.progress.ackedTo },
@@ -724,6 +809,7 @@ export class RecordCopier {
    * partition paused and reported, as an unreadable one.
    */
   #refetch(a: Assigned, unit: CopyUnit, error: KafkaError): void {
+    if (a.released) return
     a.progress.refetch(unit)
     this.#reader.seek(a.topic.source, a.partition, unit.first)
     const now = Date.now()
@@ -747,6 +833,7 @@ export class RecordCopier {
    * why.
    */
   #reportPaused(a: Assigned, offset: bigint, reason: string, since: number, retryAt: number): void {
+    if (a.released) return
     this.stats.failures.set(a.key, { topic: a.topic.source, partition: a.partition, offset, reason, since, retryAt })
     this.#log.error('cannot copy partition; it is paused and retried later, other partitions continue', {
       flow: this.#flow.name,
@@ -934,6 +1021,8 @@ export class RecordCopier {
     range: { first: bigint; end: bigint },
     loss: Pick<DataLossEvent, 'reason' | 'lost' | 'from'>
   ): void {
+    // Released while the log range was asked for: its next owner finds the loss itself.
+    if (a.released) return
     this.#reportLoss({ topic: a.topic.source, partition: a.partition, ...loss, resumedAt: range.first, at: Date.now() })
     a.endOffset = range.end
     a.progress.restart(range.first)

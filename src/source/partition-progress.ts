@@ -64,6 +64,10 @@ export class PartitionProgress<P> {
   get ackedTo(): bigint {
     return this.#acked
   }
+  /** `acked` when it was last stored, or where the copy started (every offset below it is on the target). */
+  get storedTo(): bigint {
+    return this.#stored
+  }
   /** Where the next enqueued unit must start (the fetch position this progress expects). */
   get end(): bigint {
     return this.#end
@@ -191,6 +195,22 @@ export class PartitionProgress<P> {
     this.#attempts = 0
     this.#retryAt = 0
     this.#pause = undefined
+  }
+
+  /**
+   * The partition is given up (released to another task or instance): everything queued is
+   * dropped except the unit in flight, whose answer still moves `acked` so its position can be
+   * stored. Nothing is enqueued or sent after this.
+   */
+  release(): void {
+    const keep = this.#inFlight
+    this.#queue.length = 0
+    this.#queuedBytes = 0
+    if (keep !== undefined) {
+      this.#queue.push(keep)
+      this.#queuedBytes = keep.bytes
+    }
+    this.#end = keep?.next ?? this.#acked
   }
 
   /** The offset of the last copied record when it moved since the last store, else undefined. */
