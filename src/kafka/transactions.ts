@@ -162,8 +162,10 @@ const API_RULES: Readonly<Record<TxnApi, ReadonlyMap<number, Rule>>> = {
     [C.CLUSTER_AUTHORIZATION_FAILED, ['fatal']],
     [C.TRANSACTION_ABORTABLE, ['abortable']],
     [C.UNKNOWN_PRODUCER_ID, ['abortable']],
-    // The partition was not added to the transaction (server-side verification, KIP-890 part
-    // 1), or our sequence table disagrees with the broker's: our bug, never retried blindly.
+    // A partition not added to the transaction is refused by server-side verification (KIP-890
+    // part 1): 4.3.1 answers Produce v11 with TRANSACTION_ABORTABLE (above), older brokers with
+    // INVALID_TXN_STATE. Either way our bug (every partition is added before its first Produce),
+    // as is a sequence table that disagrees with the broker's: never retried blindly.
     [C.INVALID_TXN_STATE, ['fatal']],
     [C.OUT_OF_ORDER_SEQUENCE_NUMBER, ['fatal']]
   ])
@@ -355,8 +357,8 @@ export class KafkaTransactions {
     transactionalId: string,
     transactionTimeoutMs: number
   ): Promise<InitProducerIdResult> {
-    const api = await this.#api('InitProducerId')
     this.#checkGate(() => `InitProducerId for ${transactionalId}`)
+    const api = await this.#api('InitProducerId')
     const answer = await this.#call<{ errorCode: number; producerId: bigint; producerEpoch: number }>(
       `InitProducerId for ${transactionalId}`,
       api,
@@ -410,8 +412,8 @@ export class KafkaTransactions {
     producer: TxnProducer,
     partitions: readonly TopicPartition[]
   ): Promise<AddPartitionsResult> {
-    const api = await this.#api('AddPartitionsToTxn')
     this.#checkGate(() => `AddPartitionsToTxn for ${producer.transactionalId}`)
+    const api = await this.#api('AddPartitionsToTxn')
     const topics = [...Map.groupBy(partitions, p => p.topic)].map(([name, ps]) => ({
       name,
       partitions: ps.map(p => p.partition)
@@ -448,8 +450,8 @@ export class KafkaTransactions {
 
   /** EndTxn: commits (`committed`) or aborts the producer's open transaction. */
   async endTxn(coordinator: Broker, producer: TxnProducer, committed: boolean): Promise<EndTxnResult> {
-    const api = await this.#api('EndTxn')
     this.#checkGate(() => `EndTxn(${committed ? 'commit' : 'abort'}) for ${producer.transactionalId}`)
+    const api = await this.#api('EndTxn')
     const answer = await this.#call<{ errorCode: number }>(
       `EndTxn(${committed ? 'commit' : 'abort'}) for ${producer.transactionalId}`,
       api,
@@ -484,6 +486,8 @@ export class KafkaTransactions {
    * Each partition's outcome comes back as a value.
    */
   async produce(broker: Broker, producer: TxnProducer, batches: readonly TxnBatch[]): Promise<TxnProduceAnswer[]> {
+    // Before the version look-up too: a refused write opens no connection.
+    this.#checkGate(() => `transactional produce for ${producer.transactionalId} to ${broker.host}:${broker.port}`)
     const request = [...Map.groupBy(batches, b => b.topic)].map(([topic, bs]) => ({
       topic,
       partitions: bs.map(b => ({ partition: b.partition, batch: b.batch }))

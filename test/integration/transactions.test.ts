@@ -7,8 +7,13 @@
  *   and raw-path batches, and EndTxn v4 commit and abort. The epoch stays the same across
  *   commits (no KIP-890 part 2 bump with EndTxn v4), and sequences continue across transactions
  *   of one epoch, the aborted one included. Markers take one offset per partition per transaction.
- * - A second InitProducerId for the same id: see the fencing test for the exact codes.
- * - A Produce to a partition not added to the transaction: see that test for the code.
+ * - A second InitProducerId for the same id is answered CONCURRENT_TRANSACTIONS while the open
+ *   transaction is aborted, then succeeds with epoch + 2. The old epoch's Produce gets
+ *   INVALID_PRODUCER_EPOCH (47), its AddPartitionsToTxn and EndTxn PRODUCER_FENCED (90).
+ * - Right after EndTxn, AddPartitionsToTxn and EndTxn answer CONCURRENT_TRANSACTIONS until the
+ *   markers are written; a completed commit sent again is answered NONE.
+ * - A Produce to a partition not added to the transaction gets TRANSACTION_ABORTABLE (120), and
+ *   the coordinator still commits the rest.
  * - A transaction in which one partition's batch is refused (MESSAGE_TOO_LARGE, Java's
  *   RecordTooLargeException) still commits the others, and the refused batch did not move that
  *   partition's sequence.
