@@ -377,23 +377,31 @@ export class KafkaTransactions {
    * Finds the coordinator and takes the id with InitProducerId, retrying retriable answers (a
    * moved or loading coordinator, CONCURRENT_TRANSACTIONS while the previous epoch's transaction
    * is aborted) until `deadlineMs` (a Date.now() value). This is what Admin.fenceProducers does
-   * per id (FenceProducersHandler) and what a task's first init needs.
+   * per id (FenceProducersHandler) and what a task's first init needs. A failed request that is
+   * retriable (network, timeout) is retried too, with the coordinator looked up again; a
+   * non-retriable one (the write gate, an unsupported version) throws.
    */
   async takeId(transactionalId: string, transactionTimeoutMs: number, deadlineMs: number): Promise<TakeIdResult> {
     const retried: string[] = []
     let coordinator: Broker | undefined
     for (let attempt = 0; ; attempt++) {
       let error: TxnError | undefined
-      if (coordinator === undefined) {
-        const found = await this.findCoordinator(transactionalId)
-        coordinator = found.coordinator
-        error = found.error
-      }
-      if (coordinator !== undefined) {
-        const init = await this.initProducerId(coordinator, transactionalId, transactionTimeoutMs)
-        if (init.error === undefined) return { ...init, coordinator, retried }
-        error = init.error
-        if (error.rediscover === 'coordinator') coordinator = undefined
+      try {
+        if (coordinator === undefined) {
+          const found = await this.findCoordinator(transactionalId)
+          coordinator = found.coordinator
+          error = found.error
+        }
+        if (coordinator !== undefined) {
+          const init = await this.initProducerId(coordinator, transactionalId, transactionTimeoutMs)
+          if (init.error === undefined) return { ...init, coordinator, retried }
+          error = init.error
+          if (error.rediscover === 'coordinator') coordinator = undefined
+        }
+      } catch (err) {
+        if (!(err instanceof KafkaError) || !err.retriable || Date.now() >= deadlineMs) throw err
+        coordinator = undefined
+        error = { code: -1, name: err.kafkaCode ?? 'REQUEST_FAILED', kind: 'retriable', message: err.message }
       }
       if (error === undefined || error.kind !== 'retriable' || Date.now() >= deadlineMs)
         return { producerId: -1n, producerEpoch: -1, ...(error === undefined ? {} : { error }), retried }
