@@ -9,7 +9,9 @@
  *   the response keeps each partition's `records` as a Buffer;
  * - Produce v9-v11 (flexible versions; Kafka 2.8+): one record batch per partition (brokers
  *   refuse more than one in a v3+ request), and every partition's outcome comes back as a value
- *   (base offset or error code), never as one error for the whole request.
+ *   (base offset or error code), never as one error for the whole request. A transactional
+ *   Produce names its transactional id (transactions.ts); v11 is the cap on purpose, as v12 is
+ *   the transaction version 2 flow (docs/exactly-once-plan.md §4.1).
  * Request layouts: Apache Kafka's FetchRequest.json / ProduceRequest.json message definitions.
  */
 import type { Reader } from '@platformatic/kafka'
@@ -185,12 +187,13 @@ export async function fetchRaw(client: Base, broker: Broker, request: RawFetchRe
 }
 
 function produceRequest(
+  transactionalId: string | null,
   acks: number,
   timeoutMs: number,
   topics: ReadonlyArray<{ topic: string; partitions: ReadonlyArray<{ partition: number; batch: BatchBytes }> }>
 ): InstanceType<typeof Writer> {
   const w = Writer.create()
-    .appendString(null as never) // transactional_id
+    .appendString(transactionalId as never) // transactional_id (null: not transactional)
     .appendInt16(acks)
     .appendInt32(timeoutMs)
     .appendArray(
@@ -245,6 +248,10 @@ function parseProduce(
  * it serializes the request, after any wait for the connection and before its in-flight queue
  * (@platformatic/kafka network/connection.js `send`): a refusal there rejects with the gate's
  * error and nothing was written.
+ *
+ * `transactionalId` must be set when the batches are transactional (attribute bit 4): the broker
+ * refuses such a request without it (KafkaApis.handleProduceRequest answers
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED), and acks must then be -1.
  */
 export async function produceRaw(
   client: Base,
@@ -252,7 +259,8 @@ export async function produceRaw(
   acks: number,
   timeoutMs: number,
   topics: ReadonlyArray<{ topic: string; partitions: ReadonlyArray<{ partition: number; batch: BatchBytes }> }>,
-  check?: { readonly gate: WriteGate; readonly what: () => string }
+  check?: { readonly gate: WriteGate; readonly what: () => string },
+  transactionalId: string | null = null
 ): Promise<ProducePartitionAnswer[]> {
   const offered = await negotiatedVersion(client, 'Produce')
   if (offered < MIN_PRODUCE_VERSION) {
@@ -270,5 +278,11 @@ export async function produceRaw(
         }
   const api = createAPI(0, Math.min(offered, MAX_PRODUCE_VERSION), build as never, parseProduce as never)
   const conn = await connection(client, broker)
-  return await (api.async as (...args: unknown[]) => Promise<ProducePartitionAnswer[]>)(conn, acks, timeoutMs, topics)
+  return await (api.async as (...args: unknown[]) => Promise<ProducePartitionAnswer[]>)(
+    conn,
+    transactionalId,
+    acks,
+    timeoutMs,
+    topics
+  )
 }
