@@ -28,9 +28,9 @@ import {
   encodeBatch,
   forTarget,
   hasValidCrc,
-  splitBatches
+  splitBatches,
+  stampTransactional
 } from '../../src/kafka/record-batch.ts'
-import { patchedCrc32c } from '../../src/kafka/crc32c-patch.ts'
 import {
   type AddPartitionsResult,
   type Broker,
@@ -60,36 +60,13 @@ const abortedValues: string[] = []
 
 const TXN_TIMEOUT_MS = 60_000
 
-// ---- TEMPORARY, this test only: transactional stamping of a batch. Build step 2 (branch
-// eos-stamp) adds stampTransactional to src/kafka/record-batch.ts; use that once merged. Sets the
-// transactional bit (attributes bit 4), the producer id and epoch and the base sequence, and
-// patches the CRC-32C, as plan §4.3 describes. Offsets as in DefaultRecordBatch.
-const CRC_OFFSET = 17
-const ATTRIBUTES_OFFSET = 21
-const PRODUCER_ID_OFFSET = 43
-const PRODUCER_EPOCH_OFFSET = 51
-const BASE_SEQUENCE_OFFSET = 53
-const HEADER_BYTES = 61
+/** A batch stamped for the transaction (record-batch.ts stampTransactional), checked by the split a broker does. */
 function stampForTest(batch: BatchBytes, producer: TxnProducer, baseSequence: number): Buffer[] {
-  const whole = Buffer.isBuffer(batch) ? batch : Buffer.concat(batch)
-  const header = Buffer.from(whole.subarray(0, HEADER_BYTES))
-  header.writeInt16BE(header.readInt16BE(ATTRIBUTES_OFFSET) | 0x10, ATTRIBUTES_OFFSET)
-  header.writeBigInt64BE(producer.producerId, PRODUCER_ID_OFFSET)
-  header.writeInt16BE(producer.producerEpoch, PRODUCER_EPOCH_OFFSET)
-  header.writeInt32BE(baseSequence, BASE_SEQUENCE_OFFSET)
-  const crc = patchedCrc32c(
-    whole.readUInt32BE(CRC_OFFSET),
-    whole.subarray(ATTRIBUTES_OFFSET),
-    0,
-    header.subarray(ATTRIBUTES_OFFSET)
-  )
-  header.writeUInt32BE(crc, CRC_OFFSET)
-  const stamped = [header, whole.subarray(HEADER_BYTES)]
-  const [check] = splitBatches(Buffer.concat(stamped))
-  assert.ok(check !== undefined && hasValidCrc(check) && check.transactional, 'the test stamp makes a valid batch')
-  return stamped
+  const { bytes } = stampTransactional(batch, producer.producerId, producer.producerEpoch, baseSequence)
+  const [check] = splitBatches(Buffer.concat(bytes))
+  assert.ok(check !== undefined && hasValidCrc(check) && check.transactional, 'the stamp makes a valid batch')
+  return bytes
 }
-// ---- end of TEMPORARY
 
 const values = (tag: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${tag}-${i}`)
 const recordsOf = (vs: readonly string[]): EncodableRecord[] =>
