@@ -85,7 +85,14 @@ const AUTH_ANY: Shape = { fields: [...new Set(Object.values(AUTH_SHAPES).flatMap
  * Connect worker keys of a cluster `config` that kafka-mirror reads (on the target, the Connect
  * cluster; Strimzi does not forbid them, KafkaMirrorMaker2ClusterSpec.FORBIDDEN_PREFIXES).
  */
-const WORKER_KEYS_READ: readonly string[] = ['offset.flush.interval.ms', 'exactly.once.source.support']
+const WORKER_KEYS_READ: readonly string[] = [
+  'offset.flush.interval.ms',
+  'exactly.once.source.support',
+  // The worker group's timeouts: instances share the work in that group (docs/DESIGN.md, "Scale-out").
+  'session.timeout.ms',
+  'heartbeat.interval.ms',
+  'rebalance.timeout.ms'
+]
 
 const FORBIDDEN = [
   'ssl.',

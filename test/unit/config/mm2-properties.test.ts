@@ -120,6 +120,12 @@ const keyCases: Array<[string, (f: FlowConfig) => unknown, unknown]> = [
   ['B.offset.storage.topic = my-offsets', f => f.naming.offsetsTopic, 'my-offsets'],
   ['offset.storage.topic = top-offsets\nB.offset.storage.topic = b-offsets', f => f.naming.offsetsTopic, 'top-offsets'],
   ['B.group.id = my-group', f => f.naming.workerGroupId, 'my-group'],
+  [
+    'B.session.timeout.ms = 20000\nB.heartbeat.interval.ms = 2000\nB.rebalance.timeout.ms = 90000',
+    f => f.group,
+    { sessionTimeoutMs: 20_000, heartbeatIntervalMs: 2000, rebalanceTimeoutMs: 90_000 }
+  ],
+  ['', f => f.group, { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, rebalanceTimeoutMs: 60_000 }],
   ['A->B.consumer.poll.timeout.ms = 10', f => f.extra, { 'consumer.poll.timeout.ms': '10' }],
   ['A->B.transforms = x', f => f.extra, { transforms: 'x' }]
 ]

@@ -441,3 +441,22 @@ for (const [name, text, want] of errorCases) {
     assertConfigError(() => load(text, dir), want)
   })
 }
+
+test("strimzi: the worker group's timeouts come from the target cluster's config, checked against each other", () => {
+  const withTarget = (config: string): string =>
+    v1().replace('    statusStorageTopic: s\n', `    statusStorageTopic: s\n    config:\n${config}`)
+  const { config } = load(
+    withTarget(
+      '      session.timeout.ms: 20000\n      heartbeat.interval.ms: 2000\n      rebalance.timeout.ms: 90000\n'
+    )
+  )
+  assert.deepEqual(config.flows[0]?.group, {
+    sessionTimeoutMs: 20_000,
+    heartbeatIntervalMs: 2000,
+    rebalanceTimeoutMs: 90_000
+  })
+  assertConfigError(
+    () => load(withTarget('      session.timeout.ms: 20000\n      heartbeat.interval.ms: 30000\n')),
+    'heartbeat.interval.ms (30000) must be above 0 and below session.timeout.ms (20000)'
+  )
+})
