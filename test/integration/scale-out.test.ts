@@ -49,14 +49,18 @@ const QUOTA_BYTES_PER_S = Math.round(300 * 1024 * Math.max(1, TOTAL / 60_000))
 const SESSION_TIMEOUT_MS = 10_000
 const HEARTBEAT_INTERVAL_MS = 1_000
 
-/** Copy units of the flow an instance runs now, as `topic:partition`. */
-async function copyUnits(i: Instance, topic: string): Promise<string[] | undefined> {
+/** Copy units of the flow an instance runs now (of `topic`, or of every topic), as `topic:partition`. */
+async function copyUnits(i: Instance, topic?: string): Promise<string[] | undefined> {
   const st = await i.status()
   const g = st?.groups.find(x => x.groupId === 'A-mm2')
   if (g === undefined || g.state !== 'stable') return undefined
   return expandUnitIds(g.units)
     .map(id => parseUnitId(id))
-    .flatMap(u => (u.kind === 'copy' && u.flow === 'A->B' && u.topic === topic ? [`${topic}:${u.partition}`] : []))
+    .flatMap(u =>
+      u.kind === 'copy' && u.flow === 'A->B' && (topic === undefined || u.topic === topic)
+        ? [`${u.topic}:${u.partition}`]
+        : []
+    )
     .sort()
 }
 
@@ -394,14 +398,22 @@ test('a fourth instance joins: only its share of the partitions moves; a topic c
     await background
   })
   const instances = await startInstances(t, 3, file)
+  // The leader balances a flow's copy units as one pool (MM2 deals a flow's partitions over its
+  // tasks the same way), so evenness is checked over every topic the flow copies: the source may
+  // hold a `heartbeats` topic from an earlier test, which MM2's policy always copies.
+  let flowUnits: number[] = []
   const dealtOver = async (members: readonly Instance[], name: string, count: number): Promise<string[][]> =>
     await waitFor(
       async () => {
-        const units = await Promise.all(members.map(async i => await copyUnits(i, name)))
-        if (units.some(u => u === undefined)) return undefined
-        const all = units.flatMap(u => u ?? [])
-        const even = units.every(u => Math.abs((u?.length ?? 0) - count / members.length) < 1)
-        return all.length === count && new Set(all).size === count && even ? units.map(u => u ?? []) : undefined
+        const all = await Promise.all(members.map(async i => await copyUnits(i)))
+        if (all.some(u => u === undefined)) return undefined
+        const counts = all.map(u => u?.length ?? 0)
+        const units = all.map(u => (u ?? []).filter(p => p.startsWith(`${name}:`)))
+        const mine = units.flat()
+        const even = Math.max(...counts) - Math.min(...counts) <= 1
+        if (mine.length !== count || new Set(mine).size !== count || !even) return undefined
+        flowUnits = counts
+        return units
       },
       { timeoutMs: 90_000, what: `${name}'s ${count} partitions dealt evenly over ${members.length} instances` }
     )
@@ -420,7 +432,12 @@ test('a fourth instance joins: only its share of the partitions moves; a topic c
       `instance ${i} kept only partitions it had (${before[i]?.join(' ')} -> ${units.join(' ')})`
     )
   }
-  assert.equal(after[3]?.length, PARTITIONS / 4, 'the fourth instance took its share')
+  const flowTotal = flowUnits.reduce((a, b) => a + b, 0)
+  t.diagnostic(`copy units of the flow per instance: ${flowUnits.join(', ')}`)
+  assert.ok(
+    (flowUnits[3] ?? 0) >= Math.floor(flowTotal / 4),
+    `the fourth instance took its share of the flow's ${flowTotal} copy units (${flowUnits.join(', ')})`
+  )
 
   // 2. A topic created now is found by discovery and each of its partitions copied by one instance.
   const late = `${prefix}-b`
