@@ -17,17 +17,11 @@
  * negotiation). JoinGroup must be v4 or newer: v4 added the MEMBER_ID_REQUIRED handshake that
  * the membership relies on (KIP-394).
  */
-import {
-  Base,
-  kGetApi,
-  kGetBootstrapConnection,
-  kGetConnection,
-  protocolErrorsCodesById,
-  ResponseError
-} from '@platformatic/kafka'
+import { Base, kGetApi, protocolErrorsCodesById } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
 import { KafkaError } from '../errors.ts'
 import { clientOptions } from './security/client-options.ts'
+import { answerInError, bootstrapConnection, brokerConnection, type Connection } from './connections.ts'
 import { toKafkaError } from './errors.ts'
 
 /** The broker error codes the group protocol answers with (Apache Kafka's Errors enum). */
@@ -162,7 +156,6 @@ const GROUP_KEY_TYPE = 0
 /** Java's AbstractCoordinator waits this much longer than the rebalance timeout for a JoinGroup answer. */
 const JOIN_TIMEOUT_LAPSE_MS = 5000
 
-type Connection = Parameters<Parameters<Base[typeof kGetConnection]>[1]>[1]
 interface Api {
   readonly version: number
   readonly async: (connection: unknown, ...args: unknown[]) => Promise<unknown>
@@ -198,12 +191,7 @@ export class KafkaGroupWire implements GroupWire {
 
   async findCoordinator(groupId: string): Promise<FindCoordinatorAnswer> {
     const api = await this.#api('FindCoordinator')
-    const conn = await new Promise<NonNullable<Connection>>((resolve, reject) => {
-      this.#client[kGetBootstrapConnection]((error, c) => {
-        if (error != null || c == null) reject(error ?? new Error('no connection'))
-        else resolve(c)
-      })
-    })
+    const conn = await bootstrapConnection(this.#client)
     // v4+ takes a list of keys; older versions read the first one only.
     const answer = await this.#call<{
       coordinators: Array<{
@@ -381,18 +369,12 @@ export class KafkaGroupWire implements GroupWire {
     return api
   }
 
-  async #connection(coordinator: Coordinator): Promise<NonNullable<Connection>> {
-    return await new Promise((resolve, reject) => {
-      this.#client[kGetConnection]({ host: coordinator.host, port: coordinator.port } as never, (error, conn) => {
-        if (error != null || conn == null)
-          reject(
-            toKafkaError(
-              `connecting to the group coordinator ${coordinator.host}:${coordinator.port} of cluster ${this.#cluster}`,
-              error ?? new Error('no connection')
-            )
-          )
-        else resolve(conn)
-      })
+  async #connection(coordinator: Coordinator): Promise<Connection> {
+    return await brokerConnection(this.#client, coordinator).catch((err: unknown) => {
+      throw toKafkaError(
+        `connecting to the group coordinator ${coordinator.host}:${coordinator.port} of cluster ${this.#cluster}`,
+        err
+      )
     })
   }
 
@@ -419,8 +401,8 @@ export class KafkaGroupWire implements GroupWire {
     try {
       return (await api.async(conn, ...args)) as T
     } catch (err) {
-      const answer = err instanceof ResponseError ? (err as { response?: unknown }).response : undefined
-      if (answer !== undefined && answer !== null) return answer as T
+      const answer = answerInError<T>(err)
+      if (answer !== undefined) return answer
       if (timedOut)
         throw new KafkaError(
           `${doing} on cluster ${this.#cluster}: no answer within ${timeoutMs} ms; connection dropped`,

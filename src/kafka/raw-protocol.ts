@@ -24,10 +24,10 @@ import {
   fetchV16,
   fetchV17,
   kGetApi,
-  kGetConnection,
   Writer
 } from '@platformatic/kafka'
 import { KafkaError } from '../errors.ts'
+import { brokerConnection } from './connections.ts'
 import { type BatchBytes, batchLength } from './record-batch.ts'
 import type { WriteGate } from './write-gate.ts'
 
@@ -82,19 +82,9 @@ export interface ProducePartitionAnswer {
   readonly errorMessage: string | null
 }
 
-type Connection = Parameters<Parameters<Base[typeof kGetConnection]>[1]>[1]
 interface Broker {
   readonly host: string
   readonly port: number
-}
-
-async function connection(client: Base, broker: Broker): Promise<NonNullable<Connection>> {
-  return await new Promise((resolve, reject) => {
-    client[kGetConnection](broker as never, (error, conn) => {
-      if (error != null || conn == null) reject(error ?? new Error('no connection'))
-      else resolve(conn)
-    })
-  })
 }
 
 async function negotiatedVersion(client: Base, name: string): Promise<number> {
@@ -160,7 +150,7 @@ export async function fetchRaw(client: Base, broker: Broker, request: RawFetchRe
     )
   }
   const api = createAPI(1, version, createRequest as never, parseFetch as never)
-  const conn = await connection(client, broker)
+  const conn = await brokerConnection(client, broker)
   const topics = request.topics.map(t => ({
     topicId: t.topicId,
     partitions: t.partitions.map(p => ({
@@ -277,7 +267,7 @@ export async function produceRaw(
           return produceRequest(...args)
         }
   const api = createAPI(0, Math.min(offered, MAX_PRODUCE_VERSION), build as never, parseProduce as never)
-  const conn = await connection(client, broker)
+  const conn = await brokerConnection(client, broker)
   return await (api.async as (...args: unknown[]) => Promise<ProducePartitionAnswer[]>)(
     conn,
     transactionalId,

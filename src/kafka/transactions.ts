@@ -30,14 +30,12 @@ import {
   initProducerIdV3,
   initProducerIdV4,
   initProducerIdV5,
-  kGetBootstrapConnection,
-  kGetConnection,
   protocolErrors,
-  protocolErrorsCodesById,
-  ResponseError
+  protocolErrorsCodesById
 } from '@platformatic/kafka'
 import type { ClientConfig } from '../config/model.ts'
 import { KafkaError } from '../errors.ts'
+import { answerInError, bootstrapConnection, brokerConnection, type Connection } from './connections.ts'
 import { toKafkaError } from './errors.ts'
 import { produceRaw } from './raw-protocol.ts'
 import type { BatchBytes } from './record-batch.ts'
@@ -299,8 +297,6 @@ const PRODUCE_TIMEOUT_MS = 30_000
 /** Backoff between retries of InitProducerId in takeId (Java's retry.backoff.ms is 100 ms). */
 const TAKE_BACKOFF_MS = 100
 
-type Connection = Parameters<Parameters<Base[typeof kGetConnection]>[1]>[1]
-
 export class KafkaTransactions {
   readonly #client: Base
   readonly #cluster: string
@@ -322,12 +318,8 @@ export class KafkaTransactions {
 
   async findCoordinator(transactionalId: string): Promise<FindCoordinatorResult> {
     const api = await this.#api('FindCoordinator')
-    const conn = await new Promise<NonNullable<Connection>>((resolve, reject) => {
-      this.#client[kGetBootstrapConnection]((error, c) => {
-        if (error != null || c == null)
-          reject(toKafkaError(`connecting to cluster ${this.#cluster}`, error ?? new Error('no connection')))
-        else resolve(c)
-      })
+    const conn = await bootstrapConnection(this.#client).catch((err: unknown) => {
+      throw toKafkaError(`connecting to cluster ${this.#cluster}`, err)
     })
     const answer = await this.#call<{
       coordinators: Array<{
@@ -569,18 +561,12 @@ export class KafkaTransactions {
     return BUILDERS[name][version] as Api
   }
 
-  async #connection(broker: Broker): Promise<NonNullable<Connection>> {
-    return await new Promise((resolve, reject) => {
-      this.#client[kGetConnection]({ host: broker.host, port: broker.port } as never, (error, conn) => {
-        if (error != null || conn == null)
-          reject(
-            toKafkaError(
-              `connecting to broker ${broker.nodeId} (${broker.host}:${broker.port}) of cluster ${this.#cluster}`,
-              error ?? new Error('no connection')
-            )
-          )
-        else resolve(conn)
-      })
+  async #connection(broker: Broker): Promise<Connection> {
+    return await brokerConnection(this.#client, broker).catch((err: unknown) => {
+      throw toKafkaError(
+        `connecting to broker ${broker.nodeId} (${broker.host}:${broker.port}) of cluster ${this.#cluster}`,
+        err
+      )
     })
   }
 
@@ -596,8 +582,8 @@ export class KafkaTransactions {
     try {
       return (await api.async(conn, ...args)) as T
     } catch (err) {
-      const answer = err instanceof ResponseError ? (err as { response?: unknown }).response : undefined
-      if (answer !== undefined && answer !== null) return answer as T
+      const answer = answerInError<T>(err)
+      if (answer !== undefined) return answer
       throw toKafkaError(`${doing} on cluster ${this.#cluster}`, err)
     }
   }

@@ -174,6 +174,18 @@ interface Assigned {
   released: boolean
 }
 
+/** The positions of these partitions that moved since their last store, keyed by tpKey (what PositionStore.store takes). */
+function storableSnapshot(
+  partitions: Iterable<Assigned>
+): Map<string, { topic: string; partition: number; offset: bigint }> {
+  const snapshot = new Map<string, { topic: string; partition: number; offset: bigint }>()
+  for (const a of partitions) {
+    const offset = a.progress.storable()
+    if (offset !== undefined) snapshot.set(a.key, { topic: a.topic.source, partition: a.partition, offset })
+  }
+  return snapshot
+}
+
 /**
  * Told about every run of records the target acknowledged (the heartbeat latency tracker listens); `records` decodes on
  * demand.
@@ -367,11 +379,7 @@ export class RecordCopier {
 
   /** Stores released partitions' positions; a failing write is tried again twice (not when the lease refused it). */
   async #storeReleased(leaving: readonly Assigned[]): Promise<void> {
-    const snapshot = new Map<string, { topic: string; partition: number; offset: bigint }>()
-    for (const a of leaving) {
-      const offset = a.progress.storable()
-      if (offset !== undefined) snapshot.set(a.key, { topic: a.topic.source, partition: a.partition, offset })
-    }
+    const snapshot = storableSnapshot(leaving)
     for (let attempt = 1; snapshot.size > 0; attempt++) {
       try {
         await this.#positions.store(snapshot)
@@ -914,11 +922,7 @@ export class RecordCopier {
   }
 
   async #storePositions(): Promise<void> {
-    const snapshot = new Map<string, { topic: string; partition: number; offset: bigint }>()
-    for (const [k, a] of this.#assigned) {
-      const offset = a.progress.storable()
-      if (offset !== undefined) snapshot.set(k, { topic: a.topic.source, partition: a.partition, offset })
-    }
+    const snapshot = storableSnapshot(this.#assigned.values())
     const started = Date.now()
     try {
       if (snapshot.size > 0) await this.#positions.store(snapshot)
