@@ -174,7 +174,7 @@ interface Assigned {
   released: boolean
 }
 
-/** The positions of these partitions that moved since their last store, keyed by tpKey (what PositionStore.store takes). */
+/** The positions of these partitions that moved since their last store, by tpKey (what PositionStore.store takes). */
 function storableSnapshot(
   partitions: Iterable<Assigned>
 ): Map<string, { topic: string; partition: number; offset: bigint }> {
