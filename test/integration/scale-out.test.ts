@@ -73,6 +73,39 @@ async function targetCount(admin: KafkaAdmin, remote: string): Promise<number> {
   return Number([...ends.values()].reduce((a, b) => a + b, 0n))
 }
 
+/**
+ * Writes the source while the test runs: every `everyMs`, `batch` records numbered on from
+ * `from`, round-robin over the partitions, each value starting with its number (then `pad`).
+ * `stop()` waits for the batch under way; it also runs when the test ends.
+ */
+function writeInBackground(
+  t: { after: (fn: () => Promise<void>) => void },
+  topic: string,
+  partitions: number,
+  opts: { from?: number; batch: number; everyMs: number; pad?: string }
+): { readonly produced: () => number; readonly stop: () => Promise<void> } {
+  let produced = opts.from ?? 0
+  let producing = true
+  const suffix = opts.pad === undefined ? '' : ` ${opts.pad}`
+  const running = (async () => {
+    while (producing) {
+      const batch = Array.from({ length: opts.batch }, (_, k) => ({
+        partition: (produced + k) % partitions,
+        value: `${produced + k}${suffix}`
+      }))
+      await produce(A, topic, batch)
+      produced += batch.length
+      await new Promise(resolve => setTimeout(resolve, opts.everyMs))
+    }
+  })()
+  const stop = async (): Promise<void> => {
+    producing = false
+    await running
+  }
+  t.after(stop)
+  return { produced: () => produced, stop }
+}
+
 /** Per partition of `topic`: the writers of its stored positions, in the order they wrote. */
 async function positionWriters(topic: string): Promise<Map<number, string[]>> {
   const writers = new Map<number, string[]>()
@@ -116,23 +149,7 @@ test('three instances share the partitions; SIGTERM hands over without a duplica
 
   // The source keeps being written during the run (about 500 records/s over every partition), so
   // every owner of a partition copies and stores positions for it, before and after each hand-over.
-  let produced = TOTAL
-  let producing = true
-  const background = (async () => {
-    while (producing) {
-      const batch = Array.from({ length: 100 }, (_, k) => ({
-        partition: (produced + k) % PARTITIONS,
-        value: `${produced + k} ${pad}`
-      }))
-      await produce(A, topic, batch)
-      produced += batch.length
-      await new Promise(resolve => setTimeout(resolve, 200))
-    }
-  })()
-  t.after(async () => {
-    producing = false
-    await background
-  })
+  const source = writeInBackground(t, topic, PARTITIONS, { from: TOTAL, batch: 100, everyMs: 200, pad })
 
   const instances = await startInstances(t, 3, file)
   const [i0, i1, i2] = instances
@@ -179,8 +196,8 @@ test('three instances share the partitions; SIGTERM hands over without a duplica
   // 3. kill -9 of instance 1 once the others copy again: after the session timeout instance 2 owns everything.
   await new Promise(resolve => setTimeout(resolve, 2000))
   const copiedAtKill = await targetCount(admin, remote)
-  t.diagnostic(`copied when instance 1 is killed: ${copiedAtKill} of ${produced}`)
-  assert.ok(copiedAtKill < produced, 'the copy was still running when an instance was killed')
+  t.diagnostic(`copied when instance 1 is killed: ${copiedAtKill} of ${source.produced()}`)
+  assert.ok(copiedAtKill < source.produced(), 'the copy was still running when an instance was killed')
   const fromKilled = (await copyUnits(i1, topic)) ?? afterStop.u1
   const killedAt = Date.now()
   await i1.process.kill()
@@ -197,9 +214,8 @@ test('three instances share the partitions; SIGTERM hands over without a duplica
 
   // 4. Every record arrives; duplicates only where an instance was killed.
   await new Promise(resolve => setTimeout(resolve, 2000))
-  producing = false
-  await background
-  const total = produced
+  await source.stop()
+  const total = source.produced()
   const copied = await waitFor(
     async () => {
       const records = await readAll(B, remote)
@@ -285,23 +301,7 @@ test('an instance paused past the session timeout (SIGSTOP) loses its partitions
     }
   )
   // The source is written all along, so both instances copy and store positions the whole time.
-  let produced = 0
-  let producing = true
-  const background = (async () => {
-    while (producing) {
-      const batch = Array.from({ length: 60 }, (_, k) => ({
-        partition: (produced + k) % partitions,
-        value: `${produced + k}`
-      }))
-      await produce(A, topic, batch)
-      produced += batch.length
-      await new Promise(resolve => setTimeout(resolve, 100))
-    }
-  })()
-  t.after(async () => {
-    producing = false
-    await background
-  })
+  const source = writeInBackground(t, topic, partitions, { batch: 60, everyMs: 100 })
   const [i0, i1] = await startInstances(t, 2, file)
   assert.ok(i0 !== undefined && i1 !== undefined)
   const generationOf = async (i: Instance): Promise<number | undefined> =>
@@ -338,8 +338,7 @@ test('an instance paused past the session timeout (SIGSTOP) loses its partitions
     what: 'the resumed instance in a new generation'
   })
   await new Promise(resolve => setTimeout(resolve, 3000))
-  producing = false
-  await background
+  await source.stop()
   await waitForStoredPositions(A, [topic], B, { source: 'A' })
 
   // Every position record the resumed instance wrote after SIGCONT names a newer generation.
@@ -357,8 +356,8 @@ test('an instance paused past the session timeout (SIGSTOP) loses its partitions
   // Every record is on the target; duplicates only where the paused instance had sends on their way.
   const records = await readAll(B, remote)
   const values = new Set(records.map(r => r.value?.toString()))
-  assert.equal(values.size, produced, 'every source record on the target')
-  t.diagnostic(`records on the target: ${records.length} for ${produced}`)
+  assert.equal(values.size, source.produced(), 'every source record on the target')
+  t.diagnostic(`records on the target: ${records.length} for ${source.produced()}`)
 })
 
 test('a fourth instance joins: only its share of the partitions moves; a topic created during the run and the checkpoints are each handled by one instance; then the first one stops, as in a rolling update', async t => {
@@ -380,23 +379,7 @@ test('a fourth instance joins: only its share of the partitions moves; a topic c
       'emit.heartbeats.enabled': 'false'
     }
   )
-  let produced = 0
-  let producing = true
-  const background = (async () => {
-    while (producing) {
-      const batch = Array.from({ length: 60 }, (_, k) => ({
-        partition: (produced + k) % PARTITIONS,
-        value: `${produced + k}`
-      }))
-      await produce(A, topic, batch)
-      produced += batch.length
-      await new Promise(resolve => setTimeout(resolve, 200))
-    }
-  })()
-  t.after(async () => {
-    producing = false
-    await background
-  })
+  const source = writeInBackground(t, topic, PARTITIONS, { batch: 60, everyMs: 200 })
   const instances = await startInstances(t, 3, file)
   // The leader balances a flow's copy units as one pool (MM2 deals a flow's partitions over its
   // tasks the same way), so evenness is checked over every topic the flow copies: the source may
@@ -497,9 +480,8 @@ test('a fourth instance joins: only its share of the partitions moves; a topic c
   )
 
   // 5. Nothing lost, nothing copied twice (every hand-over here was a clean one).
-  producing = false
-  await background
-  const total = produced
+  await source.stop()
+  const total = source.produced()
   const copied = await waitFor(
     async () => {
       const records = await readAll(B, remote)
