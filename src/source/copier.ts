@@ -174,6 +174,23 @@ interface Assigned {
   released: boolean
 }
 
+/** The counters of a task that has copied nothing yet. */
+export function newCopierStats(): CopierStats {
+  return {
+    recordsCopied: 0,
+    bytesCopied: 0,
+    rawBytesCopied: 0,
+    batches: 0,
+    lastCopyAt: 0,
+    dataLoss: [],
+    failures: new Map(),
+    lag: new Map(),
+    lastError: undefined,
+    partitions: new Map(),
+    io: newTaskIo()
+  }
+}
+
 /** The positions of these partitions that moved since their last store, by tpKey (what PositionStore.store takes). */
 function storableSnapshot(
   partitions: Iterable<Assigned>
@@ -217,19 +234,7 @@ export class RecordCopier {
   /** A lease refusal was logged (sending / storing); cleared by the next success, so once per episode. */
   #sendGateLogged = false
   #storeGateLogged = false
-  readonly stats: CopierStats = {
-    recordsCopied: 0,
-    bytesCopied: 0,
-    rawBytesCopied: 0,
-    batches: 0,
-    lastCopyAt: 0,
-    dataLoss: [],
-    failures: new Map(),
-    lag: new Map(),
-    lastError: undefined,
-    partitions: new Map(),
-    io: newTaskIo()
-  }
+  readonly stats: CopierStats = newCopierStats()
 
   constructor(
     flow: FlowConfig,

@@ -7,8 +7,7 @@ import { test } from 'node:test'
 import type { FlowConfig } from '../../../src/config/model.ts'
 import { tpKey } from '../../../src/kafka/types.ts'
 import type { Logger } from '../../../src/observe/logger.ts'
-import { newTaskIo } from '../../../src/observe/metrics-copy.ts'
-import type { CopierStats } from '../../../src/source/copier.ts'
+import { type CopierStats, newCopierStats } from '../../../src/source/copier.ts'
 import type { Position } from '../../../src/source/copier-protocol.ts'
 import { type CopierTask, CopierTasks, type DealtPartition, dealPartitions } from '../../../src/source/copier-tasks.ts'
 import type { ReplicatedTopic } from '../../../src/source/topic-sync.ts'
@@ -66,19 +65,7 @@ function harness(tasksMax: number): {
   const newTask = (index: number): CopierTask => {
     const name = `${index}#${++incarnation}`
     let mine: DealtPartition[] = []
-    const stats: CopierStats = {
-      recordsCopied: 0,
-      bytesCopied: 0,
-      rawBytesCopied: 0,
-      batches: 0,
-      lastCopyAt: 0,
-      dataLoss: [],
-      failures: new Map(),
-      lag: new Map(),
-      lastError: undefined,
-      partitions: new Map(),
-      io: newTaskIo()
-    }
+    const stats: CopierStats = newCopierStats()
     return {
       index,
       get assignedCount() {
