@@ -17,7 +17,7 @@ import { KafkaAdmin } from '../kafka/admin.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
-import { Lifecycle, type LifecycleState } from '../util/lifecycle.ts'
+import { Lifecycle, type LifecycleState, PassTrigger } from '../util/lifecycle.ts'
 import { AclSync } from './acl-sync.ts'
 import { type AckedListener, type CopierStats, TASK_QUEUE_BYTES } from './copier.ts'
 import { type CopierTask, CopierTasks, inThreadTask } from './copier-tasks.ts'
@@ -168,7 +168,7 @@ export class SourceFlow {
       async () => {
         await this.#discover(topicSync, copier)
       },
-      loop
+      { ...loop, trigger: this.#discoverNow }
     )
     const configSync = life.every(
       'topic config sync',
@@ -194,6 +194,8 @@ export class SourceFlow {
   }
 
   readonly #firstDiscovery = Promise.withResolvers<void>()
+  /** Starts the next discovery pass at once (partitions owned before their topic was seen ready). */
+  readonly #discoverNow = new PassTrigger()
 
   /** Settles once the flow has looked at the topics for the first time (it may never, while a cluster is down). */
   get firstDiscovery(): Promise<void> {
@@ -275,27 +277,8 @@ export class SourceFlow {
     // The leader deals the partitions of topics the topics job found ready on the target; this
     // instance may not have looked since (its discovery interval), so it looks now instead of
     // leaving them idle until then.
-    if ([...partitions].some(k => !this.#topics.has(k.slice(0, k.lastIndexOf(':'))))) this.#lookNow()
+    if ([...partitions].some(k => !this.#topics.has(k.slice(0, k.lastIndexOf(':'))))) this.#discoverNow.now()
     return [...stored]
-  }
-
-  #looking = false
-
-  /** One discovery pass now (no more than one at a time), for partitions owned before their topic was seen ready. */
-  #lookNow(): void {
-    const topicSync = this.#topicSync
-    const copier = this.#copier
-    if (this.#looking || topicSync === undefined || copier === undefined) return
-    this.#looking = true
-    void this.#discover(topicSync, copier)
-      .catch((err: unknown) => {
-        this.#log.warn('looking for the topics of newly owned partitions failed; discovery retries at its interval', {
-          error: err as Error
-        })
-      })
-      .finally(() => {
-        this.#looking = false
-      })
   }
 
   /** Clients, state topics, first topic sync; throws while a cluster cannot be reached. */

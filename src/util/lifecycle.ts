@@ -33,6 +33,40 @@ export interface LifecycleOptions {
   readonly waitingFor?: () => string | undefined
 }
 
+/** The longest wait a Node timer takes (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/**
+ * Asks an `every` loop for its next pass now: a pass running when `now()` is called is followed
+ * at once by another; otherwise the wait for the next pass ends.
+ */
+export class PassTrigger {
+  #wake: (() => void) | undefined
+  #pending = false
+
+  now(): void {
+    if (this.#wake !== undefined) this.#wake()
+    else this.#pending = true
+  }
+
+  /** Waits `ms`, less when now() is called (or was, since the last wait). */
+  async wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.#pending) {
+      this.#pending = false
+      return
+    }
+    const woken = new AbortController()
+    this.#wake = () => {
+      woken.abort()
+    }
+    try {
+      await sleep(ms, AbortSignal.any([signal, woken.signal]))
+    } finally {
+      this.#wake = undefined
+    }
+  }
+}
+
 export interface EveryOptions {
   /** Run the first pass at once; otherwise the first pass waits one interval (it was part of the build). */
   readonly firstPassAtOnce?: boolean
@@ -48,6 +82,8 @@ export interface EveryOptions {
    * pass changes the component's state.
    */
   readonly sideTask?: boolean
+  /** Starts the next pass before its interval is up when `now()` is called (never two passes at once). */
+  readonly trigger?: PassTrigger
 }
 
 export class Lifecycle {
@@ -146,11 +182,15 @@ export class Lifecycle {
    */
   async every(name: string, intervalMs: number, task: () => Promise<void>, options: EveryOptions = {}): Promise<void> {
     const signal = this.#abort.signal
-    if (intervalMs < 0) return
+    // No passes of its own (-1): with a trigger, it still runs the passes asked for.
+    if (intervalMs < 0 && options.trigger === undefined) return
     let failures = 0
     let wait = options.firstPassAtOnce !== true
     while (!signal.aborted) {
-      if (wait) await sleep(failures > 0 ? this.#backoffMs(failures) : intervalMs, signal)
+      if (wait) {
+        const ms = failures > 0 ? this.#backoffMs(failures) : intervalMs < 0 ? MAX_TIMER_MS : intervalMs
+        await (options.trigger?.wait(ms, signal) ?? sleep(ms, signal))
+      }
       wait = true
       if (signal.aborted) return
       const started = Date.now()

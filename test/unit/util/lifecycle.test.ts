@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { Logger } from '../../../src/observe/logger.ts'
-import { Lifecycle, type LifecycleOptions } from '../../../src/util/lifecycle.ts'
+import { Lifecycle, type LifecycleOptions, PassTrigger } from '../../../src/util/lifecycle.ts'
 
 interface Line {
   level: string
@@ -280,4 +280,49 @@ test('a component something else starts: not ready with its reason until started
   })
   assert.equal(life.state, 'running', 'once started, the waiting reason no longer applies')
   assert.equal(life.reason, undefined)
+})
+
+test('a trigger starts the next pass of every() at once; one asked for during a pass follows it; with -1 only asked passes run', async () => {
+  const life = lifecycle([])
+  const trigger = new PassTrigger()
+  const hourly: number[] = []
+  const askedOnly: number[] = []
+  const askedOnlyTrigger = new PassTrigger()
+  let release: (() => void) | undefined
+  life.start(async () => {
+    await Promise.all([
+      life.every(
+        'hourly',
+        3_600_000,
+        async () => {
+          hourly.push(Date.now())
+          if (hourly.length === 2) await new Promise<void>(resolve => (release = resolve))
+        },
+        { trigger }
+      ),
+      life.every(
+        'never by itself',
+        -1,
+        async () => {
+          askedOnly.push(Date.now())
+        },
+        { trigger: askedOnlyTrigger }
+      )
+    ])
+  })
+  await new Promise(resolve => setTimeout(resolve, 20))
+  assert.equal(hourly.length, 0, 'the first pass waits its interval')
+  assert.equal(askedOnly.length, 0)
+  trigger.now()
+  await until('the pass asked for', () => hourly.length === 1)
+  trigger.now()
+  await until('the second pass, which hangs', () => release !== undefined)
+  trigger.now() // during the second pass
+  release?.()
+  await until('a third pass right after the second', () => hourly.length === 3)
+  await new Promise(resolve => setTimeout(resolve, 20))
+  assert.equal(hourly.length, 3, 'no pass more than asked for')
+  askedOnlyTrigger.now()
+  await until('the -1 loop runs the pass asked for', () => askedOnly.length === 1)
+  assert.equal(await closesWithin(life, 1000), 'closed')
 })
