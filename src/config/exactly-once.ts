@@ -210,8 +210,13 @@ function readBoundary(e: ConfigEntry): 'poll' | 'interval' {
  * (Worker.taskTransactionalId: `<group.id>-<connector name>-<task index>`).
  */
 export function transactionalIds(flow: FlowConfig): string {
-  const base = `${flow.naming.workerGroupId}-${flow.naming.sourceConnectorName}-`
-  return flow.tasksMax === 1 ? `${base}0` : `${base}0 .. ${base}${flow.tasksMax - 1}`
+  const first = taskTransactionalId(flow, 0)
+  return flow.tasksMax === 1 ? first : `${first} .. ${taskTransactionalId(flow, flow.tasksMax - 1)}`
+}
+
+/** The transactional id of copier task `index` of the flow (Worker.taskTransactionalId). */
+export function taskTransactionalId(flow: FlowConfig, index: number): string {
+  return `${flow.naming.workerGroupId}-${flow.naming.sourceConnectorName}-${index}`
 }
 
 /** The refusals of a loaded config as one error (for `run` and `validate`). */

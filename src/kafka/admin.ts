@@ -316,13 +316,23 @@ export class KafkaAdmin {
   }
 
   /** Earliest or latest offset of each partition. */
-  async listOffsets(partitions: readonly TopicPartition[], which: 'earliest' | 'latest'): Promise<Map<string, bigint>> {
+  /**
+   * `latest` is the high watermark, or with `committedOnly` the last stable offset: the end a
+   * read_committed reader can reach while transactions are open below the high watermark.
+   */
+  async listOffsets(
+    partitions: readonly TopicPartition[],
+    which: 'earliest' | 'latest',
+    opts: { readonly committedOnly?: boolean } = {}
+  ): Promise<Map<string, bigint>> {
     const result = new Map<string, bigint>()
     if (partitions.length === 0) return result
     const byTopic = Map.groupBy(partitions, p => p.topic)
     const timestamp = which === 'earliest' ? -2n : -1n
     try {
       const listed = await this.#admin.listOffsets({
+        // ListOffsets' isolation level: 1 is READ_COMMITTED (org.apache.kafka.common.IsolationLevel).
+        ...(opts.committedOnly === true ? { isolationLevel: 1 } : {}),
         topics: [...byTopic].map(([name, ps]) => ({
           name,
           partitions: ps.map(p => ({ partitionIndex: p.partition, timestamp }))

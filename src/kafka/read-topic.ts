@@ -11,21 +11,23 @@ import { type ConsumedRecord, tpKey } from './types.ts'
 /**
  * Records ordered by partition, then offset; undefined when the topic does not exist.
  * `readerConfig` may set `isolation.level` (read_committed by default). `last`: only the last N
- * offsets of each partition (a tail, e.g. the newest heartbeats).
+ * offsets of each partition (a tail, e.g. the newest heartbeats). `committedOnly`: read up to the
+ * last stable offset instead of the high watermark, so transactions still open are not waited for
+ * (their records are not read either).
  */
 export async function readTopic(
   admin: KafkaAdmin,
   readerConfig: ClientConfig,
   topic: string,
   clientId: string,
-  opts: { timeoutMs?: number; last?: number } = {}
+  opts: { timeoutMs?: number; last?: number; committedOnly?: boolean } = {}
 ): Promise<ConsumedRecord[] | undefined> {
   const description = (await admin.describeTopics([topic])).get(topic)
   if (description === undefined) return undefined
   const partitions = Array.from({ length: description.partitions }, (_, partition) => ({ topic, partition }))
   const [start, end] = await Promise.all([
     admin.listOffsets(partitions, 'earliest'),
-    admin.listOffsets(partitions, 'latest')
+    admin.listOffsets(partitions, 'latest', { committedOnly: opts.committedOnly === true })
   ])
   const endOf = (partition: number): bigint => end.get(tpKey(topic, partition)) ?? 0n
   const reader = new PartitionReader(readerConfig, clientId, { maxWaitMs: 100 })

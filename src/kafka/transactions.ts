@@ -343,11 +343,17 @@ export class KafkaTransactions {
    * the first init of a task and as Admin.fenceProducers send it. Success bumps the id's epoch,
    * which fences any earlier holder and aborts its open transaction (TransactionCoordinator,
    * handleInitProducerId; while that abort runs, the answer is CONCURRENT_TRANSACTIONS).
+   *
+   * With `current` (KIP-360), the holder bumps its own epoch: the coordinator aborts its open
+   * transaction and answers the same producer id with the next epoch, whose sequences start
+   * again at 0; it answers PRODUCER_FENCED instead when `current` is no longer the id's epoch,
+   * so a fenced holder can never take the id back this way.
    */
   async initProducerId(
     coordinator: Broker,
     transactionalId: string,
-    transactionTimeoutMs: number
+    transactionTimeoutMs: number,
+    current?: TxnProducer
   ): Promise<InitProducerIdResult> {
     this.#checkGate(() => `InitProducerId for ${transactionalId}`)
     const api = await this.#api('InitProducerId')
@@ -357,8 +363,8 @@ export class KafkaTransactions {
       await this.#connection(coordinator),
       transactionalId,
       transactionTimeoutMs,
-      -1n,
-      -1
+      current?.producerId ?? -1n,
+      current?.producerEpoch ?? -1
     )
     const error = classifyTxnError('InitProducerId', answer.errorCode)
     if (error !== undefined) return { error, producerId: -1n, producerEpoch: -1 }

@@ -24,6 +24,7 @@ import type { FlowConfig } from '../config/model.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { PartitionReader } from '../kafka/partition-reader.ts'
 import type { KafkaProducer } from '../kafka/producer.ts'
+import type { TransactionalSession } from '../kafka/transactional-session.ts'
 import { type TopicPartition, tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
 import { mergeIo } from '../observe/metrics-copy.ts'
@@ -75,6 +76,11 @@ export interface CopierTasksDeps {
   /** Task `index` of `count`. */
   readonly newTask: (index: number, count: number) => CopierTask
   readonly log: Logger
+  /**
+   * Runs when no task of the flow runs here, before new ones are made (the exactly-once mode
+   * fences the flow's transactional ids there, task-transactions.ts).
+   */
+  readonly beforeNewTasks?: () => Promise<void>
 }
 
 /** What a task on the main thread shares with the flow. */
@@ -86,11 +92,17 @@ export interface InThreadTaskDeps {
   readonly positions: PositionStore
   /** Told of every acknowledged batch (the flow measures heartbeat latency with it). */
   readonly onAcked?: AckedListener
+  /** The exactly-once mode: task `index`'s transactional session. */
+  readonly newSession?: (index: number) => {
+    readonly session: TransactionalSession
+    readonly close: () => Promise<void>
+  }
 }
 
 /** A task on the main thread: its own reader and offset-sync writer, the flow's producer and position store. */
 export function inThreadTask(flow: FlowConfig, deps: InThreadTaskDeps, index: number, log: Logger): CopierTask {
   const reader = deps.newReader(index)
+  const transactions = deps.newSession?.(index)
   const copier = new RecordCopier(flow, {
     reader,
     producer: deps.producer,
@@ -98,7 +110,8 @@ export function inThreadTask(flow: FlowConfig, deps: InThreadTaskDeps, index: nu
     positions: deps.positions,
     offsetSyncs: deps.newOffsetSyncs?.(),
     log,
-    onAcked: deps.onAcked
+    onAcked: deps.onAcked,
+    ...(transactions === undefined ? {} : { transactions: transactions.session })
   })
   const abort = new AbortController()
   let running: Promise<void> | undefined
@@ -133,6 +146,7 @@ export function inThreadTask(flow: FlowConfig, deps: InThreadTaskDeps, index: nu
       if (running !== undefined) await running
       else await copier.flush()
       await reader.close()
+      await transactions?.close()
       // The positions are in the flow's shared store; report them as a worker thread does.
       return mine.flatMap(p => {
         const offset = deps.positions.lastStored(p.topic, p.partition)
@@ -141,6 +155,7 @@ export function inThreadTask(flow: FlowConfig, deps: InThreadTaskDeps, index: nu
     },
     async close() {
       await reader.close()
+      await transactions?.close()
     }
   }
 }
@@ -500,6 +515,7 @@ export class CopierTasks {
     this.#tasks = []
     this.#addHandOver(await this.#stopAll(old))
     this.#retire(old)
+    if (count > 0) await this.#deps.beforeNewTasks?.()
     const warm = this.#warm.splice(0)
     for (let index = 0; index < count; index++) this.#tasks.push(warm[index] ?? this.#deps.newTask(index, count))
     await Promise.all(

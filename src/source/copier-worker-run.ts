@@ -31,6 +31,7 @@ import type { CopierWorkerData, FromWorker, Position, ToWorker } from './copier-
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
 import { offsetSyncsLocation, onSyncsSide } from '../config/offset-syncs-topic.ts'
 import { ownerLabel, PositionStore } from './position-store.ts'
+import { taskSession } from './task-transactions.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
 
 /**
@@ -107,12 +108,9 @@ class TaskPositions extends PositionStore {
     return loaded === undefined || handed + 1n > loaded ? handed + 1n : loaded
   }
 
-  override async store(
-    lastCopied: ReadonlyMap<string, { topic: string; partition: number; offset: bigint }>
-  ): Promise<number> {
-    const n = await super.store(lastCopied)
+  override remember(lastCopied: ReadonlyMap<string, { topic: string; partition: number; offset: bigint }>): void {
+    super.remember(lastCopied)
     for (const [k, p] of lastCopied) this.stored.set(k, [p.topic, p.partition, p.offset])
-    return n
   }
 }
 
@@ -172,6 +170,9 @@ async function build(): Promise<Built> {
       )
     )
     const { policy } = flowRules(flow)
+    const transactions = flow.exactlyOnce.enabled
+      ? own(taskSession(flow, data.task, id('replication-producer'), gate))
+      : undefined
     const copier = new RecordCopier(flow, {
       reader,
       producer,
@@ -187,7 +188,8 @@ async function build(): Promise<Built> {
           records: records().map(r => ({ key: copy(r.key), value: copy(r.value), timestamp: r.timestamp })),
           ackedAt
         })
-      }
+      },
+      ...(transactions === undefined ? {} : { transactions: transactions.session })
     })
     return { copier, positions, closeables }
   } catch (err) {

@@ -46,6 +46,8 @@ import {
   type RawBatch,
   rawCopyRefusal
 } from '../kafka/record-batch.ts'
+import { TransactionFenced, type TransactionalSession } from '../kafka/transactional-session.ts'
+import type { TxnError } from '../kafka/transactions.ts'
 import { tpKey } from '../kafka/types.ts'
 import { isGateRefusal } from '../kafka/write-gate.ts'
 import type { Logger } from '../observe/logger.ts'
@@ -65,6 +67,7 @@ import { backoff, PartitionProgress, REFUSED_BACKOFF, type Unit } from './partit
 import { DEFAULT_FLUSH_THRESHOLDS, PositionFlushPolicy } from './position-flush-policy.ts'
 import type { PositionStore } from './position-store.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
+import { TransactionBoundary } from './transaction-boundary.ts'
 
 /**
  * A raw batch smaller than this is coalesced with its neighbours through the record path, unless compressed or alone.
@@ -174,6 +177,32 @@ interface Assigned {
   released: boolean
 }
 
+/** What a task in the exactly-once mode keeps about its transactions (docs/exactly-once-plan.md §5.1). */
+interface TransactionalCopy {
+  readonly session: TransactionalSession
+  readonly boundary: TransactionBoundary
+  /** Partitions with records acknowledged in the open transaction: their positions go in it. */
+  readonly parts: Map<string, Assigned>
+  /** What an acknowledgement does besides moving the progress (counters, syncs, listeners): run at the commit. */
+  readonly effects: Array<() => void>
+  /** Waiting for the open transaction to end (a release). */
+  readonly settled: Array<() => void>
+  /** The id taken and the committed positions read (once, before the first partition starts). */
+  ready: Promise<void> | undefined
+  /** Another producer took the transactional id: this task writes nothing more. */
+  fenced: boolean
+  committed: number
+  aborted: number
+}
+
+/** A transaction request's error as the copier reports failures. */
+function transactionError(e: TxnError): KafkaError {
+  return new KafkaError(`${e.name}${e.message === null ? '' : `: ${e.message}`}`, {
+    retriable: e.kind === 'retriable',
+    kafkaCode: e.name
+  })
+}
+
 /** The counters of a task that has copied nothing yet. */
 export function newCopierStats(): CopierStats {
   return {
@@ -218,6 +247,8 @@ export class RecordCopier {
   readonly #syncs: OffsetSyncWriter | undefined
   readonly #log: Logger
   readonly #onAcked: AckedListener | undefined
+  /** The exactly-once mode: every copy round is written in this session's transactions. */
+  readonly #txn: TransactionalCopy | undefined
   readonly #assigned = new Map<string, Assigned>()
   /** Partitions already reported missing (reported once, not every poll). */
   readonly #missing = new Set<string>()
@@ -246,6 +277,8 @@ export class RecordCopier {
       offsetSyncs: OffsetSyncWriter | undefined
       log: Logger
       onAcked?: AckedListener
+      /** Copy in Kafka transactions with this session (the exactly-once mode; flow.exactlyOnce says how). */
+      transactions?: TransactionalSession
     }
   ) {
     this.#flow = flow
@@ -256,6 +289,18 @@ export class RecordCopier {
     this.#syncs = deps.offsetSyncs
     this.#log = deps.log
     this.#onAcked = deps.onAcked
+    if (deps.transactions !== undefined)
+      this.#txn = {
+        session: deps.transactions,
+        boundary: new TransactionBoundary(flow.exactlyOnce),
+        parts: new Map(),
+        effects: [],
+        settled: [],
+        ready: undefined,
+        fenced: false,
+        committed: 0,
+        aborted: 0
+      }
     this.#flushPolicy = new PositionFlushPolicy(
       { intervalMs: flow.offsetFlushIntervalMs, ...DEFAULT_FLUSH_THRESHOLDS },
       Date.now()
@@ -279,6 +324,7 @@ export class RecordCopier {
       }
     }
     if (fresh.length === 0) return
+    if (this.#txn !== undefined) await this.#transactionalStart(this.#txn)
     const tps = fresh.map(f => ({ topic: f.t.source, partition: f.partition }))
     const resetLatest = String(this.#flow.clients.sourceConsumer.props['auto.offset.reset'] ?? 'earliest') === 'latest'
     const [earliest, latest] = await Promise.all([
@@ -367,10 +413,12 @@ export class RecordCopier {
     // A send taken before the release may carry a unit of theirs; a store or sync write begun
     // before may name them: all finish before their positions are written and release resolves.
     await Promise.all([...this.#inFlight])
+    // In the exactly-once mode their positions are written in the open transaction: released once it ended.
+    if (this.#txn !== undefined) await this.#transactionEnded(this.#txn)
     if (this.#storing !== undefined) await this.#storing
     if (this.#syncFlush !== undefined) await this.#syncFlush
     if (this.#syncs !== undefined) await this.#syncs.flush(true)
-    await this.#storeReleased(leaving)
+    if (this.#txn === undefined) await this.#storeReleased(leaving)
     for (const a of leaving) this.#syncs?.reset(a.topic.source, a.partition)
     this.#log.info('released partitions', { released: leaving.length, total: this.#assigned.size })
     this.#updateLag()
@@ -439,7 +487,11 @@ export class RecordCopier {
     }
     signal.addEventListener('abort', onAbort, { once: true })
     try {
-      await Promise.all([this.#fetchLoop(signal), this.#sendLoop(signal)])
+      const txn = this.#txn
+      await Promise.all([
+        this.#fetchLoop(signal),
+        txn === undefined ? this.#sendLoop(signal) : this.#transactionalLoop(signal, txn)
+      ])
     } finally {
       signal.removeEventListener('abort', onAbort)
       await Promise.all(this.#inFlight)
@@ -451,7 +503,7 @@ export class RecordCopier {
 
   async #fetchLoop(signal: AbortSignal): Promise<void> {
     let failures = 0
-    while (!signal.aborted) {
+    while (!signal.aborted && this.#txn?.fenced !== true) {
       try {
         if (this.#queuedBytes() >= TASK_QUEUE_BYTES) {
           await this.#waitForWork(signal, 1000)
@@ -699,19 +751,305 @@ export class RecordCopier {
         })
       this.#sendGateLogged = true
     } else if (failedRetriable !== undefined) {
-      const error: KafkaError = failedRetriable
-      this.#consecutiveFailedRounds++
-      this.stats.lastError = error.message
-      // Said once per streak, then every 20th time: a cluster away for minutes must not flood the log.
-      if (this.#consecutiveFailedRounds === 1 || this.#consecutiveFailedRounds % 20 === 0) {
-        this.#log.warn('sending to the target failed; will retry the same records', {
+      this.#sendFailed(failedRetriable, ready.length)
+    }
+  }
+
+  /** A send failed in a way that may pass: counted, said once per streak and then every 20th time. */
+  #sendFailed(error: KafkaError, partitions: number): void {
+    this.#consecutiveFailedRounds++
+    this.stats.lastError = error.message
+    // A cluster away for minutes must not flood the log.
+    if (this.#consecutiveFailedRounds === 1 || this.#consecutiveFailedRounds % 20 === 0) {
+      this.#log.warn('sending to the target failed; will retry the same records', {
+        flow: this.#flow.name,
+        partitions,
+        attempt: this.#consecutiveFailedRounds,
+        error
+      })
+    }
+  }
+
+  // ---- exactly-once mode (docs/exactly-once-plan.md §5.1) -------------------------------
+
+  /**
+   * Before the first partition starts: takes the task's transactional id (which fences any
+   * earlier holder and lets its open transaction end), then reads the committed positions, so
+   * every partition resumes exactly after what was committed. Later calls read the positions
+   * again for the partitions being added (another task or instance may have committed some).
+   */
+  async #transactionalStart(txn: TransactionalCopy): Promise<void> {
+    if (txn.ready === undefined) {
+      txn.ready = (async () => {
+        await txn.session.init()
+        const p = txn.session.producer
+        this.#log.info('took transactional id', {
           flow: this.#flow.name,
-          partitions: ready.length,
-          attempt: this.#consecutiveFailedRounds,
-          error
+          transactionalId: txn.session.transactionalId,
+          producerId: p?.producerId,
+          epoch: p?.producerEpoch
         })
+      })()
+      try {
+        await txn.ready
+      } catch (err) {
+        txn.ready = undefined
+        throw err
+      }
+    } else await txn.ready
+    await this.#positions.load()
+  }
+
+  /**
+   * The send loop of the exactly-once mode: one round at a time, each sent in the open
+   * transaction; the transaction commits, with the positions of everything acknowledged in it,
+   * when the boundary says so, when a release waits for it, and on stop (Connect's final
+   * transaction). Whatever goes wrong ends in an abort (or an epoch bump) and a restart from the
+   * committed positions, never in a position that is ahead of what was committed.
+   */
+  async #transactionalLoop(signal: AbortSignal, txn: TransactionalCopy): Promise<void> {
+    while (!signal.aborted && !txn.fenced) {
+      const now = Date.now()
+      const open = txn.session.open || txn.parts.size > 0
+      if (open && (txn.boundary.due(now) || txn.settled.length > 0)) {
+        await this.#transactionStep(txn, signal, async () => {
+          await this.#commit(txn)
+        })
+        continue
+      }
+      const round = txn.session.producer === undefined ? [] : this.#takeRound(now)
+      if (round.length > 0) {
+        await this.#transactionStep(txn, signal, async () => {
+          await this.#sendInTransaction(txn, round)
+        })
+        continue
+      }
+      if (!open) this.#settle(txn)
+      await this.#waitForWork(signal, Math.min(this.#nextRetryIn(now), txn.boundary.dueIn(now)))
+    }
+    if (!txn.fenced && (txn.session.open || txn.parts.size > 0))
+      await this.#transactionStep(txn, undefined, async () => {
+        await this.#commit(txn)
+      })
+    this.#settle(txn)
+  }
+
+  /** Runs one step; fencing stops the task, any other error recovers from the committed positions. */
+  async #transactionStep(
+    txn: TransactionalCopy,
+    signal: AbortSignal | undefined,
+    step: () => Promise<void>
+  ): Promise<void> {
+    try {
+      await step()
+      if (this.#consecutiveFailedRounds > 0) this.#log.info('copying recovered', { flow: this.#flow.name })
+      this.#consecutiveFailedRounds = 0
+    } catch (err) {
+      if (err instanceof TransactionFenced) this.#fenced(txn, err)
+      else await this.#recover(txn, err as Error, signal)
+    }
+  }
+
+  async #sendInTransaction(
+    txn: TransactionalCopy,
+    round: Array<{ a: Assigned; unit: CopyUnit; epoch: number }>
+  ): Promise<void> {
+    const ready: Array<{ a: Assigned; unit: CopyUnit; epoch: number; batch: BatchBytes }> = []
+    for (const item of round) {
+      try {
+        ready.push({ ...item, batch: await this.#encode(item.unit) })
+      } catch (err) {
+        if (isDamaged(err)) this.#refetch(item.a, item.unit, err as KafkaError)
+        else this.#refused(item.a, item.unit, err as KafkaError)
       }
     }
+    if (ready.length === 0) return
+    for (const r of ready) this.stats.io.sentBytes += batchLength(r.batch)
+    let outcomes
+    try {
+      outcomes = await txn.session.send(
+        ready.map(r => ({ topic: r.a.topic.remote, partition: r.a.partition, batch: r.batch }))
+      )
+    } catch (err) {
+      const now = Date.now()
+      for (const r of ready) r.a.progress.failed(r.unit, now)
+      throw err
+    }
+    let records = 0
+    let bytes = 0
+    let failed: TxnError | undefined
+    ready.forEach((r, i) => {
+      const outcome = outcomes[i]
+      if (outcome === undefined) return
+      if ('baseOffset' in outcome) {
+        if (!r.a.progress.acked(r.unit, r.epoch)) return
+        txn.parts.set(r.a.key, r.a)
+        txn.effects.push(() => {
+          this.#counted(r.a, r.unit, outcome.baseOffset)
+        })
+        // The stamped bytes are on the target; the records stay (decoded once) for the offset syncs at the commit.
+        r.unit.payload.encoded = undefined
+        records +=
+          r.unit.payload.kind === 'raw' ? (r.unit.payload.batches[0]?.count ?? 0) : this.#records(r.unit).length
+        bytes += r.unit.bytes
+      } else if (outcome.error.kind === 'refused') {
+        this.#refused(r.a, r.unit, transactionError(outcome.error))
+      } else {
+        failed ??= outcome.error
+        r.a.progress.failed(r.unit, Date.now())
+      }
+    })
+    txn.boundary.round(Date.now(), records, bytes)
+    if (txn.session.tainted) {
+      await this.#abort(txn, failed)
+      return
+    }
+    if (failed !== undefined) this.#sendFailed(transactionError(failed), ready.length)
+  }
+
+  /** Writes the positions of what the transaction holds into it, then commits it; then counts and syncs. */
+  async #commit(txn: TransactionalCopy): Promise<void> {
+    const started = Date.now()
+    const snapshot = storableSnapshot(txn.parts.values())
+    const positions = await Promise.all(
+      this.#positions.positionRecords(snapshot).map(async b => ({
+        topic: b.topic,
+        partition: b.partition,
+        batch: await encodeBatch(b.records, 'none')
+      }))
+    )
+    if (positions.length > 0) {
+      const outcomes = await txn.session.send(positions)
+      const failed = outcomes.find(o => 'error' in o)
+      if (failed !== undefined && 'error' in failed)
+        throw new KafkaError(`writing positions in the transaction failed: ${failed.error.name}`, {
+          retriable: true,
+          kafkaCode: failed.error.name
+        })
+    }
+    await txn.session.commit()
+    const now = Date.now()
+    for (const [k, v] of snapshot) {
+      const a = txn.parts.get(k)
+      a?.progress.stored(v.offset)
+      if (a !== undefined) a.metrics.storedTo = Number(v.offset) + 1
+    }
+    this.#positions.remember(snapshot)
+    if (snapshot.size > 0) {
+      observe(this.stats.io.storeWindow, now, 1, now - started, now - started, now - started)
+      this.stats.io.stores++
+    }
+    txn.committed++
+    for (const effect of txn.effects.splice(0)) effect()
+    txn.parts.clear()
+    txn.boundary.ended()
+    this.#settle(txn)
+  }
+
+  /** Aborts the open transaction; its partitions start again from their committed positions. */
+  async #abort(txn: TransactionalCopy, cause: TxnError | undefined): Promise<void> {
+    this.#log.warn('aborting a transaction; its partitions are copied again from their committed positions', {
+      flow: this.#flow.name,
+      transactionalId: txn.session.transactionalId,
+      partitions: txn.parts.size,
+      reason: cause === undefined ? 'the transaction cannot commit' : `${cause.name} (${cause.kind})`
+    })
+    await txn.session.abort()
+    txn.aborted++
+    this.#rewind(txn, () => undefined)
+  }
+
+  /**
+   * After an error that leaves the open transaction's outcome unknown (a commit or abort that
+   * could not finish, a lost answer, the write lease): bumps the epoch, retried with backoff until
+   * it succeeds, is fenced, or the task stops; then reads the committed positions and restarts the
+   * transaction's partitions from them. A commit that did land is found there, so nothing it held
+   * is copied twice.
+   */
+  async #recover(txn: TransactionalCopy, error: Error, signal: AbortSignal | undefined): Promise<void> {
+    this.#consecutiveFailedRounds++
+    this.stats.lastError = error.message
+    if (this.#consecutiveFailedRounds === 1 || this.#consecutiveFailedRounds % 20 === 0)
+      this.#log.warn('a transaction failed; recovering from the committed positions', {
+        flow: this.#flow.name,
+        transactionalId: txn.session.transactionalId,
+        attempt: this.#consecutiveFailedRounds,
+        error
+      })
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await txn.session.recover()
+        await this.#positions.load()
+        break
+      } catch (err) {
+        if (err instanceof TransactionFenced) {
+          this.#fenced(txn, err)
+          return
+        }
+        this.stats.lastError = (err as Error).message
+        if (signal === undefined || signal.aborted) {
+          // Stopping: what was not committed is copied again by the next owner, from what is committed.
+          this.#rewind(txn, () => undefined)
+          return
+        }
+        await sleep(backoff(attempt, SOURCE_FAILED_BACKOFF), signal)
+      }
+    }
+    txn.aborted++
+    this.#rewind(txn, a => this.#positions.resumeOffset(a.topic.source, a.partition))
+  }
+
+  /**
+   * The open transaction is gone: its partitions start again from `committed(a)` (what the
+   * offsets topic says) or, when that is not known, from the position this task committed last.
+   */
+  #rewind(txn: TransactionalCopy, committed: (a: Assigned) => bigint | undefined): void {
+    for (const a of txn.parts.values()) {
+      const from = committed(a) ?? a.progress.storedTo
+      const wasAt = a.progress.storedTo
+      a.progress.restart(from)
+      if (from !== wasAt)
+        this.#log.info('the last commit had landed; resuming after it', {
+          topic: a.topic.source,
+          partition: a.partition,
+          from
+        })
+      if (a.released) continue
+      this.#reader.seek(a.topic.source, a.partition, from)
+      this.#syncs?.reset(a.topic.source, a.partition)
+    }
+    txn.parts.clear()
+    txn.effects.length = 0
+    txn.boundary.ended()
+    this.#settle(txn)
+  }
+
+  #fenced(txn: TransactionalCopy, err: TransactionFenced): void {
+    if (!txn.fenced)
+      this.#log.error('this task was fenced: another producer took its transactional id; it stops copying', {
+        flow: this.#flow.name,
+        transactionalId: txn.session.transactionalId,
+        error: err
+      })
+    txn.fenced = true
+    this.stats.lastError = err.message
+    txn.parts.clear()
+    txn.effects.length = 0
+    this.#settle(txn)
+    this.#wakeUp()
+  }
+
+  /** Resolves once no transaction is open (at once when none is); the loop commits one that a caller waits for. */
+  async #transactionEnded(txn: TransactionalCopy): Promise<void> {
+    if (txn.fenced || (!txn.session.open && txn.parts.size === 0)) return
+    await new Promise<void>(resolve => {
+      txn.settled.push(resolve)
+      this.#wakeUp()
+    })
+  }
+
+  #settle(txn: TransactionalCopy): void {
+    for (const resolve of txn.settled.splice(0)) resolve()
   }
 
   /**
@@ -743,6 +1081,11 @@ export class RecordCopier {
 
   #acknowledged(a: Assigned, unit: CopyUnit, epoch: number, base: bigint): void {
     if (!a.progress.acked(unit, epoch)) return
+    this.#counted(a, unit, base)
+  }
+
+  /** What an acknowledged unit does besides moving its partition's progress: counters, offset syncs, listeners. */
+  #counted(a: Assigned, unit: CopyUnit, base: bigint): void {
     const payload = unit.payload
     const now = Date.now()
     let records: number
@@ -927,6 +1270,8 @@ export class RecordCopier {
   }
 
   async #storePositions(): Promise<void> {
+    // The exactly-once mode writes positions only inside its transactions.
+    if (this.#txn !== undefined) return
     const snapshot = storableSnapshot(this.#assigned.values())
     const started = Date.now()
     try {

@@ -24,6 +24,7 @@ import type { KafkaAdmin } from '../kafka/admin.ts'
 import type { KafkaProducer } from '../kafka/producer.ts'
 import { readTopic } from '../kafka/read-topic.ts'
 import { ensureCompactedTopic } from '../kafka/state-topic.ts'
+import type { EncodableRecord } from '../kafka/record-batch.ts'
 import { type Header, tpKey } from '../kafka/types.ts'
 import { waitForPartitions } from '../kafka/wait-for-partitions.ts'
 import type { Logger } from '../observe/logger.ts'
@@ -90,11 +91,19 @@ export class PositionStore {
       description = (await waitForPartitions(this.#admin, new Map([[topic, 1]]), { attempts: 50, signal })).get(topic)
     }
     this.#partitions = description?.partitions ?? OFFSETS_TOPIC_PARTITIONS
+    const consumer = this.#flow.clients.targetConsumer
     const records = await readTopic(
       this.#admin,
-      this.#flow.clients.targetConsumer,
+      // In the exactly-once mode only committed positions count, whatever the target consumer
+      // says (Connect forces it too: Worker.exactlyOnceSourceOffsetsConsumerConfigs).
+      this.#flow.exactlyOnce.enabled
+        ? { ...consumer, props: { ...consumer.props, 'isolation.level': 'read_committed' } }
+        : consumer,
       topic,
-      pairClientId(this.#flow, 'positions-reader')
+      pairClientId(this.#flow, 'positions-reader'),
+      // Up to the last stable offset: once the task's transactional id is taken, the open
+      // transactions left are other live tasks', whose positions are not this task's to read.
+      { committedOnly: this.#flow.exactlyOnce.enabled }
     )
     for (const r of records ?? []) this.#apply(r.key, r.value)
     this.#log.info('loaded positions', { topic, partitions: this.#stored.size })
@@ -140,12 +149,17 @@ export class PositionStore {
     return last === undefined || last < 0n ? undefined : last + 1n
   }
 
-  /** Stores `lastCopied` offsets; only the ones that changed are written. */
-  async store(lastCopied: ReadonlyMap<string, { topic: string; partition: number; offset: bigint }>): Promise<number> {
-    const byPartition = new Map<number, Array<{ key: Buffer; value: Buffer; headers: readonly Header[] }>>()
+  /**
+   * The position records for `lastCopied` offsets that changed, by offsets-topic partition: what
+   * `store` produces, and what a copier in the exactly-once mode writes inside its transaction.
+   */
+  positionRecords(
+    lastCopied: ReadonlyMap<string, { topic: string; partition: number; offset: bigint }>
+  ): Array<{ topic: string; partition: number; records: EncodableRecord[] }> {
+    const byPartition = new Map<number, EncodableRecord[]>()
     const owner = this.#owner?.()
     const headers: readonly Header[] = owner === undefined ? [] : [[OWNER_KEY, Buffer.from(owner, 'utf8')]]
-    let count = 0
+    const timestamp = BigInt(Date.now())
     for (const [k, p] of lastCopied) {
       if (this.#stored.get(k) === p.offset) continue
       const key = encodeSourceOffsetKey({
@@ -156,15 +170,23 @@ export class PositionStore {
       })
       const partition = javaPartition(key, this.#partitions)
       const records = byPartition.get(partition) ?? []
-      records.push({ key, value: encodeOffsetValue(p.offset), headers })
+      records.push({ key, value: encodeOffsetValue(p.offset), headers, timestamp })
       byPartition.set(partition, records)
-      count++
     }
-    if (count === 0) return 0
-    await this.#producer.send(
-      [...byPartition].map(([partition, records]) => ({ topic: this.topic, partition, records }))
-    )
+    return [...byPartition].map(([partition, records]) => ({ topic: this.topic, partition, records }))
+  }
+
+  /** Takes `lastCopied` as stored (written by `store`, or committed in a transaction). */
+  remember(lastCopied: ReadonlyMap<string, { topic: string; partition: number; offset: bigint }>): void {
     for (const [k, p] of lastCopied) this.#stored.set(k, p.offset)
-    return count
+  }
+
+  /** Stores `lastCopied` offsets; only the ones that changed are written. */
+  async store(lastCopied: ReadonlyMap<string, { topic: string; partition: number; offset: bigint }>): Promise<number> {
+    const batches = this.positionRecords(lastCopied)
+    if (batches.length === 0) return 0
+    await this.#producer.send(batches)
+    this.remember(lastCopied)
+    return batches.reduce((n, b) => n + b.records.length, 0)
   }
 }

@@ -25,6 +25,7 @@ import { CopierThread, processHeapLimitMb } from './copier-thread.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
 import { offsetSyncsLocation, onSyncsSide } from '../config/offset-syncs-topic.ts'
 import { ownerLabel, PositionStore } from './position-store.ts'
+import { fenceTaskIds, taskSession } from './task-transactions.ts'
 import { TopicSelection } from './topic-selection.ts'
 import { TopicSync, type ReplicatedTopic } from './topic-sync.ts'
 import type { Position } from './copier-protocol.ts'
@@ -311,7 +312,8 @@ export class SourceFlow {
                 gate: this.#opts.gate,
                 owner: this.#opts.owner
               }),
-            log: this.#log
+            log: this.#log,
+            ...this.#fencing()
           },
           this.#shared === undefined ? undefined : new Set()
         )
@@ -371,11 +373,25 @@ export class SourceFlow {
       const onAcked: AckedListener = (topic, records, ackedAt) => {
         this.#observeHeartbeats(topic, records, ackedAt)
       }
-      const deps = { newReader, newOffsetSyncs: offsetSyncs, producer: targetProducer, sourceAdmin, positions, onAcked }
+      const deps = {
+        newReader,
+        newOffsetSyncs: offsetSyncs,
+        producer: targetProducer,
+        sourceAdmin,
+        positions,
+        onAcked,
+        ...(flow.exactlyOnce.enabled
+          ? { newSession: (index: number) => taskSession(flow, index, id('replication-producer'), gate) }
+          : {})
+      }
       const newTask = (index: number, count: number): CopierTask =>
         inThreadTask(flow, deps, index, count > 1 ? this.#log.child(`task-${index}`) : this.#log)
       copier = this.#life.own(
-        new CopierTasks(flow, { newTask, log: this.#log }, this.#shared === undefined ? undefined : new Set())
+        new CopierTasks(
+          flow,
+          { newTask, log: this.#log, ...this.#fencing() },
+          this.#shared === undefined ? undefined : new Set()
+        )
       )
     }
     const built = copier
@@ -402,6 +418,18 @@ export class SourceFlow {
     )
     this.#aclSync = aclSync
     return { copier, topicSync, aclSync }
+  }
+
+  /** In the exactly-once mode, the flow's transactional ids are fenced before a new set of tasks starts. */
+  #fencing(): { beforeNewTasks?: () => Promise<void> } {
+    const flow = this.flow
+    if (!flow.exactlyOnce.enabled) return {}
+    const id = connectorClientIds(flow, 'source')
+    return {
+      beforeNewTasks: async () => {
+        await fenceTaskIds(flow, id('replication-producer'), this.#opts.gate, this.#log)
+      }
+    }
   }
 
   /** Copied heartbeats landed on the target when acknowledged: that moment minus their emission time is the latency. */

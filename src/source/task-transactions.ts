@@ -1,0 +1,71 @@
+/**
+ * The transactional clients of a flow's copier tasks in the exactly-once mode
+ * (docs/exactly-once-plan.md §5.2-5.4): each task's session on the id Connect would give it, and
+ * the fencing of all the flow's ids before a new set of tasks starts.
+ */
+import { taskTransactionalId } from '../config/exactly-once.ts'
+import type { FlowConfig } from '../config/model.ts'
+import { KafkaError } from '../errors.ts'
+import { TransactionalSession } from '../kafka/transactional-session.ts'
+import { KafkaTransactions } from '../kafka/transactions.ts'
+import type { WriteGate } from '../kafka/write-gate.ts'
+import type { Logger } from '../observe/logger.ts'
+
+/** How long taking one id may keep retrying (a coordinator moving or loading, an earlier transaction ending). */
+const TAKE_FOR_MS = 60_000
+
+/** Task `index`'s session on its own client (closed with the returned `close`). */
+export function taskSession(
+  flow: FlowConfig,
+  index: number,
+  clientId: string,
+  gate: WriteGate | undefined
+): { readonly session: TransactionalSession; readonly close: () => Promise<void> } {
+  const client = new KafkaTransactions(flow.clients.targetProducer, clientId, { gate })
+  const session = new TransactionalSession(client, {
+    transactionalId: taskTransactionalId(flow, index),
+    transactionTimeoutMs: flow.exactlyOnce.transactionTimeoutMs
+  })
+  return {
+    session,
+    close: async () => {
+      await client.close()
+    }
+  }
+}
+
+/**
+ * Takes every id the flow's tasks may have used (0 .. tasks.max-1), as Connect's leader fences a
+ * connector's tasks before new task configs take effect (Admin.fenceProducers): a task of an
+ * earlier layout, a crashed run or a paused instance, can then commit nothing, and whatever
+ * transaction it left open is ended before this returns. Only when none of this flow's tasks
+ * runs in this instance, and when this instance owns the whole flow (the group deals a flow in
+ * this mode to one member), since it fences live holders too.
+ */
+export async function fenceTaskIds(
+  flow: FlowConfig,
+  clientId: string,
+  gate: WriteGate | undefined,
+  log: Logger
+): Promise<void> {
+  const client = new KafkaTransactions(flow.clients.targetProducer, clientId, { gate })
+  try {
+    const ids = Array.from({ length: flow.tasksMax }, (_, i) => taskTransactionalId(flow, i))
+    const deadline = Date.now() + TAKE_FOR_MS
+    const taken = await Promise.all(
+      ids.map(async id => ({ id, r: await client.takeId(id, flow.exactlyOnce.transactionTimeoutMs, deadline) }))
+    )
+    const failed = taken.find(t => t.r.error !== undefined)
+    if (failed?.r.error !== undefined)
+      throw new KafkaError(
+        `fencing the transactional id ${failed.id} of flow ${flow.name} failed: ${failed.r.error.name}`,
+        { retriable: failed.r.error.kind === 'retriable', kafkaCode: failed.r.error.name }
+      )
+    log.info('fenced the transactional ids of the flow before starting its tasks', {
+      flow: flow.name,
+      ids: ids.length === 1 ? ids[0] : `${ids[0]} .. ${ids[ids.length - 1]}`
+    })
+  } finally {
+    await client.close()
+  }
+}
