@@ -28,7 +28,7 @@ import type { TransactionalSession } from '../kafka/transactional-session.ts'
 import { type TopicPartition, tpKey } from '../kafka/types.ts'
 import type { Logger } from '../observe/logger.ts'
 import { mergeIo } from '../observe/metrics-copy.ts'
-import { type AckedListener, type CopierStats, RecordCopier } from './copier.ts'
+import { type AckedListener, type CopierStats, RecordCopier, type TransactionStats } from './copier.ts'
 import type { Position } from './copier-protocol.ts'
 import type { OffsetSyncWriter } from './offset-sync-writer.ts'
 import type { PositionStore } from './position-store.ts'
@@ -160,6 +160,23 @@ export function inThreadTask(flow: FlowConfig, deps: InThreadTaskDeps, index: nu
   }
 }
 
+/** The flow's transactions over its tasks: counts summed, fenced when any task is; undefined without the mode. */
+function mergeTransactions(tasks: readonly TransactionStats[]): TransactionStats | undefined {
+  const first = tasks[0]
+  if (first === undefined) return undefined
+  if (tasks.length === 1) return first
+  return {
+    transactionalId: `${first.transactionalId} and ${tasks.length - 1} more`,
+    producerId: undefined,
+    epoch: undefined,
+    committed: tasks.reduce((n, t) => n + t.committed, 0),
+    aborted: tasks.reduce((n, t) => n + t.aborted, 0),
+    fenced: tasks.some(t => t.fenced),
+    lastRecords: Math.max(...tasks.map(t => t.lastRecords)),
+    lastCommitMs: Math.max(...tasks.map(t => t.lastCommitMs))
+  }
+}
+
 function sameSet(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): boolean {
   if (a === undefined || b === undefined) return a === b
   return a.size === b.size && [...a].every(k => b.has(k))
@@ -248,7 +265,8 @@ export class CopierTasks {
       lag: new Map(all.flatMap(s => [...s.lag])),
       lastError: all.find(s => s.lastError !== undefined)?.lastError,
       partitions: new Map(all.flatMap(s => [...s.partitions])),
-      io: mergeIo(all.map(s => s.io))
+      io: mergeIo(all.map(s => s.io)),
+      transactions: mergeTransactions(all.flatMap(s => (s.transactions === undefined ? [] : [s.transactions])))
     }
   }
 

@@ -133,6 +133,7 @@ export class CopierThread {
       dataLoss: [...r.dataLoss, ...(s?.dataLoss ?? [])],
       failures: s?.failures ?? new Map(),
       lag: s?.lag ?? new Map(),
+      transactions: s?.transactions,
       lastError: this.#lastError ?? s?.lastError,
       // Per-partition counters start again with a new worker, as MM2's do with a restarted task.
       partitions: s?.partitions ?? new Map(),

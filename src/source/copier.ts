@@ -145,6 +145,22 @@ export interface CopierStats {
   readonly partitions: Map<string, PartitionStats>
   /** This task's consumer/producer/commit counters (for the Connect-style metrics). */
   readonly io: TaskIo
+  /** The exactly-once mode's transactions of this task; undefined when the mode is off. */
+  transactions: TransactionStats | undefined
+}
+
+/** A task's transactions in the exactly-once mode (metrics, /status). */
+export interface TransactionStats {
+  readonly transactionalId: string
+  producerId: string | undefined
+  epoch: number | undefined
+  committed: number
+  aborted: number
+  /** Another producer took the id: the task copies nothing more (until the group deals the flow again). */
+  fenced: boolean
+  /** Records and milliseconds of the last committed transaction (EndTxn included). */
+  lastRecords: number
+  lastCommitMs: number
 }
 
 /** What a unit carries: one raw batch, source batches for the record path, or nothing (markers, aborted records). */
@@ -191,8 +207,8 @@ interface TransactionalCopy {
   ready: Promise<void> | undefined
   /** Another producer took the transactional id: this task writes nothing more. */
   fenced: boolean
-  committed: number
-  aborted: number
+  /** Records acknowledged in the open transaction. */
+  records: number
 }
 
 /** A transaction request's error as the copier reports failures. */
@@ -216,7 +232,8 @@ export function newCopierStats(): CopierStats {
     lag: new Map(),
     lastError: undefined,
     partitions: new Map(),
-    io: newTaskIo()
+    io: newTaskIo(),
+    transactions: undefined
   }
 }
 
@@ -298,8 +315,18 @@ export class RecordCopier {
         settled: [],
         ready: undefined,
         fenced: false,
+        records: 0
+      }
+    if (deps.transactions !== undefined)
+      this.stats.transactions = {
+        transactionalId: deps.transactions.transactionalId,
+        producerId: undefined,
+        epoch: undefined,
         committed: 0,
-        aborted: 0
+        aborted: 0,
+        fenced: false,
+        lastRecords: 0,
+        lastCommitMs: 0
       }
     this.#flushPolicy = new PositionFlushPolicy(
       { intervalMs: flow.offsetFlushIntervalMs, ...DEFAULT_FLUSH_THRESHOLDS },
@@ -782,6 +809,7 @@ export class RecordCopier {
     if (txn.ready === undefined) {
       txn.ready = (async () => {
         await txn.session.init()
+        this.#producerTaken(txn)
         const p = txn.session.producer
         this.#log.info('took transactional id', {
           flow: this.#flow.name,
@@ -899,6 +927,7 @@ export class RecordCopier {
         r.a.progress.failed(r.unit, Date.now())
       }
     })
+    txn.records += records
     txn.boundary.round(Date.now(), records, bytes)
     if (txn.session.tainted) {
       await this.#abort(txn, failed)
@@ -939,7 +968,13 @@ export class RecordCopier {
       observe(this.stats.io.storeWindow, now, 1, now - started, now - started, now - started)
       this.stats.io.stores++
     }
-    txn.committed++
+    const t = this.stats.transactions
+    if (t !== undefined) {
+      t.committed++
+      t.lastRecords = txn.records
+      t.lastCommitMs = Date.now() - started
+    }
+    txn.records = 0
     for (const effect of txn.effects.splice(0)) effect()
     txn.parts.clear()
     txn.boundary.ended()
@@ -955,7 +990,8 @@ export class RecordCopier {
       reason: cause === undefined ? 'the transaction cannot commit' : `${cause.name} (${cause.kind})`
     })
     await txn.session.abort()
-    txn.aborted++
+    this.#producerTaken(txn)
+    if (this.stats.transactions !== undefined) this.stats.transactions.aborted++
     this.#rewind(txn, () => undefined)
   }
 
@@ -995,7 +1031,8 @@ export class RecordCopier {
         await sleep(backoff(attempt, SOURCE_FAILED_BACKOFF), signal)
       }
     }
-    txn.aborted++
+    this.#producerTaken(txn)
+    if (this.stats.transactions !== undefined) this.stats.transactions.aborted++
     this.#rewind(txn, a => this.#positions.resumeOffset(a.topic.source, a.partition))
   }
 
@@ -1020,8 +1057,18 @@ export class RecordCopier {
     }
     txn.parts.clear()
     txn.effects.length = 0
+    txn.records = 0
     txn.boundary.ended()
     this.#settle(txn)
+  }
+
+  /** The producer id and epoch in use, for status and metrics. */
+  #producerTaken(txn: TransactionalCopy): void {
+    const p = txn.session.producer
+    const t = this.stats.transactions
+    if (t === undefined || p === undefined) return
+    t.producerId = String(p.producerId)
+    t.epoch = p.producerEpoch
   }
 
   #fenced(txn: TransactionalCopy, err: TransactionFenced): void {
@@ -1032,6 +1079,7 @@ export class RecordCopier {
         error: err
       })
     txn.fenced = true
+    if (this.stats.transactions !== undefined) this.stats.transactions.fenced = true
     this.stats.lastError = err.message
     txn.parts.clear()
     txn.effects.length = 0

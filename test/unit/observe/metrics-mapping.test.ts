@@ -57,6 +57,7 @@ function stats(): CopierStats {
     rawBytesCopied: 4000,
     batches: 1,
     lastCopyAt: now,
+    transactions: undefined,
     dataLoss: [
       { topic: 'orders', partition: 0, reason: 'expired', lost: 25n, from: 0n, resumedAt: 25n, at: now },
       { topic: 'orders', partition: 0, reason: 'expired', lost: 5n, from: 30n, resumedAt: 35n, at: now },
