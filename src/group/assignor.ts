@@ -70,7 +70,7 @@ export interface GroupMember {
  * leader's mode.
  */
 export interface LeaderFlow extends FlowCapability {
-  /** The flow copies in Kafka transactions (`FlowConfig.exactlyOnce.enabled`): its copy units go whole to one member. */
+  /** The flow copies in Kafka transactions (`FlowConfig.exactlyOnce.enabled`): its copy units go to one member. */
   readonly exactlyOnce?: boolean | undefined
 }
 
