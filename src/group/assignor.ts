@@ -252,8 +252,8 @@ export function dealUnits(members: readonly GroupMember[], context: DealContext,
   const copyOwners = copyOwnersByFlow(sorted, parsed)
   for (const pool of pools) {
     const quotas = poolQuotas(pool, candidates.get(pool) ?? new Map(), load)
-    // A whole pool has one member with a quota (when it has units): the flow runs there.
-    const whole = pool.whole ? [...quotas].find(([, quota]) => quota > 0)?.[0] : undefined
+    // A whole pool has one member with a quota (when it has units): the flow's home.
+    const home = pool.whole ? [...quotas].find(([, quota]) => quota > 0)?.[0] : undefined
     const held = new Map<string, number>()
     for (const [memberId, quota] of quotas) {
       if (pool.flow !== undefined) memberDeal(memberId).copyQuota.set(pool.flow, quota)
@@ -269,9 +269,9 @@ export function dealUnits(members: readonly GroupMember[], context: DealContext,
             instance: instances.get(memberId),
             state: 'revoking',
             reason:
-              whole === undefined
+              home === undefined
                 ? `balance: ${label(memberId)} runs more than its share of ${pool.name} (${quota})`
-                : `exactly-once: ${pool.flow} runs whole on one member, ${label(whole)}`
+                : `exactly-once: ${pool.flow} runs whole on one member, ${label(home)}`
           })
         }
       })
@@ -281,8 +281,7 @@ export function dealUnits(members: readonly GroupMember[], context: DealContext,
     }
     // Another member still runs copy units of a whole flow (they are revoked above): the flow's
     // task ids are the same on every member, so nothing of it starts until they are released.
-    const waitFor =
-      whole === undefined ? [] : [...(copyOwners.get(pool.flow as string) ?? [])].filter(id => id !== whole)
+    const waitFor = home === undefined ? [] : [...(copyOwners.get(pool.flow as string) ?? [])].filter(id => id !== home)
     for (const u of pool.units) {
       if (claims.has(u.id)) continue
       const members = (eligible.get(u.unit.flow) ?? []).filter(id => quotas.has(id))
@@ -295,7 +294,7 @@ export function dealUnits(members: readonly GroupMember[], context: DealContext,
             giveNothing ??
             (members.length === 0
               ? `no member runs flow ${u.unit.flow} with the leader's config`
-              : `exactly-once: ${u.unit.flow} goes whole to ${label(whole as string)} once ${waitFor.map(label).join(' and ')} released its units`)
+              : `exactly-once: ${u.unit.flow} goes whole to ${label(home as string)} once ${waitFor.map(label).join(' and ')} released ${waitFor.length > 1 ? 'their' : 'its'} units`)
         })
         continue
       }
