@@ -21,14 +21,9 @@ import { hostname } from 'node:os'
 import { CheckpointFlow } from './checkpoint/checkpoint-flow.ts'
 import type { FlowConfig } from './config/model.ts'
 import { flowDigest, type RunGroup } from './config/run-groups.ts'
-import { createLeaderAssignor, type Deal } from './group/assignor.ts'
+import { createLeaderAssignor, type Deal, type LeaderFlow } from './group/assignor.ts'
 import type { Clock } from './group/clock.ts'
-import {
-  decodeAssignment,
-  encodeMemberMetadata,
-  type FlowCapability,
-  type MemberAssignment
-} from './group/group-codec.ts'
+import { decodeAssignment, encodeMemberMetadata, type MemberAssignment } from './group/group-codec.ts'
 import { defaultLeaseMarginMs } from './group/lease.ts'
 import { type MemberSlot, takeMemberSlot } from './group/member-slot.ts'
 import { Membership, type MembershipState } from './group/membership.ts'
@@ -75,7 +70,8 @@ export class GroupWork {
   readonly #baseLog: Logger
   /** This instance's label (members' metadata, `status`, the owner header of stored positions). */
   readonly instance: string
-  readonly #capabilities: ReadonlyMap<string, FlowCapability>
+  /** This instance's flows: its metadata carries what members share; the deal also reads the mode. */
+  readonly #capabilities: ReadonlyMap<string, LeaderFlow>
   readonly #marginMs: number
   /** Units running (or being started) here. */
   readonly #owned = new Set<string>()
@@ -118,7 +114,15 @@ export class GroupWork {
     this.#baseLog = log
     this.instance = instance
     this.#capabilities = new Map(
-      group.pairs.map(p => [p.flow.name, { digest: flowDigest(p.flow), tasksMax: p.flow.tasksMax, jobs: p.jobs }])
+      group.pairs.map(p => [
+        p.flow.name,
+        {
+          digest: flowDigest(p.flow),
+          tasksMax: p.flow.tasksMax,
+          jobs: p.jobs,
+          exactlyOnce: p.flow.exactlyOnce.enabled
+        }
+      ])
     )
     for (const p of group.pairs) {
       if (p.jobs.includes('checkpoints')) this.#checkpoints.set(p.flow.name, this.#newCheckpoints(p.flow))

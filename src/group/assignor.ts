@@ -31,6 +31,17 @@
  *   the members whose quota of the flow is not zero, at least 1 and at most its quota each.
  *   Computed from the quotas, not the units held now, so it stays the same through both phases
  *   of a hand-over (a change of a member's task count restarts its tasks).
+ * - Exactly-once flows go whole to one member (docs/exactly-once-plan.md §5.2, the simplified
+ *   form). Such a flow's copier task i writes with transactional id `<group>-<connector>-<i>`,
+ *   and a new owner's InitProducerId on that id fences the old one only if task i holds the same
+ *   partitions wherever it runs. So the flow's pool is not split: one member's quota is all of
+ *   it (the member owning most of it, then the least loaded, then by id; with nobody owning any,
+ *   the least loaded), every other member's is 0, and that member's task budget is the whole
+ *   `tasks.max`. What others own of the flow is revoked as above, and while any other member
+ *   still runs a copy unit of the flow (revoked in this generation: a conflict, a switch of the
+ *   mode, another config), nothing new of the flow is given to anyone: the flow's tasks, whose
+ *   ids are the same on every member, then never start on one member while another still runs
+ *   them. Units of a lost owner go to the chosen member, quiet as usual.
  *
  * When a member's metadata cannot be decoded, nobody can know what it runs, so the deal gives
  * nothing new to anyone in that generation (revocations still happen; they are always safe) and
@@ -52,11 +63,22 @@ export interface GroupMember {
   readonly metadata: MemberMetadata
 }
 
+/**
+ * A flow as the leader knows it from its own config: what members report of it, plus what only
+ * the deal needs. The mode is not carried in member metadata: it is part of the flow digest
+ * (src/config/run-groups.ts), so every member the leader deals the flow to runs it in the
+ * leader's mode.
+ */
+export interface LeaderFlow extends FlowCapability {
+  /** The flow copies in Kafka transactions (`FlowConfig.exactlyOnce.enabled`): its copy units go to one member. */
+  readonly exactlyOnce?: boolean | undefined
+}
+
 export interface DealContext {
   /** The generation the assignments are for (the JoinGroup response's generation id). */
   readonly generation: number
   /** The leader's own flows (from its config): what is dealt, with the digests members must match. */
-  readonly flows: ReadonlyMap<string, FlowCapability>
+  readonly flows: ReadonlyMap<string, LeaderFlow>
   /**
    * The table of this leader's deal for the generation just before, when it made it. It tells a
    * unit nobody ran (not quiet) from one whose owner was lost; without it every unit given
@@ -101,7 +123,7 @@ export interface GroupAssignments {
 
 export interface LeaderAssignorOptions {
   /** This instance's flows of the group, read at every deal (the config may be reloaded). */
-  readonly flows: () => ReadonlyMap<string, FlowCapability>
+  readonly flows: () => ReadonlyMap<string, LeaderFlow>
   /** Called with every deal this instance makes, for logs and status. */
   readonly onDeal?: (deal: Deal) => void
 }
@@ -227,8 +249,11 @@ export function dealUnits(members: readonly GroupMember[], context: DealContext,
   }
 
   const load = new Map(sorted.map(m => [m.memberId, 0]))
+  const copyOwners = copyOwnersByFlow(sorted, parsed)
   for (const pool of pools) {
     const quotas = poolQuotas(pool, candidates.get(pool) ?? new Map(), load)
+    // A whole pool has one member with a quota (when it has units): the flow's home.
+    const home = pool.whole ? [...quotas].find(([, quota]) => quota > 0)?.[0] : undefined
     const held = new Map<string, number>()
     for (const [memberId, quota] of quotas) {
       if (pool.flow !== undefined) memberDeal(memberId).copyQuota.set(pool.flow, quota)
@@ -243,7 +268,10 @@ export function dealUnits(members: readonly GroupMember[], context: DealContext,
             owner: memberId,
             instance: instances.get(memberId),
             state: 'revoking',
-            reason: `balance: ${label(memberId)} runs more than its share of ${pool.name} (${quota})`
+            reason:
+              home === undefined
+                ? `balance: ${label(memberId)} runs more than its share of ${pool.name} (${quota})`
+                : `exactly-once: ${pool.flow} runs whole on one member, ${label(home)}`
           })
         }
       })
@@ -251,15 +279,22 @@ export function dealUnits(members: readonly GroupMember[], context: DealContext,
       held.set(memberId, kept)
       load.set(memberId, (load.get(memberId) as number) + kept)
     }
+    // Another member still runs copy units of a whole flow (they are revoked above): the flow's
+    // task ids are the same on every member, so nothing of it starts until they are released.
+    const waitFor = home === undefined ? [] : [...(copyOwners.get(pool.flow as string) ?? [])].filter(id => id !== home)
     for (const u of pool.units) {
       if (claims.has(u.id)) continue
       const members = (eligible.get(u.unit.flow) ?? []).filter(id => quotas.has(id))
-      if (giveNothing !== undefined || members.length === 0) {
+      if (giveNothing !== undefined || members.length === 0 || waitFor.length > 0) {
         table.set(u.id, {
           owner: undefined,
           instance: undefined,
           state: 'unassigned',
-          reason: giveNothing ?? `no member runs flow ${u.unit.flow} with the leader's config`
+          reason:
+            giveNothing ??
+            (members.length === 0
+              ? `no member runs flow ${u.unit.flow} with the leader's config`
+              : `exactly-once: ${u.unit.flow} goes whole to ${label(home as string)} once ${waitFor.map(label).join(' and ')} released ${waitFor.length > 1 ? 'their' : 'its'} units`)
         })
         continue
       }
@@ -291,6 +326,21 @@ export function dealUnits(members: readonly GroupMember[], context: DealContext,
   }
   const sortedTable = new Map(parsed.sort(table.keys()).map(id => [id, table.get(id) as UnitPlacement]))
   return { generation: context.generation, assignments, table: sortedTable, instances, warnings }
+}
+
+/** Flow -> the members that run at least one of its copy units now (whether they may keep it or not). */
+function copyOwnersByFlow(sorted: readonly GroupMember[], parsed: ParsedUnits): Map<string, Set<string>> {
+  const owners = new Map<string, Set<string>>()
+  for (const m of sorted) {
+    for (const id of m.metadata.owned) {
+      const unit = parsed.of(id)
+      if (unit.kind !== 'copy') continue
+      const set = owners.get(unit.flow)
+      if (set === undefined) owners.set(unit.flow, new Set([m.memberId]))
+      else set.add(m.memberId)
+    }
+  }
+  return owners
 }
 
 /** Why a member may not keep a unit of the group it owns, or undefined when it may. */
@@ -363,6 +413,8 @@ interface Pool {
   readonly units: readonly PoolUnit[]
   /** Members eligible for at least one unit of the pool, sorted by member id. */
   readonly members: readonly string[]
+  /** The copy units of an exactly-once flow: all dealt to one member. */
+  readonly whole: boolean
 }
 
 /** Flow -> members (sorted) whose digest for it equals the leader's. */
@@ -399,7 +451,7 @@ function eligibleMembers(
 /** One pool of copy units per flow with a topics job, then one pool of every singleton. */
 function buildPools(
   sorted: readonly GroupMember[],
-  flows: ReadonlyMap<string, FlowCapability>,
+  flows: ReadonlyMap<string, LeaderFlow>,
   eligible: ReadonlyMap<string, string[]>,
   claims: ReadonlyMap<string, string[]>,
   parsed: ParsedUnits
@@ -418,14 +470,15 @@ function buildPools(
     if (!capability.jobs.includes('topics')) continue
     const ids = copyUnitsOf(flow, sorted, members, claims, parsed)
     const units = ids.map(id => ({ id, unit: parsed.of(id) })).sort((a, b) => compareUnits(a.unit, b.unit))
-    pools.push({ name: `copy units of ${flow}`, flow, units, members })
+    pools.push({ name: `copy units of ${flow}`, flow, units, members, whole: capability.exactlyOnce === true })
   }
   singletons.sort((a, b) => compareUnits(a.unit, b.unit))
   pools.push({
     name: 'singletons',
     flow: undefined,
     units: singletons,
-    members: [...singletonMembers].sort(compareText)
+    members: [...singletonMembers].sort(compareText),
+    whole: false
   })
   return pools
 }
@@ -470,7 +523,8 @@ function copyUnitsOf(
 
 /**
  * Member id -> how many units of the pool it runs once settled: ⌊P/M⌋, plus one for the
- * P mod M members owning the most of the pool now (then the least loaded, then by id).
+ * P mod M members owning the most of the pool now (then the least loaded, then by id). A whole
+ * pool: all P for the first member in that order, 0 for the others.
  */
 function poolQuotas(
   pool: Pool,
@@ -486,7 +540,8 @@ function poolQuotas(
   const order = [...pool.members].sort(
     (a, b) => owning(b) - owning(a) || (load.get(a) as number) - (load.get(b) as number) || compareText(a, b)
   )
-  order.forEach((id, i) => quotas.set(id, base + (i < extra ? 1 : 0)))
+  if (pool.whole) order.forEach((id, i) => quotas.set(id, i === 0 ? pool.units.length : 0))
+  else order.forEach((id, i) => quotas.set(id, base + (i < extra ? 1 : 0)))
   return quotas
 }
 
@@ -509,11 +564,13 @@ function leastLoaded(
 /**
  * Member id -> flow -> copier tasks: the flow's `tasks.max` split over the members with a
  * non-zero settled share of its copy units (larger shares get the extra tasks), each between 1
- * and its share.
+ * and its share. A whole pool's one member gets all of `tasks.max` (its copier runs
+ * min(tasks.max, partitions) of them, task indices as MirrorSourceConnector.taskConfigs counts
+ * them across the group).
  */
 function taskBudgets(
   pools: readonly Pool[],
-  flows: ReadonlyMap<string, FlowCapability>,
+  flows: ReadonlyMap<string, LeaderFlow>,
   eligible: ReadonlyMap<string, string[]>,
   memberDeal: (id: string) => MemberDeal
 ): Map<string, Map<string, number>> {
@@ -528,7 +585,7 @@ function taskBudgets(
     const taskBase = Math.floor(tasksMax / Math.max(1, sharing.length))
     const taskExtra = tasksMax % Math.max(1, sharing.length)
     sharing.forEach((id, i) => {
-      const tasks = Math.min(share(id), Math.max(1, taskBase + (i < taskExtra ? 1 : 0)))
+      const tasks = pool.whole ? tasksMax : Math.min(share(id), Math.max(1, taskBase + (i < taskExtra ? 1 : 0)))
       const mine = budgets.get(id) ?? new Map<string, number>()
       mine.set(pool.flow as string, tasks)
       budgets.set(id, mine)

@@ -9,21 +9,32 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { loadMm2Properties } from '../../src/config/mm2-properties.ts'
 import type { RunGroup } from '../../src/config/run-groups.ts'
-import { decodeMemberMetadata, encodeAssignment, type MemberMetadata } from '../../src/group/group-codec.ts'
+import {
+  decodeAssignment,
+  decodeMemberMetadata,
+  encodeAssignment,
+  encodeMemberMetadata,
+  type MemberMetadata
+} from '../../src/group/group-codec.ts'
 import { compactUnitIds, copyUnitId } from '../../src/group/units.ts'
 import { GroupWork } from '../../src/group-work.ts'
-import { GroupErrorCode, type JoinRequest } from '../../src/kafka/group-wire.ts'
+import { GroupErrorCode, type JoinRequest, type SyncRequest } from '../../src/kafka/group-wire.ts'
 import { createLogger } from '../../src/observe/logger.ts'
 import type { SourceFlow } from '../../src/source/source-flow.ts'
 import { FakeClock, joinAnswer, ScriptedCoordinator, settle } from './group/fakes.ts'
 
 process.env.KAFKA_MIRROR_STATE_DIR = mkdtempSync(join(tmpdir(), 'km-group-work-'))
 
-function runGroup(): RunGroup {
+/** The group of flow A->B; `extra` lines are added to its mm2.properties. */
+function runGroup(extra: readonly string[] = []): RunGroup {
   const { config } = loadMm2Properties(
-    ['clusters = A, B', 'A.bootstrap.servers = a:9092', 'B.bootstrap.servers = b:9092', 'A->B.enabled = true'].join(
-      '\n'
-    ),
+    [
+      'clusters = A, B',
+      'A.bootstrap.servers = a:9092',
+      'B.bootstrap.servers = b:9092',
+      'A->B.enabled = true',
+      ...extra
+    ].join('\n'),
     { file: 'mm2.properties', env: {} }
   )
   const flow = config.flows.find(f => f.name === 'A->B')
@@ -116,6 +127,52 @@ test('units given by a generation that is never confirmed, then taken away, are 
     // Generation 4 is confirmed: the flow copies 0-3 and was never told to copy 4 or 5.
     assert.deepEqual(owned.at(-1), ['orders:0', 'orders:1', 'orders:2', 'orders:3'])
     assert.ok(owned.every(p => !p.includes('orders:4')))
+  } finally {
+    await work.close()
+  }
+})
+
+test('leading, it deals a flow in exactly-once mode whole to one member, with all of tasks.max', async () => {
+  const clock = new FakeClock()
+  const wire = new ScriptedCoordinator(clock)
+  // The other member runs the flow with the same config (it copies the leader's flows and
+  // digest) and owns half of its partitions; the leader owns none.
+  wire.joins.push(req => {
+    const mine = req.protocols[0]?.metadata ?? Buffer.alloc(0)
+    const other = encodeMemberMetadata({
+      ...decodeMemberMetadata(mine),
+      instance: 'host-b:2',
+      owned: new Set([0, 1, 2].map(copy))
+    })
+    return joinAnswer({
+      memberId: 'me-1',
+      leader: 'me-1',
+      generationId: 4,
+      members: [
+        { memberId: 'me-1', metadata: mine },
+        { memberId: 'other', metadata: other }
+      ]
+    })
+  })
+  const { flow } = fakeFlow()
+  const group = runGroup(['B.exactly.once.source.support = enabled', 'tasks.max = 3'])
+  assert.equal(group.pairs[0]?.flow.exactlyOnce.enabled, true)
+  const work = new GroupWork(
+    group,
+    createLogger('test', () => {}),
+    'host-a:1',
+    { wire, clock }
+  )
+  work.addFlow(flow)
+  try {
+    work.start()
+    await settle()
+    const sync = wire.of<SyncRequest>('sync')[0]
+    const dealt = new Map(sync?.assignments.map(a => [a.memberId, decodeAssignment(a.assignment)]))
+    assert.deepEqual(compactUnitIds(dealt.get('other')?.units ?? []), ['copy:A->B:orders:0-5'])
+    assert.deepEqual([...(dealt.get('other')?.tasks ?? [])], [['A->B', 3]])
+    assert.deepEqual(compactUnitIds(dealt.get('me-1')?.units ?? []), ['topics:A->B'])
+    assert.deepEqual([...(dealt.get('me-1')?.tasks ?? [])], [])
   } finally {
     await work.close()
   }

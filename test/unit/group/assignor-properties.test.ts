@@ -3,18 +3,14 @@
  * topics, each followed by the group's rebalances as the members would run them: every member
  * releases what its last assignment revoked (storing a position) and rejoins with what it still
  * owns; the leader deals from the metadata bytes. Checked at every generation and after the
- * group settled (docs/scale-out-plan.md §5.2, property tests). A failure prints its seed; rerun
- * one sequence with DEAL_SEED=<seed>.
+ * group settled (docs/scale-out-plan.md §5.2, property tests). Some flows are in exactly-once mode,
+ * whose copy units must run whole on one member (docs/exactly-once-plan.md §5.2). A failure prints
+ * its seed; rerun one sequence with DEAL_SEED=<seed>.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { assignGroup, type DealTable } from '../../../src/group/assignor.ts'
-import {
-  decodeAssignment,
-  encodeMemberMetadata,
-  type FlowCapability,
-  type MemberAssignment
-} from '../../../src/group/group-codec.ts'
+import { assignGroup, type DealTable, type LeaderFlow } from '../../../src/group/assignor.ts'
+import { decodeAssignment, encodeMemberMetadata, type MemberAssignment } from '../../../src/group/group-codec.ts'
 import { copyUnitId, parseUnitId, singletonUnitId } from '../../../src/group/units.ts'
 import { seededRandom } from '../../../src/util/seeded-random.ts'
 
@@ -34,11 +30,11 @@ interface SimMember {
   view: Map<string, Map<string, number>>
 }
 
-type Event = 'join' | 'leave' | 'crash' | 'grow' | 'topic' | 'delete' | 'conflict' | 'rebalance'
+type Event = 'join' | 'leave' | 'crash' | 'grow' | 'topic' | 'delete' | 'conflict' | 'mode' | 'rebalance'
 
 class Group {
   readonly rnd: () => number
-  readonly flows = new Map<string, FlowCapability>()
+  readonly flows = new Map<string, LeaderFlow>()
   /** Flow -> topic -> partitions: what the source has now. */
   readonly truth = new Map<string, Map<string, number>>()
   members: SimMember[] = []
@@ -65,6 +61,20 @@ class Group {
       for (let i = 0; i < n; i++) topics.set(`t${this.nextTopic++}`, 1 + Math.floor(this.rnd() * 8))
       this.truth.set(flow, topics)
     }
+    // The modes come from a generator of their own, so the event sequences stay those of the seed.
+    const modes = seededRandom(seed + 0x5eed)
+    for (const [flow, f] of this.flows) if (modes() < 0.4) this.flows.set(flow, { ...f, exactlyOnce: true })
+  }
+
+  /** Whether a flow's copy units run whole on one member. */
+  whole(flow: string): boolean {
+    return this.flows.get(flow)?.exactlyOnce === true
+  }
+
+  /** The flow of a copy unit id, undefined for a singleton. */
+  copyFlow(id: string): string | undefined {
+    const u = parseUnitId(id)
+    return u.kind === 'copy' ? u.flow : undefined
   }
 
   pick<T>(items: readonly T[]): T {
@@ -136,6 +146,14 @@ class Group {
           other.owned.add(unit)
           this.conflicted = unit
         }
+        break
+      }
+      case 'mode': {
+        // Exactly-once turned on or off for a flow on every member at once (a config reload): a
+        // flow spread over members must then gather on one, or may spread again.
+        const flow = this.pick([...this.truth.keys()])
+        const f = this.flows.get(flow) as LeaderFlow
+        this.flows.set(flow, { ...f, digest: `${f.digest}'`, exactlyOnce: f.exactlyOnce !== true })
         break
       }
       case 'rebalance':
@@ -262,6 +280,23 @@ class Group {
         )
       }
     }
+    for (const flow of [...this.flows.keys()].filter(f => this.whole(f))) {
+      const running = [...decoded].filter(([, a]) => [...a.units].some(id => this.copyFlow(id) === flow))
+      assert.ok(running.length <= 1, `${flow} runs on ${running.map(([id]) => id).join(' and ')}`)
+      for (const [id, a] of decoded) {
+        const tasks = a.tasks.get(flow)
+        if (running[0]?.[0] === id) assert.equal(tasks, this.flows.get(flow)?.tasksMax, `${id}'s tasks for ${flow}`)
+        else assert.equal(tasks, undefined, `${id} runs none of ${flow} but has ${tasks} tasks for it`)
+      }
+      for (const m of this.members) {
+        const given = [...(decoded.get(m.id)?.units ?? [])].filter(u => this.copyFlow(u) === flow && !m.owned.has(u))
+        const others = this.members.filter(x => x !== m && [...x.owned].some(u => this.copyFlow(u) === flow))
+        assert.ok(
+          given.length === 0 || others.length === 0,
+          `${m.id} is given ${given[0]} while ${others.map(x => x.id).join(' and ')} still run ${flow}`
+        )
+      }
+    }
     for (const flow of this.flows.keys()) {
       const total = [...decoded.values()].reduce((n, a) => n + (a.tasks.get(flow) ?? 0), 0)
       const sharing = [...decoded.values()].filter(a => a.tasks.has(flow)).length
@@ -298,11 +333,10 @@ class Group {
     const counts = (pick: (id: string) => boolean): number[] =>
       this.members.map(m => [...(this.lastDeal.get(m.id)?.units ?? [])].filter(pick).length)
     for (const flow of this.truth.keys()) {
-      const c = counts(id => {
-        const u = parseUnitId(id)
-        return u.kind === 'copy' && u.flow === flow
-      })
-      assert.ok(Math.max(...c) - Math.min(...c) <= 1, `copy units of ${flow} per member: ${c.join(', ')}`)
+      const c = counts(id => this.copyFlow(id) === flow)
+      if (this.whole(flow))
+        assert.ok(c.filter(n => n > 0).length <= 1, `copy units of ${flow} per member: ${c.join(', ')}`)
+      else assert.ok(Math.max(...c) - Math.min(...c) <= 1, `copy units of ${flow} per member: ${c.join(', ')}`)
     }
     const s = counts(id => parseUnitId(id).kind !== 'copy')
     assert.ok(Math.max(...s) - Math.min(...s) <= 1, `singletons per member: ${s.join(', ')}`)
@@ -317,7 +351,8 @@ const EVENTS: ReadonlyArray<[Event, number]> = [
   ['topic', 0.11],
   ['delete', 0.06],
   ['conflict', 0.04],
-  ['rebalance', 0.15]
+  ['mode', 0.04],
+  ['rebalance', 0.11]
 ]
 
 function pickEvent(g: Group): Event {
@@ -364,11 +399,9 @@ function runSequence(seed: number): void {
         }).length
         const n = moved.filter(([id]) => parseUnitId(id).flow === flow && parseUnitId(id).kind === 'copy').length
         // The plan asks for at most ⌈P/M⌉; from a settled group the old members can always keep
-        // the P mod M extra units, so the newcomer gets ⌊P/M⌋.
-        assert.ok(
-          n <= Math.floor(p / m),
-          `a join moved ${n} copy units of ${flow}; its fair share is ${Math.floor(p / m)}`
-        )
+        // the P mod M extra units, so the newcomer gets ⌊P/M⌋. A whole flow stays where it runs.
+        const share = g.whole(flow) ? 0 : Math.floor(p / m)
+        assert.ok(n <= share, `a join moved ${n} copy units of ${flow}; its fair share is ${share}`)
       }
       const singletons = [...after.keys()].filter(id => parseUnitId(id).kind !== 'copy').length
       const n = moved.filter(([id]) => parseUnitId(id).kind !== 'copy').length
