@@ -15,8 +15,9 @@
  *   current id and epoch), which resets every sequence so nothing the broker may or may not have
  *   seen can clash with what comes next;
  * - being fenced (another holder took the id, or the coordinator aborted us on the transaction
- *   timeout) is final: `TransactionFenced` is thrown and nothing is written again by this
- *   session; only the group decides whether this instance inits the id again (plan, decision 8).
+ *   timeout) is final for the epoch: `TransactionFenced` is thrown and nothing is written again
+ *   until `init` takes the id anew, which the caller decides (the copier does so only while its
+ *   group lease holds, through the write gate).
  *
  * Errors other than fencing that are thrown (a commit or abort that could not finish, the write
  * gate) leave the outcome of the open transaction unknown: the caller calls `recover`, which

@@ -77,6 +77,8 @@ const RAW_MIN_BYTES = 16 * 1024
  * A partition whose fetch failed (transiently) or whose bytes came damaged waits this long before it is fetched again.
  */
 const READ_RETRY_BACKOFF = { firstMs: 100, maxMs: 2_000 } as const
+/** A task fenced while it still runs tries to take its transactional id again after this long. */
+const FENCED_RETRY_MS = 5_000
 /** A whole fetch round that failed (the source unreachable) waits this long before the next. */
 const SOURCE_FAILED_BACKOFF = { firstMs: 1_000, maxMs: 30_000 } as const
 
@@ -530,7 +532,7 @@ export class RecordCopier {
 
   async #fetchLoop(signal: AbortSignal): Promise<void> {
     let failures = 0
-    while (!signal.aborted && this.#txn?.fenced !== true) {
+    while (!signal.aborted) {
       try {
         if (this.#queuedBytes() >= TASK_QUEUE_BYTES) {
           await this.#waitForWork(signal, 1000)
@@ -836,7 +838,11 @@ export class RecordCopier {
    * committed positions, never in a position that is ahead of what was committed.
    */
   async #transactionalLoop(signal: AbortSignal, txn: TransactionalCopy): Promise<void> {
-    while (!signal.aborted && !txn.fenced) {
+    while (!signal.aborted) {
+      if (txn.fenced) {
+        await this.#takeIdAgain(txn, signal)
+        continue
+      }
       const now = Date.now()
       const open = txn.session.open || txn.parts.size > 0
       if (open && (txn.boundary.due(now) || txn.settled.length > 0)) {
@@ -1071,9 +1077,46 @@ export class RecordCopier {
     t.epoch = p.producerEpoch
   }
 
+  /**
+   * After FENCED_RETRY_MS, takes the id again (InitProducerId with -1/-1) and resumes every
+   * partition from its committed position. The request goes through the write gate, so it is
+   * sent only while this instance's group lease holds: while it holds, no other member was
+   * given this flow (docs/scale-out-plan.md §4), and the fence came from the coordinator
+   * aborting a transaction that outlived transaction.timeout.ms (which bumps the epoch too) or
+   * from a stale fencing. Should it still take the id from a live owner, that owner is fenced
+   * in turn: fencing only ever stops writers, so the cost is an aborted transaction, never a
+   * record seen twice.
+   */
+  async #takeIdAgain(txn: TransactionalCopy, signal: AbortSignal): Promise<void> {
+    await sleep(FENCED_RETRY_MS, signal)
+    if (signal.aborted) return
+    try {
+      await txn.session.init()
+      await this.#positions.load()
+    } catch (err) {
+      this.#log.debug('taking the transactional id again failed; will retry', { error: err as Error })
+      return
+    }
+    for (const a of this.#assigned.values()) {
+      const from = this.#positions.resumeOffset(a.topic.source, a.partition) ?? a.progress.storedTo
+      a.progress.restart(from)
+      this.#reader.seek(a.topic.source, a.partition, from)
+      this.#syncs?.reset(a.topic.source, a.partition)
+    }
+    txn.fenced = false
+    this.#producerTaken(txn)
+    if (this.stats.transactions !== undefined) this.stats.transactions.fenced = false
+    this.stats.lastError = undefined
+    this.#log.info('took the transactional id again; copying from the committed positions', {
+      flow: this.#flow.name,
+      transactionalId: txn.session.transactionalId,
+      epoch: txn.session.producer?.producerEpoch
+    })
+  }
+
   #fenced(txn: TransactionalCopy, err: TransactionFenced): void {
     if (!txn.fenced)
-      this.#log.error('this task was fenced: another producer took its transactional id; it stops copying', {
+      this.#log.error('this task was fenced: another producer took its transactional id; it stops writing', {
         flow: this.#flow.name,
         transactionalId: txn.session.transactionalId,
         error: err
