@@ -1,0 +1,113 @@
+/**
+ * Fencing in the exactly-once mode on real brokers (docs/exactly-once-plan.md §2.2, §5.3): a
+ * second instance that takes a flow fences the transactional ids of its tasks before it reads
+ * the committed positions, so the first instance, still copying as a zombie would (no group
+ * here, so no lease stops it first), can commit nothing more: its next request is answered
+ * PRODUCER_FENCED or INVALID_PRODUCER_EPOCH, its open transaction was aborted, it says so and
+ * stops writing. A read_committed reader of the target then holds every source record exactly
+ * once, in order, though both wrote the same partitions.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { loadConfig } from '../../src/config/load.ts'
+import { tpKey } from '../../src/kafka/types.ts'
+import { SourceFlow } from '../../src/source/source-flow.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clustersForFile, comparable, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import { writeCopyOnlyProperties } from '../harness/mirror-config.ts'
+import { testLogger } from '../harness/mirror-runner.ts'
+
+let A: KafkaCluster
+let B: KafkaCluster
+clustersForFile([{ name: 'A' }, { name: 'B' }], ([a, b]) => {
+  A = a
+  B = b
+})
+
+const PARTITIONS = 3
+
+test(
+  'a flow taken by a second instance fences the first: its late writes are refused, the target holds every record once',
+  { timeout: 300_000 },
+  async t => {
+    const topic = uniqueName('eos-fence')
+    const remote = `A.${topic}`
+    await createTopic(A, topic, { partitions: PARTITIONS })
+    let next = 0
+    const batch = (n: number): Array<{ partition: number; key: string; value: string }> =>
+      Array.from({ length: n }, () => {
+        const i = next++
+        return { partition: i % PARTITIONS, key: `k${i}`, value: `v${i}` }
+      })
+    await produce(A, topic, batch(3000))
+    const file = writeCopyOnlyProperties({ A, B }, topic, {
+      'B.exactly.once.source.support': 'enabled',
+      'sync.topic.acls.enabled': 'false'
+    })
+    const { config } = await loadConfig(file)
+    const flowConfig = config.flows.find(f => f.name === 'A->B')
+    assert.ok(flowConfig?.exactlyOnce.enabled)
+    const firstLines: string[] = []
+    const secondLines: string[] = []
+    const shared = { onTopicsChanged: () => {} }
+    const first = new SourceFlow(flowConfig, testLogger({ lines: firstLines }), { shared, owner: 'first' })
+    const second = new SourceFlow(flowConfig, testLogger({ lines: secondLines }), { shared, owner: 'second' })
+    let writing = true
+    let writer: Promise<void> = Promise.resolve()
+    let firstClosed = false
+    t.after(async () => {
+      writing = false
+      await writer
+      await Promise.all([firstClosed ? Promise.resolve() : first.close(), second.close()])
+    })
+    const all = new Set(Array.from({ length: PARTITIONS }, (_, p) => tpKey(topic, p)))
+    first.setTopicsJob(true)
+    await first.own(all, 1, [])
+    first.start()
+    writer = (async () => {
+      while (writing) {
+        await produce(A, topic, batch(30))
+        await new Promise(resolve => setTimeout(resolve, 20))
+      }
+    })()
+    await waitFor(async () => (first.status().copier?.transactions?.committed ?? 0) >= 3, {
+      timeoutMs: 120_000,
+      what: 'the first instance committed transactions'
+    })
+
+    // The second instance takes the whole flow while the first still copies.
+    await second.own(all, 1, [])
+    second.start()
+    await waitFor(async () => first.status().copier?.transactions?.fenced === true, {
+      timeoutMs: 30_000,
+      what: 'the first instance fenced'
+    })
+    assert.ok(
+      firstLines.some(l => /this task was fenced/.test(l) && /PRODUCER_FENCED|INVALID_PRODUCER_EPOCH/.test(l)),
+      firstLines.filter(l => /fenc|abort/i.test(l)).join('\n')
+    )
+    assert.ok(
+      secondLines.some(l => l.includes('fenced the transactional ids of the flow')),
+      'the second instance fenced the ids'
+    )
+    // Before it would take its id back (5 s later): a zombie gone for good.
+    firstClosed = true
+    await first.close()
+
+    await new Promise(resolve => setTimeout(resolve, 1500))
+    writing = false
+    await writer
+    const sourceRecords = (await readAll(A, topic)).map(comparable)
+    await waitFor(async () => (await readAll(B, remote)).length >= sourceRecords.length, {
+      timeoutMs: 120_000,
+      what: 'every record committed on the target'
+    })
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    const committed = (await readAll(B, remote)).map(comparable)
+    assert.equal(committed.length, sourceRecords.length, 'no record twice in the committed view')
+    assert.deepEqual(committed, sourceRecords, 'every record once, in order')
+    const copier = second.status().copier
+    assert.equal(copier?.transactions?.fenced, false)
+    assert.equal(copier?.lastError, undefined)
+  }
+)
