@@ -184,6 +184,48 @@ export async function runJavaProgram(
   )
 }
 
+/**
+ * Starts a single-file Java program that keeps running (`runJavaProgram` waits for the end);
+ * resolves once it printed `ready` on a line of its stdout. Stop it with `.stop()` or `.kill()`.
+ */
+export async function startJavaProgram(
+  sourceFile: string,
+  args: readonly string[],
+  ready: string,
+  opts: { timeoutMs?: number } = {}
+): Promise<TrackedProcess> {
+  const proc = spawnTracked('java-program', javaBinary(), [...baseArgs(), sourceFile, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  proc.child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new HarnessError(`${sourceFile} did not print ${ready} in time:\n${stderr.slice(-2000)}`))
+      }, opts.timeoutMs ?? 120_000)
+      proc.child.stdout?.on('data', (d: Buffer) => {
+        stdout += d.toString()
+        if (stdout.split('\n').includes(ready)) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      void proc.exited.then(code => {
+        clearTimeout(timer)
+        reject(new HarnessError(`${sourceFile} exited (${code}) before printing ${ready}:\n${stderr.slice(-2000)}`))
+      })
+    })
+  } catch (err) {
+    await proc.kill()
+    throw err
+  }
+  return proc
+}
+
 /** Starts Java MirrorMaker 2 in dedicated mode on an mm2.properties file. Stop it with `.stop()`. */
 export function startJavaMirrorMaker(
   propertiesFile: string,
