@@ -4,20 +4,30 @@
  * every source record; the last run is stopped cleanly. Used by the crash-loop test (a modest
  * size in CI) and `npm run bench:crash-loop` (1,000,000 records).
  *
- * After every kill the target's end offsets and the positions the mirror stored are read, which
- * tells exactly how many records the next run will copy again: per partition, the source records
- * already on the target minus those below the stored position. The source topic must be plain
- * (offsets 0..n-1 per partition, no transactions, no compaction) so that counts are offsets.
+ * After every kill the target and the positions the mirror stored are read, which tells exactly
+ * how many records the next run will copy again: per partition, the source records already on the
+ * target minus those below the stored position. Two ways to count:
+ * - by offsets (default): the target's end offsets are the records on it. The source topic must be
+ *   plain (offsets 0..n-1 per partition, no transactions, no compaction) and so must the target.
+ * - by content (`content`, for the exactly-once mode, docs/exactly-once-plan.md §7.1): the source
+ *   records are those of exactly-once-check.ts `produceSequenced`, and the target is read by
+ *   content, because transaction markers and aborted attempts take offsets there. Progress is the
+ *   read_committed view; what the next run copies again is what the killed run wrote (read
+ *   read_uncommitted) past the stored positions (in this mode: the killed run's open transaction,
+ *   which the next run's InitProducerId aborts). A stored position past the committed copy is
+ *   recorded in the run (`positionsAhead`), for the test to judge.
  */
 import { openSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { decodeOffsetValue, decodeSourceOffsetKey } from '../../src/formats/connect-offsets.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import type { KafkaCluster } from './cluster.ts'
-import { clientConfig, readAll } from './helpers.ts'
-import { spawnTracked } from './processes.ts'
 import { seededRandom } from '../../src/util/seeded-random.ts'
+import type { KafkaCluster } from './cluster.ts'
+import { parseSequenced, positionsAheadOf, SequenceView } from './exactly-once-check.ts'
+import { clientConfig } from './helpers.ts'
+import { newestPositions, positionsIn, storedPositions } from './positions.ts'
+import { spawnTracked } from './processes.ts'
+import { TopicTail } from './topic-tail.ts'
 
 const bin = join(fileURLToPath(new URL('../..', import.meta.url)), 'bin', 'kafka-mirror.js')
 
@@ -38,6 +48,8 @@ export interface CrashLoopOptions {
   readonly maxKills: number
   /** Seed for the kill times, so a failing run can be repeated. */
   readonly seed?: number
+  /** Count by content: the records per source partition that `produceSequenced` wrote. */
+  readonly content?: { readonly perPartition: readonly number[] }
   readonly onRun?: (run: CrashLoopRun) => void
 }
 
@@ -53,6 +65,8 @@ export interface CrashLoopRun {
   /** Records this run put on the target that the next run copies again (its positions were not stored yet). */
   readonly recopiedNext: number
   readonly killed: boolean
+  /** By content only: partitions whose stored position was past the committed copy after this run. */
+  readonly positionsAhead: readonly string[]
 }
 
 export interface CrashLoopResult {
@@ -66,21 +80,21 @@ export interface CrashLoopResult {
 
 export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
   const admin = new KafkaAdmin(clientConfig(o.target), 'crash-loop-admin')
+  const progress =
+    o.content === undefined ? offsetProgress(o, admin) : contentProgress(o, admin, o.content.perPartition)
   const next = seededRandom(o.seed ?? 1)
-  const remote = Array.from({ length: o.partitions }, (_, partition) => ({ topic: o.remoteTopic, partition }))
-  const duplicates = new Array<bigint>(o.partitions).fill(0n)
   const runs: CrashLoopRun[] = []
   const started = Date.now()
-  const targetEnds = async (): Promise<bigint[]> => {
-    if (!(await admin.describeTopics([o.remoteTopic])).has(o.remoteTopic)) return remote.map(() => 0n)
-    const ends = await admin.listOffsets(remote, 'latest')
-    return remote.map(tp => ends.get(`${tp.topic}:${tp.partition}`) ?? 0n)
-  }
-  const distinct = (ends: readonly bigint[]): number =>
-    Number(ends.reduce((sum, e, p) => sum + e - (duplicates[p] ?? 0n), 0n))
+  const finish = (completed: boolean, kills: number): CrashLoopResult => ({
+    completed,
+    kills,
+    runs,
+    recopied: runs.reduce((sum, r) => sum + r.recopiedNext, 0),
+    elapsedMs: Date.now() - started
+  })
   try {
     for (let index = 0; ; index++) {
-      const before = distinct(await targetEnds())
+      const before = await progress.copied()
       const runFor = o.killAfterMs[0] + next() * (o.killAfterMs[1] - o.killAfterMs[0])
       const spawnedAt = Date.now()
       // KM_CRASH_LOOP_LOGS=<dir>: each run's mirror log goes to <dir>/run-<index>.log (debugging).
@@ -92,9 +106,9 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
       let firstCopyMs: number | undefined
       let done = false
       while (Date.now() - spawnedAt < runFor) {
-        const copied = distinct(await targetEnds().catch(() => remote.map(() => 0n)))
+        const copied = await progress.copied().catch(() => before)
         if (copied > before) firstCopyMs ??= Date.now() - spawnedAt
-        if (copied >= o.total) {
+        if (copied >= o.total && (await progress.finished().catch(() => false))) {
           done = true
           break
         }
@@ -102,7 +116,7 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
       }
       if (done) {
         await child.stop()
-        const copiedSoFar = distinct(await targetEnds())
+        const copiedSoFar = await progress.copied()
         const run = {
           index,
           firstCopyMs,
@@ -110,24 +124,57 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
           copiedSoFar,
           storedSoFar: copiedSoFar,
           recopiedNext: 0,
-          killed: false
+          killed: false,
+          positionsAhead: []
         }
         runs.push(run)
         o.onRun?.(run)
-        return {
-          completed: true,
-          kills: index,
-          runs,
-          recopied: Number(duplicates.reduce((a, b) => a + b, 0n)),
-          elapsedMs: Date.now() - started
-        }
+        return finish(true, index)
       }
       await child.kill()
       // A produce request the broker had fully received before the kill is still appended.
       await new Promise(resolve => setTimeout(resolve, 300))
+      const after = await progress.afterKill()
+      const run = { index, firstCopyMs, ranMs: Date.now() - spawnedAt, ...after, killed: true }
+      runs.push(run)
+      o.onRun?.(run)
+      if (index + 1 >= o.maxKills) return finish(false, index + 1)
+    }
+  } finally {
+    await progress.close()
+    await admin.close()
+  }
+}
+
+/** How a crash loop sees the target. */
+interface Progress {
+  /** Distinct source records the target holds (by content: committed). */
+  copied(): Promise<number>
+  /** Once every record is copied: whether the copy is over (by content: the positions are stored too). */
+  finished(): Promise<boolean>
+  /** After a kill (nothing runs): where the next run resumes, and what it copies again. */
+  afterKill(): Promise<Pick<CrashLoopRun, 'copiedSoFar' | 'storedSoFar' | 'recopiedNext' | 'positionsAhead'>>
+  close(): Promise<void>
+}
+
+/** A plain target: its end offsets, minus the re-copies counted so far, are the distinct records on it. */
+function offsetProgress(o: CrashLoopOptions, admin: KafkaAdmin): Progress {
+  const remote = Array.from({ length: o.partitions }, (_, partition) => ({ topic: o.remoteTopic, partition }))
+  const duplicates = new Array<bigint>(o.partitions).fill(0n)
+  const targetEnds = async (): Promise<bigint[]> => {
+    if (!(await admin.describeTopics([o.remoteTopic])).has(o.remoteTopic)) return remote.map(() => 0n)
+    const ends = await admin.listOffsets(remote, 'latest')
+    return remote.map(tp => ends.get(`${tp.topic}:${tp.partition}`) ?? 0n)
+  }
+  const distinct = (ends: readonly bigint[]): number =>
+    Number(ends.reduce((sum, e, p) => sum + e - (duplicates[p] ?? 0n), 0n))
+  return {
+    copied: async () => distinct(await targetEnds()),
+    finished: async () => true,
+    async afterKill() {
       const ends = await targetEnds()
       const copiedSoFar = distinct(ends)
-      const stored = await storedPositions(o)
+      const stored = await storedPositions(o.target, { source: o.sourceAlias }, o.topic)
       let recopiedNext = 0n
       for (let p = 0; p < o.partitions; p++) {
         const onTarget = (ends[p] ?? 0n) - (duplicates[p] ?? 0n)
@@ -139,44 +186,69 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
         duplicates[p] = (duplicates[p] ?? 0n) + onTarget - resumeAt
         recopiedNext += onTarget - resumeAt
       }
-      const run = {
-        index,
-        firstCopyMs,
-        ranMs: Date.now() - spawnedAt,
+      return {
         copiedSoFar,
         storedSoFar: copiedSoFar - Number(recopiedNext),
         recopiedNext: Number(recopiedNext),
-        killed: true
+        positionsAhead: []
       }
-      runs.push(run)
-      o.onRun?.(run)
-      if (index + 1 >= o.maxKills)
-        return {
-          completed: false,
-          kills: index + 1,
-          runs,
-          recopied: Number(duplicates.reduce((a, b) => a + b, 0n)),
-          elapsedMs: Date.now() - started
-        }
-    }
-  } finally {
-    await admin.close()
+    },
+    close: async () => {}
   }
 }
 
-/** The last stored position (offset of the last copied record) per partition of the topic. */
-async function storedPositions(o: CrashLoopOptions): Promise<Map<number, bigint>> {
+/**
+ * A target read by content (exactly-once-check.ts): the read_committed and read_uncommitted views
+ * and the positions are read on from where the last look stopped, each up to where its
+ * isolation can reach (topic-tail.ts), so a transaction the kill left open never blocks a look.
+ */
+function contentProgress(o: CrashLoopOptions, admin: KafkaAdmin, perPartition: readonly number[]): Progress {
+  const committedTail = new TopicTail(o.target, admin, o.remoteTopic, 'read_committed')
+  const uncommittedTail = new TopicTail(o.target, admin, o.remoteTopic, 'read_uncommitted')
+  const flow = { source: o.sourceAlias }
+  const offsetsTail = new TopicTail(o.target, admin, `mm2-offsets.${o.sourceAlias}.internal`, 'read_committed')
+  const committed = new SequenceView(perPartition)
   const positions = new Map<number, bigint>()
-  for (const r of await readAll(o.target, `mm2-offsets.${o.sourceAlias}.internal`).catch(() => [])) {
-    try {
-      const key = decodeSourceOffsetKey(r.key)
-      if (key.topic !== o.topic || key.cluster !== o.sourceAlias) continue
-      const offset = decodeOffsetValue(r.value)
-      if (offset === null) positions.delete(key.partition)
-      else positions.set(key.partition, offset)
-    } catch {
-      /* another connector's record */
+  const copied = async (): Promise<number> => {
+    committed.addAll(await committedTail.advance())
+    return committed.distinct()
+  }
+  const readPositions = async (): Promise<void> => {
+    newestPositions(positionsIn(await offsetsTail.advance(), flow, o.topic), positions)
+  }
+  return {
+    copied,
+    // Every record can be on the target while the positions of the last ones are not stored yet
+    // (at-least-once: a kill then leaves them to be copied again): the copy is over once they are.
+    async finished() {
+      await readPositions()
+      return perPartition.every((n, p) => (positions.get(p) ?? -1n) >= BigInt(n - 1))
+    },
+    async afterKill() {
+      // Positions first: the committed copy only grows, so one read after them can only make
+      // a position look less ahead, never more.
+      await readPositions()
+      const copiedSoFar = await copied()
+      // What this run wrote (aborted attempts included) past the positions is written again by the next.
+      let recopiedNext = 0
+      for (const r of await uncommittedTail.advance()) {
+        const s = parseSequenced(r.value?.toString('utf8'))
+        if (s !== undefined && BigInt(s.seq) > (positions.get(s.partition) ?? -1n)) recopiedNext++
+      }
+      let positionsAhead = positionsAheadOf(positions, committed, o.partitions)
+      if (positionsAhead.length > 0) {
+        // A commit's markers are written partition by partition after EndTxn: give the
+        // coordinator a moment to finish before calling a position ahead.
+        await new Promise(resolve => setTimeout(resolve, 2000))
+        await copied()
+        positionsAhead = positionsAheadOf(positions, committed, o.partitions)
+      }
+      let storedSoFar = 0
+      for (let p = 0; p < o.partitions; p++) storedSoFar += Number((positions.get(p) ?? -1n) + 1n)
+      return { copiedSoFar, storedSoFar, recopiedNext, positionsAhead }
+    },
+    async close() {
+      await Promise.all([committedTail.close(), uncommittedTail.close(), offsetsTail.close()])
     }
   }
-  return positions
 }

@@ -9,6 +9,7 @@
  */
 import { decodeOffsetValue, decodeSourceOffsetKey } from '../../src/formats/connect-offsets.ts'
 import { OWNER_HEADER } from '../../src/source/position-store.ts'
+import type { ConsumedRecord } from '../../src/kafka/types.ts'
 import type { KafkaCluster } from './cluster.ts'
 import { readAll, waitFor } from './helpers.ts'
 
@@ -39,9 +40,18 @@ export async function positionRecords(
   flow: PositionsOf,
   topic: string
 ): Promise<PositionRecord[]> {
+  return positionsIn(
+    await readAll(target, flow.offsetsTopic ?? `mm2-offsets.${flow.source}.internal`).catch(() => []),
+    flow,
+    topic
+  )
+}
+
+/** The flow's position records for `topic` among records of its offsets topic (read by the caller), in their order. */
+export function positionsIn(records: Iterable<ConsumedRecord>, flow: PositionsOf, topic: string): PositionRecord[] {
   const connector = flow.connector ?? 'MirrorSourceConnector'
   const out: PositionRecord[] = []
-  for (const r of await readAll(target, flow.offsetsTopic ?? `mm2-offsets.${flow.source}.internal`).catch(() => [])) {
+  for (const r of records) {
     let key
     try {
       key = decodeSourceOffsetKey(r.key)
@@ -65,8 +75,18 @@ export async function storedPositions(
   flow: PositionsOf,
   topic: string
 ): Promise<Map<number, bigint>> {
-  const positions = new Map<number, bigint>()
-  for (const r of await positionRecords(target, flow, topic)) {
+  return newestPositions(await positionRecords(target, flow, topic))
+}
+
+/**
+ * `positions` (a new map by default) moved on by position records in write order: the last per
+ * partition wins, a tombstone removes.
+ */
+export function newestPositions(
+  records: Iterable<PositionRecord>,
+  positions = new Map<number, bigint>()
+): Map<number, bigint> {
+  for (const r of records) {
     if (r.offset === null) positions.delete(r.partition)
     else positions.set(r.partition, r.offset)
   }
