@@ -8,7 +8,6 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HELP, parseCli } from './cli/args.ts'
 // Each command's module is loaded when it runs: a restarted `run` loads only what it needs.
-import { refusalError } from './config/exactly-once.ts'
 import { loadConfig } from './config/load.ts'
 import { clientsInUse, runPlan } from './config/what-runs.ts'
 import { ConfigError, KafkaMirrorError, UsageError } from './errors.ts'
@@ -136,10 +135,6 @@ async function main(argv: readonly string[]): Promise<number> {
         await import('./cli/verify.ts')
       ).verifyCommand(loaded, { flow: args.flow ?? '', topics: args.topics, json: args.json }, io)
     }
-    // A config asking for what this version cannot do (exactly-once `required`, issue 14) must not run as if it could.
-    const running = new Set(runPlan(loaded.config, args.clusters).copy.map(f => f.name))
-    const refused = refusalError(loaded.refusals.filter(r => running.has(r.flow)))
-    if (refused !== undefined) throw refused
     return await (
       await import('./cli/run.ts')
     ).runCommand(loaded, { clusters: args.clusters, log, metricsPort: args.metricsPort })

@@ -5,7 +5,6 @@
  * and checkpoint-only pairs included, so a bad credential fails here and not later in `run`.
  */
 import { pairClientId } from '../config/client-ids.ts'
-import { refusalError } from '../config/exactly-once.ts'
 import { describeConfig } from '../config/load.ts'
 import type { ClientConfig, FlowConfig, LoadedConfig } from '../config/model.ts'
 import { pairParts, runPlan, sidesInUse } from '../config/what-runs.ts'
@@ -18,9 +17,6 @@ export async function validateCommand(
 ): Promise<number> {
   const { config } = loaded
   opts.out(describeConfig(config))
-  // The plan is shown first, then the reason `run` would refuse it (exit 2, as for any config error).
-  const refused = refusalError(loaded.refusals)
-  if (refused !== undefined) throw refused
   if (opts.offline) {
     opts.out('\n(offline: topics not listed)')
     return 0

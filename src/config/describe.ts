@@ -24,17 +24,22 @@ function props(p: ClientProps): string {
   return list(parts)
 }
 
-/** The exactly-once settings, and that this version still copies at-least-once (issue 14). */
+/**
+ * The exactly-once mode of a pair: on or off, the transaction boundary and timeout, and the
+ * transactional ids its copier tasks take on the target (an operator finds them with
+ * kafka-transactions.sh, and grants them as Connect's ACLs name them).
+ */
 function exactlyOnce(f: FlowConfig): string {
   const e = f.exactlyOnce
   if (!e.enabled) return `exactly-once: off (${f.target}'s worker does not enable it): copied at-least-once`
-  const support = e.required ? 'required' : 'requested'
-  const boundary = e.boundary === 'poll' ? 'a transaction per copy round' : `a transaction every ${e.intervalMs} ms`
-  return [
-    `exactly-once: enabled on ${f.target}'s worker, ${support}; ${boundary}, transaction.timeout.ms ${e.transactionTimeoutMs};`,
-    `transactional ids ${transactionalIds(f)};`,
-    `NOT BUILT YET (issue 14): copied at-least-once${e.required ? ', so run refuses this flow' : ''}`
-  ].join(' ')
+  const on = `exactly-once: on (enabled on ${f.target}'s worker, ${e.required ? 'required' : 'requested'})`
+  // Checkpoints, heartbeats and offset syncs are written outside transactions (docs/exactly-once-plan.md §3.2).
+  if (!pairParts(f).copy) return `${on}, but this pair copies no records, so it writes no transactions`
+  const boundary =
+    e.boundary === 'poll'
+      ? 'a transaction per copy round (transaction.boundary poll)'
+      : `a transaction every ${e.intervalMs} ms (transaction.boundary interval)`
+  return `${on}: ${boundary}, transaction.timeout.ms ${e.transactionTimeoutMs}, transactional ids ${transactionalIds(f)}`
 }
 
 function flow(f: FlowConfig): string[] {

@@ -6,12 +6,12 @@
  * (SourceConnectorConfig), checked as Connect's DistributedHerder and MirrorSourceConnector
  * check them when they validate a connector.
  *
- * The mode itself is not built yet (issue 14): a flow that asks for it is modelled, described
- * and refused (`required`) or warned about (worker `enabled`), never run as if it were exactly-once.
+ * With the target's worker key `enabled`, a flow's copier tasks copy in Kafka transactions
+ * (src/source/copier.ts, src/source/task-transactions.ts), whether the flow `requested` the
+ * mode (the default) or `required` it; `required` only adds Connect's checks.
  */
-import type { ConfigError } from '../errors.ts'
 import { reveal } from '../util/secret.ts'
-import type { ExactlyOnceConfig, FlowConfig, Refusal } from './model.ts'
+import type { ExactlyOnceConfig, FlowConfig } from './model.ts'
 import type { ConnectorMap } from './flow-settings.ts'
 import type { ConfigEntry } from './values.ts'
 import { parseChoice, parseInteger, text } from './values.ts'
@@ -35,8 +35,6 @@ const WORKER_VALUES = ['disabled', 'preparing', 'enabled'] as const
 export interface ExactlyOnceInput {
   /** `S->T` */
   readonly flow: string
-  /** Whether the flow copies records (its source connector runs). */
-  readonly copies: boolean
   /** The target worker's `exactly.once.source.support`, if set. */
   readonly worker: ConfigEntry | undefined
   /** How the user turns the worker key on in this format, for messages (`B.exactly.once.source.support = enabled`). */
@@ -52,18 +50,12 @@ export interface ExactlyOnceOutput {
   readonly exactlyOnce: ExactlyOnceConfig
   readonly warnings: string[]
   readonly infos: string[]
-  /** What `run` and `validate` refuse to start with in this version. */
-  readonly refusals: Refusal[]
 }
-
-/** Issue 14's status, said the same way in every message. */
-export const NOT_BUILT = 'exactly-once mode is not built yet in kafka-mirror (issue 14)'
 
 export function readExactlyOnce(input: ExactlyOnceInput): ExactlyOnceOutput {
   const { flow, connector: map } = input
   const warnings: string[] = []
   const infos: string[] = []
-  const refusals: Refusal[] = []
 
   const workerSupport = readWorker(input.worker)
   if (workerSupport === 'preparing' && input.worker !== undefined)
@@ -150,25 +142,10 @@ export function readExactlyOnce(input: ExactlyOnceInput): ExactlyOnceOutput {
       )
     )
 
-  if (input.copies && required && supportEntry !== undefined)
-    refusals.push({
-      flow,
-      where: supportEntry.where,
-      message: `required: ${NOT_BUILT}, so ${flow} cannot be copied exactly once; set requested (or remove the key) to run at-least-once`
-    })
-  else if (input.copies && enabled && input.worker !== undefined)
-    warnings.push(
-      located(
-        input.worker.where,
-        `${NOT_BUILT}: ${flow} is copied at-least-once (after a crash, records since the last stored position are copied again)`
-      )
-    )
-
   return {
     exactlyOnce: { enabled, required, boundary, intervalMs, transactionTimeoutMs },
     warnings,
-    infos,
-    refusals
+    infos
   }
 }
 
@@ -206,8 +183,9 @@ function readBoundary(e: ConfigEntry): 'poll' | 'interval' {
 }
 
 /**
- * The transactional ids a flow's copier tasks would use, as Connect names them
- * (Worker.taskTransactionalId: `<group.id>-<connector name>-<task index>`).
+ * The transactional ids a flow's copier tasks use, as Connect names them
+ * (Worker.taskTransactionalId: `<group.id>-<connector name>-<task index>`), one per task index up
+ * to tasks.max - 1 (fewer partitions than tasks.max means fewer tasks, so the last ids may go unused).
  */
 export function transactionalIds(flow: FlowConfig): string {
   const first = taskTransactionalId(flow, 0)
@@ -217,12 +195,4 @@ export function transactionalIds(flow: FlowConfig): string {
 /** The transactional id of copier task `index` of the flow (Worker.taskTransactionalId). */
 export function taskTransactionalId(flow: FlowConfig, index: number): string {
   return `${flow.naming.workerGroupId}-${flow.naming.sourceConnectorName}-${index}`
-}
-
-/** The refusals of a loaded config as one error (for `run` and `validate`). */
-export function refusalError(refusals: readonly Refusal[]): ConfigError | undefined {
-  const first = refusals[0]
-  if (first === undefined) return undefined
-  const rest = refusals.slice(1).map(r => `\n${located(r.where, r.message)}`)
-  return configError(first.where, first.message + rest.join(''))
 }

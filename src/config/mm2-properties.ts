@@ -4,7 +4,7 @@
  * config, and what a dedicated-mode MM2 calls its state. Every key is accounted for: used,
  * knowingly ignored (with the reason), or reported as unknown with the closest known key.
  */
-import type { ClusterConfig, FlowConfig, LoadedConfig, Refusal } from './model.ts'
+import type { ClusterConfig, FlowConfig, LoadedConfig } from './model.ts'
 import type { MaybeSecret } from '../util/secret.ts'
 import { buildClients } from './clients.ts'
 import { EXACTLY_ONCE_WORKER_KEY, readExactlyOnce } from './exactly-once.ts'
@@ -109,7 +109,6 @@ export function loadMm2Properties(text: string, opts: LoadOptions): LoadedConfig
   const props = new Map(aliases.map(a => [a, clusterProps(perCluster.get(a) ?? new Map(), topClient, a, warnings)]))
 
   const flows: FlowConfig[] = []
-  const refusals: Refusal[] = []
   const used = new Set<string>()
   for (const s of aliases) {
     for (const t of aliases) {
@@ -132,7 +131,7 @@ export function loadMm2Properties(text: string, opts: LoadOptions): LoadedConfig
       }
       used.add(s)
       used.add(t)
-      flows.push(buildFlow(s, t, flowKeys, connectorDefaults, workerTop, props, file, { warnings, infos, refusals }))
+      flows.push(buildFlow(s, t, flowKeys, connectorDefaults, workerTop, props, file, { warnings, infos }))
     }
   }
   if (flows.length === 0)
@@ -147,7 +146,7 @@ export function loadMm2Properties(text: string, opts: LoadOptions): LoadedConfig
     if (!used.has(a) && !p.has('bootstrap.servers')) continue
     clusters.set(a, { alias: a, bootstrapServers: bootstrapOf(a, p, file), connection: connectionOf(p) })
   }
-  return { config: { origin: { file, format: 'properties' }, clusters, flows }, warnings, infos, refusals }
+  return { config: { origin: { file, format: 'properties' }, clusters, flows }, warnings, infos }
 }
 
 /** `S->T.rest` with S and T matched against the declared aliases (aliases may contain dots). */
@@ -266,7 +265,7 @@ function buildFlow(
   workerTop: Entries,
   props: Map<string, Entries>,
   file: string,
-  out: { warnings: string[]; infos: string[]; refusals: Refusal[] }
+  out: { warnings: string[]; infos: string[] }
 ): FlowConfig {
   const { warnings } = out
   const sp = props.get(s) ?? new Map()
@@ -288,7 +287,6 @@ function buildFlow(
   // does not copy it from the top level (classifyTopLevel warns about that).
   const eos = readExactlyOnce({
     flow: `${s}->${t}`,
-    copies: enabledKey ?? false,
     worker: tp.get(EXACTLY_ONCE_WORKER_KEY),
     workerKeyHint: `${t}.${EXACTLY_ONCE_WORKER_KEY} = enabled`,
     connector: map,
@@ -297,7 +295,6 @@ function buildFlow(
   })
   warnings.push(...eos.warnings)
   out.infos.push(...eos.infos)
-  out.refusals.push(...eos.refusals)
   return {
     name: `${s}->${t}`,
     source: s,

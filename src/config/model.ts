@@ -9,7 +9,6 @@
  */
 import type { ReplicationPolicyConfig } from '../policy/replication-policy.ts'
 import type { MaybeSecret } from '../util/secret.ts'
-import type { Where } from './where.ts'
 
 /** Kafka client properties by their Java names (`security.protocol`, `ssl.truststore.location`...). */
 export type ClientProps = Readonly<Record<string, MaybeSecret>>
@@ -63,8 +62,7 @@ export interface GroupTimeouts {
 
 /**
  * Kafka Connect's exactly-once source settings for a flow (KIP-618; docs/exactly-once-plan.md
- * §5.6). Modelled and checked, but not acted on yet (issue 14): a flow is still copied
- * at-least-once, and `run` refuses a flow that `required`s it.
+ * §5.6). With `enabled`, the flow's copier tasks copy in Kafka transactions on the target.
  */
 export interface ExactlyOnceConfig {
   /** The target worker's `exactly.once.source.support` is `enabled` (`preparing` counts as disabled here). */
@@ -172,17 +170,4 @@ export interface LoadedConfig {
   readonly config: MirrorConfig
   readonly warnings: readonly string[]
   readonly infos: readonly string[]
-  /**
-   * What this version cannot do although the config asks for it (exactly-once with `required`):
-   * `run` and `validate` refuse to start with these; other commands only read the config.
-   */
-  readonly refusals: readonly Refusal[]
-}
-
-/** A located reason to refuse to run a config. */
-export interface Refusal {
-  /** The flow (`S->T`) that cannot run. */
-  readonly flow: string
-  readonly where: Where
-  readonly message: string
 }

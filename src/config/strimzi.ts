@@ -7,7 +7,7 @@
  */
 import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments } from 'yaml'
 import type { Document, Node } from 'yaml'
-import type { ClusterConfig, FlowConfig, LoadedConfig, Refusal } from './model.ts'
+import type { ClusterConfig, FlowConfig, LoadedConfig } from './model.ts'
 import { reveal } from '../util/secret.ts'
 import { buildClients } from './clients.ts'
 import { EXACTLY_ONCE_CONNECTOR_KEYS, EXACTLY_ONCE_WORKER_KEY, readExactlyOnce } from './exactly-once.ts'
@@ -301,7 +301,6 @@ export function loadStrimzi(text: string, opts: LoadOptions): LoadedConfig {
     )
 
   const flows: FlowConfig[] = []
-  const refusals: Refusal[] = []
   for (const m of mirrors) {
     let source: ClusterResult
     const inline = m.obj('source', CLUSTER, CLUSTER_NESTED)
@@ -334,14 +333,14 @@ export function loadStrimzi(text: string, opts: LoadOptions): LoadedConfig {
     if (flows.some(f => f.name === flowName))
       throw configError(m.where(), `a second mirror ${flowName}; its connector names would clash with the first`)
     clusters.set(source.alias, toClusterConfig(source))
-    const flow = buildFlow(m, source, target, { groupId, offsetsTopic }, ctx, { warnings, infos, refusals })
+    const flow = buildFlow(m, source, target, { groupId, offsetsTopic }, ctx, { warnings, infos })
     if (flow !== undefined) flows.push(flow)
   }
   if (flows.length === 0)
     throw configError({ ...spec.where(), key: 'spec.mirrors' }, 'no mirror has a connector, so there is nothing to run')
 
   const origin = { file, format: 'strimzi' as const, apiVersion, name }
-  return { config: { origin, clusters, flows }, warnings, infos, refusals }
+  return { config: { origin, clusters, flows }, warnings, infos }
 }
 
 const isNothing = (node: unknown): boolean => node === null || (isScalar(node) && node.value === null)
@@ -380,7 +379,7 @@ function buildFlow(
   target: ClusterResult,
   names: { groupId: string; offsetsTopic: string },
   ctx: SecretsContext,
-  out: { warnings: string[]; infos: string[]; refusals: Refusal[] }
+  out: { warnings: string[]; infos: string[] }
 ): FlowConfig | undefined {
   const { warnings, infos } = out
   const name = `${source.alias}->${target.alias}`
@@ -462,7 +461,6 @@ function buildFlow(
     )
   const eos = readExactlyOnce({
     flow: name,
-    copies: enabled,
     worker: target.worker.get(EXACTLY_ONCE_WORKER_KEY),
     workerKeyHint: `${EXACTLY_ONCE_WORKER_KEY}: enabled in the config of target cluster ${target.alias}`,
     connector: map,
@@ -471,7 +469,6 @@ function buildFlow(
   })
   warnings.push(...eos.warnings)
   infos.push(...eos.infos)
-  out.refusals.push(...eos.refusals)
   return {
     name,
     source: source.alias,

@@ -292,6 +292,34 @@ export function mirrorMetrics(mirror: Mirror, opts: MirrorMetricsOptions = {}): 
     ['flow']
   )
 
+  // The exactly-once mode, per copier task (docs/exactly-once-plan.md §5.7): only for flows in the mode.
+  const txnLabels = ['flow', 'task'] as const
+  const txnCommitted = counter(
+    'kafka_mirror_transactions_committed_total',
+    "Transactions the copier task committed on the target (exactly-once mode): the round's records and positions, visible together to read_committed consumers",
+    txnLabels
+  )
+  const txnAborted = counter(
+    'kafka_mirror_transactions_aborted_total',
+    'Transactions the copier task aborted or gave up after an unknown outcome (exactly-once mode): their partitions are copied again from the committed positions',
+    txnLabels
+  )
+  const txnFenced = gauge(
+    'kafka_mirror_transaction_fenced',
+    "1 once another producer took the copier task's transactional id (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH): the task copies nothing more until the group deals the flow again; 0 otherwise",
+    txnLabels
+  )
+  const txnLastRecords = gauge(
+    'kafka_mirror_transaction_last_records',
+    "Records in the copier task's last committed transaction (NaN before its first commit)",
+    txnLabels
+  )
+  const txnLastCommitMs = gauge(
+    'kafka_mirror_transaction_last_commit_ms',
+    "Time the copier task's last commit took: writing its positions into the transaction, then EndTxn (NaN before its first commit)",
+    txnLabels
+  )
+
   /** A counter set to a total read from the mirror (reset before each scrape; equal labels add up). */
   const setCounter = <K extends string>(c: Counter<K>, labels: Labels<K>, value: number): void => {
     c.inc(labels, value)
@@ -380,6 +408,17 @@ export function mirrorMetrics(mirror: Mirror, opts: MirrorMetricsOptions = {}): 
         }
         active.inc(ct, activeRecords)
         setCounter(writeTotal, ct, written)
+        if (f.exactlyOnce.enabled) {
+          // A worker thread's task posts its stats after it started: until then, nothing committed yet.
+          const t = stats.transactions
+          const tl = { flow: f.name, task }
+          const committed = t?.committed ?? 0
+          setCounter(txnCommitted, tl, committed)
+          setCounter(txnAborted, tl, t?.aborted ?? 0)
+          txnFenced.set(tl, t?.fenced === true ? 1 : 0)
+          txnLastRecords.set(tl, t !== undefined && committed > 0 ? t.lastRecords : NaN)
+          txnLastCommitMs.set(tl, t !== undefined && committed > 0 ? t.lastCommitMs : NaN)
+        }
       }
       for (const h of st.heartbeats)
         heartbeatLatency.set({ flow: f.name, topic: h.topic, origin: h.origin ?? h.emitter }, h.latencyMs)

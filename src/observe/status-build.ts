@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
+import { taskTransactionalId } from '../config/exactly-once.ts'
+import type { FlowConfig } from '../config/model.ts'
 import { tpKey } from '../kafka/types.ts'
 import type { Mirror } from '../mirror.ts'
 import type { SourceFlowStatus } from '../source/source-flow.ts'
@@ -19,7 +21,9 @@ import type {
   NotReadyReason,
   PartitionReport,
   StatusReport,
-  TopicReport
+  TaskTransactionsReport,
+  TopicReport,
+  TransactionsReport
 } from './status-report.ts'
 
 const VERSION = (
@@ -60,7 +64,38 @@ const num = (n: bigint): number => Number(n)
 const orNull = (at: number): number | null => (at > 0 ? at : null)
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null)
 
-function flowReport(st: SourceFlowStatus, source: string, target: string, now: number): FlowReport {
+/** The flow's transactions, per task running here and summed; null when the flow is not in the exactly-once mode. */
+function transactionsReport(flow: FlowConfig, st: SourceFlowStatus): TransactionsReport | null {
+  if (!flow.exactlyOnce.enabled) return null
+  const tasks: TaskTransactionsReport[] = st.perTask.map(({ task, stats }) => {
+    // A worker thread's task posts its stats after it started: until then it has committed nothing.
+    const t = stats.transactions
+    const committed = t?.committed ?? 0
+    return {
+      task,
+      transactionalId: t?.transactionalId ?? taskTransactionalId(flow, task),
+      producerId: t?.producerId ?? null,
+      epoch: t?.epoch ?? null,
+      committed,
+      aborted: t?.aborted ?? 0,
+      fenced: t?.fenced ?? false,
+      lastRecords: t !== undefined && committed > 0 ? t.lastRecords : null,
+      lastCommitMs: t !== undefined && committed > 0 ? t.lastCommitMs : null
+    }
+  })
+  const only = tasks.length === 1 ? tasks[0] : undefined
+  return {
+    transactionalIds: tasks.map(t => t.transactionalId),
+    producerId: only?.producerId ?? null,
+    epoch: only?.epoch ?? null,
+    committed: tasks.reduce((n, t) => n + t.committed, 0),
+    aborted: tasks.reduce((n, t) => n + t.aborted, 0),
+    fenced: tasks.some(t => t.fenced),
+    tasks
+  }
+}
+
+function flowReport(st: SourceFlowStatus, flow: FlowConfig, now: number): FlowReport {
   const copier = st.copier
   const losses = copier?.dataLoss ?? []
   const byCause: Record<DataLossCause, number> = { expired: 0, recreated: 0, truncated: 0 }
@@ -139,8 +174,8 @@ function flowReport(st: SourceFlowStatus, source: string, target: string, now: n
     })
   return {
     flow: st.flow,
-    source,
-    target,
+    source: flow.source,
+    target: flow.target,
     state: st.state,
     ready: st.state === 'running',
     reason: st.reason ?? null,
@@ -163,7 +198,8 @@ function flowReport(st: SourceFlowStatus, source: string, target: string, now: n
       emittedAt: h.emittedAt,
       landedAt: h.landedAt
     })),
-    topics: topicReports
+    topics: topicReports,
+    transactions: transactionsReport(flow, st)
   }
 }
 
@@ -176,7 +212,7 @@ export function buildStatusReport(mirror: Mirror, now = Date.now()): StatusRepor
     const f = flow.flow
     const why = notReadyReason('replication', f.name, [f.source, f.target], st.state, st.reason)
     if (why !== undefined) notReady.push(why)
-    return [flowReport(st, f.source, f.target, now)]
+    return [flowReport(st, f, now)]
   })
   const checkpoints: CheckpointReport[] = mirror.checkpoints.map(c => {
     const st = c.status()

@@ -102,6 +102,40 @@ export interface FlowReport extends ComponentReport {
   /** Replication latency shown by the heartbeats this flow copied, newest per topic and emitter. */
   readonly heartbeats: readonly HeartbeatLatencyReport[]
   readonly topics: readonly TopicReport[]
+  /** The exactly-once mode's transactions of the copier tasks running here; null when the flow is not in the mode. */
+  readonly transactions: TransactionsReport | null
+}
+
+/**
+ * A flow's transactions in the exactly-once mode (docs/exactly-once-plan.md §5.6), over the copier
+ * tasks this instance runs (other instances of a group report their own).
+ */
+export interface TransactionsReport {
+  /** The tasks' transactional ids, as Connect names them (`<group.id>-<connector>-<task>`), by task. */
+  readonly transactionalIds: readonly string[]
+  /** The producer id and epoch of the one task running here; null with several (see `tasks`) or before the first. */
+  readonly producerId: string | null
+  readonly epoch: number | null
+  /** Totals over the tasks (since each task started). */
+  readonly committed: number
+  readonly aborted: number
+  /** A task was fenced: another producer took its transactional id, and it copies nothing until dealt again. */
+  readonly fenced: boolean
+  readonly tasks: readonly TaskTransactionsReport[]
+}
+
+export interface TaskTransactionsReport {
+  readonly task: number
+  readonly transactionalId: string
+  /** As the transaction coordinator gave them (InitProducerId); null before. */
+  readonly producerId: string | null
+  readonly epoch: number | null
+  readonly committed: number
+  readonly aborted: number
+  readonly fenced: boolean
+  /** Records in the last committed transaction, and how long its commit took; null before the first commit. */
+  readonly lastRecords: number | null
+  readonly lastCommitMs: number | null
 }
 
 export interface DataLossSummary {

@@ -393,7 +393,28 @@ function hostileReport(now: number): StatusReport {
           }
         ]
       }
-    ]
+    ],
+    transactions: {
+      transactionalIds: [evil('transactional id')],
+      producerId: '4000',
+      epoch: 3,
+      committed: 12,
+      aborted: 1,
+      fenced: true,
+      tasks: [
+        {
+          task: 0,
+          transactionalId: evil('transactional id'),
+          producerId: '4000',
+          epoch: 3,
+          committed: 12,
+          aborted: 1,
+          fenced: true,
+          lastRecords: 500,
+          lastCommitMs: 37
+        }
+      ]
+    }
   }
   return {
     version: 1,
@@ -487,6 +508,7 @@ test(
       'topic',
       'partition error',
       'not ready reason',
+      'transactional id',
       'checkpoint reason',
       'emitter topic'
     ]) {
@@ -499,6 +521,8 @@ test(
     assert.ok(await page.locator('#not-ready').isVisible(), 'the not-ready panel is shown')
     assert.equal(await card.locator('.flow-head .badge').textContent(), 'not-ready')
     assert.match(await card.locator('ul.problems').innerText(), /DATA LOSS: 50 records in 1 event \(expired 1\)/)
+    assert.match(await card.locator('ul.problems').innerText(), /task 0 fenced: another producer took transactional id/)
+    assert.match(await card.locator('.stats').innerText(), /12 \/ 1\s+transactions \(fenced\)/)
     assert.equal(await card.locator('table.partitions tbody tr.row-bad').count(), 1, 'the failing partition is marked')
 
     // The mirror goes away: the page says so and keeps showing what it last knew.

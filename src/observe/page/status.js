@@ -281,9 +281,34 @@ function partitionsTable(flow, now) {
   )
 }
 
+/** The exactly-once mode's transactions (null when the flow is not in the mode): a stat; ids and producer in its title. */
+function transactionsStat(txn) {
+  if (!txn) return null
+  const producer =
+    txn.producerId === null || txn.producerId === undefined
+      ? ''
+      : `, producer id ${txn.producerId} epoch ${num(txn.epoch)}`
+  const title = `exactly-once mode; transactional ids ${(txn.transactionalIds ?? []).join(', ') || '(no task here)'}${producer}`
+  return stat(
+    txn.fenced ? 'transactions (fenced)' : 'transactions committed / aborted',
+    `${num(txn.committed)} / ${num(txn.aborted)}`,
+    title
+  )
+}
+
 function problems(flow, now) {
   const items = []
   if (flow.state !== 'running' && flow.reason) items.push(el('li', { class: 'bad' }, `${flow.state}: ${flow.reason}`))
+  for (const t of flow.transactions?.tasks ?? []) {
+    if (!t.fenced) continue
+    items.push(
+      el(
+        'li',
+        { class: 'bad' },
+        `task ${num(t.task)} fenced: another producer took transactional id ${t.transactionalId}; it copies nothing until the group deals the flow again`
+      )
+    )
+  }
   for (const { topic, p } of partitionRows(flow)) {
     if (!p.lastError) continue
     items.push(
@@ -351,7 +376,8 @@ function flowCard(flow, now) {
         'topics / partitions',
         `${num((flow.topics ?? []).length)} / ${num((flow.topics ?? []).reduce((n, t) => n + (t.partitions ?? []).length, 0))}`
       ),
-      stat('tasks / threads', `${num(flow.tasks)} / ${num(flow.threads)}`)
+      stat('tasks / threads', `${num(flow.tasks)} / ${num(flow.threads)}`),
+      transactionsStat(flow.transactions)
     ),
     el(
       'div',

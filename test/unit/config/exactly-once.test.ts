@@ -1,8 +1,7 @@
 /**
  * The exactly-once keys (docs/exactly-once-plan.md §1.3, §1.4, §5.6; issue 14, build step 1):
- * Java's scoping in both loaders, Connect's checks, the model field, the flow digest, the
- * description, and that `run` and `validate` never pretend to copy exactly once while the mode
- * is not built.
+ * Java's scoping in both loaders, Connect's checks, the model field, the flow digest, and the
+ * description `validate` prints (the mode, its boundary and timeout, the transactional ids).
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -13,7 +12,6 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { validateCommand } from '../../../src/cli/validate.ts'
 import { describeConfig } from '../../../src/config/describe.ts'
-import { refusalError } from '../../../src/config/exactly-once.ts'
 import { loadMm2Properties } from '../../../src/config/mm2-properties.ts'
 import type { FlowConfig, LoadedConfig } from '../../../src/config/model.ts'
 import { flowDigest } from '../../../src/config/run-groups.ts'
@@ -50,63 +48,49 @@ test('exactly-once: off by default, with Connect defaults (poll, the flush inter
     transactionTimeoutMs: 60_000
   })
   assert.deepEqual(loaded.warnings, [])
-  assert.deepEqual(loaded.refusals, [])
   assert.match(
     describeConfig(loaded.config),
     /exactly-once: off \(B's worker does not enable it\): copied at-least-once/
   )
 })
 
-test('mm2: <target>.exactly.once.source.support = enabled turns the mode on for flows into that target, with a not-built warning', () => {
+test('mm2: <target>.exactly.once.source.support = enabled turns the mode on for flows into that target, with no warning', () => {
   const loaded = mm2(ON)
   assert.equal(flowOf(loaded).exactlyOnce.enabled, true)
   // B->A (heartbeats only, into A) is not affected: the key is the target's worker setting.
   assert.equal(flowOf(loaded, 'B->A').exactlyOnce.enabled, false)
-  assert.ok(
-    has(
-      loaded.warnings,
-      'mm2.properties:5 B.exactly.once.source.support',
-      'not built yet',
-      'issue 14',
-      'A->B is copied at-least-once'
-    ),
-    loaded.warnings.join('\n')
-  )
-  assert.deepEqual(loaded.refusals, [], 'requested (the default) only warns')
+  assert.deepEqual(loaded.warnings, [], 'requested (the default) runs in the mode')
   const text = describeConfig(loaded.config)
-  assert.match(text, /exactly-once: enabled on B's worker, requested; a transaction per copy round/)
-  assert.match(text, /transactional ids A-mm2-MirrorSourceConnector-0;/)
-  assert.match(text, /NOT BUILT YET \(issue 14\): copied at-least-once/)
+  assert.match(
+    text,
+    /exactly-once: on \(enabled on B's worker, requested\): a transaction per copy round \(transaction\.boundary poll\), transaction\.timeout\.ms 60000, transactional ids A-mm2-MirrorSourceConnector-0$/m
+  )
+  assert.doesNotMatch(text, /not built/i)
 })
 
-test('mm2: a heartbeat-only flow into an enabled target gets no not-built warning', () => {
+test('mm2: a heartbeat-only flow into an enabled target is described as writing no transactions', () => {
   const loaded = mm2('A.exactly.once.source.support = enabled\n')
   assert.equal(flowOf(loaded, 'B->A').exactlyOnce.enabled, true)
-  assert.ok(!has(loaded.warnings, 'not built yet'), loaded.warnings.join('\n'))
-})
-
-test('mm2: required with the worker enabled and read_committed is refused by run and validate (not built), naming file and key', async () => {
-  const loaded = mm2(`${ON}${COMMITTED}A->B.exactly.once.support = REQUIRED\nA->B.tasks.max = 3\n`)
-  const f = flowOf(loaded)
-  assert.equal(f.exactlyOnce.required, true)
-  assert.equal(loaded.refusals.length, 1)
-  assert.equal(loaded.refusals[0]?.flow, 'A->B')
-  const err = refusalError(loaded.refusals)
-  assert.ok(err)
-  assert.equal(err.name, 'ConfigError')
-  assert.match(
-    err.message,
-    /^mm2\.properties:7 A->B\.exactly\.once\.support: required: exactly-once mode is not built yet in kafka-mirror \(issue 14\)/
-  )
-  assert.match(err.message, /set requested \(or remove the key\) to run at-least-once/)
+  assert.deepEqual(loaded.warnings, [])
   assert.match(
     describeConfig(loaded.config),
-    /A-mm2-MirrorSourceConnector-0 \.\. A-mm2-MirrorSourceConnector-2;.*run refuses this flow/
+    /exactly-once: on \(enabled on A's worker, requested\), but this pair copies no records, so it writes no transactions/
   )
-  // validate prints the plan, then refuses.
+})
+
+test('mm2: required with the worker enabled and read_committed runs in the mode; validate shows the ids of every task', async () => {
+  const loaded = mm2(`${ON}${COMMITTED}A->B.exactly.once.support = REQUIRED\nA->B.tasks.max = 3\n`)
+  const f = flowOf(loaded)
+  assert.deepEqual([f.exactlyOnce.enabled, f.exactlyOnce.required], [true, true])
+  assert.deepEqual(loaded.warnings, [])
   const out: string[] = []
-  await assert.rejects(validateCommand(loaded, { offline: true, out: l => out.push(l) }), /not built yet/)
-  assert.match(out.join('\n'), /A->B \(replicating\)/)
+  assert.equal(await validateCommand(loaded, { offline: true, out: l => out.push(l) }), 0)
+  const text = out.join('\n')
+  assert.match(text, /A->B \(replicating\)/)
+  assert.match(
+    text,
+    /exactly-once: on \(enabled on B's worker, required\): .*transactional ids A-mm2-MirrorSourceConnector-0 \.\. A-mm2-MirrorSourceConnector-2$/m
+  )
 })
 
 test('mm2: required without the worker key is refused as Connect refuses it', () => {
@@ -126,7 +110,7 @@ test('mm2: required against the source consumer isolation level (MirrorSourceCon
   assert.ok(
     has(unset.warnings, 'Java MM2 refuses required unless the source consumer sets isolation.level = read_committed')
   )
-  assert.equal(unset.refusals.length, 1)
+  assert.deepEqual([flowOf(unset).exactlyOnce.enabled, flowOf(unset).exactlyOnce.required], [true, true])
   // requested with read_uncommitted: aborted source records would be copied.
   const requested = mm2(`${ON}A->B.consumer.isolation.level = read_uncommitted\n`)
   assert.ok(
@@ -236,11 +220,8 @@ function withTargetConfig(config: string, mirror?: string): string {
 test('strimzi: the target config enables the mode; the source connector config carries the connector keys', () => {
   const on = strimzi(withTargetConfig('      exactly.once.source.support: enabled\n'))
   assert.equal(flowOf(on, 'a->b').exactlyOnce.enabled, true)
-  assert.ok(
-    has(on.warnings, 'exactly.once.source.support', 'not built yet', 'a->b is copied at-least-once'),
-    on.warnings.join('\n')
-  )
-  assert.match(describeConfig(on.config), /transactional ids g-a->b\.MirrorSourceConnector-0;/)
+  assert.deepEqual(on.warnings, [])
+  assert.match(describeConfig(on.config), /transactional ids g-a->b\.MirrorSourceConnector-0$/m)
 
   const required = strimzi(
     withTargetConfig(
@@ -256,9 +237,11 @@ test('strimzi: the target config enables the mode; the source connector config c
     intervalMs: 2500,
     transactionTimeoutMs: 60_000
   })
-  const err = refusalError(required.refusals)
-  assert.ok(err)
-  assert.match(err.message, /^mm2\.yaml:\d+ .*exactly\.once\.support: required: exactly-once mode is not built yet/)
+  assert.deepEqual(required.warnings, [])
+  assert.match(
+    describeConfig(required.config),
+    /exactly-once: on \(enabled on b's worker, required\): a transaction every 2500 ms \(transaction\.boundary interval\), transaction\.timeout\.ms 60000, transactional ids g-a->b\.MirrorSourceConnector-0$/m
+  )
 })
 
 test('strimzi: connector refused, required without the worker refused, keys of other connectors not applied', () => {
@@ -312,24 +295,26 @@ spec:
 `
   const loaded = strimzi(yaml)
   assert.equal(flowOf(loaded, 'a->b').exactlyOnce.enabled, true)
-  assert.match(describeConfig(loaded.config), /transactional ids mirrormaker2-cluster-a->b\.MirrorSourceConnector-0;/)
+  assert.match(describeConfig(loaded.config), /transactional ids mirrormaker2-cluster-a->b\.MirrorSourceConnector-0$/m)
 })
 
-test('the binary: run and validate refuse required (exit 2, file and key named) before connecting anywhere', () => {
+test('the binary: validate --offline accepts required (exit 0) and prints the mode and the transactional ids', () => {
   const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'kafka-mirror.js')
   const dir = mkdtempSync(join(tmpdir(), 'km-eos-'))
   const file = join(dir, 'mm2.properties')
   writeFileSync(
     file,
     'clusters = A, B\nA.bootstrap.servers = 127.0.0.1:1\nB.bootstrap.servers = 127.0.0.1:2\nA->B.enabled = true\n' +
-      `${ON}${COMMITTED}A->B.exactly.once.support = required\n`
+      `${ON}${COMMITTED}A->B.exactly.once.support = required\nA->B.tasks.max = 2\n`
   )
-  for (const args of [['run'], ['validate', '--offline']]) {
-    const r = spawnSync(process.execPath, [bin, ...args, '--config', file], { encoding: 'utf8', timeout: 60_000 })
-    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`)
-    assert.match(
-      r.stderr,
-      /mm2\.properties:7 A->B\.exactly\.once\.support: required: exactly-once mode is not built yet/
-    )
-  }
+  const r = spawnSync(process.execPath, [bin, 'validate', '--offline', '--config', file], {
+    encoding: 'utf8',
+    timeout: 60_000
+  })
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(
+    r.stdout,
+    /exactly-once: on \(enabled on B's worker, required\): a transaction per copy round \(transaction\.boundary poll\), transaction\.timeout\.ms 60000, transactional ids A-mm2-MirrorSourceConnector-0 \.\. A-mm2-MirrorSourceConnector-1$/m
+  )
+  assert.doesNotMatch(r.stdout + r.stderr, /not built/i)
 })

@@ -1,7 +1,8 @@
 /**
  * How a flow's copier state becomes series and /status fields: data loss by cause (records and
  * events, unknown sizes counted as events only), refused records and paused partitions, lag per
- * partition under the replication consumer's client id, per-task Connect metrics. The flow state
+ * partition under the replication consumer's client id, per-task Connect metrics, the exactly-once
+ * mode's transactions per task (series and /status, only for a flow in the mode). The flow state
  * is made up (no broker): the mapping is what is under test here; the integration test checks
  * the counting on real brokers.
  */
@@ -18,9 +19,15 @@ import type { SourceFlowStatus } from '../../../src/source/source-flow.ts'
 
 const quiet = createLogger('test', () => {})
 
-function mirrorWith(state: SourceFlowStatus['state'], stats: CopierStats): Mirror {
+/** `extra`: more mm2.properties lines; `perTask`: the tasks (default: one task with `stats`). */
+function mirrorWith(
+  state: SourceFlowStatus['state'],
+  stats: CopierStats,
+  opts: { extra?: string; perTask?: SourceFlowStatus['perTask'] } = {}
+): Mirror {
   const text =
-    'clusters = A, B\nA.bootstrap.servers = a:1\nB.bootstrap.servers = b:1\nA->B.enabled = true\nemit.heartbeats.enabled = false\nemit.checkpoints.enabled = false\n'
+    'clusters = A, B\nA.bootstrap.servers = a:1\nB.bootstrap.servers = b:1\nA->B.enabled = true\nemit.heartbeats.enabled = false\nemit.checkpoints.enabled = false\n' +
+    (opts.extra ?? '')
   const real = buildMirror(
     loadMm2Properties(text, { file: 'east-west.properties', env: {}, secretsDir: undefined }).config,
     quiet
@@ -32,11 +39,11 @@ function mirrorWith(state: SourceFlowStatus['state'], stats: CopierStats): Mirro
     topics: 1,
     partitions: 2,
     copier: stats,
-    tasks: 1,
+    tasks: opts.perTask?.length ?? 1,
     threads: 0,
     threadIds: [],
     heartbeats: [],
-    perTask: [{ task: 0, stats }]
+    perTask: opts.perTask ?? [{ task: 0, stats }]
   }
   return { ...real, status: () => [status] }
 }
@@ -149,6 +156,8 @@ test('data loss, refused records, paused partitions, lag and task metrics as ser
       text,
       /strimzi_io_cluster="east-west",strimzi_io_name="east-west-mirrormaker2",kubernetes_pod_name="pod-1"/
     )
+    // Not in the exactly-once mode: no transaction series at all.
+    assert.doesNotMatch(text, /^kafka_mirror_transactions?_\w+\{/m)
   } finally {
     metrics.close()
   }
@@ -177,6 +186,137 @@ test('/status: per-partition offsets, lag, errors and data loss; flow totals', (
   })
   assert.equal(p1?.storedPosition, null)
   assert.equal(report.ready, true)
+})
+
+/** A flow in the exactly-once mode, two tasks: task 0 committed and aborted some, task 1 was fenced before a commit. */
+function inTransactions(): Mirror {
+  const s0 = stats()
+  s0.transactions = {
+    transactionalId: 'A-mm2-MirrorSourceConnector-0',
+    producerId: '4000',
+    epoch: 3,
+    committed: 12,
+    aborted: 1,
+    fenced: false,
+    lastRecords: 500,
+    lastCommitMs: 37
+  }
+  const s1 = { ...stats(), partitions: new Map(), dataLoss: [], failures: new Map() }
+  s1.transactions = {
+    transactionalId: 'A-mm2-MirrorSourceConnector-1',
+    producerId: '4001',
+    epoch: 0,
+    committed: 0,
+    aborted: 0,
+    fenced: true,
+    lastRecords: 0,
+    lastCommitMs: 0
+  }
+  return mirrorWith('running', s0, {
+    extra: 'B.exactly.once.source.support = enabled\nA->B.tasks.max = 2\n',
+    perTask: [
+      { task: 0, stats: s0 },
+      { task: 1, stats: s1 }
+    ]
+  })
+}
+
+test('exactly-once mode: transactions committed and aborted, fenced, last transaction per task, labelled by flow and task', async () => {
+  const metrics = mirrorMetrics(inTransactions(), { defaultMetrics: false, podName: 'pod-1' })
+  try {
+    const text = await metrics.render()
+    const task = (n: number): string => `flow="A->B",task="${n}"`
+    assert.equal(sample(text, 'kafka_mirror_transactions_committed_total', task(0)), 12)
+    assert.equal(sample(text, 'kafka_mirror_transactions_aborted_total', task(0)), 1)
+    assert.equal(sample(text, 'kafka_mirror_transaction_fenced', task(0)), 0)
+    assert.equal(sample(text, 'kafka_mirror_transaction_last_records', task(0)), 500)
+    assert.equal(sample(text, 'kafka_mirror_transaction_last_commit_ms', task(0)), 37)
+    // Fenced before its first commit: counters at 0 (so increase() sees the first one), no last transaction.
+    assert.equal(sample(text, 'kafka_mirror_transactions_committed_total', task(1)), 0)
+    assert.equal(sample(text, 'kafka_mirror_transactions_aborted_total', task(1)), 0)
+    assert.equal(sample(text, 'kafka_mirror_transaction_fenced', task(1)), 1)
+    assert.ok(Number.isNaN(sample(text, 'kafka_mirror_transaction_last_records', task(1))))
+    assert.ok(Number.isNaN(sample(text, 'kafka_mirror_transaction_last_commit_ms', task(1))))
+    assert.match(text, /# TYPE kafka_mirror_transactions_committed_total counter/)
+    assert.match(text, /# TYPE kafka_mirror_transaction_fenced gauge/)
+  } finally {
+    metrics.close()
+  }
+})
+
+test('exactly-once mode: a task that has not posted its stats yet counts 0 transactions, not fenced', async () => {
+  const s = stats()
+  const metrics = mirrorMetrics(mirrorWith('starting', s, { extra: 'B.exactly.once.source.support = enabled\n' }), {
+    defaultMetrics: false
+  })
+  try {
+    const text = await metrics.render()
+    assert.equal(sample(text, 'kafka_mirror_transactions_committed_total', 'flow="A->B",task="0"'), 0)
+    assert.equal(sample(text, 'kafka_mirror_transaction_fenced', 'flow="A->B",task="0"'), 0)
+    assert.ok(Number.isNaN(sample(text, 'kafka_mirror_transaction_last_records', 'flow="A->B",task="0"')))
+  } finally {
+    metrics.close()
+  }
+  const report = buildStatusReport(mirrorWith('starting', s, { extra: 'B.exactly.once.source.support = enabled\n' }))
+  assert.deepEqual(report.flows[0]?.transactions?.tasks, [
+    {
+      task: 0,
+      transactionalId: 'A-mm2-MirrorSourceConnector-0',
+      producerId: null,
+      epoch: null,
+      committed: 0,
+      aborted: 0,
+      fenced: false,
+      lastRecords: null,
+      lastCommitMs: null
+    }
+  ])
+})
+
+test('/status: a flow in the exactly-once mode lists its transactional ids, counts and fencing; one task also gives producer id and epoch', () => {
+  const txn = buildStatusReport(inTransactions()).flows[0]?.transactions
+  assert.ok(txn)
+  assert.deepEqual(txn.transactionalIds, ['A-mm2-MirrorSourceConnector-0', 'A-mm2-MirrorSourceConnector-1'])
+  assert.deepEqual(
+    [txn.producerId, txn.epoch, txn.committed, txn.aborted, txn.fenced],
+    [null, null, 12, 1, true],
+    'two tasks: each its own producer (in tasks), counts summed, fenced when one is'
+  )
+  assert.deepEqual(txn.tasks[0], {
+    task: 0,
+    transactionalId: 'A-mm2-MirrorSourceConnector-0',
+    producerId: '4000',
+    epoch: 3,
+    committed: 12,
+    aborted: 1,
+    fenced: false,
+    lastRecords: 500,
+    lastCommitMs: 37
+  })
+  assert.deepEqual(
+    [txn.tasks[1]?.producerId, txn.tasks[1]?.fenced, txn.tasks[1]?.lastRecords, txn.tasks[1]?.lastCommitMs],
+    ['4001', true, null, null]
+  )
+
+  const one = stats()
+  one.transactions = {
+    transactionalId: 'A-mm2-MirrorSourceConnector-0',
+    producerId: '4000',
+    epoch: 3,
+    committed: 2,
+    aborted: 0,
+    fenced: false,
+    lastRecords: 10,
+    lastCommitMs: 5
+  }
+  const single = buildStatusReport(mirrorWith('running', one, { extra: 'B.exactly.once.source.support = enabled\n' }))
+    .flows[0]?.transactions
+  assert.deepEqual(
+    [single?.transactionalIds, single?.producerId, single?.epoch, single?.committed, single?.fenced],
+    [['A-mm2-MirrorSourceConnector-0'], '4000', 3, 2, false]
+  )
+  // Not in the mode: null, whatever the copier says.
+  assert.equal(buildStatusReport(mirrorWith('running', one)).flows[0]?.transactions, null)
 })
 
 test('a not-ready reason names the flow cluster it is about, not any word after "cluster"', () => {
