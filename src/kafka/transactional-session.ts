@@ -26,13 +26,14 @@
  */
 import { KafkaError } from '../errors.ts'
 import { type BatchBytes, stampTransactional } from './record-batch.ts'
-import type {
-  Broker,
-  KafkaTransactions,
-  TopicPartition,
-  TxnError,
-  TxnProducer,
-  TxnProduceAnswer
+import {
+  type Broker,
+  type KafkaTransactions,
+  type TopicPartition,
+  type TxnError,
+  TxnErrorCode,
+  type TxnProducer,
+  type TxnProduceAnswer
 } from './transactions.ts'
 import { tpKey } from './types.ts'
 
@@ -71,6 +72,7 @@ export interface SessionOptions {
 
 const RETRY_FOR_MS = 30_000
 const BACKOFF_MS = [50, 100, 200, 400, 800, 1000] as const
+const CONCURRENT_BACKOFF_MS = 20
 
 function sleepFor(ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms))
@@ -365,7 +367,14 @@ export class TransactionalSession {
         error = undefined
       }
       if (this.#now() >= deadline && error !== undefined) throw failure(`${doing} for ${this.#id}`, error)
-      await this.#sleep(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)] as number)
+      // The markers of the previous transaction are being written: that takes milliseconds, and
+      // the next transaction waits for it (Java's TransactionManager retries this answer to
+      // AddPartitionsToTxn after 20 ms, not after its usual backoff).
+      await this.#sleep(
+        error?.code === TxnErrorCode.CONCURRENT_TRANSACTIONS
+          ? CONCURRENT_BACKOFF_MS
+          : (BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)] as number)
+      )
     }
   }
 }
