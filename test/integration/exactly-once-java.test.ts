@@ -17,8 +17,11 @@
  *    transaction). Kafka's DumpLogSegments shows every data batch of the remote topic
  *    transactional, kafka-mirror's (its producer id and epoch) between Java's; Kafka's
  *    TransactionsCommand lists the tasks' ids.
- * 2. Java killed with kill -9 mid-stream, kafka-mirror finishes: its start fences the ids Java
- *    left (plan §5.5), whose open transaction is aborted and never seen read_committed.
+ * 2. Java killed with kill -9 inside a transaction (interval boundary, 5 s): kafka-mirror's start
+ *    fences the id Java left (plan §5.5), before the coordinator's timeout would have, so Java's
+ *    open transaction is aborted and never seen read_committed; kafka-mirror is then killed with
+ *    kill -9 inside its own transaction, and Java's start fences it in turn and finishes. Kafka's
+ *    TransactionsCommand shows each open transaction at its kill and the epoch moving on.
  * Each case uses its own cluster aliases (so its own group, internal topics and transactional ids)
  * on the file's two brokers.
  */
@@ -29,6 +32,7 @@ import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { decodeOffsetValue, decodeSourceOffsetKey } from '../../src/formats/connect-offsets.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
+import { type DescribedGroup, KafkaGroupWire } from '../../src/kafka/group-wire.ts'
 import { KafkaProducer } from '../../src/kafka/producer.ts'
 import { readTopic } from '../../src/kafka/read-topic.ts'
 import type { KafkaCluster } from '../harness/cluster.ts'
@@ -316,6 +320,54 @@ async function dumpedBatches(topic: string): Promise<DumpedBatch[]> {
   return out
 }
 
+/**
+ * Both wrote transactionally: every data batch of the remote topic is transactional (Kafka's
+ * DumpLogSegments reads the target's segment files), and kafka-mirror's batches (the producer
+ * ids and epochs it took) sit between Java's in every partition.
+ */
+async function assertBothTransactional(
+  t: TestContext,
+  remote: string,
+  taken: ReadonlyArray<{ producerId: string; epoch: number }>
+): Promise<void> {
+  const batches = await dumpedBatches(remote)
+  const data = batches.filter(b => !b.control)
+  assert.deepEqual(
+    data.filter(b => !b.transactional),
+    [],
+    'every data batch on the remote topic is transactional'
+  )
+  const ours = new Set(taken.map(x => `${x.producerId}/${x.epoch}`))
+  const isOurs = (b: DumpedBatch): boolean => ours.has(`${b.producerId}/${b.epoch}`)
+  for (let p = 0; p < PARTITIONS; p++) {
+    const inP = data.filter(b => b.partition === p)
+    const mine = inP.filter(isOurs)
+    assert.ok(mine.length > 0, `partition ${p}: kafka-mirror wrote transactional batches`)
+    const first = Math.min(...mine.map(b => b.baseOffset))
+    const last = Math.max(...mine.map(b => b.lastOffset))
+    assert.ok(
+      inP.some(b => !isOurs(b) && b.lastOffset < first) && inP.some(b => !isOurs(b) && b.baseOffset > last),
+      `partition ${p}: Java's transactional batches before and after kafka-mirror's (offsets ${first}..${last})`
+    )
+  }
+  const markers = batches.filter(b => b.control).length
+  t.diagnostic(
+    `remote topic: ${data.length} data batches, all transactional (${data.filter(isOurs).length} kafka-mirror's), ${markers} transaction markers; producer epochs ${[...new Set(data.map(b => b.epoch))].sort((x, y) => x - y).join(', ')}`
+  )
+}
+
+/** The group as the target's coordinator describes it. */
+async function describeGroup(groupId: string): Promise<DescribedGroup> {
+  const wire = new KafkaGroupWire(clientConfig(TARGET), 'eos-java-test-describe', { rebalanceTimeoutMs: 10_000 })
+  try {
+    const found = await wire.findCoordinator(groupId)
+    assert.ok(found.coordinator !== undefined, `coordinator of ${groupId}: error ${found.errorCode}`)
+    return await wire.describe(found.coordinator, groupId)
+  } finally {
+    await wire.close()
+  }
+}
+
 /** Kafka's TransactionsCommand (kafka-transactions.sh) against the target. */
 async function transactionsCommand(args: readonly string[]): Promise<string> {
   const r = await runJava(
@@ -477,32 +529,7 @@ test(
     await assertExactlyOnce(t, topic, remote, produced)
     t.diagnostic(`${at()}: checked`)
 
-    // Both wrote transactionally: every data batch of the remote topic is transactional, and
-    // kafka-mirror's (its producer id and epoch) sit between Java's in each partition.
-    const batches = await dumpedBatches(remote)
-    const data = batches.filter(b => !b.control)
-    assert.deepEqual(
-      data.filter(b => !b.transactional),
-      [],
-      'every data batch on the remote topic is transactional'
-    )
-    const ours = new Set(taken.map(x => `${x.producerId}/${x.epoch}`))
-    const isOurs = (b: DumpedBatch): boolean => ours.has(`${b.producerId}/${b.epoch}`)
-    for (let p = 0; p < PARTITIONS; p++) {
-      const inP = data.filter(b => b.partition === p)
-      const mine = inP.filter(isOurs)
-      assert.ok(mine.length > 0, `partition ${p}: kafka-mirror wrote transactional batches`)
-      const first = Math.min(...mine.map(b => b.baseOffset))
-      const last = Math.max(...mine.map(b => b.lastOffset))
-      assert.ok(
-        inP.some(b => !isOurs(b) && b.lastOffset < first) && inP.some(b => !isOurs(b) && b.baseOffset > last),
-        `partition ${p}: Java's transactional batches before and after kafka-mirror's (offsets ${first}..${last})`
-      )
-    }
-    const markers = batches.filter(b => b.control).length
-    t.diagnostic(
-      `remote topic: ${data.length} data batches, all transactional (${data.filter(isOurs).length} kafka-mirror's), ${markers} transaction markers; producer epochs ${[...new Set(data.map(b => b.epoch))].sort((a, b) => a - b).join(', ')}`
-    )
+    await assertBothTransactional(t, remote, takenIds(mirror.log))
 
     // Kafka's own tool names the ids both used; Java's clean stop committed the last transaction.
     const listed = await transactionsCommand(['list'])
@@ -517,14 +544,14 @@ test(
 )
 
 test(
-  'exactly-once: Java MM2 killed with kill -9 inside a transaction, kafka-mirror fences its id and finishes: a read_committed Java consumer sees every record once, in order',
-  { timeout: 300_000 },
+  'exactly-once: Java MM2 killed with kill -9 inside a transaction, kafka-mirror fences it and continues, is killed with kill -9 in turn, Java finishes: a read_committed Java consumer sees every record once, in order',
+  { timeout: 360_000 },
   async t => {
     const [S, T] = ['C', 'D']
     const topic = uniqueName('eos-java-kill')
     const remote = `${S}.${topic}`
     await createTopic(SOURCE, topic, { partitions: PARTITIONS })
-    // Transactions of 5 s (both honour the connector keys), so that the kill lands inside one.
+    // Transactions of 5 s (both honour the connector keys), so that each kill lands inside one.
     const file = await properties(S, T, topic, {
       [`${S}->${T}.transaction.boundary`]: 'interval',
       [`${S}->${T}.transaction.boundary.interval.ms`]: '5000'
@@ -536,30 +563,33 @@ test(
     })
     const started = Date.now()
     const at = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`
+    const transactionTime = 2000
 
-    const java = startJava(t, file)
-    const javaCommitted = await untilCommitted(S, topic, STEP, JAVA_WAIT_MS, { 'Java MM2': java.log })
-    // Java's task copies the live stream, in a transaction that stays open up to 5 s.
-    await new Promise(resolve => setTimeout(resolve, 2000))
-    await java.proc.kill()
-    const killedAt = Date.now()
+    // 1. Java MM2 copies, and is killed inside a transaction.
+    const java1 = startJava(t, file)
+    const javaCommitted = await untilCommitted(S, topic, STEP, JAVA_WAIT_MS, { 'Java MM2': java1.log })
+    await new Promise(resolve => setTimeout(resolve, transactionTime))
+    await java1.proc.kill()
+    const javaKilledAt = Date.now()
     t.diagnostic(
       `${at()}: Java MM2 had committed positions covering ${javaCommitted} records; killed (-9) with ${producer.produced()} produced`
     )
-    const open = await describeTransaction(id)
-    t.diagnostic(`kafka-transactions describe ${id} after the kill:\n${open.text}`)
+    const javaOpen = await describeTransaction(id)
+    t.diagnostic(`kafka-transactions describe ${id} after the kill:\n${javaOpen.text}`)
 
+    // 2. kafka-mirror fences the id (ending Java's transaction), copies, and is killed inside a transaction.
     const mirror = await startMirror(t, file)
     const mirrorLog = (): string => mirror.log.join('\n')
     const mirrorCommitted = await untilCommitted(S, topic, javaCommitted + STEP, MIRROR_WAIT_MS, {
       'kafka-mirror': mirrorLog
     })
-    const produced = await producer.stop()
+    await new Promise(resolve => setTimeout(resolve, transactionTime))
+    await mirror.process.kill()
     t.diagnostic(
-      `${at()}: kafka-mirror committed positions covering ${mirrorCommitted} records; producer stopped at ${produced.join(' + ')}`
+      `${at()}: kafka-mirror had committed positions covering ${mirrorCommitted} records; killed (-9) with ${producer.produced()} produced`
     )
-    await untilAllCommitted(S, topic, produced, 60_000, { 'kafka-mirror': mirrorLog })
-    await terminate(t, 'kafka-mirror', mirror.process, 30_000)
+    const mirrorOpen = await describeTransaction(id)
+    t.diagnostic(`kafka-transactions describe ${id} after the kill:\n${mirrorOpen.text}`)
 
     const fenced = mirror.log.find(l =>
       l.includes('fenced the transactional ids of the flow before starting its tasks')
@@ -567,38 +597,58 @@ test(
     assert.ok(fenced !== undefined, `kafka-mirror fenced the flow's id before its task started:\n${tail(mirrorLog())}`)
     assert.match(fenced, new RegExp(`ids=${id}(\\s|$)`), 'the fencing line names the id Java held')
     const fencedAt = Date.parse(fenced.split(' ')[0] ?? '')
-    t.diagnostic(`kafka-mirror, ${((fencedAt - killedAt) / 1000).toFixed(1)} s after the kill: ${fenced}`)
+    t.diagnostic(`kafka-mirror, ${((fencedAt - javaKilledAt) / 1000).toFixed(1)} s after the kill: ${fenced}`)
     // It was kafka-mirror's fencing that ended Java's open transaction, not the coordinator's
     // timeout (transaction.timeout.ms, 60 s by default, which Connect leaves as it is).
-    if (open.row.TransactionState === 'Ongoing')
+    if (javaOpen.row.TransactionState === 'Ongoing')
       assert.ok(
-        fencedAt < Number(open.row.CurrentTransactionStartTimeMs) + Number(open.row.TransactionTimeoutMs),
+        fencedAt < Number(javaOpen.row.CurrentTransactionStartTimeMs) + Number(javaOpen.row.TransactionTimeoutMs),
         `kafka-mirror fenced ${id} before Java's open transaction timed out`
       )
 
+    // 3. Java MM2 again, once the group has dropped the killed kafka-mirror (a Connect worker
+    //    that meets a member of another protocol type gives up), from kafka-mirror's committed positions.
+    const group = `${S}-mm2`
+    await waitFor(async () => (await describeGroup(group)).members.length === 0, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      what: `group ${group} to drop the killed kafka-mirror`
+    })
+    const java2 = startJava(t, file)
+    const java2Committed = await untilCommitted(S, topic, mirrorCommitted + STEP, JAVA_WAIT_MS, {
+      'Java MM2': java2.log
+    })
+    const produced = await producer.stop()
+    t.diagnostic(
+      `${at()}: Java MM2 committed positions covering ${java2Committed} records; producer stopped at ${produced.join(' + ')}`
+    )
+    await untilAllCommitted(S, topic, produced, 60_000, { 'Java MM2': java2.log })
+    await terminate(t, 'Java MM2', java2.proc, 60_000)
+    // Java's producer says when it took the id (TransactionManager: "ProducerId set to ... with epoch ...").
+    const javaTook = java2
+      .log()
+      .split('\n')
+      .find(l => l.includes(`transactionalId=${id}`) && l.includes('ProducerId set to'))
+    t.diagnostic(`Java MM2 took the id: ${javaTook ?? '(no such log line)'}`)
+
     const seen = await assertExactlyOnce(t, topic, remote, produced)
-    // Java's open transaction had records in it: aborted by kafka-mirror's fencing, seen only read_uncommitted.
-    if (open.row.TransactionState === 'Ongoing')
+    // The open transactions had records in them: aborted by the next holder's fencing, seen only read_uncommitted.
+    if (javaOpen.row.TransactionState === 'Ongoing' || mirrorOpen.row.TransactionState === 'Ongoing')
       assert.ok(
         seen.uncommitted > seen.committed,
-        `the records of Java's open transaction are on the target, aborted (${seen.uncommitted} read_uncommitted, ${seen.committed} read_committed)`
+        `the records of the killed writers' open transactions are on the target, aborted (${seen.uncommitted} read_uncommitted, ${seen.committed} read_committed)`
       )
     t.diagnostic(`${at()}: checked`)
 
-    const data = (await dumpedBatches(remote)).filter(b => !b.control)
-    assert.deepEqual(
-      data.filter(b => !b.transactional),
-      [],
-      'every data batch on the remote topic is transactional'
-    )
-    // The id Java held is now kafka-mirror's: same producer id, a later epoch, last transaction committed.
+    await assertBothTransactional(t, remote, takenIds(mirror.log))
+    // The id is Java's again: a later epoch than kafka-mirror's, its last transaction committed.
     const end = await describeTransaction(id)
     t.diagnostic(`kafka-transactions describe ${id} at the end:\n${end.text}`)
     assert.equal(end.row.TransactionState, 'CompleteCommit')
-    assert.equal(end.row.ProducerId, open.row.ProducerId, 'the same producer id')
     assert.ok(
-      Number(end.row.ProducerEpoch) > Number(open.row.ProducerEpoch),
-      `a later epoch than Java's (${open.row.ProducerEpoch} -> ${end.row.ProducerEpoch})`
+      Number(end.row.ProducerEpoch) > Number(mirrorOpen.row.ProducerEpoch) &&
+        Number(mirrorOpen.row.ProducerEpoch) > Number(javaOpen.row.ProducerEpoch),
+      `the epoch moved on at each hand-over (${javaOpen.row.ProducerEpoch} -> ${mirrorOpen.row.ProducerEpoch} -> ${end.row.ProducerEpoch})`
     )
   }
 )
