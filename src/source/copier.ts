@@ -859,6 +859,7 @@ export class RecordCopier {
         continue
       }
       if (!open) this.#settle(txn)
+      this.#maybeFlushAllSyncs(now)
       await this.#waitForWork(signal, Math.min(this.#nextRetryIn(now), txn.boundary.dueIn(now)))
     }
     if (!txn.fenced && (txn.session.open || txn.parts.size > 0))
@@ -985,6 +986,35 @@ export class RecordCopier {
     txn.parts.clear()
     txn.boundary.ended()
     this.#settle(txn)
+    this.#maybeFlushAllSyncs(now)
+  }
+
+  /**
+   * The exactly-once mode's counterpart of the interval store (#maybeStore): every
+   * offset.flush.interval.ms, the latest offset sync of every partition is written, in the
+   * background, even while idle. It closes the last run of syncs, which translation needs to
+   * prove exact answers (docs/DESIGN.md "Exact offset translation"); positions need nothing here,
+   * they are committed with the records.
+   */
+  #maybeFlushAllSyncs(now: number): void {
+    const syncs = this.#syncs
+    if (syncs === undefined || this.#storing !== undefined || !this.#flushPolicy.intervalDue(now)) return
+    this.#storing = (async () => {
+      if (this.#syncFlush !== undefined) await this.#syncFlush
+      await syncs.flush(true)
+    })()
+      .then(
+        () => {
+          this.#flushPolicy.stored(Date.now())
+        },
+        (err: unknown) => {
+          this.#flushPolicy.failed(Date.now())
+          this.#log.warn('writing offset syncs failed; will retry', { flow: this.#flow.name, error: err as Error })
+        }
+      )
+      .finally(() => {
+        this.#storing = undefined
+      })
   }
 
   /** Aborts the open transaction; its partitions start again from their committed positions. */

@@ -498,3 +498,61 @@ test(
     )
   }
 )
+
+test(
+  'exactly-once mode: the commit markers shift target offsets, checkpoints still name the exact record, failover reads exactly the rest',
+  { timeout: 600_000 },
+  async t => {
+    const topic = uniqueName('eos-ckpt')
+    const remote = `A.${topic}`
+    const group = uniqueName('eos-app')
+    await createTopic(A, topic, { partitions: 3 })
+    const file = properties(topic, { 'B.exactly.once.source.support': 'enabled' })
+    const mirror = await startMirror(t, file)
+    // Written in stages while the mirror runs: each stage is copied in transactions of its own,
+    // whose commit markers take offsets on the target between the stages' records.
+    let next = 0
+    for (let stage = 0; stage < 3; stage++) {
+      await produce(
+        A,
+        topic,
+        Array.from({ length: 90 }, () => {
+          const i = next++
+          return { partition: i % 3, key: `k${i}`, value: `v${i}` }
+        })
+      )
+      await waitFor(async () => (await readAll(B, remote).catch(() => [])).length === next, {
+        ...WAIT,
+        what: `stage ${stage} copied`
+      })
+    }
+    assert.ok((mirror.status()[0]?.copier?.transactions?.committed ?? 0) >= 3, 'copied in transactions')
+    const committed = new Map([
+      [0, 75n],
+      [1, 31n],
+      [2, 2n]
+    ])
+    await commitOffsets(
+      A,
+      group,
+      [...committed].map(([partition, offset]) => ({ topic, partition, offset }))
+    )
+    // Where each next record sits on the target, found by its content.
+    const source = await readAll(A, topic)
+    const target = await readAll(B, remote)
+    const expected = new Map(
+      [...committed].map(([p, o]) => {
+        const value = source.find(r => r.partition === p && r.offset === o)?.value?.toString()
+        const at = target.find(r => r.partition === p && r.value?.toString() === value)
+        assert.ok(at !== undefined, `the record at ${p}:${o} is on the target`)
+        return [p, at.offset] as const
+      })
+    )
+    assert.notEqual(expected.get(0), committed.get(0), 'the markers moved the target offsets')
+    await waitForCheckpoints(group, remote, expected)
+    const done = await groupCommand('failover', file, group)
+    assert.equal(done.status, 0, done.stderr)
+    const read = await consumeAsGroup(B, remote, group)
+    assertExactlyUnread(read, await unread(topic, committed), 'exactly-once mode')
+  }
+)
