@@ -9,12 +9,17 @@
  *   npm run bench:side-by-side -- [--workload all | small-uncompressed,json-lz4,many-partitions,latency]
  *                                 [--records 1000000] [--size 200] [--partitions 6] [--tasks 1]
  *                                 [--rate <records/s>] [--duration 60]
- *                                 [--only kafka-mirror,java-default,java-tuned] [--repeat 1]
+ *                                 [--only kafka-mirror,java-default,java-tuned,kafka-mirror-eos,
+ *                                        kafka-mirror-eos-interval] [--repeat 1]
  *                                 [--before DIR]
  *
  * --before DIR adds `kafka-mirror-before`: the binary of another checkout (e.g. a git worktree
  * of an older commit, with its own node_modules), run in the same alternation, so before and
- * after figures come from one run on the same brokers.
+ * after figures come from one run on the same brokers. `kafka-mirror-eos` and
+ * `kafka-mirror-eos-interval` (only when named in --only) run the same binary in the
+ * exactly-once mode, a transaction per copy round or per second: the mode's cost. Their records
+ * count once committed (the remote topic's last stable offset), and the latency reader reads
+ * read_committed, so latency is to visibility.
  *
  * Workloads (run in this order whatever the order given):
  * - small-uncompressed: N (--records) records of S (--size) bytes, key `k<i>`, in P (--partitions)
@@ -106,7 +111,8 @@ const rateOption = values.rate === undefined ? undefined : positive('rate')
 const beforeDir = values.before
 const mirrors = listOption(
   'only',
-  values.only ?? MIRRORS.filter(m => m !== 'kafka-mirror-before' || beforeDir !== undefined).join(','),
+  values.only ??
+    MIRRORS.filter(m => (m !== 'kafka-mirror-before' || beforeDir !== undefined) && !m.includes('-eos')).join(','),
   MIRRORS
 )
 if (mirrors.includes('kafka-mirror-before') && beforeDir === undefined)
@@ -476,7 +482,8 @@ async function measureLatency(
   total: number
 ): Promise<{ endAt: number | undefined; latency: LatencyFigures }> {
   const reader = new PartitionReader(
-    clientConfig(b, { 'isolation.level': 'read_uncommitted' }),
+    // A transactional copy is there for consumers once committed: read what they would read.
+    clientConfig(b, { 'isolation.level': mirror.committedOnly ? 'read_committed' : 'read_uncommitted' }),
     'bench-latency-reader',
     { maxWaitMs: 100 }
   )

@@ -18,13 +18,33 @@ import { spawnTracked, type TrackedProcess } from '../../test/harness/processes.
 import { cpuSplit, vmHwmKb } from './proc-stats.ts'
 
 /** `kafka-mirror-before` is another checkout's binary (--before DIR): before/after figures from one run. */
-export const MIRRORS = ['kafka-mirror', 'kafka-mirror-before', 'java-default', 'java-tuned'] as const
+export const MIRRORS = [
+  'kafka-mirror',
+  'kafka-mirror-before',
+  'java-default',
+  'java-tuned',
+  'kafka-mirror-eos',
+  'kafka-mirror-eos-interval'
+] as const
 export type MirrorName = (typeof MIRRORS)[number]
 
 /**
  * What Java MM2 reads in dedicated mode: `<target>.producer.*` and `<source>.consumer.*`
  * (MirrorMakerConfig.clusterProps).
  */
+/**
+ * kafka-mirror in the exactly-once mode (README "Exactly-once mode"): a transaction per copy
+ * round (`poll`), or one per second (`interval`).
+ */
+export const EXACTLY_ONCE: Readonly<Partial<Record<MirrorName, Readonly<Record<string, string>>>>> = {
+  'kafka-mirror-eos': { 'B.exactly.once.source.support': 'enabled' },
+  'kafka-mirror-eos-interval': {
+    'B.exactly.once.source.support': 'enabled',
+    'A->B.transaction.boundary': 'interval',
+    'A->B.transaction.boundary.interval.ms': '1000'
+  }
+}
+
 export const JAVA_TUNED: Readonly<Record<string, string>> = {
   'B.producer.batch.size': '524288',
   'B.producer.linger.ms': '10',
@@ -83,11 +103,13 @@ export class LiveMirror {
   readonly #ends = new Map<string, bigint>()
   #peakKb = 0
   #stats: MirrorStats | undefined
+  readonly #committedOnly: boolean
 
   private constructor(proc: TrackedProcess, log: WriteStream, target: KafkaAdmin, spec: MirrorSpec) {
     this.#proc = proc
     this.#log = log
     this.#target = target
+    this.#committedOnly = EXACTLY_ONCE[spec.name] !== undefined
     this.remote = `A.${spec.topic}`
     this.#tps = Array.from({ length: spec.partitions }, (_, partition) => ({ topic: this.remote, partition }))
     // Drain stdout/stderr into the file: a full pipe would stall the mirror (Java MM2 logs at INFO).
@@ -118,7 +140,8 @@ export class LiveMirror {
       'offset.storage.topic': `mm2-offsets.sbs-${spec.index}.internal`,
       'config.storage.topic': `mm2-configs.sbs-${spec.index}.internal`,
       'status.storage.topic': `mm2-status.sbs-${spec.index}.internal`,
-      ...(spec.name === 'java-tuned' ? JAVA_TUNED : {})
+      ...(spec.name === 'java-tuned' ? JAVA_TUNED : {}),
+      ...EXACTLY_ONCE[spec.name]
     })
     const bin = spec.name === 'kafka-mirror-before' ? join(spec.beforeDir ?? '', 'bin', 'kafka-mirror.js') : BIN
     const proc = spec.name.startsWith('kafka-mirror')
@@ -127,6 +150,11 @@ export class LiveMirror {
         })
       : startJavaMirrorMaker(file)
     return new LiveMirror(proc, createWriteStream(join(logDir, `${spec.index}-${spec.name}.log`)), target, spec)
+  }
+
+  /** The mirror copies in transactions: what it copied counts once committed. */
+  get committedOnly(): boolean {
+    return this.#committedOnly
   }
 
   get exited(): Promise<unknown> {
@@ -156,7 +184,10 @@ export class LiveMirror {
     try {
       if (!this.#topicSeen) this.#topicSeen = (await this.#target.describeTopics([this.remote])).has(this.remote)
       if (this.#topicSeen) {
-        for (const [key, end] of await listEnds(this.#target, this.#tps)) this.#ends.set(key, end)
+        // In the exactly-once mode a record counts once its transaction committed (the last stable
+        // offset; it also counts the commit markers, one per partition per transaction).
+        for (const [key, end] of await listEnds(this.#target, this.#tps, { committedOnly: this.#committedOnly }))
+          this.#ends.set(key, end)
         this.copied = [...this.#ends.values()].reduce((x, y) => x + y, 0n)
       }
     } catch {
@@ -196,9 +227,13 @@ type ListOffsetsResponse = {
  * others); the failure carries the broker's answer, whose other partitions are good. Partitions
  * it has no answer for keep their last known offset at the caller.
  */
-export async function listEnds(admin: KafkaAdmin, tps: readonly TopicPartition[]): Promise<Map<string, bigint>> {
+export async function listEnds(
+  admin: KafkaAdmin,
+  tps: readonly TopicPartition[],
+  opts: { readonly committedOnly?: boolean } = {}
+): Promise<Map<string, bigint>> {
   try {
-    return await admin.listOffsets(tps, 'latest')
+    return await admin.listOffsets(tps, 'latest', opts)
   } catch (err) {
     const ends = new Map<string, bigint>()
     for (const { error } of errorTree(err)) {
