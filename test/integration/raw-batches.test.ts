@@ -91,7 +91,7 @@ function logBytes(cluster: KafkaCluster, topic: string): number {
   return bytes
 }
 
-/** Codec and producer id of every batch in partition 0's segments, as Kafka's DumpLogSegments prints them. */
+/** Codec and producer id of every data batch in partition 0's segments, as Kafka's DumpLogSegments prints them. */
 async function dumpedBatches(
   cluster: KafkaCluster,
   topic: string
@@ -104,18 +104,28 @@ async function dumpedBatches(
     label: 'java-dump-log'
   })
   assert.equal(dump.code, 0, dump.stderr)
-  return [...dump.stdout.matchAll(/producerId: (-?\d+).*?isTransactional: (\w+).*?compresscodec: (\w+)/gi)].map(m => ({
-    producerId: m[1] ?? '',
-    transactional: m[2] ?? '',
-    codec: (m[3] ?? '').toLowerCase()
-  }))
+  // Data batches only: the commit markers of the exactly-once mode are control batches.
+  return [
+    ...dump.stdout.matchAll(/producerId: (-?\d+).*?isTransactional: (\w+) isControl: (\w+).*?compresscodec: (\w+)/gi)
+  ]
+    .filter(m => m[3] !== 'true')
+    .map(m => ({
+      producerId: m[1] ?? '',
+      transactional: m[2] ?? '',
+      codec: (m[4] ?? '').toLowerCase()
+    }))
 }
 
 /** The console consumer's lines (partition, headers, key, value, timestamp) grouped by partition, in order. */
-async function javaView(cluster: KafkaCluster, topic: string): Promise<Map<string, string[]>> {
+async function javaView(
+  cluster: KafkaCluster,
+  topic: string,
+  isolation: 'read_committed' | 'read_uncommitted' = 'read_uncommitted'
+): Promise<Map<string, string[]>> {
   const lines = await javaConsume(cluster.bootstrap(), topic, PER_PARTITION * PARTITIONS, {
     details: true,
-    timeoutMs: 60_000
+    timeoutMs: 60_000,
+    isolation
   })
   assert.equal(
     lines.length,
@@ -203,5 +213,39 @@ test(
       'the record path writes what the target producer asks: no compression'
     )
     assert.equal(mirror.status()[0]?.copier?.rawBytesCopied, 0, 'nothing copied as bytes')
+  }
+)
+
+test(
+  'exactly-once mode: compressed batches are copied as bytes inside transactions, and a read_committed Java consumer reads the same records',
+  { timeout: 300_000 },
+  async t => {
+    const topics = (['lz4', 'zstd'] as const).map(codec => ({ codec, topic: uniqueName(`eos-raw-${codec}`) }))
+    for (const { codec, topic } of topics) {
+      await createTopic(A, topic, { partitions: PARTITIONS })
+      await produceCompressed(topic, codec)
+    }
+    const mirror = await startMirror(
+      t,
+      writeCopyOnlyProperties({ A, B }, `(${topics.map(x => x.topic).join('|')})`, {
+        'B.exactly.once.source.support': 'enabled'
+      })
+    )
+    for (const { codec, topic } of topics) {
+      await copied(mirror, `A.${topic}`)
+      assert.deepEqual(
+        await javaView(B, `A.${topic}`, 'read_committed'),
+        await javaView(A, topic),
+        `${codec}: what a read_committed Java consumer reads`
+      )
+      const batches = await dumpedBatches(B, `A.${topic}`)
+      assert.deepEqual([...new Set(batches.map(b => b.codec))], [codec], `${codec}: the source's codec kept`)
+      assert.ok(
+        batches.every(b => b.transactional === 'true' && b.producerId !== '-1'),
+        `${codec}: every batch written by the transactional producer`
+      )
+    }
+    assert.ok((mirror.status()[0]?.copier?.rawBytesCopied ?? 0) > 0, 'the raw path carried the copy')
+    assert.ok((mirror.status()[0]?.copier?.transactions?.committed ?? 0) > 0, 'in transactions')
   }
 )
