@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { after, before, type TestContext } from 'node:test'
 import type { ClientConfig } from '../../src/config/model.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
+import { type DescribedGroup, KafkaGroupWire } from '../../src/kafka/group-wire.ts'
 import { KafkaProducer } from '../../src/kafka/producer.ts'
 import { readTopic } from '../../src/kafka/read-topic.ts'
 import type { ConsumedRecord, Header } from '../../src/kafka/types.ts'
@@ -82,6 +83,33 @@ export async function waitFor<T>(
       throw new Error(`timed out after ${opts.timeoutMs ?? 30_000} ms waiting for ${opts.what ?? 'condition'}${reason}`)
     }
     await new Promise(resolve => setTimeout(resolve, opts.intervalMs ?? 200))
+  }
+}
+
+/**
+ * The last `n` lines of a process's log, without the periodic `refreshing topics took` lines of
+ * kafka-mirror (they would fill any tail of a quiet run).
+ */
+export function logTail(text: string, n = 40): string {
+  return text
+    .split('\n')
+    .filter(l => !l.includes('refreshing topics took'))
+    .slice(-n)
+    .join('\n')
+}
+
+/**
+ * A wait (or any step) that, when it fails, shows what the processes were saying: the error's
+ * message gets the log tail of each of `logs` (name -> the log so far), the error itself its cause.
+ */
+export async function explained<T>(what: Promise<T>, logs: Readonly<Record<string, () => string>>): Promise<T> {
+  try {
+    return await what
+  } catch (err) {
+    const shown = Object.entries(logs)
+      .map(([name, log]) => `\n--- ${name} log tail ---\n${logTail(log())}`)
+      .join('')
+    throw new Error(`${(err as Error).message}${shown}`, { cause: err })
   }
 }
 
@@ -263,5 +291,20 @@ export async function groupOffsets(cluster: KafkaCluster, group: string): Promis
     return new Map((await admin.listGroupOffsets(group)).map(o => [o.partition, o.offset]))
   } finally {
     await admin.close()
+  }
+}
+
+/**
+ * A group as the cluster's group coordinator describes it (DescribeGroups): protocol type, state
+ * and members, whoever the members are (kafka-mirror, Java MM2's Connect workers, a test's own).
+ */
+export async function describeGroup(cluster: KafkaCluster, groupId: string): Promise<DescribedGroup> {
+  const wire = new KafkaGroupWire(clientConfig(cluster), 'test-describe-group', { rebalanceTimeoutMs: 10_000 })
+  try {
+    const found = await wire.findCoordinator(groupId)
+    assert.ok(found.coordinator !== undefined, `coordinator of ${groupId}: error ${found.errorCode}`)
+    return await wire.describe(found.coordinator, groupId)
+  } finally {
+    await wire.close()
   }
 }

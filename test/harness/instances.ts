@@ -3,6 +3,9 @@
  * own status port and its own captured log, killable one by one (SIGTERM, SIGKILL, SIGSTOP).
  * Every process is stopped when the test ends, whatever happened.
  */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { binaryPath } from './binary.ts'
 import type { Cleanups } from './mirror-runner.ts'
 import { freePort } from './ports.ts'
@@ -34,18 +37,27 @@ export interface InstanceStatus {
 
 let started = 0
 
-export async function startInstance(
-  t: Cleanups,
-  configFile: string,
-  opts: { env?: NodeJS.ProcessEnv } = {}
-): Promise<Instance> {
+export interface InstanceOptions {
+  readonly env?: NodeJS.ProcessEnv
+  /**
+   * A fresh KAFKA_MIRROR_STATE_DIR for this instance: its member slot (src/group/member-slot.ts)
+   * is then a new one, not a slot in the shared default directory left by a process of another
+   * test, which it would take over as if it were that process restarting (its member id, and a
+   * take-over time that says its predecessor wrote nothing after it started).
+   */
+  readonly ownStateDir?: boolean
+}
+
+export async function startInstance(t: Cleanups, configFile: string, opts: InstanceOptions = {}): Promise<Instance> {
   const index = started++
   const port = await freePort()
+  const stateDir =
+    opts.ownStateDir === true ? { KAFKA_MIRROR_STATE_DIR: mkdtempSync(join(tmpdir(), 'km-instance-state-')) } : {}
   const proc = spawnTracked(
     `kafka-mirror-${index}`,
     process.execPath,
     [binaryPath, 'run', '--config', configFile, '--metrics-port', String(port)],
-    { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] }
+    { env: { ...process.env, ...stateDir, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] }
   )
   t.after(async () => {
     // A stopped (SIGSTOP) process must run again to hear SIGTERM.
@@ -83,7 +95,7 @@ export async function startInstances(
   t: Cleanups,
   n: number,
   configFile: string,
-  opts: { env?: NodeJS.ProcessEnv } = {}
+  opts: InstanceOptions = {}
 ): Promise<Instance[]> {
   return await Promise.all(Array.from({ length: n }, async () => await startInstance(t, configFile, opts)))
 }

@@ -8,6 +8,7 @@ import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ensureKafkaJars, javaBinary } from '../../scripts/kafka-jars.ts'
 import { HarnessError } from './errors.ts'
+import type { Cleanups } from './mirror-runner.ts'
 import { spawnTracked, type TrackedProcess } from './processes.ts'
 
 export interface JavaResult {
@@ -240,6 +241,33 @@ export function startJavaMirrorMaker(
   ]
   if (opts.clusters !== undefined) args.push('--clusters', ...opts.clusters)
   return spawnTracked('java-mm2', javaBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+/** Java MirrorMaker 2 with its log kept in memory, as the tests that run it next to kafka-mirror use it. */
+export interface LoggedJavaMirrorMaker {
+  readonly proc: TrackedProcess
+  /** Its stdout and stderr so far (the last 2-4 MB of a long run). */
+  readonly log: () => string
+}
+
+/**
+ * `startJavaMirrorMaker` with its INFO log kept, for assertions on what Java logged and for the
+ * tail a failed wait shows; stopped (SIGTERM, 30 s grace) when the test ends. Both pipes are
+ * drained whatever the test reads, or the JVM blocks once a pipe buffer fills.
+ */
+export function startLoggedJavaMirrorMaker(t: Cleanups, propertiesFile: string): LoggedJavaMirrorMaker {
+  const proc = startJavaMirrorMaker(propertiesFile)
+  let text = ''
+  const add = (d: Buffer): void => {
+    text += d.toString()
+    if (text.length > 4_000_000) text = text.slice(-2_000_000)
+  }
+  proc.child.stdout?.on('data', add)
+  proc.child.stderr?.on('data', add)
+  t.after(async () => {
+    await proc.stop(30_000)
+  })
+  return { proc, log: () => text }
 }
 
 /**

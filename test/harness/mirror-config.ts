@@ -47,6 +47,35 @@ export function writeCopyOnlyProperties(
 }
 
 /**
+ * `source->target` copying `topic` and nothing else (no reverse flow, heartbeats, checkpoints or
+ * ACL sync), positions stored every second, topics refreshed every 2 s, under aliases the caller
+ * names: the tests that run Java MM2 next to kafka-mirror give each case aliases of its own, so
+ * that its group, internal topics and transactional ids are its own on shared brokers.
+ */
+export function writeOneFlowProperties(
+  source: { alias: string; cluster: KafkaCluster },
+  target: { alias: string; cluster: KafkaCluster },
+  topic: string,
+  extra: Readonly<Record<string, string>> = {}
+): string {
+  const [s, t] = [source.alias, target.alias]
+  return writeMm2Properties(
+    { [s]: source.cluster, [t]: target.cluster },
+    {
+      [`${s}->${t}.enabled`]: 'true',
+      [`${s}->${t}.topics`]: topic,
+      [`${t}->${s}.enabled`]: 'false',
+      [`${t}.offset.flush.interval.ms`]: '1000',
+      'emit.heartbeats.enabled': 'false',
+      'emit.checkpoints.enabled': 'false',
+      'sync.topic.acls.enabled': 'false',
+      'refresh.topics.interval.seconds': '2',
+      ...extra
+    }
+  )
+}
+
+/**
  * A->B copying `topic` with checkpoints every second and groups/topics refreshed every second;
  * no heartbeats, no B->A, no ACL sync: what the checkpoint and group-sync tests run.
  */

@@ -26,20 +26,28 @@
  * on the file's two brokers.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { decodeOffsetValue, decodeSourceOffsetKey } from '../../src/formats/connect-offsets.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import { type DescribedGroup, KafkaGroupWire } from '../../src/kafka/group-wire.ts'
 import { KafkaProducer } from '../../src/kafka/producer.ts'
 import { readTopic } from '../../src/kafka/read-topic.ts'
 import type { KafkaCluster } from '../harness/cluster.ts'
-import { clientConfig, clustersForFile, createTopic, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
-import { type Instance, startInstance } from '../harness/instances.ts'
-import { javaConsume, runJava, startJavaMirrorMaker } from '../harness/java-tools.ts'
-import { writeMm2Properties } from '../harness/mirror-config.ts'
+import {
+  clientConfig,
+  clustersForFile,
+  createTopic,
+  describeGroup,
+  explained,
+  logTail,
+  readAll,
+  uniqueName,
+  waitFor
+} from '../harness/helpers.ts'
+import { startInstance } from '../harness/instances.ts'
+import { javaConsume, runJava, startLoggedJavaMirrorMaker } from '../harness/java-tools.ts'
+import { writeOneFlowProperties } from '../harness/mirror-config.ts'
 import { freePort } from '../harness/ports.ts'
 import type { TrackedProcess } from '../harness/processes.ts'
 
@@ -62,24 +70,13 @@ const MIRROR_WAIT_MS = 90_000
 
 /** A flow `source->target` copying `topic` only, exactly-once on the target's worker, as Kafka's docs set it up. */
 async function properties(source: string, target: string, topic: string, extra: Record<string, string> = {}) {
-  return writeMm2Properties(
-    { [source]: SOURCE, [target]: TARGET },
-    {
-      [`${source}->${target}.enabled`]: 'true',
-      [`${source}->${target}.topics`]: topic,
-      [`${target}->${source}.enabled`]: 'false',
-      [`${target}.exactly.once.source.support`]: 'enabled',
-      [`${source}.consumer.isolation.level`]: 'read_committed',
-      'dedicated.mode.enable.internal.rest': 'true',
-      listeners: `http://127.0.0.1:${await freePort()}`,
-      [`${target}.offset.flush.interval.ms`]: '1000',
-      'emit.heartbeats.enabled': 'false',
-      'emit.checkpoints.enabled': 'false',
-      'sync.topic.acls.enabled': 'false',
-      'refresh.topics.interval.seconds': '2',
-      ...extra
-    }
-  )
+  return writeOneFlowProperties({ alias: source, cluster: SOURCE }, { alias: target, cluster: TARGET }, topic, {
+    [`${target}.exactly.once.source.support`]: 'enabled',
+    [`${source}.consumer.isolation.level`]: 'read_committed',
+    'dedicated.mode.enable.internal.rest': 'true',
+    listeners: `http://127.0.0.1:${await freePort()}`,
+    ...extra
+  })
 }
 
 /**
@@ -179,48 +176,6 @@ const describe = (m: Map<number, bigint>): string =>
     .sort(([a], [b]) => a - b)
     .map(([p, o]) => `${p}=${o}`)
     .join(', ') || '(none)'
-
-const tail = (text: string, n = 40): string =>
-  text
-    .split('\n')
-    .filter(l => !l.includes('refreshing topics took'))
-    .slice(-n)
-    .join('\n')
-
-/** A wait that, when it times out, shows what the processes were saying. */
-async function explained<T>(what: Promise<T>, logs: Record<string, () => string>): Promise<T> {
-  try {
-    return await what
-  } catch (err) {
-    const shown = Object.entries(logs)
-      .map(([name, log]) => `\n--- ${name} log tail ---\n${tail(log())}`)
-      .join('')
-    throw new Error(`${(err as Error).message}${shown}`, { cause: err })
-  }
-}
-
-/** Java MM2 on `file`, its log kept (both pipes drained, or the JVM blocks), stopped when the test ends. */
-function startJava(t: TestContext, file: string): { proc: TrackedProcess; log: () => string } {
-  const proc = startJavaMirrorMaker(file)
-  let text = ''
-  const add = (d: Buffer): void => {
-    text += d.toString()
-    if (text.length > 4_000_000) text = text.slice(-2_000_000)
-  }
-  proc.child.stdout?.on('data', add)
-  proc.child.stderr?.on('data', add)
-  t.after(async () => {
-    await proc.stop(30_000)
-  })
-  return { proc, log: () => text }
-}
-
-/** kafka-mirror (`run`) on `file` with a state directory of its own. */
-async function startMirror(t: TestContext, file: string): Promise<Instance> {
-  return await startInstance(t, file, {
-    env: { KAFKA_MIRROR_STATE_DIR: mkdtempSync(join(tmpdir(), 'km-eos-java-state-')) }
-  })
-}
 
 /** Waits until the committed positions cover at least `count` records. */
 async function untilCommitted(
@@ -356,18 +311,6 @@ async function assertBothTransactional(
   )
 }
 
-/** The group as the target's coordinator describes it. */
-async function describeGroup(groupId: string): Promise<DescribedGroup> {
-  const wire = new KafkaGroupWire(clientConfig(TARGET), 'eos-java-test-describe', { rebalanceTimeoutMs: 10_000 })
-  try {
-    const found = await wire.findCoordinator(groupId)
-    assert.ok(found.coordinator !== undefined, `coordinator of ${groupId}: error ${found.errorCode}`)
-    return await wire.describe(found.coordinator, groupId)
-  } finally {
-    await wire.close()
-  }
-}
-
 /** Kafka's TransactionsCommand (kafka-transactions.sh) against the target. */
 async function transactionsCommand(args: readonly string[]): Promise<string> {
   const r = await runJava(
@@ -483,14 +426,14 @@ test(
     const at = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`
 
     // 1. Java MM2 copies a part, then stops (SIGTERM).
-    const java1 = startJava(t, file)
+    const java1 = startLoggedJavaMirrorMaker(t, file)
     const javaCommitted = await untilCommitted(S, topic, STEP, JAVA_WAIT_MS, { 'Java MM2': java1.log })
     t.diagnostic(`${at()}: Java MM2 committed positions covering ${javaCommitted} records; SIGTERM`)
     await terminate(t, 'Java MM2', java1.proc, 60_000)
     const afterJava1 = await committedCount(S, topic)
 
     // 2. kafka-mirror continues from Java's committed positions, then stops (SIGTERM).
-    const mirror = await startMirror(t, file)
+    const mirror = await startInstance(t, file, { ownStateDir: true })
     const mirrorLog = (): string => mirror.log.join('\n')
     const mirrorCommitted = await untilCommitted(S, topic, afterJava1 + STEP, MIRROR_WAIT_MS, {
       'kafka-mirror': mirrorLog
@@ -511,12 +454,12 @@ test(
     )
     assert.ok(
       mirror.log.some(l => l.includes('fenced the transactional ids of the flow before starting its tasks')),
-      `kafka-mirror fenced the flow's ids before its tasks started:\n${tail(mirrorLog())}`
+      `kafka-mirror fenced the flow's ids before its tasks started:\n${logTail(mirrorLog())}`
     )
 
     // 3. Java MM2 again, from kafka-mirror's committed positions; then the producer stops and
     //    Java copies the rest.
-    const java2 = startJava(t, file)
+    const java2 = startLoggedJavaMirrorMaker(t, file)
     const java2Committed = await untilCommitted(S, topic, afterMirror + STEP, JAVA_WAIT_MS, { 'Java MM2': java2.log })
     const produced = await producer.stop()
     t.diagnostic(
@@ -566,7 +509,7 @@ test(
     const transactionTime = 2000
 
     // 1. Java MM2 copies, and is killed inside a transaction.
-    const java1 = startJava(t, file)
+    const java1 = startLoggedJavaMirrorMaker(t, file)
     const javaCommitted = await untilCommitted(S, topic, STEP, JAVA_WAIT_MS, { 'Java MM2': java1.log })
     await new Promise(resolve => setTimeout(resolve, transactionTime))
     await java1.proc.kill()
@@ -578,7 +521,7 @@ test(
     t.diagnostic(`kafka-transactions describe ${id} after the kill:\n${javaOpen.text}`)
 
     // 2. kafka-mirror fences the id (ending Java's transaction), copies, and is killed inside a transaction.
-    const mirror = await startMirror(t, file)
+    const mirror = await startInstance(t, file, { ownStateDir: true })
     const mirrorLog = (): string => mirror.log.join('\n')
     const mirrorCommitted = await untilCommitted(S, topic, javaCommitted + STEP, MIRROR_WAIT_MS, {
       'kafka-mirror': mirrorLog
@@ -594,7 +537,10 @@ test(
     const fenced = mirror.log.find(l =>
       l.includes('fenced the transactional ids of the flow before starting its tasks')
     )
-    assert.ok(fenced !== undefined, `kafka-mirror fenced the flow's id before its task started:\n${tail(mirrorLog())}`)
+    assert.ok(
+      fenced !== undefined,
+      `kafka-mirror fenced the flow's id before its task started:\n${logTail(mirrorLog())}`
+    )
     assert.match(fenced, new RegExp(`ids=${id}(\\s|$)`), 'the fencing line names the id Java held')
     const fencedAt = Date.parse(fenced.split(' ')[0] ?? '')
     t.diagnostic(`kafka-mirror, ${((fencedAt - javaKilledAt) / 1000).toFixed(1)} s after the kill: ${fenced}`)
@@ -609,12 +555,12 @@ test(
     // 3. Java MM2 again, once the group has dropped the killed kafka-mirror (a Connect worker
     //    that meets a member of another protocol type gives up), from kafka-mirror's committed positions.
     const group = `${S}-mm2`
-    await waitFor(async () => (await describeGroup(group)).members.length === 0, {
+    await waitFor(async () => (await describeGroup(TARGET, group)).members.length === 0, {
       timeoutMs: 60_000,
       intervalMs: 500,
       what: `group ${group} to drop the killed kafka-mirror`
     })
-    const java2 = startJava(t, file)
+    const java2 = startLoggedJavaMirrorMaker(t, file)
     const java2Committed = await untilCommitted(S, topic, mirrorCommitted + STEP, JAVA_WAIT_MS, {
       'Java MM2': java2.log
     })

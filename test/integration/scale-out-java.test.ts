@@ -16,27 +16,24 @@
  * file's two brokers.
  */
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { test, type TestContext } from 'node:test'
-import { KafkaGroupWire, type DescribedGroup } from '../../src/kafka/group-wire.ts'
+import { test } from 'node:test'
 import type { KafkaCluster } from '../harness/cluster.ts'
 import {
-  clientConfig,
   clustersForFile,
   comparable,
   createTopic,
+  describeGroup,
+  explained,
+  logTail,
   produce,
   readAll,
   uniqueName,
   waitFor
 } from '../harness/helpers.ts'
 import { type Instance, startInstance } from '../harness/instances.ts'
-import { startJavaMirrorMaker } from '../harness/java-tools.ts'
-import { writeMm2Properties } from '../harness/mirror-config.ts'
+import { startLoggedJavaMirrorMaker } from '../harness/java-tools.ts'
+import { writeOneFlowProperties } from '../harness/mirror-config.ts'
 import { positionRecords, waitForStoredPositions } from '../harness/positions.ts'
-import type { TrackedProcess } from '../harness/processes.ts'
 
 let SOURCE: KafkaCluster
 let TARGET: KafkaCluster
@@ -54,19 +51,7 @@ const REFUSED_RETRY_MS = 5_000
 
 /** A flow `source->target` copying `topic` only: no reverse flow, heartbeats, checkpoints or ACL sync. */
 function properties(source: string, target: string, topic: string): string {
-  return writeMm2Properties(
-    { [source]: SOURCE, [target]: TARGET },
-    {
-      [`${source}->${target}.enabled`]: 'true',
-      [`${source}->${target}.topics`]: topic,
-      [`${target}->${source}.enabled`]: 'false',
-      [`${target}.offset.flush.interval.ms`]: '1000',
-      'emit.heartbeats.enabled': 'false',
-      'emit.checkpoints.enabled': 'false',
-      'sync.topic.acls.enabled': 'false',
-      'refresh.topics.interval.seconds': '2'
-    }
-  )
+  return writeOneFlowProperties({ alias: source, cluster: SOURCE }, { alias: target, cluster: TARGET }, topic)
 }
 
 /** Records produced per topic so far. */
@@ -86,43 +71,6 @@ async function produceBatch(topic: string): Promise<void> {
       value: `v${from + j}`
     }))
   )
-}
-
-/** Java MM2 on `file`, its log kept (both pipes drained, or the JVM blocks), stopped when the test ends. */
-function startJava(t: TestContext, file: string): { proc: TrackedProcess; log: () => string } {
-  const proc = startJavaMirrorMaker(file)
-  let text = ''
-  const add = (d: Buffer): void => {
-    text += d.toString()
-    if (text.length > 4_000_000) text = text.slice(-2_000_000)
-  }
-  proc.child.stdout?.on('data', add)
-  proc.child.stderr?.on('data', add)
-  t.after(async () => {
-    await proc.stop(30_000)
-  })
-  return { proc, log: () => text }
-}
-
-/** Starts kafka-mirror on `file` with a state directory of its own (no member slot of another test). */
-async function startMirror(t: TestContext, file: string): Promise<Instance> {
-  return await startInstance(t, file, {
-    env: { KAFKA_MIRROR_STATE_DIR: mkdtempSync(join(tmpdir(), 'km-java-state-')) }
-  })
-}
-
-const tail = (text: string, n = 40): string => text.split('\n').slice(-n).join('\n')
-
-/** A wait that, when it times out, shows what the processes were saying. */
-async function explained<T>(what: Promise<T>, logs: Record<string, () => string>): Promise<T> {
-  try {
-    return await what
-  } catch (err) {
-    const shown = Object.entries(logs)
-      .map(([name, log]) => `\n--- ${name} log tail ---\n${tail(log())}`)
-      .join('')
-    throw new Error(`${(err as Error).message}${shown}`, { cause: err })
-  }
 }
 
 interface Readyz {
@@ -149,17 +97,6 @@ async function groupOf(
 ): Promise<{ state: string; generation: number; refusal?: string | null } | undefined> {
   const st = await i.status()
   return st?.groups.find(g => g.groupId === groupId)
-}
-
-async function describeGroup(groupId: string): Promise<DescribedGroup> {
-  const wire = new KafkaGroupWire(clientConfig(TARGET), 'java-test-describe', { rebalanceTimeoutMs: 10_000 })
-  try {
-    const found = await wire.findCoordinator(groupId)
-    assert.ok(found.coordinator !== undefined, `coordinator of ${groupId}: error ${found.errorCode}`)
-    return await wire.describe(found.coordinator, groupId)
-  } finally {
-    await wire.close()
-  }
 }
 
 /** The remote topic holds each source record once, in the same partition at the same offset. */
@@ -194,16 +131,16 @@ test(
 
     // Java MM2 copies the first batch and stores its positions.
     const javaStarted = Date.now()
-    const java = startJava(t, file)
+    const java = startLoggedJavaMirrorMaker(t, file)
     await explained(waitForStoredPositions(SOURCE, [topic], TARGET, flow, { timeoutMs: JAVA_COPY_WAIT_MS }), {
       'Java MM2': java.log
     })
     t.diagnostic(`Java MM2 copied and stored the first batch ${Date.now() - javaStarted} ms after start`)
-    const connect = await describeGroup(group)
+    const connect = await describeGroup(TARGET, group)
     assert.deepEqual([connect.protocolType, connect.state], ['connect', 'Stable'], `Java holds ${group} on B`)
 
     // kafka-mirror on the same config: refused, and it says so where an operator looks.
-    const mirror = await startMirror(t, file)
+    const mirror = await startInstance(t, file, { ownStateDir: true })
     const logs = { 'Java MM2': java.log, 'kafka-mirror': () => mirror.log.join('\n') }
     const refusedAt = Date.now()
     const notReady = await explained(
@@ -234,7 +171,7 @@ test(
     const refusalLines = (): string[] => mirror.log.filter(l => l.includes('Java MirrorMaker 2'))
     assert.ok(
       refusalLines().some(l => / ERROR /.test(l) && l.includes(replication.reason)),
-      `an error line gives the same reason:\n${tail(mirror.log.join('\n'))}`
+      `an error line gives the same reason:\n${logTail(mirror.log.join('\n'))}`
     )
 
     // Records produced while both run: Java copies them, kafka-mirror does not.
@@ -274,7 +211,7 @@ test(
     t.diagnostic(
       `Java MM2 gone -> kafka-mirror in the group: ${Date.now() - javaStoppedAt} ms (retry every ${REFUSED_RETRY_MS / 1000} s)`
     )
-    assert.equal((await describeGroup(group)).protocolType, 'kafka-mirror')
+    assert.equal((await describeGroup(TARGET, group)).protocolType, 'kafka-mirror')
     await explained(
       waitFor(async () => (await readyz(mirror))?.status === 200, {
         timeoutMs: 30_000,
@@ -305,7 +242,7 @@ test(
     const flow = { source: 'S' }
     await produceBatch(topic)
 
-    const mirror = await startMirror(t, file)
+    const mirror = await startInstance(t, file, { ownStateDir: true })
     const logs: Record<string, () => string> = { 'kafka-mirror': () => mirror.log.join('\n') }
     await explained(waitForStoredPositions(SOURCE, [topic], TARGET, flow, { timeoutMs: 90_000 }), logs)
     const held = await groupOf(mirror, group)
@@ -314,7 +251,7 @@ test(
 
     // Java MM2 on the same config while kafka-mirror holds the group; records keep coming.
     const javaStarted = Date.now()
-    const java = startJava(t, file)
+    const java = startLoggedJavaMirrorMaker(t, file)
     logs['Java MM2'] = java.log
     await produceBatch(topic)
     // AbstractCoordinator logs the answer as a fatal JoinGroup error (its message, not its name); the herder
@@ -338,7 +275,7 @@ test(
     // Undisturbed: the same generation (a refused join starts no rebalance), one kafka-mirror member.
     const still = await groupOf(mirror, group)
     assert.deepEqual([still?.state, still?.generation], ['stable', generation], 'no rebalance because of Java')
-    const described = await describeGroup(group)
+    const described = await describeGroup(TARGET, group)
     assert.deepEqual([described.protocolType, described.state, described.members.length], ['kafka-mirror', 'Stable', 1])
     assert.equal((await readyz(mirror))?.status, 200)
     // Java copied nothing: exactly one copy of each record, and every stored position is kafka-mirror's.
