@@ -141,6 +141,25 @@ export interface TestRecord {
   readonly timestamp?: bigint
 }
 
+/**
+ * Records numbered on from 0 across every `take`, spread round-robin over `partitions`: record i
+ * is key `k<i>`, value `v<i>`, in partition i % partitions, so each partition holds its records
+ * in number order and a copy can be told from the source by content. `made` counts those taken.
+ */
+export function numberedRecords(partitions: number): { take: (n: number) => TestRecord[]; readonly made: number } {
+  let next = 0
+  return {
+    take: n =>
+      Array.from({ length: n }, () => {
+        const i = next++
+        return { partition: i % partitions, key: `k${i}`, value: `v${i}` }
+      }),
+    get made() {
+      return next
+    }
+  }
+}
+
 const toBuf = (v: string | Buffer | null | undefined): Buffer | null =>
   v === null || v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v)
 

@@ -21,6 +21,7 @@ import {
   commitOffsets,
   createTopic,
   groupOffsets,
+  numberedRecords,
   produce,
   readAll,
   uniqueName,
@@ -511,17 +512,10 @@ test(
     const mirror = await startMirror(t, file)
     // Written in stages while the mirror runs: each stage is copied in transactions of its own,
     // whose commit markers take offsets on the target between the stages' records.
-    let next = 0
+    const records = numberedRecords(3)
     for (let stage = 0; stage < 3; stage++) {
-      await produce(
-        A,
-        topic,
-        Array.from({ length: 90 }, () => {
-          const i = next++
-          return { partition: i % 3, key: `k${i}`, value: `v${i}` }
-        })
-      )
-      await waitFor(async () => (await readAll(B, remote).catch(() => [])).length === next, {
+      await produce(A, topic, records.take(90))
+      await waitFor(async () => (await readAll(B, remote).catch(() => [])).length === records.made, {
         ...WAIT,
         what: `stage ${stage} copied`
       })

@@ -13,7 +13,16 @@ import { loadConfig } from '../../src/config/load.ts'
 import { tpKey } from '../../src/kafka/types.ts'
 import { SourceFlow } from '../../src/source/source-flow.ts'
 import type { KafkaCluster } from '../harness/cluster.ts'
-import { clustersForFile, comparable, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import {
+  clustersForFile,
+  comparable,
+  createTopic,
+  numberedRecords,
+  produce,
+  readAll,
+  uniqueName,
+  waitFor
+} from '../harness/helpers.ts'
 import { writeCopyOnlyProperties } from '../harness/mirror-config.ts'
 import { testLogger } from '../harness/mirror-runner.ts'
 
@@ -33,13 +42,8 @@ test(
     const topic = uniqueName('eos-fence')
     const remote = `A.${topic}`
     await createTopic(A, topic, { partitions: PARTITIONS })
-    let next = 0
-    const batch = (n: number): Array<{ partition: number; key: string; value: string }> =>
-      Array.from({ length: n }, () => {
-        const i = next++
-        return { partition: i % PARTITIONS, key: `k${i}`, value: `v${i}` }
-      })
-    await produce(A, topic, batch(3000))
+    const records = numberedRecords(PARTITIONS)
+    await produce(A, topic, records.take(3000))
     const file = writeCopyOnlyProperties({ A, B }, topic, {
       'B.exactly.once.source.support': 'enabled',
       'sync.topic.acls.enabled': 'false'
@@ -66,7 +70,7 @@ test(
     first.start()
     writer = (async () => {
       while (writing) {
-        await produce(A, topic, batch(30))
+        await produce(A, topic, records.take(30))
         await new Promise(resolve => setTimeout(resolve, 20))
       }
     })()

@@ -14,7 +14,16 @@ import { tpKey } from '../../src/kafka/types.ts'
 import type { Position } from '../../src/source/copier-protocol.ts'
 import { SourceFlow } from '../../src/source/source-flow.ts'
 import type { KafkaCluster } from '../harness/cluster.ts'
-import { clustersForFile, comparable, createTopic, produce, readAll, uniqueName, waitFor } from '../harness/helpers.ts'
+import {
+  clustersForFile,
+  comparable,
+  createTopic,
+  numberedRecords,
+  produce,
+  readAll,
+  uniqueName,
+  waitFor
+} from '../harness/helpers.ts'
 import { writeCopyOnlyProperties } from '../harness/mirror-config.ts'
 import { testLogger } from '../harness/mirror-runner.ts'
 import { storedPositions, waitForStoredPositions } from '../harness/positions.ts'
@@ -47,13 +56,8 @@ for (const threads of [false, true]) {
       const topic = uniqueName('release')
       const remote = `A.${topic}`
       await createTopic(A, topic, { partitions: PARTITIONS })
-      let next = 0
-      const batch = (n: number): Array<{ partition: number; key: string; value: string }> =>
-        Array.from({ length: n }, () => {
-          const i = next++
-          return { partition: i % PARTITIONS, key: `k${i}`, value: `v${i}` }
-        })
-      await produce(A, topic, batch(2000))
+      const records = numberedRecords(PARTITIONS)
+      await produce(A, topic, records.take(2000))
       // tasks.max 2 puts tasks in worker threads; the budget of 1 this instance is given keeps one task.
       const file = writeCopyOnlyProperties({ A, B }, topic, {
         'B.offset.flush.interval.ms': '500',
@@ -92,7 +96,7 @@ for (const threads of [false, true]) {
       // Records keep coming on every partition while partitions 2 and 3 are released.
       writer = (async () => {
         while (writing) {
-          await produce(A, topic, batch(40))
+          await produce(A, topic, records.take(40))
           await new Promise(resolve => setTimeout(resolve, 50))
         }
       })()
