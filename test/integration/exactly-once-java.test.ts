@@ -26,8 +26,6 @@
  * on the file's two brokers.
  */
 import assert from 'node:assert/strict'
-import { readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { decodeOffsetValue, decodeSourceOffsetKey } from '../../src/formats/connect-offsets.ts'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
@@ -46,7 +44,13 @@ import {
   waitFor
 } from '../harness/helpers.ts'
 import { startInstance } from '../harness/instances.ts'
-import { javaConsume, runJava, startLoggedJavaMirrorMaker } from '../harness/java-tools.ts'
+import {
+  dumpLogBatches,
+  javaConsume,
+  listTransactions,
+  runJava,
+  startLoggedJavaMirrorMaker
+} from '../harness/java-tools.ts'
 import { writeOneFlowProperties } from '../harness/mirror-config.ts'
 import { freePort } from '../harness/ports.ts'
 import type { TrackedProcess } from '../harness/processes.ts'
@@ -242,36 +246,22 @@ interface DumpedBatch {
   readonly control: boolean
 }
 
-/** Every batch of the topic's log segments on the target, as Kafka's DumpLogSegments prints them (one run). */
+/** Every batch of the topic's log segments on the target, by partition, as Kafka's DumpLogSegments prints them. */
 async function dumpedBatches(topic: string): Promise<DumpedBatch[]> {
-  const files = Array.from({ length: PARTITIONS }, (_, p) => {
-    const dir = join(TARGET.dir, 'data', `${topic}-${p}`)
-    return readdirSync(dir)
-      .filter(f => f.endsWith('.log'))
-      .map(f => join(dir, f))
-  }).flat()
-  const dump = await runJava(['org.apache.kafka.tools.DumpLogSegments', '--files', files.join(',')], {
-    label: 'java-dump-log'
-  })
-  assert.equal(dump.code, 0, dump.stderr)
-  const out: DumpedBatch[] = []
-  // Each file's part starts with "Dumping <path>", the path naming the partition's directory.
-  for (const part of dump.stdout.split(/^Dumping /m).slice(1)) {
-    const partition = Number(new RegExp(`${topic}-(\\d+)/`).exec(part)?.[1] ?? NaN)
-    for (const m of part.matchAll(
-      /baseOffset: (\d+) lastOffset: (\d+).*?producerId: (-?\d+) producerEpoch: (-?\d+).*?isTransactional: (\w+) isControl: (\w+)/g
-    ))
-      out.push({
-        partition,
-        baseOffset: Number(m[1]),
-        lastOffset: Number(m[2]),
-        producerId: m[3] ?? '',
-        epoch: Number(m[4]),
-        transactional: m[5] === 'true',
-        control: m[6] === 'true'
-      })
-  }
-  assert.ok(out.length > 0 && out.every(b => Number.isInteger(b.partition)), 'DumpLogSegments printed batches')
+  const names = Array.from({ length: PARTITIONS }, (_, p) => `${topic}-${p}`)
+  const dumped = await dumpLogBatches(TARGET, names)
+  const out = names.flatMap((name, partition) =>
+    (dumped.get(name) ?? []).map(b => ({
+      partition,
+      baseOffset: Number(b.baseOffset),
+      lastOffset: Number(b.lastOffset),
+      producerId: String(b.producerId),
+      epoch: b.producerEpoch,
+      transactional: b.transactional,
+      control: b.control
+    }))
+  )
+  assert.ok(out.length > 0, 'DumpLogSegments printed batches')
   return out
 }
 
@@ -475,9 +465,9 @@ test(
     await assertBothTransactional(t, remote, takenIds(mirror.log))
 
     // Kafka's own tool names the ids both used; Java's clean stop committed the last transaction.
-    const listed = await transactionsCommand(['list'])
-    t.diagnostic(`kafka-transactions list:\n${listed.trim()}`)
-    const states = new Map(tableRows(listed).map(r => [r.TransactionalId, r.TransactionState]))
+    const listed = await listTransactions(TARGET.bootstrap())
+    t.diagnostic(`kafka-transactions list: ${listed.map(l => `${l.transactionalId} ${l.state}`).join(', ')}`)
+    const states = new Map(listed.map(l => [l.transactionalId, l.state]))
     assert.deepEqual(
       ids.map(id => [id, states.get(id)]),
       ids.map(id => [id, 'CompleteCommit']),
