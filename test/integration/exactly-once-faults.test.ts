@@ -214,6 +214,8 @@ test(
           .slice(0, 12)
           .join('\n')}`
       )
+    // It was copying when paused, so it tried to write on resuming: the lease or the broker said no.
+    assert.ok(refusals.length + fences.length > 0, 'the resumed instance logged a refused or fenced write')
     assert.deepEqual(resumedUnits, [], 'the resumed instance copies nothing of the flow (it stays with the new owner)')
     assert.ok(resumedReady !== undefined, 'the resumed instance answers /readyz')
     assert.deepEqual(tookBack, [], 'the resumed instance never took a transactional id again')
