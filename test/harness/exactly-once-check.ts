@@ -396,3 +396,60 @@ export async function waitForCommittedCopy(
     await admin.close()
   }
 }
+
+/** A source written while a test runs (writeSequencedInBackground). */
+export interface SequencedWriter {
+  /** Records written so far, per partition (a copy). */
+  readonly perPartition: () => number[]
+  /** Stops after the batch under way; returns the records per partition. Throws what the writing threw. */
+  readonly stop: () => Promise<number[]>
+}
+
+/**
+ * Keeps writing `topic` as produceSequenced does, `batch` records every `everyMs`, round-robin
+ * over the partitions, each record the next sequence number of its partition, continuing after
+ * `from` (records per partition already written, default none). Each record's source offset is
+ * still its sequence number (checked). Stopped by `stop()` or when the test ends.
+ */
+export function writeSequencedInBackground(
+  t: { after: (fn: () => Promise<void>) => void },
+  cluster: KafkaCluster,
+  topic: string,
+  opts: { partitions: number; batch: number; everyMs: number; from?: readonly number[]; valueBytes?: number }
+): SequencedWriter {
+  const perPartition = Array.from({ length: opts.partitions }, (_, p) => opts.from?.[p] ?? 0)
+  let next = perPartition.reduce((a, b) => a + b, 0)
+  let writing = true
+  const running = (async () => {
+    while (writing) {
+      const records = Array.from({ length: opts.batch }, (_, k) => {
+        const partition = (next + k) % opts.partitions
+        const seq = perPartition[partition] ?? 0
+        perPartition[partition] = seq + 1
+        return { partition, seq, value: sequencedValue(partition, seq, opts.valueBytes ?? 150) }
+      })
+      next += records.length
+      const offsets = await produce(
+        cluster,
+        topic,
+        records.map(r => ({ partition: r.partition, key: `p${r.partition}-${r.seq}`, value: r.value }))
+      )
+      records.forEach((r, i) => {
+        if (offsets[i] !== BigInt(r.seq))
+          throw new HarnessError(`${topic}: partition ${r.partition} seq ${r.seq} landed at offset ${offsets[i]}`)
+      })
+      await new Promise(resolve => setTimeout(resolve, opts.everyMs))
+    }
+  })()
+  // Observed here so a failure is not an unhandled rejection before stop() is called.
+  running.catch(() => {})
+  const stop = async (): Promise<number[]> => {
+    writing = false
+    await running
+    return [...perPartition]
+  }
+  t.after(async () => {
+    await stop().catch(() => [])
+  })
+  return { perPartition: () => [...perPartition], stop }
+}
