@@ -160,17 +160,24 @@ export function inThreadTask(flow: FlowConfig, deps: InThreadTaskDeps, index: nu
   }
 }
 
-/** The flow's transactions over its tasks: counts summed, fenced when any task is; undefined without the mode. */
-function mergeTransactions(tasks: readonly TransactionStats[]): TransactionStats | undefined {
+/**
+ * The flow's transactions over its running tasks, plus the counts of the tasks they replaced
+ * (`retired`): counts summed, fenced when any task is; undefined when no task runs in the mode.
+ */
+function mergeTransactions(
+  tasks: readonly TransactionStats[],
+  retired: { readonly committed: number; readonly aborted: number }
+): TransactionStats | undefined {
   const first = tasks[0]
   if (first === undefined) return undefined
-  if (tasks.length === 1) return first
+  if (tasks.length === 1 && retired.committed === 0 && retired.aborted === 0) return first
   return {
-    transactionalId: `${first.transactionalId} and ${tasks.length - 1} more`,
-    producerId: undefined,
-    epoch: undefined,
-    committed: tasks.reduce((n, t) => n + t.committed, 0),
-    aborted: tasks.reduce((n, t) => n + t.aborted, 0),
+    transactionalId:
+      tasks.length === 1 ? first.transactionalId : `${first.transactionalId} and ${tasks.length - 1} more`,
+    producerId: tasks.length === 1 ? first.producerId : undefined,
+    epoch: tasks.length === 1 ? first.epoch : undefined,
+    committed: retired.committed + tasks.reduce((n, t) => n + t.committed, 0),
+    aborted: retired.aborted + tasks.reduce((n, t) => n + t.aborted, 0),
     fenced: tasks.some(t => t.fenced),
     lastRecords: Math.max(...tasks.map(t => t.lastRecords)),
     lastCommitMs: Math.max(...tasks.map(t => t.lastCommitMs))
@@ -223,7 +230,8 @@ export class CopierTasks {
     rawBytesCopied: 0,
     batches: 0,
     lastCopyAt: 0,
-    dataLoss: [] as CopierStats['dataLoss']
+    dataLoss: [] as CopierStats['dataLoss'],
+    transactions: { committed: 0, aborted: 0 }
   }
 
   /** `owned`: start owning only these partitions (an instance in a group starts with none). */
@@ -266,7 +274,10 @@ export class CopierTasks {
       lastError: all.find(s => s.lastError !== undefined)?.lastError,
       partitions: new Map(all.flatMap(s => [...s.partitions])),
       io: mergeIo(all.map(s => s.io)),
-      transactions: mergeTransactions(all.flatMap(s => (s.transactions === undefined ? [] : [s.transactions])))
+      transactions: mergeTransactions(
+        all.flatMap(s => (s.transactions === undefined ? [] : [s.transactions])),
+        this.#retired.transactions
+      )
     }
   }
 
@@ -524,6 +535,8 @@ export class CopierTasks {
       this.#retired.batches += s.batches
       this.#retired.lastCopyAt = Math.max(this.#retired.lastCopyAt, s.lastCopyAt)
       this.#retired.dataLoss.push(...s.dataLoss)
+      this.#retired.transactions.committed += s.transactions?.committed ?? 0
+      this.#retired.transactions.aborted += s.transactions?.aborted ?? 0
     }
   }
 
