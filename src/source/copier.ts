@@ -882,6 +882,9 @@ export class RecordCopier {
     } catch (err) {
       if (err instanceof TransactionFenced) this.#fenced(txn, err)
       else await this.#recover(txn, err as Error, signal)
+    } finally {
+      // What was sent left room in the queues: a fetch loop waiting for room goes on at once.
+      this.#wakeUp()
     }
   }
 
