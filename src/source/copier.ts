@@ -858,6 +858,12 @@ export class RecordCopier {
         })
         continue
       }
+      if (open && txn.boundary.dueWhenIdle()) {
+        await this.#transactionStep(txn, signal, async () => {
+          await this.#commit(txn)
+        })
+        continue
+      }
       if (!open) this.#settle(txn)
       this.#maybeFlushAllSyncs(now)
       await this.#waitForWork(signal, Math.min(this.#nextRetryIn(now), txn.boundary.dueIn(now)))

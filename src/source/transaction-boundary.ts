@@ -1,8 +1,10 @@
 /**
  * When a copier task in the exactly-once mode commits its open transaction (Connect's
  * `transaction.boundary`, KIP-618; docs/exactly-once-plan.md §5.1):
- * - `poll` (the default): every copy round is its own transaction, committed as soon as the
- *   round's answers are in, so records become visible to read_committed consumers quickly;
+ * - `poll` (the default): a transaction ends as soon as no more copied records are ready to
+ *   send, so records become visible to read_committed consumers within a round or two; when
+ *   a backlog keeps records ready, rounds join the transaction up to the caps below, so the
+ *   cost of a commit is shared by many records instead of falling behind;
  * - `interval`: rounds join the open transaction until `transaction.boundary.interval.ms` has
  *   passed since it opened, or it holds `maxRecords` records or `maxBytes` bytes (the position
  *   flush thresholds), which bounds what an abort throws away and keeps every transaction well
@@ -47,21 +49,22 @@ export class TransactionBoundary {
     this.#bytes += bytes
   }
 
-  /** The open transaction should commit now. */
+  /** The open transaction should commit now, before another round is sent in it. */
   due(now: number): boolean {
     if (this.#openedAt === undefined) return false
-    if (this.#config.boundary === 'poll') return this.#rounds > 0
-    return (
-      now - this.#openedAt >= this.#config.intervalMs ||
-      this.#records >= this.#config.maxRecords ||
-      this.#bytes >= this.#config.maxBytes
-    )
+    const full = this.#records >= this.#config.maxRecords || this.#bytes >= this.#config.maxBytes
+    if (this.#config.boundary === 'poll') return full
+    return full || now - this.#openedAt >= this.#config.intervalMs
   }
 
-  /** Milliseconds until the open transaction is due by time (Infinity when none is open). */
+  /** The open transaction should commit now that nothing is ready to send (`poll`). */
+  dueWhenIdle(): boolean {
+    return this.#openedAt !== undefined && this.#config.boundary === 'poll'
+  }
+
+  /** Milliseconds until the open transaction is due by time (Infinity when none is open or with `poll`). */
   dueIn(now: number): number {
-    if (this.#openedAt === undefined) return Number.POSITIVE_INFINITY
-    if (this.#config.boundary === 'poll') return 0
+    if (this.#openedAt === undefined || this.#config.boundary === 'poll') return Number.POSITIVE_INFINITY
     return Math.max(0, this.#openedAt + this.#config.intervalMs - now)
   }
 

@@ -1,17 +1,24 @@
-/** When a transaction of the exactly-once mode commits: per round (poll) or per interval, record count or bytes. */
+/** When a transaction of the exactly-once mode commits: when idle (poll) or per interval, and at the record or byte cap. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { TransactionBoundary } from '../../../src/source/transaction-boundary.ts'
 
-test('poll: due after every round, none while nothing is open', () => {
-  const b = new TransactionBoundary({ boundary: 'poll', intervalMs: 5000 })
+test('poll: due once nothing is ready to send, or at the record or byte cap; never by time', () => {
+  const b = new TransactionBoundary({ boundary: 'poll', intervalMs: 5000, maxRecords: 100, maxBytes: 1000 })
   assert.equal(b.due(0), false)
+  assert.equal(b.dueWhenIdle(), false, 'nothing open')
   assert.equal(b.dueIn(0), Number.POSITIVE_INFINITY)
   b.round(10, 0, 0)
-  assert.equal(b.due(10), true, 'a round with nothing acknowledged still ends its transaction')
+  assert.equal(b.dueWhenIdle(), true, 'a round with nothing acknowledged still ends its transaction when idle')
+  assert.equal(b.due(60_000), false, 'more rounds may join while records are ready')
+  assert.equal(b.dueIn(10), Number.POSITIVE_INFINITY)
+  b.round(20, 100, 10)
+  assert.equal(b.due(20), true, 'the record cap')
   b.ended()
   assert.equal(b.open, false)
-  assert.equal(b.due(20), false)
+  assert.equal(b.due(30), false)
+  b.round(40, 1, 1000)
+  assert.equal(b.due(40), true, 'the byte cap')
 })
 
 test('interval: due once the interval passed since the transaction opened, or at the record or byte cap', () => {
