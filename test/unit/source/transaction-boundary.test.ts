@@ -1,4 +1,4 @@
-/** When a transaction of the exactly-once mode commits: when idle (poll) or per interval, and at the record or byte cap. */
+/** When an exactly-once transaction commits: when idle (poll) or per interval, and at the record or byte cap. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { TransactionBoundary } from '../../../src/source/transaction-boundary.ts'
