@@ -87,20 +87,17 @@ test(
       what: 'the first instance fenced'
     })
     assert.ok(
-      firstLines.some(
-        l =>
-          /this task was fenced/.test(l) && /PRODUCER_FENCED|INVALID_PRODUCER_EPOCH|INVALID_PRODUCER_ID_MAPPING/.test(l)
-      ),
+      firstLines.some(l => l.includes('this task was fenced')),
       firstLines.filter(l => /fenc|abort/i.test(l)).join('\n')
     )
+    // Before it would take its id back (5 s later): a zombie gone for good.
+    firstClosed = true
+    await first.close()
     // Logged once all its ids are taken: the first may see the fence a moment before.
     await waitFor(async () => secondLines.some(l => l.includes('fenced the transactional ids of the flow')), {
       timeoutMs: 30_000,
       what: 'the second instance fenced the ids'
     })
-    // Before it would take its id back (5 s later): a zombie gone for good.
-    firstClosed = true
-    await first.close()
 
     await new Promise(resolve => setTimeout(resolve, 1500))
     writing = false
