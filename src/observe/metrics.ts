@@ -306,7 +306,7 @@ export function mirrorMetrics(mirror: Mirror, opts: MirrorMetricsOptions = {}): 
   )
   const txnFenced = gauge(
     'kafka_mirror_transaction_fenced',
-    "1 once another producer took the copier task's transactional id (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH): the task copies nothing more until the group deals the flow again; 0 otherwise",
+    "1 once another producer took the copier task's transactional id (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH): the task writes nothing, and takes the id again every 5 s while its instance still holds the flow; 0 otherwise",
     txnLabels
   )
   const txnLastRecords = gauge(

@@ -158,7 +158,7 @@ export interface TransactionStats {
   epoch: number | undefined
   committed: number
   aborted: number
-  /** Another producer took the id: the task copies nothing more (until the group deals the flow again). */
+  /** Another producer holds the id: the task writes nothing (it tries to take the id again every 5 s). */
   fenced: boolean
   /** Records and milliseconds of the last committed transaction (EndTxn included). */
   lastRecords: number

@@ -305,7 +305,7 @@ function problems(flow, now) {
       el(
         'li',
         { class: 'bad' },
-        `task ${num(t.task)} fenced: another producer took transactional id ${t.transactionalId}; it copies nothing until the group deals the flow again`
+        `task ${num(t.task)} fenced: another producer took transactional id ${t.transactionalId}; it writes nothing, and takes the id again every 5 s while this instance still holds the flow`
       )
     )
   }
