@@ -17,7 +17,7 @@
  * of an older commit, with its own node_modules), run in the same alternation, so before and
  * after figures come from one run on the same brokers. `kafka-mirror-eos` and
  * `kafka-mirror-eos-interval` (only when named in --only) run the same binary in the
- * exactly-once mode, a transaction per copy round or per second: the mode's cost. Their records
+ * exactly-once mode, a transaction whenever nothing more is ready (poll) or per second: the mode's cost. Their records
  * count once committed (the remote topic's last stable offset), and the latency reader reads
  * read_committed, so latency is to visibility.
  *

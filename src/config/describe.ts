@@ -37,7 +37,7 @@ function exactlyOnce(f: FlowConfig): string {
   if (!pairParts(f).copy) return `${on}, but this pair copies no records, so it writes no transactions`
   const boundary =
     e.boundary === 'poll'
-      ? 'a transaction per copy round (transaction.boundary poll)'
+      ? 'a transaction whenever nothing more is ready to send (transaction.boundary poll)'
       : `a transaction every ${e.intervalMs} ms (transaction.boundary interval)`
   return `${on}: ${boundary}, transaction.timeout.ms ${e.transactionTimeoutMs}, transactional ids ${transactionalIds(f)}`
 }

@@ -69,7 +69,7 @@ export interface ExactlyOnceConfig {
   readonly enabled: boolean
   /** The source connector's `exactly.once.support` is `required` (default `requested`). */
   readonly required: boolean
-  /** `transaction.boundary`: a transaction per copy round (`poll`) or per `intervalMs` (`interval`). */
+  /** `transaction.boundary`: commit when nothing more is ready to send (`poll`) or every `intervalMs` (`interval`). */
   readonly boundary: 'poll' | 'interval'
   /** `transaction.boundary.interval.ms`, default the target worker's `offset.flush.interval.ms`. */
   readonly intervalMs: number

@@ -63,7 +63,7 @@ test('mm2: <target>.exactly.once.source.support = enabled turns the mode on for 
   const text = describeConfig(loaded.config)
   assert.match(
     text,
-    /exactly-once: on \(enabled on B's worker, requested\): a transaction per copy round \(transaction\.boundary poll\), transaction\.timeout\.ms 60000, transactional ids A-mm2-MirrorSourceConnector-0$/m
+    /exactly-once: on \(enabled on B's worker, requested\): a transaction whenever nothing more is ready to send \(transaction\.boundary poll\), transaction\.timeout\.ms 60000, transactional ids A-mm2-MirrorSourceConnector-0$/m
   )
   assert.doesNotMatch(text, /not built/i)
 })
@@ -314,7 +314,7 @@ test('the binary: validate --offline accepts required (exit 0) and prints the mo
   assert.equal(r.status, 0, r.stderr)
   assert.match(
     r.stdout,
-    /exactly-once: on \(enabled on B's worker, required\): a transaction per copy round \(transaction\.boundary poll\), transaction\.timeout\.ms 60000, transactional ids A-mm2-MirrorSourceConnector-0 \.\. A-mm2-MirrorSourceConnector-1$/m
+    /exactly-once: on \(enabled on B's worker, required\): a transaction whenever nothing more is ready to send \(transaction\.boundary poll\), transaction\.timeout\.ms 60000, transactional ids A-mm2-MirrorSourceConnector-0 \.\. A-mm2-MirrorSourceConnector-1$/m
   )
   assert.doesNotMatch(r.stdout + r.stderr, /not built/i)
 })
