@@ -17,7 +17,8 @@
  *   which the next run's InitProducerId aborts). A stored position past the committed copy is
  *   recorded in the run (`positionsAhead`), for the test to judge.
  */
-import { openSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
@@ -65,6 +66,8 @@ export interface CrashLoopRun {
   /** Records this run put on the target that the next run copies again (its positions were not stored yet). */
   readonly recopiedNext: number
   readonly killed: boolean
+  /** This run's mirror log (stdout and stderr). */
+  readonly logFile: string
   /** By content only: partitions whose stored position was past the committed copy after this run. */
   readonly positionsAhead: readonly string[]
 }
@@ -92,17 +95,19 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
     recopied: runs.reduce((sum, r) => sum + r.recopiedNext, 0),
     elapsedMs: Date.now() - started
   })
+  // Each run's mirror log, for a failing test to show: KM_CRASH_LOOP_LOGS=<dir>, or a fresh temporary directory.
+  const logDir = process.env.KM_CRASH_LOOP_LOGS ?? mkdtempSync(join(tmpdir(), 'km-crash-loop-'))
   try {
     for (let index = 0; ; index++) {
       const before = await progress.copied()
       const runFor = o.killAfterMs[0] + next() * (o.killAfterMs[1] - o.killAfterMs[0])
       const spawnedAt = Date.now()
-      // KM_CRASH_LOOP_LOGS=<dir>: each run's mirror log goes to <dir>/run-<index>.log (debugging).
-      const logDir = process.env.KM_CRASH_LOOP_LOGS
-      const out = logDir === undefined ? 'ignore' : openSync(join(logDir, `run-${index}.log`), 'w')
+      const logFile = join(logDir, `run-${index}.log`)
+      const out = openSync(logFile, 'w')
       const child = spawnTracked('kafka-mirror', process.execPath, [bin, 'run', '--config', o.configFile], {
         stdio: ['ignore', out, out]
       })
+      closeSync(out) // the child has its own copy
       let firstCopyMs: number | undefined
       let done = false
       while (Date.now() - spawnedAt < runFor) {
@@ -125,6 +130,7 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
           storedSoFar: copiedSoFar,
           recopiedNext: 0,
           killed: false,
+          logFile,
           positionsAhead: []
         }
         runs.push(run)
@@ -135,7 +141,7 @@ export async function runCrashLoop(o: CrashLoopOptions): Promise<CrashLoopResult
       // A produce request the broker had fully received before the kill is still appended.
       await new Promise(resolve => setTimeout(resolve, 300))
       const after = await progress.afterKill()
-      const run = { index, firstCopyMs, ranMs: Date.now() - spawnedAt, ...after, killed: true }
+      const run = { index, firstCopyMs, ranMs: Date.now() - spawnedAt, ...after, killed: true, logFile }
       runs.push(run)
       o.onRun?.(run)
       if (index + 1 >= o.maxKills) return finish(false, index + 1)
@@ -251,4 +257,10 @@ function contentProgress(o: CrashLoopOptions, admin: KafkaAdmin, perPartition: r
       await Promise.all([committedTail.close(), uncommittedTail.close(), offsetsTail.close()])
     }
   }
+}
+
+/** The last lines of a run's mirror log, for an assertion message. */
+export function logTail(run: CrashLoopRun, lines = 40): string {
+  const text = readFileSync(run.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
+  return `last lines of ${run.logFile}:\n${text}`
 }
