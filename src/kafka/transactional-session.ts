@@ -28,10 +28,11 @@ import { KafkaError } from '../errors.ts'
 import { type BatchBytes, stampTransactional } from './record-batch.ts'
 import {
   type Broker,
+  callCoordinator,
+  type CoordinatorSlot,
   type KafkaTransactions,
   type TopicPartition,
   type TxnError,
-  TxnErrorCode,
   type TxnProducer,
   type TxnProduceAnswer
 } from './transactions.ts'
@@ -71,8 +72,6 @@ export interface SessionOptions {
 }
 
 const RETRY_FOR_MS = 30_000
-const BACKOFF_MS = [50, 100, 200, 400, 800, 1000] as const
-const CONCURRENT_BACKOFF_MS = 20
 
 function sleepFor(ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms))
@@ -93,7 +92,8 @@ export class TransactionalSession {
   readonly #now: () => number
   readonly #sleep: (ms: number) => Promise<void>
   #producer: TxnProducer | undefined
-  #coordinator: Broker | undefined
+  /** The coordinator of the id, once found (callCoordinator looks it up again when it moves). */
+  readonly #slot: CoordinatorSlot = { coordinator: undefined }
   /** Partitions (tpKey) added to the open transaction. */
   readonly #added = new Set<string>()
   /** The base sequence of each partition's next batch in this epoch. */
@@ -143,7 +143,7 @@ export class TransactionalSession {
     const taken = await this.#client.takeId(this.#id, this.#timeoutMs, this.#now() + this.#retryForMs)
     if (taken.error !== undefined || taken.coordinator === undefined)
       throw failure(`taking transactional id ${this.#id}`, taken.error ?? unknownCoordinator())
-    this.#coordinator = taken.coordinator
+    this.#slot.coordinator = taken.coordinator
     this.#start({ transactionalId: this.#id, producerId: taken.producerId, producerEpoch: taken.producerEpoch })
   }
 
@@ -338,44 +338,22 @@ export class TransactionalSession {
   }
 
   /**
-   * Runs a coordinator request, retrying retriable answers and failed requests (looking the
-   * coordinator up again when told to) for up to retryForMs; returns the last non-retriable
-   * error, or throws the last failure when the time is up.
+   * Runs a coordinator request with the retries of callCoordinator (for up to retryForMs);
+   * returns undefined or the error that is not retriable, and throws when the time is up.
    */
   async #coordinatorCall(
     doing: string,
     call: (coordinator: Broker) => Promise<TxnError | undefined>
   ): Promise<TxnError | undefined> {
-    const deadline = this.#now() + this.#retryForMs
-    for (let attempt = 0; ; attempt++) {
-      let error: TxnError | undefined
-      try {
-        if (this.#coordinator === undefined) {
-          const found = await this.#client.findCoordinator(this.#id)
-          this.#coordinator = found.coordinator
-          error = found.error
-        }
-        if (this.#coordinator !== undefined) {
-          error = await call(this.#coordinator)
-          if (error?.rediscover === 'coordinator') this.#coordinator = undefined
-        }
-        if (error === undefined || error.kind !== 'retriable') return error
-      } catch (err) {
-        if (!(err instanceof KafkaError) || !err.retriable) throw err
-        this.#coordinator = undefined
-        if (this.#now() >= deadline) throw err
-        error = undefined
-      }
-      if (this.#now() >= deadline && error !== undefined) throw failure(`${doing} for ${this.#id}`, error)
-      // The markers of the previous transaction are being written: that takes milliseconds, and
-      // the next transaction waits for it (Java's TransactionManager retries this answer to
-      // AddPartitionsToTxn after 20 ms, not after its usual backoff).
-      await this.#sleep(
-        error?.code === TxnErrorCode.CONCURRENT_TRANSACTIONS
-          ? CONCURRENT_BACKOFF_MS
-          : (BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)] as number)
-      )
-    }
+    const error = await callCoordinator(
+      this.#client,
+      this.#id,
+      this.#slot,
+      { deadlineMs: this.#now() + this.#retryForMs, now: this.#now, sleep: this.#sleep },
+      call
+    )
+    if (error?.kind === 'retriable') throw failure(`${doing} for ${this.#id}`, error)
+    return error
   }
 }
 

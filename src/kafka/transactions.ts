@@ -294,9 +294,6 @@ const BUILDERS: Readonly<Record<keyof typeof VERSIONS, Readonly<Record<number, A
 const TRANSACTION_KEY_TYPE = 1
 /** Broker-side wait for acks=all (Java's request.timeout.ms default). */
 const PRODUCE_TIMEOUT_MS = 30_000
-/** Backoff between retries of InitProducerId in takeId (Java's retry.backoff.ms is 100 ms). */
-const TAKE_BACKOFF_MS = 100
-
 export class KafkaTransactions {
   readonly #client: Base
   readonly #cluster: string
@@ -381,31 +378,22 @@ export class KafkaTransactions {
    */
   async takeId(transactionalId: string, transactionTimeoutMs: number, deadlineMs: number): Promise<TakeIdResult> {
     const retried: string[] = []
-    let coordinator: Broker | undefined
-    for (let attempt = 0; ; attempt++) {
-      let error: TxnError | undefined
-      try {
-        if (coordinator === undefined) {
-          const found = await this.findCoordinator(transactionalId)
-          coordinator = found.coordinator
-          error = found.error
-        }
-        if (coordinator !== undefined) {
-          const init = await this.initProducerId(coordinator, transactionalId, transactionTimeoutMs)
-          if (init.error === undefined) return { ...init, coordinator, retried }
-          error = init.error
-          if (error.rediscover === 'coordinator') coordinator = undefined
-        }
-      } catch (err) {
-        if (!(err instanceof KafkaError) || !err.retriable || Date.now() >= deadlineMs) throw err
-        coordinator = undefined
-        error = { code: -1, name: err.kafkaCode ?? 'REQUEST_FAILED', kind: 'retriable', message: err.message }
+    const slot: CoordinatorSlot = { coordinator: undefined }
+    let taken: InitProducerIdResult | undefined
+    const error = await callCoordinator(
+      this,
+      transactionalId,
+      slot,
+      { deadlineMs, onRetry: e => retried.push(e.name) },
+      async coordinator => {
+        const init = await this.initProducerId(coordinator, transactionalId, transactionTimeoutMs)
+        if (init.error === undefined) taken = init
+        return init.error
       }
-      if (error === undefined || error.kind !== 'retriable' || Date.now() >= deadlineMs)
-        return { producerId: -1n, producerEpoch: -1, ...(error === undefined ? {} : { error }), retried }
-      retried.push(error.name)
-      await new Promise(resolve => setTimeout(resolve, Math.min(1000, TAKE_BACKOFF_MS * 2 ** Math.min(attempt, 4))))
-    }
+    )
+    if (error === undefined && taken !== undefined && slot.coordinator !== undefined)
+      return { ...taken, coordinator: slot.coordinator, retried }
+    return { producerId: -1n, producerEpoch: -1, ...(error === undefined ? {} : { error }), retried }
   }
 
   /**
@@ -592,5 +580,71 @@ export class KafkaTransactions {
       if (answer !== undefined) return answer
       throw toKafkaError(`${doing} on cluster ${this.#cluster}`, err)
     }
+  }
+}
+
+/** Where a transactional id's coordinator, once found, is kept between requests (undefined: look it up). */
+export interface CoordinatorSlot {
+  coordinator: Broker | undefined
+}
+
+export interface CoordinatorRetry {
+  /** Retriable answers and failed requests are retried until then (in `now`'s terms). */
+  readonly deadlineMs: number
+  readonly now?: () => number
+  readonly sleep?: (ms: number) => Promise<void>
+  /** Told each retriable answer (or failed request) before it is retried. */
+  readonly onRetry?: (error: TxnError) => void
+}
+
+const COORDINATOR_BACKOFF_MS = [50, 100, 200, 400, 800, 1000] as const
+/**
+ * CONCURRENT_TRANSACTIONS: the markers of the previous transaction are being written, which takes
+ * milliseconds (Java's TransactionManager retries AddPartitionsToTxn on it after 20 ms, not after
+ * its usual backoff).
+ */
+const CONCURRENT_BACKOFF_MS = 20
+
+/**
+ * Runs one request to a transactional id's coordinator: looks the coordinator up when `slot` has
+ * none (and again when an answer says it moved), retries retriable answers and failed requests
+ * that are retriable until the deadline. Returns undefined on success, the first error that is
+ * not retriable, or the last retriable one once the deadline has passed. Throws a failed request
+ * that is not retriable (the write gate, an unsupported version), or a retriable one at the deadline.
+ * The one retry loop of the transaction requests: taking an id, and every request of a session.
+ */
+export async function callCoordinator(
+  client: Pick<KafkaTransactions, 'findCoordinator'>,
+  transactionalId: string,
+  slot: CoordinatorSlot,
+  retry: CoordinatorRetry,
+  call: (coordinator: Broker) => Promise<TxnError | undefined>
+): Promise<TxnError | undefined> {
+  const now = retry.now ?? Date.now
+  const sleep = retry.sleep ?? ((ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms)))
+  for (let attempt = 0; ; attempt++) {
+    let error: TxnError | undefined
+    try {
+      if (slot.coordinator === undefined) {
+        const found = await client.findCoordinator(transactionalId)
+        slot.coordinator = found.coordinator
+        error = found.error
+      }
+      if (slot.coordinator !== undefined) {
+        error = await call(slot.coordinator)
+        if (error?.rediscover === 'coordinator') slot.coordinator = undefined
+      }
+    } catch (err) {
+      if (!(err instanceof KafkaError) || !err.retriable || now() >= retry.deadlineMs) throw err
+      slot.coordinator = undefined
+      error = { code: -1, name: err.kafkaCode ?? 'REQUEST_FAILED', kind: 'retriable', message: err.message }
+    }
+    if (error === undefined || error.kind !== 'retriable' || now() >= retry.deadlineMs) return error
+    retry.onRetry?.(error)
+    await sleep(
+      error.code === TxnErrorCode.CONCURRENT_TRANSACTIONS
+        ? CONCURRENT_BACKOFF_MS
+        : (COORDINATOR_BACKOFF_MS[Math.min(attempt, COORDINATOR_BACKOFF_MS.length - 1)] as number)
+    )
   }
 }
