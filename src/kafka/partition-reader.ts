@@ -17,6 +17,11 @@
  *   the others' fetches stay in flight for the next poll (fetch-ahead);
  * - partition-level problems (offset out of range, not authorised, topic gone) come back as
  *   events for that partition only; the other partitions keep flowing;
+ * - fair share: a fetch lists its partitions in the reader's order and the broker fills the
+ *   answer in that order up to maxBytes, so the last ones can get nothing for as long as the first
+ *   ones have data (a 6-partition copy had one partition wait until the five others were done). A
+ *   partition that brought records moves to the end of the order, as Kafka's consumer does
+ *   (SubscriptionState.movePartitionToEnd);
  * - the first fetches of a reader ask for little (FIRST_FETCH_PARTITION_BYTES per partition) and
  *   grow fourfold per round that brought records, up to partitionMaxBytes: the first records of a
  *   (re)start reach the target, and their positions get stored, within milliseconds instead of
@@ -418,6 +423,8 @@ export class PartitionReader {
     }
     if (next !== p.offset) {
       round.fetched.set(key, { topic: p.topic, partition: p.partition, from: p.offset, next, batches })
+      // To the end of the order the next fetches list partitions in (see "fair share" above).
+      this.#positions.delete(key)
       this.#positions.set(key, { topic: p.topic, partition: p.partition, offset: next })
     }
   }
