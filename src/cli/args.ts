@@ -70,7 +70,7 @@ Options:
   --debug             Print stack traces of errors
 
 Exit codes: 0 ok, 1 runtime failure, 2 bad arguments or config.
-Environment: KAFKA_MIRROR_LOG_LEVEL=debug|info|warn|error; KAFKA_MIRROR_LOG_FORMAT=text|json; KAFKA_MIRROR_HEAP_MB=256 (old-space limit of run, 0 = V8 default)
+Environment: KAFKA_MIRROR_LOG_LEVEL=debug|info|warn|error; KAFKA_MIRROR_LOG_FORMAT=text|json; KAFKA_MIRROR_HEAP_MB=256 (old-space limit of run, 0 = V8 default); KAFKA_MIRROR_HEAP_GROWTH_PERCENT (fewer collections for more memory)
 Signals (run): SIGINT/SIGTERM stop; SIGUSR2 toggles debug logging (and back to the start level).
 `
 
