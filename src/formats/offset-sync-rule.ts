@@ -35,6 +35,28 @@ export class OffsetSyncRule {
     return due
   }
 
+  /**
+   * The first downstream offset after the last pair at which the next pair would be due if it
+   * follows on both sides without a gap: then only offset.lag.max can make it due. Lets a caller
+   * with a contiguous run of pairs jump from one due pair to the next.
+   */
+  nextDueDownstream(): bigint {
+    const next = this.#prevDown + 1n
+    if (this.#lastSyncDown === -1n) return next
+    const stale = this.#lastSyncDown + 1n + this.offsetLagMax
+    return stale > next ? stale : next
+  }
+
+  /**
+   * Records that the pairs after the last one, up to (`upstreamOffset`, `downstreamOffset`), were
+   * acked contiguously on both sides and none was due: the caller checked that the last of them
+   * lies before nextDueDownstream().
+   */
+  passContiguous(upstreamOffset: bigint, downstreamOffset: bigint): void {
+    this.#prevUp = upstreamOffset
+    this.#prevDown = downstreamOffset
+  }
+
   get state(): { readonly prevUp: bigint; readonly prevDown: bigint; readonly lastSyncDown: bigint } {
     return { prevUp: this.#prevUp, prevDown: this.#prevDown, lastSyncDown: this.#lastSyncDown }
   }

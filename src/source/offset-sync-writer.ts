@@ -95,36 +95,80 @@ export class OffsetSyncWriter {
     records: ReadonlyArray<{ readonly offset: bigint }>,
     downstreamBase: bigint
   ): void {
-    this.offsetsAcked(
-      topic,
-      partition,
-      records.map(r => r.offset),
-      downstreamBase
-    )
+    const first = records[0]?.offset
+    const last = records.at(-1)?.offset
+    if (first !== undefined && last !== undefined && last - first === BigInt(records.length - 1))
+      this.rangeAcked(topic, partition, first, records.length, downstreamBase)
+    else
+      this.offsetsAcked(
+        topic,
+        partition,
+        records.map(r => r.offset),
+        downstreamBase
+      )
   }
 
-  /** `count` records of contiguous upstream offsets from `first` landed at `downstreamBase` and on (a raw batch). */
+  /**
+   * `count` records of contiguous upstream offsets from `first` landed at `downstreamBase` and on
+   * (a raw batch, or records with no hole). The same syncs as offsetsAcked gives for each offset,
+   * without visiting each: the first record may follow a gap on either side, so the rule decides
+   * it; after it both sides are contiguous and only offset.lag.max makes a record due, so the
+   * walk jumps from one due record to the next (a raw batch holds hundreds of records, offset
+   * syncs come every offset.lag.max, 100 by default).
+   */
   rangeAcked(topic: string, partition: number, first: bigint, count: number, downstreamBase: bigint): void {
-    this.offsetsAcked(topic, partition, contiguous(first, count), downstreamBase)
+    if (count <= 0) return
+    const rule = this.#rule(topic, partition)
+    const n = BigInt(count)
+    let lastDue = this.#acked(rule, topic, partition, first, downstreamBase)
+    for (let i = 1n; i < n;) {
+      const dueAt = rule.nextDueDownstream() - downstreamBase
+      if (dueAt >= n) {
+        rule.passContiguous(first + n - 1n, downstreamBase + n - 1n)
+        lastDue = false
+        break
+      }
+      const j = dueAt > i ? dueAt : i
+      if (j > i) rule.passContiguous(first + j - 1n, downstreamBase + j - 1n)
+      // Due by construction (the rule says so again, and queues it).
+      this.#acked(rule, topic, partition, first + j, downstreamBase + j)
+      lastDue = j === n - 1n
+      i = j + 1n
+    }
+    const k = tpKey(topic, partition)
+    if (lastDue) this.#delayed.delete(k)
+    else this.#delayed.set(k, { topic, partition, upstream: first + n - 1n, downstream: downstreamBase + n - 1n })
   }
 
-  /** Upstream offsets, in order, that landed at `downstreamBase`, `downstreamBase + 1`, ... */
-  offsetsAcked(topic: string, partition: number, offsets: Iterable<bigint>, downstreamBase: bigint): void {
+  #rule(topic: string, partition: number): OffsetSyncRule {
     const k = tpKey(topic, partition)
     let rule = this.#rules.get(k)
     if (rule === undefined) {
       rule = new OffsetSyncRule(this.#flow.offsetLagMax)
       this.#rules.set(k, rule)
     }
+    return rule
+  }
+
+  /** One acked pair through the rule; queues its sync when due (and says so). */
+  #acked(rule: OffsetSyncRule, topic: string, partition: number, upstream: bigint, downstream: bigint): boolean {
+    const { prevUp, prevDown } = rule.state
+    // A downstream gap changes the mapping as much as an upstream one (Java does not sync it).
+    const downstreamGap = prevDown >= 0n && downstream !== prevDown + 1n
+    const due = rule.update(upstream, downstream) || downstreamGap
+    if (due) this.#queue({ topic, partition, upstream, downstream }, prevUp)
+    return due
+  }
+
+  /** Upstream offsets, in order, that landed at `downstreamBase`, `downstreamBase + 1`, ... */
+  offsetsAcked(topic: string, partition: number, offsets: Iterable<bigint>, downstreamBase: bigint): void {
+    const k = tpKey(topic, partition)
+    const rule = this.#rule(topic, partition)
     let lastDue = false
     let downstream = downstreamBase
     let last: bigint | undefined
     for (const offset of offsets) {
-      const { prevUp, prevDown } = rule.state
-      // A downstream gap changes the mapping as much as an upstream one (Java does not sync it).
-      const downstreamGap = prevDown >= 0n && downstream !== prevDown + 1n
-      lastDue = rule.update(offset, downstream) || downstreamGap
-      if (lastDue) this.#queue({ topic, partition, upstream: offset, downstream }, prevUp)
+      lastDue = this.#acked(rule, topic, partition, offset, downstream)
       downstream++
       last = offset
     }
@@ -200,8 +244,4 @@ export class OffsetSyncWriter {
     this.#gateLogged = false
     return records.length
   }
-}
-
-function* contiguous(first: bigint, count: number): Generator<bigint> {
-  for (let i = 0; i < count; i++) yield first + BigInt(i)
 }
