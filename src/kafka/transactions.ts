@@ -30,6 +30,8 @@ import {
   initProducerIdV3,
   initProducerIdV4,
   initProducerIdV5,
+  listTransactionsV0,
+  listTransactionsV1,
   protocolErrors,
   protocolErrorsCodesById
 } from '@platformatic/kafka'
@@ -277,7 +279,8 @@ const VERSIONS = {
   FindCoordinator: { min: 4, max: 6, key: 10 },
   InitProducerId: { min: 3, max: 5, key: 22 },
   AddPartitionsToTxn: { min: 3, max: 3, key: 24 },
-  EndTxn: { min: 3, max: 4, key: 26 }
+  EndTxn: { min: 3, max: 4, key: 26 },
+  ListTransactions: { min: 0, max: 1, key: 66 }
 } as const
 
 interface Api {
@@ -287,7 +290,8 @@ const BUILDERS: Readonly<Record<keyof typeof VERSIONS, Readonly<Record<number, A
   FindCoordinator: { 4: findCoordinatorV4.api, 5: findCoordinatorV5.api, 6: findCoordinatorV6.api } as never,
   InitProducerId: { 3: initProducerIdV3.api, 4: initProducerIdV4.api, 5: initProducerIdV5.api } as never,
   AddPartitionsToTxn: { 3: addPartitionsToTxnV3.api } as never,
-  EndTxn: { 3: endTxnV3.api, 4: endTxnV4.api } as never
+  EndTxn: { 3: endTxnV3.api, 4: endTxnV4.api } as never,
+  ListTransactions: { 0: listTransactionsV0.api, 1: listTransactionsV1.api } as never
 }
 
 /** FindCoordinator's key type for a transactional id (Apache Kafka's CoordinatorType.TRANSACTION). */
@@ -528,6 +532,41 @@ export class KafkaTransactions {
         ? { topic: b.topic, partition: b.partition, baseOffset: a.baseOffset }
         : { topic: b.topic, partition: b.partition, baseOffset: -1n, error }
     })
+  }
+
+  /**
+   * The transactional ids that hold an open transaction (Ongoing, PrepareCommit or PrepareAbort)
+   * on any broker of the cluster: each broker lists those it coordinates (ListTransactions,
+   * KIP-664; ids the principal may not describe are left out by the broker).
+   */
+  async openTransactionalIds(): Promise<string[]> {
+    const api = await this.#api('ListTransactions')
+    const md = await this.#client.metadata({ topics: [] }).catch((err: unknown) => {
+      throw toKafkaError(`reading the brokers of cluster ${this.#cluster}`, err)
+    })
+    const perBroker = await Promise.all(
+      [...md.brokers].map(async ([nodeId, b]) => {
+        const answer = await this.#call<{
+          errorCode: number
+          transactionStates: Array<{ transactionalId: string }>
+        }>(
+          `listing the open transactions of broker ${nodeId}`,
+          api,
+          await this.#connection({ nodeId, host: b.host, port: b.port }),
+          ['Ongoing', 'PrepareCommit', 'PrepareAbort'],
+          [],
+          -1n,
+          null
+        )
+        if (answer.errorCode !== 0)
+          throw new KafkaError(
+            `listing the open transactions of broker ${nodeId} of cluster ${this.#cluster}: ${protocolErrorsCodesById[answer.errorCode] ?? `error code ${answer.errorCode}`}`,
+            { retriable: true, kafkaCode: protocolErrorsCodesById[answer.errorCode] }
+          )
+        return answer.transactionStates.map(t => t.transactionalId)
+      })
+    )
+    return perBroker.flat()
   }
 
   async close(): Promise<void> {

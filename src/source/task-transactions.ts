@@ -50,7 +50,10 @@ export async function fenceTaskIds(
 ): Promise<void> {
   const client = new KafkaTransactions(flow.clients.targetProducer, clientId, { gate })
   try {
-    const ids = Array.from({ length: flow.tasksMax }, (_, i) => taskTransactionalId(flow, i))
+    const ids = [
+      ...Array.from({ length: flow.tasksMax }, (_, i) => taskTransactionalId(flow, i)),
+      ...(await leftOpenBeyondTasksMax(flow, client, log))
+    ]
     const deadline = Date.now() + TAKE_FOR_MS
     const taken = await Promise.all(
       ids.map(async id => ({ id, r: await client.takeId(id, flow.exactlyOnce.transactionTimeoutMs, deadline) }))
@@ -63,9 +66,34 @@ export async function fenceTaskIds(
       )
     log.info('fenced the transactional ids of the flow before starting its tasks', {
       flow: flow.name,
-      ids: ids.length === 1 ? ids[0] : `${ids[0]} .. ${ids[ids.length - 1]}`
+      ids: ids.length === 1 ? ids[0] : `${ids[0]} .. ${ids[flow.tasksMax - 1]}`,
+      ...(ids.length > flow.tasksMax ? { beyondTasksMax: ids.slice(flow.tasksMax).join(', ') } : {})
     })
   } finally {
     await client.close()
+  }
+}
+
+/**
+ * Ids of this flow's naming at task indexes tasks.max and above that hold an open transaction: a
+ * run with a higher tasks.max crashed or was paused mid-transaction. Connect fences by the task
+ * count it stored for the connector; kafka-mirror keeps no such count, so it asks the brokers.
+ * Left alone, such a transaction holds the last stable offset of its partitions (read_committed
+ * consumers see nothing past it) until transaction.timeout.ms aborts it. A cluster that cannot
+ * list transactions (before Kafka 3.0, or not allowed) only costs that wait: logged, not fatal.
+ */
+async function leftOpenBeyondTasksMax(flow: FlowConfig, client: KafkaTransactions, log: Logger): Promise<string[]> {
+  const prefix = taskTransactionalId(flow, 0).slice(0, -1)
+  try {
+    return (await client.openTransactionalIds()).filter(id => {
+      const index = id.startsWith(prefix) ? id.slice(prefix.length) : ''
+      return /^\d+$/.test(index) && Number(index) >= flow.tasksMax
+    })
+  } catch (err) {
+    log.warn(
+      'could not list open transactions; a transaction left open by a run with a higher tasks.max ends only at its timeout',
+      { flow: flow.name, error: err as Error }
+    )
+    return []
   }
 }

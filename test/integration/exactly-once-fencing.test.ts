@@ -9,11 +9,16 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { taskTransactionalId } from '../../src/config/exactly-once.ts'
 import { loadConfig } from '../../src/config/load.ts'
+import { encodeBatch } from '../../src/kafka/record-batch.ts'
+import { TransactionalSession } from '../../src/kafka/transactional-session.ts'
+import { KafkaTransactions } from '../../src/kafka/transactions.ts'
 import { tpKey } from '../../src/kafka/types.ts'
 import { SourceFlow } from '../../src/source/source-flow.ts'
 import type { KafkaCluster } from '../harness/cluster.ts'
 import {
+  clientConfig,
   clustersForFile,
   comparable,
   createTopic,
@@ -114,5 +119,70 @@ test(
     const copier = second.status().copier
     assert.equal(copier?.transactions?.fenced, false)
     assert.equal(copier?.lastError, undefined)
+  }
+)
+
+test(
+  'a transaction left open under a task id at or above tasks.max (a run with more tasks crashed) is fenced at start, not waited out',
+  { timeout: 180_000 },
+  async t => {
+    const topic = uniqueName('eos-lowered')
+    const remote = `A.${topic}`
+    await createTopic(A, topic, { partitions: 1 })
+    const records = numberedRecords(1)
+    await produce(A, topic, records.take(200))
+    const file = writeCopyOnlyProperties({ A, B }, topic, {
+      'B.exactly.once.source.support': 'enabled',
+      'sync.topic.acls.enabled': 'false',
+      'tasks.max': '1'
+    })
+    const { config } = await loadConfig(file)
+    const flowConfig = config.flows.find(f => f.name === 'A->B')
+    assert.ok(flowConfig?.exactlyOnce.enabled)
+
+    // The earlier run had tasks.max 4; its task 3 died with a transaction open on the remote
+    // topic. Until it is ended, read_committed consumers see nothing past its first record, and
+    // its timeout is 10 minutes.
+    await createTopic(B, remote, { partitions: 1 })
+    const crashedClient = new KafkaTransactions(clientConfig(B), 'test-crashed-task')
+    t.after(async () => {
+      await crashedClient.close()
+    })
+    const crashed = new TransactionalSession(crashedClient, {
+      transactionalId: taskTransactionalId(flowConfig, 3),
+      transactionTimeoutMs: 600_000
+    })
+    await crashed.init()
+    const [written] = await crashed.send([
+      {
+        topic: remote,
+        partition: 0,
+        batch: await encodeBatch(
+          [{ key: null, value: Buffer.from('left open'), headers: [], timestamp: BigInt(Date.now()) }],
+          'none'
+        )
+      }
+    ])
+    assert.ok(written !== undefined && 'baseOffset' in written, 'the crashed task wrote into its transaction')
+
+    const lines: string[] = []
+    const flow = new SourceFlow(flowConfig, testLogger({ lines }), {
+      shared: { onTopicsChanged: () => {} },
+      owner: 'only'
+    })
+    t.after(async () => {
+      await flow.close()
+    })
+    flow.setTopicsJob(true)
+    await flow.own(new Set([tpKey(topic, 0)]), 1, [])
+    flow.start()
+    await waitFor(async () => (await readAll(B, remote, { readCommitted: true })).length === 200, {
+      timeoutMs: 60_000,
+      what: `the 200 records committed on ${remote} visible to read_committed`
+    })
+    const fenced = lines.find(l => l.includes('fenced the transactional ids of the flow'))
+    assert.ok(fenced?.includes(taskTransactionalId(flowConfig, 3)), fenced ?? lines.join('\n'))
+    const committed = (await readAll(B, remote, { readCommitted: true })).map(comparable)
+    assert.deepEqual(committed, (await readAll(A, topic)).map(comparable))
   }
 )
