@@ -3,7 +3,7 @@
  * (docs/exactly-once-plan.md §5.2-5.4): each task's session on the id Connect would give it, and
  * the fencing of all the flow's ids before a new set of tasks starts.
  */
-import { taskTransactionalId } from '../config/exactly-once.ts'
+import { taskTransactionalId, transactionalIds } from '../config/exactly-once.ts'
 import type { FlowConfig } from '../config/model.ts'
 import { KafkaError } from '../errors.ts'
 import { TransactionalSession } from '../kafka/transactional-session.ts'
@@ -66,7 +66,7 @@ export async function fenceTaskIds(
       )
     log.info('fenced the transactional ids of the flow before starting its tasks', {
       flow: flow.name,
-      ids: ids.length === 1 ? ids[0] : `${ids[0]} .. ${ids[flow.tasksMax - 1]}`,
+      ids: transactionalIds(flow),
       ...(ids.length > flow.tasksMax ? { beyondTasksMax: ids.slice(flow.tasksMax).join(', ') } : {})
     })
   } finally {
