@@ -153,17 +153,21 @@ test(
       transactionTimeoutMs: 600_000
     })
     await crashed.init()
-    const [written] = await crashed.send([
-      {
-        topic: remote,
-        partition: 0,
-        batch: await encodeBatch(
-          [{ key: null, value: Buffer.from('left open'), headers: [], timestamp: BigInt(Date.now()) }],
-          'none'
-        )
-      }
-    ])
-    assert.ok(written !== undefined && 'baseOffset' in written, 'the crashed task wrote into its transaction')
+    const leftOpen = await encodeBatch(
+      [{ key: null, value: Buffer.from('left open'), headers: [], timestamp: BigInt(Date.now()) }],
+      'none'
+    )
+    const outcomes: string[] = []
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const [written] = await crashed.send([{ topic: remote, partition: 0, batch: leftOpen }])
+      if (written !== undefined && 'baseOffset' in written) break
+      // A topic created a moment ago can answer NOT_LEADER_OR_FOLLOWER until its leader is ready:
+      // end this attempt (the session bumps its epoch) and write again, as the copier would.
+      outcomes.push(written === undefined ? 'no answer' : written.error.name)
+      await crashed.abort()
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    assert.ok(crashed.open, `the crashed task wrote into its transaction (failed attempts: ${outcomes.join(', ')})`)
 
     const lines: string[] = []
     const flow = new SourceFlow(flowConfig, testLogger({ lines }), {
