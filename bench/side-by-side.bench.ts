@@ -11,8 +11,10 @@
  *                                 [--rate <records/s>] [--duration 60]
  *                                 [--only kafka-mirror,java-default,java-tuned,kafka-mirror-eos,
  *                                        kafka-mirror-eos-interval] [--repeat 1]
- *                                 [--before DIR]
+ *                                 [--before DIR] [--set KEY=VALUE ...]
  *
+ * --set adds a line to every run's mm2.properties (Java's and ours alike; repeat it for more),
+ * e.g. `--set A.consumer.fetch.max.bytes=2097152` to measure a smaller copy queue.
  * --before DIR adds `kafka-mirror-before`: the binary of another checkout (e.g. a git worktree
  * of an older commit, with its own node_modules), run in the same alternation, so before and
  * after figures come from one run on the same brokers. `kafka-mirror-eos` and
@@ -99,9 +101,17 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '60' },
     only: { type: 'string' },
     before: { type: 'string' },
-    repeat: { type: 'string', default: '1' }
+    repeat: { type: 'string', default: '1' },
+    set: { type: 'string', multiple: true, default: [] }
   }
 })
+const extraProperties = Object.fromEntries(
+  values.set.map(line => {
+    const at = line.indexOf('=')
+    if (at <= 0) throw new Error(`--set ${line}: expected KEY=VALUE (an mm2.properties line)`)
+    return [line.slice(0, at).trim(), line.slice(at + 1).trim()]
+  })
+)
 const records = positive('records')
 const size = positive('size')
 const partitions = positive('partitions')
@@ -267,7 +277,7 @@ const target = new KafkaAdmin(clientConfig(b, { 'retry.backoff.ms': '10' }), 'be
 const results = new Map<WorkloadName, RunResult[]>()
 try {
   console.log(
-    `workloads ${workloads.join(', ')}; mirrors ${mirrors.join(', ')}, ${repeat} time(s) each; tasks.max=${values.tasks}; mirror logs in ${logDir}`
+    `workloads ${workloads.join(', ')}; mirrors ${mirrors.join(', ')}, ${repeat} time(s) each; tasks.max=${values.tasks}${values.set.length === 0 ? '' : `; ${values.set.join(', ')}`}; mirror logs in ${logDir}`
   )
   let index = 0
   for (const name of workloads) {
@@ -535,7 +545,7 @@ async function mirrorRun(workload: Workload, index: number, name: MirrorName, to
   const mirror = LiveMirror.start(
     { A: a, B: b },
     target,
-    { index, name, beforeDir, topic, partitions: workload.partitions, tasks: values.tasks },
+    { index, name, beforeDir, topic, partitions: workload.partitions, tasks: values.tasks, extraProperties },
     logDir
   )
   let outcome: Awaited<ReturnType<Workload['drive']>>

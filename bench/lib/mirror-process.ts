@@ -74,6 +74,8 @@ export interface MirrorSpec {
   readonly topic: string
   readonly partitions: number
   readonly tasks: string
+  /** More mm2.properties lines (the bench's --set), applied last. */
+  readonly extraProperties?: Readonly<Record<string, string>>
 }
 
 export interface MirrorStats {
@@ -141,7 +143,8 @@ export class LiveMirror {
       'config.storage.topic': `mm2-configs.sbs-${spec.index}.internal`,
       'status.storage.topic': `mm2-status.sbs-${spec.index}.internal`,
       ...(spec.name === 'java-tuned' ? JAVA_TUNED : {}),
-      ...EXACTLY_ONCE[spec.name]
+      ...EXACTLY_ONCE[spec.name],
+      ...spec.extraProperties
     })
     const bin = spec.name === 'kafka-mirror-before' ? join(spec.beforeDir ?? '', 'bin', 'kafka-mirror.js') : BIN
     const proc = spec.name.startsWith('kafka-mirror')

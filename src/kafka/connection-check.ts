@@ -1,11 +1,13 @@
 /**
  * The start-up check of every client's settings: the connection options of each client a command
  * will connect with (config/what-runs.ts says which; security/client-options.ts builds them) and
- * the producers' settings (producer-settings.ts), built once with their files read, before any
+ * the producers' settings (producer-settings.ts) and the source consumer's fetch settings
+ * (fetch-settings.ts), built once with their files read, before any
  * flow starts.
  */
 import type { ClientConfig } from '../config/model.ts'
 import type { ClientRole, ClientUse } from '../config/what-runs.ts'
+import { fetchSettings } from './fetch-settings.ts'
 import { producerSettings } from './producer-settings.ts'
 import { clientOptions } from './security/client-options.ts'
 import { touchTls } from './security/tls-options.ts'
@@ -23,6 +25,7 @@ export function checkConnectionSettings(clients: readonly ClientUse[]): void {
     const options = clientOptions(config, 'check')
     if (options.tls !== undefined) touchTls(options.tls)
     if (PRODUCER_ROLES.has(role)) producerSettings(config)
+    if (role === 'sourceConsumer') fetchSettings(config)
   }
 }
 

@@ -91,6 +91,8 @@ export interface PartitionReaderOptions {
   readonly maxWaitMs?: number
   readonly partitionMaxBytes?: number
   readonly maxBytes?: number
+  /** What a broker gathers before it answers (up to maxWaitMs); default 1. */
+  readonly minBytes?: number
 }
 
 type FetchPartition = TopicPartition & { readonly offset: bigint; readonly topicId: string; readonly leader: number }
@@ -135,7 +137,8 @@ export class PartitionReader {
     this.#options = {
       maxWaitMs: options.maxWaitMs ?? 500,
       partitionMaxBytes: options.partitionMaxBytes ?? 1024 * 1024,
-      maxBytes: options.maxBytes ?? 16 * 1024 * 1024
+      maxBytes: options.maxBytes ?? 16 * 1024 * 1024,
+      minBytes: options.minBytes ?? 1
     }
     this.#partitionFetchBytes = Math.min(FIRST_FETCH_PARTITION_BYTES, this.#options.partitionMaxBytes)
     this.#consumer = new Consumer({
@@ -144,6 +147,11 @@ export class PartitionReader {
       groupId: `${clientId}-groupless`,
       isolationLevel: this.#readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED
     })
+  }
+
+  /** The most bytes one fetch answer brings (fetch.max.bytes; a single larger batch still comes whole). */
+  get fetchMaxBytes(): number {
+    return this.#options.maxBytes
   }
 
   /** Starts (or moves) reading a partition at `offset`; an answer to a fetch in flight for it is then ignored. */
@@ -307,7 +315,7 @@ export class PartitionReader {
         throw new KafkaError(`broker ${node} is not in the metadata of cluster ${this.#cluster}`, { retriable: true })
       response = await fetchRaw(this.#consumer as never, broker, {
         maxWaitMs: this.#options.maxWaitMs,
-        minBytes: 1,
+        minBytes: this.#options.minBytes,
         maxBytes: this.#options.maxBytes,
         readCommitted: this.#readCommitted,
         topics: [...byTopicId].map(([topicId, ps]) => ({

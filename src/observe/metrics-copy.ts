@@ -57,6 +57,8 @@ export interface TaskIo {
   sentBytes: number
   /** Bytes waiting in the task's queues. */
   queuedBytes: number
+  /** What the queues may hold before fetching waits (the source consumer's fetch.max.bytes). */
+  queueLimitBytes: number
   /** Durations of position stores (Connect's offset commit time). */
   readonly storeWindow: SampledWindow
   stores: number
@@ -84,7 +86,15 @@ export function newPartitionStats(topic: string, partition: number, remote: stri
 }
 
 export function newTaskIo(): TaskIo {
-  return { fetchedBytes: 0, fetchedRecords: 0, sentBytes: 0, queuedBytes: 0, storeWindow: newWindow(), stores: 0 }
+  return {
+    fetchedBytes: 0,
+    fetchedRecords: 0,
+    sentBytes: 0,
+    queuedBytes: 0,
+    queueLimitBytes: 0,
+    storeWindow: newWindow(),
+    stores: 0
+  }
 }
 
 /**
@@ -146,6 +156,7 @@ export function mergeIo(all: readonly TaskIo[]): TaskIo {
     out.fetchedRecords += io.fetchedRecords
     out.sentBytes += io.sentBytes
     out.queuedBytes += io.queuedBytes
+    out.queueLimitBytes += io.queueLimitBytes
     out.stores += io.stores
     out.storeWindow.samples.push(...io.storeWindow.samples)
   }

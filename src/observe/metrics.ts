@@ -27,7 +27,6 @@ import { type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks'
 import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { collectDefaultMetrics, Counter, Gauge, Registry, Summary } from 'prom-client'
 import type { Mirror } from '../mirror.ts'
-import { TASK_QUEUE_BYTES } from '../source/copier.ts'
 import { connectProducerClientId, jmxValue, mirrorTaskClientId, strimziPodLabels } from './metrics-names.ts'
 import { windowAvg, windowCountRate, windowMax, windowMin, windowRate } from './metrics-window.ts'
 
@@ -380,7 +379,7 @@ export function mirrorMetrics(mirror: Mirror, opts: MirrorMetricsOptions = {}): 
         const producer = jmxValue(connectProducerClientId(connector, task))
         setCounter(incoming, { clientid: consumer }, stats.io.fetchedBytes)
         setCounter(outgoing, { clientid: producer }, stats.io.sentBytes)
-        bufferAvailable.set({ clientid: producer }, Math.max(0, TASK_QUEUE_BYTES - stats.io.queuedBytes))
+        bufferAvailable.set({ clientid: producer }, Math.max(0, stats.io.queueLimitBytes - stats.io.queuedBytes))
         for (const p of stats.partitions.values()) {
           if (++sliced % PARTITIONS_PER_SLICE === 0) await yieldToLoop()
           activeRecords += p.active

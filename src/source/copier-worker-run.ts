@@ -22,11 +22,12 @@ import type { FlowConfig } from '../config/model.ts'
 import { offsetSyncsRoles } from '../config/what-runs.ts'
 import { LeaseView } from '../group/lease.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
+import { copierReaderOptions } from '../kafka/fetch-settings.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import { tpKey } from '../kafka/types.ts'
 import { type Level, type Logger, safeValue } from '../observe/logger.ts'
-import { RecordCopier, TASK_QUEUE_BYTES } from './copier.ts'
+import { RecordCopier } from './copier.ts'
 import type { CopierWorkerData, FromWorker, Position, ToWorker } from './copier-protocol.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
 import { offsetSyncsLocation, onSyncsSide } from '../config/offset-syncs-topic.ts'
@@ -160,13 +161,11 @@ async function build(): Promise<Built> {
         log
       )
     }
-    // As on the main thread: per partition what one send carries, per fetch answer at most what a task queues.
-    const readerOptions = { partitionMaxBytes: producer.partitionBatchBytes, maxBytes: TASK_QUEUE_BYTES }
     const reader = own(
       new PartitionReader(
         flow.clients.sourceConsumer,
         flow.tasksMax > 1 ? id(`replication-consumer-${data.task}`) : id('replication-consumer'),
-        readerOptions
+        copierReaderOptions(flow.clients.sourceConsumer, producer.partitionBatchBytes)
       )
     )
     const { policy } = flowRules(flow)

@@ -100,10 +100,6 @@ function isDamaged(err: unknown): boolean {
 const RAW_MAX_BYTES = 1_000_000
 /** Units (of up to the producer's batch size) queued per partition before its fetching waits for the sender. */
 const PARTITION_QUEUE_UNITS = 2
-/**
- * Fetched bytes queued per task before all fetching waits for the sender (with one fetch in flight per leader on top).
- */
-export const TASK_QUEUE_BYTES = 4 * 1024 * 1024
 /** Produce requests of one task in flight at once (each to every leader that has free partitions). */
 const SENDS_IN_FLIGHT = 4
 /** Bytes of one send round (all partitions, all leaders). */
@@ -260,6 +256,11 @@ export type AckedListener = (topic: ReplicatedTopic, records: () => readonly Dec
 export class RecordCopier {
   readonly #flow: FlowConfig
   readonly #reader: PartitionReader
+  /**
+   * Fetched bytes queued before all fetching waits for the sender (one fetch in flight per leader
+   * comes on top): the reader's fetch.max.bytes, so one answer is at most what the task queues.
+   */
+  readonly #queueBytes: number
   readonly #producer: KafkaProducer
   readonly #sourceAdmin: KafkaAdmin
   readonly #positions: PositionStore
@@ -302,6 +303,9 @@ export class RecordCopier {
   ) {
     this.#flow = flow
     this.#reader = deps.reader
+    // At least a byte: with fetch.max.bytes=0 (one batch per fetch) the queue must still let one fetch in.
+    this.#queueBytes = Math.max(1, deps.reader.fetchMaxBytes)
+    this.stats.io.queueLimitBytes = this.#queueBytes
     this.#producer = deps.producer
     this.#sourceAdmin = deps.sourceAdmin
     this.#positions = deps.positions
@@ -534,7 +538,7 @@ export class RecordCopier {
     let failures = 0
     while (!signal.aborted) {
       try {
-        if (this.#queuedBytes() >= TASK_QUEUE_BYTES) {
+        if (this.#queuedBytes() >= this.#queueBytes) {
           await this.#waitForWork(signal, 1000)
           continue
         }

@@ -14,12 +14,13 @@ import type { LeaseView } from '../group/lease.ts'
 import { offsetSyncsRoles } from '../config/what-runs.ts'
 import { type HeartbeatRecordLike, HeartbeatLatencyTracker, type HeartbeatSample } from '../policy/heartbeat-latency.ts'
 import { KafkaAdmin } from '../kafka/admin.ts'
+import { copierReaderOptions } from '../kafka/fetch-settings.ts'
 import { PartitionReader } from '../kafka/partition-reader.ts'
 import { KafkaProducer } from '../kafka/producer.ts'
 import type { Logger } from '../observe/logger.ts'
 import { Lifecycle, type LifecycleState, PassTrigger } from '../util/lifecycle.ts'
 import { AclSync } from './acl-sync.ts'
-import { type AckedListener, type CopierStats, TASK_QUEUE_BYTES } from './copier.ts'
+import { type AckedListener, type CopierStats } from './copier.ts'
 import { type CopierTask, CopierTasks, inThreadTask } from './copier-tasks.ts'
 import { CopierThread, processHeapLimitMb } from './copier-thread.ts'
 import { OffsetSyncWriter } from './offset-sync-writer.ts'
@@ -359,11 +360,9 @@ export class SourceFlow {
       await positions.load(this.#life.signal)
       this.#positions = positions
       // One reader per task, as each MirrorSourceTask has its own consumer; closed by the task set.
-      // It fetches per partition what one send carries (the producer's batch bytes), so nothing
-      // fetched is cut off and read again.
-      // One fetch answer is at most what a task queues (TASK_QUEUE_BYTES): memory stays bounded
-      // by settings however many partitions a task copies.
-      const readerOptions = { partitionMaxBytes: targetProducer.partitionBatchBytes, maxBytes: TASK_QUEUE_BYTES }
+      // One fetch answer is at most what a task queues (the consumer's fetch.max.bytes): memory
+      // stays bounded by settings however many partitions a task copies.
+      const readerOptions = copierReaderOptions(flow.clients.sourceConsumer, targetProducer.partitionBatchBytes)
       const newReader = (task: number): PartitionReader =>
         new PartitionReader(
           flow.clients.sourceConsumer,

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { copierReaderOptions } from '../../src/kafka/fetch-settings.ts'
 import { PartitionReader } from '../../src/kafka/partition-reader.ts'
 import { clientConfig, clustersFor, createTopic, produce, uniqueName } from '../harness/helpers.ts'
 
@@ -55,4 +56,53 @@ test('a fetch capped by maxBytes: every partition gets records within a few roun
     const position = reader.position(topic, p) ?? 0n
     assert.ok(position > 0n && position < BigInt(RECORDS_PER_PARTITION), `partition ${p} read part of its records`)
   }
+})
+
+test("a copier's reader fetches no more than the source consumer's fetch.max.bytes and max.partition.fetch.bytes", async t => {
+  const [A] = await clustersFor(t, [{ name: 'A' }])
+  assert.ok(A !== undefined)
+  const topic = uniqueName('fetch-settings')
+  await createTopic(A, topic, { partitions: PARTITIONS })
+  await produce(
+    A,
+    topic,
+    Array.from({ length: PARTITIONS * RECORDS_PER_PARTITION }, (_, i) => ({
+      partition: i % PARTITIONS,
+      key: `k${i}`,
+      value: VALUE
+    })),
+    { chunk: 60 }
+  )
+  const source = clientConfig(A, {
+    'fetch.max.bytes': String(100 * 1024),
+    'max.partition.fetch.bytes': String(40 * 1024),
+    'fetch.max.wait.ms': '100'
+  })
+  // The producer's batch size (900 KB) would be the per-partition default; the user's key wins.
+  const reader = new PartitionReader(source, 'test-fetch-settings', copierReaderOptions(source, 900 * 1024))
+  t.after(async () => {
+    await reader.close()
+  })
+  assert.equal(reader.fetchMaxBytes, 100 * 1024)
+  for (let p = 0; p < PARTITIONS; p++) reader.seek(topic, p, 0n)
+
+  // Brokers may exceed either limit by one batch (KIP-74), here batches of about 60 KB.
+  const batchAllowance = 70 * 1024
+  let rounds = 0
+  let total = 0
+  while (total < 1_000_000 && rounds < 200) {
+    const fetched = (await reader.pollBatches()).fetched
+    rounds++
+    let roundBytes = 0
+    for (const f of fetched.values()) {
+      const bytes = f.batches.reduce((n, b) => n + b.batch.bytes.length, 0)
+      assert.ok(bytes <= 40 * 1024 + batchAllowance, `partition ${f.partition} brought ${bytes} bytes in one fetch`)
+      roundBytes += bytes
+    }
+    assert.ok(roundBytes <= 100 * 1024 + batchAllowance, `one fetch brought ${roundBytes} bytes`)
+    total += roundBytes
+  }
+  assert.ok(total >= 1_000_000, `read ${total} bytes in ${rounds} rounds`)
+  // The default (900 KB per partition, 4 MiB per answer) would have read all of that in a handful of rounds.
+  assert.ok(rounds >= 10, `${rounds} rounds for ${total} bytes`)
 })
