@@ -60,6 +60,18 @@ test('a broken config exits 2 naming the file, line and key; nothing is started'
   const missing = cli(['validate', '--config', join(dir, 'nope.properties')])
   assert.equal(missing.code, 2)
   assert.match(missing.stderr, /nope\.properties/)
+  // A client setting is checked before anything connects: the cluster, the key and the value.
+  const fetch = join(dir, 'fetch.properties')
+  writeFileSync(
+    fetch,
+    'clusters = A, B\nA.bootstrap.servers = 127.0.0.1:1\nB.bootstrap.servers = 127.0.0.1:2\nA->B.enabled = true\nA.consumer.fetch.max.bytes = 4m\n'
+  )
+  const badFetch = cli(['run', '--config', fetch])
+  assert.equal(badFetch.code, 2)
+  assert.match(
+    badFetch.stderr,
+    /cluster A \(127\.0\.0\.1:1\): consumer fetch\.max\.bytes="4m" is not supported; expected a number of bytes/
+  )
 })
 
 test('the checked-in examples load (offline validate)', () => {
