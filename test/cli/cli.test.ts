@@ -49,27 +49,27 @@ test('--help and --version exit 0; bad arguments exit 2 with a pointer to --help
 
 test('a broken config exits 2 naming the file, line and key; nothing is started', () => {
   const dir = mkdtempSync(join(tmpdir(), 'km-cli-'))
-  const file = join(dir, 'mm2.properties')
-  writeFileSync(
-    file,
-    'clusters = A, B\nA.bootstrap.servers = 127.0.0.1:1\nB.bootstrap.servers = 127.0.0.1:2\nA->B.enabled = true\nA->B.refresh.topics.interval.seconds = ten\n'
+  /** `run` on a two-cluster file whose last line is `line`: exit 2, the message matching `want`. */
+  const refused = (name: string, line: string, want: RegExp): void => {
+    const file = join(dir, name)
+    const pair = 'clusters = A, B\nA.bootstrap.servers = 127.0.0.1:1\nB.bootstrap.servers = 127.0.0.1:2\n'
+    writeFileSync(file, `${pair}A->B.enabled = true\n${line}\n`)
+    const r = cli(['run', '--config', file])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, want)
+  }
+  refused(
+    'mm2.properties',
+    'A->B.refresh.topics.interval.seconds = ten',
+    /mm2\.properties:5 A->B\.refresh\.topics\.interval\.seconds: .*"ten"/
   )
-  const r = cli(['run', '--config', file])
-  assert.equal(r.code, 2)
-  assert.match(r.stderr, /mm2\.properties:5 A->B\.refresh\.topics\.interval\.seconds: .*"ten"/)
   const missing = cli(['validate', '--config', join(dir, 'nope.properties')])
   assert.equal(missing.code, 2)
   assert.match(missing.stderr, /nope\.properties/)
   // A client setting is checked before anything connects: the cluster, the key and the value.
-  const fetch = join(dir, 'fetch.properties')
-  writeFileSync(
-    fetch,
-    'clusters = A, B\nA.bootstrap.servers = 127.0.0.1:1\nB.bootstrap.servers = 127.0.0.1:2\nA->B.enabled = true\nA.consumer.fetch.max.bytes = 4m\n'
-  )
-  const badFetch = cli(['run', '--config', fetch])
-  assert.equal(badFetch.code, 2)
-  assert.match(
-    badFetch.stderr,
+  refused(
+    'fetch.properties',
+    'A.consumer.fetch.max.bytes = 4m',
     /cluster A \(127\.0\.0\.1:1\): consumer fetch\.max\.bytes="4m" is not supported; expected a number of bytes/
   )
 })
