@@ -62,8 +62,9 @@ import {
 import { observe } from '../observe/metrics-window.ts'
 import { sleep } from '../util/abortable.ts'
 import type { Position } from './copier-protocol.ts'
+import { type CopyUnit, joinUnits, type Payload } from './copy-unit.ts'
 import type { OffsetSyncWriter } from './offset-sync-writer.ts'
-import { backoff, PartitionProgress, REFUSED_BACKOFF, type Unit } from './partition-progress.ts'
+import { backoff, PartitionProgress, REFUSED_BACKOFF } from './partition-progress.ts'
 import { DEFAULT_FLUSH_THRESHOLDS, PositionFlushPolicy } from './position-flush-policy.ts'
 import type { PositionStore } from './position-store.ts'
 import type { ReplicatedTopic } from './topic-sync.ts'
@@ -160,18 +161,6 @@ export interface TransactionStats {
   lastRecords: number
   lastCommitMs: number
 }
-
-/** What a unit carries: one raw batch, source batches for the record path, or nothing (markers, aborted records). */
-interface Payload {
-  readonly kind: 'raw' | 'records' | 'skip'
-  readonly batches: readonly RawBatch[]
-  /** Set once decoded (record path) or given (a narrowed-down unit). */
-  records?: readonly DecodedRecord[]
-  /** Set once encoded, kept for a retry. */
-  encoded?: BatchBytes
-}
-
-type CopyUnit = Unit<Payload>
 
 interface Assigned {
   readonly key: string
@@ -706,6 +695,7 @@ export class RecordCopier {
     const round: Array<{ a: Assigned; unit: CopyUnit; epoch: number }> = []
     let bytes = 0
     for (const a of this.#assigned.values()) {
+      a.progress.coalesceHead(this.#joinUnits)
       const unit = a.progress.next(now)
       if (unit === undefined) continue
       if (round.length > 0 && bytes + unit.bytes > SEND_ROUND_BYTES) break
@@ -715,6 +705,9 @@ export class RecordCopier {
     }
     return round
   }
+
+  readonly #joinUnits = (head: CopyUnit, following: CopyUnit): CopyUnit | undefined =>
+    joinUnits(head, following, this.#producer.partitionBatchBytes)
 
   #startSend(round: Array<{ a: Assigned; unit: CopyUnit; epoch: number }>): void {
     this.#sendsInFlight++

@@ -179,6 +179,36 @@ export class PartitionProgress<P> {
   }
 
   /**
+   * Joins the head unit with the units queued behind it, in order, for as long as `join` returns
+   * the unit covering both (it returns undefined to stop), so that what was fetched while the
+   * partition's last send was in flight goes out in one send, as a Kafka producer fills the next
+   * batch while one is in flight: with one unit per fetch and one send per partition at a time,
+   * small fetches arriving faster than sends return would otherwise queue up, each waiting a
+   * round trip. Nothing is joined while a unit is in flight, or once the head was tried and
+   * failed (its retry, or its narrowing down, keeps its shape). Returns how many units were
+   * joined into the head (0: none).
+   */
+  coalesceHead(join: (head: Unit<P>, following: Unit<P>) => Unit<P> | undefined): number {
+    if (this.#inFlight !== undefined || this.#attempts > 0) return 0
+    let head = this.#queue[0]
+    if (head === undefined) return 0
+    let joined = 0
+    for (let following = this.#queue[1]; following !== undefined; following = this.#queue[1]) {
+      const both = join(head, following)
+      if (both === undefined) break
+      if (both.first !== head.first || both.next !== following.next)
+        throw new Error(
+          `a joined unit must cover [${head.first}, ${following.next}), not [${both.first}, ${both.next})`
+        )
+      this.#queue.splice(0, 2, both)
+      this.#queuedBytes += both.bytes - head.bytes - following.bytes
+      head = both
+      joined++
+    }
+    return joined
+  }
+
+  /**
    * Starts again at `offset` (data loss: retention overtook the copy, the topic was re-created
    * or truncated). Everything queued is dropped; the answer for a unit in flight is ignored.
    */

@@ -296,3 +296,65 @@ test('release drops what is queued but keeps the unit in flight, whose acknowled
   assert.equal(idle.queuedUnits, 0)
   assert.equal(idle.storable(), undefined)
 })
+
+/** Joins any two units into one covering both (payloads concatenated), up to `maxBytes`. */
+const joinUpTo =
+  (maxBytes: number) =>
+  (head: U, following: U): U | undefined =>
+    head.bytes + following.bytes > maxBytes
+      ? undefined
+      : {
+          first: head.first,
+          next: following.next,
+          bytes: head.bytes + following.bytes,
+          empty: false,
+          payload: `${head.payload}+${following.payload}`
+        }
+
+test('coalesceHead: what queued up while a send was in flight goes out in the next send, up to what join accepts', () => {
+  const p = new PartitionProgress<string>(0n)
+  p.enqueue(unit(0, 10, 'a'))
+  const a = sendHead(p)
+  for (const [first, name] of [
+    [10, 'b'],
+    [20, 'c'],
+    [30, 'd'],
+    [40, 'e']
+  ] as const)
+    p.enqueue(unit(first, first + 10, name))
+  assert.equal(p.coalesceHead(joinUpTo(1_000)), 0, 'nothing is joined while a unit is in flight')
+  assert.ok(p.acked(a, p.epoch))
+  assert.equal(p.coalesceHead(joinUpTo(300)), 2, 'joined up to the size join accepts')
+  assert.equal(p.queuedUnits, 2)
+  assert.equal(p.queuedBytes, 400, 'the queued bytes are unchanged by joining')
+  const joined = sendHead(p)
+  assert.deepEqual([joined.first, joined.next, joined.payload], [10n, 40n, 'b+c+d'])
+  assert.ok(p.acked(joined, p.epoch))
+  assert.equal(p.storable(), 39n)
+  assert.equal(p.coalesceHead(joinUpTo(300)), 0, 'one unit left: nothing to join')
+  assert.equal(sendHead(p).payload, 'e')
+})
+
+test('coalesceHead leaves a failed head as it is until it is acknowledged (its retry and its narrowing keep their shape)', () => {
+  const p = new PartitionProgress<string>(0n)
+  p.enqueue(unit(0, 4, 'all'))
+  p.enqueue(unit(4, 6, 'next'))
+  const whole = sendHead(p)
+  p.failed(whole, 0)
+  assert.equal(p.coalesceHead(joinUpTo(1_000)), 0)
+  p.splitHead([unit(0, 2, 'r0'), unit(2, 4, 'r1')])
+  assert.equal(p.coalesceHead(joinUpTo(1_000)), 0, 'narrowed units are not joined again')
+  const r0 = sendHead(p, RETRY_BACKOFF.firstMs)
+  assert.equal(r0.payload, 'r0')
+  assert.ok(p.acked(r0, p.epoch))
+  assert.equal(p.coalesceHead(joinUpTo(1_000)), 1, 'after an acknowledgement the queue joins again')
+  assert.equal(sendHead(p).payload, 'r1+next')
+})
+
+test('coalesceHead refuses a join that does not cover exactly the two units', () => {
+  const p = new PartitionProgress<string>(0n)
+  p.enqueue(unit(0, 5))
+  p.enqueue(unit(5, 9))
+  assert.throws(() => p.coalesceHead(head => ({ ...head, next: 7n })), /must cover \[0, 9\)/)
+  assert.equal(p.queuedUnits, 2, 'nothing changed')
+})
