@@ -8,7 +8,7 @@
  *
  *   npm run bench:side-by-side -- [--workload all | small-uncompressed,json-lz4,many-partitions,latency]
  *                                 [--records 1000000] [--size 200] [--partitions 6] [--tasks 1]
- *                                 [--rate <records/s>] [--duration 60]
+ *                                 [--rate <records/s>] [--duration 60] [--warm-up 10]
  *                                 [--only kafka-mirror,java-default,java-tuned,kafka-mirror-eos,
  *                                        kafka-mirror-eos-interval] [--repeat 1]
  *                                 [--before DIR] [--set KEY=VALUE ...]
@@ -38,11 +38,14 @@
  * - latency: the mirror starts on an empty topic of P partitions; one record per partition is
  *   written right after the spawn and, once all of them are on the target (the mirror is
  *   copying), a worker thread produces at R records/s (--rate; default half of kafka-mirror's
- *   records/s in this bench's small-uncompressed runs, or 5,000 without one) for --duration
- *   seconds: every 5 ms the records due by then, values of S bytes whose first 8 bytes are the
- *   send time (Date.now(), big-endian), null keys, round-robin over the partitions. A group-less
- *   reader on the target (src/kafka/partition-reader.ts, from the ends after the warm-up) takes
- *   receive time minus send time: p50/p95/p99/max in ms, and the rate asked / actually sent.
+ *   records/s in this bench's small-uncompressed runs, or 5,000 without one) for --warm-up
+ *   seconds then --duration seconds: every 5 ms the records due by then, values of S bytes whose
+ *   first 8 bytes are the send time (Date.now(), big-endian), null keys, round-robin over the
+ *   partitions. A group-less reader on the target (src/kafka/partition-reader.ts, from the ends
+ *   after the first records) takes receive time minus send time: p50/p95/p99/max in ms of the
+ *   records sent after the warm-up (the steady state), the warm-up's p99 and max apart (a mirror
+ *   started seconds before runs its first seconds cold: JIT, first collections), and the rate
+ *   asked / actually sent.
  *   Before the first run, the same producer and reader with no mirror (the reader on the source
  *   topic) print the loopback latency: what the bench's own producing and reading add.
  *
@@ -82,7 +85,7 @@ import { clientConfig } from '../test/harness/helpers.ts'
 import { runJava } from '../test/harness/java-tools.ts'
 import { roundRobinBatches } from './lib/batches.ts'
 import { writeJsonPayloads } from './lib/json-payloads.ts'
-import { type LatencySummary, LatencyHistogram, producePaced, readLatencies, stampedValue } from './lib/latency.ts'
+import { type LatencySummary, producePaced, readLatencies, SplitLatencies, stampedValue } from './lib/latency.ts'
 import { createReadyTopic, keyedRecordBytes, loadKeyed, loadWithProducerPerformance, recordCount } from './lib/load.ts'
 import { LiveMirror, MIRRORS, type MirrorName, type MirrorStats, POLL_MS } from './lib/mirror-process.ts'
 import { logSegmentBytes } from './lib/proc-stats.ts'
@@ -99,6 +102,7 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '1' },
     rate: { type: 'string' },
     duration: { type: 'string', default: '60' },
+    'warm-up': { type: 'string', default: '10' },
     only: { type: 'string' },
     before: { type: 'string' },
     repeat: { type: 'string', default: '1' },
@@ -117,6 +121,9 @@ const size = positive('size')
 const partitions = positive('partitions')
 const repeat = positive('repeat')
 const duration = positive('duration')
+const warmUp = Number(values['warm-up'])
+if (!(warmUp >= 0) || !Number.isFinite(warmUp))
+  throw new Error(`--warm-up: expected seconds (0 or more), got ${values['warm-up']}`)
 const rateOption = values.rate === undefined ? undefined : positive('rate')
 const beforeDir = values.before
 const mirrors = listOption(
@@ -148,7 +155,10 @@ interface LatencyFigures {
   readonly asked: number
   /** What the paced producer managed (records over its seconds); undefined when it was stopped. */
   readonly sentPerS: number | undefined
+  /** Records sent after the warm-up: the figures. */
   readonly summary: LatencySummary | undefined
+  /** Records sent during the warm-up, shown apart. */
+  readonly warmUp: LatencySummary | undefined
 }
 
 /** What one run of a workload does: prepare its source topic, then (with the mirror spawned) wait or drive. */
@@ -248,10 +258,16 @@ const LATENCY_RATE: Column = {
   header: 'records/s asked / sent',
   cell: r => (r.latency === undefined ? '-' : `${r.latency.asked} / ${fmt(r.latency.sentPerS, 0)}`)
 }
-const LATENCY: readonly Column[] = (['p50', 'p95', 'p99', 'max'] as const).map(q => ({
-  header: `${q} (ms)`,
-  cell: (r: RunResult) => fmt(r.latency?.summary?.[q], 0)
-}))
+const LATENCY: readonly Column[] = [
+  ...(['p50', 'p95', 'p99', 'max'] as const).map(q => ({
+    header: `${q} (ms)`,
+    cell: (r: RunResult) => fmt(r.latency?.summary?.[q], 0)
+  })),
+  {
+    header: 'warm-up p99 / max (ms)',
+    cell: r => `${fmt(r.latency?.warmUp?.p99, 0)} / ${fmt(r.latency?.warmUp?.max, 0)}`
+  }
+]
 
 // One cluster per option, or it throws.
 const [a, b] = (await startClusters([
@@ -396,10 +412,10 @@ function jsonLz4Workload(): Workload {
 
 function latencyWorkload(): Workload {
   const { rate, from } = latencyRate()
-  const total = Math.round(rate * duration)
+  const total = Math.round(rate * (warmUp + duration))
   return {
     name: 'latency',
-    summary: `${rate} records/s (${from}) for ${duration} s = ${total} records of ${size} B (null keys, send time in the first 8 bytes) in ${partitions} partitions, after one warm-up record per partition`,
+    summary: `${rate} records/s (${from}) for ${warmUp} s of warm-up (shown apart) and ${duration} s measured = ${total} records of ${size} B (null keys, send time in the first 8 bytes) in ${partitions} partitions, after one first record per partition`,
     partitions,
     records: partitions + total,
     bytesPerRecord: Math.max(8, size),
@@ -460,8 +476,8 @@ async function loopbackLatency(rate: number, total: number): Promise<void> {
   const stopReading = new AbortController()
   try {
     for (let partition = 0; partition < partitions; partition++) reader.seek(topic, partition, 0n)
-    const histogram = new LatencyHistogram()
-    const reading = readLatencies(reader, histogram, total, stopReading.signal)
+    const latencies = new SplitLatencies(Date.now() + warmUp * 1000)
+    const reading = readLatencies(reader, latencies, total, stopReading.signal)
     const produced = await producePaced(
       { bootstrap: a.bootstrap(), topic, partitions, rate, total, size, tickMs: TICK_MS },
       new AbortController().signal
@@ -471,9 +487,10 @@ async function loopbackLatency(rate: number, total: number): Promise<void> {
     }, 30_000)
     await reading
     clearTimeout(grace)
-    const q = histogram.summary()
+    const q = latencies.measured.summary()
+    const w = latencies.warmUp.summary()
     console.log(
-      `loopback latency (paced producer -> source -> the same reader, no mirror): ${produced === undefined ? '?' : Math.round(produced.sent / produced.seconds)} records/s, ${q === undefined ? 'no records read' : `p50 ${q.p50} ms, p95 ${q.p95} ms, p99 ${q.p99} ms, max ${q.max} ms over ${q.count} records`}`
+      `loopback latency (paced producer -> source -> the same reader, no mirror): ${produced === undefined ? '?' : Math.round(produced.sent / produced.seconds)} records/s, ${q === undefined ? 'no records read' : `p50 ${q.p50} ms, p95 ${q.p95} ms, p99 ${q.p99} ms, max ${q.max} ms over ${q.count} records`}${w === undefined ? '' : ` (warm-up: p99 ${w.p99} ms, max ${w.max} ms over ${w.count} records)`}`
     )
   } finally {
     stopReading.abort()
@@ -507,8 +524,8 @@ async function measureLatency(
     const ends = await target.listOffsets(tps, 'latest')
     for (const { topic: remote, partition } of tps)
       reader.seek(remote, partition, ends.get(tpKey(remote, partition)) ?? 0n)
-    const histogram = new LatencyHistogram()
-    const reading = readLatencies(reader, histogram, total, stopReading.signal)
+    const latencies = new SplitLatencies(Date.now() + warmUp * 1000)
+    const reading = readLatencies(reader, latencies, total, stopReading.signal)
     const produced = await producePaced(
       { bootstrap: a.bootstrap(), topic, partitions, rate, total, size, tickMs: TICK_MS },
       stopProducing.signal
@@ -531,7 +548,8 @@ async function measureLatency(
       latency: {
         asked: rate,
         sentPerS: produced === undefined ? undefined : produced.sent / produced.seconds,
-        summary: histogram.summary()
+        summary: latencies.measured.summary(),
+        warmUp: latencies.warmUp.summary()
       }
     }
   } finally {

@@ -5,22 +5,44 @@
  * buckets keeps the percentiles exact to the millisecond at any record count.
  */
 import { Worker } from 'node:worker_threads'
-import type { LatencyHistogram } from '../../src/bench/latency-histogram.ts'
+import { LatencyHistogram } from '../../src/bench/latency-histogram.ts'
 import type { PartitionReader } from '../../src/kafka/partition-reader.ts'
 
 export { LatencyHistogram, type LatencySummary, stampedValue } from '../../src/bench/latency-histogram.ts'
 
 /**
- * Polls `reader` (positioned by the caller) and adds each record's latency to `histogram`, until
+ * Latencies of one paced run, split at `measuredFrom` (a send time, epoch ms): records sent before
+ * it are the warm-up (a mirror just started, its JIT still cold, sends its first seconds slower),
+ * the rest are the steady state the figures are about.
+ */
+export class SplitLatencies {
+  readonly warmUp = new LatencyHistogram()
+  readonly measured = new LatencyHistogram()
+  readonly measuredFrom: number
+  constructor(measuredFrom: number) {
+    this.measuredFrom = measuredFrom
+  }
+
+  add(sentAt: number, receivedAt: number): void {
+    ;(sentAt < this.measuredFrom ? this.warmUp : this.measured).add(receivedAt - sentAt)
+  }
+
+  get count(): number {
+    return this.warmUp.count + this.measured.count
+  }
+}
+
+/**
+ * Polls `reader` (positioned by the caller) and adds each record's latency to `latencies`, until
  * `expected` records were read or `signal` aborts.
  */
 export async function readLatencies(
   reader: PartitionReader,
-  histogram: LatencyHistogram,
+  latencies: SplitLatencies,
   expected: number,
   signal: AbortSignal
 ): Promise<void> {
-  while (histogram.count < expected && !signal.aborted) {
+  while (latencies.count < expected && !signal.aborted) {
     let round
     try {
       round = await reader.poll(signal)
@@ -31,7 +53,7 @@ export async function readLatencies(
     const receivedAt = Date.now()
     for (const records of round.records.values()) {
       for (const r of records)
-        if (r.value !== null && r.value.length >= 8) histogram.add(receivedAt - Number(r.value.readBigInt64BE(0)))
+        if (r.value !== null && r.value.length >= 8) latencies.add(Number(r.value.readBigInt64BE(0)), receivedAt)
     }
   }
 }
