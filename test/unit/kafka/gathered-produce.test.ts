@@ -158,6 +158,12 @@ describe('gathered produce writes', () => {
     assert.deepEqual(body.buffer, Buffer.concat(body.buffers))
   })
 
+  it('joins a small request whole (below 64 KiB, one write as the library does)', () => {
+    const small: Topics = [{ topic: 'A.orders', partitions: [{ partition: 0, batch: randomBytes(30_000) }] }]
+    const request = libraryRequest(gatheredWriter(produceBodyPieces(null, -1, 1000, small)))
+    assert.deepEqual(request.buffer, Buffer.concat(request.buffers))
+  })
+
   it('passes chunks it does not know straight through, and wraps a socket once', () => {
     const { socket, writes } = recordingSocket()
     gatherProduceWrites({ socket } as never)
