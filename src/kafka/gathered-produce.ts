@@ -8,21 +8,22 @@
  * again as the socket reads that brought the batches in, and it is that garbage which starts
  * V8's full collections (docs/DESIGN.md, "Where CPU and memory go now").
  *
- * Here a Produce body is built as few pieces (the small fields gathered into one Buffer
- * between record batches, the batches as the views they are), its first piece is remembered, and:
+ * Here a large Produce body (encoded by the library's Writer, the record batches appended as the
+ * views they are) has its first piece remembered (`gathered`), and:
  * - `Writer.prototype.buffer` (the library's join) is wrapped: a request whose pieces hold such
- *   a first piece, right after the request header, is joined only up to it (the header and the
- *   first small fields); the rest of its pieces are kept aside under that head;
+ *   a first piece, right after the request header, is cut into runs: each run of small pieces
+ *   (header, fields) joined, each large piece (a batch) kept as it is; the first run is returned
+ *   as the head and the others are kept aside under it;
  * - the connection's socket gets a `write` that, handed such a head, writes the head and the
  *   pieces kept for it in one corked burst (one writev), and passes anything else through.
- * Both are installed before the request is sent (`gatherProduceWrites` for the connection), so
- * a head never reaches a socket without its rest. Any other request, and a body not built here,
+ * A body is marked only once its connection's socket gathers (`gatherProduceWrites`), so a head
+ * never reaches a socket without its rest. Any other request, and a body not built here,
  * is joined as the library does.
  */
 import { Writer } from '@platformatic/kafka'
 import type { Connection } from './connections.ts'
 
-/** Pieces smaller than this are copied into the gathered small-field run instead of kept apart. */
+/** Pieces smaller than this are joined with their small neighbours instead of written apart. */
 const GATHER_BELOW = 1024
 /**
  * Bodies smaller than this are joined as the library does. Gathering saves a copy of large
@@ -44,97 +45,42 @@ const restOf = new WeakMap<Buffer, readonly Buffer[]>()
 /** Sockets whose `write` knows heads. */
 const gatheringSockets = new WeakSet<object>()
 
-/** Builds a request body as pieces: small fields run together, large byte strings kept as views. */
-export class PieceBuilder {
-  readonly #pieces: Buffer[] = []
-  #run = Buffer.allocUnsafe(256)
-  #start = 0
-  #at = 0
-
-  int16(value: number): this {
-    this.#room(2)
-    this.#at = this.#run.writeInt16BE(value, this.#at)
-    return this
-  }
-
-  int32(value: number): this {
-    this.#room(4)
-    this.#at = this.#run.writeInt32BE(value, this.#at)
-    return this
-  }
-
-  unsignedVarInt(value: number): this {
-    this.#room(5)
-    let v = value >>> 0
-    while (v >= 0x80) {
-      this.#run[this.#at++] = (v & 0x7f) | 0x80
-      v >>>= 7
-    }
-    this.#run[this.#at++] = v
-    return this
-  }
-
-  /** COMPACT_NULLABLE_STRING (flexible versions). */
-  compactString(value: string | null): this {
-    if (value === null) return this.unsignedVarInt(0)
-    const length = Buffer.byteLength(value)
-    this.unsignedVarInt(length + 1)
-    this.#room(length)
-    this.#at += this.#run.write(value, this.#at)
-    return this
-  }
-
-  /** An empty TAG_BUFFER. */
-  noTags(): this {
-    return this.unsignedVarInt(0)
-  }
-
-  /** Bytes as they are: small ones copied into the run, large ones kept as a piece of their own. */
-  bytes(piece: Buffer): this {
-    if (piece.length < GATHER_BELOW) {
-      this.#room(piece.length)
-      this.#at += piece.copy(this.#run, this.#at)
-    } else {
-      this.#cut()
-      this.#pieces.push(piece)
-    }
-    return this
-  }
-
-  /** The pieces, in order. */
-  finish(): Buffer[] {
-    this.#cut()
-    return this.#pieces
-  }
-
-  #cut(): void {
-    if (this.#at > this.#start) this.#pieces.push(this.#run.subarray(this.#start, this.#at))
-    this.#start = this.#at
-  }
-
-  #room(bytes: number): void {
-    if (this.#at + bytes <= this.#run.length) return
-    this.#cut()
-    this.#run = Buffer.allocUnsafe(Math.max(256, bytes))
-    this.#start = 0
-    this.#at = 0
-  }
-}
-
-/** A library Writer over these pieces whose socket write will not join them (see the module comment). */
-export function gatheredWriter(pieces: readonly Buffer[]): InstanceType<typeof Writer> {
+/**
+ * Marks a request body (a library Writer) to be written from its pieces, when it is large enough
+ * and the connection's socket was made to gather (`gatherProduceWrites`); returns it.
+ */
+export function gathered(body: InstanceType<typeof Writer>): InstanceType<typeof Writer> {
   installJoinUpToFirstPiece()
-  const w = Writer.create()
-  for (const piece of pieces) w.append(piece)
-  const first = pieces[0]
-  if (first !== undefined && pieces.length > 1 && w.length >= GATHER_FROM_BYTES) firstPieces.add(first)
-  return w
+  const first = body.buffers[0]
+  if (first !== undefined && body.buffers.length > 1 && body.length >= GATHER_FROM_BYTES) firstPieces.add(first)
+  return body
 }
 
-/** Makes this connection's socket write a gathered request's pieces in one burst; once per socket. */
-export function gatherProduceWrites(conn: Connection): void {
+/** Each run of small pieces joined into one Buffer (a fresh one), large pieces as they are. */
+function coalesced(pieces: readonly Buffer[]): Buffer[] {
+  const out: Buffer[] = []
+  let run: Buffer[] = []
+  for (const piece of pieces) {
+    if (piece.length < GATHER_BELOW) {
+      run.push(piece)
+      continue
+    }
+    if (run.length > 0) out.push(Buffer.concat(run))
+    run = []
+    out.push(piece)
+  }
+  if (run.length > 0) out.push(Buffer.concat(run))
+  return out
+}
+
+/**
+ * Makes this connection's socket write a gathered request's pieces in one burst (once per
+ * socket); false when the connection has no socket to do it with, and then nothing is gathered.
+ */
+export function gatherProduceWrites(conn: Connection): boolean {
   const socket = (conn as unknown as { socket?: GatheringSocket }).socket
-  if (socket === undefined || gatheringSockets.has(socket)) return
+  if (socket === undefined) return false
+  if (gatheringSockets.has(socket)) return true
   gatheringSockets.add(socket)
   const plainWrite = socket.write
   socket.write = function writeGathered(this: GatheringSocket, chunk: unknown, ...rest: unknown[]): boolean {
@@ -148,6 +94,7 @@ export function gatherProduceWrites(conn: Connection): void {
     this.uncork()
     return writable
   }
+  return true
 }
 
 interface GatheringSocket {
@@ -174,8 +121,9 @@ function installJoinUpToFirstPiece(): void {
         const piece = pieces[i] as Buffer
         if (!firstPieces.has(piece)) continue
         firstPieces.delete(piece)
-        const head = Buffer.concat(pieces.slice(0, i + 1))
-        restOf.set(head, pieces.slice(i + 1))
+        // The header's pieces come first, so the head is a joined run: a Buffer of its own.
+        const [head, ...rest] = coalesced(pieces) as [Buffer, ...Buffer[]]
+        restOf.set(head, rest)
         return head
       }
       return join.call(this) as Buffer

@@ -14,11 +14,21 @@
  *   the transaction version 2 flow (docs/exactly-once-plan.md §4.1).
  * Request layouts: Apache Kafka's FetchRequest.json / ProduceRequest.json message definitions.
  */
-import type { Reader, Writer } from '@platformatic/kafka'
-import { type Base, createAPI, fetchV13, fetchV14, fetchV15, fetchV16, fetchV17, kGetApi } from '@platformatic/kafka'
+import type { Reader } from '@platformatic/kafka'
+import {
+  type Base,
+  createAPI,
+  fetchV13,
+  fetchV14,
+  fetchV15,
+  fetchV16,
+  fetchV17,
+  kGetApi,
+  Writer
+} from '@platformatic/kafka'
 import { KafkaError } from '../errors.ts'
 import { brokerConnection } from './connections.ts'
-import { gatheredWriter, gatherProduceWrites, PieceBuilder } from './gathered-produce.ts'
+import { gathered, gatherProduceWrites } from './gathered-produce.ts'
 import { type BatchBytes, batchLength } from './record-batch.ts'
 import type { WriteGate } from './write-gate.ts'
 
@@ -167,33 +177,31 @@ export async function fetchRaw(client: Base, broker: Broker, request: RawFetchRe
   )
 }
 
-/**
- * A Produce v9-v11 body (flexible versions: compact strings and arrays, a tag buffer after every
- * struct) as pieces: the record batches as the views they are, the fields between them gathered.
- */
-export function produceBodyPieces(
+/** A Produce v9-v11 body; the record batches are appended as they are (views, not copies). */
+export function produceBody(
   transactionalId: string | null,
   acks: number,
   timeoutMs: number,
   topics: ReadonlyArray<{ topic: string; partitions: ReadonlyArray<{ partition: number; batch: BatchBytes }> }>
-): Buffer[] {
-  const body = new PieceBuilder().compactString(transactionalId).int16(acks).int32(timeoutMs)
-  body.unsignedVarInt(topics.length + 1)
-  for (const t of topics) {
-    body.compactString(t.topic).unsignedVarInt(t.partitions.length + 1)
-    for (const p of t.partitions) {
-      body.int32(p.partition).unsignedVarInt(batchLength(p.batch) + 1)
-      if (Buffer.isBuffer(p.batch)) body.bytes(p.batch)
-      else for (const piece of p.batch) body.bytes(piece)
-      body.noTags()
-    }
-    body.noTags()
-  }
-  return body.noTags().finish()
-}
-
-function produceRequest(...args: Parameters<typeof produceBodyPieces>): InstanceType<typeof Writer> {
-  return gatheredWriter(produceBodyPieces(...args))
+): InstanceType<typeof Writer> {
+  return Writer.create()
+    .appendString(transactionalId as never) // transactional_id (null: not transactional)
+    .appendInt16(acks)
+    .appendInt32(timeoutMs)
+    .appendArray(
+      topics as never[],
+      (w, t: { topic: string; partitions: ReadonlyArray<{ partition: number; batch: BatchBytes }> }) => {
+        w.appendString(t.topic).appendArray(
+          t.partitions as never[],
+          (w, p: { partition: number; batch: BatchBytes }) => {
+            w.appendInt32(p.partition).appendUnsignedVarInt(batchLength(p.batch) + 1)
+            if (Buffer.isBuffer(p.batch)) w.append(p.batch)
+            else for (const piece of p.batch) w.append(piece)
+          }
+        )
+      }
+    )
+    .appendTaggedFields()
 }
 
 function parseProduce(
@@ -252,16 +260,14 @@ export async function produceRaw(
       { retriable: false, kafkaCode: 'UNSUPPORTED_VERSION' }
     )
   }
-  const build =
-    check === undefined
-      ? produceRequest
-      : (...args: Parameters<typeof produceRequest>): InstanceType<typeof Writer> => {
-          check.gate.assertValid(check.what)
-          return produceRequest(...args)
-        }
-  const api = createAPI(0, Math.min(offered, MAX_PRODUCE_VERSION), build as never, parseProduce as never)
   const conn = await brokerConnection(client, broker)
-  gatherProduceWrites(conn)
+  const gathers = gatherProduceWrites(conn)
+  const build = (...args: Parameters<typeof produceBody>): InstanceType<typeof Writer> => {
+    check?.gate.assertValid(check.what)
+    const body = produceBody(...args)
+    return gathers ? gathered(body) : body
+  }
+  const api = createAPI(0, Math.min(offered, MAX_PRODUCE_VERSION), build as never, parseProduce as never)
   return await (api.async as (...args: unknown[]) => Promise<ProducePartitionAnswer[]>)(
     conn,
     transactionalId,
