@@ -90,3 +90,13 @@ export function crc32cAfterChange(oldCrc: number, before: Buffer, after: Buffer,
   if (reg === 0) return oldCrc >>> 0
   return (oldCrc ^ multModP(zeroBytesOperator(trailing), reg >>> 0)) >>> 0
 }
+
+/**
+ * The CRC-32C of bytes A followed by bytes B, from crc(A), crc(B) and B's length (zlib's
+ * crc32_combine): A's register is carried through B's length in zeros, and B's own CRC added.
+ * Lets a batch that arrived in pieces be checked piece by piece, without joining it.
+ */
+export function combinedCrc32c(crcA: number, crcB: number, lengthB: number): number {
+  if (!Number.isInteger(lengthB) || lengthB < 0) throw new RangeError(`combinedCrc32c: length ${lengthB}`)
+  return (multModP(zeroBytesOperator(lengthB), crcA >>> 0) ^ crcB) >>> 0
+}

@@ -9,10 +9,11 @@
  *
  * Invariants:
  * - No copies and no per-record work on the raw path: splitBatches reads the fixed 61-byte
- *   header of each batch and hands out views into the fetch answer's chunks (copying only a
- * batch that straddles two); forTarget writes a new header and keeps the rest as a view. Decoded keys, values and
- * headers of an uncompressed batch are
- *   views into the fetch buffer too, so they keep it alive as long as they live.
+ *   header of each batch and hands out views into the fetch answer's chunks (a batch that
+ *   straddles chunks as a view of each piece, so no fetched byte is copied); forTarget writes a
+ *   new header and keeps the rest as views. Only the record path joins a batch's pieces (to
+ *   decode it). Decoded keys, values and headers of an uncompressed batch are views into the
+ *   fetch buffer too, so they keep it alive as long as they live.
  * - What leaves this module has a valid CRC: forTarget and decodeBatch check the batch's CRC-32C
  *   first (the Java consumer does so with its default check.crcs=true), so bytes damaged on the
  *   way are refused rather than re-signed by forTarget's patched CRC. stampTransactional patches
@@ -28,7 +29,7 @@
  */
 import { createRecordsBatchAsync, crc32c, readRecordsBatch, Reader } from '@platformatic/kafka'
 import { KafkaError } from '../errors.ts'
-import { crc32cAfterChange, patchedCrc32c } from './crc32c-patch.ts'
+import { combinedCrc32c, crc32cAfterChange } from './crc32c-patch.ts'
 import type { Header } from './types.ts'
 
 export type Codec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
@@ -49,8 +50,16 @@ export interface RawBatch {
   readonly producerId: bigint
   readonly baseTimestamp: bigint
   readonly maxTimestamp: bigint
-  /** The whole batch (baseOffset..end), a view into the fetch buffer. */
-  readonly bytes: Buffer
+  /**
+   * The whole batch (baseOffset..end) as views into the fetch answer, never copied: one Buffer
+   * when the batch lies in one of the socket's chunks, else a view of each chunk it spans, in
+   * order. A fetch answer arrives in chunks of 64 KiB, so most batches of more than a few KiB
+   * straddle; copying them joined doubled the memory every fetched byte took and the garbage
+   * collections that memory brought.
+   */
+  readonly bytes: BatchBytes
+  /** Length of `bytes` in bytes (a batch in pieces has as many array elements as pieces). */
+  readonly size: number
 }
 
 export interface DecodedRecord {
@@ -106,8 +115,8 @@ const EMPTY = Buffer.alloc(0)
 /**
  * Complete batches of a Fetch response's records bytes, in order. The bytes come as the socket
  * delivered them (`chunks`, in order; a Buffer is one chunk): a batch inside one chunk is handed
- * out as a view, and only a batch that straddles two chunks is copied into one Buffer, so a fetch
- * answer is not copied whole. A trailing partial batch (the broker cuts the response at
+ * out as a view, one that straddles chunks as views of its pieces (RawBatch.bytes); only a
+ * straddling 61-byte header is copied, to read its fields. A trailing partial batch (the broker cuts the response at
  * partition_max_bytes) is left out, as the Java consumer's ByteBufferLogInputStream does; the
  * next fetch starts at the last batch's nextOffset and gets it whole. A complete batch with magic
  * other than 2, an impossible length or compression bits that name no codec throws.
@@ -137,7 +146,7 @@ export function splitBatches(chunks: Buffer | readonly Buffer[]): RawBatch[] {
         `its length field says ${batchLength} bytes, less than the ${RECORD_BATCH_OVERHEAD - LOG_OVERHEAD} of a v2 header`
       )
     }
-    const batch = bytes.view(pos, end)
+    const batch = bytes.view(pos, pos + RECORD_BATCH_OVERHEAD)
     const attributes = batch.readInt16BE(ATTRIBUTES_OFFSET)
     const codec = CODECS[attributes & ATTR_CODEC_MASK]
     if (codec === undefined) {
@@ -161,14 +170,18 @@ export function splitBatches(chunks: Buffer | readonly Buffer[]): RawBatch[] {
       producerId: batch.readBigInt64BE(PRODUCER_ID_OFFSET),
       baseTimestamp: batch.readBigInt64BE(BASE_TIMESTAMP_OFFSET),
       maxTimestamp: batch.readBigInt64BE(MAX_TIMESTAMP_OFFSET),
-      bytes: batch
+      bytes: bytes.pieces(pos, end),
+      size: end - pos
     })
     pos = end
   }
   return batches
 }
 
-/** Byte ranges of a sequence of chunks as one Buffer: a view when the range is inside one chunk, else a copy. */
+/**
+ * Byte ranges of a sequence of chunks: as views of the chunks they span (pieces), or as one
+ * Buffer (view, which copies a range that straddles: for headers only).
+ */
 class ChunkedBytes {
   readonly #chunks: readonly Buffer[]
   /** Where each chunk starts in the whole. */
@@ -187,9 +200,7 @@ class ChunkedBytes {
   }
 
   view(from: number, to: number): Buffer {
-    // Ranges are asked for in increasing order: move forward to the chunk holding `from`.
-    while (this.#at > 0 && (this.#starts[this.#at] as number) > from) this.#at--
-    while (this.#at < this.#chunks.length - 1 && (this.#starts[this.#at + 1] as number) <= from) this.#at++
+    this.#moveTo(from)
     const chunk = this.#chunks[this.#at] ?? EMPTY
     const offset = from - (this.#starts[this.#at] ?? 0)
     if (offset + (to - from) <= chunk.length) return chunk.subarray(offset, offset + (to - from))
@@ -201,6 +212,29 @@ class ChunkedBytes {
       written += c.copy(out, written, skip, Math.min(c.length, skip + out.length - written))
     }
     return out
+  }
+
+  /** The range as one view when it lies in one chunk, else as a view of each chunk it spans. */
+  pieces(from: number, to: number): BatchBytes {
+    this.#moveTo(from)
+    const offset = from - (this.#starts[this.#at] ?? 0)
+    const first = this.#chunks[this.#at] ?? EMPTY
+    if (offset + (to - from) <= first.length) return first.subarray(offset, offset + (to - from))
+    const out: Buffer[] = [first.subarray(offset)]
+    let taken = first.length - offset
+    for (let i = this.#at + 1; taken < to - from; i++) {
+      const c = this.#chunks[i] as Buffer
+      const piece = c.subarray(0, Math.min(c.length, to - from - taken))
+      if (piece.length > 0) out.push(piece)
+      taken += piece.length
+    }
+    return out
+  }
+
+  /** Ranges are asked for in increasing order: move forward to the chunk holding `from`. */
+  #moveTo(from: number): void {
+    while (this.#at > 0 && (this.#starts[this.#at] as number) > from) this.#at--
+    while (this.#at < this.#chunks.length - 1 && (this.#starts[this.#at + 1] as number) <= from) this.#at++
   }
 }
 
@@ -250,20 +284,51 @@ export function forTarget(b: RawBatch): Buffer[] {
       retriable: false
     })
   const crc = ensureValid(b)
-  const header = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD)
-  b.bytes.copy(header, 0, 0, RECORD_BATCH_OVERHEAD)
+  const header = headerCopy(b.bytes)
+  const before = Buffer.from(header.subarray(ATTRIBUTES_OFFSET))
   header.writeBigInt64BE(0n, 0)
   header.writeInt32BE(-1, PARTITION_LEADER_EPOCH_OFFSET)
   header.writeInt16BE(b.attributes & ~ATTR_TRANSACTIONAL, ATTRIBUTES_OFFSET)
   header.writeBigInt64BE(-1n, PRODUCER_ID_OFFSET)
   header.writeInt16BE(-1, PRODUCER_EPOCH_OFFSET)
   header.writeInt32BE(-1, BASE_SEQUENCE_OFFSET)
-  const covered = b.bytes.subarray(ATTRIBUTES_OFFSET)
   header.writeUInt32BE(
-    patchedCrc32c(crc, covered, 0, header.subarray(ATTRIBUTES_OFFSET, RECORD_BATCH_OVERHEAD)),
+    crc32cAfterChange(crc, before, header.subarray(ATTRIBUTES_OFFSET), b.size - RECORD_BATCH_OVERHEAD),
     CRC_OFFSET
   )
-  return [header, b.bytes.subarray(RECORD_BATCH_OVERHEAD)]
+  return [header, ...piecesFrom(b.bytes, RECORD_BATCH_OVERHEAD)]
+}
+
+/** A copy of the batch's 61-byte header (the caller checked the batch is at least that long). */
+function headerCopy(bytes: BatchBytes): Buffer {
+  const header = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD)
+  let at = 0
+  for (const piece of Buffer.isBuffer(bytes) ? [bytes] : bytes) {
+    if (at >= RECORD_BATCH_OVERHEAD) break
+    at += piece.copy(header, at, 0, Math.min(piece.length, RECORD_BATCH_OVERHEAD - at))
+  }
+  return header
+}
+
+/** The bytes from `from` on, as views. */
+function piecesFrom(bytes: BatchBytes, from: number): Buffer[] {
+  if (Buffer.isBuffer(bytes)) return [bytes.subarray(from)]
+  const out: Buffer[] = []
+  let skip = from
+  for (const piece of bytes) {
+    if (skip >= piece.length) {
+      skip -= piece.length
+      continue
+    }
+    out.push(skip === 0 ? piece : piece.subarray(skip))
+    skip = 0
+  }
+  return out
+}
+
+/** The batch as one Buffer: itself, or its pieces joined (a copy), for what needs contiguous bytes. */
+function joined(bytes: BatchBytes): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.concat(bytes)
 }
 
 /** A batch ready for a transactional Produce (stampTransactional). */
@@ -437,12 +502,16 @@ export function controlType(b: RawBatch): number | undefined {
 
 /** Whether the stored CRC-32C matches the bytes from attributes to the end. */
 export function hasValidCrc(b: RawBatch): boolean {
-  return b.bytes.readUInt32BE(CRC_OFFSET) === batchCrc(b.bytes)
+  return storedCrc(b.bytes) === batchCrc(b.bytes)
+}
+
+function storedCrc(bytes: BatchBytes): number {
+  return (Buffer.isBuffer(bytes) ? bytes : headerCopy(bytes)).readUInt32BE(CRC_OFFSET)
 }
 
 /** The batch's CRC-32C, once checked against the bytes. */
 function ensureValid(b: RawBatch): number {
-  const stored = b.bytes.readUInt32BE(CRC_OFFSET)
+  const stored = storedCrc(b.bytes)
   const computed = batchCrc(b.bytes)
   // CorruptRecordException is retriable in Kafka: a fetch again may bring undamaged bytes.
   if (stored !== computed)
@@ -450,17 +519,29 @@ function ensureValid(b: RawBatch): number {
   return stored
 }
 
-function batchCrc(batch: Buffer): number {
+/** CRC-32C over attributes..end; a batch in pieces is hashed piece by piece and the CRCs combined. */
+function batchCrc(batch: BatchBytes): number {
+  if (Buffer.isBuffer(batch)) return hashInPlace(batch.subarray(ATTRIBUTES_OFFSET))
+  let crc: number | undefined
+  for (const piece of piecesFrom(batch, ATTRIBUTES_OFFSET)) {
+    const own = hashInPlace(piece)
+    crc = crc === undefined ? own : combinedCrc32c(crc, own, piece.length)
+  }
+  return crc ?? hashInPlace(EMPTY)
+}
+
+function hashInPlace(bytes: Buffer): number {
   // Handed a Buffer, the library's crc32c copies it before hashing (its native binding gets
   // `new Uint8Array(data)`), which made a 1 MiB batch 3.5 times slower to hash when measured;
-  // wrapped in the library's DynamicBuffer (a Reader's) the same bytes are hashed in place.
-  return crc32c(Reader.from(batch.subarray(ATTRIBUTES_OFFSET)).buffer)
+  // wrapped in the library's DynamicBuffer (a Reader's) the same bytes are hashed in place. A
+  // DynamicBuffer of several Buffers would be joined (copied) first: hence one piece at a time.
+  return crc32c(Reader.from(bytes).buffer)
 }
 
 function decodeRecords(b: RawBatch): DecodedRecord[] {
   let batch: ReturnType<typeof readRecordsBatch>
   try {
-    batch = readRecordsBatch(Reader.from(b.bytes))
+    batch = readRecordsBatch(Reader.from(joined(b.bytes)))
   } catch (err) {
     throw new KafkaError(
       `record batch at offset ${b.baseOffset} (${b.codec}): its records do not decode: ${(err as Error).message}`,

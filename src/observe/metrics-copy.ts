@@ -123,7 +123,7 @@ export function countFetched(
   now: number
 ): void {
   for (const { batch, skip } of fetched) {
-    io.fetchedBytes += batch.bytes.length
+    io.fetchedBytes += batch.size
     if (skip) continue
     io.fetchedRecords += batch.count
     const age = observeBatch(p.ageWindow, batch, now)

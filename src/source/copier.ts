@@ -606,7 +606,7 @@ export class RecordCopier {
         progress.enqueue({
           first: batch.baseOffset,
           next: batch.nextOffset,
-          bytes: batch.bytes.length,
+          bytes: batch.size,
           empty: false,
           payload: { kind: 'raw', batches: [batch] }
         })
@@ -617,7 +617,7 @@ export class RecordCopier {
         open !== undefined &&
         open.hasRecords &&
         !skip &&
-        open.bytes + batch.bytes.length > this.#producer.partitionBatchBytes
+        open.bytes + batch.size > this.#producer.partitionBatchBytes
       )
         close(at)
       open ??= { first: at, batches: [], bytes: 0, hasRecords: false }
@@ -625,7 +625,7 @@ export class RecordCopier {
         open.batches.push(batch)
         open.hasRecords = true
       }
-      open.bytes += batch.bytes.length
+      open.bytes += batch.size
       at = batch.nextOffset
     }
     close(f.next)
@@ -635,8 +635,8 @@ export class RecordCopier {
     let reason = rawCopyRefusal(b)
     if (reason === undefined && this.#producer.compressionSet && b.codec !== this.#producer.compression)
       reason = `its compression (${b.codec}) is not the target producer's compression.type (${this.#producer.compression})`
-    if (reason === undefined && b.bytes.length > RAW_MAX_BYTES)
-      reason = `it is larger (${b.bytes.length} bytes) than a target topic takes by default`
+    if (reason === undefined && b.size > RAW_MAX_BYTES)
+      reason = `it is larger (${b.size} bytes) than a target topic takes by default`
     if (reason !== undefined) {
       const kind = reason.replace(/\d+/g, 'N')
       if (!this.#fallbacksLogged.has(kind)) {
@@ -646,7 +646,7 @@ export class RecordCopier {
       return false
     }
     // Small uncompressed batches are cheaper to coalesce than to send one request each.
-    return b.codec !== 'none' || b.bytes.length >= RAW_MIN_BYTES || batchesInFetch === 1
+    return b.codec !== 'none' || b.size >= RAW_MIN_BYTES || batchesInFetch === 1
   }
 
   /** Fetched bytes waiting in this task's queues. */
@@ -1220,7 +1220,7 @@ export class RecordCopier {
     if (payload.kind === 'raw') {
       const b = payload.batches[0] as RawBatch
       records = b.count
-      bytes = b.bytes.length
+      bytes = b.size
       this.stats.rawBytesCopied += bytes
       this.#syncs?.rangeAcked(a.topic.source, a.partition, b.baseOffset, b.count, base)
     } else {

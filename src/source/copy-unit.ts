@@ -40,7 +40,7 @@ export function joinable(u: CopyUnit): boolean {
   if (p.records !== undefined || p.encoded !== undefined) return false
   if (p.kind !== 'raw') return true
   const b = p.batches[0]
-  return b !== undefined && b.codec === 'none' && b.bytes.length < RAW_JOIN_MAX_BYTES
+  return b !== undefined && b.codec === 'none' && b.size < RAW_JOIN_MAX_BYTES
 }
 
 /**

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { crc32cAfterChange, patchedCrc32c } from '../../../src/kafka/crc32c-patch.ts'
+import { combinedCrc32c, crc32cAfterChange, patchedCrc32c } from '../../../src/kafka/crc32c-patch.ts'
 
 /** CRC-32C the slow, obvious way (bit by bit, reflected Castagnoli polynomial), as the reference. */
 function crc32c(bytes: Buffer): number {
@@ -75,4 +75,18 @@ test('crc32cAfterChange needs only the changed stretch and how many bytes follow
   }
   assert.throws(() => crc32cAfterChange(0, Buffer.alloc(2), Buffer.alloc(3), 0), RangeError)
   assert.throws(() => crc32cAfterChange(0, Buffer.alloc(2), Buffer.alloc(2), -1), RangeError)
+})
+
+test('combinedCrc32c: the CRC of two stretches joined, from their own CRCs, wherever the bytes are cut', () => {
+  const bytes = randomBytes(3000)
+  for (const cut of [0, 1, 7, 61, 1024, 2999, 3000]) {
+    const a = bytes.subarray(0, cut)
+    const b = bytes.subarray(cut)
+    assert.equal(combinedCrc32c(crc32c(a), crc32c(b), b.length), crc32c(bytes), `cut at ${cut}`)
+  }
+  // Three pieces folded left to right, as a batch in pieces is checked.
+  const pieces = [bytes.subarray(0, 100), bytes.subarray(100, 2000), bytes.subarray(2000)]
+  const folded = pieces.slice(1).reduce((crc, p) => combinedCrc32c(crc, crc32c(p), p.length), crc32c(pieces[0]!))
+  assert.equal(folded, crc32c(bytes))
+  assert.throws(() => combinedCrc32c(0, 0, -1), RangeError)
 })

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import {
+  type BatchBytes,
   type Codec,
   type EncodableRecord,
   type RawBatch,
@@ -18,6 +19,7 @@ import { KafkaError } from '../../../src/errors.ts'
 
 const CODECS: readonly Codec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
 const b = (s: string): Buffer => Buffer.from(s)
+const flat = (bytes: BatchBytes): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.concat(bytes))
 
 /** Bitwise CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), independent of the library's tables and bindings. */
 function crc32cRef(data: Uint8Array): number {
@@ -174,16 +176,20 @@ test('splitBatches: several batches in order, views into the fetch buffer, a tru
       bases,
       name
     )
-    for (const x of batches) assert.equal(x.bytes.buffer, records.buffer, `${name}: a view, not a copy`)
+    for (const x of batches) {
+      assert.ok(Buffer.isBuffer(x.bytes), `${name}: one chunk, one Buffer`)
+      assert.equal(x.bytes.buffer, records.buffer, `${name}: a view, not a copy`)
+      assert.equal(x.size, x.bytes.length)
+    }
   }
   const [a, c, d] = splitBatches(whole)
   assert.deepEqual([a!.nextOffset, c!.nextOffset, d!.nextOffset], [102n, 105n, 106n])
   assert.deepEqual([a!.codec, c!.codec, d!.codec], ['none', 'zstd', 'gzip'])
-  assert.ok(a!.bytes.equals(one) && c!.bytes.equals(two) && d!.bytes.equals(three))
+  assert.ok(flat(a!.bytes).equals(one) && flat(c!.bytes).equals(two) && flat(d!.bytes).equals(three))
   assertSameRecords(decodeBatch(c!), RECORDS.slice(2), 102n)
 })
 
-test('splitBatches over socket chunks: the same batches wherever the chunks are cut; a batch inside one chunk is a view, only a straddling one is copied', async () => {
+test('splitBatches over socket chunks: the same batches wherever the chunks are cut; a batch inside one chunk is a view, a straddling one views of its pieces (nothing copied); CRC check and forTarget give the same on either', async () => {
   const one = patch(await encodeBatch(RECORDS.slice(0, 2), 'none'), buf => buf.writeBigInt64BE(100n, 0))
   const two = patch(await encodeBatch(RECORDS.slice(2), 'zstd'), buf => buf.writeBigInt64BE(102n, 0))
   const three = patch(await encodeBatch(RECORDS.slice(0, 1), 'gzip'), buf => buf.writeBigInt64BE(105n, 0))
@@ -204,17 +210,30 @@ test('splitBatches over socket chunks: the same batches wherever the chunks are 
         `cut at ${cut}`
       )
       batches.forEach((x, i) => {
-        assert.ok(x.bytes.equals(whole.subarray(starts[i], ends[i])), `cut at ${cut}: batch ${i} bytes`)
+        assert.ok(flat(x.bytes).equals(whole.subarray(starts[i], ends[i])), `cut at ${cut}: batch ${i} bytes`)
+        assert.equal(x.size, ends[i]! - starts[i]!, `cut at ${cut}: batch ${i} size`)
+        assert.ok(hasValidCrc(x), `cut at ${cut}: batch ${i} CRC`)
+        assert.deepEqual(
+          Buffer.concat(forTarget(x)),
+          Buffer.concat(forTarget(splitBatches(whole)[i]!)),
+          `cut at ${cut}: batch ${i} for the target`
+        )
         const inOneChunk = chunks.some(
           c =>
             c.byteOffset <= whole.byteOffset + starts[i]! &&
             whole.byteOffset + ends[i]! <= c.byteOffset + c.length &&
             c.length > 0
         )
-        if (inOneChunk)
-          assert.equal(x.bytes.buffer, whole.buffer, `cut at ${cut}: batch ${i} lies in one chunk, so it is a view`)
-        else
-          assert.notEqual(x.bytes.buffer, whole.buffer, `cut at ${cut}: batch ${i} straddles chunks, so it is a copy`)
+        if (inOneChunk) {
+          assert.ok(Buffer.isBuffer(x.bytes), `cut at ${cut}: batch ${i} lies in one chunk, so it is one Buffer`)
+          assert.equal(x.bytes.buffer, whole.buffer, `cut at ${cut}: batch ${i} is a view`)
+        } else {
+          assert.ok(!Buffer.isBuffer(x.bytes), `cut at ${cut}: batch ${i} straddles chunks, so it is in pieces`)
+          for (const piece of x.bytes)
+            assert.equal(piece.buffer, whole.buffer, `cut at ${cut}: batch ${i} pieces are views`)
+          for (const piece of forTarget(x).slice(1))
+            assert.equal(piece.buffer, whole.buffer, `cut at ${cut}: batch ${i} goes to the target as views`)
+        }
       })
       assertSameRecords(decodeBatch(batches[1]!), RECORDS.slice(2), 102n)
     }
@@ -551,7 +570,13 @@ test('sanity at scale: 25 batches of 100 records split, copied and decoded whole
   assert.equal(split.length, 25)
   assert.equal(split.at(-1)!.nextOffset, 2_500n)
   assert.ok(
-    split.every((x, i) => x.baseOffset === BigInt(i * 100) && isContiguous(x) && x.bytes.buffer === fetch.buffer)
+    split.every(
+      (x, i) =>
+        x.baseOffset === BigInt(i * 100) &&
+        isContiguous(x) &&
+        Buffer.isBuffer(x.bytes) &&
+        x.bytes.buffer === fetch.buffer
+    )
   )
   let count = 0
   for (const x of split) {
@@ -560,4 +585,22 @@ test('sanity at scale: 25 batches of 100 records split, copied and decoded whole
     count += decodeBatch(only(out)).length
   }
   assert.equal(count, 2_500)
+})
+
+test('a batch in pieces with one damaged byte fails its CRC check wherever the chunks are cut', async () => {
+  const whole = await encodeBatch(RECORDS, 'none')
+  for (const at of [21, 40, 61, whole.length - 1]) {
+    const damaged = Buffer.from(whole)
+    damaged[at] = (damaged[at]! ^ 0x01) & 0xff
+    for (const cut of [30, 61, 100, whole.length - 5]) {
+      const [x] = splitBatches([damaged.subarray(0, cut), damaged.subarray(cut)])
+      assert.ok(x !== undefined && !Buffer.isBuffer(x.bytes), `byte ${at}, cut at ${cut}: in pieces`)
+      assert.equal(hasValidCrc(x), false, `byte ${at}, cut at ${cut}`)
+      assert.throws(
+        () => forTarget(x),
+        (err: unknown) => err instanceof KafkaError && err.kafkaCode === 'CORRUPT_MESSAGE',
+        `byte ${at}, cut at ${cut}`
+      )
+    }
+  }
 })

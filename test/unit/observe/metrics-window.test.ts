@@ -70,6 +70,7 @@ function batch(over: Partial<RawBatch>): RawBatch {
     baseTimestamp: 1_000n,
     maxTimestamp: 2_000n,
     bytes: Buffer.alloc(500),
+    size: 500,
     ...over
   }
 }

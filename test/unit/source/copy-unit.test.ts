@@ -22,7 +22,8 @@ function batch(baseOffset: number, count: number, size: number, codec: Codec = '
     producerId: -1n,
     baseTimestamp: 0n,
     maxTimestamp: 0n,
-    bytes: Buffer.alloc(size)
+    bytes: Buffer.alloc(size),
+    size
   }
 }
 
