@@ -53,7 +53,10 @@ export async function loadKeyed(
   chunk = 20_000
 ): Promise<void> {
   const value = Buffer.from('x'.repeat(size))
-  const producer = new KafkaProducer(clientConfig(cluster), 'bench-loader')
+  // A first write to 1,000 partitions just created has taken more than the client's default 30 s
+  // on this machine; the client then sent the request again and the source held one chunk twice.
+  // Waiting longer for the answer keeps the load exact.
+  const producer = new KafkaProducer(clientConfig(cluster, { 'request.timeout.ms': '180000' }), 'bench-loader')
   try {
     for (let first = 0; first < count; first += chunk) {
       await producer.send(
