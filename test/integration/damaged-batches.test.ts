@@ -57,7 +57,7 @@ test('a batch damaged on the source is never copied; its partition waits, report
   assert.equal(batches.length, BATCHES, 'one batch per send')
   const damaged = batches[DAMAGED_BATCH]
   assert.ok(damaged !== undefined && damaged.codec === 'lz4')
-  const position = batches.slice(0, DAMAGED_BATCH).reduce((n, x) => n + x.bytes.length, 0) + damaged.bytes.length - 10
+  const position = batches.slice(0, DAMAGED_BATCH).reduce((n, x) => n + x.size, 0) + damaged.size - 10
   const flip = (): void => {
     const fd = openSync(segment, 'r+')
     try {

@@ -95,7 +95,7 @@ test("a copier's reader fetches no more than the source consumer's fetch.max.byt
     rounds++
     let roundBytes = 0
     for (const f of fetched.values()) {
-      const bytes = f.batches.reduce((n, b) => n + b.batch.bytes.length, 0)
+      const bytes = f.batches.reduce((n, b) => n + b.batch.size, 0)
       assert.ok(bytes <= 40 * 1024 + batchAllowance, `partition ${f.partition} brought ${bytes} bytes in one fetch`)
       roundBytes += bytes
     }

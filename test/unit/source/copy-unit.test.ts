@@ -30,14 +30,14 @@ function batch(baseOffset: number, count: number, size: number, codec: Codec = '
 const raw = (b: RawBatch): CopyUnit => ({
   first: b.baseOffset,
   next: b.nextOffset,
-  bytes: b.bytes.length,
+  bytes: b.size,
   empty: false,
   payload: { kind: 'raw', batches: [b] }
 })
 const records = (first: number, next: number, ...batches: RawBatch[]): CopyUnit => ({
   first: BigInt(first),
   next: BigInt(next),
-  bytes: batches.reduce((n, b) => n + b.bytes.length, 0),
+  bytes: batches.reduce((n, b) => n + b.size, 0),
   empty: false,
   payload: { kind: 'records', batches }
 })
