@@ -199,19 +199,9 @@ class ChunkedBytes {
     this.length = length
   }
 
+  /** The range as one Buffer: a view when it lies in one chunk, else its pieces joined (a copy). */
   view(from: number, to: number): Buffer {
-    this.#moveTo(from)
-    const chunk = this.#chunks[this.#at] ?? EMPTY
-    const offset = from - (this.#starts[this.#at] ?? 0)
-    if (offset + (to - from) <= chunk.length) return chunk.subarray(offset, offset + (to - from))
-    const out = Buffer.allocUnsafe(to - from)
-    let written = 0
-    for (let i = this.#at; written < out.length; i++) {
-      const c = this.#chunks[i] as Buffer
-      const skip = i === this.#at ? offset : 0
-      written += c.copy(out, written, skip, Math.min(c.length, skip + out.length - written))
-    }
-    return out
+    return joined(this.pieces(from, to))
   }
 
   /** The range as one view when it lies in one chunk, else as a view of each chunk it spans. */
@@ -283,8 +273,8 @@ export function forTarget(b: RawBatch): Buffer[] {
     throw new KafkaError(`record batch at offset ${b.baseOffset} cannot be copied as bytes: ${refusal}`, {
       retriable: false
     })
-  const crc = ensureValid(b)
   const header = headerCopy(b.bytes)
+  const crc = ensureValid(b, header)
   const before = Buffer.from(header.subarray(ATTRIBUTES_OFFSET))
   header.writeBigInt64BE(0n, 0)
   header.writeInt32BE(-1, PARTITION_LEADER_EPOCH_OFFSET)
@@ -395,21 +385,13 @@ export function stampTransactional(
     throw new RangeError(`stampTransactional: producer epoch ${producerEpoch} is not in 0..${MAX_PRODUCER_EPOCH}`)
   if (!Number.isInteger(baseSequence) || baseSequence < 0 || baseSequence > MAX_SEQUENCE)
     throw new RangeError(`stampTransactional: base sequence ${baseSequence} is not in 0..${MAX_SEQUENCE}`)
-  const pieces = Buffer.isBuffer(batch) ? [batch] : batch
   const total = batchLength(batch)
   const refuse = (why: string): KafkaError =>
     new KafkaError(`record batch cannot be stamped for a transaction: ${why}`, { retriable: false })
   if (total < RECORD_BATCH_OVERHEAD)
     throw refuse(`${total} bytes, fewer than the ${RECORD_BATCH_OVERHEAD} of a v2 header`)
-  const header = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD)
-  const records: Buffer[] = []
-  let at = 0
-  for (const piece of pieces) {
-    const inHeader = Math.min(piece.length, Math.max(0, RECORD_BATCH_OVERHEAD - at))
-    piece.copy(header, at, 0, inHeader)
-    if (inHeader < piece.length) records.push(piece.subarray(inHeader))
-    at += piece.length
-  }
+  const header = headerCopy(batch)
+  const records = piecesFrom(batch, RECORD_BATCH_OVERHEAD)
   const magic = header.readInt8(MAGIC_OFFSET)
   if (magic !== 2) throw refuse(`magic ${magic}, not 2`)
   const length = header.readInt32BE(LENGTH_OFFSET)
@@ -502,16 +484,17 @@ export function controlType(b: RawBatch): number | undefined {
 
 /** Whether the stored CRC-32C matches the bytes from attributes to the end. */
 export function hasValidCrc(b: RawBatch): boolean {
-  return storedCrc(b.bytes) === batchCrc(b.bytes)
+  return headerOf(b.bytes).readUInt32BE(CRC_OFFSET) === batchCrc(b.bytes)
 }
 
-function storedCrc(bytes: BatchBytes): number {
-  return (Buffer.isBuffer(bytes) ? bytes : headerCopy(bytes)).readUInt32BE(CRC_OFFSET)
+/** The batch's header to read: the batch itself when it is one Buffer, else a copy from its pieces. */
+function headerOf(bytes: BatchBytes): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : headerCopy(bytes)
 }
 
 /** The batch's CRC-32C, once checked against the bytes. */
-function ensureValid(b: RawBatch): number {
-  const stored = storedCrc(b.bytes)
+function ensureValid(b: RawBatch, header: Buffer = headerOf(b.bytes)): number {
+  const stored = header.readUInt32BE(CRC_OFFSET)
   const computed = batchCrc(b.bytes)
   // CorruptRecordException is retriable in Kafka: a fetch again may bring undamaged bytes.
   if (stored !== computed)
@@ -521,13 +504,10 @@ function ensureValid(b: RawBatch): number {
 
 /** CRC-32C over attributes..end; a batch in pieces is hashed piece by piece and the CRCs combined. */
 function batchCrc(batch: BatchBytes): number {
-  if (Buffer.isBuffer(batch)) return hashInPlace(batch.subarray(ATTRIBUTES_OFFSET))
-  let crc: number | undefined
-  for (const piece of piecesFrom(batch, ATTRIBUTES_OFFSET)) {
-    const own = hashInPlace(piece)
-    crc = crc === undefined ? own : combinedCrc32c(crc, own, piece.length)
-  }
-  return crc ?? hashInPlace(EMPTY)
+  const [first, ...rest] = piecesFrom(batch, ATTRIBUTES_OFFSET)
+  let crc = hashInPlace(first ?? EMPTY)
+  for (const piece of rest) crc = combinedCrc32c(crc, hashInPlace(piece), piece.length)
+  return crc
 }
 
 function hashInPlace(bytes: Buffer): number {
