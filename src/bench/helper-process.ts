@@ -4,8 +4,14 @@
  * messages, and turns its end into a promise. Its stdout goes to our stderr, which keeps
  * `--json` output clean. `stop()` kills it; a helper that ends before
  * saying `done` fails the run with what it said.
+ *
+ * A helper has ended once its process exited AND its IPC channel closed. The 'exit' event alone
+ * can come before the last messages: the child writes `done` and exits, and the event loop may
+ * see the exit (SIGCHLD) before it reads the channel, for instance when the other helper's exit
+ * left the signal pipe first in line. The channel closes only after everything in it was read.
  */
-import { type ChildProcess, fork } from 'node:child_process'
+import { type ChildProcess, fork, type Serializable } from 'node:child_process'
+import type { EventEmitter } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { KafkaError, KafkaMirrorError } from '../errors.ts'
 
@@ -17,15 +23,23 @@ export interface HelperProcess<M extends { kind: string }, ToChild> {
   stop: () => Promise<void>
 }
 
+/** What startHelper uses of a forked process (a ChildProcess; tests hand in their own). */
+export type HelperChild = EventEmitter &
+  Pick<ChildProcess, 'connected' | 'exitCode' | 'signalCode' | 'kill'> & {
+    send: (message: Serializable) => boolean
+  }
+
+function forkScript(script: URL): HelperChild {
+  return fork(fileURLToPath(script), [], { serialization: 'advanced', stdio: ['ignore', 2, 2, 'ipc'] })
+}
+
 export function startHelper<M extends { kind: string }, ToChild = never>(
   script: URL,
   role: string,
-  work: unknown
+  work: unknown,
+  start: (script: URL) => HelperChild = forkScript
 ): HelperProcess<M, ToChild> {
-  const child: ChildProcess = fork(fileURLToPath(script), [], {
-    serialization: 'advanced',
-    stdio: ['ignore', 2, 2, 'ipc']
-  })
+  const child = start(script)
   const listeners: Array<(m: M) => void> = []
   // A fork that fails to start emits 'error' and never 'exit'.
   const exited = new Promise<void>(resolve => {
@@ -46,8 +60,18 @@ export function startHelper<M extends { kind: string }, ToChild = never>(
         )
     })
     child.once('error', reject)
-    child.once('exit', (code, signal) => {
-      reject(new KafkaError(`bench: the ${role} process ended (${signal ?? `exit ${code}`})`, { retriable: false }))
+    const channelClosed = new Promise<void>(resolve => {
+      if (!child.connected) resolve()
+      else
+        child.once('disconnect', () => {
+          resolve()
+        })
+    })
+    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      // A `done` still in the channel settles this promise first; rejecting after it is a no-op.
+      void channelClosed.then(() => {
+        reject(new KafkaError(`bench: the ${role} process ended (${signal ?? `exit ${code}`})`, { retriable: false }))
+      })
     })
   })
   // Stopped helpers end this promise too; only a caller of done() hears about it.
