@@ -6,23 +6,21 @@
  *
  *   npm run bench:crash-loop -- [--records 1000000] [--size 200] [--partitions 6] [--min 3] [--max 6] [--seed 1]
  */
-import { parseArgs } from 'node:util'
 import { MAX_PARTITION_BATCH_BYTES } from '../src/kafka/producer-settings.ts'
 import { DEFAULT_FLUSH_THRESHOLDS } from '../src/source/position-flush-policy.ts'
 import { startClusters } from '../test/harness/cluster.ts'
 import { runCrashLoop } from '../test/harness/crash-loop.ts'
 import { createTopic, produce } from '../test/harness/helpers.ts'
 import { writeMm2Properties } from '../test/harness/mirror-config.ts'
+import { benchArgs } from './lib/args.ts'
 
-const { values } = parseArgs({
-  options: {
-    records: { type: 'string', default: '1000000' },
-    size: { type: 'string', default: '200' },
-    partitions: { type: 'string', default: '6' },
-    min: { type: 'string', default: '3' },
-    max: { type: 'string', default: '6' },
-    seed: { type: 'string', default: '1' }
-  }
+const values = benchArgs(import.meta.url, {
+  records: { type: 'string', default: '1000000' },
+  size: { type: 'string', default: '200' },
+  partitions: { type: 'string', default: '6' },
+  min: { type: 'string', default: '3' },
+  max: { type: 'string', default: '6' },
+  seed: { type: 'string', default: '1' }
 })
 const total = Number(values.records)
 const size = Number(values.size)

@@ -6,16 +6,17 @@
  *   npm run bench:new-topics -- [--topics 100] [--partitions 10]
  */
 import { spawn } from 'node:child_process'
-import { parseArgs } from 'node:util'
 import { KafkaAdmin } from '../src/kafka/admin.ts'
 import { KafkaProducer, ProduceFailure } from '../src/kafka/producer.ts'
 import { startClusters } from '../test/harness/cluster.ts'
 import { clientConfig } from '../test/harness/helpers.ts'
 import { writeMm2Properties } from '../test/harness/mirror-config.ts'
 import { listEnds } from './lib/mirror-process.ts'
+import { benchArgs } from './lib/args.ts'
 
-const { values } = parseArgs({
-  options: { topics: { type: 'string', default: '100' }, partitions: { type: 'string', default: '10' } }
+const values = benchArgs(import.meta.url, {
+  topics: { type: 'string', default: '100' },
+  partitions: { type: 'string', default: '10' }
 })
 const count = Number(values.topics)
 const partitions = Number(values.partitions)

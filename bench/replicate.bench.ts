@@ -11,7 +11,6 @@
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { loadConfig } from '../src/config/load.ts'
 import { KafkaAdmin } from '../src/kafka/admin.ts'
 import { buildMirror } from '../src/mirror.ts'
@@ -19,15 +18,14 @@ import { createLogger } from '../src/observe/logger.ts'
 import { startClusters } from '../test/harness/cluster.ts'
 import { clientConfig, createTopic, produce } from '../test/harness/helpers.ts'
 import { writeMm2Properties } from '../test/harness/mirror-config.ts'
+import { benchArgs } from './lib/args.ts'
 
-const { values } = parseArgs({
-  options: {
-    records: { type: 'string', default: '300000' },
-    size: { type: 'string', default: '200' },
-    partitions: { type: 'string', default: '6' },
-    tasks: { type: 'string', default: '1' },
-    process: { type: 'boolean', default: false }
-  }
+const values = benchArgs(import.meta.url, {
+  records: { type: 'string', default: '300000' },
+  size: { type: 'string', default: '200' },
+  partitions: { type: 'string', default: '6' },
+  tasks: { type: 'string', default: '1' },
+  process: { type: 'boolean', default: false }
 })
 const records = Number(values.records)
 const size = Number(values.size)

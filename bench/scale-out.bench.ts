@@ -27,7 +27,6 @@ import { createWriteStream, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { KafkaAdmin } from '../src/kafka/admin.ts'
 import { sleep } from '../src/util/abortable.ts'
 import { startClusters } from '../test/harness/cluster.ts'
@@ -36,16 +35,15 @@ import { writeMm2Properties } from '../test/harness/mirror-config.ts'
 import { spawnTracked, type TrackedProcess } from '../test/harness/processes.ts'
 import { listEnds, POLL_MS } from './lib/mirror-process.ts'
 import { cpuSplit, vmHwmKb } from './lib/proc-stats.ts'
+import { benchArgs } from './lib/args.ts'
 
-const { values } = parseArgs({
-  options: {
-    instances: { type: 'string', default: '1,2,3' },
-    records: { type: 'string', default: '1000000' },
-    size: { type: 'string', default: '200' },
-    partitions: { type: 'string', default: '12' },
-    tasks: { type: 'string', default: '1' },
-    repeat: { type: 'string', default: '1' }
-  }
+const values = benchArgs(import.meta.url, {
+  instances: { type: 'string', default: '1,2,3' },
+  records: { type: 'string', default: '1000000' },
+  size: { type: 'string', default: '200' },
+  partitions: { type: 'string', default: '12' },
+  tasks: { type: 'string', default: '1' },
+  repeat: { type: 'string', default: '1' }
 })
 const counts = values.instances.split(',').map(Number)
 const records = Number(values.records)

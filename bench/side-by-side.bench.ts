@@ -74,7 +74,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { HarnessError } from '../test/harness/errors.ts'
 import { KafkaAdmin } from '../src/kafka/admin.ts'
 import { PartitionReader } from '../src/kafka/partition-reader.ts'
@@ -89,25 +88,24 @@ import { type LatencySummary, producePaced, readLatencies, SplitLatencies, stamp
 import { createReadyTopic, keyedRecordBytes, loadKeyed, loadWithProducerPerformance, recordCount } from './lib/load.ts'
 import { LiveMirror, MIRRORS, type MirrorName, type MirrorStats, POLL_MS } from './lib/mirror-process.ts'
 import { logSegmentBytes } from './lib/proc-stats.ts'
+import { benchArgs } from './lib/args.ts'
 
 const WORKLOADS = ['small-uncompressed', 'json-lz4', 'many-partitions', 'latency'] as const
 type WorkloadName = (typeof WORKLOADS)[number]
 
-const { values } = parseArgs({
-  options: {
-    workload: { type: 'string', default: 'all' },
-    records: { type: 'string', default: '1000000' },
-    size: { type: 'string', default: '200' },
-    partitions: { type: 'string', default: '6' },
-    tasks: { type: 'string', default: '1' },
-    rate: { type: 'string' },
-    duration: { type: 'string', default: '60' },
-    'warm-up': { type: 'string', default: '10' },
-    only: { type: 'string' },
-    before: { type: 'string' },
-    repeat: { type: 'string', default: '1' },
-    set: { type: 'string', multiple: true, default: [] }
-  }
+const values = benchArgs(import.meta.url, {
+  workload: { type: 'string', default: 'all' },
+  records: { type: 'string', default: '1000000' },
+  size: { type: 'string', default: '200' },
+  partitions: { type: 'string', default: '6' },
+  tasks: { type: 'string', default: '1' },
+  rate: { type: 'string' },
+  duration: { type: 'string', default: '60' },
+  'warm-up': { type: 'string', default: '10' },
+  only: { type: 'string' },
+  before: { type: 'string' },
+  repeat: { type: 'string', default: '1' },
+  set: { type: 'string', multiple: true, default: [] }
 })
 const extraProperties = Object.fromEntries(
   values.set.map(line => {
