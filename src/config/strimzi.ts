@@ -19,16 +19,13 @@ import type { ClusterResult, SecretsContext } from './strimzi-cluster.ts'
 import { CLUSTER_FIELDS, TARGET_FIELDS, TLS_SHAPE, readCluster } from './strimzi-cluster.ts'
 import type { ConfigEntry } from './values.ts'
 import { configError, located } from './where.ts'
+import { EXPECTED_RESOURCE } from './resource-expected.ts'
 import { YamlObject, YamlSource } from './yaml-reader.ts'
 import type { Shape } from './yaml-reader.ts'
 
 const GROUP = 'kafka.strimzi.io'
 const VERSIONS = ['v1alpha1', 'v1beta2', 'v1'] as const
 type Version = (typeof VERSIONS)[number]
-
-/** What a file read as a resource must hold; said when it holds nothing or something else. */
-export const EXPECTED_RESOURCE =
-  'a Strimzi KafkaMirrorMaker2 resource (a YAML or JSON mapping with apiVersion kafka.strimzi.io/v1beta2, v1 or v1alpha1, kind KafkaMirrorMaker2, metadata.name and spec)'
 
 /** Fields that only matter to Kubernetes or the JVM; accepted and reported once. */
 const KUBERNETES_ONLY = [

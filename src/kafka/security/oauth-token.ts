@@ -8,8 +8,11 @@
  * HTTP status, never the client secret or the token.
  */
 import { readFileSync } from 'node:fs'
-import { request as httpRequest } from 'node:http'
-import { request as httpsRequest } from 'node:https'
+
+// Not ESM imports: importing node:http evaluates its lazy exports, which load undici (about 45 ms
+// of CPU on every start and in every copier thread, for a token endpoint few configs have).
+const { request: httpRequest } = process.getBuiltinModule('node:http')
+const { request: httpsRequest } = process.getBuiltinModule('node:https')
 
 export type TokenProvider = () => Promise<string>
 
