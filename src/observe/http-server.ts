@@ -10,9 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { UsageError } from '../errors.ts'
 import type { Logger } from './logger.ts'
 
-// node:http taken without an ESM import: importing it evaluates every export of the module,
-// including the lazy WebSocket and EventSource ones that load undici, about 45 ms of CPU on each
-// start (and in each copier thread) for nothing the mirror uses.
+// Not an ESM import: that would load undici at every start (eslint.config.js says why).
 const { createServer } = process.getBuiltinModule('node:http')
 
 export interface RouteResponse {

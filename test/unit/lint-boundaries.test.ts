@@ -13,7 +13,12 @@ import { ESLint } from 'eslint'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const eslint = new ESLint({ cwd: root })
-const BOUNDARY_RULES = new Set(['import-x/no-restricted-paths', 'import-x/no-cycle', 'no-restricted-imports'])
+const BOUNDARY_RULES = new Set([
+  'import-x/no-restricted-paths',
+  'import-x/no-cycle',
+  'no-restricted-imports',
+  '@typescript-eslint/no-restricted-imports'
+])
 
 /** The boundary errors ESLint reports for `code` as the file `path` (relative to the project). */
 async function boundaryErrors(path: string, code: string): Promise<string[]> {
@@ -132,6 +137,13 @@ const CASES: readonly Case[] = [
     crossing: "import { Admin } from '@platformatic/kafka'\nexport const x = Admin\n",
     rule: 'no-restricted-imports',
     allowed: "import { KafkaAdmin } from '../kafka/admin.ts'\nexport const x = KafkaAdmin\n"
+  },
+  {
+    boundary: 'src/ takes node:http with process.getBuiltinModule (its ESM import loads undici at start-up)',
+    path: 'src/observe/probe.ts',
+    crossing: "import { createServer } from 'node:http'\nexport const x = createServer\n",
+    rule: '@typescript-eslint/no-restricted-imports',
+    allowed: "import type { Server } from 'node:http'\nexport type X = Server\n"
   },
   {
     boundary: 'test code goes through src/kafka/ too, except the harness operator',

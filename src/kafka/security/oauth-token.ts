@@ -9,8 +9,7 @@
  */
 import { readFileSync } from 'node:fs'
 
-// Not ESM imports: importing node:http evaluates its lazy exports, which load undici (about 45 ms
-// of CPU on every start and in every copier thread, for a token endpoint few configs have).
+// Not ESM imports: those would load undici at every start and in every copier thread (eslint.config.js says why).
 const { request: httpRequest } = process.getBuiltinModule('node:http')
 const { request: httpsRequest } = process.getBuiltinModule('node:https')
 
