@@ -504,9 +504,12 @@ function ensureValid(b: RawBatch, header: Buffer = headerOf(b.bytes)): number {
 
 /** CRC-32C over attributes..end; a batch in pieces is hashed piece by piece and the CRCs combined. */
 function batchCrc(batch: BatchBytes): number {
-  const [first, ...rest] = piecesFrom(batch, ATTRIBUTES_OFFSET)
-  let crc = hashInPlace(first ?? EMPTY)
-  for (const piece of rest) crc = combinedCrc32c(crc, hashInPlace(piece), piece.length)
+  const pieces = piecesFrom(batch, ATTRIBUTES_OFFSET)
+  let crc = hashInPlace(pieces[0] ?? EMPTY)
+  for (let i = 1; i < pieces.length; i++) {
+    const piece = pieces[i] as Buffer
+    crc = combinedCrc32c(crc, hashInPlace(piece), piece.length)
+  }
   return crc
 }
 
