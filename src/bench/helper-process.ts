@@ -41,14 +41,21 @@ export function startHelper<M extends { kind: string }, ToChild = never>(
 ): HelperProcess<M, ToChild> {
   const child = start(script)
   const listeners: Array<(m: M) => void> = []
-  // A fork that fails to start emits 'error' and never 'exit'.
-  const exited = new Promise<void>(resolve => {
-    child.once('exit', () => {
-      resolve()
+  // How the process ended. A fork that fails to start emits 'error' and never 'exit'.
+  const exited = new Promise<string>(resolve => {
+    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      resolve(signal ?? `exit ${code}`)
     })
     child.once('error', () => {
-      resolve()
+      resolve('did not start')
     })
+  })
+  const channelClosed = new Promise<void>(resolve => {
+    if (!child.connected) resolve()
+    else
+      child.once('disconnect', () => {
+        resolve()
+      })
   })
   const finished = new Promise<Extract<M, { kind: 'done' }>>((resolve, reject) => {
     child.on('message', (m: M) => {
@@ -60,18 +67,9 @@ export function startHelper<M extends { kind: string }, ToChild = never>(
         )
     })
     child.once('error', reject)
-    const channelClosed = new Promise<void>(resolve => {
-      if (!child.connected) resolve()
-      else
-        child.once('disconnect', () => {
-          resolve()
-        })
-    })
-    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
-      // A `done` still in the channel settles this promise first; rejecting after it is a no-op.
-      void channelClosed.then(() => {
-        reject(new KafkaError(`bench: the ${role} process ended (${signal ?? `exit ${code}`})`, { retriable: false }))
-      })
+    // A `done` still in the channel settles this promise first; rejecting after it is a no-op.
+    void Promise.all([exited, channelClosed]).then(([how]) => {
+      reject(new KafkaError(`bench: the ${role} process ended (${how})`, { retriable: false }))
     })
   })
   // Stopped helpers end this promise too; only a caller of done() hears about it.

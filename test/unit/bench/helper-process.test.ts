@@ -34,7 +34,7 @@ class ScriptedChild extends EventEmitter {
 
 function scripted(): { child: ScriptedChild; start: () => HelperChild } {
   const child = new ScriptedChild()
-  return { child, start: () => child as unknown as HelperChild }
+  return { child, start: (): HelperChild => child }
 }
 
 test('a done read after the exit event still ends the helper well: its end waits for the channel to close', async () => {
@@ -43,6 +43,8 @@ test('a done read after the exit event still ends the helper well: its end waits
   assert.deepEqual(child.sent, [{ work: { records: 1 } }])
   const done = helper.done()
   child.exit(0)
+  // The channel is read in a later turn of the event loop than the one that saw the exit.
+  await new Promise(resolve => setImmediate(resolve))
   child.emit('message', { kind: 'done', n: 7 })
   child.closeChannel()
   assert.deepEqual(await done, { kind: 'done', n: 7 })
