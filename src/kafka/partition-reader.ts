@@ -35,6 +35,7 @@ import { reveal } from '../util/secret.ts'
 import { clientOptions } from './security/client-options.ts'
 import { toKafkaError } from './errors.ts'
 import { fetchRaw, type RawFetchPartition, type RawFetchResponse } from './raw-protocol.ts'
+import type { ArenaRegion, FetchArena } from './fetch-arena.ts'
 import { controlType, decodeBatch, type RawBatch, splitBatches } from './record-batch.ts'
 import { type ConsumedRecord, type TopicPartition, tpKey } from './types.ts'
 
@@ -78,6 +79,12 @@ export interface FetchedPartition {
   readonly from: bigint
   readonly next: bigint
   readonly batches: readonly FetchedBatch[]
+  /**
+   * Set when the batches' bytes were copied into the reader's arena (copyFetchedInto): the
+   * caller must say when nothing reads them any more (region.held, or region.release()), or the
+   * arena stops giving out room.
+   */
+  readonly region?: ArenaRegion
 }
 
 export interface BatchRound {
@@ -130,6 +137,8 @@ export class PartitionReader {
   readonly #inFlight = new Map<number, InFlight>()
   readonly #brokers = new Map<number, { host: string; port: number }>()
 
+  #arena: FetchArena | undefined
+
   constructor(cfg: ClientConfig, clientId: string, options: PartitionReaderOptions = {}) {
     this.#cluster = cfg.cluster
     const isolation = cfg.props['isolation.level']
@@ -147,6 +156,17 @@ export class PartitionReader {
       groupId: `${clientId}-groupless`,
       isolationLevel: this.#readCommitted ? FetchIsolationLevels.READ_COMMITTED : FetchIsolationLevels.READ_UNCOMMITTED
     })
+  }
+
+  /**
+   * From now on, the record bytes of fetched partitions are copied into `arena` (when it has
+   * room) instead of staying views of the socket chunks they arrived in, and each
+   * FetchedPartition of pollBatches() carries its region. Only for a caller that releases the
+   * regions (the copier); poll() must not be used on such a reader: its records would be views
+   * of bytes that get reused.
+   */
+  copyFetchedInto(arena: FetchArena): void {
+    this.#arena = arena
   }
 
   /** The most bytes one fetch answer brings (fetch.max.bytes; a single larger batch still comes whole). */
@@ -412,29 +432,51 @@ export class PartitionReader {
     const abortedProducers = new Set<bigint>()
     const batches: FetchedBatch[] = []
     let next = p.offset
-    for (const batch of splitBatches(pr.records)) {
-      if (batch.nextOffset <= next) continue
-      const lastOffset = batch.nextOffset - 1n
-      while (pendingAborts.length > 0 && (pendingAborts[0]?.firstOffset ?? 0n) <= lastOffset) {
-        abortedProducers.add(pendingAborts.shift()?.producerId ?? -1n)
+    const copied = this.#copied(pr.records)
+    try {
+      for (const batch of splitBatches(copied?.bytes ?? pr.records)) {
+        if (batch.nextOffset <= next) continue
+        const lastOffset = batch.nextOffset - 1n
+        while (pendingAborts.length > 0 && (pendingAborts[0]?.firstOffset ?? 0n) <= lastOffset) {
+          abortedProducers.add(pendingAborts.shift()?.producerId ?? -1n)
+        }
+        if (batch.control) {
+          if (controlType(batch) === CONTROL_TYPE_ABORT) abortedProducers.delete(batch.producerId)
+          batches.push({ batch, skip: true })
+        } else {
+          batches.push({
+            batch,
+            skip: this.#readCommitted && batch.transactional && abortedProducers.has(batch.producerId)
+          })
+        }
+        next = batch.nextOffset
       }
-      if (batch.control) {
-        if (controlType(batch) === CONTROL_TYPE_ABORT) abortedProducers.delete(batch.producerId)
-        batches.push({ batch, skip: true })
-      } else {
-        batches.push({
-          batch,
-          skip: this.#readCommitted && batch.transactional && abortedProducers.has(batch.producerId)
-        })
-      }
-      next = batch.nextOffset
+    } catch (err) {
+      copied?.region.release()
+      throw err
     }
-    if (next !== p.offset) {
-      round.fetched.set(key, { topic: p.topic, partition: p.partition, from: p.offset, next, batches })
+    if (next === p.offset) copied?.region.release()
+    else {
+      round.fetched.set(key, {
+        topic: p.topic,
+        partition: p.partition,
+        from: p.offset,
+        next,
+        batches,
+        ...(copied === undefined ? {} : { region: copied.region })
+      })
       // To the end of the order the next fetches list partitions in (see "fair share" above).
       this.#positions.delete(key)
       this.#positions.set(key, { topic: p.topic, partition: p.partition, offset: next })
     }
+  }
+
+  /** The records bytes copied into the arena, when there is one with room. */
+  #copied(records: readonly Buffer[]): { bytes: Buffer; region: ArenaRegion } | undefined {
+    if (this.#arena === undefined || records.length === 0) return undefined
+    let length = 0
+    for (const piece of records) length += piece.length
+    return this.#arena.copy(records, length)
   }
 
   async close(): Promise<void> {

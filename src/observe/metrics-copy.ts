@@ -59,6 +59,10 @@ export interface TaskIo {
   queuedBytes: number
   /** What the queues may hold before fetching waits (the source consumer's fetch.max.bytes). */
   queueLimitBytes: number
+  /** Fetched bytes copied into the task's fetch arena (src/kafka/fetch-arena.ts). */
+  arenaBytes: number
+  /** Fetched bytes kept as views of their socket chunks because the arena was full. */
+  arenaFullBytes: number
   /** Durations of position stores (Connect's offset commit time). */
   readonly storeWindow: SampledWindow
   stores: number
@@ -92,6 +96,8 @@ export function newTaskIo(): TaskIo {
     sentBytes: 0,
     queuedBytes: 0,
     queueLimitBytes: 0,
+    arenaBytes: 0,
+    arenaFullBytes: 0,
     storeWindow: newWindow(),
     stores: 0
   }
@@ -157,6 +163,8 @@ export function mergeIo(all: readonly TaskIo[]): TaskIo {
     out.sentBytes += io.sentBytes
     out.queuedBytes += io.queuedBytes
     out.queueLimitBytes += io.queueLimitBytes
+    out.arenaBytes += io.arenaBytes
+    out.arenaFullBytes += io.arenaFullBytes
     out.stores += io.stores
     out.storeWindow.samples.push(...io.storeWindow.samples)
   }

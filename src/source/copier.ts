@@ -34,6 +34,7 @@
 import type { FlowConfig } from '../config/model.ts'
 import { KafkaError } from '../errors.ts'
 import type { KafkaAdmin } from '../kafka/admin.ts'
+import { FetchArena } from '../kafka/fetch-arena.ts'
 import type { FetchedPartition, PartitionEvent, PartitionReader } from '../kafka/partition-reader.ts'
 import type { BatchOutcome, EncodedBatch, KafkaProducer } from '../kafka/producer.ts'
 import {
@@ -101,6 +102,13 @@ function isDamaged(err: unknown): boolean {
 const RAW_MAX_BYTES = 1_000_000
 /** Units (of up to the producer's batch size) queued per partition before its fetching waits for the sender. */
 const PARTITION_QUEUE_UNITS = 2
+/**
+ * The fetch arena holds this many task queues (fetch.max.bytes, at least ARENA_MIN_QUEUE_BYTES):
+ * the queue, the fetch that overshoots it, one more answer in flight. When it is full, fetched
+ * bytes stay views of their socket chunks (correct, with more collections).
+ */
+const ARENA_QUEUES = 3
+const ARENA_MIN_QUEUE_BYTES = 1024 * 1024
 /** Produce requests of one task in flight at once (each to every leader that has free partitions). */
 const SENDS_IN_FLIGHT = 4
 /** Bytes of one send round (all partitions, all leaders). */
@@ -178,6 +186,8 @@ interface Assigned {
   damaged: number
   /** Given up by release(): an answer still in flight moves its progress, nothing else touches it. */
   released: boolean
+  /** Units sent and not settled yet (one, or a stale one after a restart and a new one): the bytes they read. */
+  readonly sending: Set<CopyUnit>
 }
 
 /** What a task in the exactly-once mode keeps about its transactions (docs/exactly-once-plan.md §5.1). */
@@ -250,6 +260,7 @@ export class RecordCopier {
    * comes on top): the reader's fetch.max.bytes, so one answer is at most what the task queues.
    */
   readonly #queueBytes: number
+  readonly #arena: FetchArena | undefined
   readonly #producer: KafkaProducer
   readonly #sourceAdmin: KafkaAdmin
   readonly #positions: PositionStore
@@ -295,6 +306,13 @@ export class RecordCopier {
     // At least a byte: with fetch.max.bytes=0 (one batch per fetch) the queue must still let one fetch in.
     this.#queueBytes = Math.max(1, deps.reader.fetchMaxBytes)
     this.stats.io.queueLimitBytes = this.#queueBytes
+    // Fetched bytes go into one reused block (fetch-arena.ts says why). Room for the queue, the
+    // fetch that overshoots it and one more in flight. Not in the exactly-once mode: its
+    // acknowledged records are kept until the commit, past what the arena's holds account for.
+    if (deps.transactions === undefined) {
+      this.#arena = new FetchArena(ARENA_QUEUES * Math.max(this.#queueBytes, ARENA_MIN_QUEUE_BYTES))
+      deps.reader.copyFetchedInto(this.#arena)
+    }
     this.#producer = deps.producer
     this.#sourceAdmin = deps.sourceAdmin
     this.#positions = deps.positions
@@ -395,7 +413,8 @@ export class RecordCopier {
         readRetryAt: 0,
         readFailures: 0,
         damaged: 0,
-        released: false
+        released: false,
+        sending: new Set()
       })
       this.#reader.seek(t.source, partition, start)
       this.#syncs?.reset(t.source, partition)
@@ -545,7 +564,10 @@ export class RecordCopier {
         const fetchedAt = Date.now()
         for (const [k, f] of round.fetched) {
           const a = this.#assigned.get(k)
-          if (a === undefined) continue
+          if (a === undefined) {
+            f.region?.release()
+            continue
+          }
           countFetched(a.metrics, this.stats.io, f.batches, fetchedAt)
           this.#enqueue(a, f)
           if (a.readFailures > 0) this.#readRecovered(a)
@@ -574,7 +596,11 @@ export class RecordCopier {
   #enqueue(a: Assigned, f: FetchedPartition): void {
     const progress = a.progress
     // A fetch answered for a position the progress no longer expects (a restart came in between) is dropped.
-    if (f.from !== progress.end) return
+    if (f.from !== progress.end) {
+      f.region?.release()
+      return
+    }
+    if (f.region !== undefined) f.region.held = this.#holds(a, f.from, f.next)
     const rawAllowed = this.#flow.rawBatches
     const wanted = f.batches.filter(b => !b.skip).length
     let open: { first: bigint; batches: RawBatch[]; bytes: number; hasRecords: boolean } | undefined
@@ -671,6 +697,8 @@ export class RecordCopier {
       queued += a.progress.queuedBytes
     }
     this.stats.io.queuedBytes = queued
+    this.stats.io.arenaBytes = this.#arena?.copiedBytes ?? 0
+    this.stats.io.arenaFullBytes = this.#arena?.fullBytes ?? 0
   }
 
   // ---- sending -------------------------------------------------------------------------
@@ -700,10 +728,29 @@ export class RecordCopier {
       if (unit === undefined) continue
       if (round.length > 0 && bytes + unit.bytes > SEND_ROUND_BYTES) break
       a.progress.sending(unit)
+      a.sending.add(unit)
       round.push({ a, unit, epoch: a.progress.epoch })
       bytes += unit.bytes
     }
     return round
+  }
+
+  /**
+   * Whether the arena bytes of a fetch of `a` over [from, next) may still be read: by a send not
+   * settled yet of a unit over any of those offsets (it may be encoding them, or the socket
+   * writing them; a unit only reads batches of the fetches its offsets came from), or by the
+   * partition's queue, which holds every offset from `ackedTo` on until a restart or a re-fetch
+   * drops it (the epoch moves) or the partition is given up. Offsets below `ackedTo` are on the
+   * target, and an acknowledged unit lets go of its bytes (#counted).
+   */
+  #holds(a: Assigned, from: bigint, next: bigint): () => boolean {
+    const epoch = a.progress.epoch
+    return () => {
+      if (!a.released && this.#assigned.get(a.key) === a && a.progress.epoch === epoch && a.progress.ackedTo < next)
+        return true
+      for (const unit of a.sending) if (unit.first < next && unit.next > from) return true
+      return false
+    }
   }
 
   readonly #joinUnits = (head: CopyUnit, following: CopyUnit): CopyUnit | undefined =>
@@ -719,6 +766,7 @@ export class RecordCopier {
       })
       .finally(() => {
         this.#sendsInFlight--
+        for (const { a, unit } of round) a.sending.delete(unit)
         this.#inFlight.delete(p)
         this.#wakeUp()
       })
@@ -851,7 +899,11 @@ export class RecordCopier {
       const round = txn.session.producer === undefined ? [] : this.#takeRound(now)
       if (round.length > 0) {
         await this.#transactionStep(txn, signal, async () => {
-          await this.#sendInTransaction(txn, round)
+          try {
+            await this.#sendInTransaction(txn, round)
+          } finally {
+            for (const { a, unit } of round) a.sending.delete(unit)
+          }
         })
         continue
       }

@@ -6,9 +6,11 @@
  * record path (re-encoded uncompressed) and reads the same.
  */
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { KafkaAdmin } from '../../src/kafka/admin.ts'
 import { KafkaProducer } from '../../src/kafka/producer.ts'
 import type { Header } from '../../src/kafka/types.ts'
 import type { Mirror } from '../../src/mirror.ts'
@@ -193,6 +195,98 @@ test(
       )
     }
     assert.ok((mirror.status()[0]?.copier?.rawBytesCopied ?? 0) > 0, 'the raw path carried the copy')
+  }
+)
+
+/** `count` records of 1 KiB random values per partition, keys `k<partition>-<i>`, sent 100 per partition at a time. */
+async function produceRandom(topic: string, partitions: number, count: number): Promise<void> {
+  const producer = new KafkaProducer(clientConfig(A), 'test-random-producer')
+  try {
+    for (let sent = 0; sent < count; sent += 100)
+      await producer.send(
+        Array.from({ length: partitions }, (_, partition) => ({
+          topic,
+          partition,
+          records: Array.from({ length: Math.min(100, count - sent) }, (_, j) => ({
+            key: Buffer.from(`k${partition}-${sent + j}`),
+            value: randomBytes(1024),
+            headers: [[Buffer.from('n'), Buffer.from(String(sent + j))]] as Header[],
+            timestamp: BigInt(Date.now())
+          }))
+        }))
+      )
+  } finally {
+    await producer.close()
+  }
+}
+
+test(
+  'a paused partition keeps its bytes in the fetch arena while other partitions fill it; its records then land intact',
+  { timeout: 300_000 },
+  async t => {
+    // fetch.max.bytes of 64 KiB gives the task an arena of 3 MiB (its floor). The target refuses
+    // a record of `held` (max.message.bytes), so that partition pauses with the records after it
+    // queued, decoded and narrowed down to one unit each: their keys and values are views of the
+    // arena. Meanwhile ~12 MB of `busy` fill the arena, then (the paused partition's region being
+    // the oldest, which must come back first) stay views of their socket chunks. Were the paused
+    // partition's bytes given out again, the records sent once the target takes them would be
+    // other bytes, with a CRC computed over them: wrong records on the target, not an error.
+    const prefix = uniqueName('arena')
+    const held = `${prefix}-held`
+    const busy = `${prefix}-busy`
+    await createTopic(A, held, { partitions: 1, configs: { 'max.message.bytes': '200000' } })
+    await createTopic(A, busy, { partitions: 4 })
+    await createTopic(B, `A.${held}`, { partitions: 1, configs: { 'max.message.bytes': '4000' } })
+    const producer = new KafkaProducer(clientConfig(A), 'test-arena-producer')
+    try {
+      await producer.send([
+        {
+          topic: held,
+          partition: 0,
+          records: [
+            { key: Buffer.from('before'), value: randomBytes(1000), headers: [] },
+            { key: Buffer.from('large'), value: randomBytes(50_000), headers: [] },
+            ...Array.from({ length: 40 }, (_, i) => ({
+              key: Buffer.from(`after-${i}`),
+              value: randomBytes(1000),
+              headers: []
+            }))
+          ]
+        }
+      ])
+    } finally {
+      await producer.close()
+    }
+    const mirror = await startMirror(
+      t,
+      writeCopyOnlyProperties({ A, B }, `${prefix}.*`, {
+        'A.consumer.fetch.max.bytes': String(64 * 1024),
+        'sync.topic.configs.enabled': 'false'
+      })
+    )
+    await waitFor(() => [...(mirror.status()[0]?.copier?.failures.values() ?? [])].find(f => f.topic === held), {
+      what: 'the large record refused and its partition paused'
+    })
+    await produceRandom(busy, 4, 3_000)
+    await waitFor(async () => (await readAll(B, `A.${busy}`).catch(() => [])).length === 4 * 3_000, {
+      timeoutMs: 120_000,
+      what: `every record on A.${busy}`
+    })
+    assert.deepEqual((await readAll(B, `A.${busy}`)).map(comparable), (await readAll(A, busy)).map(comparable))
+    const io = mirror.status()[0]?.copier?.io
+    assert.ok((io?.arenaBytes ?? 0) > 2 * 1024 * 1024, `${io?.arenaBytes} bytes went into the arena of 3 MiB`)
+    assert.ok((io?.arenaFullBytes ?? 0) > 0, 'the paused partition held the arena full')
+    const admin = new KafkaAdmin(clientConfig(B), 'test-admin')
+    try {
+      await admin.alterTopicConfigs(`A.${held}`, { 'max.message.bytes': '1000000' }, [])
+    } finally {
+      await admin.close()
+    }
+    await waitFor(async () => (await readAll(B, `A.${held}`).catch(() => [])).length === 42, {
+      timeoutMs: 120_000,
+      what: `every record on A.${held} once the target takes the large one`
+    })
+    assert.deepEqual((await readAll(B, `A.${held}`)).map(comparable), (await readAll(A, held)).map(comparable))
   }
 )
 

@@ -1,0 +1,141 @@
+/**
+ * One reused block of memory that a copier's fetched record bytes are copied into, so that the
+ * socket chunks they arrived in die young.
+ *
+ * Why: Node allocates a new 64 KiB Buffer for every socket read. When queued batches are views
+ * of those chunks, the chunks live as long as the batches wait to be sent and acknowledged, long
+ * enough to be promoted to V8's old generation, where only a full (mark-compact) collection frees
+ * them. Every ~10 MB of such Buffers started one: 30-34 full collections in a 1 GB lz4 copy, each
+ * marking the whole heap of ~21 MB, a quarter of the copy's CPU. Copied here (one memcpy per byte)
+ * the chunks are garbage as soon as the fetch answer is parsed and a scavenge frees them; the
+ * block itself lives for the whole copy and is never freed, so it starts no collection. Measured
+ * with a first version: 3 full collections instead of 30-34 (docs/DESIGN.md, "Raw batches").
+ *
+ * The block is a ring. A copy takes the next free bytes; space comes back only from the oldest
+ * end, when the oldest region's `held()` says its bytes are no longer read (its records are on
+ * the target, or dropped, and no send that may still read them is in flight). A region whose
+ * holder never lets go (a partition paused on a refused record) stops reuse: `copy` then returns
+ * undefined and the caller keeps the socket's bytes as before, slower but correct. Reusing bytes
+ * that are still read would corrupt what is copied, so `held` must err on the side of true.
+ */
+
+/** Bytes of the ring that one fetched partition's records were copied into. */
+export class ArenaRegion {
+  /**
+   * Whether the bytes may still be read. True until the owner says otherwise: a region nobody
+   * claimed (a fetch answer not handed on yet) is never reused.
+   */
+  held: () => boolean = always
+
+  /** Nothing will read these bytes again. */
+  release(): void {
+    this.held = never
+  }
+}
+
+const always = (): boolean => true
+const never = (): boolean => false
+
+interface Span {
+  readonly start: number
+  readonly end: number
+  readonly region: ArenaRegion
+}
+
+export class FetchArena {
+  readonly #capacity: number
+  /** Allocated at the first copy, so a reader that never fetches costs nothing. */
+  #buffer: Buffer | undefined
+  /** Regions in the order they were taken: the first one is the oldest (the ring's tail). */
+  readonly #spans: Span[] = []
+  #copiedBytes = 0
+  #fullBytes = 0
+
+  constructor(capacityBytes: number) {
+    if (!Number.isSafeInteger(capacityBytes) || capacityBytes <= 0)
+      throw new Error(`an arena needs a positive size, not ${capacityBytes}`)
+    this.#capacity = capacityBytes
+  }
+
+  get capacity(): number {
+    return this.#capacity
+  }
+
+  /** Bytes between the oldest region still held and the newest (what the ring cannot give out now). */
+  get usedBytes(): number {
+    const first = this.#spans[0]
+    const last = this.#spans.at(-1)
+    if (first === undefined || last === undefined) return 0
+    return last.end > first.start ? last.end - first.start : this.#capacity - first.start + last.end
+  }
+
+  /** Bytes copied in so far. */
+  get copiedBytes(): number {
+    return this.#copiedBytes
+  }
+
+  /** Bytes refused so far because the ring had no room (the caller kept its own). */
+  get fullBytes(): number {
+    return this.#fullBytes
+  }
+
+  /** Regions taken and not yet given back. */
+  get regions(): number {
+    return this.#spans.length
+  }
+
+  /**
+   * `pieces` (`length` bytes in all) copied into the ring, as one contiguous view, with the
+   * region to release when nothing reads it any more; undefined when the ring has no room for
+   * them (the caller then keeps its own bytes).
+   */
+  copy(pieces: readonly Buffer[], length: number): { bytes: Buffer; region: ArenaRegion } | undefined {
+    if (length <= 0 || length > this.#capacity) return undefined
+    let start = this.#place(length)
+    if (start === undefined) {
+      this.#reclaim()
+      start = this.#place(length)
+      if (start === undefined) {
+        this.#fullBytes += length
+        return undefined
+      }
+    }
+    this.#copiedBytes += length
+    this.#buffer ??= Buffer.allocUnsafeSlow(this.#capacity)
+    const bytes = this.#buffer.subarray(start, start + length)
+    let at = 0
+    for (const piece of pieces) {
+      if (at + piece.length > length) throw new Error(`pieces hold more than the ${length} bytes announced`)
+      piece.copy(bytes, at)
+      at += piece.length
+    }
+    if (at !== length) throw new Error(`pieces hold ${at} bytes, not the ${length} announced`)
+    const region = new ArenaRegion()
+    this.#spans.push({ start, end: start + length, region })
+    return { bytes, region }
+  }
+
+  /** Where `length` free bytes start, or undefined. Free space is after the newest region, up to the oldest. */
+  #place(length: number): number | undefined {
+    const first = this.#spans[0]
+    const last = this.#spans.at(-1)
+    if (first === undefined || last === undefined) return 0
+    if (last.end > first.start) {
+      // Not wrapped: free at the end of the block, then from its start up to the oldest region.
+      if (this.#capacity - last.end >= length) return last.end
+      return first.start >= length ? 0 : undefined
+    }
+    // Wrapped: free between the newest region and the oldest.
+    return first.start - last.end >= length ? last.end : undefined
+  }
+
+  /** Gives back the oldest regions nobody holds, up to the first one still held. */
+  #reclaim(): void {
+    let n = 0
+    for (const span of this.#spans) {
+      if (span.region.held()) break
+      n++
+    }
+    if (n > 0) this.#spans.splice(0, n)
+  }
+}

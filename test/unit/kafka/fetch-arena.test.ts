@@ -1,0 +1,119 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { type ArenaRegion, FetchArena } from '../../../src/kafka/fetch-arena.ts'
+
+function take(arena: FetchArena, length: number, fill = length % 251): { bytes: Buffer; region: ArenaRegion } {
+  const got = arena.copy([Buffer.alloc(length, fill)], length)
+  assert.ok(got !== undefined, `expected room for ${length} bytes (used ${arena.usedBytes} of ${arena.capacity})`)
+  return got
+}
+
+test('pieces come back as one contiguous copy, equal to the pieces joined', () => {
+  const arena = new FetchArena(1024)
+  const pieces = [randomBytes(10), randomBytes(1), randomBytes(300)]
+  const got = arena.copy(pieces, 311)
+  assert.ok(got !== undefined)
+  assert.deepEqual(got.bytes, Buffer.concat(pieces))
+  // A copy, not a view of the pieces: changing them later changes nothing here.
+  const before = Buffer.from(got.bytes)
+  for (const p of pieces) p.fill(0)
+  assert.deepEqual(got.bytes, before)
+})
+
+test('a length that does not match the pieces is refused, and nothing is taken', () => {
+  const arena = new FetchArena(1024)
+  assert.throws(() => arena.copy([Buffer.alloc(10)], 11), /pieces hold 10 bytes, not the 11 announced/)
+  assert.throws(() => arena.copy([Buffer.alloc(10), Buffer.alloc(10)], 15), /more than the 15 bytes announced/)
+  assert.equal(arena.regions, 0)
+  assert.equal(arena.usedBytes, 0)
+})
+
+test('a held region is never reused: the ring is full until its holder lets go', () => {
+  const arena = new FetchArena(1000)
+  const a = take(arena, 400, 1)
+  const b = take(arena, 400, 2)
+  assert.equal(arena.copy([Buffer.alloc(300)], 300), undefined, 'no room while both are held')
+  assert.deepEqual(a.bytes, Buffer.alloc(400, 1))
+  assert.deepEqual(b.bytes, Buffer.alloc(400, 2))
+  // The newer one let go: still no room, space comes back from the oldest end only.
+  b.region.release()
+  assert.equal(arena.copy([Buffer.alloc(300)], 300), undefined)
+  assert.deepEqual(a.bytes, Buffer.alloc(400, 1))
+  a.region.release()
+  const c = take(arena, 300, 3)
+  assert.equal(c.bytes.byteOffset, a.bytes.byteOffset, 'an empty ring starts again at its beginning')
+  assert.equal(arena.regions, 1)
+})
+
+test('the ring wraps around to its start when the end has no room, and never overlaps a held region', () => {
+  const arena = new FetchArena(1000)
+  const a = take(arena, 400, 1)
+  const b = take(arena, 400, 2)
+  a.region.release()
+  // 200 left at the end: 300 does not fit there, but fits at the start once a is given back.
+  const c = take(arena, 300, 3)
+  assert.equal(c.bytes.byteOffset, a.bytes.byteOffset)
+  assert.deepEqual(b.bytes, Buffer.alloc(400, 2), 'b untouched')
+  // Wrapped: free is only between c's end (300) and b's start (400).
+  assert.equal(arena.copy([Buffer.alloc(101)], 101), undefined)
+  const d = take(arena, 100, 4)
+  assert.equal(d.bytes.byteOffset - a.bytes.byteOffset, 300)
+  assert.deepEqual(b.bytes, Buffer.alloc(400, 2))
+  assert.deepEqual(c.bytes, Buffer.alloc(300, 3))
+  assert.equal(arena.usedBytes, 1000, 'from b (at 400) around to the end of d (400): the unusable end counts as used')
+})
+
+test('holders are asked when room is needed: a holder that changes its mind frees its region', () => {
+  const arena = new FetchArena(100)
+  let acked = false
+  const a = take(arena, 60)
+  a.region.held = () => !acked
+  assert.equal(arena.copy([Buffer.alloc(60)], 60), undefined)
+  acked = true
+  take(arena, 60)
+  assert.equal(arena.regions, 1)
+})
+
+test('more than the whole arena, or nothing, is not taken', () => {
+  const arena = new FetchArena(100)
+  assert.equal(arena.copy([Buffer.alloc(101)], 101), undefined)
+  assert.equal(arena.copy([], 0), undefined)
+  assert.throws(() => new FetchArena(0), /positive size/)
+})
+
+test('random copies and releases: every held region keeps its bytes, whatever is reused around it', () => {
+  const arena = new FetchArena(64 * 1024)
+  const live: Array<{ bytes: Buffer; region: ArenaRegion; expected: Buffer }> = []
+  let seed = 7
+  const random = (n: number): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+    return seed % n
+  }
+  let copied = 0
+  let refused = 0
+  let copiedBytes = 0
+  let refusedBytes = 0
+  for (let i = 0; i < 5_000; i++) {
+    if (live.length > 0 && random(3) === 0) {
+      // Out of order, as partitions are acknowledged in any order.
+      const [gone] = live.splice(random(live.length), 1)
+      gone?.region.release()
+    }
+    const length = 1 + random(8 * 1024)
+    const expected = randomBytes(length)
+    const got = arena.copy([expected.subarray(0, length >> 1), expected.subarray(length >> 1)], length)
+    if (got === undefined) {
+      refused++
+      refusedBytes += length
+    } else {
+      copied++
+      copiedBytes += length
+      live.push({ ...got, expected })
+    }
+    for (const l of live) assert.ok(l.bytes.equals(l.expected), 'a held region was overwritten')
+  }
+  assert.ok(copied > 1_000 && refused > 0, `copied ${copied}, refused ${refused}: both paths taken`)
+  assert.equal(arena.copiedBytes, copiedBytes)
+  assert.equal(arena.fullBytes, refusedBytes)
+})
