@@ -21,15 +21,27 @@
 
 /** Bytes of the ring that one fetched partition's records were copied into. */
 export class ArenaRegion {
-  /**
-   * Whether the bytes may still be read. True until the owner says otherwise: a region nobody
-   * claimed (a fetch answer not handed on yet) is never reused.
-   */
-  held: () => boolean = always
+  /** Until the owner claims the region (holdWhile) or lets it go, it is held. */
+  #held: () => boolean = always
+
+  /** Whether the bytes may still be read. */
+  held(): boolean {
+    return this.#held()
+  }
+
+  /** Claims the region: held for as long as `stillRead` says so (asked when the ring needs room). */
+  holdWhile(stillRead: () => boolean): void {
+    this.#held = stillRead
+  }
 
   /** Nothing will read these bytes again. */
   release(): void {
-    this.held = never
+    this.#held = never
+  }
+
+  /** Lets the region go unless it was claimed: for a fetch answer that was never handed on (an error on the way). */
+  releaseUnclaimed(): void {
+    if (this.#held === always) this.#held = never
   }
 }
 

@@ -81,8 +81,8 @@ export interface FetchedPartition {
   readonly batches: readonly FetchedBatch[]
   /**
    * Set when the batches' bytes were copied into the reader's arena (copyFetchedInto): the
-   * caller must say when nothing reads them any more (region.held, or region.release()), or the
-   * arena stops giving out room.
+   * caller must say for how long they are read (region.holdWhile) or that they are not
+   * (release, releaseUnclaimed), or the arena stops giving out room.
    */
   readonly region?: ArenaRegion
 }

@@ -556,21 +556,24 @@ export class RecordCopier {
           const a = this.#assigned.get(key)
           return a === undefined || (a.progress.queuedBytes < limit && a.readRetryAt <= now)
         })
-        for (const e of round.events) await this.#onEvent(e)
-        for (const [k, end] of round.endOffsets) {
-          const a = this.#assigned.get(k)
-          if (a !== undefined && end > a.endOffset) a.endOffset = end
-        }
-        const fetchedAt = Date.now()
-        for (const [k, f] of round.fetched) {
-          const a = this.#assigned.get(k)
-          if (a === undefined) {
-            f.region?.release()
-            continue
+        try {
+          for (const e of round.events) await this.#onEvent(e)
+          for (const [k, end] of round.endOffsets) {
+            const a = this.#assigned.get(k)
+            if (a !== undefined && end > a.endOffset) a.endOffset = end
           }
-          countFetched(a.metrics, this.stats.io, f.batches, fetchedAt)
-          this.#enqueue(a, f)
-          if (a.readFailures > 0) this.#readRecovered(a)
+          const fetchedAt = Date.now()
+          for (const [k, f] of round.fetched) {
+            const a = this.#assigned.get(k)
+            if (a === undefined) continue
+            countFetched(a.metrics, this.stats.io, f.batches, fetchedAt)
+            this.#enqueue(a, f)
+            if (a.readFailures > 0) this.#readRecovered(a)
+          }
+        } finally {
+          // The arena bytes of a fetch answer that was not queued (its partition gone, a restart
+          // in between, an error on the way) are read by nobody.
+          for (const f of round.fetched.values()) f.region?.releaseUnclaimed()
         }
         this.#updateLag()
         if (failures > 0 && round.fetched.size > 0) failures = 0
@@ -596,11 +599,8 @@ export class RecordCopier {
   #enqueue(a: Assigned, f: FetchedPartition): void {
     const progress = a.progress
     // A fetch answered for a position the progress no longer expects (a restart came in between) is dropped.
-    if (f.from !== progress.end) {
-      f.region?.release()
-      return
-    }
-    if (f.region !== undefined) f.region.held = this.#holds(a, f.from, f.next)
+    if (f.from !== progress.end) return
+    f.region?.holdWhile(this.#holds(a, f.from, f.next))
     const rawAllowed = this.#flow.rawBatches
     const wanted = f.batches.filter(b => !b.skip).length
     let open: { first: bigint; batches: RawBatch[]; bytes: number; hasRecords: boolean } | undefined

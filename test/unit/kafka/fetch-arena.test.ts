@@ -68,11 +68,23 @@ test('holders are asked when room is needed: a holder that changes its mind free
   const arena = new FetchArena(100)
   let acked = false
   const a = take(arena, 60)
-  a.region.held = () => !acked
+  a.region.holdWhile(() => !acked)
   assert.equal(arena.copy([Buffer.alloc(60)], 60), undefined)
   acked = true
   take(arena, 60)
   assert.equal(arena.regions, 1)
+})
+
+test('an unclaimed region is held until released as unclaimed; a claimed one only by its holder', () => {
+  const arena = new FetchArena(100)
+  const unclaimed = take(arena, 40)
+  const claimed = take(arena, 40)
+  claimed.region.holdWhile(() => true)
+  claimed.region.releaseUnclaimed()
+  assert.equal(claimed.region.held(), true, 'claimed: only its holder decides')
+  assert.equal(unclaimed.region.held(), true, 'never claimed: held')
+  unclaimed.region.releaseUnclaimed()
+  assert.equal(unclaimed.region.held(), false)
 })
 
 test('more than the whole arena, or nothing, is not taken', () => {
