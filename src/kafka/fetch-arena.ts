@@ -55,7 +55,8 @@ interface Span {
 }
 
 export class FetchArena {
-  readonly #capacity: number
+  readonly #maxBytes: number
+  #capacity: number
   /** Allocated at the first copy, so a reader that never fetches costs nothing. */
   #buffer: Buffer | undefined
   /** Regions in the order they were taken: the first one is the oldest (the ring's tail). */
@@ -63,12 +64,22 @@ export class FetchArena {
   #copiedBytes = 0
   #fullBytes = 0
 
-  constructor(capacityBytes: number) {
-    if (!Number.isSafeInteger(capacityBytes) || capacityBytes <= 0)
-      throw new Error(`an arena needs a positive size, not ${capacityBytes}`)
-    this.#capacity = capacityBytes
+  /**
+   * A ring of `initialBytes` that doubles, up to `maxBytes`, when it has no room: a copy whose
+   * working set is small (many partitions of a few records) keeps a small ring, resident memory
+   * being what the ring has touched. On growing, the old block is left to the regions in it
+   * (their views keep it alive until they are released and collected) and never written again.
+   */
+  constructor(maxBytes: number, initialBytes = maxBytes) {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0)
+      throw new Error(`an arena needs a positive size, not ${maxBytes}`)
+    if (!Number.isSafeInteger(initialBytes) || initialBytes <= 0 || initialBytes > maxBytes)
+      throw new Error(`an arena's first size must be positive and at most ${maxBytes}, not ${initialBytes}`)
+    this.#maxBytes = maxBytes
+    this.#capacity = initialBytes
   }
 
+  /** The ring's size now. */
   get capacity(): number {
     return this.#capacity
   }
@@ -102,26 +113,23 @@ export class FetchArena {
    * them (the caller then keeps its own bytes).
    */
   copy(pieces: readonly Buffer[], length: number): { bytes: Buffer; region: ArenaRegion } | undefined {
-    if (length <= 0 || length > this.#capacity) return undefined
-    let start = this.#place(length)
+    let total = 0
+    for (const piece of pieces) total += piece.length
+    if (total !== length) throw new Error(`pieces hold ${total} bytes, not the ${length} announced`)
+    if (length === 0) return undefined
+    const start = this.#place(length) ?? this.#reclaimed(length) ?? this.#grown(length)
     if (start === undefined) {
-      this.#reclaim()
-      start = this.#place(length)
-      if (start === undefined) {
-        this.#fullBytes += length
-        return undefined
-      }
+      this.#fullBytes += length
+      return undefined
     }
     this.#copiedBytes += length
     this.#buffer ??= Buffer.allocUnsafeSlow(this.#capacity)
     const bytes = this.#buffer.subarray(start, start + length)
     let at = 0
     for (const piece of pieces) {
-      if (at + piece.length > length) throw new Error(`pieces hold more than the ${length} bytes announced`)
       piece.copy(bytes, at)
       at += piece.length
     }
-    if (at !== length) throw new Error(`pieces hold ${at} bytes, not the ${length} announced`)
     const region = new ArenaRegion()
     this.#spans.push({ start, end: start + length, region })
     return { bytes, region }
@@ -131,7 +139,7 @@ export class FetchArena {
   #place(length: number): number | undefined {
     const first = this.#spans[0]
     const last = this.#spans.at(-1)
-    if (first === undefined || last === undefined) return 0
+    if (first === undefined || last === undefined) return length <= this.#capacity ? 0 : undefined
     if (last.end > first.start) {
       // Not wrapped: free at the end of the block, then from its start up to the oldest region.
       if (this.#capacity - last.end >= length) return last.end
@@ -139,6 +147,22 @@ export class FetchArena {
     }
     // Wrapped: free between the newest region and the oldest.
     return first.start - last.end >= length ? last.end : undefined
+  }
+
+  /** Where `length` bytes start once the oldest regions nobody holds are given back, or undefined. */
+  #reclaimed(length: number): number | undefined {
+    this.#reclaim()
+    return this.#place(length)
+  }
+
+  /** Where `length` bytes start in a larger block, when the ring may still grow to hold them; or undefined. */
+  #grown(length: number): number | undefined {
+    const capacity = Math.min(this.#maxBytes, Math.max(this.#capacity * 2, length))
+    if (capacity <= this.#capacity || capacity < length) return undefined
+    this.#capacity = capacity
+    this.#buffer = undefined
+    this.#spans.length = 0
+    return 0
   }
 
   /** Gives back the oldest regions nobody holds, up to the first one still held. */

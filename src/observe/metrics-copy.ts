@@ -63,6 +63,8 @@ export interface TaskIo {
   arenaBytes: number
   /** Fetched bytes kept as views of their socket chunks because the arena was full. */
   arenaFullBytes: number
+  /** The arena's ring size now (it grows when it runs out of room). */
+  arenaSizeBytes: number
   /** Durations of position stores (Connect's offset commit time). */
   readonly storeWindow: SampledWindow
   stores: number
@@ -98,6 +100,7 @@ export function newTaskIo(): TaskIo {
     queueLimitBytes: 0,
     arenaBytes: 0,
     arenaFullBytes: 0,
+    arenaSizeBytes: 0,
     storeWindow: newWindow(),
     stores: 0
   }
@@ -165,6 +168,7 @@ export function mergeIo(all: readonly TaskIo[]): TaskIo {
     out.queueLimitBytes += io.queueLimitBytes
     out.arenaBytes += io.arenaBytes
     out.arenaFullBytes += io.arenaFullBytes
+    out.arenaSizeBytes += io.arenaSizeBytes
     out.stores += io.stores
     out.storeWindow.samples.push(...io.storeWindow.samples)
   }

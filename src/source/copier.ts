@@ -103,9 +103,10 @@ const RAW_MAX_BYTES = 1_000_000
 /** Units (of up to the producer's batch size) queued per partition before its fetching waits for the sender. */
 const PARTITION_QUEUE_UNITS = 2
 /**
- * The fetch arena holds this many task queues (fetch.max.bytes, at least ARENA_MIN_QUEUE_BYTES):
- * the queue, the fetch that overshoots it, one more answer in flight. When it is full, fetched
- * bytes stay views of their socket chunks (correct, with more collections).
+ * The fetch arena starts at one task queue (fetch.max.bytes, at least ARENA_MIN_QUEUE_BYTES) and
+ * grows to hold up to this many when it runs out of room: the queue, the fetch that overshoots
+ * it, one more answer in flight. When it is full at that size, fetched bytes stay views of their
+ * socket chunks (correct, with more collections).
  */
 const ARENA_QUEUES = 3
 const ARENA_MIN_QUEUE_BYTES = 1024 * 1024
@@ -306,11 +307,11 @@ export class RecordCopier {
     // At least a byte: with fetch.max.bytes=0 (one batch per fetch) the queue must still let one fetch in.
     this.#queueBytes = Math.max(1, deps.reader.fetchMaxBytes)
     this.stats.io.queueLimitBytes = this.#queueBytes
-    // Fetched bytes go into one reused block (fetch-arena.ts says why). Room for the queue, the
-    // fetch that overshoots it and one more in flight. Not in the exactly-once mode: its
+    // Fetched bytes go into one reused block (fetch-arena.ts says why). Not in the exactly-once mode: its
     // acknowledged records are kept until the commit, past what the arena's holds account for.
     if (deps.transactions === undefined) {
-      this.#arena = new FetchArena(ARENA_QUEUES * Math.max(this.#queueBytes, ARENA_MIN_QUEUE_BYTES))
+      const queue = Math.max(this.#queueBytes, ARENA_MIN_QUEUE_BYTES)
+      this.#arena = new FetchArena(ARENA_QUEUES * queue, queue)
       deps.reader.copyFetchedInto(this.#arena)
     }
     this.#producer = deps.producer
@@ -699,6 +700,7 @@ export class RecordCopier {
     this.stats.io.queuedBytes = queued
     this.stats.io.arenaBytes = this.#arena?.copiedBytes ?? 0
     this.stats.io.arenaFullBytes = this.#arena?.fullBytes ?? 0
+    this.stats.io.arenaSizeBytes = this.#arena?.capacity ?? 0
   }
 
   // ---- sending -------------------------------------------------------------------------

@@ -24,7 +24,10 @@ test('pieces come back as one contiguous copy, equal to the pieces joined', () =
 test('a length that does not match the pieces is refused, and nothing is taken', () => {
   const arena = new FetchArena(1024)
   assert.throws(() => arena.copy([Buffer.alloc(10)], 11), /pieces hold 10 bytes, not the 11 announced/)
-  assert.throws(() => arena.copy([Buffer.alloc(10), Buffer.alloc(10)], 15), /more than the 15 bytes announced/)
+  assert.throws(
+    () => arena.copy([Buffer.alloc(10), Buffer.alloc(10)], 15),
+    /pieces hold 20 bytes, not the 15 announced/
+  )
   assert.equal(arena.regions, 0)
   assert.equal(arena.usedBytes, 0)
 })
@@ -92,6 +95,29 @@ test('more than the whole arena, or nothing, is not taken', () => {
   assert.equal(arena.copy([Buffer.alloc(101)], 101), undefined)
   assert.equal(arena.copy([], 0), undefined)
   assert.throws(() => new FetchArena(0), /positive size/)
+  assert.throws(() => new FetchArena(100, 101), /first size must be positive and at most 100/)
+})
+
+test('a ring with no room doubles up to its largest size; the regions in the old blocks keep their bytes', () => {
+  const arena = new FetchArena(1000, 300)
+  const a = take(arena, 200, 1)
+  assert.equal(arena.capacity, 300)
+  const b = take(arena, 200, 2)
+  assert.equal(arena.capacity, 600, 'no room for 200 more: doubled')
+  assert.notEqual(b.bytes.buffer, a.bytes.buffer, 'in a new block')
+  const c = take(arena, 350, 3)
+  assert.equal(c.bytes.buffer, b.bytes.buffer, 'room left in the new block')
+  const d = take(arena, 100, 4)
+  assert.equal(arena.capacity, 1000, 'doubled again, capped at the largest size')
+  d.region.release()
+  for (let i = 0; i < 20; i++) take(arena, 300, 5).region.release()
+  assert.deepEqual(a.bytes, Buffer.alloc(200, 1), 'an old block is never written again')
+  assert.deepEqual(b.bytes, Buffer.alloc(200, 2))
+  assert.deepEqual(c.bytes, Buffer.alloc(350, 3))
+  take(arena, 600, 6)
+  assert.equal(arena.copy([Buffer.alloc(500)], 500), undefined, 'full at the largest size: refused')
+  assert.equal(arena.fullBytes, 500)
+  assert.equal(arena.capacity, 1000)
 })
 
 test('random copies and releases: every held region keeps its bytes, whatever is reused around it', () => {
