@@ -8,15 +8,16 @@
  * them. Every ~10 MB of such Buffers started one: 30-34 full collections in a 1 GB lz4 copy, each
  * marking the whole heap of ~21 MB, a quarter of the copy's CPU. Copied here (one memcpy per byte)
  * the chunks are garbage as soon as the fetch answer is parsed and a scavenge frees them; the
- * block itself lives for the whole copy and is never freed, so it starts no collection. Measured
- * with a first version: 3 full collections instead of 30-34 (docs/DESIGN.md, "Raw batches").
+ * block itself lives as long as the copy, so it starts no collection: 8-11 full collections
+ * instead (docs/DESIGN.md, "Fetched bytes go into one reused block").
  *
  * The block is a ring. A copy takes the next free bytes; space comes back only from the oldest
  * end, when the oldest region's `held()` says its bytes are no longer read (its records are on
  * the target, or dropped, and no send that may still read them is in flight). A region whose
- * holder never lets go (a partition paused on a refused record) stops reuse: `copy` then returns
- * undefined and the caller keeps the socket's bytes as before, slower but correct. Reusing bytes
- * that are still read would corrupt what is copied, so `held` must err on the side of true.
+ * holder does not let go (a partition paused on a refused record) stops reuse: the ring grows
+ * into a new block, up to its largest size, and then `copy` returns undefined and the caller
+ * keeps the socket's bytes as before, slower but correct. Reusing bytes that are still read
+ * would corrupt what is copied, so `held` must err on the side of true.
  */
 
 /** Bytes of the ring that one fetched partition's records were copied into. */
