@@ -109,14 +109,13 @@ export class FetchArena {
   }
 
   /**
-   * `pieces` (`length` bytes in all) copied into the ring, as one contiguous view, with the
-   * region to release when nothing reads it any more; undefined when the ring has no room for
-   * them (the caller then keeps its own bytes).
+   * `pieces` copied into the ring, one after the other, as one contiguous view, with the region
+   * to release when nothing reads it any more; undefined when there is nothing to copy or the
+   * ring has no room for them (the caller then keeps its own bytes).
    */
-  copy(pieces: readonly Buffer[], length: number): { bytes: Buffer; region: ArenaRegion } | undefined {
-    let total = 0
-    for (const piece of pieces) total += piece.length
-    if (total !== length) throw new Error(`pieces hold ${total} bytes, not the ${length} announced`)
+  copy(pieces: readonly Buffer[]): { bytes: Buffer; region: ArenaRegion } | undefined {
+    let length = 0
+    for (const piece of pieces) length += piece.length
     if (length === 0) return undefined
     const start = this.#place(length) ?? this.#reclaimed(length) ?? this.#grown(length)
     if (start === undefined) {

@@ -432,7 +432,7 @@ export class PartitionReader {
     const abortedProducers = new Set<bigint>()
     const batches: FetchedBatch[] = []
     let next = p.offset
-    const copied = this.#copied(pr.records)
+    const copied = this.#arena?.copy(pr.records)
     try {
       for (const batch of splitBatches(copied?.bytes ?? pr.records)) {
         if (batch.nextOffset <= next) continue
@@ -469,14 +469,6 @@ export class PartitionReader {
       this.#positions.delete(key)
       this.#positions.set(key, { topic: p.topic, partition: p.partition, offset: next })
     }
-  }
-
-  /** The records bytes copied into the arena, when there is one with room. */
-  #copied(records: readonly Buffer[]): { bytes: Buffer; region: ArenaRegion } | undefined {
-    if (this.#arena === undefined || records.length === 0) return undefined
-    let length = 0
-    for (const piece of records) length += piece.length
-    return this.#arena.copy(records, length)
   }
 
   async close(): Promise<void> {

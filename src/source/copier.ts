@@ -191,6 +191,11 @@ interface Assigned {
   readonly sending: Set<CopyUnit>
 }
 
+/** The round's sends have settled (answered, failed or given up): their units no longer read their bytes. */
+function settled(round: ReadonlyArray<{ readonly a: Assigned; readonly unit: CopyUnit }>): void {
+  for (const { a, unit } of round) a.sending.delete(unit)
+}
+
 /** What a task in the exactly-once mode keeps about its transactions (docs/exactly-once-plan.md §5.1). */
 interface TransactionalCopy {
   readonly session: TransactionalSession
@@ -768,7 +773,7 @@ export class RecordCopier {
       })
       .finally(() => {
         this.#sendsInFlight--
-        for (const { a, unit } of round) a.sending.delete(unit)
+        settled(round)
         this.#inFlight.delete(p)
         this.#wakeUp()
       })
@@ -904,7 +909,7 @@ export class RecordCopier {
           try {
             await this.#sendInTransaction(txn, round)
           } finally {
-            for (const { a, unit } of round) a.sending.delete(unit)
+            settled(round)
           }
         })
         continue
