@@ -78,6 +78,10 @@ if (needsBundledNode) {
   // system temp folder) brings a restart's load down to well under a second. A restart after a
   // crash must copy again quickly. Unwritable cache folder: Node just runs without it.
   nodeModule.enableCompileCache?.()
+  // Before anything loads the Kafka client: its option schemas are compiled when first used
+  // rather than at load (src/kafka/lazy-validators.ts says why).
+  const { deferLibraryValidatorCompilation } = await import(join(root, 'src', 'kafka', 'lazy-validators.ts'))
+  deferLibraryValidatorCompilation()
   await import(join(root, 'src', 'main.ts'))
 }
 
