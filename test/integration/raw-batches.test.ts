@@ -347,3 +347,44 @@ test(
     assert.ok((mirror.status()[0]?.copier?.transactions?.committed ?? 0) > 0, 'in transactions')
   }
 )
+
+test(
+  'small batches coalesced on the record path keep timestamps more than 2^31 ms apart',
+  { timeout: 300_000 },
+  async t => {
+    // Three one-record batches (three sends), each smaller than the raw path's minimum, so the
+    // first fetch coalesces them into one re-encoded batch. The client library's batch writer
+    // kept only 32 bits of a timestamp delta: the records 60 days apart came out with wrong
+    // timestamps. The newest record is last, so retention keeps the segment.
+    const topic = uniqueName('far-timestamps')
+    await createTopic(A, topic, { partitions: 1 })
+    const now = Date.now()
+    const day = 24 * 3600 * 1000
+    const stamps = [now - 60 * day, now - 30 * day, now].map(BigInt)
+    const producer = new KafkaProducer(clientConfig(A), 'test-far-timestamps-producer')
+    try {
+      for (const [i, timestamp] of stamps.entries())
+        await producer.send([
+          {
+            topic,
+            partition: 0,
+            records: [{ key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`), headers: [], timestamp }]
+          }
+        ])
+    } finally {
+      await producer.close()
+    }
+    await startMirror(t, writeCopyOnlyProperties({ A, B }, topic))
+    await waitFor(async () => (await readAll(B, `A.${topic}`).catch(() => [])).length === 3, {
+      timeoutMs: 120_000,
+      what: `the three records on A.${topic}`
+    })
+    const copied = await readAll(B, `A.${topic}`)
+    assert.deepEqual(
+      copied.map(r => r.timestamp),
+      stamps,
+      'the timestamps as written'
+    )
+    assert.deepEqual(copied.map(comparable), (await readAll(A, topic)).map(comparable))
+  }
+)
