@@ -298,6 +298,9 @@ export class RecordCopier {
   #storing: Promise<void> | undefined
   #syncFlush: Promise<void> | undefined
   #syncFlushAgain = false
+  /** The next offset-sync write, waiting for SYNC_WRITE_SPACING_MS since the last one. */
+  #syncTimer: NodeJS.Timeout | undefined
+  #lastSyncWrite = 0
   #consecutiveFailedRounds = 0
   /** A lease refusal was logged (sending / storing); cleared by the next success, so once per episode. */
   #sendGateLogged = false
@@ -1432,24 +1435,37 @@ export class RecordCopier {
 
   // ---- offset syncs and positions ------------------------------------------------------
 
-  /** Writes due offset syncs in the background, one write at a time (never waited on by the copy). */
+  /**
+   * Writes due offset syncs in the background (never waited on by the copy): one write at a
+   * time, each at least SYNC_WRITE_SPACING_MS after the one before; a timer takes what comes in
+   * between. `#syncFlush` is only the write in progress, so what awaits it (a position flush, a
+   * release) waits for one write, never for a copy that keeps making syncs.
+   */
   #flushSyncs(): void {
-    if (this.#syncs === undefined) return
+    const syncs = this.#syncs
+    if (syncs === undefined || this.#syncTimer !== undefined) return
     if (this.#syncFlush !== undefined) {
       this.#syncFlushAgain = true
       return
     }
-    const syncs = this.#syncs
-    this.#syncFlush = (async () => {
-      do {
-        this.#syncFlushAgain = false
-        const started = Date.now()
-        await syncs.flush(false)
-        if (this.#syncFlushAgain) await sleep(SYNC_WRITE_SPACING_MS - (Date.now() - started))
-      } while (this.#syncFlushAgain)
-    })().finally(() => {
-      this.#syncFlush = undefined
-    })
+    const wait = this.#lastSyncWrite + SYNC_WRITE_SPACING_MS - Date.now()
+    if (wait > 0) {
+      this.#syncTimer = setTimeout(() => {
+        this.#syncTimer = undefined
+        this.#flushSyncs()
+      }, wait)
+      this.#syncTimer.unref()
+      return
+    }
+    this.#lastSyncWrite = Date.now()
+    this.#syncFlushAgain = false
+    this.#syncFlush = syncs
+      .flush(false)
+      .then(() => undefined)
+      .finally(() => {
+        this.#syncFlush = undefined
+        if (this.#syncFlushAgain) this.#flushSyncs()
+      })
   }
 
   #maybeStore(now: number): void {
@@ -1463,6 +1479,9 @@ export class RecordCopier {
 
   /** Writes the latest offset sync of every partition and stores the positions of acknowledged records. */
   async flush(): Promise<void> {
+    // Everything due is written just below: a spaced write waiting for its turn has nothing left.
+    clearTimeout(this.#syncTimer)
+    this.#syncTimer = undefined
     if (this.#syncFlush !== undefined) await this.#syncFlush
     if (this.#syncs !== undefined) await this.#syncs.flush(true)
     await this.#storePositions()
