@@ -462,12 +462,16 @@ export async function encodeBatch(records: ReadonlyArray<EncodableRecord>, codec
   const first = records[0] as EncodableRecord
   const baseTimestamp = first.timestamp
   let maxTimestamp = baseTimestamp
+  // Per record, from the sizing pass for the writing pass: its length and timestamp delta.
   const bodySizes = new Array<number>(records.length)
+  const timestampDeltas = new Array<number>(records.length)
   let recordsSize = 0
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as EncodableRecord
     if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp
-    let body = 1 + varintSize(Number(r.timestamp - baseTimestamp)) + varintSize(i)
+    const delta = Number(r.timestamp - baseTimestamp)
+    timestampDeltas[i] = delta
+    let body = 1 + varintSize(delta) + varintSize(i)
     body += bytesFieldSize(r.key) + bytesFieldSize(r.value) + varintSize(r.headers.length)
     for (const [k, v] of r.headers) body += bytesFieldSize(k) + bytesFieldSize(v)
     bodySizes[i] = body
@@ -478,7 +482,7 @@ export async function encodeBatch(records: ReadonlyArray<EncodableRecord>, codec
       const r = records[i] as EncodableRecord
       at = writeVarint(out, at, bodySizes[i] as number)
       out[at++] = 0 // record attributes: unused
-      at = writeVarint(out, at, Number(r.timestamp - baseTimestamp))
+      at = writeVarint(out, at, timestampDeltas[i] as number)
       at = writeVarint(out, at, i)
       at = writeBytesField(out, at, r.key)
       at = writeBytesField(out, at, r.value)
