@@ -20,6 +20,7 @@ import {
   clustersForFile,
   comparable,
   createTopic,
+  produce,
   readAll,
   uniqueName,
   waitFor
@@ -361,19 +362,13 @@ test(
     const now = Date.now()
     const day = 24 * 3600 * 1000
     const stamps = [now - 60 * day, now - 30 * day, now].map(BigInt)
-    const producer = new KafkaProducer(clientConfig(A), 'test-far-timestamps-producer')
-    try {
-      for (const [i, timestamp] of stamps.entries())
-        await producer.send([
-          {
-            topic,
-            partition: 0,
-            records: [{ key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`), headers: [], timestamp }]
-          }
-        ])
-    } finally {
-      await producer.close()
-    }
+    // chunk 1: one send, so one batch, per record.
+    await produce(
+      A,
+      topic,
+      stamps.map((timestamp, i) => ({ key: `k${i}`, value: `v${i}`, timestamp })),
+      { chunk: 1 }
+    )
     await startMirror(t, writeCopyOnlyProperties({ A, B }, topic))
     await waitFor(async () => (await readAll(B, `A.${topic}`).catch(() => [])).length === 3, {
       timeoutMs: 120_000,
