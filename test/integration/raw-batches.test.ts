@@ -356,9 +356,10 @@ test(
     // Three one-record batches (three sends), each smaller than the raw path's minimum, so the
     // first fetch coalesces them into one re-encoded batch. The client library's batch writer
     // kept only 32 bits of a timestamp delta: the records 60 days apart came out with wrong
-    // timestamps. The newest record is last, so retention keeps the segment.
+    // timestamps. No time retention on the source: the brokers check retention every 2 s, and a
+    // segment holding only the old records could be deleted between two sends.
     const topic = uniqueName('far-timestamps')
-    await createTopic(A, topic, { partitions: 1 })
+    await createTopic(A, topic, { partitions: 1, configs: { 'retention.ms': '-1' } })
     const now = Date.now()
     const day = 24 * 3600 * 1000
     const stamps = [now - 60 * day, now - 30 * day, now].map(BigInt)
