@@ -1,12 +1,11 @@
 /**
- * Produces records (acks=all unless the user's `acks` says 1; `compression.type` as set), one batch per partition, and
- * reports the offset each batch
- * starts at on the target (record i of a batch is at base + i), which the copier needs for
- * offset syncs.
+ * Produces records (acks=all unless the user's `acks` says 1; `compression.type` as set), one
+ * batch per partition, and reports the offset each batch starts at on the target (record i of a
+ * batch is at base + i), which the copier needs for offset syncs.
  *
- * Records keep every header in order, duplicates and null values too: the client takes headers
- * as a Map, so each header key is passed as its own Buffer object (a Map keys by identity), and
- * the client's default serializers pass the bytes through unchanged.
+ * Batches are encoded here (record-batch.ts `encodeBatch`, every header kept in order,
+ * duplicates and null values too) and sent as raw Produce requests over the client library's
+ * connections (`sendBatches`); the library's own producer serves only metadata and connections.
  *
  * A producer given a write gate (write-gate.ts: the group's lease) checks it synchronously
  * before each request is built or handed to the client, and its connections are gated at the
@@ -23,11 +22,10 @@ import {
 import type { ClientConfig } from '../config/model.ts'
 import { clientOptions } from './security/client-options.ts'
 import { KafkaError } from '../errors.ts'
-import { errorTree } from '../util/error-tree.ts'
 import { isUnknownTopicError, toKafkaError } from './errors.ts'
 import { type Compression, producerSettings } from './producer-settings.ts'
 import { produceRaw } from './raw-protocol.ts'
-import type { BatchBytes } from './record-batch.ts'
+import { type BatchBytes, type EncodableRecord, encodeBatch } from './record-batch.ts'
 import { type PartitionBatch, tpKey } from './types.ts'
 import { gateConnections, isGateRefusal, type WriteGate } from './write-gate.ts'
 
@@ -75,30 +73,6 @@ export class ProduceFailure extends KafkaError {
   }
 }
 
-/** Base offsets of partitions the broker accepted, found anywhere in a failed send's error tree. */
-function acceptedPartitions(err: unknown): Map<string, bigint> {
-  const accepted = new Map<string, bigint>()
-  for (const { error } of errorTree(err)) {
-    const { produced, response } = error as {
-      produced?: { offsets?: Array<{ topic: string; partition: number; offset: bigint }> }
-      response?: {
-        responses?: Array<{
-          name?: string
-          partitionResponses?: Array<{ index: number; errorCode: number; baseOffset: bigint }>
-        }>
-      }
-    }
-    for (const o of produced?.offsets ?? []) accepted.set(tpKey(o.topic, o.partition), o.offset)
-    for (const t of response?.responses ?? []) {
-      for (const p of t.partitionResponses ?? []) {
-        if (t.name !== undefined && p.errorCode === 0 && p.baseOffset >= 0n)
-          accepted.set(tpKey(t.name, p.index), p.baseOffset)
-      }
-    }
-  }
-  return accepted
-}
-
 export class KafkaProducer {
   readonly #producer: Producer<Buffer | null, Buffer | null, Buffer, Buffer | null>
   readonly #cluster: string
@@ -124,18 +98,10 @@ export class KafkaProducer {
     this.#acks = settings.acksAll ? ProduceAcks.ALL : ProduceAcks.LEADER
     this.#producer = new Producer({
       ...clientOptions(cfg, clientId),
-      // A brand-new producer must announce itself with -1/-1 (the client's default of 0/0 is
-      // rejected for reused transactional ids).
-      producerId: -1n,
-      producerEpoch: -1,
-      acks: settings.acksAll ? ProduceAcks.ALL : ProduceAcks.LEADER,
-      compression: settings.compression,
+      // Only its metadata and connections are used (sendBatches writes the Produce requests
+      // itself): a plain producer that never creates topics nor retries on its own.
       idempotent: false,
-      // The client's own retry resends a whole request when one partition of it fails, which
-      // writes the partitions that had succeeded twice. send() retries only what failed.
       retries: 0,
-      // Same reason: on a stale-metadata error the client repeats the whole request.
-      repeatOnStaleMetadata: false,
       autocreateTopics: false
     } as ConstructorParameters<typeof Producer>[0]) as unknown as Producer<
       Buffer | null,
@@ -180,143 +146,28 @@ export class KafkaProducer {
   }
 
   /**
-   * The batches whose partition the producer's metadata lists, after one forced refresh for any
-   * that it does not. The library writes a record for a partition it does not know yet to
-   * `partition % cachedPartitionCount` (KafkaProducer must never redirect a record: a mirror's
-   * record belongs on its source partition), so an unknown partition is held back here and
-   * reported as a retriable UNKNOWN_TOPIC_OR_PARTITION for its batch alone.
+   * One attempt: every batch encoded here (encodeBatch: the library's own writer keeps only 32
+   * bits of a timestamp delta) and sent with sendBatches, which never writes a batch to a
+   * partition its metadata does not list. Throws a ProduceFailure that says which batches were
+   * written when any failed: retriable when every failure is.
    */
-  async #knownPartitions(
-    batches: readonly PartitionBatch[]
-  ): Promise<{ known: boolean[]; error: KafkaError | undefined }> {
-    let counts = await this.#partitionCounts([...new Set(batches.map(b => b.topic))], false)
-    const stale = [...new Set(batches.filter(b => b.partition >= (counts.get(b.topic) ?? 0)).map(b => b.topic))]
-    if (stale.length > 0) counts = new Map([...counts, ...(await this.#partitionCounts(stale, true))])
-    const unknown = batches.filter(b => b.partition >= (counts.get(b.topic) ?? 0))
-    if (unknown.length === 0) return { known: batches.map(() => true), error: undefined }
-    const names = unknown
-      .slice(0, 5)
-      .map(
-        b =>
-          `${b.topic}-${b.partition} (partition ${b.partition} not known: the topic has ${counts.get(b.topic) ?? 0} partitions in metadata)`
-      )
-      .join(', ')
-    const error = new KafkaError(`producing to ${names} on cluster ${this.#cluster}: UNKNOWN_TOPIC_OR_PARTITION`, {
-      retriable: true,
-      kafkaCode: 'UNKNOWN_TOPIC_OR_PARTITION'
-    })
-    return { known: batches.map(b => b.partition < (counts.get(b.topic) ?? 0)), error }
-  }
-
-  /**
-   * Partition count per topic from the producer's metadata (0 for a topic it cannot see). Fails
-   * closed: when metadata cannot be read at all, nothing is sent (the library would fall back
-   * to its cache and wrap partitions), and the failure is retried like a failed send.
-   */
-  async #partitionCounts(topics: readonly string[], forceUpdate: boolean): Promise<Map<string, number>> {
-    const read = async (names: readonly string[]): Promise<Map<string, number>> => {
-      const md = await this.#producer.metadata({ topics: [...names], forceUpdate })
-      return new Map(names.map(t => [t, md.topics.get(t)?.partitionsCount ?? 0]))
-    }
-    try {
-      try {
-        return await read(topics)
-      } catch (err) {
-        // One topic the brokers do not know (yet) fails the whole request: ask each alone.
-        if (topics.length === 1 || !isUnknownTopicError(err)) throw err
-        const each = await Promise.all(
-          topics.map(
-            async t =>
-              await read([t]).catch((e: unknown) => {
-                if (isUnknownTopicError(e)) return new Map([[t, 0]])
-                throw e
-              })
-          )
-        )
-        return new Map(each.flatMap(m => [...m]))
-      }
-    } catch (err) {
-      if (topics.length === 1 && isUnknownTopicError(err)) return new Map([[topics[0] ?? '', 0]])
-      throw toKafkaError(`reading metadata of ${topics.slice(0, 5).join(', ')} on cluster ${this.#cluster}`, err)
-    }
-  }
-
-  /** One produce call; on failure the ProduceFailure says which batches were written anyway. */
   async #sendOnce(all: readonly PartitionBatch[]): Promise<Array<bigint | undefined>> {
-    let checked: { known: boolean[]; error: KafkaError | undefined }
-    try {
-      checked = await this.#knownPartitions(all)
-    } catch (err) {
-      throw new ProduceFailure(
-        err as KafkaError,
-        all.map(() => undefined)
-      )
-    }
-    const { known, error: unknownPartitions } = checked
-    if (unknownPartitions !== undefined) {
-      const sendable = all.filter((_, i) => known[i])
-      let sent: Array<bigint | undefined> = []
-      let failure: ProduceFailure | undefined
-      try {
-        if (sendable.length > 0) sent = await this.#sendKnown(sendable)
-      } catch (err) {
-        if (!(err instanceof ProduceFailure)) throw err
-        failure = err
-        sent = [...err.acked]
-      }
-      let j = 0
-      const acked = all.map((_, i) => (known[i] === true ? sent[j++] : undefined))
-      throw new ProduceFailure(failure ?? unknownPartitions, acked)
-    }
-    return await this.#sendKnown(all)
-  }
-
-  async #sendKnown(batches: readonly PartitionBatch[]): Promise<Array<bigint | undefined>> {
-    const messages = []
-    for (const { topic, partition, records } of batches) {
-      for (const r of records) {
-        const headers = new Map<Buffer, Buffer | null>()
-        for (const [k, v] of r.headers) headers.set(headers.has(k) ? Buffer.from(k) : k, v)
-        messages.push({ topic, partition, key: r.key, value: r.value, headers, timestamp: r.timestamp })
-      }
-    }
-    const baseOffsets = (offsets: ReadonlyMap<string, bigint>): Array<bigint | undefined> =>
-      batches.map(b => offsets.get(tpKey(b.topic, b.partition)))
-    let bases: Array<bigint | undefined>
-    // As late as this path allows: the client builds the request inside send(); the socket gate covers the rest.
-    this.#checkGate(
-      () => `producing ${messages.length} records to ${batches[0]?.topic ?? ''} on cluster ${this.#cluster}`
+    const now = BigInt(Date.now())
+    const encoded: EncodedBatch[] = await Promise.all(
+      all.map(async ({ topic, partition, records }) => ({
+        topic,
+        partition,
+        batch: await encodeBatch(
+          records.map(r => (r.timestamp === undefined ? { ...r, timestamp: now } : (r as EncodableRecord))),
+          this.compression
+        )
+      }))
     )
-    try {
-      const result = await this.#producer.send({ messages: messages as never })
-      bases = baseOffsets(new Map((result.offsets ?? []).map(o => [tpKey(o.topic, o.partition), o.offset])))
-    } catch (err) {
-      const topics = [...new Set(batches.map(b => b.topic))].slice(0, 5).join(', ')
-      const error = toKafkaError(`producing ${messages.length} records to ${topics} on cluster ${this.#cluster}`, err)
-      // The client's own "Unknown topic" (no request sent) is what a topic created a moment ago
-      // looks like until its metadata has spread: worth a metadata refresh and another try.
-      const unknownTopic =
-        !error.retriable && [...errorTree(err)].some(({ error }) => /^Unknown topic/i.test(error.message))
-      throw new ProduceFailure(
-        unknownTopic
-          ? new KafkaError(error.message, { retriable: true, kafkaCode: 'UNKNOWN_TOPIC_OR_PARTITION', cause: err })
-          : error,
-        baseOffsets(acceptedPartitions(err))
-      )
-    }
-    // A batch the answer does not place at its own partition went somewhere else: the library
-    // re-read its metadata between our check and its send and wrapped the partition. Said loudly;
-    // those batches are sent again one record at a time by the caller, to their own partition.
-    const astray = batches.filter((_, i) => bases[i] === undefined).map(b => `${b.topic}-${b.partition}`)
-    if (astray.length > 0)
-      throw new ProduceFailure(
-        new KafkaError(
-          `producing to ${astray.slice(0, 5).join(', ')} on cluster ${this.#cluster}: the client reported no write at these partitions; their records may have gone to another partition`,
-          { retriable: false, kafkaCode: 'PARTITION_MISMATCH' }
-        ),
-        bases
-      )
-    return bases
+    const outcomes = await this.sendBatches(encoded)
+    const failures = outcomes.flatMap(o => (o.error === undefined ? [] : [o.error]))
+    const bases = outcomes.map(o => o.base)
+    if (failures.length === 0) return bases
+    throw new ProduceFailure(failures.find(e => !e.retriable) ?? (failures[0] as KafkaError), bases)
   }
 
   /**
