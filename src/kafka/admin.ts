@@ -17,6 +17,7 @@ import {
 import type { ClientConfig } from '../config/model.ts'
 import { type AclBinding, fromLibrary as aclFromLibrary, toLibrary as aclToLibrary } from './acl.ts'
 import { type BaseClientOptions, clientOptions } from './security/client-options.ts'
+import { createRequests, isTooLargeForController } from './create-topic-requests.ts'
 import { KafkaError } from '../errors.ts'
 import { errorTree } from '../util/error-tree.ts'
 import { brokerErrorNames, isUnknownTopicError, toKafkaError } from './errors.ts'
@@ -199,7 +200,8 @@ export class KafkaAdmin {
   /**
    * Creates topics with one request per distinct set of configs (CreateTopics carries one
    * config list for all its topics in this client), so a hundred new remote topics cost one
-   * round trip instead of a hundred. Each topic's own outcome is returned, by name.
+   * round trip instead of a hundred; a set too large for the controller goes out in parts
+   * (create-topic-requests.ts). Each topic's own outcome is returned, by name.
    */
   async createTopics(topics: readonly NewTopic[]): Promise<Map<string, CreateTopicOutcome>> {
     const outcomes = new Map<string, CreateTopicOutcome>()
@@ -208,40 +210,59 @@ export class KafkaAdmin {
     )
     await Promise.all(
       [...byConfigs.values()].map(async group => {
-        try {
-          await this.#admin.createTopics({
-            topics: group.map(t => ({ topic: t.name, partitions: t.partitions, replicas: t.replicationFactor })),
-            configs: Object.entries(group[0]?.configs ?? {}).map(([name, value]) => ({ name, value }))
-          })
-          for (const t of group) outcomes.set(t.name, { status: 'created' })
-        } catch (err) {
-          const perTopic = topicResults(err)
-          for (const t of group) {
-            const result = perTopic?.get(t.name)
-            if (result?.code === 0) outcomes.set(t.name, { status: 'created' })
-            else if (
-              result?.name === 'TOPIC_ALREADY_EXISTS' ||
-              (perTopic === undefined && brokerErrorNames(err).includes('TOPIC_ALREADY_EXISTS') && group.length === 1)
-            )
-              outcomes.set(t.name, { status: 'exists' })
-            else if (result !== undefined)
-              outcomes.set(t.name, {
-                status: 'failed',
-                error: new KafkaError(
-                  `${this.#doing(`creating topic ${t.name}`)}: ${result.name}${result.message === '' ? '' : ` (${result.message})`}`,
-                  { retriable: result.retriable, kafkaCode: result.name }
-                )
-              })
-            else
-              outcomes.set(t.name, {
-                status: 'failed',
-                error: toKafkaError(this.#doing(`creating topic ${t.name}`), err)
-              })
-          }
-        }
+        for (const request of createRequests(group)) await this.#createTogether(request, outcomes)
       })
     )
     return outcomes
+  }
+
+  /**
+   * One CreateTopics for `group` (topics with the same configs); each topic's outcome goes into
+   * `outcomes`. Refused as too large for the controller (its limit is lower than we plan for),
+   * it is sent again as two halves.
+   */
+  async #createTogether(group: readonly NewTopic[], outcomes: Map<string, CreateTopicOutcome>): Promise<void> {
+    try {
+      await this.#admin.createTopics({
+        topics: group.map(t => ({ topic: t.name, partitions: t.partitions, replicas: t.replicationFactor })),
+        configs: Object.entries(group[0]?.configs ?? {}).map(([name, value]) => ({ name, value }))
+      })
+      for (const t of group) outcomes.set(t.name, { status: 'created' })
+    } catch (err) {
+      const perTopic = topicResults(err)
+      const tooLarge = group.every(t => {
+        const r = perTopic?.get(t.name)
+        return r !== undefined && isTooLargeForController(r.name, r.message)
+      })
+      if (tooLarge && group.length > 1) {
+        const half = Math.ceil(group.length / 2)
+        await this.#createTogether(group.slice(0, half), outcomes)
+        await this.#createTogether(group.slice(half), outcomes)
+        return
+      }
+      for (const t of group) {
+        const result = perTopic?.get(t.name)
+        if (result?.code === 0) outcomes.set(t.name, { status: 'created' })
+        else if (
+          result?.name === 'TOPIC_ALREADY_EXISTS' ||
+          (perTopic === undefined && brokerErrorNames(err).includes('TOPIC_ALREADY_EXISTS') && group.length === 1)
+        )
+          outcomes.set(t.name, { status: 'exists' })
+        else if (result !== undefined)
+          outcomes.set(t.name, {
+            status: 'failed',
+            error: new KafkaError(
+              `${this.#doing(`creating topic ${t.name}`)}: ${result.name}${result.message === '' ? '' : ` (${result.message})`}`,
+              { retriable: result.retriable, kafkaCode: result.name }
+            )
+          })
+        else
+          outcomes.set(t.name, {
+            status: 'failed',
+            error: toKafkaError(this.#doing(`creating topic ${t.name}`), err)
+          })
+      }
+    }
   }
 
   async createPartitions(topic: string, totalCount: number): Promise<void> {

@@ -39,6 +39,12 @@ export class TopicSync {
   readonly #target: KafkaAdmin
   readonly #log: Logger
   readonly #signal: AbortSignal | undefined
+  /**
+   * Remote topics that could not be prepared, with the error last logged for each: a pass logs a
+   * failure only when it is new or changed, or a thousand refused topics would log a thousand
+   * lines at every discovery pass.
+   */
+  readonly #failing = new Map<string, string>()
 
   /** `signal` (the flow's, aborted on close) ends the wait for new topics to show early. */
   constructor(
@@ -125,8 +131,12 @@ export class TopicSync {
           this.#log.info('grew remote topic', { topic: remote, from: existing.partitions, to: s.partitions })
         }
         ready.set(s.name, { source: s.name, remote, partitions: s.partitions })
+        if (this.#failing.delete(remote)) this.#log.info('remote topic prepared after an earlier failure', { remote })
       } catch (err) {
         failed.set(s.name, err as Error)
+        const message = (err as Error).message
+        if (this.#failing.get(remote) === message) continue
+        this.#failing.set(remote, message)
         this.#log.error('cannot prepare remote topic; its records are not copied until this is fixed', {
           topic: s.name,
           remote,
@@ -134,6 +144,9 @@ export class TopicSync {
         })
       }
     }
+    // Topics gone from the source (or the selection) are forgotten, so a new failure is said again.
+    const current = new Set([...sources.values()].map(s => this.remoteName(s.name)))
+    for (const remote of this.#failing.keys()) if (!current.has(remote)) this.#failing.delete(remote)
     if (created.length > 0 || grown.length > 0) await this.#waitVisible([...created, ...grown], ready)
     return { ready, created, grown, failed }
   }
