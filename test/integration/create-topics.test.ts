@@ -53,3 +53,34 @@ test('createTopics: new, existing and refused topics in one call, each with its 
   )
   assert.equal(configs.get(fresh[0] ?? '')?.find(e => e.name === 'cleanup.policy')?.value, 'delete')
 })
+
+test('createTopics: more new partitions than a KRaft controller takes in one request (10,000 metadata records) are created in parts', async t => {
+  const [A] = await clustersFor(t, [{ name: 'A' }])
+  assert.ok(A !== undefined)
+  const admin = new KafkaAdmin(clientConfig(A), 'test-admin')
+  t.after(async () => {
+    await admin.close()
+  })
+  // 2 x 5,100 partitions: one request would carry 10,202 records, which the controller refuses
+  // for every topic (POLICY_VIOLATION "Unable to perform excessively large batch operation.").
+  const prefix = uniqueName('large')
+  const topics = [`${prefix}-0`, `${prefix}-1`]
+  const outcomes = await admin.createTopics(
+    topics.map(name => ({ name, partitions: 5_100, replicationFactor: 1, configs: {} }))
+  )
+  assert.deepEqual(
+    topics.map(name => outcomes.get(name)),
+    [{ status: 'created' }, { status: 'created' }]
+  )
+  const described = await waitFor(
+    async () => {
+      const d = await admin.describeTopics(topics)
+      return d.size === 2 ? d : undefined
+    },
+    { timeoutMs: 120_000, what: 'both topics in metadata' }
+  )
+  assert.deepEqual(
+    topics.map(name => described.get(name)?.partitions),
+    [5_100, 5_100]
+  )
+})
