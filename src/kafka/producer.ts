@@ -114,47 +114,16 @@ export class KafkaProducer {
 
   /**
    * Sends the batches (at most one per partition) in one request per broker, retrying only the
-   * partitions that failed, and returns each batch's base offset. Throws ProduceFailure, which
-   * tells the batches that were written anyway.
+   * partitions that failed, and returns each batch's base offset. Each batch is encoded here
+   * (encodeBatch: the library's own writer keeps only 32 bits of a timestamp delta); a record
+   * without a timestamp gets the send time. sendBatches checks the write gate, never writes a
+   * batch to a partition its metadata does not list, and re-reads metadata after an answer that
+   * says it is stale. Throws ProduceFailure, which tells the batches that were written anyway.
    */
   async send(batches: readonly PartitionBatch[]): Promise<bigint[]> {
-    const offsets: Array<bigint | undefined> = batches.map(() => undefined)
-    let pending = batches.map((_, i) => i)
-    for (let attempt = 0; ; attempt++) {
-      try {
-        // Before the metadata look-ups too: a refused send should not open or use connections.
-        this.#checkGate(() => `producing to ${batches[0]?.topic ?? ''} on cluster ${this.#cluster}`)
-        const sent = await this.#sendOnce(pending.map(i => batches[i] as PartitionBatch))
-        pending.forEach((i, j) => {
-          offsets[i] = sent[j]
-        })
-        return offsets.map(o => o ?? -1n)
-      } catch (err) {
-        if (!(err instanceof ProduceFailure)) throw err
-        pending.forEach((i, j) => {
-          if (err.acked[j] !== undefined) offsets[i] = err.acked[j]
-        })
-        pending = pending.filter((_, j) => err.acked[j] === undefined)
-        if (!err.retriable || attempt >= SEND_ATTEMPTS - 1 || pending.length === 0)
-          throw new ProduceFailure(err, offsets)
-        // Leadership moved or the topic is new: refresh metadata before trying the rest again.
-        const topics = [...new Set(pending.map(i => (batches[i] as PartitionBatch).topic))]
-        await this.#producer.metadata({ topics, forceUpdate: true }).catch(() => {})
-        await new Promise(resolve => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)))
-      }
-    }
-  }
-
-  /**
-   * One attempt: every batch encoded here (encodeBatch: the library's own writer keeps only 32
-   * bits of a timestamp delta) and sent with sendBatches, which never writes a batch to a
-   * partition its metadata does not list. Throws a ProduceFailure that says which batches were
-   * written when any failed: retriable when every failure is.
-   */
-  async #sendOnce(all: readonly PartitionBatch[]): Promise<Array<bigint | undefined>> {
     const now = BigInt(Date.now())
     const encoded: EncodedBatch[] = await Promise.all(
-      all.map(async ({ topic, partition, records }) => ({
+      batches.map(async ({ topic, partition, records }) => ({
         topic,
         partition,
         batch: await encodeBatch(
@@ -163,11 +132,22 @@ export class KafkaProducer {
         )
       }))
     )
-    const outcomes = await this.sendBatches(encoded)
-    const failures = outcomes.flatMap(o => (o.error === undefined ? [] : [o.error]))
-    const bases = outcomes.map(o => o.base)
-    if (failures.length === 0) return bases
-    throw new ProduceFailure(failures.find(e => !e.retriable) ?? (failures[0] as KafkaError), bases)
+    const offsets: Array<bigint | undefined> = batches.map(() => undefined)
+    let pending = batches.map((_, i) => i)
+    for (let attempt = 1; ; attempt++) {
+      const outcomes = await this.sendBatches(pending.map(i => encoded[i] as EncodedBatch))
+      const failures: KafkaError[] = []
+      pending = pending.filter((i, j) => {
+        const outcome = outcomes[j] as BatchOutcome
+        if (outcome.error !== undefined) failures.push(outcome.error)
+        else offsets[i] = outcome.base
+        return outcome.error !== undefined
+      })
+      const failure = failures.find(e => !e.retriable) ?? failures[0]
+      if (failure === undefined) return offsets.map(o => o ?? -1n)
+      if (!failure.retriable || attempt >= SEND_ATTEMPTS) throw new ProduceFailure(failure, offsets)
+      await new Promise(resolve => setTimeout(resolve, Math.min(1000, 50 * 2 ** (attempt - 1))))
+    }
   }
 
   /**
@@ -310,15 +290,6 @@ export class KafkaProducer {
       })
     )
     return outcomes
-  }
-
-  /** Throws the gate's refusal as a ProduceFailure that says nothing of these batches was written. */
-  #checkGate(what: () => string): void {
-    try {
-      this.#gate?.assertValid(what)
-    } catch (err) {
-      throw new ProduceFailure(err as KafkaError, [])
-    }
   }
 
   async close(): Promise<void> {
