@@ -3,17 +3,22 @@
  * (created, exists, failed with the broker's reason), on a real broker.
  */
 import assert from 'node:assert/strict'
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import { KafkaAdmin } from '../../src/kafka/admin.ts'
-import { clientConfig, clustersFor, createTopic, uniqueName, waitFor } from '../harness/helpers.ts'
+import type { KafkaCluster } from '../harness/cluster.ts'
+import { clientConfig, clustersForFile, createTopic, uniqueName, waitFor } from '../harness/helpers.ts'
 
-test('createTopics: new, existing and refused topics in one call, each with its own outcome', async t => {
-  const [A] = await clustersFor(t, [{ name: 'A' }])
-  assert.ok(A !== undefined)
-  const admin = new KafkaAdmin(clientConfig(A), 'test-admin')
-  t.after(async () => {
-    await admin.close()
-  })
+let A: KafkaCluster
+let admin: KafkaAdmin
+clustersForFile([{ name: 'A' }], ([a]) => {
+  A = a
+  admin = new KafkaAdmin(clientConfig(a), 'test-admin')
+})
+after(async () => {
+  await admin?.close()
+})
+
+test('createTopics: new, existing and refused topics in one call, each with its own outcome', async () => {
   const prefix = uniqueName('batch')
   const existing = `${prefix}-existing`
   await createTopic(A, existing, { partitions: 1 })
@@ -54,13 +59,7 @@ test('createTopics: new, existing and refused topics in one call, each with its 
   assert.equal(configs.get(fresh[0] ?? '')?.find(e => e.name === 'cleanup.policy')?.value, 'delete')
 })
 
-test('createTopics: more new partitions than a KRaft controller takes in one request (10,000 metadata records) are created in parts', async t => {
-  const [A] = await clustersFor(t, [{ name: 'A' }])
-  assert.ok(A !== undefined)
-  const admin = new KafkaAdmin(clientConfig(A), 'test-admin')
-  t.after(async () => {
-    await admin.close()
-  })
+test('createTopics: more new partitions than a KRaft controller takes in one request (10,000 metadata records) are created in parts', async () => {
   // 2 x 5,100 partitions: one request would carry 10,202 records, which the controller refuses
   // for every topic (POLICY_VIOLATION "Unable to perform excessively large batch operation.").
   const prefix = uniqueName('large')
