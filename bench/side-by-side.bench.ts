@@ -11,7 +11,7 @@
  *                                 [--rate <records/s>] [--duration 60] [--warm-up 10]
  *                                 [--only kafka-mirror,java-default,java-tuned,kafka-mirror-eos,
  *                                        kafka-mirror-eos-interval] [--repeat 1]
- *                                 [--before DIR] [--set KEY=VALUE ...]
+ *                                 [--before DIR] [--set KEY=VALUE ...] [--source-hop]
  *
  * --set adds a line to every run's mm2.properties (Java's and ours alike; repeat it for more),
  * e.g. `--set A.consumer.fetch.max.bytes=2097152` to measure a smaller copy queue.
@@ -45,7 +45,14 @@
  *   after the first records) takes receive time minus send time: p50/p95/p99/max in ms of the
  *   records sent after the warm-up (the steady state), the warm-up's p99 and max apart (a mirror
  *   started seconds before runs its first seconds cold: JIT, first collections), and the rate
- *   asked / actually sent.
+ *   asked / actually sent. The reader takes the stamps from the batches' bytes
+ *   (src/bench/send-stamps.ts), not decoded records. With --source-hop a second reader takes
+ *   the same records from the source topic at the same time: the source hop's p50/p99/max, so
+ *   that a stall before the mirror (the source broker, the bench's own producing or reading)
+ *   shows as such. It is a diagnosis, not the default: the second reader adds a fetch stream
+ *   to the source broker and work to the bench process, and the mirror's own figures get worse
+ *   with it (one run of three, 4 December: p99 1,679 / 206 / 257 ms with it, against 26-74 ms in
+ *   most runs without).
  *   Before the first run, the same producer and reader with no mirror (the reader on the source
  *   topic) print the loopback latency: what the bench's own producing and reading add.
  *
@@ -105,6 +112,7 @@ const values = benchArgs(import.meta.url, {
   only: { type: 'string' },
   before: { type: 'string' },
   repeat: { type: 'string', default: '1' },
+  'source-hop': { type: 'boolean', default: false },
   set: { type: 'string', multiple: true, default: [] }
 })
 const extraProperties = Object.fromEntries(
@@ -124,6 +132,7 @@ if (!(warmUp >= 0) || !Number.isFinite(warmUp))
   throw new Error(`--warm-up: expected seconds (0 or more), got ${values['warm-up']}`)
 const rateOption = values.rate === undefined ? undefined : positive('rate')
 const beforeDir = values.before
+const sourceHop = values['source-hop']
 const mirrors = listOption(
   'only',
   values.only ??
@@ -157,6 +166,12 @@ interface LatencyFigures {
   readonly summary: LatencySummary | undefined
   /** Records sent during the warm-up, shown apart. */
   readonly warmUp: LatencySummary | undefined
+  /**
+   * The same records after the warm-up read at the same time from the source topic: the first
+   * hop alone (the bench's producer, the source broker, the bench's reading). A stall there shows
+   * in both; what the mirror adds is the difference.
+   */
+  readonly source: LatencySummary | undefined
 }
 
 /** What one run of a workload does: prepare its source topic, then (with the mirror spawned) wait or drive. */
@@ -266,6 +281,13 @@ const LATENCY: readonly Column[] = [
     cell: r => `${fmt(r.latency?.warmUp?.p99, 0)} / ${fmt(r.latency?.warmUp?.max, 0)}`
   }
 ]
+const SOURCE_HOP: Column = {
+  header: 'source hop p50 / p99 / max (ms)',
+  cell: r => {
+    const q = r.latency?.source
+    return `${fmt(q?.p50, 0)} / ${fmt(q?.p99, 0)} / ${fmt(q?.max, 0)}`
+  }
+}
 
 // One cluster per option, or it throws.
 const [a, b] = (await startClusters([
@@ -417,7 +439,7 @@ function latencyWorkload(): Workload {
     partitions,
     records: partitions + total,
     bytesPerRecord: Math.max(8, size),
-    columns: [...HEAD, LATENCY_RATE, ...LATENCY, ...COST],
+    columns: [...HEAD, LATENCY_RATE, ...LATENCY, ...(sourceHop ? [SOURCE_HOP] : []), ...COST],
     async prepare(topic, firstRun) {
       if (firstRun) await loopbackLatency(rate, total)
       await createReadyTopic(a, topic, partitions)
@@ -512,6 +534,11 @@ async function measureLatency(
     'bench-latency-reader',
     { maxWaitMs: 100 }
   )
+  const sourceReader = !sourceHop
+    ? undefined
+    : new PartitionReader(clientConfig(a, { 'isolation.level': 'read_uncommitted' }), 'bench-latency-source-reader', {
+        maxWaitMs: 100
+      })
   const stopReading = new AbortController()
   const stopProducing = new AbortController()
   void mirror.exited.then(() => {
@@ -522,8 +549,16 @@ async function measureLatency(
     const ends = await target.listOffsets(tps, 'latest')
     for (const { topic: remote, partition } of tps)
       reader.seek(remote, partition, ends.get(tpKey(remote, partition)) ?? 0n)
-    const latencies = new SplitLatencies(Date.now() + warmUp * 1000)
-    const reading = readLatencies(reader, latencies, total, stopReading.signal)
+    // The source topic holds the warm-up records (one per partition) before the paced ones.
+    if (sourceReader !== undefined)
+      for (let partition = 0; partition < partitions; partition++) sourceReader.seek(topic, partition, 1n)
+    const measuredFrom = Date.now() + warmUp * 1000
+    const latencies = new SplitLatencies(measuredFrom)
+    const sourceLatencies = new SplitLatencies(measuredFrom)
+    const reading = Promise.all([
+      readLatencies(reader, latencies, total, stopReading.signal),
+      sourceReader === undefined ? undefined : readLatencies(sourceReader, sourceLatencies, total, stopReading.signal)
+    ])
     const produced = await producePaced(
       { bootstrap: a.bootstrap(), topic, partitions, rate, total, size, tickMs: TICK_MS },
       stopProducing.signal
@@ -547,13 +582,14 @@ async function measureLatency(
         asked: rate,
         sentPerS: produced === undefined ? undefined : produced.sent / produced.seconds,
         summary: latencies.measured.summary(),
-        warmUp: latencies.warmUp.summary()
+        warmUp: latencies.warmUp.summary(),
+        source: sourceReader === undefined ? undefined : sourceLatencies.measured.summary()
       }
     }
   } finally {
     stopReading.abort()
     stopProducing.abort()
-    await reader.close()
+    await Promise.all([reader.close(), sourceReader?.close()])
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import { LatencyHistogram } from '../../src/bench/latency-histogram.ts'
+import { sendStamps } from '../../src/bench/send-stamps.ts'
 import type { PartitionReader } from '../../src/kafka/partition-reader.ts'
 
 export { LatencyHistogram, type LatencySummary, stampedValue } from '../../src/bench/latency-histogram.ts'
@@ -34,7 +35,8 @@ export class SplitLatencies {
 
 /**
  * Polls `reader` (positioned by the caller) and adds each record's latency to `latencies`, until
- * `expected` records were read or `signal` aborts.
+ * `expected` records were read or `signal` aborts. The stamps are read from the batches' bytes
+ * (sendStamps), not decoded records: the reader shares the machine with what it measures.
  */
 export async function readLatencies(
   reader: PartitionReader,
@@ -45,15 +47,15 @@ export async function readLatencies(
   while (latencies.count < expected && !signal.aborted) {
     let round
     try {
-      round = await reader.poll(signal)
+      round = await reader.pollBatches(signal)
     } catch {
       await new Promise(resolve => setTimeout(resolve, 100))
       continue
     }
     const receivedAt = Date.now()
-    for (const records of round.records.values()) {
-      for (const r of records)
-        if (r.value !== null && r.value.length >= 8) latencies.add(Number(r.value.readBigInt64BE(0)), receivedAt)
+    for (const fetched of round.fetched.values()) {
+      for (const { batch, skip } of fetched.batches)
+        if (!skip) for (const sentAt of sendStamps(batch, fetched.from)) latencies.add(sentAt, receivedAt)
     }
   }
 }
