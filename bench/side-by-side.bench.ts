@@ -643,7 +643,7 @@ async function mirrorRun(workload: Workload, index: number, name: MirrorName, to
 /**
  * A finished run's topics go, so that every run starts on brokers holding only the topics it
  * uses. In the latency workload a run that followed runs whose topics were kept mostly had
- * episodes of about a second at 150-500 ms (p99 56-325 ms, 10 runs of 10 on 4 December), with the
+ * episodes of about a second at 150-500 ms (p99 56-325 ms, 11 runs of 11 on 4 December), with the
  * topics deleted p99 18-26 ms (4 of 4); why the old topics matter was not found (docs/DESIGN.md,
  * "Stalls outside the mirror"). Deletion is asynchronous; names are never reused.
  */
