@@ -13,11 +13,7 @@
  * timestamp delta, offset delta, key, value, headers; DefaultRecord in Apache Kafka), so the
  * stamp is found by skipping a few varints. A compressed batch is decoded as usual.
  */
-import { decodeBatch, type RawBatch } from '../kafka/record-batch.ts'
-
-// DefaultRecordBatch: where the records start, and the records count field.
-const RECORDS_OFFSET = 61
-const RECORDS_COUNT_OFFSET = 57
+import { decodeBatch, type RawBatch, RECORD_BATCH_OVERHEAD } from '../kafka/record-batch.ts'
 
 /**
  * Send times (epoch ms) of the batch's records at offsets `from` and after, in order; records
@@ -26,11 +22,10 @@ const RECORDS_COUNT_OFFSET = 57
 export function sendStamps(batch: RawBatch, from: bigint): number[] {
   if (batch.codec !== 'none' || batch.logAppendTime) return decodedStamps(batch, from)
   const bytes = Buffer.isBuffer(batch.bytes) ? batch.bytes : Buffer.concat(batch.bytes)
-  const count = bytes.readInt32BE(RECORDS_COUNT_OFFSET)
   const firstDelta = from > batch.baseOffset ? Number(from - batch.baseOffset) : 0
   const stamps: number[] = []
-  let pos = RECORDS_OFFSET
-  for (let i = 0; i < count; i++) {
+  let pos = RECORD_BATCH_OVERHEAD // where the records start
+  for (let i = 0; i < batch.count; i++) {
     pos = readVarint(bytes, pos)
     const next = pos + varint
     pos = skipVarint(bytes, pos + 1) // attributes, then the timestamp delta (a varlong)

@@ -106,7 +106,7 @@ const PRODUCER_ID_OFFSET = 43
 const PRODUCER_EPOCH_OFFSET = 51
 const BASE_SEQUENCE_OFFSET = 53
 const RECORDS_COUNT_OFFSET = 57
-const RECORD_BATCH_OVERHEAD = 61 // DefaultRecordBatch.RECORD_BATCH_OVERHEAD: the header up to the records
+export const RECORD_BATCH_OVERHEAD = 61 // DefaultRecordBatch.RECORD_BATCH_OVERHEAD: the header up to the records
 
 const ATTR_CODEC_MASK = 0x07
 const ATTR_LOG_APPEND_TIME = 0x08
