@@ -232,6 +232,8 @@ async function measure(
       reader.tell({ expected: total })
       drained.refresh()
       const read = await readerDone
+      // The last word of the progress: a run shorter than one tick would otherwise show none.
+      hooks.progress({ sent, received: read.received, total, elapsedS: (Date.now() - started) / 1000 })
       const cpu = process.cpuUsage(cpuStart)
       const copyCpuS = (cpu.user + cpu.system) / 1e6
       const seconds = read.firstAt === undefined || read.lastAt === undefined ? 0 : (read.lastAt - read.firstAt) / 1000
