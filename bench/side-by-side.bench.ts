@@ -72,7 +72,12 @@
  * - peak RSS: VmHWM of that process (/proc/<pid>/status; reset by the launcher's execve, so it is
  *   the mirror's own peak). Java MM2 runs with -Xmx512m (the harness's setting);
  * - bytes on target: the .log segment files of the remote topic's partition folders on the
- *   target broker (batching and compression show here).
+ *   target broker (batching and compression show here);
+ * - machine: for the whole machine from the spawn to the stop, the CPU-seconds the hypervisor
+ *   took away (steal, /proc/stat) and the seconds in which some task waited for a CPU, for I/O
+ *   or for memory (the "some" totals of /proc/pressure). Not the mirror's figures: they say how
+ *   far the run was disturbed from outside (a busy host, reclaim, writeback). A 2-core machine
+ *   with brokers, the bench and a mirror at full speed waits for a CPU most of the time.
  * A run that has not copied every record 180 s after its spawn (latency: 180 s to copy the
  * warm-up, 60 s after the last send for the rest) is reported as "did not finish". Mirror output
  * goes to a log file per run (its folder is printed; nothing there is deleted). Brokers and
@@ -94,7 +99,7 @@ import { writeJsonPayloads } from './lib/json-payloads.ts'
 import { type LatencySummary, producePaced, readLatencies, SplitLatencies, stampedValue } from './lib/latency.ts'
 import { createReadyTopic, keyedRecordBytes, loadKeyed, loadWithProducerPerformance, recordCount } from './lib/load.ts'
 import { LiveMirror, MIRRORS, type MirrorName, type MirrorStats, POLL_MS } from './lib/mirror-process.ts'
-import { logSegmentBytes } from './lib/proc-stats.ts'
+import { logSegmentBytes, type MachineTotals, machineSince, machineTotals } from './lib/proc-stats.ts'
 import { benchArgs } from './lib/args.ts'
 
 const WORKLOADS = ['small-uncompressed', 'json-lz4', 'many-partitions', 'latency'] as const
@@ -208,6 +213,8 @@ interface RunResult {
   readonly targetBytes: number
   readonly sourceBytes: number
   readonly latency?: LatencyFigures
+  /** The whole machine from the spawn to the stop (steal, PSI waits): disturbance from outside the mirror. */
+  readonly machine: MachineTotals
 }
 
 interface Column {
@@ -262,6 +269,12 @@ const COST: readonly Column[] = [
   { header: 'peak RSS (MB)', cell: r => fmt(r.stats.peakMb, 0) },
   { header: 'MB on target', cell: r => (r.targetBytes / MiB).toFixed(1) }
 ]
+// Not the mirror's figures: how much the host and the rest of the machine got in the way of the run.
+const MACHINE: Column = {
+  header: 'machine: steal / waited for CPU, I/O, memory (s)',
+  cell: r =>
+    `${fmt(r.machine.stealS, 1)} / ${fmt(r.machine.cpuWaitS, 1)}, ${fmt(r.machine.ioWaitS, 1)}, ${fmt(r.machine.memoryWaitS, 1)}`
+}
 const SOURCE_MB: Column = { header: 'MB on source', cell: r => (r.sourceBytes / MiB).toFixed(1) }
 const TARGET_PER_SOURCE: Column = {
   header: 'target/source',
@@ -375,7 +388,7 @@ function keyedWorkload(name: WorkloadName, count: number, topicPartitions: numbe
     partitions: topicPartitions,
     records: count,
     bytesPerRecord: recordBytes / count,
-    columns: [...HEAD, ALL_COPIED, ...THROUGHPUT, ...COST],
+    columns: [...HEAD, ALL_COPIED, ...THROUGHPUT, ...COST, MACHINE],
     async prepare(topic, firstRun) {
       if (loopback && firstRun) await loopbackProducer()
       await createReadyTopic(a, topic, topicPartitions)
@@ -405,7 +418,7 @@ function jsonLz4Workload(): Workload {
     partitions,
     records,
     bytesPerRecord: JSON_SIZE,
-    columns: [...HEAD, ALL_COPIED, ...THROUGHPUT, ...COST, SOURCE_MB, TARGET_PER_SOURCE],
+    columns: [...HEAD, ALL_COPIED, ...THROUGHPUT, ...COST, SOURCE_MB, TARGET_PER_SOURCE, MACHINE],
     async prepare(topic, firstRun) {
       if (firstRun) writeJsonPayloads(payloads, JSON_DISTINCT, JSON_SIZE)
       await createReadyTopic(a, topic, partitions)
@@ -440,7 +453,7 @@ function latencyWorkload(): Workload {
     partitions,
     records: partitions + total,
     bytesPerRecord: Math.max(8, size),
-    columns: [...HEAD, LATENCY_RATE, ...LATENCY, ...(sourceHop ? [SOURCE_HOP] : []), ...COST],
+    columns: [...HEAD, LATENCY_RATE, ...LATENCY, ...(sourceHop ? [SOURCE_HOP] : []), ...COST, MACHINE],
     async prepare(topic, firstRun) {
       if (firstRun) await loopbackLatency(rate, total)
       await createReadyTopic(a, topic, partitions)
@@ -596,6 +609,7 @@ async function measureLatency(
 }
 
 async function mirrorRun(workload: Workload, index: number, name: MirrorName, topic: string): Promise<RunResult> {
+  const machineAtStart = machineTotals()
   const mirror = LiveMirror.start(
     { A: a, B: b },
     target,
@@ -609,6 +623,7 @@ async function mirrorRun(workload: Workload, index: number, name: MirrorName, to
   } finally {
     stats = await mirror.stop()
   }
+  const machine = machineSince(machineAtStart)
   const { endAt, latency } = outcome
   const targetBytes = logSegmentBytes(b, mirror.remote, workload.partitions)
   const sourceBytes = logSegmentBytes(a, topic, workload.partitions)
@@ -636,7 +651,8 @@ async function mirrorRun(workload: Workload, index: number, name: MirrorName, to
     stats,
     targetBytes,
     sourceBytes,
-    latency
+    latency,
+    machine
   }
 }
 

@@ -50,3 +50,58 @@ export function logSegmentBytes(cluster: KafkaCluster, topic: string, partitions
   }
   return total
 }
+
+/**
+ * What the machine as a whole went through, as running totals in seconds: CPU time the hypervisor
+ * gave to others while this VM wanted it (steal, /proc/stat), and time in which at least one task
+ * waited for a CPU, for I/O or for memory (reclaim) (the "some" totals of /proc/pressure, PSI).
+ * A run's share is the difference of two snapshots: a run disturbed from outside the mirror shows
+ * here. undefined where the kernel has no such file (PSI needs CONFIG_PSI and psi=1).
+ */
+export interface MachineTotals {
+  readonly stealS: number | undefined
+  readonly cpuWaitS: number | undefined
+  readonly ioWaitS: number | undefined
+  readonly memoryWaitS: number | undefined
+}
+
+export function machineTotals(): MachineTotals {
+  return {
+    stealS: stealSeconds(),
+    cpuWaitS: pressureSomeSeconds('cpu'),
+    ioWaitS: pressureSomeSeconds('io'),
+    memoryWaitS: pressureSomeSeconds('memory')
+  }
+}
+
+export function machineSince(start: MachineTotals, end: MachineTotals = machineTotals()): MachineTotals {
+  const less = (x: number | undefined, y: number | undefined): number | undefined =>
+    x === undefined || y === undefined ? undefined : x - y
+  return {
+    stealS: less(end.stealS, start.stealS),
+    cpuWaitS: less(end.cpuWaitS, start.cpuWaitS),
+    ioWaitS: less(end.ioWaitS, start.ioWaitS),
+    memoryWaitS: less(end.memoryWaitS, start.memoryWaitS)
+  }
+}
+
+/** The 8th value of /proc/stat's `cpu` line (all CPUs), in seconds. */
+function stealSeconds(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? ''
+    const ticks = Number(line.trim().split(/\s+/)[8])
+    return Number.isFinite(ticks) ? ticks / CLK_TCK : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** `some ... total=<µs>` of /proc/pressure/<resource>, in seconds. */
+function pressureSomeSeconds(resource: 'cpu' | 'io' | 'memory'): number | undefined {
+  try {
+    const micros = /^some .*total=(\d+)/m.exec(readFileSync(`/proc/pressure/${resource}`, 'utf8'))?.[1]
+    return micros === undefined ? undefined : Number(micros) / 1e6
+  } catch {
+    return undefined
+  }
+}
