@@ -212,9 +212,10 @@ async function measure(
     load.on(m => {
       if (m.kind === 'progress') sent = m.sent
     })
-    const ticker = setInterval(() => {
+    const report = (): void => {
       hooks.progress({ sent, received, total, elapsedS: (Date.now() - started) / 1000 })
-    }, 1000)
+    }
+    const ticker = setInterval(report, 1000)
     const stopReading = (): void => {
       reader.tell({ expected: undefined })
     }
@@ -233,7 +234,8 @@ async function measure(
       drained.refresh()
       const read = await readerDone
       // The last word of the progress: a run shorter than one tick would otherwise show none.
-      hooks.progress({ sent, received: read.received, total, elapsedS: (Date.now() - started) / 1000 })
+      received = read.received
+      report()
       const cpu = process.cpuUsage(cpuStart)
       const copyCpuS = (cpu.user + cpu.system) / 1e6
       const seconds = read.firstAt === undefined || read.lastAt === undefined ? 0 : (read.lastAt - read.firstAt) / 1000
